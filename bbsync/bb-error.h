@@ -1,0 +1,74 @@
+/* bb-error.h: the BbSync error domain
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+
+#pragma once
+
+#if !defined(BBSYNC_INSIDE) && !defined(BBSYNC_COMPILATION)
+#error "Only <bbsync/bbsync.h> can be included directly."
+#endif
+
+#include <glib.h>
+
+#include "bb-version-macros.h"
+
+G_BEGIN_DECLS
+
+/**
+ * BB_SYNC_ERROR:
+ *
+ * The error domain of bbsync. Errors in this domain are from the [error@SyncError]
+ * enumeration. GIO, TLS and libsoup errors are passed through unchanged, and
+ * cancellation is reported as %G_IO_ERROR_CANCELLED.
+ *
+ * Since: 0.1
+ */
+#define BB_SYNC_ERROR (bb_sync_error_quark ())
+
+/**
+ * BbSyncError:
+ * @BB_SYNC_ERROR_FAILED: a failure with no more specific code
+ * @BB_SYNC_ERROR_INVALID_INPUT: an argument, a stored value or a parsed string
+ *   (hex, base64, an invite URI, a server origin) is malformed or out of range; the
+ *   message names the field
+ * @BB_SYNC_ERROR_CRYPTO: a cryptographic check failed: AEAD authentication, a signature,
+ *   an HPKE open, a wrapped DEK bound to another namespace
+ * @BB_SYNC_ERROR_UNSUPPORTED: a format version, kind or scheme this library does not know
+ * @BB_SYNC_ERROR_PROTOCOL: a server response violates the protocol (wrong ID echoed,
+ *   wrong version, bad encoding, truncated JSON); the message names the field
+ * @BB_SYNC_ERROR_API: the server answered with an HTTP status of 400 or above; the
+ *   message is `HTTP <status>: <server text>`, and
+ *   [func@sync_error_get_http_status] returns the status
+ * @BB_SYNC_ERROR_NOT_FOUND: a record does not exist (store look-ups)
+ * @BB_SYNC_ERROR_STORE: the metadata store is unreadable, corrupt, from a newer schema,
+ *   or sealed with another store key
+ * @BB_SYNC_ERROR_KEYRING: the keyring (Secret Service) is unavailable or locked, or a
+ *   stored secret is malformed
+ * @BB_SYNC_ERROR_ROLLBACK: the server state went backwards (reserved for the engine)
+ *
+ * Error codes of the %BB_SYNC_ERROR domain. New codes may be added in later versions;
+ * treat unknown codes like %BB_SYNC_ERROR_FAILED.
+ *
+ * Since: 0.1
+ */
+typedef enum {
+  BB_SYNC_ERROR_FAILED,
+  BB_SYNC_ERROR_INVALID_INPUT,
+  BB_SYNC_ERROR_CRYPTO,
+  BB_SYNC_ERROR_UNSUPPORTED,
+  BB_SYNC_ERROR_PROTOCOL,
+  BB_SYNC_ERROR_API,
+  BB_SYNC_ERROR_NOT_FOUND,
+  BB_SYNC_ERROR_STORE,
+  BB_SYNC_ERROR_KEYRING,
+  BB_SYNC_ERROR_ROLLBACK,
+} BbSyncError;
+
+BB_AVAILABLE_IN_ALL
+GQuark bb_sync_error_quark (void);
+
+BB_AVAILABLE_IN_ALL
+guint bb_sync_error_get_http_status (const GError *error);
+
+G_END_DECLS

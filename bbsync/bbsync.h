@@ -1,0 +1,18 @@
+/* bbsync.h: the umbrella header of bbsync
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+
+#pragma once
+
+#define BBSYNC_INSIDE
+
+#include "bb-version.h"
+#include "bb-version-macros.h"
+#include "bb-enum-types.h"
+#include "bb-error.h"
+#include "bb-protocol.h"
+#include "bb-invite.h"
+#include "backends/bb-test-identity.h"
+
+#undef BBSYNC_INSIDE
