@@ -284,7 +284,6 @@ main (void)
   static const gsize sizes[] = { 200, 16 * 1024 };
   double raw_enc_16k = 0, x_enc_16k = 0, raw_dec_16k = 0, x_dec_16k = 0;
   WrapBench w;
-  g_autoptr (GError) error = NULL;
 
   printf ("# bbsync crypto benchmark (each figure measured for %.1f s)\n",
           (double)MEASURE_USEC / G_USEC_PER_SEC);
@@ -335,8 +334,12 @@ main (void)
   report ("hpke open (48 B)", 0, measure (hpke_open, &w));
 
 #ifdef BB_BENCH_HAVE_PROTOCOL
-  w.wrapped = bb_protocol_wrap_dek (w.wrap_pub, wrap_namespace, w.dek, &error);
-  g_assert_no_error (error);
+  {
+    g_autoptr (GError) error = NULL;
+
+    w.wrapped = bb_protocol_wrap_dek (w.wrap_pub, wrap_namespace, w.dek, &error);
+    g_assert_no_error (error);
+  }
   report ("bb_protocol_wrap_dek", 0, measure (wrap_dek, &w));
   report ("bb_protocol_unwrap_dek", 0, measure (unwrap_dek, &w));
 #else
