@@ -455,6 +455,14 @@ test_xchacha20poly1305_construction (void)
       bb_crypto_xchacha20poly1305_encrypt (key, other, aad, sizeof aad, pt, sizeof pt, ct2);
       g_assert_true (memcmp (ct1, ct2, sizeof ct1) != 0);
     }
+
+  /* In place, both ways (ciphertext and plaintext in one buffer). */
+  memcpy (ct2, pt, sizeof pt);
+  bb_crypto_xchacha20poly1305_encrypt (key, nonce, aad, sizeof aad, ct2, sizeof pt, ct2);
+  g_assert_cmpmem (ct2, sizeof ct2, ct1, sizeof ct1);
+  g_assert_true (
+      bb_crypto_xchacha20poly1305_decrypt (key, nonce, aad, sizeof aad, ct2, sizeof ct2, ct2));
+  g_assert_cmpmem (ct2, sizeof pt, pt, sizeof pt);
 }
 
 /* ------------------------------------------------------------------------------------ */
