@@ -14,5 +14,10 @@
 #include "bb-protocol.h"
 #include "bb-invite.h"
 #include "backends/bb-test-identity.h"
+#include "bb-identity-state.h"
+#include "bb-namespace-state.h"
+#include "bb-item-state.h"
+#include "bb-store.h"
+#include "backends/bb-sqlite-store.h"
 
 #undef BBSYNC_INSIDE

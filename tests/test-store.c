@@ -1,0 +1,1451 @@
+/* test-store.c: the store records, the BbStore interface and BbSqliteStore
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+
+#include "config.h"
+
+#include <string.h>
+#include <sys/stat.h>
+
+#include <glib/gstdio.h>
+#include <libsecret/secret.h>
+#include <sqlite3.h>
+
+#include "bbsync.h"
+#include "bb-test-utils.h"
+
+#define KEY_A "aaaa000000000000000000000000000000000000000000000000000000000001"
+#define KEY_B "bbbb000000000000000000000000000000000000000000000000000000000002"
+#define NS_A "0123456789abcdef0123456789abcdef"
+#define NS_B "fedcba9876543210fedcba9876543210"
+
+/* ---- helpers --------------------------------------------------------------------- */
+
+static GBytes *
+test_key (guint8 fill)
+{
+  return bb_test_repeat (fill, BB_SQLITE_STORE_KEY_SIZE);
+}
+
+static GBytes *
+bytes_from_string (const char *s)
+{
+  return g_bytes_new (s, strlen (s));
+}
+
+static BbStore *
+open_memory (void)
+{
+  g_autoptr (GError) error = NULL;
+  BbSqliteStore *store = bb_sqlite_store_new_sync (BB_SQLITE_STORE_IN_MEMORY, NULL, NULL, &error);
+
+  g_assert_no_error (error);
+  g_assert_nonnull (store);
+  return BB_STORE (store);
+}
+
+static BbStore *
+open_file (const char *path, GBytes *key)
+{
+  g_autoptr (GError) error = NULL;
+  BbSqliteStore *store = bb_sqlite_store_new_sync (path, key, NULL, &error);
+
+  g_assert_no_error (error);
+  g_assert_nonnull (store);
+  return BB_STORE (store);
+}
+
+typedef char TmpDir;
+
+static char *
+tmp_dir_new (void)
+{
+  g_autoptr (GError) error = NULL;
+  char *dir = g_dir_make_tmp ("bbsync-store-XXXXXX", &error);
+
+  g_assert_no_error (error);
+  return dir;
+}
+
+static void
+tmp_dir_free (TmpDir *dir)
+{
+  GDir *d = g_dir_open (dir, 0, NULL);
+  const char *name;
+
+  while (d != NULL && (name = g_dir_read_name (d)) != NULL)
+    {
+      g_autofree char *path = g_build_filename (dir, name, NULL);
+      g_unlink (path);
+    }
+  if (d != NULL)
+    g_dir_close (d);
+  g_rmdir (dir);
+  g_free (dir);
+}
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (TmpDir, tmp_dir_free)
+
+static GBytes *
+read_file (const char *path)
+{
+  char *contents = NULL;
+  gsize len = 0;
+
+  if (!g_file_get_contents (path, &contents, &len, NULL))
+    return g_bytes_new (NULL, 0);
+  return g_bytes_new_take (contents, len);
+}
+
+static gboolean
+contains (GBytes *haystack, const void *needle, gsize needle_len)
+{
+  gsize len;
+  const guint8 *data = g_bytes_get_data (haystack, &len);
+
+  for (gsize i = 0; needle_len <= len && i <= len - needle_len; i++)
+    if (memcmp (data + i, needle, needle_len) == 0)
+      return TRUE;
+  return FALSE;
+}
+
+static void
+exec_raw (const char *path, const char *sql)
+{
+  sqlite3 *db = NULL;
+  char *msg = NULL;
+
+  g_assert_cmpint (sqlite3_open (path, &db), ==, SQLITE_OK);
+  if (sqlite3_exec (db, sql, NULL, NULL, &msg) != SQLITE_OK)
+    g_error ("%s: %s", sql, msg);
+  sqlite3_close (db);
+}
+
+static BbIdentityState *
+make_identity (const char *key_id, const char *token, gint64 expiry, const char *default_ns)
+{
+  BbIdentityState *state = bb_identity_state_new (key_id);
+
+  bb_identity_state_set_kind (state, "keystore");
+  bb_identity_state_set_access_token (state, token);
+  bb_identity_state_set_token_expiry (state, expiry);
+  bb_identity_state_set_default_namespace_id (state, default_ns);
+  return state;
+}
+
+static BbNamespaceState *
+make_namespace (const char *key_id, const char *ns, guint64 head, const char *scope, GBytes *dek)
+{
+  BbNamespaceState *state = bb_namespace_state_new (key_id, ns);
+
+  bb_namespace_state_set_kind (state, "default");
+  bb_namespace_state_set_namespace_head (state, head);
+  bb_namespace_state_set_active_scope_hash (state, scope);
+  bb_namespace_state_set_dek (state, dek);
+  return state;
+}
+
+static BbItemState *
+make_item (const char *key_id, const char *ns, const char *collection, const char *key,
+           const char *item_id)
+{
+  return bb_item_state_new (key_id, ns, collection, key, item_id);
+}
+
+static char *
+item_id_for (guint n)
+{
+  return g_strdup_printf ("%064x", n);
+}
+
+static void
+assert_item_equal (BbItemState *a, BbItemState *b)
+{
+  g_assert_cmpstr (bb_item_state_get_key_id (a), ==, bb_item_state_get_key_id (b));
+  g_assert_cmpstr (bb_item_state_get_namespace_id (a), ==, bb_item_state_get_namespace_id (b));
+  g_assert_cmpstr (bb_item_state_get_collection (a), ==, bb_item_state_get_collection (b));
+  g_assert_cmpstr (bb_item_state_get_key (a), ==, bb_item_state_get_key (b));
+  g_assert_cmpstr (bb_item_state_get_item_id (a), ==, bb_item_state_get_item_id (b));
+  g_assert_cmpuint (bb_item_state_get_version (a), ==, bb_item_state_get_version (b));
+  g_assert_cmpuint (bb_item_state_get_base_version (a), ==, bb_item_state_get_base_version (b));
+  g_assert_true ((bb_item_state_get_base_value (a) == NULL)
+                 == (bb_item_state_get_base_value (b) == NULL));
+  if (bb_item_state_get_base_value (a) != NULL)
+    g_assert_true (
+        g_bytes_equal (bb_item_state_get_base_value (a), bb_item_state_get_base_value (b)));
+  g_assert_cmpint (bb_item_state_get_dirty (a), ==, bb_item_state_get_dirty (b));
+  g_assert_cmpint (bb_item_state_get_conflict (a), ==, bb_item_state_get_conflict (b));
+  g_assert_cmpuint (bb_item_state_get_conflict_remote_version (a), ==,
+                    bb_item_state_get_conflict_remote_version (b));
+  g_assert_true ((bb_item_state_get_conflict_remote_value (a) == NULL)
+                 == (bb_item_state_get_conflict_remote_value (b) == NULL));
+  if (bb_item_state_get_conflict_remote_value (a) != NULL)
+    g_assert_true (g_bytes_equal (bb_item_state_get_conflict_remote_value (a),
+                                  bb_item_state_get_conflict_remote_value (b)));
+  g_assert_cmpint (bb_item_state_get_updated_at (a), ==, bb_item_state_get_updated_at (b));
+}
+
+/* ---- records ---------------------------------------------------------------------- */
+
+static void
+count_notify (GObject *object, GParamSpec *pspec, gpointer user_data)
+{
+  (*(guint *)user_data)++;
+}
+
+static void
+test_records_identity (void)
+{
+  g_autoptr (BbIdentityState) state = bb_identity_state_new (KEY_A);
+  g_autoptr (BbIdentityState) copy = NULL;
+  g_autofree char *token = NULL;
+  guint notified = 0;
+
+  g_assert_cmpstr (bb_identity_state_get_key_id (state), ==, KEY_A);
+  g_assert_cmpstr (bb_identity_state_get_access_token (state), ==, "");
+  g_assert_cmpstr (bb_identity_state_get_default_namespace_id (state), ==, "");
+  g_assert_cmpint (bb_identity_state_get_token_expiry (state), ==, 0);
+
+  g_signal_connect (state, "notify", G_CALLBACK (count_notify), &notified);
+  bb_identity_state_set_access_token (state, "tok");
+  bb_identity_state_set_access_token (state, "tok");
+  g_assert_cmpuint (notified, ==, 1);
+  g_object_set (state, "token-expiry", (gint64)42, "default-namespace-id", NS_A, NULL);
+  g_assert_cmpuint (notified, ==, 3);
+  bb_identity_state_set_default_namespace_id (state, NULL);
+  g_assert_cmpstr (bb_identity_state_get_default_namespace_id (state), ==, "");
+
+  copy = bb_identity_state_copy (state);
+  bb_identity_state_set_access_token (state, "other");
+  g_object_get (copy, "access-token", &token, NULL);
+  g_assert_cmpstr (token, ==, "tok");
+  g_assert_cmpint (bb_identity_state_get_token_expiry (copy), ==, 42);
+}
+
+static void
+test_records_namespace (void)
+{
+  g_autoptr (BbNamespaceState) state = bb_namespace_state_new (KEY_A, NS_A);
+  g_autoptr (BbNamespaceState) copy = NULL;
+  g_autoptr (GBytes) dek = test_key (0x11);
+  g_autoptr (GBytes) empty = g_bytes_new (NULL, 0);
+
+  g_assert_null (bb_namespace_state_get_dek (state));
+  g_assert_false (bb_namespace_state_has_dek (state));
+  bb_namespace_state_set_dek (state, empty);
+  g_assert_false (bb_namespace_state_has_dek (state));
+  bb_namespace_state_set_dek (state, dek);
+  g_assert_true (bb_namespace_state_has_dek (state));
+  /* The record holds its own copy. */
+  g_assert_true (bb_namespace_state_get_dek (state) != dek);
+  g_assert_true (g_bytes_equal (bb_namespace_state_get_dek (state), dek));
+  bb_namespace_state_set_namespace_head (state, G_MAXUINT64);
+  copy = bb_namespace_state_copy (state);
+  g_assert_cmpuint (bb_namespace_state_get_namespace_head (copy), ==, G_MAXUINT64);
+  g_assert_true (g_bytes_equal (bb_namespace_state_get_dek (copy), dek));
+  bb_namespace_state_set_dek (state, NULL);
+  g_assert_true (bb_namespace_state_has_dek (copy));
+}
+
+static void
+test_records_item_transitions (void)
+{
+  g_autoptr (BbItemState) item = make_item (KEY_A, NS_A, "notes", "k", "00");
+  g_autoptr (GBytes) base = bytes_from_string ("base");
+  g_autoptr (GBytes) remote = bytes_from_string ("remote");
+  g_autoptr (GBytes) empty = g_bytes_new (NULL, 0);
+  gint64 before, t;
+
+  g_assert_false (bb_item_state_has_merge_base (item));
+  bb_item_state_set_base_value (item, empty);
+  g_assert_false (bb_item_state_has_merge_base (item));
+
+  /* MarkClean */
+  before = g_get_real_time ();
+  bb_item_state_mark_clean (item, 3, base);
+  g_assert_cmpuint (bb_item_state_get_version (item), ==, 3);
+  g_assert_cmpuint (bb_item_state_get_base_version (item), ==, 3);
+  g_assert_true (g_bytes_equal (bb_item_state_get_base_value (item), base));
+  g_assert_false (bb_item_state_get_dirty (item));
+  g_assert_false (bb_item_state_get_conflict (item));
+  g_assert_cmpint (bb_item_state_get_updated_at (item), >=, before);
+  g_assert_true (bb_item_state_has_merge_base (item));
+
+  /* MarkConflict keeps the base and advances the version. */
+  t = bb_item_state_get_updated_at (item);
+  bb_item_state_mark_conflict (item, 5, remote);
+  g_assert_cmpuint (bb_item_state_get_version (item), ==, 5);
+  g_assert_cmpuint (bb_item_state_get_base_version (item), ==, 3);
+  g_assert_true (g_bytes_equal (bb_item_state_get_base_value (item), base));
+  g_assert_true (bb_item_state_get_dirty (item));
+  g_assert_true (bb_item_state_get_conflict (item));
+  g_assert_cmpuint (bb_item_state_get_conflict_remote_version (item), ==, 5);
+  g_assert_true (g_bytes_equal (bb_item_state_get_conflict_remote_value (item), remote));
+  g_assert_cmpint (bb_item_state_get_updated_at (item), >, t);
+
+  /* ClearConflict touches nothing else, not even updated-at. */
+  t = bb_item_state_get_updated_at (item);
+  bb_item_state_clear_conflict (item);
+  g_assert_false (bb_item_state_get_conflict (item));
+  g_assert_cmpuint (bb_item_state_get_conflict_remote_version (item), ==, 0);
+  g_assert_null (bb_item_state_get_conflict_remote_value (item));
+  g_assert_true (bb_item_state_get_dirty (item));
+  g_assert_cmpuint (bb_item_state_get_version (item), ==, 5);
+  g_assert_cmpint (bb_item_state_get_updated_at (item), ==, t);
+
+  /* MarkDirty changes only dirty and updated-at. */
+  bb_item_state_set_dirty (item, FALSE);
+  bb_item_state_mark_dirty (item);
+  g_assert_true (bb_item_state_get_dirty (item));
+  g_assert_cmpuint (bb_item_state_get_version (item), ==, 5);
+  g_assert_cmpuint (bb_item_state_get_base_version (item), ==, 3);
+  g_assert_cmpint (bb_item_state_get_updated_at (item), >, t);
+
+  /* MarkDirtyWithBase clears a conflict too. */
+  bb_item_state_mark_conflict (item, 6, remote);
+  bb_item_state_mark_dirty_with_base (item, 6, remote);
+  g_assert_cmpuint (bb_item_state_get_version (item), ==, 6);
+  g_assert_cmpuint (bb_item_state_get_base_version (item), ==, 6);
+  g_assert_true (g_bytes_equal (bb_item_state_get_base_value (item), remote));
+  g_assert_true (bb_item_state_get_dirty (item));
+  g_assert_false (bb_item_state_get_conflict (item));
+  g_assert_null (bb_item_state_get_conflict_remote_value (item));
+
+  /* MarkClean with no base. */
+  bb_item_state_mark_clean (item, 7, NULL);
+  g_assert_null (bb_item_state_get_base_value (item));
+  g_assert_true (bb_item_state_has_merge_base (item));
+}
+
+static void
+test_records_item_notify (void)
+{
+  g_autoptr (BbItemState) item = make_item (KEY_A, NS_A, "notes", "k", "00");
+  g_autoptr (BbItemState) copy = NULL;
+  g_autoptr (GBytes) base = bytes_from_string ("base");
+  guint notified = 0;
+
+  g_signal_connect (item, "notify::version", G_CALLBACK (count_notify), &notified);
+  bb_item_state_set_version (item, 1);
+  bb_item_state_set_version (item, 1);
+  g_assert_cmpuint (notified, ==, 1);
+  bb_item_state_mark_clean (item, 2, base);
+  g_assert_cmpuint (notified, ==, 2);
+  bb_item_state_mark_dirty (item);
+  g_assert_cmpuint (notified, ==, 2);
+
+  copy = bb_item_state_copy (item);
+  assert_item_equal (item, copy);
+  bb_item_state_set_key (item, "other");
+  g_assert_cmpstr (bb_item_state_get_key (copy), ==, "k");
+}
+
+/* ---- store operations ------------------------------------------------------------- */
+
+static void
+test_memory_isolated (void)
+{
+  g_autoptr (BbStore) first = open_memory ();
+  g_autoptr (BbStore) second = open_memory ();
+  g_autoptr (BbIdentityState) state = make_identity (KEY_A, "t", 0, NULL);
+  g_autoptr (BbIdentityState) loaded = NULL;
+  g_autoptr (GError) error = NULL;
+
+  g_assert_true (bb_store_save_identity (first, state, &error));
+  g_assert_no_error (error);
+  loaded = bb_store_load_identity (first, KEY_A, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (bb_identity_state_get_key_id (loaded), ==, KEY_A);
+  g_clear_object (&loaded);
+
+  loaded = bb_store_load_identity (second, KEY_A, &error);
+  g_assert_error (error, BB_SYNC_ERROR, BB_SYNC_ERROR_NOT_FOUND);
+  g_assert_null (loaded);
+}
+
+static void
+test_identity_roundtrip (void)
+{
+  g_autoptr (BbStore) store = open_memory ();
+  g_autoptr (BbIdentityState) state = make_identity (KEY_A, "token-1", 1700000000123456, NS_A);
+  g_autoptr (BbIdentityState) loaded = NULL;
+  g_autoptr (GError) error = NULL;
+  gint64 before = g_get_real_time ();
+
+  g_assert_true (bb_store_save_identity (store, state, &error));
+  /* The caller's record is not modified by the save. */
+  g_assert_cmpint (bb_identity_state_get_updated_at (state), ==, 0);
+  loaded = bb_store_load_identity (store, KEY_A, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (bb_identity_state_get_kind (loaded), ==, "keystore");
+  g_assert_cmpstr (bb_identity_state_get_access_token (loaded), ==, "token-1");
+  g_assert_cmpint (bb_identity_state_get_token_expiry (loaded), ==, 1700000000123456);
+  g_assert_cmpstr (bb_identity_state_get_default_namespace_id (loaded), ==, NS_A);
+  g_assert_cmpint (bb_identity_state_get_updated_at (loaded), >=, before);
+  g_clear_object (&loaded);
+
+  /* Whole-record replace: empty token, no expiry, no default namespace. */
+  bb_identity_state_set_access_token (state, "");
+  bb_identity_state_set_token_expiry (state, 0);
+  bb_identity_state_set_default_namespace_id (state, "");
+  bb_identity_state_set_updated_at (state, 77);
+  g_assert_true (bb_store_save_identity (store, state, &error));
+  loaded = bb_store_load_identity (store, KEY_A, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (bb_identity_state_get_access_token (loaded), ==, "");
+  g_assert_cmpint (bb_identity_state_get_token_expiry (loaded), ==, 0);
+  g_assert_cmpstr (bb_identity_state_get_default_namespace_id (loaded), ==, "");
+  g_assert_cmpint (bb_identity_state_get_updated_at (loaded), ==, 77);
+  g_clear_object (&loaded);
+
+  loaded = bb_store_load_identity (store, KEY_B, &error);
+  g_assert_error (error, BB_SYNC_ERROR, BB_SYNC_ERROR_NOT_FOUND);
+}
+
+static void
+test_namespace_roundtrip_and_order (void)
+{
+  g_autoptr (BbStore) store = open_memory ();
+  g_autoptr (GBytes) dek = test_key (0x42);
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GPtrArray) list = NULL;
+  g_autoptr (BbNamespaceState) loaded = NULL;
+  const char *ids[] = { "cc", "aa", "bb", "dd" };
+  const gint64 times[] = { 200, 200, 100, 300 };
+
+  for (guint i = 0; i < G_N_ELEMENTS (ids); i++)
+    {
+      g_autoptr (BbNamespaceState) ns
+          = make_namespace (KEY_A, ids[i], i, "scope", i == 0 ? dek : NULL);
+      bb_namespace_state_set_updated_at (ns, times[i]);
+      g_assert_true (bb_store_save_namespace (store, ns, &error));
+      g_assert_no_error (error);
+    }
+  {
+    g_autoptr (BbNamespaceState) other = make_namespace (KEY_B, "ee", 1, "", NULL);
+    g_assert_true (bb_store_save_namespace (store, other, &error));
+  }
+
+  list = bb_store_list_namespaces (store, KEY_A, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (list->len, ==, 4);
+  /* ORDER BY updated_at, namespace_id */
+  g_assert_cmpstr (bb_namespace_state_get_namespace_id (list->pdata[0]), ==, "bb");
+  g_assert_cmpstr (bb_namespace_state_get_namespace_id (list->pdata[1]), ==, "aa");
+  g_assert_cmpstr (bb_namespace_state_get_namespace_id (list->pdata[2]), ==, "cc");
+  g_assert_cmpstr (bb_namespace_state_get_namespace_id (list->pdata[3]), ==, "dd");
+
+  loaded = bb_store_get_namespace (store, KEY_A, "cc", &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (bb_namespace_state_get_kind (loaded), ==, "default");
+  g_assert_cmpuint (bb_namespace_state_get_namespace_head (loaded), ==, 0);
+  g_assert_cmpstr (bb_namespace_state_get_active_scope_hash (loaded), ==, "scope");
+  g_assert_true (g_bytes_equal (bb_namespace_state_get_dek (loaded), dek));
+  g_assert_cmpint (bb_namespace_state_get_updated_at (loaded), ==, 200);
+  g_clear_object (&loaded);
+
+  loaded = bb_store_get_namespace (store, KEY_A, "aa", &error);
+  g_assert_null (bb_namespace_state_get_dek (loaded));
+  g_clear_object (&loaded);
+
+  loaded = bb_store_get_namespace (store, KEY_B, "cc", &error);
+  g_assert_error (error, BB_SYNC_ERROR, BB_SYNC_ERROR_NOT_FOUND);
+  g_clear_error (&error);
+
+  g_clear_pointer (&list, g_ptr_array_unref);
+  list = bb_store_list_namespaces (store, "nobody", &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (list->len, ==, 0);
+}
+
+static void
+test_item_roundtrip (void)
+{
+  g_autoptr (BbStore) store = open_memory ();
+  g_autoptr (BbItemState) item = make_item (KEY_A, NS_A, "notes", "tx1", "01");
+  g_autoptr (BbItemState) loaded = NULL;
+  g_autoptr (GBytes) base = bytes_from_string ("{\"a\":1}");
+  g_autoptr (GBytes) remote = bytes_from_string ("{\"a\":2}");
+  g_autoptr (GBytes) empty = g_bytes_new (NULL, 0);
+  g_autoptr (GError) error = NULL;
+
+  bb_item_state_mark_clean (item, 4, base);
+  bb_item_state_mark_conflict (item, 9, remote);
+  g_assert_true (bb_store_save_item (store, item, &error));
+  g_assert_no_error (error);
+
+  loaded = bb_store_get_item_by_id (store, KEY_A, NS_A, "01", &error);
+  g_assert_no_error (error);
+  assert_item_equal (item, loaded);
+  g_clear_object (&loaded);
+  loaded = bb_store_get_item_by_logical_key (store, KEY_A, NS_A, "notes", "tx1", &error);
+  g_assert_no_error (error);
+  assert_item_equal (item, loaded);
+  g_clear_object (&loaded);
+
+  /* NULL and empty values stay distinct; the save replaces the whole record. */
+  bb_item_state_mark_clean (item, 10, empty);
+  g_assert_true (bb_store_save_item (store, item, &error));
+  loaded = bb_store_get_item_by_id (store, KEY_A, NS_A, "01", &error);
+  g_assert_nonnull (bb_item_state_get_base_value (loaded));
+  g_assert_cmpuint (g_bytes_get_size (bb_item_state_get_base_value (loaded)), ==, 0);
+  g_assert_null (bb_item_state_get_conflict_remote_value (loaded));
+  assert_item_equal (item, loaded);
+  g_clear_object (&loaded);
+
+  bb_item_state_mark_clean (item, 11, NULL);
+  g_assert_true (bb_store_save_item (store, item, &error));
+  loaded = bb_store_get_item_by_id (store, KEY_A, NS_A, "01", &error);
+  g_assert_null (bb_item_state_get_base_value (loaded));
+  g_clear_object (&loaded);
+
+  /* Upsert by item ID can change the logical key. */
+  bb_item_state_set_key (item, "tx1-renamed");
+  g_assert_true (bb_store_save_item (store, item, &error));
+  loaded = bb_store_get_item_by_logical_key (store, KEY_A, NS_A, "notes", "tx1", &error);
+  g_assert_error (error, BB_SYNC_ERROR, BB_SYNC_ERROR_NOT_FOUND);
+  g_clear_error (&error);
+  loaded = bb_store_get_item_by_logical_key (store, KEY_A, NS_A, "notes", "tx1-renamed", &error);
+  g_assert_no_error (error);
+  g_clear_object (&loaded);
+
+  /* Look-ups are scoped by identity and namespace. */
+  loaded = bb_store_get_item_by_id (store, KEY_B, NS_A, "01", &error);
+  g_assert_error (error, BB_SYNC_ERROR, BB_SYNC_ERROR_NOT_FOUND);
+  g_clear_error (&error);
+  loaded = bb_store_get_item_by_id (store, KEY_A, NS_B, "01", &error);
+  g_assert_error (error, BB_SYNC_ERROR, BB_SYNC_ERROR_NOT_FOUND);
+}
+
+static void
+test_item_lists_and_order (void)
+{
+  g_autoptr (BbStore) store = open_memory ();
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GPtrArray) ns_items = NULL;
+  g_autoptr (GPtrArray) dirty = NULL;
+  /* item id, namespace, updated_at, dirty, conflict */
+  const struct
+  {
+    const char *id;
+    const char *ns;
+    gint64 t;
+    gboolean dirty;
+    gboolean conflict;
+  } rows[] = {
+    { "05", NS_A, 300, TRUE, FALSE },  { "04", NS_A, 100, FALSE, FALSE },
+    { "03", NS_A, 200, TRUE, TRUE },   { "02", NS_B, 200, TRUE, FALSE },
+    { "01", NS_A, 200, FALSE, FALSE },
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (rows); i++)
+    {
+      g_autofree char *key = g_strdup_printf ("key-%s", rows[i].id);
+      g_autoptr (BbItemState) item = make_item (KEY_A, rows[i].ns, "c", key, rows[i].id);
+
+      bb_item_state_set_dirty (item, rows[i].dirty);
+      bb_item_state_set_conflict (item, rows[i].conflict);
+      bb_item_state_set_updated_at (item, rows[i].t);
+      g_assert_true (bb_store_save_item (store, item, &error));
+    }
+  {
+    g_autoptr (BbItemState) other = make_item (KEY_B, NS_A, "c", "x", "06");
+    bb_item_state_set_dirty (other, TRUE);
+    g_assert_true (bb_store_save_item (store, other, &error));
+  }
+
+  ns_items = bb_store_list_namespace_items (store, KEY_A, NS_A, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (ns_items->len, ==, 4);
+  g_assert_cmpstr (bb_item_state_get_item_id (ns_items->pdata[0]), ==, "04");
+  g_assert_cmpstr (bb_item_state_get_item_id (ns_items->pdata[1]), ==, "01");
+  g_assert_cmpstr (bb_item_state_get_item_id (ns_items->pdata[2]), ==, "03");
+  g_assert_cmpstr (bb_item_state_get_item_id (ns_items->pdata[3]), ==, "05");
+
+  /* Dirty items across namespaces, conflicted ones included, in upload order. */
+  dirty = bb_store_list_dirty_items (store, KEY_A, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (dirty->len, ==, 3);
+  g_assert_cmpstr (bb_item_state_get_item_id (dirty->pdata[0]), ==, "02");
+  g_assert_cmpstr (bb_item_state_get_item_id (dirty->pdata[1]), ==, "03");
+  g_assert_true (bb_item_state_get_conflict (dirty->pdata[1]));
+  g_assert_cmpstr (bb_item_state_get_item_id (dirty->pdata[2]), ==, "05");
+}
+
+static void
+test_unique_logical_key (void)
+{
+  g_autoptr (BbStore) store = open_memory ();
+  g_autoptr (BbItemState) first = make_item (KEY_A, NS_A, "notes", "same", "01");
+  g_autoptr (BbItemState) second = make_item (KEY_A, NS_A, "notes", "same", "02");
+  g_autoptr (BbItemState) other_ns = make_item (KEY_A, NS_B, "notes", "same", "02");
+  g_autoptr (BbItemState) loaded = NULL;
+  g_autoptr (GError) error = NULL;
+
+  g_assert_true (bb_store_save_item (store, first, &error));
+  g_assert_false (bb_store_save_item (store, second, &error));
+  g_assert_error (error, BB_SYNC_ERROR, BB_SYNC_ERROR_STORE);
+  g_clear_error (&error);
+
+  loaded = bb_store_get_item_by_logical_key (store, KEY_A, NS_A, "notes", "same", &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (bb_item_state_get_item_id (loaded), ==, "01");
+  g_clear_object (&loaded);
+  loaded = bb_store_get_item_by_id (store, KEY_A, NS_A, "02", &error);
+  g_assert_error (error, BB_SYNC_ERROR, BB_SYNC_ERROR_NOT_FOUND);
+  g_clear_error (&error);
+
+  /* The same logical key in another namespace is another item. */
+  g_assert_true (bb_store_save_item (store, other_ns, &error));
+  g_assert_no_error (error);
+}
+
+static void
+test_batch (void)
+{
+  g_autoptr (BbStore) store = open_memory ();
+  g_autoptr (GPtrArray) items = g_ptr_array_new_with_free_func (g_object_unref);
+  g_autoptr (GPtrArray) namespaces = g_ptr_array_new_with_free_func (g_object_unref);
+  g_autoptr (GPtrArray) listed = NULL;
+  g_autoptr (BbNamespaceState) ns = NULL;
+  g_autoptr (GError) error = NULL;
+
+  for (guint i = 0; i < 100; i++)
+    {
+      g_autofree char *id = item_id_for (i);
+      g_autofree char *key = g_strdup_printf ("k%u", i);
+      g_ptr_array_add (items, make_item (KEY_A, NS_A, "c", key, id));
+    }
+  g_ptr_array_add (namespaces, make_namespace (KEY_A, NS_A, 100, "scope", NULL));
+  g_assert_true (bb_store_save_batch (store, items, namespaces, &error));
+  g_assert_no_error (error);
+  listed = bb_store_list_namespace_items (store, KEY_A, NS_A, &error);
+  g_assert_cmpuint (listed->len, ==, 100);
+  ns = bb_store_get_namespace (store, KEY_A, NS_A, &error);
+  g_assert_cmpuint (bb_namespace_state_get_namespace_head (ns), ==, 100);
+
+  /* NULL lists are allowed. */
+  g_assert_true (bb_store_save_batch (store, NULL, NULL, &error));
+  g_assert_no_error (error);
+}
+
+static void
+test_batch_all_or_nothing (void)
+{
+  g_autoptr (BbStore) store = open_memory ();
+  g_autoptr (GPtrArray) items = g_ptr_array_new_with_free_func (g_object_unref);
+  g_autoptr (GPtrArray) namespaces = g_ptr_array_new_with_free_func (g_object_unref);
+  g_autoptr (GPtrArray) listed = NULL;
+  g_autoptr (BbItemState) existing = make_item (KEY_A, NS_A, "c", "taken", "ff");
+  g_autoptr (BbItemState) huge = NULL;
+  g_autoptr (BbNamespaceState) ns = NULL;
+  g_autoptr (GError) error = NULL;
+
+  g_assert_true (bb_store_save_item (store, existing, &error));
+  for (guint i = 0; i < 50; i++)
+    {
+      g_autofree char *id = item_id_for (i);
+      g_autofree char *key = g_strdup_printf ("k%u", i);
+      g_ptr_array_add (items, make_item (KEY_A, NS_A, "c", key, id));
+    }
+  /* A collision with the existing row in the middle of the batch. */
+  g_ptr_array_insert (items, 25, make_item (KEY_A, NS_A, "c", "taken", "ee"));
+  g_ptr_array_add (namespaces, make_namespace (KEY_A, NS_A, 7, "", NULL));
+
+  g_assert_false (bb_store_save_batch (store, items, namespaces, &error));
+  g_assert_error (error, BB_SYNC_ERROR, BB_SYNC_ERROR_STORE);
+  g_clear_error (&error);
+
+  listed = bb_store_list_namespace_items (store, KEY_A, NS_A, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (listed->len, ==, 1);
+  g_assert_cmpstr (bb_item_state_get_item_id (listed->pdata[0]), ==, "ff");
+  ns = bb_store_get_namespace (store, KEY_A, NS_A, &error);
+  g_assert_error (error, BB_SYNC_ERROR, BB_SYNC_ERROR_NOT_FOUND);
+  g_clear_error (&error);
+
+  /* A value that cannot be stored, in the namespace part, also undoes the items. */
+  g_ptr_array_remove_index (items, 25);
+  g_clear_pointer (&namespaces, g_ptr_array_unref);
+  namespaces = g_ptr_array_new_with_free_func (g_object_unref);
+  g_ptr_array_add (namespaces, make_namespace (KEY_A, NS_A, G_MAXUINT64, "", NULL));
+  g_assert_false (bb_store_save_batch (store, items, namespaces, &error));
+  g_assert_error (error, BB_SYNC_ERROR, BB_SYNC_ERROR_INVALID_INPUT);
+  g_clear_error (&error);
+  g_clear_pointer (&listed, g_ptr_array_unref);
+  listed = bb_store_list_namespace_items (store, KEY_A, NS_A, &error);
+  g_assert_cmpuint (listed->len, ==, 1);
+
+  /* And the store still works afterwards (no transaction left open). */
+  g_assert_true (bb_store_save_batch (store, items, NULL, &error));
+  g_assert_no_error (error);
+  g_clear_pointer (&listed, g_ptr_array_unref);
+  listed = bb_store_list_namespace_items (store, KEY_A, NS_A, &error);
+  g_assert_cmpuint (listed->len, ==, 51);
+
+  huge = make_item (KEY_A, NS_A, "c", "huge", "aa");
+  bb_item_state_set_version (huge, (guint64)G_MAXINT64 + 1);
+  g_assert_false (bb_store_save_item (store, huge, &error));
+  g_assert_error (error, BB_SYNC_ERROR, BB_SYNC_ERROR_INVALID_INPUT);
+  g_clear_error (&error);
+  bb_item_state_set_version (huge, G_MAXINT64);
+  g_assert_true (bb_store_save_item (store, huge, &error));
+  g_clear_object (&huge);
+  huge = bb_store_get_item_by_id (store, KEY_A, NS_A, "aa", &error);
+  g_assert_cmpuint (bb_item_state_get_version (huge), ==, G_MAXINT64);
+}
+
+/* The setup of the reference store tests: identities A and B with tokens and expiry
+ * now + 1 h, a namespace each with a DEK (A's head 42, scope "scope"), an item for A
+ * (version 7, base "base-value"). */
+static gint64
+setup_two_identities (BbStore *store)
+{
+  gint64 expiry = g_get_real_time () + (gint64)3600 * G_USEC_PER_SEC;
+  g_autoptr (GBytes) dek_a = test_key (0xa1);
+  g_autoptr (GBytes) dek_b = test_key (0xb1);
+  g_autoptr (GBytes) base = bytes_from_string ("base-value");
+  g_autoptr (BbIdentityState) a = make_identity (KEY_A, "token-a", expiry, "namespace-a");
+  g_autoptr (BbIdentityState) b = make_identity (KEY_B, "token-b", expiry, "namespace-b");
+  g_autoptr (BbNamespaceState) ns_a = make_namespace (KEY_A, "namespace-a", 42, "scope", dek_a);
+  g_autoptr (BbNamespaceState) ns_b = make_namespace (KEY_B, "namespace-b", 3, "", dek_b);
+  g_autoptr (BbItemState) item = make_item (KEY_A, "namespace-a", "c", "k", "01");
+  g_autoptr (BbItemState) item_b = make_item (KEY_B, "namespace-b", "c", "k", "01");
+  g_autoptr (GError) error = NULL;
+
+  bb_item_state_mark_clean (item, 7, base);
+  bb_item_state_mark_clean (item_b, 2, base);
+  g_assert_true (bb_store_save_identity (store, a, &error));
+  g_assert_true (bb_store_save_identity (store, b, &error));
+  g_assert_true (bb_store_save_namespace (store, ns_a, &error));
+  g_assert_true (bb_store_save_namespace (store, ns_b, &error));
+  g_assert_true (bb_store_save_item (store, item, &error));
+  g_assert_true (bb_store_save_item (store, item_b, &error));
+  g_assert_no_error (error);
+  return expiry;
+}
+
+static void
+assert_b_intact (BbStore *store, gint64 expiry)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (BbIdentityState) b = bb_store_load_identity (store, KEY_B, &error);
+  g_autoptr (BbNamespaceState) ns_b = NULL;
+  g_autoptr (BbItemState) item_b = NULL;
+  g_autoptr (GBytes) dek_b = test_key (0xb1);
+
+  g_assert_no_error (error);
+  g_assert_cmpstr (bb_identity_state_get_access_token (b), ==, "token-b");
+  g_assert_cmpint (bb_identity_state_get_token_expiry (b), ==, expiry);
+  g_assert_cmpstr (bb_identity_state_get_default_namespace_id (b), ==, "namespace-b");
+  ns_b = bb_store_get_namespace (store, KEY_B, "namespace-b", &error);
+  g_assert_no_error (error);
+  g_assert_true (g_bytes_equal (bb_namespace_state_get_dek (ns_b), dek_b));
+  item_b = bb_store_get_item_by_id (store, KEY_B, "namespace-b", "01", &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (bb_item_state_get_version (item_b), ==, 2);
+}
+
+static void
+test_forget_identity_secrets (void)
+{
+  g_autoptr (BbStore) store = open_memory ();
+  gint64 expiry = setup_two_identities (store);
+  g_autoptr (GError) error = NULL;
+  g_autoptr (BbIdentityState) a = NULL;
+  g_autoptr (BbNamespaceState) ns_a = NULL;
+  g_autoptr (BbItemState) item = NULL;
+  g_autoptr (GBytes) base = bytes_from_string ("base-value");
+
+  g_assert_true (bb_store_forget_identity_secrets (store, KEY_A, &error));
+  g_assert_no_error (error);
+
+  a = bb_store_load_identity (store, KEY_A, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (bb_identity_state_get_access_token (a), ==, "");
+  g_assert_cmpint (bb_identity_state_get_token_expiry (a), ==, 0);
+  g_assert_cmpstr (bb_identity_state_get_default_namespace_id (a), ==, "namespace-a");
+
+  ns_a = bb_store_get_namespace (store, KEY_A, "namespace-a", &error);
+  g_assert_no_error (error);
+  g_assert_false (bb_namespace_state_has_dek (ns_a));
+  g_assert_cmpuint (bb_namespace_state_get_namespace_head (ns_a), ==, 42);
+  g_assert_cmpstr (bb_namespace_state_get_active_scope_hash (ns_a), ==, "scope");
+  g_assert_cmpstr (bb_namespace_state_get_kind (ns_a), ==, "default");
+
+  item = bb_store_get_item_by_id (store, KEY_A, "namespace-a", "01", &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (bb_item_state_get_version (item), ==, 7);
+  g_assert_true (g_bytes_equal (bb_item_state_get_base_value (item), base));
+
+  assert_b_intact (store, expiry);
+
+  /* A missing identity is not an error. */
+  g_assert_true (bb_store_forget_identity_secrets (store, "missing", &error));
+  g_assert_no_error (error);
+}
+
+static void
+test_reset_sync_state (void)
+{
+  g_autoptr (BbStore) store = open_memory ();
+  gint64 expiry = setup_two_identities (store);
+  g_autoptr (GError) error = NULL;
+  g_autoptr (BbIdentityState) a = NULL;
+  g_autoptr (BbNamespaceState) ns_a = NULL;
+  g_autoptr (BbItemState) item = NULL;
+  g_autoptr (GPtrArray) list = NULL;
+
+  g_assert_true (bb_store_reset_sync_state (store, KEY_A, &error));
+  g_assert_no_error (error);
+
+  a = bb_store_load_identity (store, KEY_A, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (bb_identity_state_get_access_token (a), ==, "token-a");
+  g_assert_cmpint (ABS (bb_identity_state_get_token_expiry (a) - expiry), <=, G_USEC_PER_SEC);
+  g_assert_cmpstr (bb_identity_state_get_default_namespace_id (a), ==, "");
+
+  ns_a = bb_store_get_namespace (store, KEY_A, "namespace-a", &error);
+  g_assert_error (error, BB_SYNC_ERROR, BB_SYNC_ERROR_NOT_FOUND);
+  g_clear_error (&error);
+  item = bb_store_get_item_by_id (store, KEY_A, "namespace-a", "01", &error);
+  g_assert_error (error, BB_SYNC_ERROR, BB_SYNC_ERROR_NOT_FOUND);
+  g_clear_error (&error);
+  list = bb_store_list_namespaces (store, KEY_A, &error);
+  g_assert_cmpuint (list->len, ==, 0);
+
+  assert_b_intact (store, expiry);
+}
+
+static void
+test_reset_missing_identity (void)
+{
+  g_autoptr (BbStore) store = open_memory ();
+  g_autoptr (GError) error = NULL;
+
+  g_assert_true (bb_store_reset_sync_state (store, "unknown", &error));
+  g_assert_no_error (error);
+}
+
+static void
+test_close (void)
+{
+  g_autoptr (BbStore) store = open_memory ();
+  g_autoptr (BbIdentityState) state = make_identity (KEY_A, "t", 0, NULL);
+  g_autoptr (BbIdentityState) loaded = NULL;
+  g_autoptr (GPtrArray) list = NULL;
+  g_autoptr (GError) error = NULL;
+
+  g_assert_true (bb_store_close (store, &error));
+  g_assert_true (bb_store_close (store, &error));
+  g_assert_no_error (error);
+  g_assert_false (bb_store_save_identity (store, state, &error));
+  g_assert_error (error, BB_SYNC_ERROR, BB_SYNC_ERROR_STORE);
+  g_clear_error (&error);
+  loaded = bb_store_load_identity (store, KEY_A, &error);
+  g_assert_error (error, BB_SYNC_ERROR, BB_SYNC_ERROR_STORE);
+  g_clear_error (&error);
+  list = bb_store_list_dirty_items (store, KEY_A, &error);
+  g_assert_null (list);
+  g_assert_error (error, BB_SYNC_ERROR, BB_SYNC_ERROR_STORE);
+}
+
+typedef struct
+{
+  BbStore *store;
+  guint thread;
+} ThreadData;
+
+static gpointer
+save_from_thread (gpointer user_data)
+{
+  ThreadData *data = user_data;
+
+  for (guint i = 0; i < 200; i++)
+    {
+      g_autofree char *id = item_id_for (data->thread * 1000 + i);
+      g_autoptr (BbItemState) item = make_item (KEY_A, NS_A, "c", id, id);
+      g_autoptr (GError) error = NULL;
+
+      bb_item_state_set_dirty (item, i % 2);
+      if (!bb_store_save_item (data->store, item, &error))
+        return g_strdup (error->message);
+    }
+  return NULL;
+}
+
+static void
+test_threads (void)
+{
+  g_autoptr (BbStore) store = open_memory ();
+  ThreadData data[4];
+  GThread *threads[4];
+  g_autoptr (GPtrArray) all = NULL;
+  g_autoptr (GPtrArray) dirty = NULL;
+  g_autoptr (GError) error = NULL;
+
+  for (guint t = 0; t < 4; t++)
+    {
+      data[t] = (ThreadData){ store, t };
+      threads[t] = g_thread_new ("saver", save_from_thread, &data[t]);
+    }
+  for (guint t = 0; t < 4; t++)
+    {
+      g_autofree char *failure = g_thread_join (threads[t]);
+      g_assert_null (failure);
+    }
+  all = bb_store_list_namespace_items (store, KEY_A, NS_A, &error);
+  g_assert_cmpuint (all->len, ==, 800);
+  dirty = bb_store_list_dirty_items (store, KEY_A, &error);
+  g_assert_cmpuint (dirty->len, ==, 400);
+}
+
+/* ---- files ------------------------------------------------------------------------ */
+
+static void
+test_file_reopen_and_mode (void)
+{
+  g_autoptr (TmpDir) dir = (TmpDir *)tmp_dir_new ();
+  g_autofree char *path = g_build_filename ((char *)dir, "store.db", NULL);
+  g_autofree char *wal = g_strconcat (path, "-wal", NULL);
+  g_autofree char *shm = g_strconcat (path, "-shm", NULL);
+  g_autoptr (GBytes) key = test_key (0x5a);
+  g_autoptr (BbStore) store = open_file (path, key);
+  g_autoptr (BbIdentityState) state = make_identity (KEY_A, "token", 123, NS_A);
+  g_autoptr (BbIdentityState) loaded = NULL;
+  g_autoptr (GError) error = NULL;
+  const char *files[] = { path, wal, shm };
+  GStatBuf st;
+
+  g_assert_true (bb_store_save_identity (store, state, &error));
+  g_assert_cmpstr (bb_sqlite_store_get_path (BB_SQLITE_STORE (store)), ==, path);
+  g_assert_nonnull (bb_sqlite_store_get_store_id (BB_SQLITE_STORE (store)));
+  for (guint i = 0; i < G_N_ELEMENTS (files); i++)
+    {
+      g_assert_cmpint (g_stat (files[i], &st), ==, 0);
+      g_assert_cmpint (st.st_mode & 0777, ==, 0600);
+    }
+  g_clear_object (&store);
+
+  store = open_file (path, key);
+  loaded = bb_store_load_identity (store, KEY_A, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (bb_identity_state_get_access_token (loaded), ==, "token");
+  g_clear_object (&store);
+
+  {
+    /* Schema version 1, WAL journal. */
+    sqlite3 *db = NULL;
+    sqlite3_stmt *stmt = NULL;
+    g_assert_cmpint (sqlite3_open (path, &db), ==, SQLITE_OK);
+    sqlite3_prepare_v2 (db, "PRAGMA user_version", -1, &stmt, NULL);
+    g_assert_cmpint (sqlite3_step (stmt), ==, SQLITE_ROW);
+    g_assert_cmpint (sqlite3_column_int (stmt, 0), ==, BB_SQLITE_STORE_SCHEMA_VERSION);
+    sqlite3_finalize (stmt);
+    sqlite3_prepare_v2 (db, "PRAGMA journal_mode", -1, &stmt, NULL);
+    g_assert_cmpint (sqlite3_step (stmt), ==, SQLITE_ROW);
+    g_assert_cmpstr ((const char *)sqlite3_column_text (stmt, 0), ==, "wal");
+    sqlite3_finalize (stmt);
+    sqlite3_close (db);
+  }
+}
+
+static void
+test_at_rest (void)
+{
+  g_autoptr (TmpDir) dir = (TmpDir *)tmp_dir_new ();
+  g_autofree char *path = g_build_filename ((char *)dir, "store.db", NULL);
+  g_autofree char *wal = g_strconcat (path, "-wal", NULL);
+  g_autoptr (GBytes) key = test_key (0x77);
+  const char *token = "TOKEN-7f3a9c1e-distinctive-bearer";
+  const char *base_text = "BASEVALUE-a81c-my-secret-note";
+  const char *conflict_text = "CONFLICTVALUE-55d2-their-note";
+  const char *logical_key = "LOGICALKEY-visible-9e21";
+  g_autoptr (GBytes) dek = bytes_from_string ("DEK-3141592653589793238462643383");
+  g_autoptr (GBytes) base = bytes_from_string (base_text);
+  g_autoptr (GBytes) remote = bytes_from_string (conflict_text);
+  g_autoptr (BbStore) store = open_file (path, key);
+  g_autoptr (BbIdentityState) identity = make_identity (KEY_A, token, 1, NS_A);
+  g_autoptr (BbNamespaceState) ns = make_namespace (KEY_A, NS_A, 1, "", dek);
+  g_autoptr (BbItemState) item = make_item (KEY_A, NS_A, "notes", logical_key, "01");
+  g_autoptr (GError) error = NULL;
+  const struct
+  {
+    const void *data;
+    gsize len;
+  } secrets[] = {
+    { token, strlen (token) },
+    { g_bytes_get_data (dek, NULL), g_bytes_get_size (dek) },
+    { base_text, strlen (base_text) },
+    { conflict_text, strlen (conflict_text) },
+  };
+
+  g_assert_cmpuint (g_bytes_get_size (dek), ==, 32);
+  bb_item_state_mark_clean (item, 1, base);
+  bb_item_state_mark_conflict (item, 2, remote);
+  g_assert_true (bb_store_save_identity (store, identity, &error));
+  g_assert_true (bb_store_save_namespace (store, ns, &error));
+  g_assert_true (bb_store_save_item (store, item, &error));
+  g_assert_no_error (error);
+
+  /* While open, the data sits in the WAL; after closing, in the main file. */
+  for (guint round = 0; round < 2; round++)
+    {
+      g_autoptr (GBytes) main_bytes = read_file (path);
+      g_autoptr (GBytes) wal_bytes = read_file (wal);
+      g_autoptr (GBytes) all = NULL;
+      GByteArray *joined = g_byte_array_new ();
+
+      g_byte_array_append (joined, g_bytes_get_data (main_bytes, NULL),
+                           g_bytes_get_size (main_bytes));
+      g_byte_array_append (joined, g_bytes_get_data (wal_bytes, NULL),
+                           g_bytes_get_size (wal_bytes));
+      all = g_byte_array_free_to_bytes (joined);
+      if (round == 0)
+        g_assert_cmpuint (g_bytes_get_size (wal_bytes), >, 0);
+
+      /* The search itself works: the logical key is stored in plaintext. */
+      g_assert_true (contains (all, logical_key, strlen (logical_key)));
+      for (guint i = 0; i < G_N_ELEMENTS (secrets); i++)
+        g_assert_false (contains (all, secrets[i].data, secrets[i].len));
+
+      g_clear_object (&store);
+    }
+
+  /* A copy of the file opened with another key shows nothing either. */
+  {
+    g_autoptr (GBytes) wrong = test_key (0x78);
+    g_autoptr (BbSqliteStore) other = bb_sqlite_store_new_sync (path, wrong, NULL, &error);
+    g_assert_error (error, BB_SYNC_ERROR, BB_SYNC_ERROR_STORE);
+    g_assert_null (other);
+  }
+}
+
+static void
+test_sealed_value_bound_to_row (void)
+{
+  g_autoptr (TmpDir) dir = (TmpDir *)tmp_dir_new ();
+  g_autofree char *path = g_build_filename ((char *)dir, "store.db", NULL);
+  g_autoptr (GBytes) key = test_key (0x33);
+  g_autoptr (GBytes) base = bytes_from_string ("value-of-one");
+  g_autoptr (BbStore) store = open_file (path, key);
+  g_autoptr (BbItemState) one = make_item (KEY_A, NS_A, "c", "one", "01");
+  g_autoptr (BbItemState) two = make_item (KEY_A, NS_A, "c", "two", "02");
+  g_autoptr (BbItemState) loaded = NULL;
+  g_autoptr (GError) error = NULL;
+
+  bb_item_state_mark_clean (one, 1, base);
+  g_assert_true (bb_store_save_item (store, one, &error));
+  g_assert_true (bb_store_save_item (store, two, &error));
+  g_clear_object (&store);
+
+  /* Someone with write access moves row 01's sealed base into row 02, and row 01's
+   * base into its conflict column. */
+  exec_raw (path,
+            "UPDATE items SET base_value = (SELECT base_value FROM items WHERE item_id = '01') "
+            "WHERE item_id = '02';"
+            "UPDATE items SET conflict_remote_value = base_value WHERE item_id = '01';");
+
+  store = open_file (path, key);
+  loaded = bb_store_get_item_by_id (store, KEY_A, NS_A, "02", &error);
+  g_assert_null (loaded);
+  g_assert_error (error, BB_SYNC_ERROR, BB_SYNC_ERROR_STORE);
+  g_clear_error (&error);
+  loaded = bb_store_get_item_by_id (store, KEY_A, NS_A, "01", &error);
+  g_assert_null (loaded);
+  g_assert_error (error, BB_SYNC_ERROR, BB_SYNC_ERROR_STORE);
+}
+
+static GBytes *
+make_populated_store (const char *path, GBytes *key, guint n_items)
+{
+  g_autoptr (BbStore) store = open_file (path, key);
+  g_autoptr (GPtrArray) items = g_ptr_array_new_with_free_func (g_object_unref);
+  g_autoptr (GBytes) base = bb_test_repeat ('v', 200);
+  g_autoptr (GError) error = NULL;
+
+  for (guint i = 0; i < n_items; i++)
+    {
+      g_autofree char *id = item_id_for (i);
+      BbItemState *item = make_item (KEY_A, NS_A, "c", id, id);
+      bb_item_state_mark_clean (item, i + 1, base);
+      g_ptr_array_add (items, item);
+    }
+  g_assert_true (bb_store_save_batch (store, items, NULL, &error));
+  g_assert_no_error (error);
+  g_clear_object (&store);
+  return read_file (path);
+}
+
+static void
+assert_open_refused (const char *path, GBytes *key)
+{
+  g_autoptr (GBytes) before = read_file (path);
+  g_autoptr (GBytes) after = NULL;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (BbSqliteStore) store = bb_sqlite_store_new_sync (path, key, NULL, &error);
+
+  g_assert_null (store);
+  g_assert_error (error, BB_SYNC_ERROR, BB_SYNC_ERROR_STORE);
+  g_test_message ("refused: %s", error->message);
+  after = read_file (path);
+  g_assert_true (g_bytes_equal (before, after));
+}
+
+static void
+test_bad_truncated (void)
+{
+  g_autoptr (TmpDir) dir = (TmpDir *)tmp_dir_new ();
+  g_autofree char *path = g_build_filename ((char *)dir, "store.db", NULL);
+  g_autoptr (GBytes) key = test_key (0x21);
+  g_autoptr (GBytes) full = make_populated_store (path, key, 500);
+  gsize len = g_bytes_get_size (full);
+
+  g_assert_cmpuint (len, >, 16384);
+  /* Cut at a page boundary and in the middle of a page. */
+  g_assert_true (
+      g_file_set_contents (path, g_bytes_get_data (full, NULL), len / 2 - (len / 2) % 4096, NULL));
+  assert_open_refused (path, key);
+  g_assert_true (g_file_set_contents (path, g_bytes_get_data (full, NULL), len / 2 + 1000, NULL));
+  assert_open_refused (path, key);
+  g_assert_true (g_file_set_contents (path, g_bytes_get_data (full, NULL), 50, NULL));
+  assert_open_refused (path, key);
+}
+
+static void
+test_bad_garbage (void)
+{
+  g_autoptr (TmpDir) dir = (TmpDir *)tmp_dir_new ();
+  g_autofree char *path = g_build_filename ((char *)dir, "store.db", NULL);
+  g_autoptr (GBytes) key = test_key (0x21);
+  g_autoptr (GBytes) garbage = bb_test_repeat (0xa5, 8192);
+  g_autoptr (GBytes) full = make_populated_store (path, key, 200);
+  GByteArray *corrupt;
+
+  g_assert_true (g_file_set_contents (path, g_bytes_get_data (garbage, NULL), 8192, NULL));
+  assert_open_refused (path, key);
+  g_assert_true (g_file_set_contents (path, "not a database at all\n", -1, NULL));
+  assert_open_refused (path, key);
+
+  /* A sound header with damaged pages behind it. */
+  corrupt = g_byte_array_new ();
+  g_byte_array_append (corrupt, g_bytes_get_data (full, NULL), g_bytes_get_size (full));
+  memset (corrupt->data + 4096, 0xa5, MIN (corrupt->len - 4096, 3 * 4096));
+  g_assert_true (g_file_set_contents (path, (char *)corrupt->data, corrupt->len, NULL));
+  g_byte_array_unref (corrupt);
+  assert_open_refused (path, key);
+}
+
+static void
+test_bad_newer_schema (void)
+{
+  g_autoptr (TmpDir) dir = (TmpDir *)tmp_dir_new ();
+  g_autofree char *path = g_build_filename ((char *)dir, "store.db", NULL);
+  g_autoptr (GBytes) key = test_key (0x21);
+  g_autoptr (GBytes) full = make_populated_store (path, key, 10);
+
+  exec_raw (path, "PRAGMA user_version = 99");
+  assert_open_refused (path, key);
+}
+
+static void
+test_bad_wrong_key (void)
+{
+  g_autoptr (TmpDir) dir = (TmpDir *)tmp_dir_new ();
+  g_autofree char *path = g_build_filename ((char *)dir, "store.db", NULL);
+  g_autoptr (GBytes) key = test_key (0x21);
+  g_autoptr (GBytes) wrong = test_key (0x22);
+  g_autoptr (GBytes) full = make_populated_store (path, key, 10);
+
+  assert_open_refused (path, wrong);
+  /* An app-keyed store opened without the key does not fall back to the keyring. */
+  assert_open_refused (path, NULL);
+  /* The right key still works afterwards. */
+  g_object_unref (open_file (path, key));
+}
+
+static void
+test_bad_arguments (void)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GBytes) short_key = bb_test_repeat (1, 16);
+  g_autoptr (BbSqliteStore) store = NULL;
+
+  store = bb_sqlite_store_new_sync ("", NULL, NULL, &error);
+  g_assert_error (error, BB_SYNC_ERROR, BB_SYNC_ERROR_INVALID_INPUT);
+  g_assert_null (store);
+  g_clear_error (&error);
+  store = bb_sqlite_store_new_sync (BB_SQLITE_STORE_IN_MEMORY, short_key, NULL, &error);
+  g_assert_error (error, BB_SYNC_ERROR, BB_SYNC_ERROR_INVALID_INPUT);
+  g_clear_error (&error);
+  store = bb_sqlite_store_new_sync ("/nonexistent-dir-bbsync/x.db", short_key, NULL, &error);
+  g_assert_error (error, BB_SYNC_ERROR, BB_SYNC_ERROR_INVALID_INPUT);
+  g_clear_error (&error);
+  {
+    g_autoptr (GBytes) key = test_key (1);
+    store = bb_sqlite_store_new_sync ("/nonexistent-dir-bbsync/x.db", key, NULL, &error);
+    g_assert_error (error, BB_SYNC_ERROR, BB_SYNC_ERROR_STORE);
+  }
+}
+
+/* A file as the reference client writes it: schema version 0, plaintext secrets, text
+ * timestamps. Opening it migrates it to version 1 and seals the secrets. */
+static void
+test_migrate_from_reference_file (void)
+{
+  g_autoptr (TmpDir) dir = (TmpDir *)tmp_dir_new ();
+  g_autofree char *path = g_build_filename ((char *)dir, "go.db", NULL);
+  g_autoptr (GBytes) key = test_key (0x44);
+  g_autoptr (BbStore) store = NULL;
+  g_autoptr (BbIdentityState) identity = NULL;
+  g_autoptr (BbNamespaceState) ns = NULL;
+  g_autoptr (BbItemState) item = NULL;
+  g_autoptr (GBytes) raw = NULL;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GDateTime) expiry = g_date_time_new_utc (2030, 1, 2, 3, 4, 5.25);
+
+  exec_raw (path,
+            "PRAGMA journal_mode = WAL;"
+            "CREATE TABLE identity_states (key_id TEXT PRIMARY KEY, kind TEXT NOT NULL,"
+            " access_token TEXT NOT NULL DEFAULT '', token_expiry TIMESTAMP NULL,"
+            " default_namespace_id TEXT NULL, updated_at TIMESTAMP NOT NULL);"
+            "CREATE TABLE namespaces (key_id TEXT NOT NULL, namespace_id TEXT NOT NULL,"
+            " kind TEXT NOT NULL, namespace_head INTEGER NOT NULL DEFAULT 0,"
+            " active_scope_hash TEXT NOT NULL DEFAULT '', dek BLOB NULL,"
+            " updated_at TIMESTAMP NOT NULL, PRIMARY KEY (key_id, namespace_id));"
+            "CREATE TABLE items (key_id TEXT NOT NULL, namespace_id TEXT NOT NULL,"
+            " collection_name TEXT NOT NULL, item_key TEXT NOT NULL, item_id TEXT NOT NULL,"
+            " version INTEGER NOT NULL DEFAULT 0, base_version INTEGER NOT NULL DEFAULT 0,"
+            " base_value BLOB NULL, dirty INTEGER NOT NULL DEFAULT 0,"
+            " conflict INTEGER NOT NULL DEFAULT 0,"
+            " conflict_remote_version INTEGER NOT NULL DEFAULT 0,"
+            " conflict_remote_value BLOB NULL, updated_at TIMESTAMP NOT NULL,"
+            " PRIMARY KEY (key_id, namespace_id, item_id));"
+            "INSERT INTO identity_states VALUES ('" KEY_A "', 'keystore', 'GO-PLAINTEXT-TOKEN',"
+            " '2030-01-02 03:04:05.25+00:00', '" NS_A "', '2024-05-06 07:08:09.123456789+00:00');"
+            "INSERT INTO identity_states VALUES ('" KEY_B "', 'keystore', '', NULL, NULL,"
+            " '2024-05-06 07:08:09+02:00');"
+            "INSERT INTO namespaces VALUES ('" KEY_A "', '" NS_A "', 'default', 12, 'h',"
+            " X'00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff',"
+            " '2024-05-06 07:08:10+00:00');"
+            "INSERT INTO items VALUES ('" KEY_A "', '" NS_A "', 'notes', 'k', '01', 3, 3,"
+            " CAST('GO-PLAINTEXT-BASE' AS BLOB), 1, 1, 4, CAST('GO-PLAINTEXT-REMOTE' AS BLOB),"
+            " '2024-05-06 07:08:11.5+00:00');");
+
+  store = open_file (path, key);
+  identity = bb_store_load_identity (store, KEY_A, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (bb_identity_state_get_access_token (identity), ==, "GO-PLAINTEXT-TOKEN");
+  g_assert_cmpint (bb_identity_state_get_token_expiry (identity), ==,
+                   g_date_time_to_unix (expiry) * G_USEC_PER_SEC + 250000);
+  g_assert_cmpint (bb_identity_state_get_updated_at (identity) % G_USEC_PER_SEC, ==, 123456);
+  g_clear_object (&identity);
+  identity = bb_store_load_identity (store, KEY_B, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (bb_identity_state_get_access_token (identity), ==, "");
+  g_assert_cmpint (bb_identity_state_get_token_expiry (identity), ==, 0);
+
+  ns = bb_store_get_namespace (store, KEY_A, NS_A, &error);
+  g_assert_no_error (error);
+  bb_test_assert_bytes_hex (bb_namespace_state_get_dek (ns),
+                            "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff");
+  g_assert_cmpuint (bb_namespace_state_get_namespace_head (ns), ==, 12);
+
+  item = bb_store_get_item_by_id (store, KEY_A, NS_A, "01", &error);
+  g_assert_no_error (error);
+  g_assert_cmpmem (g_bytes_get_data (bb_item_state_get_base_value (item), NULL),
+                   g_bytes_get_size (bb_item_state_get_base_value (item)), "GO-PLAINTEXT-BASE", 17);
+  g_assert_cmpmem (g_bytes_get_data (bb_item_state_get_conflict_remote_value (item), NULL),
+                   g_bytes_get_size (bb_item_state_get_conflict_remote_value (item)),
+                   "GO-PLAINTEXT-REMOTE", 19);
+  g_assert_true (bb_item_state_get_conflict (item));
+  g_clear_object (&store);
+
+  /* The old plaintext is gone from the file (secure_delete and a WAL checkpoint). */
+  raw = read_file (path);
+  g_assert_false (contains (raw, "GO-PLAINTEXT-TOKEN", 18));
+  g_assert_false (contains (raw, "GO-PLAINTEXT-BASE", 17));
+  g_assert_false (contains (raw, "GO-PLAINTEXT-REMOTE", 19));
+}
+
+/* ---- keyring ---------------------------------------------------------------------- */
+
+static const SecretSchema *
+key_schema (void)
+{
+  static const SecretSchema schema = {
+    "org.bbsync.StoreKey",
+    SECRET_SCHEMA_NONE,
+    {
+        { "store-id", SECRET_SCHEMA_ATTRIBUTE_STRING },
+        { NULL, 0 },
+    },
+    0,
+    NULL,
+    NULL,
+    NULL,
+    NULL,
+    NULL,
+    NULL,
+    NULL,
+  };
+  return &schema;
+}
+
+static gboolean
+have_keyring (void)
+{
+  if (g_getenv ("DBUS_SESSION_BUS_ADDRESS") == NULL)
+    {
+      g_test_skip ("no session bus (run through tests/keyring-session.sh)");
+      return FALSE;
+    }
+  return TRUE;
+}
+
+static void
+test_keyring_key (void)
+{
+  g_autoptr (TmpDir) dir = NULL;
+  g_autofree char *path = NULL;
+  g_autofree char *moved = NULL;
+  g_autofree char *store_id = NULL;
+  g_autofree char *secret = NULL;
+  g_autoptr (BbStore) store = NULL;
+  g_autoptr (BbIdentityState) identity = make_identity (KEY_A, "keyring-token", 0, NULL);
+  g_autoptr (BbIdentityState) loaded = NULL;
+  g_autoptr (GError) error = NULL;
+
+  if (!have_keyring ())
+    return;
+  dir = (TmpDir *)tmp_dir_new ();
+  path = g_build_filename ((char *)dir, "store.db", NULL);
+  moved = g_build_filename ((char *)dir, "moved.db", NULL);
+
+  /* First open creates the key in the keyring. */
+  store = open_file (path, NULL);
+  store_id = g_strdup (bb_sqlite_store_get_store_id (BB_SQLITE_STORE (store)));
+  g_assert_cmpuint (strlen (store_id), ==, 32);
+  secret = secret_password_lookup_sync (key_schema (), NULL, &error, "store-id", store_id, NULL);
+  g_assert_no_error (error);
+  g_assert_nonnull (secret);
+  g_assert_cmpuint (strlen (secret), ==, 64);
+  g_assert_true (bb_store_save_identity (store, identity, &error));
+  g_clear_object (&store);
+
+  /* Reopen finds it, also after the file was moved. */
+  g_assert_cmpint (g_rename (path, moved), ==, 0);
+  store = open_file (moved, NULL);
+  g_assert_cmpstr (bb_sqlite_store_get_store_id (BB_SQLITE_STORE (store)), ==, store_id);
+  loaded = bb_store_load_identity (store, KEY_A, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (bb_identity_state_get_access_token (loaded), ==, "keyring-token");
+  g_clear_object (&store);
+
+  /* Another store file gets another key. */
+  {
+    g_autofree char *other_path = g_build_filename ((char *)dir, "other.db", NULL);
+    g_autoptr (BbStore) other = open_file (other_path, NULL);
+    g_autofree char *other_secret = secret_password_lookup_sync (
+        key_schema (), NULL, &error, "store-id",
+        bb_sqlite_store_get_store_id (BB_SQLITE_STORE (other)), NULL);
+    g_assert_nonnull (other_secret);
+    g_assert_cmpstr (other_secret, !=, secret);
+  }
+
+  /* Without its key (a copy on another machine), the store does not open. */
+  g_assert_true (
+      secret_password_clear_sync (key_schema (), NULL, &error, "store-id", store_id, NULL));
+  assert_open_refused (moved, NULL);
+}
+
+static void
+opened_cb (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  GAsyncResult **out = user_data;
+  *out = g_object_ref (result);
+}
+
+static void
+test_keyring_async (void)
+{
+  g_autoptr (TmpDir) dir = NULL;
+  g_autofree char *path = NULL;
+  g_autoptr (GAsyncResult) result = NULL;
+  g_autoptr (BbSqliteStore) store = NULL;
+  g_autoptr (BbSqliteStore) again = NULL;
+  g_autoptr (GError) error = NULL;
+
+  if (!have_keyring ())
+    return;
+  dir = (TmpDir *)tmp_dir_new ();
+  path = g_build_filename ((char *)dir, "async.db", NULL);
+
+  bb_sqlite_store_new_async (path, NULL, NULL, opened_cb, &result);
+  while (result == NULL)
+    g_main_context_iteration (NULL, TRUE);
+  store = bb_sqlite_store_new_finish (result, &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (store);
+  g_clear_object (&result);
+  g_clear_object (&store);
+
+  bb_sqlite_store_new_async (path, NULL, NULL, opened_cb, &result);
+  while (result == NULL)
+    g_main_context_iteration (NULL, TRUE);
+  again = bb_sqlite_store_new_finish (result, &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (again);
+  g_clear_object (&result);
+
+  /* An error arrives through the async path too. */
+  {
+    g_autoptr (GBytes) wrong = test_key (9);
+    g_autoptr (BbSqliteStore) refused = NULL;
+    g_clear_object (&again);
+    bb_sqlite_store_new_async (path, wrong, NULL, opened_cb, &result);
+    while (result == NULL)
+      g_main_context_iteration (NULL, TRUE);
+    refused = bb_sqlite_store_new_finish (result, &error);
+    g_assert_null (refused);
+    g_assert_error (error, BB_SYNC_ERROR, BB_SYNC_ERROR_STORE);
+  }
+}
+
+int
+main (int argc, char **argv)
+{
+  g_test_init (&argc, &argv, NULL);
+
+  g_test_add_func ("/store/records/identity", test_records_identity);
+  g_test_add_func ("/store/records/namespace", test_records_namespace);
+  g_test_add_func ("/store/records/item-transitions", test_records_item_transitions);
+  g_test_add_func ("/store/records/item-notify", test_records_item_notify);
+  g_test_add_func ("/store/memory-isolated", test_memory_isolated);
+  g_test_add_func ("/store/identity-roundtrip", test_identity_roundtrip);
+  g_test_add_func ("/store/namespace-roundtrip-and-order", test_namespace_roundtrip_and_order);
+  g_test_add_func ("/store/item-roundtrip", test_item_roundtrip);
+  g_test_add_func ("/store/item-lists-and-order", test_item_lists_and_order);
+  g_test_add_func ("/store/unique-logical-key", test_unique_logical_key);
+  g_test_add_func ("/store/batch", test_batch);
+  g_test_add_func ("/store/batch-all-or-nothing", test_batch_all_or_nothing);
+  g_test_add_func ("/store/forget-identity-secrets", test_forget_identity_secrets);
+  g_test_add_func ("/store/reset-sync-state", test_reset_sync_state);
+  g_test_add_func ("/store/reset-missing-identity", test_reset_missing_identity);
+  g_test_add_func ("/store/close", test_close);
+  g_test_add_func ("/store/threads", test_threads);
+  g_test_add_func ("/store/file/reopen-and-mode", test_file_reopen_and_mode);
+  g_test_add_func ("/store/file/at-rest", test_at_rest);
+  g_test_add_func ("/store/file/sealed-value-bound-to-row", test_sealed_value_bound_to_row);
+  g_test_add_func ("/store/file/bad-truncated", test_bad_truncated);
+  g_test_add_func ("/store/file/bad-garbage", test_bad_garbage);
+  g_test_add_func ("/store/file/bad-newer-schema", test_bad_newer_schema);
+  g_test_add_func ("/store/file/bad-wrong-key", test_bad_wrong_key);
+  g_test_add_func ("/store/file/bad-arguments", test_bad_arguments);
+  g_test_add_func ("/store/file/migrate-from-reference", test_migrate_from_reference_file);
+  g_test_add_func ("/store/keyring/create-and-find", test_keyring_key);
+  g_test_add_func ("/store/keyring/async", test_keyring_async);
+
+  return g_test_run ();
+}
