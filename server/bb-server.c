@@ -2648,7 +2648,7 @@ drop_connection (SoupServerMessage *msg)
   if (stream == NULL)
     return;
   head = g_strdup_printf ("HTTP/1.1 %u %s\r\nContent-Type: application/json\r\n"
-                          "Content-Length: %" G_GSIZE_FORMAT "\r\nConnection: close\r\n\r\n",
+                          "Content-Length: %" G_GSIZE_FORMAT "\r\n\r\n",
                           soup_server_message_get_status (msg),
                           soup_status_get_phrase (soup_server_message_get_status (msg)), len + 16);
   out = g_io_stream_get_output_stream (stream);
