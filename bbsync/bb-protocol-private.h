@@ -1,0 +1,52 @@
+/* bb-protocol-private.h: library-internal helpers of the protocol layer
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+
+#pragma once
+
+#include <glib.h>
+
+#include "bb-protocol.h"
+
+G_BEGIN_DECLS
+
+/* Decodes lower-case hex of exactly @len bytes into @out (no allocation, so IDs can be
+ * decoded into stack buffers). Same rules and messages as bb_protocol_lower_hex_decode(). */
+gboolean bb_protocol_decode_lower_hex_into (const char *text, const char *field, guint8 *out,
+                                            gsize len, GError **error);
+
+/* bb_protocol_wrap_dek() with a caller-chosen ephemeral X25519 private key (32 bytes), for
+ * the fixed-ephemeral known-answer vector of the protocol spec. Never use it in production:
+ * reusing an ephemeral key across recipients breaks HPKE's guarantees. */
+GBytes *bb_protocol_wrap_dek_with_ephemeral (GBytes *wrap_public_key, const char *namespace_id,
+                                             GBytes *dek, GBytes *ephemeral_private_key,
+                                             GError **error);
+
+/* Go net/url-compatible form decoding of one `&`-separated query or fragment string, as
+ * used by the invite URI parser: calls @func for every key/value pair (percent-decoded,
+ * '+' as space); fails on ';' or a bad escape. Keys and values may contain NUL bytes,
+ * hence the explicit lengths. */
+typedef void (*BbProtocolFormFunc) (const char *key, gsize key_len, const char *value,
+                                    gsize value_len, gpointer user_data);
+gboolean bb_protocol_parse_form (const char *raw, BbProtocolFormFunc func, gpointer user_data,
+                                 char **out_reason);
+
+/* Go net/url-compatible split of a URL into its parts (only what bbsync needs).
+ * Returns FALSE with a reason (allocated) where url.Parse would fail. */
+typedef struct
+{
+  char *scheme;           /* lower-cased, "" if none */
+  gboolean opaque;        /* scheme:rest without "//" */
+  gboolean has_user;      /* an '@' userinfo was present (even empty) */
+  char *host;             /* percent-decoded host[:port] */
+  gsize path_len;         /* length of the decoded path (only emptiness matters) */
+  char *raw_query;        /* between '?' and '#', "" if none */
+  gsize fragment_len;     /* length of the decoded fragment */
+  char *escaped_fragment; /* as Go's URL.EscapedFragment() */
+} BbProtocolUrl;
+
+gboolean bb_protocol_url_parse (const char *text, BbProtocolUrl *url, char **out_reason);
+void bb_protocol_url_clear (BbProtocolUrl *url);
+
+G_END_DECLS
