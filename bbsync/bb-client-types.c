@@ -1,0 +1,1580 @@
+/* bb-client-types.c: the results of BbClient calls
+ *
+ * These are immutable, reference-counted boxed types: the client fills them from a
+ * validated server answer and hands them out; apps only read them.
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+
+#include "config.h"
+
+#include "bb-client-types-private.h"
+
+#include <glib/gi18n-lib.h>
+#include <string.h>
+
+#include "bb-crypto-private.h"
+#include "bb-error.h"
+#include "bb-protocol.h"
+
+/**
+ * BbChallenge:
+ *
+ * A challenge of `POST /v1/auth/challenge`, as [method@Client.request_challenge_async] returns it.
+ *
+ * Since: 0.1
+ */
+
+G_DEFINE_BOXED_TYPE (BbChallenge, bb_challenge, bb_challenge_ref, bb_challenge_unref)
+
+BbChallenge *
+bb_challenge_new (void)
+{
+  BbChallenge *self = g_new0 (BbChallenge, 1);
+
+  g_atomic_ref_count_init (&self->ref_count);
+  return self;
+}
+
+/**
+ * bb_challenge_ref:
+ * @self: a #BbChallenge
+ *
+ * Acquires a reference on @self.
+ *
+ * Returns: (transfer full): @self
+ *
+ * Since: 0.1
+ */
+BbChallenge *
+bb_challenge_ref (BbChallenge *self)
+{
+  g_return_val_if_fail (self != NULL, NULL);
+
+  g_atomic_ref_count_inc (&self->ref_count);
+  return self;
+}
+
+/**
+ * bb_challenge_unref:
+ * @self: (transfer full): a #BbChallenge
+ *
+ * Releases a reference on @self, freeing it when the last one goes.
+ *
+ * Since: 0.1
+ */
+void
+bb_challenge_unref (BbChallenge *self)
+{
+  g_return_if_fail (self != NULL);
+
+  if (!g_atomic_ref_count_dec (&self->ref_count))
+    return;
+  g_free (self->challenge);
+  g_clear_pointer (&self->bytes, g_bytes_unref);
+  g_clear_pointer (&self->expires_at, g_date_time_unref);
+  g_free (self->spam_control_kind);
+  g_free (self);
+}
+
+/**
+ * bb_challenge_get_challenge:
+ * @self: a #BbChallenge
+ *
+ * Returns: (transfer none): the challenge as the server sent it (standard base64); requests echo this string
+ *
+ * Since: 0.1
+ */
+const char *
+bb_challenge_get_challenge (BbChallenge *self)
+{
+  g_return_val_if_fail (self != NULL, NULL);
+
+  return self->challenge;
+}
+
+/**
+ * bb_challenge_get_bytes:
+ * @self: a #BbChallenge
+ *
+ * Returns: (transfer none): the 32 decoded challenge bytes, the input of the signed intents
+ *
+ * Since: 0.1
+ */
+GBytes *
+bb_challenge_get_bytes (BbChallenge *self)
+{
+  g_return_val_if_fail (self != NULL, NULL);
+
+  return self->bytes;
+}
+
+/**
+ * bb_challenge_get_expires_at:
+ * @self: a #BbChallenge
+ *
+ * Returns: (transfer none): when the challenge expires
+ *
+ * Since: 0.1
+ */
+GDateTime *
+bb_challenge_get_expires_at (BbChallenge *self)
+{
+  g_return_val_if_fail (self != NULL, NULL);
+
+  return self->expires_at;
+}
+
+/**
+ * bb_challenge_get_spam_control_kind:
+ * @self: a #BbChallenge
+ *
+ * Returns: (transfer none): the spam control the server asks for (`none` or `attestation`)
+ *
+ * Since: 0.1
+ */
+const char *
+bb_challenge_get_spam_control_kind (BbChallenge *self)
+{
+  g_return_val_if_fail (self != NULL, NULL);
+
+  return self->spam_control_kind;
+}
+
+/**
+ * BbLoginResult:
+ *
+ * The answer to a login or a refresh: a bearer token and its expiry.
+ *
+ * Since: 0.1
+ */
+
+G_DEFINE_BOXED_TYPE (BbLoginResult, bb_login_result, bb_login_result_ref, bb_login_result_unref)
+
+BbLoginResult *
+bb_login_result_new (void)
+{
+  BbLoginResult *self = g_new0 (BbLoginResult, 1);
+
+  g_atomic_ref_count_init (&self->ref_count);
+  return self;
+}
+
+/**
+ * bb_login_result_ref:
+ * @self: a #BbLoginResult
+ *
+ * Acquires a reference on @self.
+ *
+ * Returns: (transfer full): @self
+ *
+ * Since: 0.1
+ */
+BbLoginResult *
+bb_login_result_ref (BbLoginResult *self)
+{
+  g_return_val_if_fail (self != NULL, NULL);
+
+  g_atomic_ref_count_inc (&self->ref_count);
+  return self;
+}
+
+/**
+ * bb_login_result_unref:
+ * @self: (transfer full): a #BbLoginResult
+ *
+ * Releases a reference on @self, freeing it when the last one goes.
+ *
+ * Since: 0.1
+ */
+void
+bb_login_result_unref (BbLoginResult *self)
+{
+  g_return_if_fail (self != NULL);
+
+  if (!g_atomic_ref_count_dec (&self->ref_count))
+    return;
+  if (self->access_token != NULL)
+    bb_crypto_wipe (self->access_token, strlen (self->access_token));
+  g_free (self->access_token);
+  g_free (self->kind);
+  g_clear_pointer (&self->expires_at, g_date_time_unref);
+  g_free (self->default_namespace_id);
+  g_free (self);
+}
+
+/**
+ * bb_login_result_get_kind:
+ * @self: a #BbLoginResult
+ *
+ * Returns: (transfer none): the identity kind the server echoed
+ *
+ * Since: 0.1
+ */
+const char *
+bb_login_result_get_kind (BbLoginResult *self)
+{
+  g_return_val_if_fail (self != NULL, NULL);
+
+  return self->kind;
+}
+
+/**
+ * bb_login_result_get_access_token:
+ * @self: a #BbLoginResult
+ *
+ * Returns: (transfer none): the bearer token; a secret: never log it
+ *
+ * Since: 0.1
+ */
+const char *
+bb_login_result_get_access_token (BbLoginResult *self)
+{
+  g_return_val_if_fail (self != NULL, NULL);
+
+  return self->access_token;
+}
+
+/**
+ * bb_login_result_get_expires_at:
+ * @self: a #BbLoginResult
+ *
+ * Returns: (transfer none): when the token expires
+ *
+ * Since: 0.1
+ */
+GDateTime *
+bb_login_result_get_expires_at (BbLoginResult *self)
+{
+  g_return_val_if_fail (self != NULL, NULL);
+
+  return self->expires_at;
+}
+
+/**
+ * bb_login_result_get_default_namespace_id:
+ * @self: a #BbLoginResult
+ *
+ * Returns: (transfer none) (nullable): the caller's default namespace ID (lower-case hex), or %NULL if it has none yet (always %NULL after a refresh)
+ *
+ * Since: 0.1
+ */
+const char *
+bb_login_result_get_default_namespace_id (BbLoginResult *self)
+{
+  g_return_val_if_fail (self != NULL, NULL);
+
+  return self->default_namespace_id;
+}
+
+/**
+ * BbNamespaceInfo:
+ *
+ * A namespace as the server describes it (default-namespace, create, list and watch answers).
+ *
+ * Since: 0.1
+ */
+
+G_DEFINE_BOXED_TYPE (BbNamespaceInfo, bb_namespace_info, bb_namespace_info_ref, bb_namespace_info_unref)
+
+BbNamespaceInfo *
+bb_namespace_info_new (void)
+{
+  BbNamespaceInfo *self = g_new0 (BbNamespaceInfo, 1);
+
+  g_atomic_ref_count_init (&self->ref_count);
+  return self;
+}
+
+/**
+ * bb_namespace_info_ref:
+ * @self: a #BbNamespaceInfo
+ *
+ * Acquires a reference on @self.
+ *
+ * Returns: (transfer full): @self
+ *
+ * Since: 0.1
+ */
+BbNamespaceInfo *
+bb_namespace_info_ref (BbNamespaceInfo *self)
+{
+  g_return_val_if_fail (self != NULL, NULL);
+
+  g_atomic_ref_count_inc (&self->ref_count);
+  return self;
+}
+
+/**
+ * bb_namespace_info_unref:
+ * @self: (transfer full): a #BbNamespaceInfo
+ *
+ * Releases a reference on @self, freeing it when the last one goes.
+ *
+ * Since: 0.1
+ */
+void
+bb_namespace_info_unref (BbNamespaceInfo *self)
+{
+  g_return_if_fail (self != NULL);
+
+  if (!g_atomic_ref_count_dec (&self->ref_count))
+    return;
+  g_free (self->namespace_id);
+  g_free (self->kind);
+  g_clear_pointer (&self->wrapped_dek, g_bytes_unref);
+  g_free (self);
+}
+
+/**
+ * bb_namespace_info_get_namespace_id:
+ * @self: a #BbNamespaceInfo
+ *
+ * Returns: (transfer none): the namespace ID (lower-case hex of 16 bytes)
+ *
+ * Since: 0.1
+ */
+const char *
+bb_namespace_info_get_namespace_id (BbNamespaceInfo *self)
+{
+  g_return_val_if_fail (self != NULL, NULL);
+
+  return self->namespace_id;
+}
+
+/**
+ * bb_namespace_info_get_kind:
+ * @self: a #BbNamespaceInfo
+ *
+ * Returns: (transfer none): the namespace kind, `default` or `shared`
+ *
+ * Since: 0.1
+ */
+const char *
+bb_namespace_info_get_kind (BbNamespaceInfo *self)
+{
+  g_return_val_if_fail (self != NULL, NULL);
+
+  return self->kind;
+}
+
+/**
+ * bb_namespace_info_get_head:
+ * @self: a #BbNamespaceInfo
+ *
+ * Returns: the namespace head (0 where the answer carries none)
+ *
+ * Since: 0.1
+ */
+guint64 
+bb_namespace_info_get_head (BbNamespaceInfo *self)
+{
+  g_return_val_if_fail (self != NULL, 0);
+
+  return self->head;
+}
+
+/**
+ * bb_namespace_info_get_wrapped_dek:
+ * @self: a #BbNamespaceInfo
+ *
+ * Returns: (transfer none) (nullable): the caller's wrapped DEK (97 bytes) where the answer carries one ([method@Client.ensure_default_namespace_async]), else %NULL
+ *
+ * Since: 0.1
+ */
+GBytes *
+bb_namespace_info_get_wrapped_dek (BbNamespaceInfo *self)
+{
+  g_return_val_if_fail (self != NULL, NULL);
+
+  return self->wrapped_dek;
+}
+
+/**
+ * bb_namespace_info_get_created:
+ * @self: a #BbNamespaceInfo
+ *
+ * Returns: whether the call created the namespace
+ *
+ * Since: 0.1
+ */
+gboolean 
+bb_namespace_info_get_created (BbNamespaceInfo *self)
+{
+  g_return_val_if_fail (self != NULL, FALSE);
+
+  return self->created;
+}
+
+/**
+ * BbWatchResult:
+ *
+ * The answer to a long poll of [method@Client.watch_async].
+ *
+ * Since: 0.1
+ */
+
+G_DEFINE_BOXED_TYPE (BbWatchResult, bb_watch_result, bb_watch_result_ref, bb_watch_result_unref)
+
+BbWatchResult *
+bb_watch_result_new (void)
+{
+  BbWatchResult *self = g_new0 (BbWatchResult, 1);
+
+  g_atomic_ref_count_init (&self->ref_count);
+  return self;
+}
+
+/**
+ * bb_watch_result_ref:
+ * @self: a #BbWatchResult
+ *
+ * Acquires a reference on @self.
+ *
+ * Returns: (transfer full): @self
+ *
+ * Since: 0.1
+ */
+BbWatchResult *
+bb_watch_result_ref (BbWatchResult *self)
+{
+  g_return_val_if_fail (self != NULL, NULL);
+
+  g_atomic_ref_count_inc (&self->ref_count);
+  return self;
+}
+
+/**
+ * bb_watch_result_unref:
+ * @self: (transfer full): a #BbWatchResult
+ *
+ * Releases a reference on @self, freeing it when the last one goes.
+ *
+ * Since: 0.1
+ */
+void
+bb_watch_result_unref (BbWatchResult *self)
+{
+  g_return_if_fail (self != NULL);
+
+  if (!g_atomic_ref_count_dec (&self->ref_count))
+    return;
+  g_clear_pointer (&self->namespaces, g_ptr_array_unref);
+  g_free (self);
+}
+
+/**
+ * bb_watch_result_get_namespaces:
+ * @self: a #BbWatchResult
+ *
+ * Returns: (transfer none) (element-type BbNamespaceInfo): the namespaces whose head differs from the known heads
+ *
+ * Since: 0.1
+ */
+GPtrArray *
+bb_watch_result_get_namespaces (BbWatchResult *self)
+{
+  g_return_val_if_fail (self != NULL, NULL);
+
+  return self->namespaces;
+}
+
+/**
+ * bb_watch_result_get_timed_out:
+ * @self: a #BbWatchResult
+ *
+ * Returns: whether the server's wait ended without a change
+ *
+ * Since: 0.1
+ */
+gboolean 
+bb_watch_result_get_timed_out (BbWatchResult *self)
+{
+  g_return_val_if_fail (self != NULL, FALSE);
+
+  return self->timed_out;
+}
+
+/**
+ * BbMember:
+ *
+ * A member of a namespace.
+ *
+ * Since: 0.1
+ */
+
+G_DEFINE_BOXED_TYPE (BbMember, bb_member, bb_member_ref, bb_member_unref)
+
+BbMember *
+bb_member_new (void)
+{
+  BbMember *self = g_new0 (BbMember, 1);
+
+  g_atomic_ref_count_init (&self->ref_count);
+  return self;
+}
+
+/**
+ * bb_member_ref:
+ * @self: a #BbMember
+ *
+ * Acquires a reference on @self.
+ *
+ * Returns: (transfer full): @self
+ *
+ * Since: 0.1
+ */
+BbMember *
+bb_member_ref (BbMember *self)
+{
+  g_return_val_if_fail (self != NULL, NULL);
+
+  g_atomic_ref_count_inc (&self->ref_count);
+  return self;
+}
+
+/**
+ * bb_member_unref:
+ * @self: (transfer full): a #BbMember
+ *
+ * Releases a reference on @self, freeing it when the last one goes.
+ *
+ * Since: 0.1
+ */
+void
+bb_member_unref (BbMember *self)
+{
+  g_return_if_fail (self != NULL);
+
+  if (!g_atomic_ref_count_dec (&self->ref_count))
+    return;
+  g_free (self->kind);
+  g_free (self->key_id);
+  g_free (self);
+}
+
+/**
+ * bb_member_get_kind:
+ * @self: a #BbMember
+ *
+ * Returns: (transfer none): the member's identity kind
+ *
+ * Since: 0.1
+ */
+const char *
+bb_member_get_kind (BbMember *self)
+{
+  g_return_val_if_fail (self != NULL, NULL);
+
+  return self->kind;
+}
+
+/**
+ * bb_member_get_key_id:
+ * @self: a #BbMember
+ *
+ * Returns: (transfer none): the member's key ID (lower-case hex of 32 bytes)
+ *
+ * Since: 0.1
+ */
+const char *
+bb_member_get_key_id (BbMember *self)
+{
+  g_return_val_if_fail (self != NULL, NULL);
+
+  return self->key_id;
+}
+
+/**
+ * BbInviteInfo:
+ *
+ * An invite as the server describes it (create and list answers).
+ *
+ * Since: 0.1
+ */
+
+G_DEFINE_BOXED_TYPE (BbInviteInfo, bb_invite_info, bb_invite_info_ref, bb_invite_info_unref)
+
+BbInviteInfo *
+bb_invite_info_new (void)
+{
+  BbInviteInfo *self = g_new0 (BbInviteInfo, 1);
+
+  g_atomic_ref_count_init (&self->ref_count);
+  return self;
+}
+
+/**
+ * bb_invite_info_ref:
+ * @self: a #BbInviteInfo
+ *
+ * Acquires a reference on @self.
+ *
+ * Returns: (transfer full): @self
+ *
+ * Since: 0.1
+ */
+BbInviteInfo *
+bb_invite_info_ref (BbInviteInfo *self)
+{
+  g_return_val_if_fail (self != NULL, NULL);
+
+  g_atomic_ref_count_inc (&self->ref_count);
+  return self;
+}
+
+/**
+ * bb_invite_info_unref:
+ * @self: (transfer full): a #BbInviteInfo
+ *
+ * Releases a reference on @self, freeing it when the last one goes.
+ *
+ * Since: 0.1
+ */
+void
+bb_invite_info_unref (BbInviteInfo *self)
+{
+  g_return_if_fail (self != NULL);
+
+  if (!g_atomic_ref_count_dec (&self->ref_count))
+    return;
+  g_free (self->namespace_id);
+  g_free (self->invite_id);
+  g_free (self->created_by_key_id);
+  g_clear_pointer (&self->created_at, g_date_time_unref);
+  g_clear_pointer (&self->revoked_at, g_date_time_unref);
+  g_free (self);
+}
+
+/**
+ * bb_invite_info_get_namespace_id:
+ * @self: a #BbInviteInfo
+ *
+ * Returns: (transfer none): the namespace ID
+ *
+ * Since: 0.1
+ */
+const char *
+bb_invite_info_get_namespace_id (BbInviteInfo *self)
+{
+  g_return_val_if_fail (self != NULL, NULL);
+
+  return self->namespace_id;
+}
+
+/**
+ * bb_invite_info_get_invite_id:
+ * @self: a #BbInviteInfo
+ *
+ * Returns: (transfer none): the invite ID (lower-case hex of 16 bytes)
+ *
+ * Since: 0.1
+ */
+const char *
+bb_invite_info_get_invite_id (BbInviteInfo *self)
+{
+  g_return_val_if_fail (self != NULL, NULL);
+
+  return self->invite_id;
+}
+
+/**
+ * bb_invite_info_get_created_by_key_id:
+ * @self: a #BbInviteInfo
+ *
+ * Returns: (transfer none) (nullable): the key ID of the creator, or %NULL in a create answer
+ *
+ * Since: 0.1
+ */
+const char *
+bb_invite_info_get_created_by_key_id (BbInviteInfo *self)
+{
+  g_return_val_if_fail (self != NULL, NULL);
+
+  return self->created_by_key_id;
+}
+
+/**
+ * bb_invite_info_get_created_at:
+ * @self: a #BbInviteInfo
+ *
+ * Returns: (transfer none) (nullable): when the invite was created, or %NULL in a create answer
+ *
+ * Since: 0.1
+ */
+GDateTime *
+bb_invite_info_get_created_at (BbInviteInfo *self)
+{
+  g_return_val_if_fail (self != NULL, NULL);
+
+  return self->created_at;
+}
+
+/**
+ * bb_invite_info_get_expires_at:
+ * @self: a #BbInviteInfo
+ *
+ * Returns: the expiry in Unix seconds
+ *
+ * Since: 0.1
+ */
+gint64 
+bb_invite_info_get_expires_at (BbInviteInfo *self)
+{
+  g_return_val_if_fail (self != NULL, 0);
+
+  return self->expires_at;
+}
+
+/**
+ * bb_invite_info_get_max_pending:
+ * @self: a #BbInviteInfo
+ *
+ * Returns: the per-invite pending-request limit, or 0 when the server uses the variant without one
+ *
+ * Since: 0.1
+ */
+guint 
+bb_invite_info_get_max_pending (BbInviteInfo *self)
+{
+  g_return_val_if_fail (self != NULL, 0);
+
+  return self->max_pending;
+}
+
+/**
+ * bb_invite_info_get_max_accepted:
+ * @self: a #BbInviteInfo
+ *
+ * Returns: how many requests the invite may admit
+ *
+ * Since: 0.1
+ */
+guint 
+bb_invite_info_get_max_accepted (BbInviteInfo *self)
+{
+  g_return_val_if_fail (self != NULL, 0);
+
+  return self->max_accepted;
+}
+
+/**
+ * bb_invite_info_get_active_request_count:
+ * @self: a #BbInviteInfo
+ *
+ * Returns: the pending requests (list answers; 0 otherwise)
+ *
+ * Since: 0.1
+ */
+guint 
+bb_invite_info_get_active_request_count (BbInviteInfo *self)
+{
+  g_return_val_if_fail (self != NULL, 0);
+
+  return self->active_request_count;
+}
+
+/**
+ * bb_invite_info_get_accepted_count:
+ * @self: a #BbInviteInfo
+ *
+ * Returns: the approved requests (list answers; 0 otherwise)
+ *
+ * Since: 0.1
+ */
+guint 
+bb_invite_info_get_accepted_count (BbInviteInfo *self)
+{
+  g_return_val_if_fail (self != NULL, 0);
+
+  return self->accepted_count;
+}
+
+/**
+ * bb_invite_info_get_revoked_at:
+ * @self: a #BbInviteInfo
+ *
+ * Returns: (transfer none) (nullable): when the invite was revoked, or %NULL
+ *
+ * Since: 0.1
+ */
+GDateTime *
+bb_invite_info_get_revoked_at (BbInviteInfo *self)
+{
+  g_return_val_if_fail (self != NULL, NULL);
+
+  return self->revoked_at;
+}
+
+/**
+ * BbJoinRequest:
+ *
+ * A signed join request, with the wire strings exactly as signed (see [method@Identity.build_join_request_async]).
+ *
+ * Since: 0.1
+ */
+
+G_DEFINE_BOXED_TYPE (BbJoinRequest, bb_join_request, bb_join_request_ref, bb_join_request_unref)
+
+BbJoinRequest *
+bb_join_request_new (void)
+{
+  BbJoinRequest *self = g_new0 (BbJoinRequest, 1);
+
+  g_atomic_ref_count_init (&self->ref_count);
+  return self;
+}
+
+/**
+ * bb_join_request_ref:
+ * @self: a #BbJoinRequest
+ *
+ * Acquires a reference on @self.
+ *
+ * Returns: (transfer full): @self
+ *
+ * Since: 0.1
+ */
+BbJoinRequest *
+bb_join_request_ref (BbJoinRequest *self)
+{
+  g_return_val_if_fail (self != NULL, NULL);
+
+  g_atomic_ref_count_inc (&self->ref_count);
+  return self;
+}
+
+/**
+ * bb_join_request_unref:
+ * @self: (transfer full): a #BbJoinRequest
+ *
+ * Releases a reference on @self, freeing it when the last one goes.
+ *
+ * Since: 0.1
+ */
+void
+bb_join_request_unref (BbJoinRequest *self)
+{
+  g_return_if_fail (self != NULL);
+
+  if (!g_atomic_ref_count_dec (&self->ref_count))
+    return;
+  bb_msg_join_request_clear (&self->msg);
+  g_free (self);
+}
+
+/**
+ * bb_join_request_get_version:
+ * @self: a #BbJoinRequest
+ *
+ * Returns: the join-request version (1)
+ *
+ * Since: 0.1
+ */
+guint 
+bb_join_request_get_version (BbJoinRequest *self)
+{
+  g_return_val_if_fail (self != NULL, 0);
+
+  return self->msg.version;
+}
+
+/**
+ * bb_join_request_get_namespace_id:
+ * @self: a #BbJoinRequest
+ *
+ * Returns: (transfer none): the namespace ID
+ *
+ * Since: 0.1
+ */
+const char *
+bb_join_request_get_namespace_id (BbJoinRequest *self)
+{
+  g_return_val_if_fail (self != NULL, NULL);
+
+  return self->msg.namespace_id;
+}
+
+/**
+ * bb_join_request_get_invite_id:
+ * @self: a #BbJoinRequest
+ *
+ * Returns: (transfer none): the invite ID
+ *
+ * Since: 0.1
+ */
+const char *
+bb_join_request_get_invite_id (BbJoinRequest *self)
+{
+  g_return_val_if_fail (self != NULL, NULL);
+
+  return self->msg.invite_id;
+}
+
+/**
+ * bb_join_request_get_server_origin:
+ * @self: a #BbJoinRequest
+ *
+ * Returns: (transfer none): the canonical server origin
+ *
+ * Since: 0.1
+ */
+const char *
+bb_join_request_get_server_origin (BbJoinRequest *self)
+{
+  g_return_val_if_fail (self != NULL, NULL);
+
+  return self->msg.server_origin;
+}
+
+/**
+ * bb_join_request_get_kind:
+ * @self: a #BbJoinRequest
+ *
+ * Returns: (transfer none): the requester's identity kind
+ *
+ * Since: 0.1
+ */
+const char *
+bb_join_request_get_kind (BbJoinRequest *self)
+{
+  g_return_val_if_fail (self != NULL, NULL);
+
+  return self->msg.kind;
+}
+
+/**
+ * bb_join_request_get_key_id:
+ * @self: a #BbJoinRequest
+ *
+ * Returns: (transfer none): the requester's key ID
+ *
+ * Since: 0.1
+ */
+const char *
+bb_join_request_get_key_id (BbJoinRequest *self)
+{
+  g_return_val_if_fail (self != NULL, NULL);
+
+  return self->msg.key_id;
+}
+
+/**
+ * bb_join_request_get_auth_public_key:
+ * @self: a #BbJoinRequest
+ *
+ * Returns: (transfer none): the requester's Ed25519 public key (hex)
+ *
+ * Since: 0.1
+ */
+const char *
+bb_join_request_get_auth_public_key (BbJoinRequest *self)
+{
+  g_return_val_if_fail (self != NULL, NULL);
+
+  return self->msg.auth_public_key;
+}
+
+/**
+ * bb_join_request_get_wrap_public_key:
+ * @self: a #BbJoinRequest
+ *
+ * Returns: (transfer none): the requester's X25519 public key (hex)
+ *
+ * Since: 0.1
+ */
+const char *
+bb_join_request_get_wrap_public_key (BbJoinRequest *self)
+{
+  g_return_val_if_fail (self != NULL, NULL);
+
+  return self->msg.wrap_public_key;
+}
+
+/**
+ * bb_join_request_get_expires_at:
+ * @self: a #BbJoinRequest
+ *
+ * Returns: the expiry in Unix seconds
+ *
+ * Since: 0.1
+ */
+gint64 
+bb_join_request_get_expires_at (BbJoinRequest *self)
+{
+  g_return_val_if_fail (self != NULL, 0);
+
+  return self->msg.expires_at;
+}
+
+/**
+ * bb_join_request_get_signature:
+ * @self: a #BbJoinRequest
+ *
+ * Returns: (transfer none): the Ed25519 signature of the payload (hex)
+ *
+ * Since: 0.1
+ */
+const char *
+bb_join_request_get_signature (BbJoinRequest *self)
+{
+  g_return_val_if_fail (self != NULL, NULL);
+
+  return self->msg.signature;
+}
+
+/**
+ * bb_join_request_get_invite_proof:
+ * @self: a #BbJoinRequest
+ *
+ * Returns: (transfer none): the invite proof (unpadded base64url)
+ *
+ * Since: 0.1
+ */
+const char *
+bb_join_request_get_invite_proof (BbJoinRequest *self)
+{
+  g_return_val_if_fail (self != NULL, NULL);
+
+  return self->msg.invite_proof;
+}
+
+/**
+ * BbJoinRequestInfo:
+ *
+ * A join request as the server describes it (submit and list answers).
+ *
+ * Since: 0.1
+ */
+
+G_DEFINE_BOXED_TYPE (BbJoinRequestInfo, bb_join_request_info, bb_join_request_info_ref, bb_join_request_info_unref)
+
+BbJoinRequestInfo *
+bb_join_request_info_new (void)
+{
+  BbJoinRequestInfo *self = g_new0 (BbJoinRequestInfo, 1);
+
+  g_atomic_ref_count_init (&self->ref_count);
+  return self;
+}
+
+/**
+ * bb_join_request_info_ref:
+ * @self: a #BbJoinRequestInfo
+ *
+ * Acquires a reference on @self.
+ *
+ * Returns: (transfer full): @self
+ *
+ * Since: 0.1
+ */
+BbJoinRequestInfo *
+bb_join_request_info_ref (BbJoinRequestInfo *self)
+{
+  g_return_val_if_fail (self != NULL, NULL);
+
+  g_atomic_ref_count_inc (&self->ref_count);
+  return self;
+}
+
+/**
+ * bb_join_request_info_unref:
+ * @self: (transfer full): a #BbJoinRequestInfo
+ *
+ * Releases a reference on @self, freeing it when the last one goes.
+ *
+ * Since: 0.1
+ */
+void
+bb_join_request_info_unref (BbJoinRequestInfo *self)
+{
+  g_return_if_fail (self != NULL);
+
+  if (!g_atomic_ref_count_dec (&self->ref_count))
+    return;
+  g_free (self->namespace_id);
+  g_free (self->invite_id);
+  g_free (self->join_request_hash);
+  g_free (self->status);
+  g_free (self->requester_kind);
+  g_free (self->requester_key_id);
+  g_clear_pointer (&self->created_at, g_date_time_unref);
+  g_clear_pointer (&self->request, bb_join_request_unref);
+  g_free (self);
+}
+
+/**
+ * bb_join_request_info_get_namespace_id:
+ * @self: a #BbJoinRequestInfo
+ *
+ * Returns: (transfer none): the namespace ID
+ *
+ * Since: 0.1
+ */
+const char *
+bb_join_request_info_get_namespace_id (BbJoinRequestInfo *self)
+{
+  g_return_val_if_fail (self != NULL, NULL);
+
+  return self->namespace_id;
+}
+
+/**
+ * bb_join_request_info_get_invite_id:
+ * @self: a #BbJoinRequestInfo
+ *
+ * Returns: (transfer none): the invite the request came through (in a submit answer it may name an earlier pending request)
+ *
+ * Since: 0.1
+ */
+const char *
+bb_join_request_info_get_invite_id (BbJoinRequestInfo *self)
+{
+  g_return_val_if_fail (self != NULL, NULL);
+
+  return self->invite_id;
+}
+
+/**
+ * bb_join_request_info_get_join_request_hash:
+ * @self: a #BbJoinRequestInfo
+ *
+ * Returns: (transfer none): the join-request hash (lower-case hex of 32 bytes)
+ *
+ * Since: 0.1
+ */
+const char *
+bb_join_request_info_get_join_request_hash (BbJoinRequestInfo *self)
+{
+  g_return_val_if_fail (self != NULL, NULL);
+
+  return self->join_request_hash;
+}
+
+/**
+ * bb_join_request_info_get_status:
+ * @self: a #BbJoinRequestInfo
+ *
+ * Returns: (transfer none): the status, `pending`
+ *
+ * Since: 0.1
+ */
+const char *
+bb_join_request_info_get_status (BbJoinRequestInfo *self)
+{
+  g_return_val_if_fail (self != NULL, NULL);
+
+  return self->status;
+}
+
+/**
+ * bb_join_request_info_get_requester_kind:
+ * @self: a #BbJoinRequestInfo
+ *
+ * Returns: (transfer none): the requester's identity kind
+ *
+ * Since: 0.1
+ */
+const char *
+bb_join_request_info_get_requester_kind (BbJoinRequestInfo *self)
+{
+  g_return_val_if_fail (self != NULL, NULL);
+
+  return self->requester_kind;
+}
+
+/**
+ * bb_join_request_info_get_requester_key_id:
+ * @self: a #BbJoinRequestInfo
+ *
+ * Returns: (transfer none): the requester's key ID
+ *
+ * Since: 0.1
+ */
+const char *
+bb_join_request_info_get_requester_key_id (BbJoinRequestInfo *self)
+{
+  g_return_val_if_fail (self != NULL, NULL);
+
+  return self->requester_key_id;
+}
+
+/**
+ * bb_join_request_info_get_created_at:
+ * @self: a #BbJoinRequestInfo
+ *
+ * Returns: (transfer none) (nullable): when the request was made, or %NULL in a submit answer
+ *
+ * Since: 0.1
+ */
+GDateTime *
+bb_join_request_info_get_created_at (BbJoinRequestInfo *self)
+{
+  g_return_val_if_fail (self != NULL, NULL);
+
+  return self->created_at;
+}
+
+/**
+ * bb_join_request_info_get_request:
+ * @self: a #BbJoinRequestInfo
+ *
+ * Returns: (transfer none) (nullable): the signed request as stored by the server, or %NULL in a submit answer
+ *
+ * Since: 0.1
+ */
+BbJoinRequest *
+bb_join_request_info_get_request (BbJoinRequestInfo *self)
+{
+  g_return_val_if_fail (self != NULL, NULL);
+
+  return self->request;
+}
+
+/**
+ * BbNamespaceItems:
+ *
+ * The authoritative item versions of a namespace ([method@Client.get_items_async]).
+ *
+ * Since: 0.1
+ */
+
+G_DEFINE_BOXED_TYPE (BbNamespaceItems, bb_namespace_items, bb_namespace_items_ref, bb_namespace_items_unref)
+
+BbNamespaceItems *
+bb_namespace_items_new (void)
+{
+  BbNamespaceItems *self = g_new0 (BbNamespaceItems, 1);
+
+  g_atomic_ref_count_init (&self->ref_count);
+  return self;
+}
+
+/**
+ * bb_namespace_items_ref:
+ * @self: a #BbNamespaceItems
+ *
+ * Acquires a reference on @self.
+ *
+ * Returns: (transfer full): @self
+ *
+ * Since: 0.1
+ */
+BbNamespaceItems *
+bb_namespace_items_ref (BbNamespaceItems *self)
+{
+  g_return_val_if_fail (self != NULL, NULL);
+
+  g_atomic_ref_count_inc (&self->ref_count);
+  return self;
+}
+
+/**
+ * bb_namespace_items_unref:
+ * @self: (transfer full): a #BbNamespaceItems
+ *
+ * Releases a reference on @self, freeing it when the last one goes.
+ *
+ * Since: 0.1
+ */
+void
+bb_namespace_items_unref (BbNamespaceItems *self)
+{
+  g_return_if_fail (self != NULL);
+
+  if (!g_atomic_ref_count_dec (&self->ref_count))
+    return;
+  g_free (self->namespace_id);
+  g_clear_pointer (&self->items, g_hash_table_unref);
+  g_free (self);
+}
+
+/**
+ * bb_namespace_items_get_namespace_id:
+ * @self: a #BbNamespaceItems
+ *
+ * Returns: (transfer none): the namespace ID
+ *
+ * Since: 0.1
+ */
+const char *
+bb_namespace_items_get_namespace_id (BbNamespaceItems *self)
+{
+  g_return_val_if_fail (self != NULL, NULL);
+
+  return self->namespace_id;
+}
+
+/**
+ * bb_namespace_items_get_head:
+ * @self: a #BbNamespaceItems
+ *
+ * Returns: the namespace head
+ *
+ * Since: 0.1
+ */
+guint64 
+bb_namespace_items_get_head (BbNamespaceItems *self)
+{
+  g_return_val_if_fail (self != NULL, 0);
+
+  return self->head;
+}
+
+/**
+ * BbItemEnvelope:
+ *
+ * One encrypted item as stored by the server ([method@Client.get_item_async]).
+ *
+ * Since: 0.1
+ */
+
+G_DEFINE_BOXED_TYPE (BbItemEnvelope, bb_item_envelope, bb_item_envelope_ref, bb_item_envelope_unref)
+
+BbItemEnvelope *
+bb_item_envelope_new (void)
+{
+  BbItemEnvelope *self = g_new0 (BbItemEnvelope, 1);
+
+  g_atomic_ref_count_init (&self->ref_count);
+  return self;
+}
+
+/**
+ * bb_item_envelope_ref:
+ * @self: a #BbItemEnvelope
+ *
+ * Acquires a reference on @self.
+ *
+ * Returns: (transfer full): @self
+ *
+ * Since: 0.1
+ */
+BbItemEnvelope *
+bb_item_envelope_ref (BbItemEnvelope *self)
+{
+  g_return_val_if_fail (self != NULL, NULL);
+
+  g_atomic_ref_count_inc (&self->ref_count);
+  return self;
+}
+
+/**
+ * bb_item_envelope_unref:
+ * @self: (transfer full): a #BbItemEnvelope
+ *
+ * Releases a reference on @self, freeing it when the last one goes.
+ *
+ * Since: 0.1
+ */
+void
+bb_item_envelope_unref (BbItemEnvelope *self)
+{
+  g_return_if_fail (self != NULL);
+
+  if (!g_atomic_ref_count_dec (&self->ref_count))
+    return;
+  g_free (self->namespace_id);
+  g_free (self->item_id);
+  g_clear_pointer (&self->nonce, g_bytes_unref);
+  g_clear_pointer (&self->aad, g_bytes_unref);
+  g_clear_pointer (&self->ciphertext, g_bytes_unref);
+  g_free (self);
+}
+
+/**
+ * bb_item_envelope_get_namespace_id:
+ * @self: a #BbItemEnvelope
+ *
+ * Returns: (transfer none): the namespace ID
+ *
+ * Since: 0.1
+ */
+const char *
+bb_item_envelope_get_namespace_id (BbItemEnvelope *self)
+{
+  g_return_val_if_fail (self != NULL, NULL);
+
+  return self->namespace_id;
+}
+
+/**
+ * bb_item_envelope_get_item_id:
+ * @self: a #BbItemEnvelope
+ *
+ * Returns: (transfer none): the item ID (lower-case hex of 32 bytes)
+ *
+ * Since: 0.1
+ */
+const char *
+bb_item_envelope_get_item_id (BbItemEnvelope *self)
+{
+  g_return_val_if_fail (self != NULL, NULL);
+
+  return self->item_id;
+}
+
+/**
+ * bb_item_envelope_get_version:
+ * @self: a #BbItemEnvelope
+ *
+ * Returns: the item version
+ *
+ * Since: 0.1
+ */
+guint64 
+bb_item_envelope_get_version (BbItemEnvelope *self)
+{
+  g_return_val_if_fail (self != NULL, 0);
+
+  return self->version;
+}
+
+/**
+ * bb_item_envelope_get_nonce:
+ * @self: a #BbItemEnvelope
+ *
+ * Returns: (transfer none): the 24-byte nonce
+ *
+ * Since: 0.1
+ */
+GBytes *
+bb_item_envelope_get_nonce (BbItemEnvelope *self)
+{
+  g_return_val_if_fail (self != NULL, NULL);
+
+  return self->nonce;
+}
+
+/**
+ * bb_item_envelope_get_aad:
+ * @self: a #BbItemEnvelope
+ *
+ * Returns: (transfer none): the additional authenticated data (checked against the namespace, item and version)
+ *
+ * Since: 0.1
+ */
+GBytes *
+bb_item_envelope_get_aad (BbItemEnvelope *self)
+{
+  g_return_val_if_fail (self != NULL, NULL);
+
+  return self->aad;
+}
+
+/**
+ * bb_item_envelope_get_ciphertext:
+ * @self: a #BbItemEnvelope
+ *
+ * Returns: (transfer none): the ciphertext with its tag
+ *
+ * Since: 0.1
+ */
+GBytes *
+bb_item_envelope_get_ciphertext (BbItemEnvelope *self)
+{
+  g_return_val_if_fail (self != NULL, NULL);
+
+  return self->ciphertext;
+}
+
+/**
+ * bb_namespace_items_get_n_items:
+ * @self: a #BbNamespaceItems
+ *
+ * Returns: the number of items in the namespace
+ *
+ * Since: 0.1
+ */
+guint
+bb_namespace_items_get_n_items (BbNamespaceItems *self)
+{
+  g_return_val_if_fail (self != NULL, 0);
+
+  return self->items != NULL ? g_hash_table_size (self->items) : 0;
+}
+
+static int
+compare_string_ptrs (gconstpointer a,
+                     gconstpointer b)
+{
+  return strcmp (*(const char *const *) a, *(const char *const *) b);
+}
+
+/**
+ * bb_namespace_items_dup_item_ids:
+ * @self: a #BbNamespaceItems
+ *
+ * Returns: (transfer full) (array zero-terminated=1): the item IDs, sorted
+ *
+ * Since: 0.1
+ */
+char **
+bb_namespace_items_dup_item_ids (BbNamespaceItems *self)
+{
+  GPtrArray *ids;
+  GHashTableIter iter;
+  gpointer key;
+
+  g_return_val_if_fail (self != NULL, NULL);
+
+  ids = g_ptr_array_new ();
+  if (self->items != NULL)
+    {
+      g_hash_table_iter_init (&iter, self->items);
+      while (g_hash_table_iter_next (&iter, &key, NULL))
+        g_ptr_array_add (ids, g_strdup (key));
+    }
+  /* Sorted so that callers and tests see a stable order. */
+  g_ptr_array_sort (ids, compare_string_ptrs);
+  g_ptr_array_add (ids, NULL);
+  return (char **) g_ptr_array_free (ids, FALSE);
+}
+
+/**
+ * bb_namespace_items_get_version:
+ * @self: a #BbNamespaceItems
+ * @item_id: an item ID (lower-case hex)
+ *
+ * Returns: the version of @item_id, or 0 if the namespace has no such item
+ *
+ * Since: 0.1
+ */
+guint64
+bb_namespace_items_get_version (BbNamespaceItems *self,
+                                const char       *item_id)
+{
+  const guint64 *version;
+
+  g_return_val_if_fail (self != NULL, 0);
+  g_return_val_if_fail (item_id != NULL, 0);
+
+  if (self->items == NULL)
+    return 0;
+  version = g_hash_table_lookup (self->items, item_id);
+  return version != NULL ? *version : 0;
+}
+
+BbChallenge *
+bb_challenge_new_from_string (const char *challenge,
+                              GDateTime  *expires_at,
+                              const char *spam_control_kind,
+                              GError    **error)
+{
+  g_autoptr (BbChallenge) self = NULL;
+  g_autoptr (GBytes) bytes = NULL;
+
+  g_return_val_if_fail (challenge != NULL, NULL);
+
+  bytes = bb_protocol_base64_decode (challenge, BB_PROTOCOL_CHALLENGE_SIZE, "challenge", error);
+  if (bytes == NULL)
+    return NULL;
+
+  self = bb_challenge_new ();
+  self->challenge = g_strdup (challenge);
+  self->bytes = g_steal_pointer (&bytes);
+  self->expires_at = expires_at != NULL ? g_date_time_ref (expires_at) : NULL;
+  self->spam_control_kind = g_strdup (spam_control_kind != NULL ? spam_control_kind
+                                                                : BB_PROTOCOL_SPAM_CONTROL_NONE);
+  return g_steal_pointer (&self);
+}

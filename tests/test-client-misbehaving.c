@@ -1,0 +1,1010 @@
+/* test-client-misbehaving.c: BbClient against a tiny SoupServer that answers whatever
+ * the test tells it to (wrong IDs, wrong versions, bad base64, truncated JSON, error
+ * bodies), mirroring the upstream raw client tests (protocol spec §12.2).
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+
+#include "config.h"
+
+#include <bbsync/bbsync.h>
+#include <libsoup/soup.h>
+#include <string.h>
+
+#include "bb-client-types-private.h"
+#include "bb-test-utils.h"
+
+#define NS      "0123456789abcdef0123456789abcdef"
+#define NS2     "fedcba9876543210fedcba9876543210"
+#define KEY     "c029da188934a38b23c7230efb07ba4f1baad31e3b11b4f86d96fb6534a9433e"
+#define KEY2    "90491e35f86b3336c36184e21efdc071ea08119241fe99768722175dcb6ea417"
+#define ITEM    "b8d18f536289d201bcd1034560a83da1429a95678cdd35003d458e990c9a7a4f"
+#define ITEM2   "481f3cdb4b6a10e8e9645d231c4230ec9c3a9be0a5c40008615be2abcaad79a6"
+#define INVITE  "00112233445566778899aabbccddeeff"
+#define INVITE2 "ffeeddccbbaa99887766554433221100"
+#define HASH    "baf4a4d646d4cc5f7eeecddf969fd9b7421cd10565a6bfded4d02253ec8f6497"
+#define HASH2   "2213d47bbb3044276373c9d028430f532ddd5c861e410768d921cbdaeb998924"
+#define CHALLENGE_B64 "AQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQE="
+#define NONCE_B64 "AAECAwQFBgcICQoLDA0ODxAREhMUFRYX"
+
+typedef struct
+{
+  SoupServer *server;
+  BbClient   *client;
+  char       *base_url;
+  /* the canned answer */
+  guint       status;
+  char       *body;
+  const char *content_type;
+  /* the last request */
+  guint       n_requests;
+  char       *method;
+  char       *path;
+  char       *request_body;
+  char       *authorization;
+  char       *if_match;
+  char       *request_content_type;
+  char       *user_agent;
+} Fake;
+
+static void
+fake_handler (SoupServer        *server,
+              SoupServerMessage *msg,
+              const char        *path,
+              GHashTable        *query,
+              gpointer           user_data)
+{
+  Fake *f = user_data;
+  SoupMessageHeaders *headers = soup_server_message_get_request_headers (msg);
+  SoupMessageBody *body = soup_server_message_get_request_body (msg);
+
+  f->n_requests++;
+  g_free (f->method);
+  g_free (f->path);
+  g_free (f->request_body);
+  g_free (f->authorization);
+  g_free (f->if_match);
+  g_free (f->request_content_type);
+  g_free (f->user_agent);
+  f->method = g_strdup (soup_server_message_get_method (msg));
+  f->path = g_strdup (path);
+  f->request_body = body->length > 0 ? g_strndup (body->data, body->length) : NULL;
+  f->authorization = g_strdup (soup_message_headers_get_one (headers, "Authorization"));
+  f->if_match = g_strdup (soup_message_headers_get_one (headers, "If-Match"));
+  f->request_content_type = g_strdup (soup_message_headers_get_one (headers, "Content-Type"));
+  f->user_agent = g_strdup (soup_message_headers_get_one (headers, "User-Agent"));
+
+  soup_server_message_set_status (msg, f->status, NULL);
+  if (f->body != NULL)
+    soup_server_message_set_response (msg, f->content_type, SOUP_MEMORY_COPY, f->body,
+                                      strlen (f->body));
+}
+
+static Fake *
+fake_new_with_prefix (const char *prefix)
+{
+  Fake *f = g_new0 (Fake, 1);
+  g_autoptr (GError) error = NULL;
+  GSList *uris;
+  g_autofree char *url = NULL;
+
+  f->server = soup_server_new (NULL, NULL);
+  soup_server_add_handler (f->server, NULL, fake_handler, f, NULL);
+  soup_server_listen_local (f->server, 0, SOUP_SERVER_LISTEN_IPV4_ONLY, &error);
+  g_assert_no_error (error);
+  uris = soup_server_get_uris (f->server);
+  g_assert_nonnull (uris);
+  f->base_url = g_strdup_printf ("http://127.0.0.1:%d", g_uri_get_port (uris->data));
+  g_slist_free_full (uris, (GDestroyNotify) g_uri_unref);
+
+  url = g_strconcat (f->base_url, prefix, NULL);
+  f->client = bb_client_new (url, &error);
+  g_assert_no_error (error);
+  bb_client_set_access_token (f->client, "test-token");
+  f->status = 200;
+  f->content_type = "application/json";
+  return f;
+}
+
+static Fake *
+fake_new (void)
+{
+  return fake_new_with_prefix ("");
+}
+
+static void
+fake_answer (Fake       *f,
+             guint       status,
+             const char *body)
+{
+  g_free (f->body);
+  f->status = status;
+  f->body = g_strdup (body);
+  f->content_type = "application/json";
+}
+
+static void
+fake_free (Fake *f)
+{
+  g_clear_object (&f->client);
+  soup_server_disconnect (f->server);
+  g_clear_object (&f->server);
+  g_free (f->base_url);
+  g_free (f->body);
+  g_free (f->method);
+  g_free (f->path);
+  g_free (f->request_body);
+  g_free (f->authorization);
+  g_free (f->if_match);
+  g_free (f->request_content_type);
+  g_free (f->user_agent);
+  g_free (f);
+  /* Let libsoup finish closing connections. */
+  while (g_main_context_iteration (NULL, FALSE))
+    ;
+}
+
+static void
+got_result (GObject      *source,
+            GAsyncResult *result,
+            gpointer      user_data)
+{
+  GAsyncResult **slot = user_data;
+
+  *slot = g_object_ref (result);
+}
+
+static GAsyncResult *
+await_result (GAsyncResult **slot)
+{
+  while (*slot == NULL)
+    g_main_context_iteration (NULL, TRUE);
+  return *slot;
+}
+
+/* Runs EXPR, which ends in `got_result, &res`, and waits for it. */
+#define AWAIT(res, expr) \
+  G_STMT_START { \
+    g_clear_object (&res); \
+    expr; \
+    await_result (&res); \
+  } G_STMT_END
+
+static void
+assert_protocol_error (GError     *error,
+                       const char *field,
+                       const char *phrase)
+{
+  g_assert_error (error, BB_SYNC_ERROR, BB_SYNC_ERROR_PROTOCOL);
+  if (field != NULL && strstr (error->message, field) == NULL)
+    g_error ("“%s” does not name the field “%s”", error->message, field);
+  if (phrase != NULL && strstr (error->message, phrase) == NULL)
+    g_error ("“%s” does not say “%s”", error->message, phrase);
+}
+
+static BbChallenge *
+make_challenge (void)
+{
+  g_autoptr (GError) error = NULL;
+  BbChallenge *challenge = bb_challenge_new_from_string (CHALLENGE_B64, NULL, "none", &error);
+
+  g_assert_no_error (error);
+  return challenge;
+}
+
+static GBytes *
+zero_bytes (gsize len)
+{
+  return bb_test_repeat (0, len);
+}
+
+/* §12.2.1 */
+static void
+test_items_namespace_mismatch (void)
+{
+  Fake *f = fake_new ();
+  g_autoptr (GAsyncResult) res = NULL;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (BbNamespaceItems) items = NULL;
+
+  fake_answer (f, 200, "{\"namespaceId\":\"" NS2 "\",\"namespaceHead\":3,\"items\":{}}\n");
+  AWAIT (res, bb_client_get_items_async (f->client, NS, NULL, got_result, &res));
+  items = bb_client_get_items_finish (f->client, res, &error);
+  g_assert_null (items);
+  assert_protocol_error (error, "namespaceId", "namespace mismatch");
+  g_assert_cmpstr (f->method, ==, "GET");
+  g_assert_cmpstr (f->path, ==, "/v1/namespaces/" NS "/items");
+  g_assert_cmpstr (f->authorization, ==, "Bearer test-token");
+  g_assert_null (f->request_body);
+  g_assert_null (f->request_content_type);
+
+  /* The same answer with the right ID works, with null items read as empty. */
+  g_clear_error (&error);
+  fake_answer (f, 200, "{\"namespaceId\":\"" NS "\",\"namespaceHead\":3,\"items\":null}\n");
+  AWAIT (res, bb_client_get_items_async (f->client, NS, NULL, got_result, &res));
+  items = bb_client_get_items_finish (f->client, res, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (bb_namespace_items_get_head (items), ==, 3);
+  g_assert_cmpuint (bb_namespace_items_get_n_items (items), ==, 0);
+  fake_free (f);
+}
+
+/* §12.2.2 and §12.2.3 */
+static void
+test_login_refresh_kind_mismatch (void)
+{
+  Fake *f = fake_new ();
+  g_autoptr (GAsyncResult) res = NULL;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (BbChallenge) challenge = make_challenge ();
+  g_autoptr (GBytes) key = zero_bytes (32);
+  g_autoptr (GBytes) signature = zero_bytes (64);
+  g_autoptr (BbLoginResult) login = NULL;
+  g_autoptr (JsonNode) sent = NULL;
+  g_autofree char *token = NULL;
+  JsonObject *object;
+
+  fake_answer (f, 200, "{\"kind\":\"other\",\"accessToken\":\"new-token\",\"expiresAt\":\"2030-01-01T00:00:00Z\",\"defaultNamespaceId\":null}");
+  AWAIT (res, bb_client_login_async (f->client, "keystore", KEY, key, key, challenge, signature,
+                                     NULL, NULL, got_result, &res));
+  login = bb_client_login_finish (f->client, res, &error);
+  g_assert_null (login);
+  assert_protocol_error (error, "kind", "kind mismatch");
+  g_assert_cmpstr (f->path, ==, "/v1/auth/login");
+  /* login carries no bearer token, but a JSON body echoing the challenge */
+  g_assert_null (f->authorization);
+  g_assert_cmpstr (f->request_content_type, ==, "application/json");
+  sent = json_from_string (f->request_body, NULL);
+  g_assert_nonnull (sent);
+  object = json_node_get_object (sent);
+  g_assert_cmpstr (json_object_get_string_member (object, "challenge"), ==, CHALLENGE_B64);
+  g_assert_cmpstr (json_object_get_string_member (object, "keyId"), ==, KEY);
+  g_assert_false (json_object_has_member (object, "attestation"));
+  /* a rejected login does not replace the token */
+  token = bb_client_dup_access_token (f->client);
+  g_assert_cmpstr (token, ==, "test-token");
+
+  g_clear_error (&error);
+  fake_answer (f, 200, "{\"kind\":\"other\",\"accessToken\":\"new-token\",\"expiresAt\":\"2030-01-01T00:00:00Z\"}");
+  AWAIT (res, bb_client_refresh_async (f->client, "keystore", KEY, challenge, signature, NULL,
+                                       NULL, got_result, &res));
+  login = bb_client_refresh_finish (f->client, res, &error);
+  g_assert_null (login);
+  assert_protocol_error (error, "kind", "kind mismatch");
+  g_assert_cmpstr (f->path, ==, "/v1/auth/refresh");
+  g_assert_cmpstr (f->authorization, ==, "Bearer test-token");
+
+  /* A malformed default namespace ID in a login answer is rejected. */
+  g_clear_error (&error);
+  fake_answer (f, 200, "{\"kind\":\"keystore\",\"accessToken\":\"new-token\",\"expiresAt\":\"2030-01-01T00:00:00Z\",\"defaultNamespaceId\":\"ABCDEF\"}");
+  AWAIT (res, bb_client_login_async (f->client, "keystore", KEY, key, key, challenge, signature,
+                                     NULL, NULL, got_result, &res));
+  login = bb_client_login_finish (f->client, res, &error);
+  g_assert_null (login);
+  assert_protocol_error (error, "defaultNamespaceId", NULL);
+
+  /* A good login stores the token. */
+  g_clear_error (&error);
+  fake_answer (f, 200, "{\"kind\":\"keystore\",\"accessToken\":\"new-token\",\"expiresAt\":\"2030-01-01T00:00:00Z\",\"defaultNamespaceId\":\"" NS "\"}\n");
+  AWAIT (res, bb_client_login_async (f->client, "keystore", KEY, key, key, challenge, signature,
+                                     NULL, NULL, got_result, &res));
+  login = bb_client_login_finish (f->client, res, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (bb_login_result_get_default_namespace_id (login), ==, NS);
+  g_free (token);
+  token = bb_client_dup_access_token (f->client);
+  g_assert_cmpstr (token, ==, "new-token");
+  fake_free (f);
+}
+
+/* §12.2.4, §12.2.5 and the kind checks of the namespace answers */
+static void
+test_namespace_answers (void)
+{
+  Fake *f = fake_new ();
+  g_autoptr (GAsyncResult) res = NULL;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GBytes) wrapped = zero_bytes (97);
+  g_autoptr (BbNamespaceInfo) info = NULL;
+  g_autofree char *wrapped_b64 = bb_protocol_base64_encode (wrapped);
+  g_autofree char *body = NULL;
+
+  body = g_strdup_printf ("{\"namespaceId\":\"%s\",\"kind\":\"default\",\"wrappedDek\":\"%s\",\"created\":true}",
+                          NS2, wrapped_b64);
+  fake_answer (f, 200, body);
+  AWAIT (res, bb_client_ensure_default_namespace_async (f->client, NS, wrapped, NULL, got_result,
+                                                        &res));
+  info = bb_client_ensure_default_namespace_finish (f->client, res, &error);
+  g_assert_null (info);
+  assert_protocol_error (error, "namespaceId", "namespace mismatch");
+  g_assert_cmpstr (f->method, ==, "PUT");
+  g_assert_cmpstr (f->path, ==, "/v1/namespaces/default");
+
+  /* not created: another ID is the existing namespace, and is accepted */
+  g_clear_error (&error);
+  g_free (body);
+  body = g_strdup_printf ("{\"namespaceId\":\"%s\",\"kind\":\"default\",\"wrappedDek\":\"%s\",\"created\":false}",
+                          NS2, wrapped_b64);
+  fake_answer (f, 200, body);
+  AWAIT (res, bb_client_ensure_default_namespace_async (f->client, NS, wrapped, NULL, got_result,
+                                                        &res));
+  info = bb_client_ensure_default_namespace_finish (f->client, res, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (bb_namespace_info_get_namespace_id (info), ==, NS2);
+  g_assert_false (bb_namespace_info_get_created (info));
+  g_assert_true (g_bytes_equal (bb_namespace_info_get_wrapped_dek (info), wrapped));
+  g_clear_pointer (&info, bb_namespace_info_unref);
+
+  /* bad base64 in the wrapped DEK */
+  g_free (body);
+  body = g_strdup_printf ("{\"namespaceId\":\"%s\",\"kind\":\"default\",\"wrappedDek\":\"%s\\n\",\"created\":false}",
+                          NS, wrapped_b64);
+  fake_answer (f, 200, body);
+  AWAIT (res, bb_client_ensure_default_namespace_async (f->client, NS, wrapped, NULL, got_result,
+                                                        &res));
+  info = bb_client_ensure_default_namespace_finish (f->client, res, &error);
+  g_assert_null (info);
+  assert_protocol_error (error, "wrappedDek", NULL);
+
+  /* wrong kind */
+  g_clear_error (&error);
+  g_free (body);
+  body = g_strdup_printf ("{\"namespaceId\":\"%s\",\"kind\":\"shared\",\"wrappedDek\":\"%s\",\"created\":true}",
+                          NS, wrapped_b64);
+  fake_answer (f, 200, body);
+  AWAIT (res, bb_client_ensure_default_namespace_async (f->client, NS, wrapped, NULL, got_result,
+                                                        &res));
+  info = bb_client_ensure_default_namespace_finish (f->client, res, &error);
+  g_assert_null (info);
+  assert_protocol_error (error, "kind", "kind mismatch");
+
+  /* create shared with another ID (§12.2.5); `created` may be absent */
+  g_clear_error (&error);
+  fake_answer (f, 200, "{\"namespaceId\":\"" NS2 "\",\"kind\":\"shared\"}");
+  AWAIT (res, bb_client_create_namespace_async (f->client, NS, wrapped, NULL, got_result, &res));
+  info = bb_client_create_namespace_finish (f->client, res, &error);
+  g_assert_null (info);
+  assert_protocol_error (error, "namespaceId", "namespace mismatch");
+  g_assert_cmpstr (f->method, ==, "POST");
+  g_assert_cmpstr (f->path, ==, "/v1/namespaces");
+
+  g_clear_error (&error);
+  fake_answer (f, 200, "{\"namespaceId\":\"" NS "\",\"kind\":\"shared\"}");
+  AWAIT (res, bb_client_create_namespace_async (f->client, NS, wrapped, NULL, got_result, &res));
+  info = bb_client_create_namespace_finish (f->client, res, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (bb_namespace_info_get_kind (info), ==, "shared");
+  g_clear_pointer (&info, bb_namespace_info_unref);
+
+  /* GET default with the wrong kind */
+  fake_answer (f, 200, "{\"namespaceId\":\"" NS "\",\"kind\":\"shared\"}");
+  AWAIT (res, bb_client_get_default_namespace_async (f->client, NULL, got_result, &res));
+  info = bb_client_get_default_namespace_finish (f->client, res, &error);
+  g_assert_null (info);
+  assert_protocol_error (error, "kind", "kind mismatch");
+  fake_free (f);
+}
+
+/* §12.2.6 and §12.2.13 */
+static void
+test_members_and_wrapped_dek (void)
+{
+  Fake *f = fake_new ();
+  g_autoptr (GAsyncResult) res = NULL;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GPtrArray) members = NULL;
+  g_autoptr (GBytes) wrapped = NULL;
+  g_autoptr (GBytes) zeros = zero_bytes (97);
+  g_autofree char *wrapped_b64 = bb_protocol_base64_encode (zeros);
+  g_autofree char *body = NULL;
+
+  fake_answer (f, 200, "{\"namespaceId\":\"" NS2 "\",\"members\":[{\"kind\":\"keystore\",\"keyId\":\"" KEY "\"}]}");
+  AWAIT (res, bb_client_list_members_async (f->client, NS, NULL, got_result, &res));
+  members = bb_client_list_members_finish (f->client, res, &error);
+  g_assert_null (members);
+  assert_protocol_error (error, "namespaceId", "namespace mismatch");
+  g_assert_cmpstr (f->path, ==, "/v1/namespaces/" NS "/members");
+
+  /* a missing members list reads as empty */
+  g_clear_error (&error);
+  fake_answer (f, 200, "{\"namespaceId\":\"" NS "\"}");
+  AWAIT (res, bb_client_list_members_async (f->client, NS, NULL, got_result, &res));
+  members = bb_client_list_members_finish (f->client, res, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (members->len, ==, 0);
+
+  body = g_strdup_printf ("{\"namespaceId\":\"%s\",\"keyId\":\"%s\",\"wrappedDek\":\"%s\"}", NS, KEY2,
+                          wrapped_b64);
+  fake_answer (f, 200, body);
+  AWAIT (res, bb_client_get_wrapped_dek_async (f->client, NS, KEY, NULL, got_result, &res));
+  wrapped = bb_client_get_wrapped_dek_finish (f->client, res, &error);
+  g_assert_null (wrapped);
+  assert_protocol_error (error, "keyId", "key mismatch");
+  g_assert_cmpstr (f->path, ==, "/v1/namespaces/" NS "/wrapped-deks/" KEY);
+
+  /* right IDs, but a wrapped DEK of the wrong size */
+  g_clear_error (&error);
+  fake_answer (f, 200, "{\"namespaceId\":\"" NS "\",\"keyId\":\"" KEY "\",\"wrappedDek\":\"AA==\"}");
+  AWAIT (res, bb_client_get_wrapped_dek_async (f->client, NS, KEY, NULL, got_result, &res));
+  wrapped = bb_client_get_wrapped_dek_finish (f->client, res, &error);
+  g_assert_null (wrapped);
+  assert_protocol_error (error, "wrappedDek", NULL);
+  fake_free (f);
+}
+
+static void
+create_invite (Fake         *f,
+               guint         max_pending,
+               BbInviteInfo **out,
+               GError      **error)
+{
+  g_autoptr (GAsyncResult) res = NULL;
+  g_autoptr (BbChallenge) challenge = make_challenge ();
+  g_autoptr (GBytes) hash = zero_bytes (32);
+  g_autoptr (GBytes) signature = zero_bytes (64);
+
+  AWAIT (res, bb_client_create_invite_async (f->client, NS, "keystore", KEY, INVITE, hash,
+                                             challenge, signature, 1735689600, max_pending, 10,
+                                             NULL, got_result, &res));
+  *out = bb_client_create_invite_finish (f->client, res, error);
+}
+
+/* §12.2.7 and the engine's echo checks of expiry and limits */
+static void
+test_create_invite_echo (void)
+{
+  Fake *f = fake_new ();
+  g_autoptr (GError) error = NULL;
+  g_autoptr (BbInviteInfo) invite = NULL;
+  g_autoptr (JsonNode) sent = NULL;
+  JsonObject *object;
+
+  fake_answer (f, 200, "{\"namespaceId\":\"" NS "\",\"inviteId\":\"" INVITE2 "\",\"expiresAt\":1735689600,\"maxPending\":20,\"maxAccepted\":10}");
+  create_invite (f, 20, &invite, &error);
+  g_assert_null (invite);
+  assert_protocol_error (error, "inviteId", "invite mismatch");
+  g_assert_cmpstr (f->path, ==, "/v1/namespaces/" NS "/invites");
+  /* variant A carries maxPending, in the field order of the spec */
+  g_assert_nonnull (strstr (f->request_body, "\"expiresAt\":1735689600,\"maxPending\":20,\"maxAccepted\":10}"));
+
+  g_clear_error (&error);
+  fake_answer (f, 200, "{\"namespaceId\":\"" NS "\",\"inviteId\":\"" INVITE "\",\"expiresAt\":1735689601,\"maxPending\":20,\"maxAccepted\":10}");
+  create_invite (f, 20, &invite, &error);
+  assert_protocol_error (error, "expiresAt", "expiry mismatch");
+
+  g_clear_error (&error);
+  fake_answer (f, 200, "{\"namespaceId\":\"" NS "\",\"inviteId\":\"" INVITE "\",\"expiresAt\":1735689600,\"maxPending\":19,\"maxAccepted\":10}");
+  create_invite (f, 20, &invite, &error);
+  assert_protocol_error (error, "maxPending", "maxPending mismatch");
+
+  g_clear_error (&error);
+  fake_answer (f, 200, "{\"namespaceId\":\"" NS "\",\"inviteId\":\"" INVITE "\",\"expiresAt\":1735689600,\"maxAccepted\":9}");
+  create_invite (f, 0, &invite, &error);
+  assert_protocol_error (error, "maxAccepted", "maxAccepted mismatch");
+  /* variant B: no maxPending key at all */
+  sent = json_from_string (f->request_body, NULL);
+  object = json_node_get_object (sent);
+  g_assert_false (json_object_has_member (object, "maxPending"));
+  g_assert_cmpint (json_object_get_int_member (object, "maxAccepted"), ==, 10);
+
+  g_clear_error (&error);
+  fake_answer (f, 200, "{\"namespaceId\":\"" NS "\",\"inviteId\":\"" INVITE "\",\"expiresAt\":1735689600,\"maxAccepted\":10}");
+  create_invite (f, 0, &invite, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (bb_invite_info_get_invite_id (invite), ==, INVITE);
+  g_assert_cmpint (bb_invite_info_get_expires_at (invite), ==, 1735689600);
+  fake_free (f);
+}
+
+static BbJoinRequest *
+make_join_request (void)
+{
+  BbJoinRequest *request = bb_join_request_new ();
+
+  request->msg.version = 1;
+  request->msg.namespace_id = g_strdup (NS);
+  request->msg.invite_id = g_strdup (INVITE);
+  request->msg.server_origin = g_strdup ("https://sync.example");
+  request->msg.kind = g_strdup ("keystore");
+  request->msg.key_id = g_strdup (KEY);
+  request->msg.auth_public_key = g_strnfill (64, 'a');
+  request->msg.wrap_public_key = g_strnfill (64, 'b');
+  request->msg.expires_at = 1735689600;
+  request->msg.signature = g_strnfill (128, 'c');
+  request->msg.invite_proof = g_strdup ("REREREREREREREREREREREREREREREREREREREREREQ");
+  return request;
+}
+
+static void
+submit_join (Fake               *f,
+             BbJoinRequestInfo **out,
+             GError            **error)
+{
+  g_autoptr (GAsyncResult) res = NULL;
+  g_autoptr (BbJoinRequest) request = make_join_request ();
+  g_autoptr (GBytes) secret = bb_test_repeat (0x44, 32);
+
+  AWAIT (res, bb_client_submit_join_request_async (f->client, request, secret, NULL, got_result,
+                                                   &res));
+  *out = bb_client_submit_join_request_finish (f->client, res, error);
+}
+
+/* §12.2.8 and §12.2.9 */
+static void
+test_submit_join_answers (void)
+{
+  Fake *f = fake_new ();
+  g_autoptr (GError) error = NULL;
+  g_autoptr (BbJoinRequestInfo) info = NULL;
+  g_autoptr (JsonNode) sent = NULL;
+  JsonObject *object;
+
+  fake_answer (f, 200, "{\"namespaceId\":\"" NS "\",\"inviteId\":\"not-an-invite-id\",\"requesterKind\":\"keystore\",\"requesterKeyId\":\"" KEY "\",\"joinRequestHash\":\"" HASH "\",\"status\":\"pending\"}");
+  submit_join (f, &info, &error);
+  g_assert_null (info);
+  assert_protocol_error (error, "inviteId", NULL);
+  g_assert_cmpstr (f->path, ==, "/v1/namespaces/" NS "/invites/" INVITE "/join-requests");
+  sent = json_from_string (f->request_body, NULL);
+  object = json_node_get_object (sent);
+  g_assert_cmpstr (json_object_get_string_member (object, "inviteServerSecret"), ==,
+                   "REREREREREREREREREREREREREREREREREREREREREQ");
+  g_assert_cmpstr (json_object_get_string_member (json_object_get_object_member (object, "joinRequest"),
+                                                  "serverOrigin"),
+                   ==, "https://sync.example");
+
+  g_clear_error (&error);
+  fake_answer (f, 200, "{\"namespaceId\":\"" NS "\",\"inviteId\":\"" INVITE "\",\"requesterKind\":\"keystore\",\"requesterKeyId\":\"" KEY2 "\",\"joinRequestHash\":\"" HASH "\",\"status\":\"pending\"}");
+  submit_join (f, &info, &error);
+  assert_protocol_error (error, "requesterKeyId", "key mismatch");
+
+  g_clear_error (&error);
+  fake_answer (f, 200, "{\"namespaceId\":\"" NS "\",\"inviteId\":\"" INVITE "\",\"requesterKind\":\"keystore\",\"requesterKeyId\":\"" KEY "\",\"joinRequestHash\":\"" HASH "\",\"status\":\"approved\"}");
+  submit_join (f, &info, &error);
+  assert_protocol_error (error, "status", NULL);
+
+  g_clear_error (&error);
+  fake_answer (f, 200, "{\"namespaceId\":\"" NS "\",\"inviteId\":\"" INVITE "\",\"requesterKind\":\"keystore\",\"requesterKeyId\":\"" KEY "\",\"joinRequestHash\":\"BAF4\",\"status\":\"pending\"}");
+  submit_join (f, &info, &error);
+  assert_protocol_error (error, "joinRequestHash", NULL);
+
+  /* an existing pending request under another invite is accepted */
+  g_clear_error (&error);
+  fake_answer (f, 200, "{\"namespaceId\":\"" NS "\",\"inviteId\":\"" INVITE2 "\",\"requesterKind\":\"keystore\",\"requesterKeyId\":\"" KEY "\",\"joinRequestHash\":\"" HASH2 "\",\"status\":\"pending\"}");
+  submit_join (f, &info, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (bb_join_request_info_get_invite_id (info), ==, INVITE2);
+  g_assert_cmpstr (bb_join_request_info_get_join_request_hash (info), ==, HASH2);
+  fake_free (f);
+}
+
+/* §12.2.10, §12.2.11 and §12.2.12 */
+static void
+test_revoke_reject_approve (void)
+{
+  Fake *f = fake_new ();
+  g_autoptr (GAsyncResult) res = NULL;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GBytes) secret = bb_test_repeat (0x44, 32);
+  g_autoptr (GBytes) wrapped = zero_bytes (97);
+  g_autoptr (BbMember) member = NULL;
+  gboolean ok;
+
+  fake_answer (f, 200, "{\"namespaceId\":\"" NS "\",\"inviteId\":\"" INVITE "\",\"revoked\":false}");
+  AWAIT (res, bb_client_revoke_invite_async (f->client, NS, INVITE, NULL, got_result, &res));
+  ok = bb_client_revoke_invite_finish (f->client, res, &error);
+  g_assert_false (ok);
+  assert_protocol_error (error, "revoked", "must report revoked");
+  g_assert_cmpstr (f->method, ==, "DELETE");
+  g_assert_cmpstr (f->path, ==, "/v1/namespaces/" NS "/invites/" INVITE);
+  g_assert_null (f->request_body);
+
+  g_clear_error (&error);
+  fake_answer (f, 200, "{\"namespaceId\":\"" NS "\",\"requesterKeyId\":\"" KEY "\",\"joinRequestHash\":\"" HASH "\",\"rejected\":false}");
+  AWAIT (res, bb_client_reject_join_request_async (f->client, NS, KEY, HASH, NULL, got_result,
+                                                   &res));
+  ok = bb_client_reject_join_request_finish (f->client, res, &error);
+  g_assert_false (ok);
+  assert_protocol_error (error, "rejected", "must report rejected");
+  g_assert_cmpstr (f->path, ==, "/v1/namespaces/" NS "/join-requests/" KEY "/" HASH);
+
+  g_clear_error (&error);
+  fake_answer (f, 200, "{\"namespaceId\":\"" NS "\",\"requesterKeyId\":\"" KEY "\",\"joinRequestHash\":\"" HASH2 "\",\"rejected\":true}");
+  AWAIT (res, bb_client_reject_join_request_async (f->client, NS, KEY, HASH, NULL, got_result,
+                                                   &res));
+  ok = bb_client_reject_join_request_finish (f->client, res, &error);
+  assert_protocol_error (error, "joinRequestHash", "hash mismatch");
+
+  g_clear_error (&error);
+  fake_answer (f, 200, "{\"namespaceId\":\"" NS "\",\"memberKind\":\"keystore\",\"memberKeyId\":\"" KEY2 "\",\"joinRequestHash\":\"" HASH "\"}");
+  AWAIT (res, bb_client_approve_join_request_async (f->client, NS, KEY, HASH, secret, wrapped, NULL,
+                                                    got_result, &res));
+  member = bb_client_approve_join_request_finish (f->client, res, &error);
+  g_assert_null (member);
+  assert_protocol_error (error, "memberKeyId", "key mismatch");
+  g_assert_cmpstr (f->method, ==, "PUT");
+  g_assert_cmpstr (f->path, ==, "/v1/namespaces/" NS "/join-requests/" KEY "/" HASH "/approve");
+
+  /* memberKind is not checked */
+  g_clear_error (&error);
+  fake_answer (f, 200, "{\"namespaceId\":\"" NS "\",\"memberKind\":\"whatever\",\"memberKeyId\":\"" KEY "\",\"joinRequestHash\":\"" HASH "\"}");
+  AWAIT (res, bb_client_approve_join_request_async (f->client, NS, KEY, HASH, secret, wrapped, NULL,
+                                                    got_result, &res));
+  member = bb_client_approve_join_request_finish (f->client, res, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (bb_member_get_key_id (member), ==, KEY);
+  fake_free (f);
+}
+
+static char *
+item_body (const char *ns,
+           const char *item,
+           guint64     version,
+           guint64     aad_version,
+           const char *nonce)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GBytes) aad = bb_protocol_item_aad (NS, ITEM, aad_version, &error);
+  g_autofree char *aad_b64 = NULL;
+
+  g_assert_no_error (error);
+  aad_b64 = bb_protocol_base64_encode (aad);
+  return g_strdup_printf ("{\"namespaceId\":\"%s\",\"itemId\":\"%s\",\"version\":%" G_GUINT64_FORMAT
+                          ",\"nonce\":\"%s\",\"aad\":\"%s\",\"ciphertext\":\"DwEpquFWLloCxQcTCZz5LGec5KP3IYGioayf\"}\n",
+                          ns, item, version, nonce, aad_b64);
+}
+
+static BbItemEnvelope *
+get_item (Fake    *f,
+          GError **error)
+{
+  g_autoptr (GAsyncResult) res = NULL;
+
+  AWAIT (res, bb_client_get_item_async (f->client, NS, ITEM, NULL, got_result, &res));
+  return bb_client_get_item_finish (f->client, res, error);
+}
+
+/* §12.2.14 and the item checks: nonce size, base64, AAD */
+static void
+test_get_item_answers (void)
+{
+  Fake *f = fake_new ();
+  g_autoptr (GError) error = NULL;
+  g_autoptr (BbItemEnvelope) item = NULL;
+  g_autofree char *body = NULL;
+
+  body = item_body (NS, ITEM2, 1, 1, NONCE_B64);
+  fake_answer (f, 200, body);
+  item = get_item (f, &error);
+  g_assert_null (item);
+  assert_protocol_error (error, "itemId", "item mismatch");
+  g_assert_cmpstr (f->path, ==, "/v1/kv/" NS "/" ITEM);
+
+  /* the AAD names version 1 but the answer says 2 */
+  g_clear_error (&error);
+  g_free (body);
+  body = item_body (NS, ITEM, 2, 1, NONCE_B64);
+  fake_answer (f, 200, body);
+  item = get_item (f, &error);
+  assert_protocol_error (error, "aad", NULL);
+
+  /* a 5-byte nonce */
+  g_clear_error (&error);
+  g_free (body);
+  body = item_body (NS, ITEM, 1, 1, "AAECAwQ=");
+  fake_answer (f, 200, body);
+  item = get_item (f, &error);
+  assert_protocol_error (error, "nonce", NULL);
+
+  /* non-canonical base64 */
+  g_clear_error (&error);
+  g_free (body);
+  body = item_body (NS, ITEM, 1, 1, "AAECAwQFBgcICQoLDA0ODxAREhMUFRYX\\n");
+  fake_answer (f, 200, body);
+  item = get_item (f, &error);
+  assert_protocol_error (error, "nonce", NULL);
+
+  /* all good */
+  g_clear_error (&error);
+  g_free (body);
+  body = item_body (NS, ITEM, 1, 1, NONCE_B64);
+  fake_answer (f, 200, body);
+  item = get_item (f, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (bb_item_envelope_get_version (item), ==, 1);
+  g_assert_cmpuint (g_bytes_get_size (bb_item_envelope_get_nonce (item)), ==, 24);
+  g_assert_cmpuint (g_bytes_get_size (bb_item_envelope_get_ciphertext (item)), ==, 27);
+  fake_free (f);
+}
+
+static guint64
+put_item (Fake    *f,
+          guint64  known_version,
+          GError **error)
+{
+  g_autoptr (GAsyncResult) res = NULL;
+  g_autoptr (GBytes) nonce = zero_bytes (24);
+  g_autoptr (GBytes) aad = zero_bytes (76);
+  g_autoptr (GBytes) ciphertext = zero_bytes (20);
+
+  AWAIT (res, bb_client_put_item_async (f->client, NS, ITEM, known_version, nonce, aad, ciphertext,
+                                        NULL, got_result, &res));
+  return bb_client_put_item_finish (f->client, res, error);
+}
+
+/* §12.2.15 and If-Match */
+static void
+test_put_item_versions (void)
+{
+  Fake *f = fake_new ();
+  g_autoptr (GError) error = NULL;
+  guint64 version;
+
+  fake_answer (f, 200, "{\"namespaceId\":\"" NS "\",\"itemId\":\"" ITEM "\",\"version\":2}");
+  version = put_item (f, 0, &error);
+  g_assert_cmpuint (version, ==, 0);
+  assert_protocol_error (error, "version", "version mismatch");
+  g_assert_cmpstr (f->method, ==, "PUT");
+  g_assert_cmpstr (f->path, ==, "/v1/kv/" NS "/" ITEM);
+  g_assert_null (f->if_match);
+  g_assert_cmpstr (f->request_content_type, ==, "application/json");
+
+  g_clear_error (&error);
+  fake_answer (f, 200, "{\"namespaceId\":\"" NS "\",\"itemId\":\"" ITEM "\",\"version\":4}");
+  version = put_item (f, 3, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (version, ==, 4);
+  g_assert_cmpstr (f->if_match, ==, "\"3\"");
+
+  fake_answer (f, 200, "{\"namespaceId\":\"" NS "\",\"itemId\":\"" ITEM2 "\",\"version\":4}");
+  version = put_item (f, 3, &error);
+  assert_protocol_error (error, "itemId", "item mismatch");
+
+  /* a stale If-Match: the server's 412 */
+  g_clear_error (&error);
+  fake_answer (f, 412, "{\"error\":\"item already exists\"}");
+  version = put_item (f, 3, &error);
+  g_assert_error (error, BB_SYNC_ERROR, BB_SYNC_ERROR_API);
+  g_assert_cmpstr (error->message, ==, "HTTP 412: item already exists");
+  g_assert_cmpuint (bb_sync_error_get_http_status (error), ==, 412);
+  fake_free (f);
+}
+
+/* Error answers: JSON error bodies, plain text, empty bodies, HTML. */
+static void
+test_error_bodies (void)
+{
+  Fake *f = fake_new ();
+  g_autoptr (GAsyncResult) res = NULL;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GPtrArray) namespaces = NULL;
+  struct {
+    guint       status;
+    const char *content_type;
+    const char *body;
+    const char *message;
+  } cases[] = {
+    { 401, "application/json", "{\"error\":\"invalid bearer token\"}\n", "HTTP 401: invalid bearer token" },
+    { 500, "application/json", "{\"error\":\"boom\"}", "HTTP 500: boom" },
+    { 404, "text/plain", "404 page not found\n", "HTTP 404: 404 page not found" },
+    { 502, "text/plain", "  bad gateway  ", "HTTP 502: bad gateway" },
+    { 500, "application/json", "{\"error\":\"\"}", "HTTP 500: {\"error\":\"\"}" },
+    { 503, "application/json", "{\"error\":", "HTTP 503: {\"error\":" },
+    { 503, "text/plain", NULL, "HTTP 503: Service Unavailable" },
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_clear_error (&error);
+      fake_answer (f, cases[i].status, cases[i].body);
+      f->content_type = cases[i].content_type;
+      AWAIT (res, bb_client_list_namespaces_async (f->client, NULL, got_result, &res));
+      namespaces = bb_client_list_namespaces_finish (f->client, res, &error);
+      g_assert_null (namespaces);
+      g_assert_error (error, BB_SYNC_ERROR, BB_SYNC_ERROR_API);
+      g_assert_cmpstr (error->message, ==, cases[i].message);
+      g_assert_cmpuint (bb_sync_error_get_http_status (error), ==, cases[i].status);
+    }
+  g_assert_cmpstr (f->path, ==, "/v1/namespaces/mine");
+  fake_free (f);
+}
+
+/* Bodies of 2xx answers that are not what the endpoint returns. */
+static void
+test_bad_success_bodies (void)
+{
+  Fake *f = fake_new ();
+  g_autoptr (GAsyncResult) res = NULL;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GPtrArray) namespaces = NULL;
+  g_autoptr (BbWatchResult) watch = NULL;
+  g_autoptr (BbChallenge) challenge = NULL;
+  const char *bodies[] = {
+    "{\"namespaces\":[{\"namespaceId\":\"" NS "\",\"kind\":\"default\",\"namespaceHead\":",
+    "",
+    "<html>hello</html>",
+    "{\"namespaces\":[{\"namespaceId\":\"" NS "\",\"kind\":\"default\",\"namespaceHead\":-1}]}",
+    "{\"namespaces\":[{\"namespaceId\":\"" NS "\",\"kind\":\"default\",\"namespaceHead\":1.5}]}",
+    "{\"namespaces\":[{\"namespaceId\":\"" "0123456789ABCDEF0123456789ABCDEF" "\",\"kind\":\"default\",\"namespaceHead\":1}]}",
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (bodies); i++)
+    {
+      g_clear_error (&error);
+      fake_answer (f, 200, bodies[i]);
+      AWAIT (res, bb_client_list_namespaces_async (f->client, NULL, got_result, &res));
+      namespaces = bb_client_list_namespaces_finish (f->client, res, &error);
+      g_assert_null (namespaces);
+      g_assert_error (error, BB_SYNC_ERROR, BB_SYNC_ERROR_PROTOCOL);
+    }
+
+  /* null reads as empty */
+  g_clear_error (&error);
+  fake_answer (f, 200, "{\"namespaces\":null}");
+  AWAIT (res, bb_client_list_namespaces_async (f->client, NULL, got_result, &res));
+  namespaces = bb_client_list_namespaces_finish (f->client, res, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (namespaces->len, ==, 0);
+
+  /* a watch answer with no change that did not time out */
+  fake_answer (f, 200, "{\"namespaces\":[],\"timedOut\":false}");
+  AWAIT (res, bb_client_watch_async (f->client, NULL, NULL, got_result, &res));
+  watch = bb_client_watch_finish (f->client, res, &error);
+  g_assert_null (watch);
+  assert_protocol_error (error, "namespaces", NULL);
+  g_assert_cmpstr (f->request_body, ==, "{\"knownHeads\":{}}");
+
+  /* a challenge that is not 32 bytes of canonical base64 */
+  g_clear_error (&error);
+  fake_answer (f, 200, "{\"challenge\":\"AQID\",\"expiresAt\":\"2030-01-01T00:00:00Z\",\"spamControl\":{\"kind\":\"none\"}}");
+  AWAIT (res, bb_client_request_challenge_async (f->client, "login", NULL, NULL, NULL, got_result,
+                                                 &res));
+  challenge = bb_client_request_challenge_finish (f->client, res, &error);
+  g_assert_null (challenge);
+  assert_protocol_error (error, "challenge", NULL);
+  /* the challenge request never carries the bearer token */
+  g_assert_null (f->authorization);
+  fake_free (f);
+}
+
+/* Arguments are checked before anything is sent. */
+static void
+test_bad_arguments (void)
+{
+  Fake *f = fake_new ();
+  g_autoptr (GAsyncResult) res = NULL;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (BbNamespaceItems) items = NULL;
+  g_autoptr (BbWatchResult) watch = NULL;
+  GVariantBuilder builder;
+
+  AWAIT (res, bb_client_get_items_async (f->client, "0123456789ABCDEF0123456789ABCDEF", NULL,
+                                         got_result, &res));
+  items = bb_client_get_items_finish (f->client, res, &error);
+  g_assert_null (items);
+  g_assert_error (error, BB_SYNC_ERROR, BB_SYNC_ERROR_INVALID_INPUT);
+  g_assert_nonnull (strstr (error->message, "namespaceId"));
+
+  g_clear_error (&error);
+  g_variant_builder_init (&builder, G_VARIANT_TYPE ("a{st}"));
+  g_variant_builder_add (&builder, "{st}", "not-hex", (guint64) 1);
+  AWAIT (res, bb_client_watch_async (f->client, g_variant_builder_end (&builder), NULL, got_result,
+                                     &res));
+  watch = bb_client_watch_finish (f->client, res, &error);
+  g_assert_null (watch);
+  g_assert_error (error, BB_SYNC_ERROR, BB_SYNC_ERROR_INVALID_INPUT);
+  g_assert_cmpuint (f->n_requests, ==, 0);
+  fake_free (f);
+}
+
+/* Base URLs: trailing slashes go, a prefix stays; http only on loopback. */
+static void
+test_base_url (void)
+{
+  Fake *f = fake_new_with_prefix ("/sync/api///");
+  g_autoptr (GAsyncResult) res = NULL;
+  g_autoptr (GError) error = NULL;
+  g_autofree char *status = NULL;
+  g_autoptr (BbClient) client = NULL;
+  const char *rejected[] = {
+    "http://example.org",
+    "http://192.168.1.10:8090",
+    "ftp://127.0.0.1",
+    "https://",
+    "not a url",
+    "https://sync.example/?q=1",
+    "https://user@sync.example",
+  };
+  const char *accepted[] = {
+    "https://sync.example",
+    "https://sync.example:8443/prefix/",
+    "http://localhost:8090",
+    "http://127.0.0.1:1",
+    "http://[::1]:8090",
+  };
+
+  g_assert_true (g_str_has_suffix (bb_client_get_base_url (f->client), "/sync/api"));
+  fake_answer (f, 200, "{\"status\":\"ok\"}");
+  AWAIT (res, bb_client_health_async (f->client, NULL, got_result, &res));
+  status = bb_client_health_finish (f->client, res, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (status, ==, "ok");
+  g_assert_cmpstr (f->path, ==, "/sync/api/health");
+  g_assert_nonnull (f->user_agent);
+  g_assert_true (g_str_has_prefix (f->user_agent, "bbsync/" PACKAGE_VERSION));
+  g_assert_cmpuint (bb_client_get_timeout (f->client), ==, BB_CLIENT_DEFAULT_TIMEOUT);
+  fake_free (f);
+
+  for (guint i = 0; i < G_N_ELEMENTS (rejected); i++)
+    {
+      g_clear_error (&error);
+      client = bb_client_new (rejected[i], &error);
+      g_assert_null (client);
+      g_assert_error (error, BB_SYNC_ERROR, BB_SYNC_ERROR_INVALID_INPUT);
+      g_assert_nonnull (strstr (error->message, "base_url"));
+    }
+  for (guint i = 0; i < G_N_ELEMENTS (accepted); i++)
+    {
+      g_clear_error (&error);
+      client = bb_client_new (accepted[i], &error);
+      g_assert_no_error (error);
+      g_assert_false (g_str_has_suffix (bb_client_get_base_url (client), "/"));
+      g_clear_object (&client);
+    }
+}
+
+/* A connection refused is a GIO error, passed through. */
+static void
+test_network_error (void)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GAsyncResult) res = NULL;
+  g_autoptr (BbClient) client = NULL;
+  g_autoptr (GSocket) socket = NULL;
+  g_autoptr (GInetSocketAddress) address = NULL;
+  g_autoptr (GSocketAddress) bound = NULL;
+  g_autoptr (GInetAddress) loopback = g_inet_address_new_loopback (G_SOCKET_FAMILY_IPV4);
+  g_autofree char *url = NULL;
+  g_autofree char *status = NULL;
+
+  /* Bind a port without listening on it, so connections are refused. */
+  socket = g_socket_new (G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_STREAM, G_SOCKET_PROTOCOL_TCP, &error);
+  g_assert_no_error (error);
+  address = G_INET_SOCKET_ADDRESS (g_inet_socket_address_new (loopback, 0));
+  g_socket_bind (socket, G_SOCKET_ADDRESS (address), FALSE, &error);
+  g_assert_no_error (error);
+  bound = g_socket_get_local_address (socket, &error);
+  g_assert_no_error (error);
+  url = g_strdup_printf ("http://127.0.0.1:%u",
+                         g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (bound)));
+
+  client = bb_client_new (url, &error);
+  g_assert_no_error (error);
+  AWAIT (res, bb_client_health_async (client, NULL, got_result, &res));
+  status = bb_client_health_finish (client, res, &error);
+  g_assert_null (status);
+  g_assert_true (error->domain == G_IO_ERROR);
+}
+
+int
+main (int    argc,
+      char **argv)
+{
+  g_test_init (&argc, &argv, NULL);
+
+  g_test_add_func ("/client-misbehaving/items-namespace-mismatch", test_items_namespace_mismatch);
+  g_test_add_func ("/client-misbehaving/login-refresh-kind", test_login_refresh_kind_mismatch);
+  g_test_add_func ("/client-misbehaving/namespace-answers", test_namespace_answers);
+  g_test_add_func ("/client-misbehaving/members-wrapped-dek", test_members_and_wrapped_dek);
+  g_test_add_func ("/client-misbehaving/create-invite-echo", test_create_invite_echo);
+  g_test_add_func ("/client-misbehaving/submit-join", test_submit_join_answers);
+  g_test_add_func ("/client-misbehaving/revoke-reject-approve", test_revoke_reject_approve);
+  g_test_add_func ("/client-misbehaving/get-item", test_get_item_answers);
+  g_test_add_func ("/client-misbehaving/put-item-versions", test_put_item_versions);
+  g_test_add_func ("/client-misbehaving/error-bodies", test_error_bodies);
+  g_test_add_func ("/client-misbehaving/bad-success-bodies", test_bad_success_bodies);
+  g_test_add_func ("/client-misbehaving/bad-arguments", test_bad_arguments);
+  g_test_add_func ("/client-misbehaving/base-url", test_base_url);
+  g_test_add_func ("/client-misbehaving/network-error", test_network_error);
+
+  return g_test_run ();
+}
