@@ -25,7 +25,9 @@
  * %BB_SYNC_ERROR_NOT_FOUND, other failures with %BB_SYNC_ERROR_STORE. Each save is a
  * whole-record upsert and is atomic on its own; [method@Store.save_batch] applies many
  * saves in one transaction. Records passed in are not modified, and records returned
- * are new objects owned by the caller.
+ * are new objects owned by the caller. Lists are returned as a #GPtrArray that holds a
+ * reference to each record and releases them when it is freed (hence the
+ * `(transfer container)` annotation: `g_ptr_array_unref()` is all a C caller does).
  *
  * [class@SqliteStore] is the shipped implementation. An app may implement the
  * interface itself, in C or through a language binding.
@@ -171,7 +173,7 @@ bb_store_get_namespace (BbStore *self, const char *key_id, const char *namespace
  * Lists every namespace of the identity, of any kind, ordered by update time and then
  * namespace ID.
  *
- * Returns: (transfer full) (element-type BbNamespaceState): the records (possibly
+ * Returns: (transfer container) (element-type BbNamespaceState): the records (possibly
  *   none), or %NULL on error
  *
  * Since: 0.1
@@ -278,7 +280,7 @@ bb_store_get_item_by_logical_key (BbStore *self, const char *key_id, const char 
  * Lists every item of the namespace, dirty and conflicted ones included, ordered by
  * update time and then item ID.
  *
- * Returns: (transfer full) (element-type BbItemState): the records (possibly none), or
+ * Returns: (transfer container) (element-type BbItemState): the records (possibly none), or
  *   %NULL on error
  *
  * Since: 0.1
@@ -304,7 +306,7 @@ bb_store_list_namespace_items (BbStore *self, const char *key_id, const char *na
  * Lists every dirty item of the identity across namespaces, conflicted ones included,
  * ordered by update time and then item ID (the upload order).
  *
- * Returns: (transfer full) (element-type BbItemState): the records (possibly none), or
+ * Returns: (transfer container) (element-type BbItemState): the records (possibly none), or
  *   %NULL on error
  *
  * Since: 0.1
