@@ -322,7 +322,7 @@ main (void)
   double raw_enc_16k = 0, x_enc_16k = 0, raw_dec_16k = 0, x_dec_16k = 0;
   WrapBench w;
 
-  printf ("# bbsync crypto benchmark (each figure measured for %.1f s)\n",
+  printf ("# bbsync crypto benchmark (each figure measured for %.2f s)\n",
           (double)MEASURE_USEC / G_USEC_PER_SEC);
 
   for (guint i = 0; i < G_N_ELEMENTS (sizes); i++)
