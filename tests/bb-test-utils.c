@@ -3,6 +3,8 @@
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 
+#define _GNU_SOURCE /* memmem */
+
 #include "config.h"
 
 #include "bb-test-utils.h"
