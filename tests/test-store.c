@@ -1150,6 +1150,17 @@ test_bad_newer_schema (void)
 }
 
 static void
+test_bad_foreign_database (void)
+{
+  g_autoptr (TmpDir) dir = (TmpDir *)tmp_dir_new ();
+  g_autofree char *path = g_build_filename ((char *)dir, "other-app.db", NULL);
+  g_autoptr (GBytes) key = test_key (0x21);
+
+  exec_raw (path, "CREATE TABLE bookmarks (url TEXT); INSERT INTO bookmarks VALUES ('x');");
+  assert_open_refused (path, key);
+}
+
+static void
 test_bad_wrong_key (void)
 {
   g_autoptr (TmpDir) dir = (TmpDir *)tmp_dir_new ();
@@ -1442,6 +1453,7 @@ main (int argc, char **argv)
   g_test_add_func ("/store/file/bad-garbage", test_bad_garbage);
   g_test_add_func ("/store/file/bad-newer-schema", test_bad_newer_schema);
   g_test_add_func ("/store/file/bad-wrong-key", test_bad_wrong_key);
+  g_test_add_func ("/store/file/bad-foreign-database", test_bad_foreign_database);
   g_test_add_func ("/store/file/bad-arguments", test_bad_arguments);
   g_test_add_func ("/store/file/migrate-from-reference", test_migrate_from_reference_file);
   g_test_add_func ("/store/keyring/create-and-find", test_keyring_key);

@@ -1444,7 +1444,20 @@ bb_sqlite_store_initable_init (GInitable *initable, GCancellable *cancellable, G
       self->store_id = g_strndup (g_bytes_get_data (meta_id, NULL), g_bytes_get_size (meta_id));
     }
   else
-    self->store_id = new_store_id ();
+    {
+      /* Version 0 is a new file or the reference client's; anything else is not ours. */
+      gint64 foreign = 0;
+
+      if (!query_int (self,
+                      "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name NOT IN "
+                      "('identity_states', 'namespaces', 'items', 'bbsync_meta')",
+                      &foreign))
+        FAIL (store_error (&local_error, self->path, sqlite3_errmsg (self->db)));
+      if (foreign > 0)
+        FAIL (store_error (&local_error, self->path,
+                           _ ("it holds tables of another application, not a bbsync store")));
+      self->store_id = new_store_id ();
+    }
 
   if (key_from_app)
     key = g_memdup2 (g_bytes_get_data (self->supplied_key, NULL), BB_SQLITE_STORE_KEY_SIZE);
