@@ -10,6 +10,7 @@
 #include "bb-crypto-private.h"
 #include "bb-protocol.h"
 #include "bb-error.h"
+#include "bb-identity.h"
 
 #include <string.h>
 
@@ -27,6 +28,9 @@
  * HKDF-SHA256(root, info `bitboxsync-auth-ed25519-seed-v1`) and the X25519 wrap private
  * key is HKDF-SHA256(root, info `bitboxsync-wrap-x25519-seed-v1`), both with an empty
  * salt.
+ *
+ * It implements [iface@Identity] completely, attestation included (the demo format of
+ * the protocol guide), and answers every operation at once, without asking anyone.
  *
  * Since: 0.1
  */
@@ -60,7 +64,11 @@ enum
 
 static GParamSpec *properties[N_PROPS];
 
-G_DEFINE_FINAL_TYPE (BbTestIdentity, bb_test_identity, G_TYPE_OBJECT)
+static void bb_test_identity_identity_iface_init (BbIdentityInterface *iface);
+
+G_DEFINE_FINAL_TYPE_WITH_CODE (BbTestIdentity, bb_test_identity, G_TYPE_OBJECT,
+                               G_IMPLEMENT_INTERFACE (BB_TYPE_IDENTITY,
+                                                      bb_test_identity_identity_iface_init))
 
 static void
 bb_test_identity_constructed (GObject *object)
@@ -348,4 +356,109 @@ bb_test_identity_unwrap_dek (BbTestIdentity *self, const char *namespace_id, GBy
 
   priv = bb_crypto_secret_bytes_new (self->wrap_private_key, sizeof self->wrap_private_key);
   return bb_protocol_unwrap_dek (priv, namespace_id, wrapped_dek, error);
+}
+
+/* BbIdentity: every operation completes at once; a test identity asks no one. */
+
+static GBytes *
+bb_test_identity_iface_get_auth_public_key (BbIdentity *identity)
+{
+  return g_bytes_ref (BB_TEST_IDENTITY (identity)->auth_public_key);
+}
+
+static GBytes *
+bb_test_identity_iface_get_wrap_public_key (BbIdentity *identity)
+{
+  return g_bytes_ref (BB_TEST_IDENTITY (identity)->wrap_public_key);
+}
+
+static char *
+bb_test_identity_iface_get_key_id (BbIdentity *identity)
+{
+  return g_strdup (BB_TEST_IDENTITY (identity)->key_id);
+}
+
+static void
+return_bytes (BbIdentity          *identity,
+              gpointer             source_tag,
+              GBytes              *bytes,
+              GError              *error,
+              GCancellable        *cancellable,
+              GAsyncReadyCallback  callback,
+              gpointer             user_data)
+{
+  g_autoptr (GTask) task = g_task_new (identity, cancellable, callback, user_data);
+
+  g_task_set_source_tag (task, source_tag);
+  if (bytes == NULL)
+    g_task_return_error (task, error);
+  else
+    g_task_return_pointer (task, bytes, (GDestroyNotify) g_bytes_unref);
+}
+
+static void
+bb_test_identity_iface_sign_payload_async (BbIdentity          *identity,
+                                           GBytes              *payload,
+                                           GCancellable        *cancellable,
+                                           GAsyncReadyCallback  callback,
+                                           gpointer             user_data)
+{
+  return_bytes (identity, bb_test_identity_iface_sign_payload_async,
+                bb_test_identity_sign (BB_TEST_IDENTITY (identity), payload), NULL, cancellable,
+                callback, user_data);
+}
+
+static void
+bb_test_identity_iface_attest_async (BbIdentity          *identity,
+                                     GBytes              *challenge,
+                                     GCancellable        *cancellable,
+                                     GAsyncReadyCallback  callback,
+                                     gpointer             user_data)
+{
+  return_bytes (identity, bb_test_identity_iface_attest_async,
+                bb_test_identity_attest (BB_TEST_IDENTITY (identity), challenge), NULL,
+                cancellable, callback, user_data);
+}
+
+static void
+bb_test_identity_iface_unwrap_dek_async (BbIdentity          *identity,
+                                         const char          *namespace_id,
+                                         GBytes              *wrapped_dek,
+                                         GCancellable        *cancellable,
+                                         GAsyncReadyCallback  callback,
+                                         gpointer             user_data)
+{
+  GError *error = NULL;
+  GBytes *dek;
+
+  dek = bb_test_identity_unwrap_dek (BB_TEST_IDENTITY (identity), namespace_id, wrapped_dek,
+                                     &error);
+  return_bytes (identity, bb_test_identity_iface_unwrap_dek_async, dek, error, cancellable,
+                callback, user_data);
+}
+
+static GBytes *
+bb_test_identity_iface_finish (BbIdentity   *identity,
+                               GAsyncResult *result,
+                               GError      **error)
+{
+  g_return_val_if_fail (g_task_is_valid (result, identity), NULL);
+
+  return g_task_propagate_pointer (G_TASK (result), error);
+}
+
+static void
+bb_test_identity_identity_iface_init (BbIdentityInterface *iface)
+{
+  iface->get_auth_public_key = bb_test_identity_iface_get_auth_public_key;
+  iface->get_wrap_public_key = bb_test_identity_iface_get_wrap_public_key;
+  iface->get_key_id = bb_test_identity_iface_get_key_id;
+  /* The intent-specific operations are the interface defaults: they build each
+   * intent with the protocol layer and sign it through sign_payload. */
+  iface->sign_payload_async = bb_test_identity_iface_sign_payload_async;
+  iface->sign_payload_finish = bb_test_identity_iface_finish;
+  iface->attest_async = bb_test_identity_iface_attest_async;
+  iface->attest_finish = bb_test_identity_iface_finish;
+  iface->unwrap_dek_async = bb_test_identity_iface_unwrap_dek_async;
+  iface->unwrap_dek_finish = bb_test_identity_iface_finish;
 }
