@@ -187,27 +187,25 @@ load_private_keys (const char   *account,
   if (found == NULL)
     return FALSE;
 
+  /* Reading the secret of a locked item fails without prompting; the item's cached
+   * Locked flag may lag behind, so it only picks the message. */
   retrievable = found->data;
-  if (SECRET_IS_ITEM (retrievable) && secret_item_get_locked (SECRET_ITEM (retrievable)))
-    {
-      g_set_error (error, BB_SYNC_ERROR, BB_SYNC_ERROR_KEYRING,
-                   _("Keyring: the keyring holding the identity “%s” is locked; unlock it and try again"),
-                   account);
-      g_list_free_full (found, g_object_unref);
-      return FALSE;
-    }
-
   value = secret_retrievable_retrieve_secret_sync (SECRET_RETRIEVABLE (retrievable), cancellable,
                                                    &local_error);
-  g_list_free_full (found, g_object_unref);
   if (value == NULL)
     {
       if (local_error != NULL && g_error_matches (local_error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
         g_propagate_error (error, g_steal_pointer (&local_error));
+      else if (SECRET_IS_ITEM (retrievable) && secret_item_get_locked (SECRET_ITEM (retrievable)))
+        g_set_error (error, BB_SYNC_ERROR, BB_SYNC_ERROR_KEYRING,
+                     _("Keyring: the keyring holding the identity “%s” is locked; unlock it and try again"),
+                     account);
       else
         keyring_error (error, local_error, account, "read");
+      g_list_free_full (found, g_object_unref);
       return FALSE;
     }
+  g_list_free_full (found, g_object_unref);
 
   text = secret_value_get_text (value);
   if (text == NULL)
