@@ -1555,6 +1555,35 @@ test_body_limit (Fixture *f, gconstpointer data)
   expect_status (f, 200, "GET", "/health", NULL, NULL, NULL);
 }
 
+/* Shutting down with a long poll and a delayed request open answers neither, leaks
+ * nothing, and the clients see a transport error. */
+static void
+test_shutdown_with_open_requests (Fixture *f, gconstpointer data)
+{
+  g_autoptr (BbTestIdentity) alice = bb_test_identity_new ("demo-alice");
+  g_autofree char *token = login (f, alice);
+  g_autoptr (Call) watch = NULL;
+  g_autoptr (Call) delayed = NULL;
+
+  bb_server_set_watch_timeout (f->server, 20000);
+  watch = call_start (f, "POST", "/v1/namespaces/watch", token, "{\"knownHeads\":{}}", -1, NULL);
+  for (int i = 0; i < 20; i++)
+    g_main_context_iteration (NULL, FALSE);
+  bb_server_set_latency (f->server, 10000);
+  delayed = call_start (f, "GET", "/health", NULL, NULL, -1, NULL);
+  for (int i = 0; i < 20; i++)
+    g_main_context_iteration (NULL, FALSE);
+  g_assert_false (watch->done);
+  g_assert_false (delayed->done);
+
+  bb_server_shutdown (f->server);
+  g_assert_null (bb_server_get_base_url (f->server));
+  call_wait (watch);
+  call_wait (delayed);
+  g_assert_nonnull (watch->error);
+  g_assert_nonnull (delayed->error);
+}
+
 /* Many clients at once: parallel writers on separate items and namespaces, with watches
  * open, all answered correctly. */
 static void
@@ -1769,6 +1798,7 @@ main (int argc, char **argv)
   ADD ("faults", test_faults);
   ADD ("body-limit", test_body_limit);
   ADD ("concurrent-clients", test_concurrent_clients);
+  ADD ("shutdown-with-open-requests", test_shutdown_with_open_requests);
   ADD ("random-malformed", test_random_malformed);
 #undef ADD
 
