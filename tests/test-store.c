@@ -901,6 +901,97 @@ test_threads (void)
   g_assert_cmpuint (dirty->len, ==, 400);
 }
 
+/* ---- interface defaults ----------------------------------------------------------- */
+
+/* A minimal store that implements only the two single saves, counting them. */
+#define TEST_TYPE_MINIMAL_STORE (test_minimal_store_get_type ())
+G_DECLARE_FINAL_TYPE (TestMinimalStore, test_minimal_store, TEST, MINIMAL_STORE, GObject)
+
+struct _TestMinimalStore
+{
+  GObject parent_instance;
+  guint items;
+  guint namespaces;
+};
+
+static gboolean
+minimal_save_item (BbStore *store, BbItemState *state, GError **error)
+{
+  TestMinimalStore *self = (TestMinimalStore *)store;
+
+  if (g_str_equal (bb_item_state_get_key (state), "fail"))
+    {
+      g_set_error_literal (error, BB_SYNC_ERROR, BB_SYNC_ERROR_STORE, "refused");
+      return FALSE;
+    }
+  self->items++;
+  return TRUE;
+}
+
+static gboolean
+minimal_save_namespace (BbStore *store, BbNamespaceState *state, GError **error)
+{
+  ((TestMinimalStore *)store)->namespaces++;
+  return TRUE;
+}
+
+static void
+test_minimal_store_iface_init (BbStoreInterface *iface)
+{
+  iface->save_item = minimal_save_item;
+  iface->save_namespace = minimal_save_namespace;
+}
+
+G_DEFINE_FINAL_TYPE_WITH_CODE (TestMinimalStore, test_minimal_store, G_TYPE_OBJECT,
+                               G_IMPLEMENT_INTERFACE (BB_TYPE_STORE, test_minimal_store_iface_init))
+
+static void
+test_minimal_store_class_init (TestMinimalStoreClass *klass)
+{
+}
+
+static void
+test_minimal_store_init (TestMinimalStore *self)
+{
+}
+
+static void
+test_interface_defaults (void)
+{
+  g_autoptr (TestMinimalStore) store = g_object_new (TEST_TYPE_MINIMAL_STORE, NULL);
+  g_autoptr (GPtrArray) items = g_ptr_array_new_with_free_func (g_object_unref);
+  g_autoptr (GPtrArray) namespaces = g_ptr_array_new_with_free_func (g_object_unref);
+  g_autoptr (BbIdentityState) identity = NULL;
+  g_autoptr (GError) error = NULL;
+
+  g_ptr_array_add (items, make_item (KEY_A, NS_A, "c", "a", "01"));
+  g_ptr_array_add (items, make_item (KEY_A, NS_A, "c", "b", "02"));
+  g_ptr_array_add (namespaces, make_namespace (KEY_A, NS_A, 1, "", NULL));
+
+  /* The default batch saves one by one. */
+  g_assert_true (bb_store_save_batch (BB_STORE (store), items, namespaces, &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (store->items, ==, 2);
+  g_assert_cmpuint (store->namespaces, ==, 1);
+  /* ... and stops at the first error. */
+  g_ptr_array_insert (items, 0, make_item (KEY_A, NS_A, "c", "fail", "03"));
+  g_assert_false (bb_store_save_batch (BB_STORE (store), items, namespaces, &error));
+  g_assert_error (error, BB_SYNC_ERROR, BB_SYNC_ERROR_STORE);
+  g_clear_error (&error);
+  g_assert_cmpuint (store->items, ==, 2);
+
+  /* Optional and missing methods report UNSUPPORTED; close does nothing. */
+  g_assert_false (bb_store_reset_sync_state (BB_STORE (store), KEY_A, &error));
+  g_assert_error (error, BB_SYNC_ERROR, BB_SYNC_ERROR_UNSUPPORTED);
+  g_clear_error (&error);
+  identity = bb_store_load_identity (BB_STORE (store), KEY_A, &error);
+  g_assert_null (identity);
+  g_assert_error (error, BB_SYNC_ERROR, BB_SYNC_ERROR_UNSUPPORTED);
+  g_clear_error (&error);
+  g_assert_true (bb_store_close (BB_STORE (store), &error));
+  g_assert_no_error (error);
+}
+
 /* ---- files ------------------------------------------------------------------------ */
 
 static void
@@ -1446,6 +1537,7 @@ main (int argc, char **argv)
   g_test_add_func ("/store/reset-missing-identity", test_reset_missing_identity);
   g_test_add_func ("/store/close", test_close);
   g_test_add_func ("/store/threads", test_threads);
+  g_test_add_func ("/store/interface-defaults", test_interface_defaults);
   g_test_add_func ("/store/file/reopen-and-mode", test_file_reopen_and_mode);
   g_test_add_func ("/store/file/at-rest", test_at_rest);
   g_test_add_func ("/store/file/sealed-value-bound-to-row", test_sealed_value_bound_to_row);
