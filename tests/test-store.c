@@ -1234,8 +1234,8 @@ test_bad_newer_schema (void)
   g_autoptr (TmpDir) dir = (TmpDir *)tmp_dir_new ();
   g_autofree char *path = g_build_filename ((char *)dir, "store.db", NULL);
   g_autoptr (GBytes) key = test_key (0x21);
-  g_autoptr (GBytes) full = make_populated_store (path, key, 10);
 
+  g_bytes_unref (make_populated_store (path, key, 10));
   exec_raw (path, "PRAGMA user_version = 99");
   assert_open_refused (path, key);
 }
@@ -1258,8 +1258,8 @@ test_bad_wrong_key (void)
   g_autofree char *path = g_build_filename ((char *)dir, "store.db", NULL);
   g_autoptr (GBytes) key = test_key (0x21);
   g_autoptr (GBytes) wrong = test_key (0x22);
-  g_autoptr (GBytes) full = make_populated_store (path, key, 10);
 
+  g_bytes_unref (make_populated_store (path, key, 10));
   assert_open_refused (path, wrong);
   /* An app-keyed store opened without the key does not fall back to the keyring. */
   assert_open_refused (path, NULL);

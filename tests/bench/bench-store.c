@@ -115,6 +115,7 @@ main (int argc, char **argv)
       g_autoptr (BbItemState) one = bb_store_get_item_by_id (
           batched, KEY_ID, NS_ID, bb_item_state_get_item_id (item), &error);
       g_assert_no_error (error);
+      g_assert_nonnull (one);
     }
   ms = ms_since (start);
   row ("get each by item ID (10,000 look-ups)", N_ITEMS, ms);
