@@ -25,6 +25,7 @@ typedef struct
   GMutex lock;
   GCond cond;
   char *base;
+  const char *database;
   GMainContext *context;
   GMainLoop *loop;
 } ServerThread;
@@ -37,7 +38,7 @@ server_thread_main (gpointer data)
   g_autoptr (BbServer) server = NULL;
 
   g_main_context_push_thread_default (st->context);
-  server = bb_server_new (":memory:", &error);
+  server = bb_server_new (st->database, &error);
   g_assert_no_error (error);
   g_assert_true (bb_server_listen (server, "127.0.0.1", 0, &error));
   g_assert_no_error (error);
@@ -205,6 +206,8 @@ main (int argc, char **argv)
   g_autofree char *ns = NULL;
   const guint clients[] = { 1, 4, 16 };
 
+  /* Optional argument: an SQLite file to measure instead of an in-memory database. */
+  st.database = argc > 1 ? argv[1] : ":memory:";
   g_mutex_init (&st.lock);
   g_cond_init (&st.cond);
   st.context = g_main_context_new ();
@@ -233,7 +236,7 @@ main (int argc, char **argv)
       g_object_set_data (G_OBJECT (f.session), item, GSIZE_TO_POINTER (1));
     }
 
-  g_print ("bbsync-server on %s, in-memory database, %d s per round\n", st.base,
+  g_print ("bbsync-server on %s, database %s, %d s per round\n", st.base, st.database,
            (int)(DURATION_US / G_USEC_PER_SEC));
   for (gsize i = 0; i < G_N_ELEMENTS (clients); i++)
     run (&f, token, dek, ns, FALSE, clients[i], items);
