@@ -1419,7 +1419,6 @@ bb_protocol_verify_signature (GBytes *auth_public_key, GBytes *message, GBytes *
                               GError **error)
 {
   gsize len;
-  const guint8 *msg;
 
   g_return_val_if_fail (auth_public_key != NULL, FALSE);
   g_return_val_if_fail (message != NULL, FALSE);
@@ -1428,9 +1427,8 @@ bb_protocol_verify_signature (GBytes *auth_public_key, GBytes *message, GBytes *
   if (!check_size (auth_public_key, 32, "authPublicKey", error)
       || !check_size (signature, BB_PROTOCOL_SIGNATURE_SIZE, "signature", error))
     return FALSE;
-  msg = g_bytes_get_data (message, &len);
-  if (!bb_crypto_ed25519_verify (bytes_data (auth_public_key),
-                                 msg != NULL ? msg : bytes_data (signature), len,
+  len = g_bytes_get_size (message);
+  if (!bb_crypto_ed25519_verify (bytes_data (auth_public_key), bytes_data (message), len,
                                  bytes_data (signature)))
     {
       g_set_error (error, BB_SYNC_ERROR, BB_SYNC_ERROR_CRYPTO, _ ("signature: invalid signature"));

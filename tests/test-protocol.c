@@ -164,18 +164,19 @@ test_base64 (void)
   g_autofree char *with_newline = g_strconcat (enc, "\n", NULL);
   g_autoptr (GBytes) back = NULL;
   const char *bad[] = {
-    "AQI",      /* missing padding */
-    "AQN=",     /* non-zero trailing bits (01 03 is AQM=; N sets an unused bit) */
-    "AR==",     /* non-zero trailing bits with two pads */
-    "AQ=I",     /* padding in the middle */
-    "AQ==AQ==", /* padding before the end */
-    "====",     /* a quad of padding */
-    "A===",     /* three pads */
-    " AQI=",    /* leading space */
-    "AQ\nI=",   /* embedded newline */
-    "AQI=\r\n", /* trailing CRLF */
-    "AQ-_",     /* url alphabet */
-    "AQI=\n",
+    "AQI",            /* missing padding */
+    "AQN=",           /* non-zero trailing bits (01 03 is AQM=; N sets an unused bit) */
+    "AR==",           /* non-zero trailing bits with two pads */
+    "AQ=I",           /* padding in the middle */
+    "AQ==AQ==",       /* padding before the end */
+    "====",           /* a quad of padding */
+    "A===",           /* three pads */
+    " AQI=",          /* leading space */
+    "AQ\nI=",         /* embedded newline */
+    "AQI=\r\n",       /* trailing CRLF */
+    "AQ-_",           /* url alphabet */
+    "AQI=\n",   "AQ", /* unpadded */
+    "A",        "AQIDBA",
   };
 
   /* §12.1 item 3. */
@@ -1468,7 +1469,7 @@ test_if_match (void)
 #define ZERO_K "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
 #define GOOD_URI                                                                                   \
   "bitboxsync://join-namespace?v=1&s=sync.example&n=" ZERO_ID "&i=" ONE_ID "&e=1735689600#"        \
-                                                                           "k=" ZERO_K
+  "k=" ZERO_K
 
 static char *
 replace_once (const char *s, const char *old, const char *new)
@@ -1804,6 +1805,94 @@ test_invite_new_validation (void)
 }
 
 static void
+collect_pairs (const char *key, gsize key_len, const char *value, gsize value_len,
+               gpointer user_data)
+{
+  GString *out = user_data;
+
+  g_string_append_printf (out, "[%.*s|%.*s]", (int)key_len, key, (int)value_len, value);
+  if (strlen (key) != key_len || strlen (value) != value_len)
+    g_string_append (out, "(nul)");
+}
+
+static void
+test_form_decoding (void)
+{
+  const struct
+  {
+    const char *raw;
+    const char *pairs;
+  } ok[] = {
+    { "a+b=c+d", "[a b|c d]" },
+    { "%76=%31&s=x%2Ey", "[v|1][s|x.y]" },
+    { "k", "[k|]" },
+    { "k=a=b", "[k|a=b]" },
+    { "=x", "[|x]" },
+    { "a&&b", "[a|][b|]" },
+    { "k=%00", "[k|](nul)" },
+  };
+  const char *bad[] = { "a;b", "k=%zz", "k=%4", "%=1", "a=1&b=2;" };
+
+  for (gsize i = 0; i < G_N_ELEMENTS (ok); i++)
+    {
+      g_autoptr (GString) out = g_string_new (NULL);
+      g_autofree char *reason = NULL;
+      g_assert_true (bb_protocol_parse_form (ok[i].raw, collect_pairs, out, &reason));
+      g_assert_cmpstr (out->str, ==, ok[i].pairs);
+    }
+  for (gsize i = 0; i < G_N_ELEMENTS (bad); i++)
+    {
+      g_autoptr (GString) out = g_string_new (NULL);
+      g_autofree char *reason = NULL;
+      g_assert_false (bb_protocol_parse_form (bad[i], collect_pairs, out, &reason));
+      g_assert_nonnull (reason);
+    }
+}
+
+static void
+test_url_split (void)
+{
+  const struct
+  {
+    const char *text;
+    const char *scheme, *host, *query, *fragment;
+    gboolean has_user;
+    gsize path_len;
+  } ok[] = {
+    { "HTTPS://h:1?q#f", "https", "h:1", "q", "f", FALSE, 0 },
+    { "x://u@h/p?", "x", "h", "", "", TRUE, 2 },
+    { "x://h?a?b", "x", "h", "a?b", "", FALSE, 0 },
+    { "x://h#a b", "x", "h", "", "a%20b", FALSE, 0 },
+    { "x://h#a%20b", "x", "h", "", "a%20b", FALSE, 0 },
+    { "x://b%C3%BC", "x", "b\xc3\xbc", "", "", FALSE, 0 },
+  };
+  const char *bad[] = { "x://h\x01", ":x",       "x://h:a",   "x://h%41",
+                        "x://h/%zz", "x://h#%z", "x://u\"@h", "x://[::1]" };
+
+  for (gsize i = 0; i < G_N_ELEMENTS (ok); i++)
+    {
+      BbProtocolUrl url;
+      g_autofree char *reason = NULL;
+      g_assert_true (bb_protocol_url_parse (ok[i].text, &url, &reason));
+      g_assert_cmpstr (url.scheme, ==, ok[i].scheme);
+      g_assert_cmpstr (url.host, ==, ok[i].host);
+      g_assert_cmpstr (url.raw_query, ==, ok[i].query);
+      g_assert_cmpstr (url.escaped_fragment, ==, ok[i].fragment);
+      g_assert_cmpint (url.has_user, ==, ok[i].has_user);
+      g_assert_cmpuint (url.path_len, ==, ok[i].path_len);
+      bb_protocol_url_clear (&url);
+    }
+  for (gsize i = 0; i < G_N_ELEMENTS (bad); i++)
+    {
+      BbProtocolUrl url;
+      g_autofree char *reason = NULL;
+      if (bb_protocol_url_parse (bad[i], &url, &reason))
+        g_error ("accepted URL “%s”", bad[i]);
+      g_assert_nonnull (reason);
+    }
+}
+
+static void
 test_test_identity (void)
 {
   g_autoptr (BbTestIdentity) a = bb_test_identity_new ("label-a");
@@ -1865,6 +1954,8 @@ main (int argc, char *argv[])
   g_test_add_func ("/protocol/invite/parse-rejects", test_invite_parse_rejects);
   g_test_add_func ("/protocol/invite/new-validation", test_invite_new_validation);
   g_test_add_func ("/protocol/test-identity", test_test_identity);
+  g_test_add_func ("/protocol/go-url/form-decoding", test_form_decoding);
+  g_test_add_func ("/protocol/go-url/split", test_url_split);
 
   return g_test_run ();
 }
