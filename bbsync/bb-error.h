@@ -39,7 +39,7 @@ G_BEGIN_DECLS
  *   wrong version, bad encoding, truncated JSON); the message names the field
  * @BB_SYNC_ERROR_API: the server answered with an HTTP status of 400 or above; the
  *   message is `HTTP <status>: <server text>`, and
- *   [func@sync_error_get_http_status] returns the status
+ *   [func@BbSync.SyncError.get_http_status] returns the status
  * @BB_SYNC_ERROR_NOT_FOUND: a record does not exist (store look-ups)
  * @BB_SYNC_ERROR_STORE: the metadata store is unreadable, corrupt, from a newer schema,
  *   or sealed with another store key
