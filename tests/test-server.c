@@ -346,7 +346,6 @@ test_wrap_key_conflict (Fixture *f, gconstpointer data)
 {
   g_autoptr (BbTestIdentity) alice = bb_test_identity_new ("demo-alice");
   g_autoptr (BbTestIdentity) bob = bb_test_identity_new ("demo-bob");
-  g_autofree char *token = login (f, alice);
   g_autofree char *challenge = get_challenge (f, "login", NULL, NULL);
   g_autoptr (GBytes) raw = challenge_bytes (challenge);
   g_autoptr (GError) error = NULL;
@@ -357,7 +356,9 @@ test_wrap_key_conflict (Fixture *f, gconstpointer data)
   g_autofree char *body = NULL;
   BbMsgLoginRequest request = { 0 };
 
-  /* A correctly signed login that presents another wrap key for a known keyId. */
+  /* Register Alice's keys, then a correctly signed login that presents another wrap key
+   * for her keyId. */
+  g_free (login (f, alice));
   intent = bb_protocol_login_intent (raw, BB_PROTOCOL_KIND_KEYSTORE,
                                      bb_test_identity_get_key_id (alice),
                                      bb_test_identity_get_auth_public_key (alice),
@@ -772,7 +773,6 @@ test_watch (Fixture *f, gconstpointer data)
   bb_server_set_watch_timeout (f->server, 20000);
   {
     g_autoptr (Call) call = call_start (f, "POST", "/v1/namespaces/watch", token, body, -1, NULL);
-    g_autoptr (Call) other = NULL;
     for (int i = 0; i < 5; i++)
       g_main_context_iteration (NULL, FALSE);
     g_assert_false (call->done);
