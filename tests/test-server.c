@@ -1444,7 +1444,22 @@ test_persistence (Fixture *f, gconstpointer data)
   text = get_item_plaintext (f, token, dek, ns, item, NULL);
   g_assert_cmpstr (text, ==, "two");
   g_assert_cmpuint (namespace_head (f, token, ns, NULL), ==, 2);
+
+  /* Snapshots work on a file database (in WAL mode) too. */
+  g_assert_true (bb_server_save_snapshot (f->server, "two", &error));
+  g_assert_no_error (error);
   put_item (f, token, dek, ns, item, 2, "three");
+  g_assert_cmpuint (namespace_head (f, token, ns, NULL), ==, 3);
+  g_assert_true (bb_server_restore_snapshot (f->server, "two", &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (namespace_head (f, token, ns, NULL), ==, 2);
+
+  /* And the restored state is what a restart sees. */
+  fixture_stop_server (f);
+  fixture_setup_with (f, db);
+  g_clear_pointer (&text, g_free);
+  text = get_item_plaintext (f, token, dek, ns, item, NULL);
+  g_assert_cmpstr (text, ==, "two");
 }
 
 static void
