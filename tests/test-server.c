@@ -1553,6 +1553,14 @@ test_faults (Fixture *f, gconstpointer data)
     g_assert_cmpuint (soup_message_get_status (b->msg), ==, 200);
   }
   g_assert_cmpint (g_get_monotonic_time () - start, >=, 150 * 1000);
+
+  /* Latency and drops together: the delayed answer is cut off. */
+  bb_server_set_latency (f->server, 20);
+  bb_server_set_drop_rate (f->server, 1.0);
+  g_assert_cmpuint (http (f, "GET", "/health", NULL, NULL, NULL, &reply), ==, 0);
+  g_clear_pointer (&reply, g_free);
+  bb_server_set_drop_rate (f->server, 0.0);
+  expect_status (f, 200, "GET", "/health", NULL, NULL, NULL);
   bb_server_set_latency (f->server, 0);
 }
 
