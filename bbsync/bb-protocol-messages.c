@@ -11,6 +11,17 @@
  * Writing: a small writer of our own, because the output must be byte-identical to Go's
  * encoding/json (field order, compact, Go's string escaping, Go's time format).
  *
+ * Where this is stricter than Go's decoder, on purpose (a Go peer never writes these):
+ * field names match exactly (Go ignores case); required fields must be present and not
+ * null (Go leaves a zero value); strings with invalid UTF-8, lone surrogates or U+0000 are
+ * refused (Go substitutes U+FFFD or keeps the NUL); a body is limited in size, depth,
+ * value count and members per object. Where Go is followed over the spec: only the first
+ * JSON value of a body is read and what follows is ignored (json.Decoder); a repeated
+ * member name keeps the last value; a time fraction may have more than nine digits
+ * (GDateTime keeps six, truncated); "-0" is an int64 but not a uint64.
+ *
+ * The functions keep no state and may run in a worker thread.
+ *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 
