@@ -29,7 +29,7 @@
  * answer the way the reference client does: a wrong echoed ID, kind, version or
  * expiry, bad base64 or truncated JSON is %BB_SYNC_ERROR_PROTOCOL with a message
  * naming the field. A status of 400 or above is %BB_SYNC_ERROR_API with the message
- * `HTTP <status>: <server text>`; [func@sync_error_get_http_status] reads the status
+ * `HTTP <status>: <server text>`; [func@BbSync.SyncError.get_http_status] reads the status
  * back. Network and TLS errors pass through unchanged, and cancellation ends in
  * %G_IO_ERROR_CANCELLED.
  *
