@@ -15,11 +15,7 @@
 #include <string.h>
 
 #include "../msg-types.h"
-
-/* The library is built without coverage instrumentation, which would leave libFuzzer
- * blind inside the parser: compile the unit under test into this program instead (its
- * symbols then come from here, not from the static library). */
-#include "../../bbsync/bb-protocol-messages.c"
+#include "bb-protocol-messages-private.h"
 
 static void
 check_message (const MsgType *type, const char *data, gsize len)
