@@ -28,6 +28,9 @@
 
 #define DEFAULT_ORIGIN "https://sync.example"
 
+/* Namespace keys, invite secrets and the store key are all 32 bytes. */
+#define SECRET_KEY_SIZE 32
+
 /* The collections and keys of the walkthrough (logical keys; the server sees only
  * item IDs derived from them with the namespace key). */
 #define LABELS_COLLECTION "account-labels"
@@ -100,7 +103,8 @@ store_result (GObject *source, GAsyncResult *result, gpointer user_data)
 }
 
 /* Iterates the default main context until the call that reports into @slot is done.
- * Returns the result (owned by @slot; the next wait_for() on the same slot frees it). */
+ * Returns the result, still owned by @slot: the next CALL() on the slot, or the slot's
+ * g_autoptr, releases it. */
 static GAsyncResult *
 wait_for (GAsyncResult **slot)
 {
@@ -124,24 +128,24 @@ static void
 wipe_and_free (gpointer data)
 {
   /* Secrets (keys) are zeroed before their memory is released. */
-  explicit_bzero (data, 32);
+  explicit_bzero (data, SECRET_KEY_SIZE);
   g_free (data);
 }
 
-/* 32 random bytes from the kernel CSPRNG, wiped when the GBytes is freed. Namespace
+/* Random key bytes from the kernel CSPRNG, wiped when the GBytes is freed. Namespace
  * keys (DEKs), invite secrets and the store key are made this way. */
 static GBytes *
 new_secret_key (GError **error)
 {
-  guint8 *buf = g_malloc (32);
+  guint8 *buf = g_malloc (SECRET_KEY_SIZE);
 
-  if (getrandom (buf, 32, 0) != 32)
+  if (getrandom (buf, SECRET_KEY_SIZE, 0) != SECRET_KEY_SIZE)
     {
       g_free (buf);
       g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_FAILED, "getrandom failed");
       return NULL;
     }
-  return g_bytes_new_with_free_func (buf, 32, wipe_and_free, buf);
+  return g_bytes_new_with_free_func (buf, SECRET_KEY_SIZE, wipe_and_free, buf);
 }
 
 /* A random identifier (namespace or invite ID): 16 random bytes in lower-case hex. */
@@ -630,8 +634,8 @@ verify_join_request (BbInvite *invite, GBytes *invite_secret, const char *namesp
                                             BB_PROTOCOL_SIGNATURE_SIZE, "signature", error);
   if (signature == NULL)
     return FALSE;
-  proof = bb_protocol_base64url_decode (bb_join_request_get_invite_proof (request), 32,
-                                        "inviteProof", error);
+  proof = bb_protocol_base64url_decode (bb_join_request_get_invite_proof (request),
+                                        32 /* HMAC-SHA256 */, "inviteProof", error);
   if (proof == NULL)
     return FALSE;
 
@@ -674,6 +678,10 @@ step_alice_approve (Demo *demo, GError **error)
   g_autoptr (GBytes) bob_wrap_key = NULL;
   g_autoptr (GBytes) server_secret = NULL;
   g_autoptr (GBytes) wrapped = NULL;
+  g_autoptr (GBytes) other_secret = NULL;
+  g_autoptr (GBytes) forged_wrap_key = NULL;
+  g_autoptr (GBytes) forged_server_secret = NULL;
+  g_autoptr (GError) forged_error = NULL;
   g_autofree char *short_key = NULL;
   BbJoinRequestInfo *entry;
   BbJoinRequest *request;
@@ -700,6 +708,20 @@ step_alice_approve (Demo *demo, GError **error)
   g_print ("[alice] verified it: key ID, payload hash, Ed25519 signature, invite proof, origin "
            "%s, expiry\n",
            bb_join_request_get_server_origin (request));
+
+  /* What a forged request (made without the QR code) would run into. */
+  other_secret = new_secret_key (error);
+  if (other_secret == NULL)
+    return FALSE;
+  if (verify_join_request (demo->invite, other_secret, demo->shared_namespace_id, entry,
+                           now_unix (), &forged_wrap_key, &forged_server_secret, &forged_error))
+    {
+      g_set_error_literal (error, BB_SYNC_ERROR, BB_SYNC_ERROR_FAILED,
+                           "a join request verified against another invite secret");
+      return FALSE;
+    }
+  g_print ("[alice] (checked against another invite secret it would fail: %s)\n",
+           forged_error->message);
 
   /* The namespace key reaches Bob only HPKE-wrapped to his X25519 key. */
   wrapped

@@ -34,6 +34,7 @@ expect "[bob] read Alice's shared note: \"Multisig draft"
 expect "[alice] read Bob's note: \"Bob: my key is ready to co-sign\""
 expect 'refused: HTTP 412'
 expect '[alice] reads the merged note at version 3: "Multisig draft: 2-of-3, keys held by Alice, Bob and a backup / fee rate 5 sat/vB / co-sign on Friday"'
+expect '(checked against another invite secret it would fail: inviteProof: invalid invite proof)'
 expect 'contains no note text and no namespace key'
 expect '[demo] done:'
 grep -q 'long poll woke .* head 1 -> 2' "$out" || fail "the long poll did not report head 1 -> 2"
