@@ -37,7 +37,10 @@ install_missing () {
 # Test builds treat warnings as errors.
 setup () {
   local dir=$1; shift
-  if [[ ! -f $dir/build.ninja ]]; then
+  if [[ -f $dir/build.ninja ]]; then
+    # An existing folder (say from the demo command) gets this mode's options too.
+    meson configure "$dir" -Dwerror=true "$@" >/dev/null
+  else
     meson setup "$dir" -Dwerror=true "$@"
   fi
   ninja -C "$dir"
