@@ -1950,8 +1950,8 @@ bb_client_list_namespaces_async (BbClient            *self,
  * @result: the #GAsyncResult
  * @error: return location for a #GError
  *
- * Returns: (transfer full) (element-type BbNamespaceInfo): the namespaces, or %NULL on
- *   error
+ * Returns: (transfer container) (element-type BbNamespaceInfo): the namespaces, or
+ *   %NULL on error; the array frees its elements, release it with g_ptr_array_unref()
  *
  * Since: 0.1
  */
@@ -2240,7 +2240,8 @@ bb_client_list_members_async (BbClient            *self,
  * @result: the #GAsyncResult
  * @error: return location for a #GError
  *
- * Returns: (transfer full) (element-type BbMember): the members, or %NULL on error
+ * Returns: (transfer container) (element-type BbMember): the members, or %NULL on
+ *   error; the array frees its elements, release it with g_ptr_array_unref()
  *
  * Since: 0.1
  */
@@ -2561,7 +2562,8 @@ bb_client_list_invites_async (BbClient            *self,
  * @result: the #GAsyncResult
  * @error: return location for a #GError
  *
- * Returns: (transfer full) (element-type BbInviteInfo): the invites, or %NULL on error
+ * Returns: (transfer container) (element-type BbInviteInfo): the invites, or %NULL on
+ *   error; the array frees its elements, release it with g_ptr_array_unref()
  *
  * Since: 0.1
  */
@@ -2845,8 +2847,8 @@ bb_client_list_join_requests_async (BbClient            *self,
  * @result: the #GAsyncResult
  * @error: return location for a #GError
  *
- * Returns: (transfer full) (element-type BbJoinRequestInfo): the pending requests, or
- *   %NULL on error
+ * Returns: (transfer container) (element-type BbJoinRequestInfo): the pending requests,
+ *   or %NULL on error; the array frees its elements, release it with g_ptr_array_unref()
  *
  * Since: 0.1
  */
