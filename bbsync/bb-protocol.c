@@ -2353,6 +2353,91 @@ bb_protocol_server_origin_hash (const char *origin, GError **error)
 }
 
 /* ------------------------------------------------------------------------------------ */
+/* Fresh random values                                                                  */
+
+static gchar *
+new_random_hex_id (gsize size)
+{
+  guint8 id[BB_PROTOCOL_NAMESPACE_ID_SIZE];
+  g_autoptr (GBytes) bytes = NULL;
+
+  g_assert (size <= sizeof id);
+  bb_crypto_random_bytes (id, size);
+  bytes = g_bytes_new (id, size);
+  return bb_protocol_hex_encode (bytes);
+}
+
+/**
+ * bb_protocol_new_namespace_id:
+ *
+ * Draws a fresh namespace ID: 16 random bytes from the system's cryptographic random
+ * number generator, as lower-case hex. Clients choose the IDs of the namespaces they
+ * create.
+ *
+ * Returns: (transfer full): 32 lower-case hex characters
+ *
+ * Since: 0.1
+ */
+gchar *
+bb_protocol_new_namespace_id (void)
+{
+  return new_random_hex_id (BB_PROTOCOL_NAMESPACE_ID_SIZE);
+}
+
+/**
+ * bb_protocol_new_invite_id:
+ *
+ * Draws a fresh invite ID: 16 random bytes as lower-case hex.
+ *
+ * Returns: (transfer full): 32 lower-case hex characters
+ *
+ * Since: 0.1
+ */
+gchar *
+bb_protocol_new_invite_id (void)
+{
+  return new_random_hex_id (BB_PROTOCOL_INVITE_ID_SIZE);
+}
+
+/**
+ * bb_protocol_new_dek:
+ *
+ * Draws a fresh 32-byte namespace data-encryption key. The returned buffer is wiped
+ * when its last reference is dropped.
+ *
+ * Returns: (transfer full): the key
+ *
+ * Since: 0.1
+ */
+GBytes *
+bb_protocol_new_dek (void)
+{
+  guint8 *dek = g_malloc (BB_PROTOCOL_DEK_SIZE);
+
+  bb_crypto_random_bytes (dek, BB_PROTOCOL_DEK_SIZE);
+  return bb_crypto_secret_bytes_new_take (dek, BB_PROTOCOL_DEK_SIZE);
+}
+
+/**
+ * bb_protocol_new_invite_secret:
+ *
+ * Draws a fresh 32-byte invite secret (the `k` of an invite URI, which never goes to the
+ * server). The returned buffer is wiped when its last reference is dropped.
+ *
+ * Returns: (transfer full): the secret
+ *
+ * Since: 0.1
+ */
+GBytes *
+bb_protocol_new_invite_secret (void)
+{
+  guint8 *secret = g_malloc (BB_PROTOCOL_INVITE_SECRET_SIZE);
+
+  bb_crypto_random_bytes (secret, BB_PROTOCOL_INVITE_SECRET_SIZE);
+  return bb_crypto_secret_bytes_new_take (secret, BB_PROTOCOL_INVITE_SECRET_SIZE);
+}
+
+/* ------------------------------------------------------------------------------------ */
 /* ETag / If-Match                                                                      */
 
 /**

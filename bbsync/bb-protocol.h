@@ -169,6 +169,16 @@ gchar   *bb_protocol_canonical_origin   (const char *origin, GError **error);
 BB_AVAILABLE_IN_ALL
 GBytes  *bb_protocol_server_origin_hash (const char *origin, GError **error);
 
+/* Fresh random values (from the system CSPRNG) */
+BB_AVAILABLE_IN_ALL
+gchar   *bb_protocol_new_namespace_id   (void);
+BB_AVAILABLE_IN_ALL
+gchar   *bb_protocol_new_invite_id      (void);
+BB_AVAILABLE_IN_ALL
+GBytes  *bb_protocol_new_dek            (void);
+BB_AVAILABLE_IN_ALL
+GBytes  *bb_protocol_new_invite_secret  (void);
+
 /* ETag / If-Match */
 BB_AVAILABLE_IN_ALL
 gchar   *bb_protocol_etag               (guint64 version);

@@ -1918,6 +1918,38 @@ test_test_identity (void)
   g_assert_cmpuint (strlen (bb_test_identity_get_key_id (empty)), ==, 64);
 }
 
+/* Fresh IDs are valid lower-hex of their size and differ from call to call; fresh keys
+ * have their size, differ, and serve as a namespace key. */
+static void
+test_fresh_random_values (void)
+{
+  g_autofree char *ns1 = bb_protocol_new_namespace_id ();
+  g_autofree char *ns2 = bb_protocol_new_namespace_id ();
+  g_autofree char *inv = bb_protocol_new_invite_id ();
+  g_autoptr (GBytes) dek1 = bb_protocol_new_dek ();
+  g_autoptr (GBytes) dek2 = bb_protocol_new_dek ();
+  g_autoptr (GBytes) secret = bb_protocol_new_invite_secret ();
+  g_autoptr (GBytes) server_secret = NULL;
+  g_autofree char *item_id = NULL;
+  GError *error = NULL;
+
+  g_assert_true (bb_protocol_validate_lower_hex (ns1, BB_PROTOCOL_NAMESPACE_ID_SIZE, "ns", &error));
+  g_assert_no_error (error);
+  g_assert_true (bb_protocol_validate_lower_hex (inv, BB_PROTOCOL_INVITE_ID_SIZE, "invite", &error));
+  g_assert_no_error (error);
+  g_assert_cmpstr (ns1, !=, ns2);
+  g_assert_cmpuint (g_bytes_get_size (dek1), ==, BB_PROTOCOL_DEK_SIZE);
+  g_assert_cmpuint (g_bytes_get_size (secret), ==, BB_PROTOCOL_INVITE_SECRET_SIZE);
+  g_assert_false (g_bytes_equal (dek1, dek2));
+
+  item_id = bb_protocol_item_id (dek1, "notes", "tx1", &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (item_id);
+  server_secret = bb_protocol_invite_server_secret (secret, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (g_bytes_get_size (server_secret), ==, 32);
+}
+
 int
 main (int argc, char *argv[])
 {
@@ -1956,6 +1988,7 @@ main (int argc, char *argv[])
   g_test_add_func ("/protocol/test-identity", test_test_identity);
   g_test_add_func ("/protocol/go-url/form-decoding", test_form_decoding);
   g_test_add_func ("/protocol/go-url/split", test_url_split);
+  g_test_add_func ("/protocol/fresh-random-values", test_fresh_random_values);
 
   return g_test_run ();
 }
