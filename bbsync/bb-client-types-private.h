@@ -14,110 +14,110 @@ G_BEGIN_DECLS
 struct _BbChallenge
 {
   gatomicrefcount ref_count;
-  char           *challenge;          /* standard base64, exactly as received */
-  GBytes         *bytes;              /* the 32 decoded bytes */
-  GDateTime      *expires_at;
-  char           *spam_control_kind;
+  char *challenge; /* standard base64, exactly as received */
+  GBytes *bytes;   /* the 32 decoded bytes */
+  GDateTime *expires_at;
+  char *spam_control_kind;
 };
 
 struct _BbLoginResult
 {
   gatomicrefcount ref_count;
-  char           *kind;
-  char           *access_token;       /* secret: never logged */
-  GDateTime      *expires_at;
-  char           *default_namespace_id; /* nullable */
+  char *kind;
+  char *access_token; /* secret: never logged */
+  GDateTime *expires_at;
+  char *default_namespace_id; /* nullable */
 };
 
 struct _BbNamespaceInfo
 {
   gatomicrefcount ref_count;
-  char           *namespace_id;
-  char           *kind;
-  guint64         head;
-  GBytes         *wrapped_dek;        /* nullable */
-  gboolean        created;
+  char *namespace_id;
+  char *kind;
+  guint64 head;
+  GBytes *wrapped_dek; /* nullable */
+  gboolean created;
 };
 
 struct _BbWatchResult
 {
   gatomicrefcount ref_count;
-  GPtrArray      *namespaces;         /* BbNamespaceInfo */
-  gboolean        timed_out;
+  GPtrArray *namespaces; /* BbNamespaceInfo */
+  gboolean timed_out;
 };
 
 struct _BbMember
 {
   gatomicrefcount ref_count;
-  char           *kind;
-  char           *key_id;
+  char *kind;
+  char *key_id;
 };
 
 struct _BbInviteInfo
 {
   gatomicrefcount ref_count;
-  char           *namespace_id;
-  char           *invite_id;
-  char           *created_by_key_id;  /* nullable (create response) */
-  GDateTime      *created_at;         /* nullable (create response) */
-  gint64          expires_at;
-  gboolean        has_max_pending;
-  guint           max_pending;
-  guint           max_accepted;
-  guint           active_request_count;
-  guint           accepted_count;
-  GDateTime      *revoked_at;         /* nullable */
+  char *namespace_id;
+  char *invite_id;
+  char *created_by_key_id; /* nullable (create response) */
+  GDateTime *created_at;   /* nullable (create response) */
+  gint64 expires_at;
+  gboolean has_max_pending;
+  guint max_pending;
+  guint max_accepted;
+  guint active_request_count;
+  guint accepted_count;
+  GDateTime *revoked_at; /* nullable */
 };
 
 struct _BbJoinRequest
 {
-  gatomicrefcount  ref_count;
-  BbMsgJoinRequest msg;               /* the wire strings, verbatim */
+  gatomicrefcount ref_count;
+  BbMsgJoinRequest msg; /* the wire strings, verbatim */
 };
 
 struct _BbJoinRequestInfo
 {
   gatomicrefcount ref_count;
-  char           *namespace_id;
-  char           *invite_id;
-  char           *join_request_hash;
-  char           *status;
-  char           *requester_kind;
-  char           *requester_key_id;
-  GDateTime      *created_at;         /* nullable (submit response) */
-  BbJoinRequest  *request;            /* nullable (submit response) */
+  char *namespace_id;
+  char *invite_id;
+  char *join_request_hash;
+  char *status;
+  char *requester_kind;
+  char *requester_key_id;
+  GDateTime *created_at;  /* nullable (submit response) */
+  BbJoinRequest *request; /* nullable (submit response) */
 };
 
 struct _BbNamespaceItems
 {
   gatomicrefcount ref_count;
-  char           *namespace_id;
-  guint64         head;
-  GHashTable     *items;              /* char * item ID -> guint64 * version */
+  char *namespace_id;
+  guint64 head;
+  GHashTable *items; /* char * item ID -> guint64 * version */
 };
 
 struct _BbItemEnvelope
 {
   gatomicrefcount ref_count;
-  char           *namespace_id;
-  char           *item_id;
-  guint64         version;
-  GBytes         *nonce;
-  GBytes         *aad;
-  GBytes         *ciphertext;
+  char *namespace_id;
+  char *item_id;
+  guint64 version;
+  GBytes *nonce;
+  GBytes *aad;
+  GBytes *ciphertext;
 };
 
 /* Each returns a zero-filled instance with one reference. */
-BbChallenge       *bb_challenge_new         (void);
-BbLoginResult     *bb_login_result_new      (void);
-BbNamespaceInfo   *bb_namespace_info_new    (void);
-BbWatchResult     *bb_watch_result_new      (void);
-BbMember          *bb_member_new            (void);
-BbInviteInfo      *bb_invite_info_new       (void);
-BbJoinRequest     *bb_join_request_new      (void);
+BbChallenge *bb_challenge_new (void);
+BbLoginResult *bb_login_result_new (void);
+BbNamespaceInfo *bb_namespace_info_new (void);
+BbWatchResult *bb_watch_result_new (void);
+BbMember *bb_member_new (void);
+BbInviteInfo *bb_invite_info_new (void);
+BbJoinRequest *bb_join_request_new (void);
 BbJoinRequestInfo *bb_join_request_info_new (void);
-BbNamespaceItems  *bb_namespace_items_new   (void);
-BbItemEnvelope    *bb_item_envelope_new     (void);
+BbNamespaceItems *bb_namespace_items_new (void);
+BbItemEnvelope *bb_item_envelope_new (void);
 
 /* A challenge as a server would answer it (tests, and clients replaying a stored one):
  * decodes @challenge strictly (standard base64 of 32 bytes). */

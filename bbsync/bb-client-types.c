@@ -81,7 +81,8 @@ bb_challenge_unref (BbChallenge *self)
  * bb_challenge_get_challenge:
  * @self: a #BbChallenge
  *
- * Returns: (transfer none): the challenge as the server sent it (standard base64); requests echo this string
+ * Returns: (transfer none): the challenge as the server sent it (standard base64); requests echo
+ * this string
  *
  * Since: 0.1
  */
@@ -255,7 +256,8 @@ bb_login_result_get_expires_at (BbLoginResult *self)
  * bb_login_result_get_default_namespace_id:
  * @self: a #BbLoginResult
  *
- * Returns: (transfer none) (nullable): the caller's default namespace ID (lower-case hex), or %NULL if it has none yet (always %NULL after a refresh)
+ * Returns: (transfer none) (nullable): the caller's default namespace ID (lower-case hex), or %NULL
+ * if it has none yet (always %NULL after a refresh)
  *
  * Since: 0.1
  */
@@ -275,7 +277,8 @@ bb_login_result_get_default_namespace_id (BbLoginResult *self)
  * Since: 0.1
  */
 
-G_DEFINE_BOXED_TYPE (BbNamespaceInfo, bb_namespace_info, bb_namespace_info_ref, bb_namespace_info_unref)
+G_DEFINE_BOXED_TYPE (BbNamespaceInfo, bb_namespace_info, bb_namespace_info_ref,
+                     bb_namespace_info_unref)
 
 BbNamespaceInfo *
 bb_namespace_info_new (void)
@@ -366,7 +369,7 @@ bb_namespace_info_get_kind (BbNamespaceInfo *self)
  *
  * Since: 0.1
  */
-guint64 
+guint64
 bb_namespace_info_get_head (BbNamespaceInfo *self)
 {
   g_return_val_if_fail (self != NULL, 0);
@@ -378,7 +381,8 @@ bb_namespace_info_get_head (BbNamespaceInfo *self)
  * bb_namespace_info_get_wrapped_dek:
  * @self: a #BbNamespaceInfo
  *
- * Returns: (transfer none) (nullable): the caller's wrapped DEK (97 bytes) where the answer carries one ([method@Client.ensure_default_namespace_async]), else %NULL
+ * Returns: (transfer none) (nullable): the caller's wrapped DEK (97 bytes) where the answer carries
+ * one ([method@Client.ensure_default_namespace_async]), else %NULL
  *
  * Since: 0.1
  */
@@ -398,7 +402,7 @@ bb_namespace_info_get_wrapped_dek (BbNamespaceInfo *self)
  *
  * Since: 0.1
  */
-gboolean 
+gboolean
 bb_namespace_info_get_created (BbNamespaceInfo *self)
 {
   g_return_val_if_fail (self != NULL, FALSE);
@@ -467,7 +471,8 @@ bb_watch_result_unref (BbWatchResult *self)
  * bb_watch_result_get_namespaces:
  * @self: a #BbWatchResult
  *
- * Returns: (transfer none) (element-type BbNamespaceInfo): the namespaces whose head differs from the known heads
+ * Returns: (transfer none) (element-type BbNamespaceInfo): the namespaces whose head differs from
+ * the known heads
  *
  * Since: 0.1
  */
@@ -487,7 +492,7 @@ bb_watch_result_get_namespaces (BbWatchResult *self)
  *
  * Since: 0.1
  */
-gboolean 
+gboolean
 bb_watch_result_get_timed_out (BbWatchResult *self)
 {
   g_return_val_if_fail (self != NULL, FALSE);
@@ -718,7 +723,7 @@ bb_invite_info_get_created_at (BbInviteInfo *self)
  *
  * Since: 0.1
  */
-gint64 
+gint64
 bb_invite_info_get_expires_at (BbInviteInfo *self)
 {
   g_return_val_if_fail (self != NULL, 0);
@@ -734,7 +739,7 @@ bb_invite_info_get_expires_at (BbInviteInfo *self)
  *
  * Since: 0.1
  */
-guint 
+guint
 bb_invite_info_get_max_pending (BbInviteInfo *self)
 {
   g_return_val_if_fail (self != NULL, 0);
@@ -750,7 +755,7 @@ bb_invite_info_get_max_pending (BbInviteInfo *self)
  *
  * Since: 0.1
  */
-guint 
+guint
 bb_invite_info_get_max_accepted (BbInviteInfo *self)
 {
   g_return_val_if_fail (self != NULL, 0);
@@ -766,7 +771,7 @@ bb_invite_info_get_max_accepted (BbInviteInfo *self)
  *
  * Since: 0.1
  */
-guint 
+guint
 bb_invite_info_get_active_request_count (BbInviteInfo *self)
 {
   g_return_val_if_fail (self != NULL, 0);
@@ -782,7 +787,7 @@ bb_invite_info_get_active_request_count (BbInviteInfo *self)
  *
  * Since: 0.1
  */
-guint 
+guint
 bb_invite_info_get_accepted_count (BbInviteInfo *self)
 {
   g_return_val_if_fail (self != NULL, 0);
@@ -809,7 +814,8 @@ bb_invite_info_get_revoked_at (BbInviteInfo *self)
 /**
  * BbJoinRequest:
  *
- * A signed join request, with the wire strings exactly as signed (see [method@Identity.build_join_request_async]).
+ * A signed join request, with the wire strings exactly as signed (see
+ * [method@Identity.build_join_request_async]).
  *
  * Since: 0.1
  */
@@ -871,7 +877,7 @@ bb_join_request_unref (BbJoinRequest *self)
  *
  * Since: 0.1
  */
-guint 
+guint
 bb_join_request_get_version (BbJoinRequest *self)
 {
   g_return_val_if_fail (self != NULL, 0);
@@ -999,7 +1005,7 @@ bb_join_request_get_wrap_public_key (BbJoinRequest *self)
  *
  * Since: 0.1
  */
-gint64 
+gint64
 bb_join_request_get_expires_at (BbJoinRequest *self)
 {
   g_return_val_if_fail (self != NULL, 0);
@@ -1047,7 +1053,8 @@ bb_join_request_get_invite_proof (BbJoinRequest *self)
  * Since: 0.1
  */
 
-G_DEFINE_BOXED_TYPE (BbJoinRequestInfo, bb_join_request_info, bb_join_request_info_ref, bb_join_request_info_unref)
+G_DEFINE_BOXED_TYPE (BbJoinRequestInfo, bb_join_request_info, bb_join_request_info_ref,
+                     bb_join_request_info_unref)
 
 BbJoinRequestInfo *
 bb_join_request_info_new (void)
@@ -1123,7 +1130,8 @@ bb_join_request_info_get_namespace_id (BbJoinRequestInfo *self)
  * bb_join_request_info_get_invite_id:
  * @self: a #BbJoinRequestInfo
  *
- * Returns: (transfer none): the invite the request came through (in a submit answer it may name an earlier pending request)
+ * Returns: (transfer none): the invite the request came through (in a submit answer it may name an
+ * earlier pending request)
  *
  * Since: 0.1
  */
@@ -1219,7 +1227,8 @@ bb_join_request_info_get_created_at (BbJoinRequestInfo *self)
  * bb_join_request_info_get_request:
  * @self: a #BbJoinRequestInfo
  *
- * Returns: (transfer none) (nullable): the signed request as stored by the server, or %NULL in a submit answer
+ * Returns: (transfer none) (nullable): the signed request as stored by the server, or %NULL in a
+ * submit answer
  *
  * Since: 0.1
  */
@@ -1239,7 +1248,8 @@ bb_join_request_info_get_request (BbJoinRequestInfo *self)
  * Since: 0.1
  */
 
-G_DEFINE_BOXED_TYPE (BbNamespaceItems, bb_namespace_items, bb_namespace_items_ref, bb_namespace_items_unref)
+G_DEFINE_BOXED_TYPE (BbNamespaceItems, bb_namespace_items, bb_namespace_items_ref,
+                     bb_namespace_items_unref)
 
 BbNamespaceItems *
 bb_namespace_items_new (void)
@@ -1313,7 +1323,7 @@ bb_namespace_items_get_namespace_id (BbNamespaceItems *self)
  *
  * Since: 0.1
  */
-guint64 
+guint64
 bb_namespace_items_get_head (BbNamespaceItems *self)
 {
   g_return_val_if_fail (self != NULL, 0);
@@ -1422,7 +1432,7 @@ bb_item_envelope_get_item_id (BbItemEnvelope *self)
  *
  * Since: 0.1
  */
-guint64 
+guint64
 bb_item_envelope_get_version (BbItemEnvelope *self)
 {
   g_return_val_if_fail (self != NULL, 0);
@@ -1450,7 +1460,8 @@ bb_item_envelope_get_nonce (BbItemEnvelope *self)
  * bb_item_envelope_get_aad:
  * @self: a #BbItemEnvelope
  *
- * Returns: (transfer none): the additional authenticated data (checked against the namespace, item and version)
+ * Returns: (transfer none): the additional authenticated data (checked against the namespace, item
+ * and version)
  *
  * Since: 0.1
  */
@@ -1495,10 +1506,9 @@ bb_namespace_items_get_n_items (BbNamespaceItems *self)
 }
 
 static int
-compare_string_ptrs (gconstpointer a,
-                     gconstpointer b)
+compare_string_ptrs (gconstpointer a, gconstpointer b)
 {
-  return strcmp (*(const char *const *) a, *(const char *const *) b);
+  return strcmp (*(const char *const *)a, *(const char *const *)b);
 }
 
 /**
@@ -1528,7 +1538,7 @@ bb_namespace_items_dup_item_ids (BbNamespaceItems *self)
   /* Sorted so that callers and tests see a stable order. */
   g_ptr_array_sort (ids, compare_string_ptrs);
   g_ptr_array_add (ids, NULL);
-  return (char **) g_ptr_array_free (ids, FALSE);
+  return (char **)g_ptr_array_free (ids, FALSE);
 }
 
 /**
@@ -1541,8 +1551,7 @@ bb_namespace_items_dup_item_ids (BbNamespaceItems *self)
  * Since: 0.1
  */
 guint64
-bb_namespace_items_get_version (BbNamespaceItems *self,
-                                const char       *item_id)
+bb_namespace_items_get_version (BbNamespaceItems *self, const char *item_id)
 {
   const guint64 *version;
 
@@ -1556,10 +1565,8 @@ bb_namespace_items_get_version (BbNamespaceItems *self,
 }
 
 BbChallenge *
-bb_challenge_new_from_string (const char *challenge,
-                              GDateTime  *expires_at,
-                              const char *spam_control_kind,
-                              GError    **error)
+bb_challenge_new_from_string (const char *challenge, GDateTime *expires_at,
+                              const char *spam_control_kind, GError **error)
 {
   g_autoptr (BbChallenge) self = NULL;
   g_autoptr (GBytes) bytes = NULL;
@@ -1574,7 +1581,7 @@ bb_challenge_new_from_string (const char *challenge,
   self->challenge = g_strdup (challenge);
   self->bytes = g_steal_pointer (&bytes);
   self->expires_at = expires_at != NULL ? g_date_time_ref (expires_at) : NULL;
-  self->spam_control_kind = g_strdup (spam_control_kind != NULL ? spam_control_kind
-                                                                : BB_PROTOCOL_SPAM_CONTROL_NONE);
+  self->spam_control_kind
+      = g_strdup (spam_control_kind != NULL ? spam_control_kind : BB_PROTOCOL_SPAM_CONTROL_NONE);
   return g_steal_pointer (&self);
 }

@@ -15,222 +15,221 @@
 
 G_BEGIN_DECLS
 
-#define BB_TYPE_CHALLENGE         (bb_challenge_get_type ())
-#define BB_TYPE_LOGIN_RESULT      (bb_login_result_get_type ())
-#define BB_TYPE_NAMESPACE_INFO    (bb_namespace_info_get_type ())
-#define BB_TYPE_WATCH_RESULT      (bb_watch_result_get_type ())
-#define BB_TYPE_MEMBER            (bb_member_get_type ())
-#define BB_TYPE_INVITE_INFO       (bb_invite_info_get_type ())
-#define BB_TYPE_JOIN_REQUEST      (bb_join_request_get_type ())
+#define BB_TYPE_CHALLENGE (bb_challenge_get_type ())
+#define BB_TYPE_LOGIN_RESULT (bb_login_result_get_type ())
+#define BB_TYPE_NAMESPACE_INFO (bb_namespace_info_get_type ())
+#define BB_TYPE_WATCH_RESULT (bb_watch_result_get_type ())
+#define BB_TYPE_MEMBER (bb_member_get_type ())
+#define BB_TYPE_INVITE_INFO (bb_invite_info_get_type ())
+#define BB_TYPE_JOIN_REQUEST (bb_join_request_get_type ())
 #define BB_TYPE_JOIN_REQUEST_INFO (bb_join_request_info_get_type ())
-#define BB_TYPE_NAMESPACE_ITEMS   (bb_namespace_items_get_type ())
-#define BB_TYPE_ITEM_ENVELOPE     (bb_item_envelope_get_type ())
+#define BB_TYPE_NAMESPACE_ITEMS (bb_namespace_items_get_type ())
+#define BB_TYPE_ITEM_ENVELOPE (bb_item_envelope_get_type ())
 
-typedef struct _BbChallenge       BbChallenge;
-typedef struct _BbLoginResult     BbLoginResult;
-typedef struct _BbNamespaceInfo   BbNamespaceInfo;
-typedef struct _BbWatchResult     BbWatchResult;
-typedef struct _BbMember          BbMember;
-typedef struct _BbInviteInfo      BbInviteInfo;
-typedef struct _BbJoinRequest     BbJoinRequest;
+typedef struct _BbChallenge BbChallenge;
+typedef struct _BbLoginResult BbLoginResult;
+typedef struct _BbNamespaceInfo BbNamespaceInfo;
+typedef struct _BbWatchResult BbWatchResult;
+typedef struct _BbMember BbMember;
+typedef struct _BbInviteInfo BbInviteInfo;
+typedef struct _BbJoinRequest BbJoinRequest;
 typedef struct _BbJoinRequestInfo BbJoinRequestInfo;
-typedef struct _BbNamespaceItems  BbNamespaceItems;
-typedef struct _BbItemEnvelope    BbItemEnvelope;
+typedef struct _BbNamespaceItems BbNamespaceItems;
+typedef struct _BbItemEnvelope BbItemEnvelope;
 
 /* BbChallenge */
 BB_AVAILABLE_IN_ALL
-GType        bb_challenge_get_type              (void) G_GNUC_CONST;
+GType bb_challenge_get_type (void) G_GNUC_CONST;
 BB_AVAILABLE_IN_ALL
-BbChallenge *bb_challenge_ref                   (BbChallenge *self);
+BbChallenge *bb_challenge_ref (BbChallenge *self);
 BB_AVAILABLE_IN_ALL
-void         bb_challenge_unref                 (BbChallenge *self);
+void bb_challenge_unref (BbChallenge *self);
 BB_AVAILABLE_IN_ALL
-const char  *bb_challenge_get_challenge         (BbChallenge *self);
+const char *bb_challenge_get_challenge (BbChallenge *self);
 BB_AVAILABLE_IN_ALL
-GBytes      *bb_challenge_get_bytes             (BbChallenge *self);
+GBytes *bb_challenge_get_bytes (BbChallenge *self);
 BB_AVAILABLE_IN_ALL
-GDateTime   *bb_challenge_get_expires_at        (BbChallenge *self);
+GDateTime *bb_challenge_get_expires_at (BbChallenge *self);
 BB_AVAILABLE_IN_ALL
-const char  *bb_challenge_get_spam_control_kind (BbChallenge *self);
+const char *bb_challenge_get_spam_control_kind (BbChallenge *self);
 
 /* BbLoginResult */
 BB_AVAILABLE_IN_ALL
-GType          bb_login_result_get_type                 (void) G_GNUC_CONST;
+GType bb_login_result_get_type (void) G_GNUC_CONST;
 BB_AVAILABLE_IN_ALL
-BbLoginResult *bb_login_result_ref                      (BbLoginResult *self);
+BbLoginResult *bb_login_result_ref (BbLoginResult *self);
 BB_AVAILABLE_IN_ALL
-void           bb_login_result_unref                    (BbLoginResult *self);
+void bb_login_result_unref (BbLoginResult *self);
 BB_AVAILABLE_IN_ALL
-const char    *bb_login_result_get_kind                 (BbLoginResult *self);
+const char *bb_login_result_get_kind (BbLoginResult *self);
 BB_AVAILABLE_IN_ALL
-const char    *bb_login_result_get_access_token         (BbLoginResult *self);
+const char *bb_login_result_get_access_token (BbLoginResult *self);
 BB_AVAILABLE_IN_ALL
-GDateTime     *bb_login_result_get_expires_at           (BbLoginResult *self);
+GDateTime *bb_login_result_get_expires_at (BbLoginResult *self);
 BB_AVAILABLE_IN_ALL
-const char    *bb_login_result_get_default_namespace_id (BbLoginResult *self);
+const char *bb_login_result_get_default_namespace_id (BbLoginResult *self);
 
 /* BbNamespaceInfo */
 BB_AVAILABLE_IN_ALL
-GType            bb_namespace_info_get_type         (void) G_GNUC_CONST;
+GType bb_namespace_info_get_type (void) G_GNUC_CONST;
 BB_AVAILABLE_IN_ALL
-BbNamespaceInfo *bb_namespace_info_ref              (BbNamespaceInfo *self);
+BbNamespaceInfo *bb_namespace_info_ref (BbNamespaceInfo *self);
 BB_AVAILABLE_IN_ALL
-void             bb_namespace_info_unref            (BbNamespaceInfo *self);
+void bb_namespace_info_unref (BbNamespaceInfo *self);
 BB_AVAILABLE_IN_ALL
-const char      *bb_namespace_info_get_namespace_id (BbNamespaceInfo *self);
+const char *bb_namespace_info_get_namespace_id (BbNamespaceInfo *self);
 BB_AVAILABLE_IN_ALL
-const char      *bb_namespace_info_get_kind         (BbNamespaceInfo *self);
+const char *bb_namespace_info_get_kind (BbNamespaceInfo *self);
 BB_AVAILABLE_IN_ALL
-guint64          bb_namespace_info_get_head         (BbNamespaceInfo *self);
+guint64 bb_namespace_info_get_head (BbNamespaceInfo *self);
 BB_AVAILABLE_IN_ALL
-GBytes          *bb_namespace_info_get_wrapped_dek  (BbNamespaceInfo *self);
+GBytes *bb_namespace_info_get_wrapped_dek (BbNamespaceInfo *self);
 BB_AVAILABLE_IN_ALL
-gboolean         bb_namespace_info_get_created      (BbNamespaceInfo *self);
+gboolean bb_namespace_info_get_created (BbNamespaceInfo *self);
 
 /* BbWatchResult */
 BB_AVAILABLE_IN_ALL
-GType          bb_watch_result_get_type       (void) G_GNUC_CONST;
+GType bb_watch_result_get_type (void) G_GNUC_CONST;
 BB_AVAILABLE_IN_ALL
-BbWatchResult *bb_watch_result_ref            (BbWatchResult *self);
+BbWatchResult *bb_watch_result_ref (BbWatchResult *self);
 BB_AVAILABLE_IN_ALL
-void           bb_watch_result_unref          (BbWatchResult *self);
+void bb_watch_result_unref (BbWatchResult *self);
 BB_AVAILABLE_IN_ALL
-GPtrArray     *bb_watch_result_get_namespaces (BbWatchResult *self);
+GPtrArray *bb_watch_result_get_namespaces (BbWatchResult *self);
 BB_AVAILABLE_IN_ALL
-gboolean       bb_watch_result_get_timed_out  (BbWatchResult *self);
+gboolean bb_watch_result_get_timed_out (BbWatchResult *self);
 
 /* BbMember */
 BB_AVAILABLE_IN_ALL
-GType       bb_member_get_type   (void) G_GNUC_CONST;
+GType bb_member_get_type (void) G_GNUC_CONST;
 BB_AVAILABLE_IN_ALL
-BbMember   *bb_member_ref        (BbMember *self);
+BbMember *bb_member_ref (BbMember *self);
 BB_AVAILABLE_IN_ALL
-void        bb_member_unref      (BbMember *self);
+void bb_member_unref (BbMember *self);
 BB_AVAILABLE_IN_ALL
-const char *bb_member_get_kind   (BbMember *self);
+const char *bb_member_get_kind (BbMember *self);
 BB_AVAILABLE_IN_ALL
 const char *bb_member_get_key_id (BbMember *self);
 
 /* BbInviteInfo */
 BB_AVAILABLE_IN_ALL
-GType         bb_invite_info_get_type                 (void) G_GNUC_CONST;
+GType bb_invite_info_get_type (void) G_GNUC_CONST;
 BB_AVAILABLE_IN_ALL
-BbInviteInfo *bb_invite_info_ref                      (BbInviteInfo *self);
+BbInviteInfo *bb_invite_info_ref (BbInviteInfo *self);
 BB_AVAILABLE_IN_ALL
-void          bb_invite_info_unref                    (BbInviteInfo *self);
+void bb_invite_info_unref (BbInviteInfo *self);
 BB_AVAILABLE_IN_ALL
-const char   *bb_invite_info_get_namespace_id         (BbInviteInfo *self);
+const char *bb_invite_info_get_namespace_id (BbInviteInfo *self);
 BB_AVAILABLE_IN_ALL
-const char   *bb_invite_info_get_invite_id            (BbInviteInfo *self);
+const char *bb_invite_info_get_invite_id (BbInviteInfo *self);
 BB_AVAILABLE_IN_ALL
-const char   *bb_invite_info_get_created_by_key_id    (BbInviteInfo *self);
+const char *bb_invite_info_get_created_by_key_id (BbInviteInfo *self);
 BB_AVAILABLE_IN_ALL
-GDateTime    *bb_invite_info_get_created_at           (BbInviteInfo *self);
+GDateTime *bb_invite_info_get_created_at (BbInviteInfo *self);
 BB_AVAILABLE_IN_ALL
-gint64        bb_invite_info_get_expires_at           (BbInviteInfo *self);
+gint64 bb_invite_info_get_expires_at (BbInviteInfo *self);
 BB_AVAILABLE_IN_ALL
-guint         bb_invite_info_get_max_pending          (BbInviteInfo *self);
+guint bb_invite_info_get_max_pending (BbInviteInfo *self);
 BB_AVAILABLE_IN_ALL
-guint         bb_invite_info_get_max_accepted         (BbInviteInfo *self);
+guint bb_invite_info_get_max_accepted (BbInviteInfo *self);
 BB_AVAILABLE_IN_ALL
-guint         bb_invite_info_get_active_request_count (BbInviteInfo *self);
+guint bb_invite_info_get_active_request_count (BbInviteInfo *self);
 BB_AVAILABLE_IN_ALL
-guint         bb_invite_info_get_accepted_count       (BbInviteInfo *self);
+guint bb_invite_info_get_accepted_count (BbInviteInfo *self);
 BB_AVAILABLE_IN_ALL
-GDateTime    *bb_invite_info_get_revoked_at           (BbInviteInfo *self);
+GDateTime *bb_invite_info_get_revoked_at (BbInviteInfo *self);
 
 /* BbJoinRequest */
 BB_AVAILABLE_IN_ALL
-GType          bb_join_request_get_type            (void) G_GNUC_CONST;
+GType bb_join_request_get_type (void) G_GNUC_CONST;
 BB_AVAILABLE_IN_ALL
-BbJoinRequest *bb_join_request_ref                 (BbJoinRequest *self);
+BbJoinRequest *bb_join_request_ref (BbJoinRequest *self);
 BB_AVAILABLE_IN_ALL
-void           bb_join_request_unref               (BbJoinRequest *self);
+void bb_join_request_unref (BbJoinRequest *self);
 BB_AVAILABLE_IN_ALL
-guint          bb_join_request_get_version         (BbJoinRequest *self);
+guint bb_join_request_get_version (BbJoinRequest *self);
 BB_AVAILABLE_IN_ALL
-const char    *bb_join_request_get_namespace_id    (BbJoinRequest *self);
+const char *bb_join_request_get_namespace_id (BbJoinRequest *self);
 BB_AVAILABLE_IN_ALL
-const char    *bb_join_request_get_invite_id       (BbJoinRequest *self);
+const char *bb_join_request_get_invite_id (BbJoinRequest *self);
 BB_AVAILABLE_IN_ALL
-const char    *bb_join_request_get_server_origin   (BbJoinRequest *self);
+const char *bb_join_request_get_server_origin (BbJoinRequest *self);
 BB_AVAILABLE_IN_ALL
-const char    *bb_join_request_get_kind            (BbJoinRequest *self);
+const char *bb_join_request_get_kind (BbJoinRequest *self);
 BB_AVAILABLE_IN_ALL
-const char    *bb_join_request_get_key_id          (BbJoinRequest *self);
+const char *bb_join_request_get_key_id (BbJoinRequest *self);
 BB_AVAILABLE_IN_ALL
-const char    *bb_join_request_get_auth_public_key (BbJoinRequest *self);
+const char *bb_join_request_get_auth_public_key (BbJoinRequest *self);
 BB_AVAILABLE_IN_ALL
-const char    *bb_join_request_get_wrap_public_key (BbJoinRequest *self);
+const char *bb_join_request_get_wrap_public_key (BbJoinRequest *self);
 BB_AVAILABLE_IN_ALL
-gint64         bb_join_request_get_expires_at      (BbJoinRequest *self);
+gint64 bb_join_request_get_expires_at (BbJoinRequest *self);
 BB_AVAILABLE_IN_ALL
-const char    *bb_join_request_get_signature       (BbJoinRequest *self);
+const char *bb_join_request_get_signature (BbJoinRequest *self);
 BB_AVAILABLE_IN_ALL
-const char    *bb_join_request_get_invite_proof    (BbJoinRequest *self);
+const char *bb_join_request_get_invite_proof (BbJoinRequest *self);
 
 /* BbJoinRequestInfo */
 BB_AVAILABLE_IN_ALL
-GType              bb_join_request_info_get_type              (void) G_GNUC_CONST;
+GType bb_join_request_info_get_type (void) G_GNUC_CONST;
 BB_AVAILABLE_IN_ALL
-BbJoinRequestInfo *bb_join_request_info_ref                   (BbJoinRequestInfo *self);
+BbJoinRequestInfo *bb_join_request_info_ref (BbJoinRequestInfo *self);
 BB_AVAILABLE_IN_ALL
-void               bb_join_request_info_unref                 (BbJoinRequestInfo *self);
+void bb_join_request_info_unref (BbJoinRequestInfo *self);
 BB_AVAILABLE_IN_ALL
-const char        *bb_join_request_info_get_namespace_id      (BbJoinRequestInfo *self);
+const char *bb_join_request_info_get_namespace_id (BbJoinRequestInfo *self);
 BB_AVAILABLE_IN_ALL
-const char        *bb_join_request_info_get_invite_id         (BbJoinRequestInfo *self);
+const char *bb_join_request_info_get_invite_id (BbJoinRequestInfo *self);
 BB_AVAILABLE_IN_ALL
-const char        *bb_join_request_info_get_join_request_hash (BbJoinRequestInfo *self);
+const char *bb_join_request_info_get_join_request_hash (BbJoinRequestInfo *self);
 BB_AVAILABLE_IN_ALL
-const char        *bb_join_request_info_get_status            (BbJoinRequestInfo *self);
+const char *bb_join_request_info_get_status (BbJoinRequestInfo *self);
 BB_AVAILABLE_IN_ALL
-const char        *bb_join_request_info_get_requester_kind    (BbJoinRequestInfo *self);
+const char *bb_join_request_info_get_requester_kind (BbJoinRequestInfo *self);
 BB_AVAILABLE_IN_ALL
-const char        *bb_join_request_info_get_requester_key_id  (BbJoinRequestInfo *self);
+const char *bb_join_request_info_get_requester_key_id (BbJoinRequestInfo *self);
 BB_AVAILABLE_IN_ALL
-GDateTime         *bb_join_request_info_get_created_at        (BbJoinRequestInfo *self);
+GDateTime *bb_join_request_info_get_created_at (BbJoinRequestInfo *self);
 BB_AVAILABLE_IN_ALL
-BbJoinRequest     *bb_join_request_info_get_request           (BbJoinRequestInfo *self);
+BbJoinRequest *bb_join_request_info_get_request (BbJoinRequestInfo *self);
 
 /* BbNamespaceItems */
 BB_AVAILABLE_IN_ALL
-GType             bb_namespace_items_get_type         (void) G_GNUC_CONST;
+GType bb_namespace_items_get_type (void) G_GNUC_CONST;
 BB_AVAILABLE_IN_ALL
-BbNamespaceItems *bb_namespace_items_ref              (BbNamespaceItems *self);
+BbNamespaceItems *bb_namespace_items_ref (BbNamespaceItems *self);
 BB_AVAILABLE_IN_ALL
-void              bb_namespace_items_unref            (BbNamespaceItems *self);
+void bb_namespace_items_unref (BbNamespaceItems *self);
 BB_AVAILABLE_IN_ALL
-const char       *bb_namespace_items_get_namespace_id (BbNamespaceItems *self);
+const char *bb_namespace_items_get_namespace_id (BbNamespaceItems *self);
 BB_AVAILABLE_IN_ALL
-guint64           bb_namespace_items_get_head         (BbNamespaceItems *self);
+guint64 bb_namespace_items_get_head (BbNamespaceItems *self);
 BB_AVAILABLE_IN_ALL
-guint             bb_namespace_items_get_n_items      (BbNamespaceItems *self);
+guint bb_namespace_items_get_n_items (BbNamespaceItems *self);
 BB_AVAILABLE_IN_ALL
-char            **bb_namespace_items_dup_item_ids     (BbNamespaceItems *self);
+char **bb_namespace_items_dup_item_ids (BbNamespaceItems *self);
 BB_AVAILABLE_IN_ALL
-guint64           bb_namespace_items_get_version      (BbNamespaceItems *self,
-                                                       const char       *item_id);
+guint64 bb_namespace_items_get_version (BbNamespaceItems *self, const char *item_id);
 
 /* BbItemEnvelope */
 BB_AVAILABLE_IN_ALL
-GType           bb_item_envelope_get_type         (void) G_GNUC_CONST;
+GType bb_item_envelope_get_type (void) G_GNUC_CONST;
 BB_AVAILABLE_IN_ALL
-BbItemEnvelope *bb_item_envelope_ref              (BbItemEnvelope *self);
+BbItemEnvelope *bb_item_envelope_ref (BbItemEnvelope *self);
 BB_AVAILABLE_IN_ALL
-void            bb_item_envelope_unref            (BbItemEnvelope *self);
+void bb_item_envelope_unref (BbItemEnvelope *self);
 BB_AVAILABLE_IN_ALL
-const char     *bb_item_envelope_get_namespace_id (BbItemEnvelope *self);
+const char *bb_item_envelope_get_namespace_id (BbItemEnvelope *self);
 BB_AVAILABLE_IN_ALL
-const char     *bb_item_envelope_get_item_id      (BbItemEnvelope *self);
+const char *bb_item_envelope_get_item_id (BbItemEnvelope *self);
 BB_AVAILABLE_IN_ALL
-guint64         bb_item_envelope_get_version      (BbItemEnvelope *self);
+guint64 bb_item_envelope_get_version (BbItemEnvelope *self);
 BB_AVAILABLE_IN_ALL
-GBytes         *bb_item_envelope_get_nonce        (BbItemEnvelope *self);
+GBytes *bb_item_envelope_get_nonce (BbItemEnvelope *self);
 BB_AVAILABLE_IN_ALL
-GBytes         *bb_item_envelope_get_aad          (BbItemEnvelope *self);
+GBytes *bb_item_envelope_get_aad (BbItemEnvelope *self);
 BB_AVAILABLE_IN_ALL
-GBytes         *bb_item_envelope_get_ciphertext   (BbItemEnvelope *self);
+GBytes *bb_item_envelope_get_ciphertext (BbItemEnvelope *self);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (BbChallenge, bb_challenge_unref)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (BbLoginResult, bb_login_result_unref)

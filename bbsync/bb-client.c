@@ -46,15 +46,16 @@
 
 struct _BbClient
 {
-  GObject      parent_instance;
+  GObject parent_instance;
 
   SoupSession *session;
-  char        *base_url;
-  char        *access_token;
-  guint        timeout;
+  char *base_url;
+  char *access_token;
+  guint timeout;
 };
 
-enum {
+enum
+{
   PROP_0,
   PROP_BASE_URL,
   PROP_ACCESS_TOKEN,
@@ -78,31 +79,31 @@ typedef gpointer (*ResponseHandler) (BbClient *self, Request *req, const char *b
 /* What the answer must echo; which fields apply depends on the endpoint. */
 typedef struct
 {
-  char    *namespace_id;
-  char    *item_id;
-  char    *invite_id;
-  char    *key_id;
-  char    *join_request_hash;
-  char    *kind;
-  guint64  version;
-  gint64   expires_at;
+  char *namespace_id;
+  char *item_id;
+  char *invite_id;
+  char *key_id;
+  char *join_request_hash;
+  char *kind;
+  guint64 version;
+  gint64 expires_at;
   gboolean has_max_pending;
-  guint    max_pending;
-  guint    max_accepted;
+  guint max_pending;
+  guint max_accepted;
 } Expect;
 
 struct _Request
 {
-  const char     *method;
-  const char     *endpoint;  /* for logs: a path template without IDs or secrets */
-  char           *path;
-  GBytes         *body;      /* nullable */
-  gboolean        authenticated;
-  char           *if_match;  /* nullable */
+  const char *method;
+  const char *endpoint; /* for logs: a path template without IDs or secrets */
+  char *path;
+  GBytes *body; /* nullable */
+  gboolean authenticated;
+  char *if_match; /* nullable */
   ResponseHandler handler;
-  GDestroyNotify  result_free;
-  SoupMessage    *message;
-  Expect          expect;
+  GDestroyNotify result_free;
+  SoupMessage *message;
+  Expect expect;
 };
 
 static void
@@ -122,12 +123,8 @@ request_free (Request *req)
 }
 
 static Request *
-request_new (const char     *method,
-             const char     *endpoint,
-             char           *path,
-             gboolean        authenticated,
-             ResponseHandler handler,
-             GDestroyNotify  result_free)
+request_new (const char *method, const char *endpoint, char *path, gboolean authenticated,
+             ResponseHandler handler, GDestroyNotify result_free)
 {
   Request *req = g_new0 (Request, 1);
 
@@ -152,8 +149,7 @@ wipe_and_free_string (gpointer data)
 /* Takes @json. Request bodies may carry signatures and invite server secrets, so the
  * buffer is wiped when libsoup lets go of it. */
 static void
-request_take_body (Request *req,
-                   char    *json)
+request_take_body (Request *req, char *json)
 {
   req->body = g_bytes_new_with_free_func (json, strlen (json), wipe_and_free_string, json);
 }
@@ -161,9 +157,7 @@ request_take_body (Request *req,
 /* The text of an error answer: the `error` string of a JSON error body, else the body
  * itself trimmed, else the reason phrase. */
 static char *
-api_error_text (SoupMessage  *message,
-                const guint8 *data,
-                gsize         len)
+api_error_text (SoupMessage *message, const guint8 *data, gsize len)
 {
   guint status = soup_message_get_status (message);
   const char *phrase = soup_message_get_reason_phrase (message);
@@ -171,7 +165,7 @@ api_error_text (SoupMessage  *message,
   g_autofree char *text = NULL;
   char *result;
 
-  if (len > 0 && bb_msg_error_parse (&msg, (const char *) data, len, NULL) && msg.error != NULL
+  if (len > 0 && bb_msg_error_parse (&msg, (const char *)data, len, NULL) && msg.error != NULL
       && msg.error[0] != '\0')
     {
       text = g_utf8_make_valid (msg.error, -1);
@@ -180,7 +174,7 @@ api_error_text (SoupMessage  *message,
   else
     {
       bb_msg_error_clear (&msg);
-      text = len > 0 ? g_utf8_make_valid ((const char *) data, MIN (len, 4096)) : g_strdup ("");
+      text = len > 0 ? g_utf8_make_valid ((const char *)data, MIN (len, 4096)) : g_strdup ("");
       g_strstrip (text);
     }
   if (text[0] == '\0')
@@ -199,9 +193,7 @@ api_error_text (SoupMessage  *message,
 }
 
 static void
-request_sent_cb (GObject      *source,
-                 GAsyncResult *result,
-                 gpointer      user_data)
+request_sent_cb (GObject *source, GAsyncResult *result, gpointer user_data)
 {
   g_autoptr (GTask) task = user_data;
   BbClient *self = g_task_get_source_object (task);
@@ -229,13 +221,12 @@ request_sent_cb (GObject      *source,
     {
       g_autofree char *text = api_error_text (req->message, data, len);
 
-      g_task_return_new_error (task, BB_SYNC_ERROR, BB_SYNC_ERROR_API, "HTTP %u: %s", status,
-                               text);
+      g_task_return_new_error (task, BB_SYNC_ERROR, BB_SYNC_ERROR_API, "HTTP %u: %s", status, text);
       return;
     }
 
-  value = req->handler (self, req, (const char *) (data != NULL ? data : (const guint8 *) ""),
-                        len, &error);
+  value = req->handler (self, req, (const char *)(data != NULL ? data : (const guint8 *)""), len,
+                        &error);
   if (value == NULL)
     {
       g_debug ("%s %s: rejected answer: %s", req->method, req->endpoint, error->message);
@@ -247,26 +238,22 @@ request_sent_cb (GObject      *source,
 
 /* Sends @req (taken) for a task with @source_tag. */
 static void
-request_send (BbClient            *self,
-              Request             *req,
-              gpointer             source_tag,
-              GCancellable        *cancellable,
-              GAsyncReadyCallback  callback,
-              gpointer             user_data)
+request_send (BbClient *self, Request *req, gpointer source_tag, GCancellable *cancellable,
+              GAsyncReadyCallback callback, gpointer user_data)
 {
   g_autoptr (GTask) task = g_task_new (self, cancellable, callback, user_data);
   g_autofree char *url = NULL;
   SoupMessageHeaders *headers;
 
   g_task_set_source_tag (task, source_tag);
-  g_task_set_task_data (task, req, (GDestroyNotify) request_free);
+  g_task_set_task_data (task, req, (GDestroyNotify)request_free);
 
   url = g_strconcat (self->base_url, req->path, NULL);
   req->message = soup_message_new (req->method, url);
   if (req->message == NULL)
     {
       g_task_return_new_error (task, BB_SYNC_ERROR, BB_SYNC_ERROR_INVALID_INPUT,
-                               _("base-url: “%s” does not form a valid request URL"),
+                               _ ("base-url: “%s” does not form a valid request URL"),
                                self->base_url);
       return;
     }
@@ -293,10 +280,7 @@ request_send (BbClient            *self,
 
 /* Finishes a task of request_send(). */
 static gpointer
-request_finish (BbClient     *self,
-                GAsyncResult *result,
-                gpointer      source_tag,
-                GError      **error)
+request_finish (BbClient *self, GAsyncResult *result, gpointer source_tag, GError **error)
 {
   g_return_val_if_fail (BB_IS_CLIENT (self), NULL);
   g_return_val_if_fail (g_task_is_valid (result, self), NULL);
@@ -307,11 +291,8 @@ request_finish (BbClient     *self,
 
 /* Fails a call before anything is sent (bad arguments). */
 static void
-report_error (BbClient            *self,
-              gpointer             source_tag,
-              GAsyncReadyCallback  callback,
-              gpointer             user_data,
-              GError              *error)
+report_error (BbClient *self, gpointer source_tag, GAsyncReadyCallback callback, gpointer user_data,
+              GError *error)
 {
   g_autoptr (GTask) task = g_task_new (self, NULL, callback, user_data);
 
@@ -323,33 +304,26 @@ report_error (BbClient            *self,
 /* Answer checks                                                                         */
 
 static gboolean
-check_equal (const char *field,
-             const char *what,
-             const char *got,
-             const char *want,
-             GError    **error)
+check_equal (const char *field, const char *what, const char *got, const char *want, GError **error)
 {
   if (g_strcmp0 (got, want) == 0)
     return TRUE;
   /* “<field>: <what> mismatch” keeps the reference client's wording. */
   g_set_error (error, BB_SYNC_ERROR, BB_SYNC_ERROR_PROTOCOL,
-               _("%s: %s mismatch: the server answered “%s”, expected “%s”"), field, what,
+               _ ("%s: %s mismatch: the server answered “%s”, expected “%s”"), field, what,
                got != NULL ? got : "(null)", want != NULL ? want : "(null)");
   return FALSE;
 }
 
 static gboolean
-check_equal_int (const char *field,
-                 const char *what,
-                 gint64      got,
-                 gint64      want,
-                 GError    **error)
+check_equal_int (const char *field, const char *what, gint64 got, gint64 want, GError **error)
 {
   if (got == want)
     return TRUE;
-  g_set_error (error, BB_SYNC_ERROR, BB_SYNC_ERROR_PROTOCOL,
-               _("%s: %s mismatch: the server answered %" G_GINT64_FORMAT ", expected %" G_GINT64_FORMAT),
-               field, what, got, want);
+  g_set_error (
+      error, BB_SYNC_ERROR, BB_SYNC_ERROR_PROTOCOL,
+      _ ("%s: %s mismatch: the server answered %" G_GINT64_FORMAT ", expected %" G_GINT64_FORMAT),
+      field, what, got, want);
   return FALSE;
 }
 
@@ -364,17 +338,14 @@ as_protocol_error (GError **error)
 }
 
 static GBytes *
-decode_base64_field (const char *text,
-                     gssize      expected_len,
-                     const char *field,
-                     GError    **error)
+decode_base64_field (const char *text, gssize expected_len, const char *field, GError **error)
 {
   GError *local_error = NULL;
   GBytes *bytes;
 
   if (text == NULL)
     {
-      g_set_error (error, BB_SYNC_ERROR, BB_SYNC_ERROR_PROTOCOL, _("%s: missing"), field);
+      g_set_error (error, BB_SYNC_ERROR, BB_SYNC_ERROR_PROTOCOL, _ ("%s: missing"), field);
       return NULL;
     }
   bytes = bb_protocol_base64_decode (text, expected_len, field, &local_error);
@@ -388,14 +359,11 @@ decode_base64_field (const char *text,
 }
 
 static gboolean
-validate_lower_hex_field (const char *text,
-                          gsize       expected_len,
-                          const char *field,
-                          GError    **error)
+validate_lower_hex_field (const char *text, gsize expected_len, const char *field, GError **error)
 {
   if (text == NULL)
     {
-      g_set_error (error, BB_SYNC_ERROR, BB_SYNC_ERROR_PROTOCOL, _("%s: missing"), field);
+      g_set_error (error, BB_SYNC_ERROR, BB_SYNC_ERROR_PROTOCOL, _ ("%s: missing"), field);
       return FALSE;
     }
   if (!bb_protocol_validate_lower_hex (text, expected_len, field, error))
@@ -417,7 +385,7 @@ namespace_info_from_summary (const BbMsgNamespaceSummary *summary)
 static GPtrArray *
 namespace_infos_from_summaries (GPtrArray *summaries)
 {
-  GPtrArray *infos = g_ptr_array_new_with_free_func ((GDestroyNotify) bb_namespace_info_unref);
+  GPtrArray *infos = g_ptr_array_new_with_free_func ((GDestroyNotify)bb_namespace_info_unref);
 
   for (guint i = 0; summaries != NULL && i < summaries->len; i++)
     g_ptr_array_add (infos, namespace_info_from_summary (g_ptr_array_index (summaries, i)));
@@ -426,14 +394,11 @@ namespace_infos_from_summaries (GPtrArray *summaries)
 
 /* Checks caller-supplied IDs before anything is sent. */
 static gboolean
-validate_id_arg (const char *text,
-                 gsize       len,
-                 const char *field,
-                 GError    **error)
+validate_id_arg (const char *text, gsize len, const char *field, GError **error)
 {
   if (text == NULL)
     {
-      g_set_error (error, BB_SYNC_ERROR, BB_SYNC_ERROR_INVALID_INPUT, _("%s: missing"), field);
+      g_set_error (error, BB_SYNC_ERROR, BB_SYNC_ERROR_INVALID_INPUT, _ ("%s: missing"), field);
       return FALSE;
     }
   return bb_protocol_validate_lower_hex (text, len, field, error);
@@ -456,59 +421,53 @@ bb_client_finalize (GObject *object)
 }
 
 static void
-bb_client_get_property (GObject    *object,
-                        guint       prop_id,
-                        GValue     *value,
-                        GParamSpec *pspec)
+bb_client_get_property (GObject *object, guint prop_id, GValue *value, GParamSpec *pspec)
 {
   BbClient *self = BB_CLIENT (object);
 
   switch (prop_id)
     {
-    case PROP_BASE_URL:
-      g_value_set_string (value, self->base_url);
-      break;
-    case PROP_ACCESS_TOKEN:
-      g_value_set_string (value, self->access_token);
-      break;
-    case PROP_TIMEOUT:
-      g_value_set_uint (value, self->timeout);
-      break;
-    default:
-      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+      case PROP_BASE_URL:
+        g_value_set_string (value, self->base_url);
+        break;
+      case PROP_ACCESS_TOKEN:
+        g_value_set_string (value, self->access_token);
+        break;
+      case PROP_TIMEOUT:
+        g_value_set_uint (value, self->timeout);
+        break;
+      default:
+        G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
     }
 }
 
 static void
-bb_client_set_property (GObject      *object,
-                        guint         prop_id,
-                        const GValue *value,
-                        GParamSpec   *pspec)
+bb_client_set_property (GObject *object, guint prop_id, const GValue *value, GParamSpec *pspec)
 {
   BbClient *self = BB_CLIENT (object);
 
   switch (prop_id)
     {
-    case PROP_BASE_URL:
-      {
-        const char *url = g_value_get_string (value);
-        gsize len = url != NULL ? strlen (url) : 0;
+      case PROP_BASE_URL:
+        {
+          const char *url = g_value_get_string (value);
+          gsize len = url != NULL ? strlen (url) : 0;
 
-        /* Trailing slashes go; a path prefix stays. */
-        while (len > 0 && url[len - 1] == '/')
-          len--;
-        g_free (self->base_url);
-        self->base_url = g_strndup (url != NULL ? url : "", len);
-      }
-      break;
-    case PROP_ACCESS_TOKEN:
-      bb_client_set_access_token (self, g_value_get_string (value));
-      break;
-    case PROP_TIMEOUT:
-      bb_client_set_timeout (self, g_value_get_uint (value));
-      break;
-    default:
-      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+          /* Trailing slashes go; a path prefix stays. */
+          while (len > 0 && url[len - 1] == '/')
+            len--;
+          g_free (self->base_url);
+          self->base_url = g_strndup (url != NULL ? url : "", len);
+        }
+        break;
+      case PROP_ACCESS_TOKEN:
+        bb_client_set_access_token (self, g_value_get_string (value));
+        break;
+      case PROP_TIMEOUT:
+        bb_client_set_timeout (self, g_value_get_uint (value));
+        break;
+      default:
+        G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
     }
 }
 
@@ -529,9 +488,9 @@ bb_client_class_init (BbClientClass *klass)
    *
    * Since: 0.1
    */
-  properties[PROP_BASE_URL] =
-    g_param_spec_string ("base-url", NULL, NULL, NULL,
-                         G_PARAM_READWRITE | G_PARAM_CONSTRUCT_ONLY | G_PARAM_STATIC_STRINGS);
+  properties[PROP_BASE_URL]
+      = g_param_spec_string ("base-url", NULL, NULL, NULL,
+                             G_PARAM_READWRITE | G_PARAM_CONSTRUCT_ONLY | G_PARAM_STATIC_STRINGS);
 
   /**
    * BbClient:access-token:
@@ -542,9 +501,9 @@ bb_client_class_init (BbClientClass *klass)
    *
    * Since: 0.1
    */
-  properties[PROP_ACCESS_TOKEN] =
-    g_param_spec_string ("access-token", NULL, NULL, NULL,
-                         G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+  properties[PROP_ACCESS_TOKEN]
+      = g_param_spec_string ("access-token", NULL, NULL, NULL,
+                             G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
 
   /**
    * BbClient:timeout:
@@ -554,9 +513,9 @@ bb_client_class_init (BbClientClass *klass)
    *
    * Since: 0.1
    */
-  properties[PROP_TIMEOUT] =
-    g_param_spec_uint ("timeout", NULL, NULL, 0, G_MAXUINT, BB_CLIENT_DEFAULT_TIMEOUT,
-                       G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+  properties[PROP_TIMEOUT]
+      = g_param_spec_uint ("timeout", NULL, NULL, 0, G_MAXUINT, BB_CLIENT_DEFAULT_TIMEOUT,
+                           G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
 
   g_object_class_install_properties (object_class, N_PROPS, properties);
 }
@@ -567,8 +526,7 @@ bb_client_init (BbClient *self)
   self->timeout = BB_CLIENT_DEFAULT_TIMEOUT;
   /* A user agent ending in a space gets libsoup's own appended. */
   self->session = soup_session_new_with_options ("user-agent", "bbsync/" PACKAGE_VERSION " ",
-                                                 "timeout", self->timeout,
-                                                 NULL);
+                                                 "timeout", self->timeout, NULL);
 }
 
 static gboolean
@@ -609,8 +567,7 @@ host_is_loopback (const char *host)
  * Since: 0.1
  */
 BbClient *
-bb_client_new (const char *base_url,
-               GError    **error)
+bb_client_new (const char *base_url, GError **error)
 {
   g_autoptr (GUri) uri = NULL;
   g_autoptr (GError) local_error = NULL;
@@ -623,7 +580,7 @@ bb_client_new (const char *base_url,
   if (uri == NULL)
     {
       g_set_error (error, BB_SYNC_ERROR, BB_SYNC_ERROR_INVALID_INPUT,
-                   _("base_url: “%s” is not a valid URL: %s"), base_url, local_error->message);
+                   _ ("base_url: “%s” is not a valid URL: %s"), base_url, local_error->message);
       return NULL;
     }
 
@@ -632,14 +589,14 @@ bb_client_new (const char *base_url,
   if (host == NULL || host[0] == '\0')
     {
       g_set_error (error, BB_SYNC_ERROR, BB_SYNC_ERROR_INVALID_INPUT,
-                   _("base_url: “%s” has no host"), base_url);
+                   _ ("base_url: “%s” has no host"), base_url);
       return NULL;
     }
   if (g_uri_get_userinfo (uri) != NULL || g_uri_get_query (uri) != NULL
       || g_uri_get_fragment (uri) != NULL)
     {
       g_set_error (error, BB_SYNC_ERROR, BB_SYNC_ERROR_INVALID_INPUT,
-                   _("base_url: “%s” must not carry user information, a query or a fragment"),
+                   _ ("base_url: “%s” must not carry user information, a query or a fragment"),
                    base_url);
       return NULL;
     }
@@ -648,14 +605,15 @@ bb_client_new (const char *base_url,
       if (g_ascii_strcasecmp (scheme, "http") != 0)
         {
           g_set_error (error, BB_SYNC_ERROR, BB_SYNC_ERROR_INVALID_INPUT,
-                       _("base_url: the scheme must be https, not “%s”"), scheme);
+                       _ ("base_url: the scheme must be https, not “%s”"), scheme);
           return NULL;
         }
       if (!host_is_loopback (host))
         {
-          g_set_error (error, BB_SYNC_ERROR, BB_SYNC_ERROR_INVALID_INPUT,
-                       _("base_url: plain http is only allowed for a loopback host, not “%s”; use https"),
-                       host);
+          g_set_error (
+              error, BB_SYNC_ERROR, BB_SYNC_ERROR_INVALID_INPUT,
+              _ ("base_url: plain http is only allowed for a loopback host, not “%s”; use https"),
+              host);
           return NULL;
         }
     }
@@ -705,8 +663,7 @@ bb_client_dup_access_token (BbClient *self)
  * Since: 0.1
  */
 void
-bb_client_set_access_token (BbClient   *self,
-                            const char *access_token)
+bb_client_set_access_token (BbClient *self, const char *access_token)
 {
   g_return_if_fail (BB_IS_CLIENT (self));
 
@@ -747,8 +704,7 @@ bb_client_get_timeout (BbClient *self)
  * Since: 0.1
  */
 void
-bb_client_set_timeout (BbClient *self,
-                       guint     timeout)
+bb_client_set_timeout (BbClient *self, guint timeout)
 {
   g_return_if_fail (BB_IS_CLIENT (self));
 
@@ -763,11 +719,7 @@ bb_client_set_timeout (BbClient *self,
 /* Authentication                                                                        */
 
 static gpointer
-handle_challenge (BbClient   *self,
-                  Request    *req,
-                  const char *body,
-                  gsize       len,
-                  GError    **error)
+handle_challenge (BbClient *self, Request *req, const char *body, gsize len, GError **error)
 {
   BbMsgChallengeResponse msg = { 0 };
   BbChallenge *challenge = NULL;
@@ -805,13 +757,9 @@ handle_challenge (BbClient   *self,
  * Since: 0.1
  */
 void
-bb_client_request_challenge_async (BbClient            *self,
-                                   const char          *purpose,
-                                   const char          *action,
-                                   const char          *action_fields_hash,
-                                   GCancellable        *cancellable,
-                                   GAsyncReadyCallback  callback,
-                                   gpointer             user_data)
+bb_client_request_challenge_async (BbClient *self, const char *purpose, const char *action,
+                                   const char *action_fields_hash, GCancellable *cancellable,
+                                   GAsyncReadyCallback callback, gpointer user_data)
 {
   BbMsgChallengeRequest msg = { 0 };
   GError *error = NULL;
@@ -827,13 +775,13 @@ bb_client_request_challenge_async (BbClient            *self,
       return;
     }
 
-  msg.purpose = (char *) purpose;
-  msg.kind = (char *) BB_PROTOCOL_KIND_KEYSTORE;
-  msg.action = (char *) action;
-  msg.action_fields_hash = (char *) action_fields_hash;
+  msg.purpose = (char *)purpose;
+  msg.kind = (char *)BB_PROTOCOL_KIND_KEYSTORE;
+  msg.action = (char *)action;
+  msg.action_fields_hash = (char *)action_fields_hash;
 
   req = request_new ("POST", "/v1/auth/challenge", g_strdup ("/v1/auth/challenge"), FALSE,
-                     handle_challenge, (GDestroyNotify) bb_challenge_unref);
+                     handle_challenge, (GDestroyNotify)bb_challenge_unref);
   request_take_body (req, bb_msg_challenge_request_to_json (&msg));
   request_send (self, req, bb_client_request_challenge_async, cancellable, callback, user_data);
 }
@@ -849,19 +797,13 @@ bb_client_request_challenge_async (BbClient            *self,
  * Since: 0.1
  */
 BbChallenge *
-bb_client_request_challenge_finish (BbClient     *self,
-                                    GAsyncResult *result,
-                                    GError      **error)
+bb_client_request_challenge_finish (BbClient *self, GAsyncResult *result, GError **error)
 {
   return request_finish (self, result, bb_client_request_challenge_async, error);
 }
 
 static gpointer
-handle_login (BbClient   *self,
-              Request    *req,
-              const char *body,
-              gsize       len,
-              GError    **error)
+handle_login (BbClient *self, Request *req, const char *body, gsize len, GError **error)
 {
   BbMsgLoginResponse msg = { 0 };
   BbLoginResult *login = NULL;
@@ -893,27 +835,24 @@ hex_or_null (GBytes *bytes)
 }
 
 static gboolean
-check_key_arg (GBytes     *key,
-               const char *field,
-               GError    **error)
+check_key_arg (GBytes *key, const char *field, GError **error)
 {
   if (key == NULL || g_bytes_get_size (key) != 32)
     {
-      g_set_error (error, BB_SYNC_ERROR, BB_SYNC_ERROR_INVALID_INPUT,
-                   _("%s: expected 32 bytes"), field);
+      g_set_error (error, BB_SYNC_ERROR, BB_SYNC_ERROR_INVALID_INPUT, _ ("%s: expected 32 bytes"),
+                   field);
       return FALSE;
     }
   return TRUE;
 }
 
 static gboolean
-check_signature_arg (GBytes  *signature,
-                     GError **error)
+check_signature_arg (GBytes *signature, GError **error)
 {
   if (signature == NULL || g_bytes_get_size (signature) != BB_PROTOCOL_SIGNATURE_SIZE)
     {
       g_set_error (error, BB_SYNC_ERROR, BB_SYNC_ERROR_INVALID_INPUT,
-                   _("intentSignature: expected %d bytes"), BB_PROTOCOL_SIGNATURE_SIZE);
+                   _ ("intentSignature: expected %d bytes"), BB_PROTOCOL_SIGNATURE_SIZE);
       return FALSE;
     }
   return TRUE;
@@ -940,17 +879,10 @@ check_signature_arg (GBytes  *signature,
  * Since: 0.1
  */
 void
-bb_client_login_async (BbClient            *self,
-                       const char          *kind,
-                       const char          *key_id,
-                       GBytes              *auth_public_key,
-                       GBytes              *wrap_public_key,
-                       BbChallenge         *challenge,
-                       GBytes              *intent_signature,
-                       GBytes              *attestation,
-                       GCancellable        *cancellable,
-                       GAsyncReadyCallback  callback,
-                       gpointer             user_data)
+bb_client_login_async (BbClient *self, const char *kind, const char *key_id,
+                       GBytes *auth_public_key, GBytes *wrap_public_key, BbChallenge *challenge,
+                       GBytes *intent_signature, GBytes *attestation, GCancellable *cancellable,
+                       GAsyncReadyCallback callback, gpointer user_data)
 {
   BbMsgLoginRequest msg = { 0 };
   g_autofree char *auth_hex = NULL;
@@ -977,8 +909,8 @@ bb_client_login_async (BbClient            *self,
   wrap_hex = hex_or_null (wrap_public_key);
   signature_hex = hex_or_null (intent_signature);
   attestation_b64 = attestation != NULL ? bb_protocol_base64_encode (attestation) : NULL;
-  msg.kind = (char *) kind;
-  msg.key_id = (char *) key_id;
+  msg.kind = (char *)kind;
+  msg.key_id = (char *)key_id;
   msg.auth_public_key = auth_hex;
   msg.wrap_public_key = wrap_hex;
   msg.challenge = challenge->challenge;
@@ -986,7 +918,7 @@ bb_client_login_async (BbClient            *self,
   msg.attestation = attestation_b64;
 
   req = request_new ("POST", "/v1/auth/login", g_strdup ("/v1/auth/login"), FALSE, handle_login,
-                     (GDestroyNotify) bb_login_result_unref);
+                     (GDestroyNotify)bb_login_result_unref);
   req->expect.kind = g_strdup (kind);
   request_take_body (req, bb_msg_login_request_to_json (&msg));
   request_send (self, req, bb_client_login_async, cancellable, callback, user_data);
@@ -1004,19 +936,13 @@ bb_client_login_async (BbClient            *self,
  * Since: 0.1
  */
 BbLoginResult *
-bb_client_login_finish (BbClient     *self,
-                        GAsyncResult *result,
-                        GError      **error)
+bb_client_login_finish (BbClient *self, GAsyncResult *result, GError **error)
 {
   return request_finish (self, result, bb_client_login_async, error);
 }
 
 static gpointer
-handle_refresh (BbClient   *self,
-                Request    *req,
-                const char *body,
-                gsize       len,
-                GError    **error)
+handle_refresh (BbClient *self, Request *req, const char *body, gsize len, GError **error)
 {
   BbMsgRefreshResponse msg = { 0 };
   BbLoginResult *login = NULL;
@@ -1055,15 +981,10 @@ handle_refresh (BbClient   *self,
  * Since: 0.1
  */
 void
-bb_client_refresh_async (BbClient            *self,
-                         const char          *kind,
-                         const char          *key_id,
-                         BbChallenge         *challenge,
-                         GBytes              *intent_signature,
-                         GBytes              *attestation,
-                         GCancellable        *cancellable,
-                         GAsyncReadyCallback  callback,
-                         gpointer             user_data)
+bb_client_refresh_async (BbClient *self, const char *kind, const char *key_id,
+                         BbChallenge *challenge, GBytes *intent_signature, GBytes *attestation,
+                         GCancellable *cancellable, GAsyncReadyCallback callback,
+                         gpointer user_data)
 {
   BbMsgRefreshRequest msg = { 0 };
   g_autofree char *signature_hex = NULL;
@@ -1084,14 +1005,14 @@ bb_client_refresh_async (BbClient            *self,
 
   signature_hex = hex_or_null (intent_signature);
   attestation_b64 = attestation != NULL ? bb_protocol_base64_encode (attestation) : NULL;
-  msg.kind = (char *) kind;
-  msg.key_id = (char *) key_id;
+  msg.kind = (char *)kind;
+  msg.key_id = (char *)key_id;
   msg.challenge = challenge->challenge;
   msg.intent_signature = signature_hex;
   msg.attestation = attestation_b64;
 
   req = request_new ("POST", "/v1/auth/refresh", g_strdup ("/v1/auth/refresh"), TRUE,
-                     handle_refresh, (GDestroyNotify) bb_login_result_unref);
+                     handle_refresh, (GDestroyNotify)bb_login_result_unref);
   req->expect.kind = g_strdup (kind);
   request_take_body (req, bb_msg_refresh_request_to_json (&msg));
   request_send (self, req, bb_client_refresh_async, cancellable, callback, user_data);
@@ -1109,19 +1030,13 @@ bb_client_refresh_async (BbClient            *self,
  * Since: 0.1
  */
 BbLoginResult *
-bb_client_refresh_finish (BbClient     *self,
-                          GAsyncResult *result,
-                          GError      **error)
+bb_client_refresh_finish (BbClient *self, GAsyncResult *result, GError **error)
 {
   return request_finish (self, result, bb_client_refresh_async, error);
 }
 
 static gpointer
-handle_revoke_all (BbClient   *self,
-                   Request    *req,
-                   const char *body,
-                   gsize       len,
-                   GError    **error)
+handle_revoke_all (BbClient *self, Request *req, const char *body, gsize len, GError **error)
 {
   /* Any 2xx will do; the body is ignored, and the token is now worthless. */
   bb_client_set_access_token (self, NULL);
@@ -1145,14 +1060,10 @@ handle_revoke_all (BbClient   *self,
  * Since: 0.1
  */
 void
-bb_client_revoke_all_tokens_async (BbClient            *self,
-                                   const char          *kind,
-                                   const char          *key_id,
-                                   BbChallenge         *challenge,
-                                   GBytes              *intent_signature,
-                                   GCancellable        *cancellable,
-                                   GAsyncReadyCallback  callback,
-                                   gpointer             user_data)
+bb_client_revoke_all_tokens_async (BbClient *self, const char *kind, const char *key_id,
+                                   BbChallenge *challenge, GBytes *intent_signature,
+                                   GCancellable *cancellable, GAsyncReadyCallback callback,
+                                   gpointer user_data)
 {
   BbMsgRevokeTokensRequest msg = { 0 };
   g_autofree char *signature_hex = NULL;
@@ -1171,8 +1082,8 @@ bb_client_revoke_all_tokens_async (BbClient            *self,
     }
 
   signature_hex = hex_or_null (intent_signature);
-  msg.kind = (char *) kind;
-  msg.key_id = (char *) key_id;
+  msg.kind = (char *)kind;
+  msg.key_id = (char *)key_id;
   msg.challenge = challenge->challenge;
   msg.intent_signature = signature_hex;
 
@@ -1193,9 +1104,7 @@ bb_client_revoke_all_tokens_async (BbClient            *self,
  * Since: 0.1
  */
 gboolean
-bb_client_revoke_all_tokens_finish (BbClient     *self,
-                                    GAsyncResult *result,
-                                    GError      **error)
+bb_client_revoke_all_tokens_finish (BbClient *self, GAsyncResult *result, GError **error)
 {
   return request_finish (self, result, bb_client_revoke_all_tokens_async, error) != NULL;
 }
@@ -1203,7 +1112,8 @@ bb_client_revoke_all_tokens_finish (BbClient     *self,
 /* ------------------------------------------------------------------------------------ */
 /* Authentication with an identity                                                       */
 
-typedef enum {
+typedef enum
+{
   FLOW_LOGIN,
   FLOW_REFRESH,
   FLOW_REVOKE_ALL,
@@ -1212,20 +1122,20 @@ typedef enum {
 
 typedef struct
 {
-  FlowKind     kind;
-  BbIdentity  *identity;
-  char        *identity_kind;
-  char        *key_id;
-  GBytes      *auth_public_key;
-  GBytes      *wrap_public_key;
+  FlowKind kind;
+  BbIdentity *identity;
+  char *identity_kind;
+  char *key_id;
+  GBytes *auth_public_key;
+  GBytes *wrap_public_key;
   BbChallenge *challenge;
-  GBytes      *signature;
-  GBytes      *attestation;
+  GBytes *signature;
+  GBytes *attestation;
   /* create invite */
-  BbInvite    *invite;
-  GBytes      *server_secret_hash;
-  guint        max_pending;
-  guint        max_accepted;
+  BbInvite *invite;
+  GBytes *server_secret_hash;
+  guint max_pending;
+  guint max_accepted;
 } Flow;
 
 static void
@@ -1251,20 +1161,14 @@ static void flow_sent_cb (GObject *source, GAsyncResult *result, gpointer user_d
 
 /* Starts a flow: reads the identity's public material, then asks for the challenge. */
 static void
-flow_start (BbClient            *self,
-            Flow                *flow,
-            gpointer             source_tag,
-            const char          *purpose,
-            const char          *action,
-            const char          *action_fields_hash,
-            GCancellable        *cancellable,
-            GAsyncReadyCallback  callback,
-            gpointer             user_data)
+flow_start (BbClient *self, Flow *flow, gpointer source_tag, const char *purpose,
+            const char *action, const char *action_fields_hash, GCancellable *cancellable,
+            GAsyncReadyCallback callback, gpointer user_data)
 {
   g_autoptr (GTask) task = g_task_new (self, cancellable, callback, user_data);
 
   g_task_set_source_tag (task, source_tag);
-  g_task_set_task_data (task, flow, (GDestroyNotify) flow_free);
+  g_task_set_task_data (task, flow, (GDestroyNotify)flow_free);
 
   flow->identity_kind = bb_identity_get_kind (flow->identity);
   flow->key_id = bb_identity_get_key_id (flow->identity);
@@ -1274,7 +1178,7 @@ flow_start (BbClient            *self,
       || flow->wrap_public_key == NULL)
     {
       g_task_return_new_error (task, BB_SYNC_ERROR, BB_SYNC_ERROR_INVALID_INPUT,
-                               _("identity: kind, key ID and public keys are required"));
+                               _ ("identity: kind, key ID and public keys are required"));
       return;
     }
 
@@ -1283,9 +1187,7 @@ flow_start (BbClient            *self,
 }
 
 static void
-flow_challenge_cb (GObject      *source,
-                   GAsyncResult *result,
-                   gpointer      user_data)
+flow_challenge_cb (GObject *source, GAsyncResult *result, gpointer user_data)
 {
   g_autoptr (GTask) task = user_data;
   Flow *flow = g_task_get_task_data (task);
@@ -1306,57 +1208,54 @@ flow_challenge_cb (GObject      *source,
   if ((flow->kind == FLOW_REVOKE_ALL || flow->kind == FLOW_CREATE_INVITE)
       && g_strcmp0 (flow->challenge->spam_control_kind, BB_PROTOCOL_SPAM_CONTROL_NONE) != 0)
     {
-      g_task_return_new_error (task, BB_SYNC_ERROR, BB_SYNC_ERROR_UNSUPPORTED,
-                               _("spamControl: unsupported spam control kind “%s” for a sensitive action"),
-                               flow->challenge->spam_control_kind);
+      g_task_return_new_error (
+          task, BB_SYNC_ERROR, BB_SYNC_ERROR_UNSUPPORTED,
+          _ ("spamControl: unsupported spam control kind “%s” for a sensitive action"),
+          flow->challenge->spam_control_kind);
       return;
     }
 
   switch (flow->kind)
     {
-    case FLOW_LOGIN:
-      bb_identity_sign_login_async (flow->identity, bytes, cancellable, flow_signed_cb,
-                                    g_steal_pointer (&task));
-      break;
-    case FLOW_REFRESH:
-      bb_identity_sign_refresh_async (flow->identity, bytes, cancellable, flow_signed_cb,
+      case FLOW_LOGIN:
+        bb_identity_sign_login_async (flow->identity, bytes, cancellable, flow_signed_cb,
                                       g_steal_pointer (&task));
-      break;
-    case FLOW_REVOKE_ALL:
-      bb_identity_sign_revoke_all_tokens_async (flow->identity, bytes, cancellable,
-                                                flow_signed_cb, g_steal_pointer (&task));
-      break;
-    case FLOW_CREATE_INVITE:
-      bb_identity_sign_create_invite_async (flow->identity, bytes,
-                                            bb_invite_get_namespace_id (flow->invite),
-                                            bb_invite_get_invite_id (flow->invite),
-                                            flow->server_secret_hash,
-                                            bb_invite_get_expires_at (flow->invite),
-                                            flow->max_pending, flow->max_accepted, cancellable,
-                                            flow_signed_cb, g_steal_pointer (&task));
-      break;
-    default:
-      g_assert_not_reached ();
+        break;
+      case FLOW_REFRESH:
+        bb_identity_sign_refresh_async (flow->identity, bytes, cancellable, flow_signed_cb,
+                                        g_steal_pointer (&task));
+        break;
+      case FLOW_REVOKE_ALL:
+        bb_identity_sign_revoke_all_tokens_async (flow->identity, bytes, cancellable,
+                                                  flow_signed_cb, g_steal_pointer (&task));
+        break;
+      case FLOW_CREATE_INVITE:
+        bb_identity_sign_create_invite_async (
+            flow->identity, bytes, bb_invite_get_namespace_id (flow->invite),
+            bb_invite_get_invite_id (flow->invite), flow->server_secret_hash,
+            bb_invite_get_expires_at (flow->invite), flow->max_pending, flow->max_accepted,
+            cancellable, flow_signed_cb, g_steal_pointer (&task));
+        break;
+      default:
+        g_assert_not_reached ();
     }
 }
 
 static GBytes *
-flow_sign_finish (Flow         *flow,
-                  GAsyncResult *result,
-                  GError      **error)
+flow_sign_finish (Flow *flow, GAsyncResult *result, GError **error)
 {
   switch (flow->kind)
     {
-    case FLOW_LOGIN:
-      return bb_identity_sign_login_finish (flow->identity, result, error);
-    case FLOW_REFRESH:
-      return bb_identity_sign_refresh_finish (flow->identity, result, error);
-    case FLOW_REVOKE_ALL:
-      return bb_identity_sign_revoke_all_tokens_finish (flow->identity, result, error);
-    case FLOW_CREATE_INVITE:
-      return bb_identity_sign_create_invite_finish (flow->identity, result, error);
-    default:
-      g_assert_not_reached ();
+      case FLOW_LOGIN:
+        return bb_identity_sign_login_finish (flow->identity, result, error);
+      case FLOW_REFRESH:
+        return bb_identity_sign_refresh_finish (flow->identity, result, error);
+      case FLOW_REVOKE_ALL:
+        return bb_identity_sign_revoke_all_tokens_finish (flow->identity, result, error);
+      case FLOW_CREATE_INVITE:
+        return bb_identity_sign_create_invite_finish (flow->identity, result, error);
+      default:
+        g_assert_not_reached ();
     }
   return NULL;
 }
@@ -1370,37 +1269,34 @@ flow_send (GTask *task)
 
   switch (flow->kind)
     {
-    case FLOW_LOGIN:
-      bb_client_login_async (self, flow->identity_kind, flow->key_id, flow->auth_public_key,
-                             flow->wrap_public_key, flow->challenge, flow->signature,
-                             flow->attestation, cancellable, flow_sent_cb, task);
-      break;
-    case FLOW_REFRESH:
-      bb_client_refresh_async (self, flow->identity_kind, flow->key_id, flow->challenge,
-                               flow->signature, flow->attestation, cancellable, flow_sent_cb,
-                               task);
-      break;
-    case FLOW_REVOKE_ALL:
-      bb_client_revoke_all_tokens_async (self, flow->identity_kind, flow->key_id, flow->challenge,
-                                         flow->signature, cancellable, flow_sent_cb, task);
-      break;
-    case FLOW_CREATE_INVITE:
-      bb_client_create_invite_async (self, bb_invite_get_namespace_id (flow->invite),
-                                     flow->identity_kind, flow->key_id,
-                                     bb_invite_get_invite_id (flow->invite),
-                                     flow->server_secret_hash, flow->challenge, flow->signature,
-                                     bb_invite_get_expires_at (flow->invite), flow->max_pending,
-                                     flow->max_accepted, cancellable, flow_sent_cb, task);
-      break;
-    default:
-      g_assert_not_reached ();
+      case FLOW_LOGIN:
+        bb_client_login_async (self, flow->identity_kind, flow->key_id, flow->auth_public_key,
+                               flow->wrap_public_key, flow->challenge, flow->signature,
+                               flow->attestation, cancellable, flow_sent_cb, task);
+        break;
+      case FLOW_REFRESH:
+        bb_client_refresh_async (self, flow->identity_kind, flow->key_id, flow->challenge,
+                                 flow->signature, flow->attestation, cancellable, flow_sent_cb,
+                                 task);
+        break;
+      case FLOW_REVOKE_ALL:
+        bb_client_revoke_all_tokens_async (self, flow->identity_kind, flow->key_id, flow->challenge,
+                                           flow->signature, cancellable, flow_sent_cb, task);
+        break;
+      case FLOW_CREATE_INVITE:
+        bb_client_create_invite_async (
+            self, bb_invite_get_namespace_id (flow->invite), flow->identity_kind, flow->key_id,
+            bb_invite_get_invite_id (flow->invite), flow->server_secret_hash, flow->challenge,
+            flow->signature, bb_invite_get_expires_at (flow->invite), flow->max_pending,
+            flow->max_accepted, cancellable, flow_sent_cb, task);
+        break;
+      default:
+        g_assert_not_reached ();
     }
 }
 
 static void
-flow_signed_cb (GObject      *source,
-                GAsyncResult *result,
-                gpointer      user_data)
+flow_signed_cb (GObject *source, GAsyncResult *result, gpointer user_data)
 {
   g_autoptr (GTask) task = user_data;
   Flow *flow = g_task_get_task_data (task);
@@ -1427,9 +1323,7 @@ flow_signed_cb (GObject      *source,
 }
 
 static void
-flow_attested_cb (GObject      *source,
-                  GAsyncResult *result,
-                  gpointer      user_data)
+flow_attested_cb (GObject *source, GAsyncResult *result, gpointer user_data)
 {
   g_autoptr (GTask) task = user_data;
   Flow *flow = g_task_get_task_data (task);
@@ -1445,9 +1339,7 @@ flow_attested_cb (GObject      *source,
 }
 
 static void
-flow_sent_cb (GObject      *source,
-              GAsyncResult *result,
-              gpointer      user_data)
+flow_sent_cb (GObject *source, GAsyncResult *result, gpointer user_data)
 {
   g_autoptr (GTask) task = user_data;
   Flow *flow = g_task_get_task_data (task);
@@ -1458,24 +1350,24 @@ flow_sent_cb (GObject      *source,
 
   switch (flow->kind)
     {
-    case FLOW_LOGIN:
-      value = bb_client_login_finish (self, result, &error);
-      free_func = (GDestroyNotify) bb_login_result_unref;
-      break;
-    case FLOW_REFRESH:
-      value = bb_client_refresh_finish (self, result, &error);
-      free_func = (GDestroyNotify) bb_login_result_unref;
-      break;
-    case FLOW_REVOKE_ALL:
-      value = bb_client_revoke_all_tokens_finish (self, result, &error) ? GINT_TO_POINTER (TRUE)
+      case FLOW_LOGIN:
+        value = bb_client_login_finish (self, result, &error);
+        free_func = (GDestroyNotify)bb_login_result_unref;
+        break;
+      case FLOW_REFRESH:
+        value = bb_client_refresh_finish (self, result, &error);
+        free_func = (GDestroyNotify)bb_login_result_unref;
+        break;
+      case FLOW_REVOKE_ALL:
+        value = bb_client_revoke_all_tokens_finish (self, result, &error) ? GINT_TO_POINTER (TRUE)
                                                                           : NULL;
-      break;
-    case FLOW_CREATE_INVITE:
-      value = bb_client_create_invite_finish (self, result, &error);
-      free_func = (GDestroyNotify) bb_invite_info_unref;
-      break;
-    default:
-      g_assert_not_reached ();
+        break;
+      case FLOW_CREATE_INVITE:
+        value = bb_client_create_invite_finish (self, result, &error);
+        free_func = (GDestroyNotify)bb_invite_info_unref;
+        break;
+      default:
+        g_assert_not_reached ();
     }
   if (value == NULL)
     g_task_return_error (task, error);
@@ -1498,11 +1390,9 @@ flow_sent_cb (GObject      *source,
  * Since: 0.1
  */
 void
-bb_client_login_with_identity_async (BbClient            *self,
-                                     BbIdentity          *identity,
-                                     GCancellable        *cancellable,
-                                     GAsyncReadyCallback  callback,
-                                     gpointer             user_data)
+bb_client_login_with_identity_async (BbClient *self, BbIdentity *identity,
+                                     GCancellable *cancellable, GAsyncReadyCallback callback,
+                                     gpointer user_data)
 {
   Flow *flow;
 
@@ -1528,9 +1418,7 @@ bb_client_login_with_identity_async (BbClient            *self,
  * Since: 0.1
  */
 BbLoginResult *
-bb_client_login_with_identity_finish (BbClient     *self,
-                                      GAsyncResult *result,
-                                      GError      **error)
+bb_client_login_with_identity_finish (BbClient *self, GAsyncResult *result, GError **error)
 {
   return request_finish (self, result, bb_client_login_with_identity_async, error);
 }
@@ -1549,11 +1437,9 @@ bb_client_login_with_identity_finish (BbClient     *self,
  * Since: 0.1
  */
 void
-bb_client_refresh_with_identity_async (BbClient            *self,
-                                       BbIdentity          *identity,
-                                       GCancellable        *cancellable,
-                                       GAsyncReadyCallback  callback,
-                                       gpointer             user_data)
+bb_client_refresh_with_identity_async (BbClient *self, BbIdentity *identity,
+                                       GCancellable *cancellable, GAsyncReadyCallback callback,
+                                       gpointer user_data)
 {
   Flow *flow;
 
@@ -1563,8 +1449,8 @@ bb_client_refresh_with_identity_async (BbClient            *self,
   flow = g_new0 (Flow, 1);
   flow->kind = FLOW_REFRESH;
   flow->identity = g_object_ref (identity);
-  flow_start (self, flow, bb_client_refresh_with_identity_async, BB_PROTOCOL_PURPOSE_REFRESH,
-              NULL, NULL, cancellable, callback, user_data);
+  flow_start (self, flow, bb_client_refresh_with_identity_async, BB_PROTOCOL_PURPOSE_REFRESH, NULL,
+              NULL, cancellable, callback, user_data);
 }
 
 /**
@@ -1578,9 +1464,7 @@ bb_client_refresh_with_identity_async (BbClient            *self,
  * Since: 0.1
  */
 BbLoginResult *
-bb_client_refresh_with_identity_finish (BbClient     *self,
-                                        GAsyncResult *result,
-                                        GError      **error)
+bb_client_refresh_with_identity_finish (BbClient *self, GAsyncResult *result, GError **error)
 {
   return request_finish (self, result, bb_client_refresh_with_identity_async, error);
 }
@@ -1599,11 +1483,9 @@ bb_client_refresh_with_identity_finish (BbClient     *self,
  * Since: 0.1
  */
 void
-bb_client_revoke_all_tokens_with_identity_async (BbClient            *self,
-                                                 BbIdentity          *identity,
-                                                 GCancellable        *cancellable,
-                                                 GAsyncReadyCallback  callback,
-                                                 gpointer             user_data)
+bb_client_revoke_all_tokens_with_identity_async (BbClient *self, BbIdentity *identity,
+                                                 GCancellable *cancellable,
+                                                 GAsyncReadyCallback callback, gpointer user_data)
 {
   g_autoptr (GBytes) no_fields = g_bytes_new (NULL, 0);
   g_autofree char *fields_hash = bb_protocol_action_fields_hash (no_fields);
@@ -1631,9 +1513,8 @@ bb_client_revoke_all_tokens_with_identity_async (BbClient            *self,
  * Since: 0.1
  */
 gboolean
-bb_client_revoke_all_tokens_with_identity_finish (BbClient     *self,
-                                                  GAsyncResult *result,
-                                                  GError      **error)
+bb_client_revoke_all_tokens_with_identity_finish (BbClient *self, GAsyncResult *result,
+                                                  GError **error)
 {
   return request_finish (self, result, bb_client_revoke_all_tokens_with_identity_async, error)
          != NULL;
@@ -1659,14 +1540,10 @@ bb_client_revoke_all_tokens_with_identity_finish (BbClient     *self,
  * Since: 0.1
  */
 void
-bb_client_create_invite_with_identity_async (BbClient            *self,
-                                             BbIdentity          *identity,
-                                             BbInvite            *invite,
-                                             guint                max_pending,
-                                             guint                max_accepted,
-                                             GCancellable        *cancellable,
-                                             GAsyncReadyCallback  callback,
-                                             gpointer             user_data)
+bb_client_create_invite_with_identity_async (BbClient *self, BbIdentity *identity, BbInvite *invite,
+                                             guint max_pending, guint max_accepted,
+                                             GCancellable *cancellable,
+                                             GAsyncReadyCallback callback, gpointer user_data)
 {
   g_autoptr (GBytes) server_secret = NULL;
   g_autoptr (GBytes) fields = NULL;
@@ -1689,11 +1566,10 @@ bb_client_create_invite_with_identity_async (BbClient            *self,
   if (server_secret != NULL)
     flow->server_secret_hash = bb_protocol_invite_server_secret_hash (server_secret, &error);
   if (flow->server_secret_hash != NULL)
-    fields = bb_protocol_create_invite_fields (bb_invite_get_namespace_id (invite),
-                                               bb_invite_get_invite_id (invite),
-                                               flow->server_secret_hash,
-                                               bb_invite_get_expires_at (invite), max_pending,
-                                               max_accepted, &error);
+    fields = bb_protocol_create_invite_fields (
+        bb_invite_get_namespace_id (invite), bb_invite_get_invite_id (invite),
+        flow->server_secret_hash, bb_invite_get_expires_at (invite), max_pending, max_accepted,
+        &error);
   if (fields == NULL)
     {
       flow_free (flow);
@@ -1717,9 +1593,7 @@ bb_client_create_invite_with_identity_async (BbClient            *self,
  * Since: 0.1
  */
 BbInviteInfo *
-bb_client_create_invite_with_identity_finish (BbClient     *self,
-                                              GAsyncResult *result,
-                                              GError      **error)
+bb_client_create_invite_with_identity_finish (BbClient *self, GAsyncResult *result, GError **error)
 {
   return request_finish (self, result, bb_client_create_invite_with_identity_async, error);
 }
@@ -1728,11 +1602,7 @@ bb_client_create_invite_with_identity_finish (BbClient     *self,
 /* Namespaces                                                                            */
 
 static gpointer
-handle_default_namespace (BbClient   *self,
-                          Request    *req,
-                          const char *body,
-                          gsize       len,
-                          GError    **error)
+handle_default_namespace (BbClient *self, Request *req, const char *body, gsize len, GError **error)
 {
   BbMsgDefaultNamespaceResponse msg = { 0 };
   BbNamespaceInfo *info = NULL;
@@ -1764,19 +1634,16 @@ handle_default_namespace (BbClient   *self,
  * Since: 0.1
  */
 void
-bb_client_get_default_namespace_async (BbClient            *self,
-                                       GCancellable        *cancellable,
-                                       GAsyncReadyCallback  callback,
-                                       gpointer             user_data)
+bb_client_get_default_namespace_async (BbClient *self, GCancellable *cancellable,
+                                       GAsyncReadyCallback callback, gpointer user_data)
 {
   Request *req;
 
   g_return_if_fail (BB_IS_CLIENT (self));
 
   req = request_new ("GET", "/v1/namespaces/default", g_strdup ("/v1/namespaces/default"), TRUE,
-                     handle_default_namespace, (GDestroyNotify) bb_namespace_info_unref);
-  request_send (self, req, bb_client_get_default_namespace_async, cancellable, callback,
-                user_data);
+                     handle_default_namespace, (GDestroyNotify)bb_namespace_info_unref);
+  request_send (self, req, bb_client_get_default_namespace_async, cancellable, callback, user_data);
 }
 
 /**
@@ -1790,19 +1657,13 @@ bb_client_get_default_namespace_async (BbClient            *self,
  * Since: 0.1
  */
 BbNamespaceInfo *
-bb_client_get_default_namespace_finish (BbClient     *self,
-                                        GAsyncResult *result,
-                                        GError      **error)
+bb_client_get_default_namespace_finish (BbClient *self, GAsyncResult *result, GError **error)
 {
   return request_finish (self, result, bb_client_get_default_namespace_async, error);
 }
 
 static gpointer
-handle_ensure_default (BbClient   *self,
-                       Request    *req,
-                       const char *body,
-                       gsize       len,
-                       GError    **error)
+handle_ensure_default (BbClient *self, Request *req, const char *body, gsize len, GError **error)
 {
   BbMsgEnsureDefaultResponse msg = { 0 };
   BbNamespaceInfo *info = NULL;
@@ -1817,7 +1678,8 @@ handle_ensure_default (BbClient   *self,
           || check_equal ("namespaceId", "namespace", msg.namespace_id, req->expect.namespace_id,
                           error))
       && (wrapped_dek = decode_base64_field (msg.wrapped_dek, BB_PROTOCOL_WRAPPED_DEK_SIZE,
-                                             "wrappedDek", error)) != NULL)
+                                             "wrappedDek", error))
+             != NULL)
     {
       info = bb_namespace_info_new ();
       info->namespace_id = g_steal_pointer (&msg.namespace_id);
@@ -1847,12 +1709,9 @@ handle_ensure_default (BbClient   *self,
  * Since: 0.1
  */
 void
-bb_client_ensure_default_namespace_async (BbClient            *self,
-                                          const char          *proposed_namespace_id,
-                                          GBytes              *wrapped_dek,
-                                          GCancellable        *cancellable,
-                                          GAsyncReadyCallback  callback,
-                                          gpointer             user_data)
+bb_client_ensure_default_namespace_async (BbClient *self, const char *proposed_namespace_id,
+                                          GBytes *wrapped_dek, GCancellable *cancellable,
+                                          GAsyncReadyCallback callback, gpointer user_data)
 {
   BbMsgEnsureDefaultRequest msg = { 0 };
   g_autofree char *wrapped_b64 = NULL;
@@ -1862,19 +1721,19 @@ bb_client_ensure_default_namespace_async (BbClient            *self,
   g_return_if_fail (BB_IS_CLIENT (self));
   g_return_if_fail (wrapped_dek != NULL);
 
-  if (!validate_id_arg (proposed_namespace_id, BB_PROTOCOL_NAMESPACE_ID_SIZE,
-                        "proposedNamespaceId", &error))
+  if (!validate_id_arg (proposed_namespace_id, BB_PROTOCOL_NAMESPACE_ID_SIZE, "proposedNamespaceId",
+                        &error))
     {
       report_error (self, bb_client_ensure_default_namespace_async, callback, user_data, error);
       return;
     }
 
   wrapped_b64 = bb_protocol_base64_encode (wrapped_dek);
-  msg.proposed_namespace_id = (char *) proposed_namespace_id;
+  msg.proposed_namespace_id = (char *)proposed_namespace_id;
   msg.wrapped_dek = wrapped_b64;
 
   req = request_new ("PUT", "/v1/namespaces/default", g_strdup ("/v1/namespaces/default"), TRUE,
-                     handle_ensure_default, (GDestroyNotify) bb_namespace_info_unref);
+                     handle_ensure_default, (GDestroyNotify)bb_namespace_info_unref);
   req->expect.namespace_id = g_strdup (proposed_namespace_id);
   request_take_body (req, bb_msg_ensure_default_request_to_json (&msg));
   request_send (self, req, bb_client_ensure_default_namespace_async, cancellable, callback,
@@ -1893,19 +1752,13 @@ bb_client_ensure_default_namespace_async (BbClient            *self,
  * Since: 0.1
  */
 BbNamespaceInfo *
-bb_client_ensure_default_namespace_finish (BbClient     *self,
-                                           GAsyncResult *result,
-                                           GError      **error)
+bb_client_ensure_default_namespace_finish (BbClient *self, GAsyncResult *result, GError **error)
 {
   return request_finish (self, result, bb_client_ensure_default_namespace_async, error);
 }
 
 static gpointer
-handle_mine (BbClient   *self,
-             Request    *req,
-             const char *body,
-             gsize       len,
-             GError    **error)
+handle_mine (BbClient *self, Request *req, const char *body, gsize len, GError **error)
 {
   BbMsgMineResponse msg = { 0 };
   GPtrArray *infos;
@@ -1930,17 +1783,15 @@ handle_mine (BbClient   *self,
  * Since: 0.1
  */
 void
-bb_client_list_namespaces_async (BbClient            *self,
-                                 GCancellable        *cancellable,
-                                 GAsyncReadyCallback  callback,
-                                 gpointer             user_data)
+bb_client_list_namespaces_async (BbClient *self, GCancellable *cancellable,
+                                 GAsyncReadyCallback callback, gpointer user_data)
 {
   Request *req;
 
   g_return_if_fail (BB_IS_CLIENT (self));
 
   req = request_new ("GET", "/v1/namespaces/mine", g_strdup ("/v1/namespaces/mine"), TRUE,
-                     handle_mine, (GDestroyNotify) g_ptr_array_unref);
+                     handle_mine, (GDestroyNotify)g_ptr_array_unref);
   request_send (self, req, bb_client_list_namespaces_async, cancellable, callback, user_data);
 }
 
@@ -1956,19 +1807,13 @@ bb_client_list_namespaces_async (BbClient            *self,
  * Since: 0.1
  */
 GPtrArray *
-bb_client_list_namespaces_finish (BbClient     *self,
-                                  GAsyncResult *result,
-                                  GError      **error)
+bb_client_list_namespaces_finish (BbClient *self, GAsyncResult *result, GError **error)
 {
   return request_finish (self, result, bb_client_list_namespaces_async, error);
 }
 
 static gpointer
-handle_watch (BbClient   *self,
-              Request    *req,
-              const char *body,
-              gsize       len,
-              GError    **error)
+handle_watch (BbClient *self, Request *req, const char *body, gsize len, GError **error)
 {
   BbMsgWatchResponse msg = { 0 };
   BbWatchResult *watch = NULL;
@@ -1977,7 +1822,7 @@ handle_watch (BbClient   *self,
     return NULL;
   if (!msg.timed_out && (msg.namespaces == NULL || msg.namespaces->len == 0))
     g_set_error (error, BB_SYNC_ERROR, BB_SYNC_ERROR_PROTOCOL,
-                 _("namespaces: the server reported no changes without timing out"));
+                 _ ("namespaces: the server reported no changes without timing out"));
   else
     {
       watch = bb_watch_result_new ();
@@ -2006,11 +1851,8 @@ handle_watch (BbClient   *self,
  * Since: 0.1
  */
 void
-bb_client_watch_async (BbClient            *self,
-                       GVariant            *known_heads,
-                       GCancellable        *cancellable,
-                       GAsyncReadyCallback  callback,
-                       gpointer             user_data)
+bb_client_watch_async (BbClient *self, GVariant *known_heads, GCancellable *cancellable,
+                       GAsyncReadyCallback callback, gpointer user_data)
 {
   g_autoptr (GVariant) heads = NULL;
   BbMsgWatchRequest msg = { 0 };
@@ -2033,8 +1875,7 @@ bb_client_watch_async (BbClient            *self,
       g_variant_iter_init (&iter, heads);
       while (g_variant_iter_next (&iter, "{&st}", &namespace_id, &head))
         {
-          if (!validate_id_arg (namespace_id, BB_PROTOCOL_NAMESPACE_ID_SIZE, "knownHeads",
-                                &error))
+          if (!validate_id_arg (namespace_id, BB_PROTOCOL_NAMESPACE_ID_SIZE, "knownHeads", &error))
             {
               g_hash_table_unref (msg.known_heads);
               report_error (self, bb_client_watch_async, callback, user_data, error);
@@ -2046,7 +1887,7 @@ bb_client_watch_async (BbClient            *self,
     }
 
   req = request_new ("POST", "/v1/namespaces/watch", g_strdup ("/v1/namespaces/watch"), TRUE,
-                     handle_watch, (GDestroyNotify) bb_watch_result_unref);
+                     handle_watch, (GDestroyNotify)bb_watch_result_unref);
   request_take_body (req, bb_msg_watch_request_to_json (&msg));
   g_hash_table_unref (msg.known_heads);
   request_send (self, req, bb_client_watch_async, cancellable, callback, user_data);
@@ -2063,19 +1904,13 @@ bb_client_watch_async (BbClient            *self,
  * Since: 0.1
  */
 BbWatchResult *
-bb_client_watch_finish (BbClient     *self,
-                        GAsyncResult *result,
-                        GError      **error)
+bb_client_watch_finish (BbClient *self, GAsyncResult *result, GError **error)
 {
   return request_finish (self, result, bb_client_watch_async, error);
 }
 
 static gpointer
-handle_create_namespace (BbClient   *self,
-                         Request    *req,
-                         const char *body,
-                         gsize       len,
-                         GError    **error)
+handle_create_namespace (BbClient *self, Request *req, const char *body, gsize len, GError **error)
 {
   BbMsgCreateNamespaceResponse msg = { 0 };
   BbNamespaceInfo *info = NULL;
@@ -2113,12 +1948,9 @@ handle_create_namespace (BbClient   *self,
  * Since: 0.1
  */
 void
-bb_client_create_namespace_async (BbClient            *self,
-                                  const char          *namespace_id,
-                                  GBytes              *wrapped_dek,
-                                  GCancellable        *cancellable,
-                                  GAsyncReadyCallback  callback,
-                                  gpointer             user_data)
+bb_client_create_namespace_async (BbClient *self, const char *namespace_id, GBytes *wrapped_dek,
+                                  GCancellable *cancellable, GAsyncReadyCallback callback,
+                                  gpointer user_data)
 {
   BbMsgCreateNamespaceRequest msg = { 0 };
   g_autofree char *wrapped_b64 = NULL;
@@ -2135,11 +1967,11 @@ bb_client_create_namespace_async (BbClient            *self,
     }
 
   wrapped_b64 = bb_protocol_base64_encode (wrapped_dek);
-  msg.namespace_id = (char *) namespace_id;
+  msg.namespace_id = (char *)namespace_id;
   msg.wrapped_dek = wrapped_b64;
 
   req = request_new ("POST", "/v1/namespaces", g_strdup ("/v1/namespaces"), TRUE,
-                     handle_create_namespace, (GDestroyNotify) bb_namespace_info_unref);
+                     handle_create_namespace, (GDestroyNotify)bb_namespace_info_unref);
   req->expect.namespace_id = g_strdup (namespace_id);
   request_take_body (req, bb_msg_create_namespace_request_to_json (&msg));
   request_send (self, req, bb_client_create_namespace_async, cancellable, callback, user_data);
@@ -2156,19 +1988,13 @@ bb_client_create_namespace_async (BbClient            *self,
  * Since: 0.1
  */
 BbNamespaceInfo *
-bb_client_create_namespace_finish (BbClient     *self,
-                                   GAsyncResult *result,
-                                   GError      **error)
+bb_client_create_namespace_finish (BbClient *self, GAsyncResult *result, GError **error)
 {
   return request_finish (self, result, bb_client_create_namespace_async, error);
 }
 
 static gpointer
-handle_members (BbClient   *self,
-                Request    *req,
-                const char *body,
-                gsize       len,
-                GError    **error)
+handle_members (BbClient *self, Request *req, const char *body, gsize len, GError **error)
 {
   BbMsgMembersResponse msg = { 0 };
   GPtrArray *members = NULL;
@@ -2177,7 +2003,7 @@ handle_members (BbClient   *self,
     return NULL;
   if (check_equal ("namespaceId", "namespace", msg.namespace_id, req->expect.namespace_id, error))
     {
-      members = g_ptr_array_new_with_free_func ((GDestroyNotify) bb_member_unref);
+      members = g_ptr_array_new_with_free_func ((GDestroyNotify)bb_member_unref);
       for (guint i = 0; msg.members != NULL && i < msg.members->len; i++)
         {
           BbMsgMember *m = g_ptr_array_index (msg.members, i);
@@ -2193,8 +2019,7 @@ handle_members (BbClient   *self,
 }
 
 static char *
-namespace_path (const char *namespace_id,
-                const char *suffix)
+namespace_path (const char *namespace_id, const char *suffix)
 {
   return g_strconcat ("/v1/namespaces/", namespace_id, suffix, NULL);
 }
@@ -2212,11 +2037,8 @@ namespace_path (const char *namespace_id,
  * Since: 0.1
  */
 void
-bb_client_list_members_async (BbClient            *self,
-                              const char          *namespace_id,
-                              GCancellable        *cancellable,
-                              GAsyncReadyCallback  callback,
-                              gpointer             user_data)
+bb_client_list_members_async (BbClient *self, const char *namespace_id, GCancellable *cancellable,
+                              GAsyncReadyCallback callback, gpointer user_data)
 {
   GError *error = NULL;
   Request *req;
@@ -2228,8 +2050,9 @@ bb_client_list_members_async (BbClient            *self,
       report_error (self, bb_client_list_members_async, callback, user_data, error);
       return;
     }
-  req = request_new ("GET", "/v1/namespaces/{ns}/members", namespace_path (namespace_id, "/members"),
-                     TRUE, handle_members, (GDestroyNotify) g_ptr_array_unref);
+  req = request_new ("GET", "/v1/namespaces/{ns}/members",
+                     namespace_path (namespace_id, "/members"), TRUE, handle_members,
+                     (GDestroyNotify)g_ptr_array_unref);
   req->expect.namespace_id = g_strdup (namespace_id);
   request_send (self, req, bb_client_list_members_async, cancellable, callback, user_data);
 }
@@ -2246,19 +2069,13 @@ bb_client_list_members_async (BbClient            *self,
  * Since: 0.1
  */
 GPtrArray *
-bb_client_list_members_finish (BbClient     *self,
-                               GAsyncResult *result,
-                               GError      **error)
+bb_client_list_members_finish (BbClient *self, GAsyncResult *result, GError **error)
 {
   return request_finish (self, result, bb_client_list_members_async, error);
 }
 
 static gpointer
-handle_wrapped_dek (BbClient   *self,
-                    Request    *req,
-                    const char *body,
-                    gsize       len,
-                    GError    **error)
+handle_wrapped_dek (BbClient *self, Request *req, const char *body, gsize len, GError **error)
 {
   BbMsgWrappedDekResponse msg = { 0 };
   GBytes *wrapped_dek = NULL;
@@ -2267,8 +2084,8 @@ handle_wrapped_dek (BbClient   *self,
     return NULL;
   if (check_equal ("namespaceId", "namespace", msg.namespace_id, req->expect.namespace_id, error)
       && check_equal ("keyId", "key", msg.key_id, req->expect.key_id, error))
-    wrapped_dek = decode_base64_field (msg.wrapped_dek, BB_PROTOCOL_WRAPPED_DEK_SIZE, "wrappedDek",
-                                       error);
+    wrapped_dek
+        = decode_base64_field (msg.wrapped_dek, BB_PROTOCOL_WRAPPED_DEK_SIZE, "wrappedDek", error);
   bb_msg_wrapped_dek_response_clear (&msg);
   return wrapped_dek;
 }
@@ -2289,12 +2106,9 @@ handle_wrapped_dek (BbClient   *self,
  * Since: 0.1
  */
 void
-bb_client_get_wrapped_dek_async (BbClient            *self,
-                                 const char          *namespace_id,
-                                 const char          *key_id,
-                                 GCancellable        *cancellable,
-                                 GAsyncReadyCallback  callback,
-                                 gpointer             user_data)
+bb_client_get_wrapped_dek_async (BbClient *self, const char *namespace_id, const char *key_id,
+                                 GCancellable *cancellable, GAsyncReadyCallback callback,
+                                 gpointer user_data)
 {
   GError *error = NULL;
   g_autofree char *suffix = NULL;
@@ -2311,7 +2125,7 @@ bb_client_get_wrapped_dek_async (BbClient            *self,
   suffix = g_strconcat ("/wrapped-deks/", key_id, NULL);
   req = request_new ("GET", "/v1/namespaces/{ns}/wrapped-deks/{keyId}",
                      namespace_path (namespace_id, suffix), TRUE, handle_wrapped_dek,
-                     (GDestroyNotify) g_bytes_unref);
+                     (GDestroyNotify)g_bytes_unref);
   req->expect.namespace_id = g_strdup (namespace_id);
   req->expect.key_id = g_strdup (key_id);
   request_send (self, req, bb_client_get_wrapped_dek_async, cancellable, callback, user_data);
@@ -2328,9 +2142,7 @@ bb_client_get_wrapped_dek_async (BbClient            *self,
  * Since: 0.1
  */
 GBytes *
-bb_client_get_wrapped_dek_finish (BbClient     *self,
-                                  GAsyncResult *result,
-                                  GError      **error)
+bb_client_get_wrapped_dek_finish (BbClient *self, GAsyncResult *result, GError **error)
 {
   return request_finish (self, result, bb_client_get_wrapped_dek_async, error);
 }
@@ -2339,8 +2151,7 @@ bb_client_get_wrapped_dek_finish (BbClient     *self,
 /* Invites and join requests                                                             */
 
 static BbInviteInfo *
-invite_info_from_summary (const char               *namespace_id,
-                          const BbMsgInviteSummary *summary)
+invite_info_from_summary (const char *namespace_id, const BbMsgInviteSummary *summary)
 {
   BbInviteInfo *info = bb_invite_info_new ();
 
@@ -2350,20 +2161,16 @@ invite_info_from_summary (const char               *namespace_id,
   info->created_at = summary->created_at != NULL ? g_date_time_ref (summary->created_at) : NULL;
   info->expires_at = summary->expires_at;
   info->has_max_pending = summary->has_max_pending;
-  info->max_pending = (guint) CLAMP (summary->max_pending, 0, G_MAXUINT);
-  info->max_accepted = (guint) CLAMP (summary->max_accepted, 0, G_MAXUINT);
-  info->active_request_count = (guint) CLAMP (summary->active_request_count, 0, G_MAXUINT);
-  info->accepted_count = (guint) CLAMP (summary->accepted_count, 0, G_MAXUINT);
+  info->max_pending = (guint)CLAMP (summary->max_pending, 0, G_MAXUINT);
+  info->max_accepted = (guint)CLAMP (summary->max_accepted, 0, G_MAXUINT);
+  info->active_request_count = (guint)CLAMP (summary->active_request_count, 0, G_MAXUINT);
+  info->accepted_count = (guint)CLAMP (summary->accepted_count, 0, G_MAXUINT);
   info->revoked_at = summary->revoked_at != NULL ? g_date_time_ref (summary->revoked_at) : NULL;
   return info;
 }
 
 static gpointer
-handle_create_invite (BbClient   *self,
-                      Request    *req,
-                      const char *body,
-                      gsize       len,
-                      GError    **error)
+handle_create_invite (BbClient *self, Request *req, const char *body, gsize len, GError **error)
 {
   BbMsgCreateInviteResponse msg = { 0 };
   BbInviteInfo *info = NULL;
@@ -2378,8 +2185,8 @@ handle_create_invite (BbClient   *self,
     ok = check_equal_int ("maxPending", "maxPending", msg.has_max_pending ? msg.max_pending : -1,
                           req->expect.max_pending, error);
   if (ok)
-    ok = check_equal_int ("maxAccepted", "maxAccepted", msg.max_accepted,
-                          req->expect.max_accepted, error);
+    ok = check_equal_int ("maxAccepted", "maxAccepted", msg.max_accepted, req->expect.max_accepted,
+                          error);
   if (ok)
     {
       info = bb_invite_info_new ();
@@ -2419,20 +2226,12 @@ handle_create_invite (BbClient   *self,
  * Since: 0.1
  */
 void
-bb_client_create_invite_async (BbClient            *self,
-                               const char          *namespace_id,
-                               const char          *kind,
-                               const char          *key_id,
-                               const char          *invite_id,
-                               GBytes              *invite_server_secret_hash,
-                               BbChallenge         *challenge,
-                               GBytes              *intent_signature,
-                               gint64               expires_at,
-                               guint                max_pending,
-                               guint                max_accepted,
-                               GCancellable        *cancellable,
-                               GAsyncReadyCallback  callback,
-                               gpointer             user_data)
+bb_client_create_invite_async (BbClient *self, const char *namespace_id, const char *kind,
+                               const char *key_id, const char *invite_id,
+                               GBytes *invite_server_secret_hash, BbChallenge *challenge,
+                               GBytes *intent_signature, gint64 expires_at, guint max_pending,
+                               guint max_accepted, GCancellable *cancellable,
+                               GAsyncReadyCallback callback, gpointer user_data)
 {
   BbMsgCreateInviteRequest msg = { 0 };
   g_autofree char *hash_hex = NULL;
@@ -2456,9 +2255,9 @@ bb_client_create_invite_async (BbClient            *self,
 
   hash_hex = bb_protocol_hex_encode (invite_server_secret_hash);
   signature_hex = bb_protocol_hex_encode (intent_signature);
-  msg.kind = (char *) kind;
-  msg.key_id = (char *) key_id;
-  msg.invite_id = (char *) invite_id;
+  msg.kind = (char *)kind;
+  msg.key_id = (char *)key_id;
+  msg.invite_id = (char *)invite_id;
   msg.invite_server_secret_hash = hash_hex;
   msg.challenge = challenge->challenge;
   msg.intent_signature = signature_hex;
@@ -2467,8 +2266,9 @@ bb_client_create_invite_async (BbClient            *self,
   msg.max_pending = max_pending;
   msg.max_accepted = max_accepted;
 
-  req = request_new ("POST", "/v1/namespaces/{ns}/invites", namespace_path (namespace_id, "/invites"),
-                     TRUE, handle_create_invite, (GDestroyNotify) bb_invite_info_unref);
+  req = request_new ("POST", "/v1/namespaces/{ns}/invites",
+                     namespace_path (namespace_id, "/invites"), TRUE, handle_create_invite,
+                     (GDestroyNotify)bb_invite_info_unref);
   req->expect.namespace_id = g_strdup (namespace_id);
   req->expect.invite_id = g_strdup (invite_id);
   req->expect.expires_at = expires_at;
@@ -2490,19 +2290,13 @@ bb_client_create_invite_async (BbClient            *self,
  * Since: 0.1
  */
 BbInviteInfo *
-bb_client_create_invite_finish (BbClient     *self,
-                                GAsyncResult *result,
-                                GError      **error)
+bb_client_create_invite_finish (BbClient *self, GAsyncResult *result, GError **error)
 {
   return request_finish (self, result, bb_client_create_invite_async, error);
 }
 
 static gpointer
-handle_list_invites (BbClient   *self,
-                     Request    *req,
-                     const char *body,
-                     gsize       len,
-                     GError    **error)
+handle_list_invites (BbClient *self, Request *req, const char *body, gsize len, GError **error)
 {
   BbMsgListInvitesResponse msg = { 0 };
   GPtrArray *invites = NULL;
@@ -2511,7 +2305,7 @@ handle_list_invites (BbClient   *self,
     return NULL;
   if (check_equal ("namespaceId", "namespace", msg.namespace_id, req->expect.namespace_id, error))
     {
-      invites = g_ptr_array_new_with_free_func ((GDestroyNotify) bb_invite_info_unref);
+      invites = g_ptr_array_new_with_free_func ((GDestroyNotify)bb_invite_info_unref);
       for (guint i = 0; msg.invites != NULL && i < msg.invites->len; i++)
         g_ptr_array_add (invites, invite_info_from_summary (msg.namespace_id,
                                                             g_ptr_array_index (msg.invites, i)));
@@ -2534,11 +2328,8 @@ handle_list_invites (BbClient   *self,
  * Since: 0.1
  */
 void
-bb_client_list_invites_async (BbClient            *self,
-                              const char          *namespace_id,
-                              GCancellable        *cancellable,
-                              GAsyncReadyCallback  callback,
-                              gpointer             user_data)
+bb_client_list_invites_async (BbClient *self, const char *namespace_id, GCancellable *cancellable,
+                              GAsyncReadyCallback callback, gpointer user_data)
 {
   GError *error = NULL;
   Request *req;
@@ -2550,8 +2341,9 @@ bb_client_list_invites_async (BbClient            *self,
       report_error (self, bb_client_list_invites_async, callback, user_data, error);
       return;
     }
-  req = request_new ("GET", "/v1/namespaces/{ns}/invites", namespace_path (namespace_id, "/invites"),
-                     TRUE, handle_list_invites, (GDestroyNotify) g_ptr_array_unref);
+  req = request_new ("GET", "/v1/namespaces/{ns}/invites",
+                     namespace_path (namespace_id, "/invites"), TRUE, handle_list_invites,
+                     (GDestroyNotify)g_ptr_array_unref);
   req->expect.namespace_id = g_strdup (namespace_id);
   request_send (self, req, bb_client_list_invites_async, cancellable, callback, user_data);
 }
@@ -2568,19 +2360,13 @@ bb_client_list_invites_async (BbClient            *self,
  * Since: 0.1
  */
 GPtrArray *
-bb_client_list_invites_finish (BbClient     *self,
-                               GAsyncResult *result,
-                               GError      **error)
+bb_client_list_invites_finish (BbClient *self, GAsyncResult *result, GError **error)
 {
   return request_finish (self, result, bb_client_list_invites_async, error);
 }
 
 static gpointer
-handle_revoke_invite (BbClient   *self,
-                      Request    *req,
-                      const char *body,
-                      gsize       len,
-                      GError    **error)
+handle_revoke_invite (BbClient *self, Request *req, const char *body, gsize len, GError **error)
 {
   BbMsgRevokeInviteResponse msg = { 0 };
   gpointer ok = NULL;
@@ -2594,7 +2380,7 @@ handle_revoke_invite (BbClient   *self,
         ok = GINT_TO_POINTER (TRUE);
       else
         g_set_error (error, BB_SYNC_ERROR, BB_SYNC_ERROR_PROTOCOL,
-                     _("revoked: the revoke invite response must report revoked"));
+                     _ ("revoked: the revoke invite response must report revoked"));
     }
   bb_msg_revoke_invite_response_clear (&msg);
   return ok;
@@ -2615,12 +2401,9 @@ handle_revoke_invite (BbClient   *self,
  * Since: 0.1
  */
 void
-bb_client_revoke_invite_async (BbClient            *self,
-                               const char          *namespace_id,
-                               const char          *invite_id,
-                               GCancellable        *cancellable,
-                               GAsyncReadyCallback  callback,
-                               gpointer             user_data)
+bb_client_revoke_invite_async (BbClient *self, const char *namespace_id, const char *invite_id,
+                               GCancellable *cancellable, GAsyncReadyCallback callback,
+                               gpointer user_data)
 {
   GError *error = NULL;
   g_autofree char *suffix = NULL;
@@ -2653,19 +2436,13 @@ bb_client_revoke_invite_async (BbClient            *self,
  * Since: 0.1
  */
 gboolean
-bb_client_revoke_invite_finish (BbClient     *self,
-                                GAsyncResult *result,
-                                GError      **error)
+bb_client_revoke_invite_finish (BbClient *self, GAsyncResult *result, GError **error)
 {
   return request_finish (self, result, bb_client_revoke_invite_async, error) != NULL;
 }
 
 static gpointer
-handle_submit_join (BbClient   *self,
-                    Request    *req,
-                    const char *body,
-                    gsize       len,
-                    GError    **error)
+handle_submit_join (BbClient *self, Request *req, const char *body, gsize len, GError **error)
 {
   BbMsgSubmitJoinResponse msg = { 0 };
   BbJoinRequestInfo *info = NULL;
@@ -2709,12 +2486,9 @@ handle_submit_join (BbClient   *self,
  * Since: 0.1
  */
 void
-bb_client_submit_join_request_async (BbClient            *self,
-                                     BbJoinRequest       *request,
-                                     GBytes              *invite_server_secret,
-                                     GCancellable        *cancellable,
-                                     GAsyncReadyCallback  callback,
-                                     gpointer             user_data)
+bb_client_submit_join_request_async (BbClient *self, BbJoinRequest *request,
+                                     GBytes *invite_server_secret, GCancellable *cancellable,
+                                     GAsyncReadyCallback callback, gpointer user_data)
 {
   BbMsgSubmitJoinRequest msg = { 0 };
   GError *error = NULL;
@@ -2739,7 +2513,7 @@ bb_client_submit_join_request_async (BbClient            *self,
   suffix = g_strconcat ("/invites/", request->msg.invite_id, "/join-requests", NULL);
   req = request_new ("POST", "/v1/namespaces/{ns}/invites/{inviteId}/join-requests",
                      namespace_path (request->msg.namespace_id, suffix), TRUE, handle_submit_join,
-                     (GDestroyNotify) bb_join_request_info_unref);
+                     (GDestroyNotify)bb_join_request_info_unref);
   req->expect.namespace_id = g_strdup (request->msg.namespace_id);
   req->expect.kind = g_strdup (request->msg.kind);
   req->expect.key_id = g_strdup (request->msg.key_id);
@@ -2760,19 +2534,14 @@ bb_client_submit_join_request_async (BbClient            *self,
  * Since: 0.1
  */
 BbJoinRequestInfo *
-bb_client_submit_join_request_finish (BbClient     *self,
-                                      GAsyncResult *result,
-                                      GError      **error)
+bb_client_submit_join_request_finish (BbClient *self, GAsyncResult *result, GError **error)
 {
   return request_finish (self, result, bb_client_submit_join_request_async, error);
 }
 
 static gpointer
-handle_list_join_requests (BbClient   *self,
-                           Request    *req,
-                           const char *body,
-                           gsize       len,
-                           GError    **error)
+handle_list_join_requests (BbClient *self, Request *req, const char *body, gsize len,
+                           GError **error)
 {
   BbMsgListJoinRequestsResponse msg = { 0 };
   GPtrArray *requests = NULL;
@@ -2781,7 +2550,7 @@ handle_list_join_requests (BbClient   *self,
     return NULL;
   if (check_equal ("namespaceId", "namespace", msg.namespace_id, req->expect.namespace_id, error))
     {
-      requests = g_ptr_array_new_with_free_func ((GDestroyNotify) bb_join_request_info_unref);
+      requests = g_ptr_array_new_with_free_func ((GDestroyNotify)bb_join_request_info_unref);
       for (guint i = 0; msg.requests != NULL && i < msg.requests->len; i++)
         {
           BbMsgJoinRequestEntry *entry = g_ptr_array_index (msg.requests, i);
@@ -2818,11 +2587,9 @@ handle_list_join_requests (BbClient   *self,
  * Since: 0.1
  */
 void
-bb_client_list_join_requests_async (BbClient            *self,
-                                    const char          *namespace_id,
-                                    GCancellable        *cancellable,
-                                    GAsyncReadyCallback  callback,
-                                    gpointer             user_data)
+bb_client_list_join_requests_async (BbClient *self, const char *namespace_id,
+                                    GCancellable *cancellable, GAsyncReadyCallback callback,
+                                    gpointer user_data)
 {
   GError *error = NULL;
   Request *req;
@@ -2836,7 +2603,7 @@ bb_client_list_join_requests_async (BbClient            *self,
     }
   req = request_new ("GET", "/v1/namespaces/{ns}/join-requests",
                      namespace_path (namespace_id, "/join-requests"), TRUE,
-                     handle_list_join_requests, (GDestroyNotify) g_ptr_array_unref);
+                     handle_list_join_requests, (GDestroyNotify)g_ptr_array_unref);
   req->expect.namespace_id = g_strdup (namespace_id);
   request_send (self, req, bb_client_list_join_requests_async, cancellable, callback, user_data);
 }
@@ -2853,19 +2620,13 @@ bb_client_list_join_requests_async (BbClient            *self,
  * Since: 0.1
  */
 GPtrArray *
-bb_client_list_join_requests_finish (BbClient     *self,
-                                     GAsyncResult *result,
-                                     GError      **error)
+bb_client_list_join_requests_finish (BbClient *self, GAsyncResult *result, GError **error)
 {
   return request_finish (self, result, bb_client_list_join_requests_async, error);
 }
 
 static gpointer
-handle_approve (BbClient   *self,
-                Request    *req,
-                const char *body,
-                gsize       len,
-                GError    **error)
+handle_approve (BbClient *self, Request *req, const char *body, gsize len, GError **error)
 {
   BbMsgApproveResponse msg = { 0 };
   BbMember *member = NULL;
@@ -2887,9 +2648,7 @@ handle_approve (BbClient   *self,
 }
 
 static char *
-join_request_path (const char *namespace_id,
-                   const char *key_id,
-                   const char *join_request_hash,
+join_request_path (const char *namespace_id, const char *key_id, const char *join_request_hash,
                    const char *suffix)
 {
   return g_strconcat ("/v1/namespaces/", namespace_id, "/join-requests/", key_id, "/",
@@ -2915,15 +2674,10 @@ join_request_path (const char *namespace_id,
  * Since: 0.1
  */
 void
-bb_client_approve_join_request_async (BbClient            *self,
-                                      const char          *namespace_id,
-                                      const char          *key_id,
-                                      const char          *join_request_hash,
-                                      GBytes              *invite_server_secret,
-                                      GBytes              *wrapped_dek,
-                                      GCancellable        *cancellable,
-                                      GAsyncReadyCallback  callback,
-                                      gpointer             user_data)
+bb_client_approve_join_request_async (BbClient *self, const char *namespace_id, const char *key_id,
+                                      const char *join_request_hash, GBytes *invite_server_secret,
+                                      GBytes *wrapped_dek, GCancellable *cancellable,
+                                      GAsyncReadyCallback callback, gpointer user_data)
 {
   BbMsgApproveRequest msg = { 0 };
   g_autofree char *wrapped_b64 = NULL;
@@ -2948,7 +2702,7 @@ bb_client_approve_join_request_async (BbClient            *self,
 
   req = request_new ("PUT", "/v1/namespaces/{ns}/join-requests/{keyId}/{hash}/approve",
                      join_request_path (namespace_id, key_id, join_request_hash, "/approve"), TRUE,
-                     handle_approve, (GDestroyNotify) bb_member_unref);
+                     handle_approve, (GDestroyNotify)bb_member_unref);
   req->expect.namespace_id = g_strdup (namespace_id);
   req->expect.key_id = g_strdup (key_id);
   req->expect.join_request_hash = g_strdup (join_request_hash);
@@ -2968,19 +2722,13 @@ bb_client_approve_join_request_async (BbClient            *self,
  * Since: 0.1
  */
 BbMember *
-bb_client_approve_join_request_finish (BbClient     *self,
-                                       GAsyncResult *result,
-                                       GError      **error)
+bb_client_approve_join_request_finish (BbClient *self, GAsyncResult *result, GError **error)
 {
   return request_finish (self, result, bb_client_approve_join_request_async, error);
 }
 
 static gpointer
-handle_reject (BbClient   *self,
-               Request    *req,
-               const char *body,
-               gsize       len,
-               GError    **error)
+handle_reject (BbClient *self, Request *req, const char *body, gsize len, GError **error)
 {
   BbMsgRejectResponse msg = { 0 };
   gpointer ok = NULL;
@@ -2996,7 +2744,7 @@ handle_reject (BbClient   *self,
         ok = GINT_TO_POINTER (TRUE);
       else
         g_set_error (error, BB_SYNC_ERROR, BB_SYNC_ERROR_PROTOCOL,
-                     _("rejected: the reject join request response must report rejected"));
+                     _ ("rejected: the reject join request response must report rejected"));
     }
   bb_msg_reject_response_clear (&msg);
   return ok;
@@ -3018,13 +2766,9 @@ handle_reject (BbClient   *self,
  * Since: 0.1
  */
 void
-bb_client_reject_join_request_async (BbClient            *self,
-                                     const char          *namespace_id,
-                                     const char          *key_id,
-                                     const char          *join_request_hash,
-                                     GCancellable        *cancellable,
-                                     GAsyncReadyCallback  callback,
-                                     gpointer             user_data)
+bb_client_reject_join_request_async (BbClient *self, const char *namespace_id, const char *key_id,
+                                     const char *join_request_hash, GCancellable *cancellable,
+                                     GAsyncReadyCallback callback, gpointer user_data)
 {
   GError *error = NULL;
   Request *req;
@@ -3058,9 +2802,7 @@ bb_client_reject_join_request_async (BbClient            *self,
  * Since: 0.1
  */
 gboolean
-bb_client_reject_join_request_finish (BbClient     *self,
-                                      GAsyncResult *result,
-                                      GError      **error)
+bb_client_reject_join_request_finish (BbClient *self, GAsyncResult *result, GError **error)
 {
   return request_finish (self, result, bb_client_reject_join_request_async, error) != NULL;
 }
@@ -3069,11 +2811,7 @@ bb_client_reject_join_request_finish (BbClient     *self,
 /* Items                                                                                 */
 
 static gpointer
-handle_items (BbClient   *self,
-              Request    *req,
-              const char *body,
-              gsize       len,
-              GError    **error)
+handle_items (BbClient *self, Request *req, const char *body, gsize len, GError **error)
 {
   BbMsgItemsResponse msg = { 0 };
   BbNamespaceItems *items = NULL;
@@ -3107,11 +2845,8 @@ handle_items (BbClient   *self,
  * Since: 0.1
  */
 void
-bb_client_get_items_async (BbClient            *self,
-                           const char          *namespace_id,
-                           GCancellable        *cancellable,
-                           GAsyncReadyCallback  callback,
-                           gpointer             user_data)
+bb_client_get_items_async (BbClient *self, const char *namespace_id, GCancellable *cancellable,
+                           GAsyncReadyCallback callback, gpointer user_data)
 {
   GError *error = NULL;
   Request *req;
@@ -3124,7 +2859,7 @@ bb_client_get_items_async (BbClient            *self,
       return;
     }
   req = request_new ("GET", "/v1/namespaces/{ns}/items", namespace_path (namespace_id, "/items"),
-                     TRUE, handle_items, (GDestroyNotify) bb_namespace_items_unref);
+                     TRUE, handle_items, (GDestroyNotify)bb_namespace_items_unref);
   req->expect.namespace_id = g_strdup (namespace_id);
   request_send (self, req, bb_client_get_items_async, cancellable, callback, user_data);
 }
@@ -3140,19 +2875,13 @@ bb_client_get_items_async (BbClient            *self,
  * Since: 0.1
  */
 BbNamespaceItems *
-bb_client_get_items_finish (BbClient     *self,
-                            GAsyncResult *result,
-                            GError      **error)
+bb_client_get_items_finish (BbClient *self, GAsyncResult *result, GError **error)
 {
   return request_finish (self, result, bb_client_get_items_async, error);
 }
 
 static gpointer
-handle_item (BbClient   *self,
-             Request    *req,
-             const char *body,
-             gsize       len,
-             GError    **error)
+handle_item (BbClient *self, Request *req, const char *body, gsize len, GError **error)
 {
   BbMsgItemResponse msg = { 0 };
   BbItemEnvelope *item = NULL;
@@ -3174,7 +2903,7 @@ handle_item (BbClient   *self,
       expected_aad = bb_protocol_item_aad (msg.namespace_id, msg.item_id, msg.version, error);
       if (expected_aad != NULL && !g_bytes_equal (expected_aad, aad))
         g_set_error (error, BB_SYNC_ERROR, BB_SYNC_ERROR_PROTOCOL,
-                     _("aad: does not match namespace, item and version %" G_GUINT64_FORMAT),
+                     _ ("aad: does not match namespace, item and version %" G_GUINT64_FORMAT),
                      msg.version);
       else if (expected_aad != NULL)
         {
@@ -3194,8 +2923,7 @@ handle_item (BbClient   *self,
 }
 
 static char *
-item_path (const char *namespace_id,
-           const char *item_id)
+item_path (const char *namespace_id, const char *item_id)
 {
   return g_strconcat ("/v1/kv/", namespace_id, "/", item_id, NULL);
 }
@@ -3216,12 +2944,9 @@ item_path (const char *namespace_id,
  * Since: 0.1
  */
 void
-bb_client_get_item_async (BbClient            *self,
-                          const char          *namespace_id,
-                          const char          *item_id,
-                          GCancellable        *cancellable,
-                          GAsyncReadyCallback  callback,
-                          gpointer             user_data)
+bb_client_get_item_async (BbClient *self, const char *namespace_id, const char *item_id,
+                          GCancellable *cancellable, GAsyncReadyCallback callback,
+                          gpointer user_data)
 {
   GError *error = NULL;
   Request *req;
@@ -3235,7 +2960,7 @@ bb_client_get_item_async (BbClient            *self,
       return;
     }
   req = request_new ("GET", "/v1/kv/{ns}/{itemId}", item_path (namespace_id, item_id), TRUE,
-                     handle_item, (GDestroyNotify) bb_item_envelope_unref);
+                     handle_item, (GDestroyNotify)bb_item_envelope_unref);
   req->expect.namespace_id = g_strdup (namespace_id);
   req->expect.item_id = g_strdup (item_id);
   request_send (self, req, bb_client_get_item_async, cancellable, callback, user_data);
@@ -3252,19 +2977,13 @@ bb_client_get_item_async (BbClient            *self,
  * Since: 0.1
  */
 BbItemEnvelope *
-bb_client_get_item_finish (BbClient     *self,
-                           GAsyncResult *result,
-                           GError      **error)
+bb_client_get_item_finish (BbClient *self, GAsyncResult *result, GError **error)
 {
   return request_finish (self, result, bb_client_get_item_async, error);
 }
 
 static gpointer
-handle_put_item (BbClient   *self,
-                 Request    *req,
-                 const char *body,
-                 gsize       len,
-                 GError    **error)
+handle_put_item (BbClient *self, Request *req, const char *body, gsize len, GError **error)
 {
   BbMsgPutItemResponse msg = { 0 };
   guint64 *version = NULL;
@@ -3276,8 +2995,8 @@ handle_put_item (BbClient   *self,
     {
       if (msg.version != req->expect.version)
         g_set_error (error, BB_SYNC_ERROR, BB_SYNC_ERROR_PROTOCOL,
-                     _("version: version mismatch: the server answered %" G_GUINT64_FORMAT
-                       ", expected %" G_GUINT64_FORMAT),
+                     _ ("version: version mismatch: the server answered %" G_GUINT64_FORMAT
+                        ", expected %" G_GUINT64_FORMAT),
                      msg.version, req->expect.version);
       else
         version = g_memdup2 (&msg.version, sizeof msg.version);
@@ -3307,16 +3026,10 @@ handle_put_item (BbClient   *self,
  * Since: 0.1
  */
 void
-bb_client_put_item_async (BbClient            *self,
-                          const char          *namespace_id,
-                          const char          *item_id,
-                          guint64              known_version,
-                          GBytes              *nonce,
-                          GBytes              *aad,
-                          GBytes              *ciphertext,
-                          GCancellable        *cancellable,
-                          GAsyncReadyCallback  callback,
-                          gpointer             user_data)
+bb_client_put_item_async (BbClient *self, const char *namespace_id, const char *item_id,
+                          guint64 known_version, GBytes *nonce, GBytes *aad, GBytes *ciphertext,
+                          GCancellable *cancellable, GAsyncReadyCallback callback,
+                          gpointer user_data)
 {
   BbMsgPutItemRequest msg = { 0 };
   GError *error = NULL;
@@ -3337,7 +3050,7 @@ bb_client_put_item_async (BbClient            *self,
     {
       report_error (self, bb_client_put_item_async, callback, user_data,
                     g_error_new (BB_SYNC_ERROR, BB_SYNC_ERROR_INVALID_INPUT,
-                                 _("known_version: out of range")));
+                                 _ ("known_version: out of range")));
       return;
     }
 
@@ -3368,9 +3081,7 @@ bb_client_put_item_async (BbClient            *self,
  * Since: 0.1
  */
 guint64
-bb_client_put_item_finish (BbClient     *self,
-                           GAsyncResult *result,
-                           GError      **error)
+bb_client_put_item_finish (BbClient *self, GAsyncResult *result, GError **error)
 {
   g_autofree guint64 *version = request_finish (self, result, bb_client_put_item_async, error);
 
@@ -3381,11 +3092,7 @@ bb_client_put_item_finish (BbClient     *self,
 /* Server status                                                                         */
 
 static gpointer
-handle_health (BbClient   *self,
-               Request    *req,
-               const char *body,
-               gsize       len,
-               GError    **error)
+handle_health (BbClient *self, Request *req, const char *body, gsize len, GError **error)
 {
   BbMsgHealthResponse msg = { 0 };
   char *status;
@@ -3395,7 +3102,7 @@ handle_health (BbClient   *self,
   status = g_steal_pointer (&msg.status);
   bb_msg_health_response_clear (&msg);
   if (status == NULL)
-    g_set_error (error, BB_SYNC_ERROR, BB_SYNC_ERROR_PROTOCOL, _("status: missing"));
+    g_set_error (error, BB_SYNC_ERROR, BB_SYNC_ERROR_PROTOCOL, _ ("status: missing"));
   return status;
 }
 
@@ -3412,10 +3119,8 @@ handle_health (BbClient   *self,
  * Since: 0.1
  */
 void
-bb_client_health_async (BbClient            *self,
-                        GCancellable        *cancellable,
-                        GAsyncReadyCallback  callback,
-                        gpointer             user_data)
+bb_client_health_async (BbClient *self, GCancellable *cancellable, GAsyncReadyCallback callback,
+                        gpointer user_data)
 {
   Request *req;
 
@@ -3436,9 +3141,7 @@ bb_client_health_async (BbClient            *self,
  * Since: 0.1
  */
 char *
-bb_client_health_finish (BbClient     *self,
-                         GAsyncResult *result,
-                         GError      **error)
+bb_client_health_finish (BbClient *self, GAsyncResult *result, GError **error)
 {
   return request_finish (self, result, bb_client_health_async, error);
 }

@@ -55,9 +55,7 @@ bb_identity_real_get_key_id (BbIdentity *self)
 }
 
 static GBytes *
-bb_identity_real_finish (BbIdentity   *self,
-                         GAsyncResult *result,
-                         GError      **error)
+bb_identity_real_finish (BbIdentity *self, GAsyncResult *result, GError **error)
 {
   g_return_val_if_fail (g_task_is_valid (result, self), NULL);
 
@@ -65,9 +63,7 @@ bb_identity_real_finish (BbIdentity   *self,
 }
 
 static void
-sign_payload_cb (GObject      *source,
-                 GAsyncResult *result,
-                 gpointer      user_data)
+sign_payload_cb (GObject *source, GAsyncResult *result, gpointer user_data)
 {
   g_autoptr (GTask) task = user_data;
   BbIdentity *self = BB_IDENTITY (source);
@@ -78,19 +74,14 @@ sign_payload_cb (GObject      *source,
   if (signature == NULL)
     g_task_return_error (task, error);
   else
-    g_task_return_pointer (task, signature, (GDestroyNotify) g_bytes_unref);
+    g_task_return_pointer (task, signature, (GDestroyNotify)g_bytes_unref);
 }
 
 /* The shared tail of the default signing operations: @payload (or @error, when
  * building it failed) goes to sign_payload. */
 static void
-sign_built_payload (BbIdentity          *self,
-                    GBytes              *payload,
-                    GError              *error,
-                    gpointer             source_tag,
-                    GCancellable        *cancellable,
-                    GAsyncReadyCallback  callback,
-                    gpointer             user_data)
+sign_built_payload (BbIdentity *self, GBytes *payload, GError *error, gpointer source_tag,
+                    GCancellable *cancellable, GAsyncReadyCallback callback, gpointer user_data)
 {
   BbIdentityInterface *iface = BB_IDENTITY_GET_IFACE (self);
   g_autoptr (GTask) task = g_task_new (self, cancellable, callback, user_data);
@@ -104,8 +95,9 @@ sign_built_payload (BbIdentity          *self,
     }
   if (iface->sign_payload_async == NULL || iface->sign_payload_finish == NULL)
     {
-      g_task_return_new_error (task, BB_SYNC_ERROR, BB_SYNC_ERROR_UNSUPPORTED,
-                               _("This identity implements neither the operation nor sign_payload"));
+      g_task_return_new_error (
+          task, BB_SYNC_ERROR, BB_SYNC_ERROR_UNSUPPORTED,
+          _ ("This identity implements neither the operation nor sign_payload"));
       return;
     }
   iface->sign_payload_async (self, payload, cancellable, sign_payload_cb, g_steal_pointer (&task));
@@ -113,12 +105,8 @@ sign_built_payload (BbIdentity          *self,
 
 /* Kind, key ID and public keys of @self, or an error naming what is missing. */
 static gboolean
-get_public_material (BbIdentity *self,
-                     char      **out_kind,
-                     char      **out_key_id,
-                     GBytes    **out_auth,
-                     GBytes    **out_wrap,
-                     GError    **error)
+get_public_material (BbIdentity *self, char **out_kind, char **out_key_id, GBytes **out_auth,
+                     GBytes **out_wrap, GError **error)
 {
   g_autofree char *kind = bb_identity_get_kind (self);
   g_autofree char *key_id = bb_identity_get_key_id (self);
@@ -128,7 +116,7 @@ get_public_material (BbIdentity *self,
   if (kind == NULL || key_id == NULL || auth == NULL || wrap == NULL)
     {
       g_set_error (error, BB_SYNC_ERROR, BB_SYNC_ERROR_INVALID_INPUT,
-                   _("identity: kind, key ID and public keys are required"));
+                   _ ("identity: kind, key ID and public keys are required"));
       return FALSE;
     }
   if (out_kind != NULL)
@@ -143,11 +131,8 @@ get_public_material (BbIdentity *self,
 }
 
 static void
-bb_identity_real_sign_login_async (BbIdentity          *self,
-                                   GBytes              *challenge,
-                                   GCancellable        *cancellable,
-                                   GAsyncReadyCallback  callback,
-                                   gpointer             user_data)
+bb_identity_real_sign_login_async (BbIdentity *self, GBytes *challenge, GCancellable *cancellable,
+                                   GAsyncReadyCallback callback, gpointer user_data)
 {
   g_autofree char *kind = NULL;
   g_autofree char *key_id = NULL;
@@ -163,11 +148,8 @@ bb_identity_real_sign_login_async (BbIdentity          *self,
 }
 
 static void
-bb_identity_real_sign_refresh_async (BbIdentity          *self,
-                                     GBytes              *challenge,
-                                     GCancellable        *cancellable,
-                                     GAsyncReadyCallback  callback,
-                                     gpointer             user_data)
+bb_identity_real_sign_refresh_async (BbIdentity *self, GBytes *challenge, GCancellable *cancellable,
+                                     GAsyncReadyCallback callback, gpointer user_data)
 {
   g_autofree char *kind = NULL;
   g_autofree char *key_id = NULL;
@@ -181,11 +163,9 @@ bb_identity_real_sign_refresh_async (BbIdentity          *self,
 }
 
 static void
-bb_identity_real_sign_revoke_all_tokens_async (BbIdentity          *self,
-                                               GBytes              *challenge,
-                                               GCancellable        *cancellable,
-                                               GAsyncReadyCallback  callback,
-                                               gpointer             user_data)
+bb_identity_real_sign_revoke_all_tokens_async (BbIdentity *self, GBytes *challenge,
+                                               GCancellable *cancellable,
+                                               GAsyncReadyCallback callback, gpointer user_data)
 {
   g_autofree char *kind = NULL;
   g_autofree char *key_id = NULL;
@@ -201,17 +181,12 @@ bb_identity_real_sign_revoke_all_tokens_async (BbIdentity          *self,
 }
 
 static void
-bb_identity_real_sign_create_invite_async (BbIdentity          *self,
-                                           GBytes              *challenge,
-                                           const char          *namespace_id,
-                                           const char          *invite_id,
-                                           GBytes              *invite_server_secret_hash,
-                                           gint64               expires_at,
-                                           guint                max_pending,
-                                           guint                max_accepted,
-                                           GCancellable        *cancellable,
-                                           GAsyncReadyCallback  callback,
-                                           gpointer             user_data)
+bb_identity_real_sign_create_invite_async (BbIdentity *self, GBytes *challenge,
+                                           const char *namespace_id, const char *invite_id,
+                                           GBytes *invite_server_secret_hash, gint64 expires_at,
+                                           guint max_pending, guint max_accepted,
+                                           GCancellable *cancellable, GAsyncReadyCallback callback,
+                                           gpointer user_data)
 {
   g_autofree char *kind = NULL;
   g_autofree char *key_id = NULL;
@@ -225,19 +200,15 @@ bb_identity_real_sign_create_invite_async (BbIdentity          *self,
   if (fields != NULL)
     payload = bb_protocol_sensitive_action_intent (BB_PROTOCOL_ACTION_CREATE_INVITE, challenge,
                                                    kind, key_id, fields, &error);
-  sign_built_payload (self, payload, error, bb_identity_real_sign_create_invite_async,
-                      cancellable, callback, user_data);
+  sign_built_payload (self, payload, error, bb_identity_real_sign_create_invite_async, cancellable,
+                      callback, user_data);
 }
 
 static void
-bb_identity_real_sign_join_request_async (BbIdentity          *self,
-                                          const char          *namespace_id,
-                                          const char          *invite_id,
-                                          const char          *server_origin,
-                                          gint64               expires_at,
-                                          GCancellable        *cancellable,
-                                          GAsyncReadyCallback  callback,
-                                          gpointer             user_data)
+bb_identity_real_sign_join_request_async (BbIdentity *self, const char *namespace_id,
+                                          const char *invite_id, const char *server_origin,
+                                          gint64 expires_at, GCancellable *cancellable,
+                                          GAsyncReadyCallback callback, gpointer user_data)
 {
   g_autofree char *kind = NULL;
   g_autofree char *key_id = NULL;
@@ -254,36 +225,27 @@ bb_identity_real_sign_join_request_async (BbIdentity          *self,
 }
 
 static void
-return_unsupported (BbIdentity          *self,
-                    gpointer             source_tag,
-                    const char          *what,
-                    GAsyncReadyCallback  callback,
-                    gpointer             user_data)
+return_unsupported (BbIdentity *self, gpointer source_tag, const char *what,
+                    GAsyncReadyCallback callback, gpointer user_data)
 {
   g_autoptr (GTask) task = g_task_new (self, NULL, callback, user_data);
 
   g_task_set_source_tag (task, source_tag);
   g_task_return_new_error (task, BB_SYNC_ERROR, BB_SYNC_ERROR_UNSUPPORTED,
-                           _("This identity does not support %s"), what);
+                           _ ("This identity does not support %s"), what);
 }
 
 static void
-bb_identity_real_attest_async (BbIdentity          *self,
-                               GBytes              *challenge,
-                               GCancellable        *cancellable,
-                               GAsyncReadyCallback  callback,
-                               gpointer             user_data)
+bb_identity_real_attest_async (BbIdentity *self, GBytes *challenge, GCancellable *cancellable,
+                               GAsyncReadyCallback callback, gpointer user_data)
 {
   return_unsupported (self, bb_identity_real_attest_async, "attestation", callback, user_data);
 }
 
 static void
-bb_identity_real_unwrap_dek_async (BbIdentity          *self,
-                                   const char          *namespace_id,
-                                   GBytes              *wrapped_dek,
-                                   GCancellable        *cancellable,
-                                   GAsyncReadyCallback  callback,
-                                   gpointer             user_data)
+bb_identity_real_unwrap_dek_async (BbIdentity *self, const char *namespace_id, GBytes *wrapped_dek,
+                                   GCancellable *cancellable, GAsyncReadyCallback callback,
+                                   gpointer user_data)
 {
   return_unsupported (self, bb_identity_real_unwrap_dek_async, "unwrapping DEKs", callback,
                       user_data);
@@ -313,26 +275,24 @@ bb_identity_default_init (BbIdentityInterface *iface)
 /* Checks what an implementation handed back: a finish that returns NULL must set an
  * error, and the result must have the size the protocol needs. */
 static GBytes *
-check_result (GBytes     *bytes,
-              GError     *local_error,
-              gsize       expected_len,
-              const char *what,
-              GError    **error)
+check_result (GBytes *bytes, GError *local_error, gsize expected_len, const char *what,
+              GError **error)
 {
   if (bytes == NULL)
     {
       if (local_error == NULL)
         local_error = g_error_new (BB_SYNC_ERROR, BB_SYNC_ERROR_FAILED,
-                                   _("The identity returned no %s"), what);
+                                   _ ("The identity returned no %s"), what);
       g_propagate_error (error, local_error);
       return NULL;
     }
   g_clear_error (&local_error);
   if (expected_len != 0 && g_bytes_get_size (bytes) != expected_len)
     {
-      g_set_error (error, BB_SYNC_ERROR, BB_SYNC_ERROR_CRYPTO,
-                   _("%s: expected %" G_GSIZE_FORMAT " bytes from the identity, got %" G_GSIZE_FORMAT),
-                   what, expected_len, g_bytes_get_size (bytes));
+      g_set_error (
+          error, BB_SYNC_ERROR, BB_SYNC_ERROR_CRYPTO,
+          _ ("%s: expected %" G_GSIZE_FORMAT " bytes from the identity, got %" G_GSIZE_FORMAT),
+          what, expected_len, g_bytes_get_size (bytes));
       g_bytes_unref (bytes);
       return NULL;
     }
@@ -427,16 +387,14 @@ bb_identity_get_key_id (BbIdentity *self)
  * Since: 0.1
  */
 void
-bb_identity_sign_login_async (BbIdentity          *self,
-                              GBytes              *challenge,
-                              GCancellable        *cancellable,
-                              GAsyncReadyCallback  callback,
-                              gpointer             user_data)
+bb_identity_sign_login_async (BbIdentity *self, GBytes *challenge, GCancellable *cancellable,
+                              GAsyncReadyCallback callback, gpointer user_data)
 {
   g_return_if_fail (BB_IS_IDENTITY (self));
   g_return_if_fail (challenge != NULL);
 
-  BB_IDENTITY_GET_IFACE (self)->sign_login_async (self, challenge, cancellable, callback, user_data);
+  BB_IDENTITY_GET_IFACE (self)->sign_login_async (self, challenge, cancellable, callback,
+                                                  user_data);
 }
 
 /**
@@ -450,9 +408,7 @@ bb_identity_sign_login_async (BbIdentity          *self,
  * Since: 0.1
  */
 GBytes *
-bb_identity_sign_login_finish (BbIdentity   *self,
-                               GAsyncResult *result,
-                               GError      **error)
+bb_identity_sign_login_finish (BbIdentity *self, GAsyncResult *result, GError **error)
 {
   GError *local_error = NULL;
   GBytes *bytes;
@@ -476,11 +432,8 @@ bb_identity_sign_login_finish (BbIdentity   *self,
  * Since: 0.1
  */
 void
-bb_identity_sign_refresh_async (BbIdentity          *self,
-                                GBytes              *challenge,
-                                GCancellable        *cancellable,
-                                GAsyncReadyCallback  callback,
-                                gpointer             user_data)
+bb_identity_sign_refresh_async (BbIdentity *self, GBytes *challenge, GCancellable *cancellable,
+                                GAsyncReadyCallback callback, gpointer user_data)
 {
   g_return_if_fail (BB_IS_IDENTITY (self));
   g_return_if_fail (challenge != NULL);
@@ -500,9 +453,7 @@ bb_identity_sign_refresh_async (BbIdentity          *self,
  * Since: 0.1
  */
 GBytes *
-bb_identity_sign_refresh_finish (BbIdentity   *self,
-                                 GAsyncResult *result,
-                                 GError      **error)
+bb_identity_sign_refresh_finish (BbIdentity *self, GAsyncResult *result, GError **error)
 {
   GError *local_error = NULL;
   GBytes *bytes;
@@ -526,11 +477,9 @@ bb_identity_sign_refresh_finish (BbIdentity   *self,
  * Since: 0.1
  */
 void
-bb_identity_sign_revoke_all_tokens_async (BbIdentity          *self,
-                                          GBytes              *challenge,
-                                          GCancellable        *cancellable,
-                                          GAsyncReadyCallback  callback,
-                                          gpointer             user_data)
+bb_identity_sign_revoke_all_tokens_async (BbIdentity *self, GBytes *challenge,
+                                          GCancellable *cancellable, GAsyncReadyCallback callback,
+                                          gpointer user_data)
 {
   g_return_if_fail (BB_IS_IDENTITY (self));
   g_return_if_fail (challenge != NULL);
@@ -550,9 +499,7 @@ bb_identity_sign_revoke_all_tokens_async (BbIdentity          *self,
  * Since: 0.1
  */
 GBytes *
-bb_identity_sign_revoke_all_tokens_finish (BbIdentity   *self,
-                                           GAsyncResult *result,
-                                           GError      **error)
+bb_identity_sign_revoke_all_tokens_finish (BbIdentity *self, GAsyncResult *result, GError **error)
 {
   GError *local_error = NULL;
   GBytes *bytes;
@@ -584,17 +531,11 @@ bb_identity_sign_revoke_all_tokens_finish (BbIdentity   *self,
  * Since: 0.1
  */
 void
-bb_identity_sign_create_invite_async (BbIdentity          *self,
-                                      GBytes              *challenge,
-                                      const char          *namespace_id,
-                                      const char          *invite_id,
-                                      GBytes              *invite_server_secret_hash,
-                                      gint64               expires_at,
-                                      guint                max_pending,
-                                      guint                max_accepted,
-                                      GCancellable        *cancellable,
-                                      GAsyncReadyCallback  callback,
-                                      gpointer             user_data)
+bb_identity_sign_create_invite_async (BbIdentity *self, GBytes *challenge, const char *namespace_id,
+                                      const char *invite_id, GBytes *invite_server_secret_hash,
+                                      gint64 expires_at, guint max_pending, guint max_accepted,
+                                      GCancellable *cancellable, GAsyncReadyCallback callback,
+                                      gpointer user_data)
 {
   g_return_if_fail (BB_IS_IDENTITY (self));
   g_return_if_fail (challenge != NULL);
@@ -602,10 +543,9 @@ bb_identity_sign_create_invite_async (BbIdentity          *self,
   g_return_if_fail (invite_id != NULL);
   g_return_if_fail (invite_server_secret_hash != NULL);
 
-  BB_IDENTITY_GET_IFACE (self)->sign_create_invite_async (self, challenge, namespace_id, invite_id,
-                                                          invite_server_secret_hash, expires_at,
-                                                          max_pending, max_accepted, cancellable,
-                                                          callback, user_data);
+  BB_IDENTITY_GET_IFACE (self)->sign_create_invite_async (
+      self, challenge, namespace_id, invite_id, invite_server_secret_hash, expires_at, max_pending,
+      max_accepted, cancellable, callback, user_data);
 }
 
 /**
@@ -619,9 +559,7 @@ bb_identity_sign_create_invite_async (BbIdentity          *self,
  * Since: 0.1
  */
 GBytes *
-bb_identity_sign_create_invite_finish (BbIdentity   *self,
-                                       GAsyncResult *result,
-                                       GError      **error)
+bb_identity_sign_create_invite_finish (BbIdentity *self, GAsyncResult *result, GError **error)
 {
   GError *local_error = NULL;
   GBytes *bytes;
@@ -649,23 +587,18 @@ bb_identity_sign_create_invite_finish (BbIdentity   *self,
  * Since: 0.1
  */
 void
-bb_identity_sign_join_request_async (BbIdentity          *self,
-                                     const char          *namespace_id,
-                                     const char          *invite_id,
-                                     const char          *server_origin,
-                                     gint64               expires_at,
-                                     GCancellable        *cancellable,
-                                     GAsyncReadyCallback  callback,
-                                     gpointer             user_data)
+bb_identity_sign_join_request_async (BbIdentity *self, const char *namespace_id,
+                                     const char *invite_id, const char *server_origin,
+                                     gint64 expires_at, GCancellable *cancellable,
+                                     GAsyncReadyCallback callback, gpointer user_data)
 {
   g_return_if_fail (BB_IS_IDENTITY (self));
   g_return_if_fail (namespace_id != NULL);
   g_return_if_fail (invite_id != NULL);
   g_return_if_fail (server_origin != NULL);
 
-  BB_IDENTITY_GET_IFACE (self)->sign_join_request_async (self, namespace_id, invite_id,
-                                                         server_origin, expires_at, cancellable,
-                                                         callback, user_data);
+  BB_IDENTITY_GET_IFACE (self)->sign_join_request_async (
+      self, namespace_id, invite_id, server_origin, expires_at, cancellable, callback, user_data);
 }
 
 /**
@@ -679,9 +612,7 @@ bb_identity_sign_join_request_async (BbIdentity          *self,
  * Since: 0.1
  */
 GBytes *
-bb_identity_sign_join_request_finish (BbIdentity   *self,
-                                      GAsyncResult *result,
-                                      GError      **error)
+bb_identity_sign_join_request_finish (BbIdentity *self, GAsyncResult *result, GError **error)
 {
   GError *local_error = NULL;
   GBytes *bytes;
@@ -706,11 +637,8 @@ bb_identity_sign_join_request_finish (BbIdentity   *self,
  * Since: 0.1
  */
 void
-bb_identity_attest_async (BbIdentity          *self,
-                          GBytes              *challenge,
-                          GCancellable        *cancellable,
-                          GAsyncReadyCallback  callback,
-                          gpointer             user_data)
+bb_identity_attest_async (BbIdentity *self, GBytes *challenge, GCancellable *cancellable,
+                          GAsyncReadyCallback callback, gpointer user_data)
 {
   g_return_if_fail (BB_IS_IDENTITY (self));
   g_return_if_fail (challenge != NULL);
@@ -729,9 +657,7 @@ bb_identity_attest_async (BbIdentity          *self,
  * Since: 0.1
  */
 GBytes *
-bb_identity_attest_finish (BbIdentity   *self,
-                           GAsyncResult *result,
-                           GError      **error)
+bb_identity_attest_finish (BbIdentity *self, GAsyncResult *result, GError **error)
 {
   GError *local_error = NULL;
   GBytes *bytes;
@@ -757,12 +683,9 @@ bb_identity_attest_finish (BbIdentity   *self,
  * Since: 0.1
  */
 void
-bb_identity_unwrap_dek_async (BbIdentity          *self,
-                              const char          *namespace_id,
-                              GBytes              *wrapped_dek,
-                              GCancellable        *cancellable,
-                              GAsyncReadyCallback  callback,
-                              gpointer             user_data)
+bb_identity_unwrap_dek_async (BbIdentity *self, const char *namespace_id, GBytes *wrapped_dek,
+                              GCancellable *cancellable, GAsyncReadyCallback callback,
+                              gpointer user_data)
 {
   g_return_if_fail (BB_IS_IDENTITY (self));
   g_return_if_fail (namespace_id != NULL);
@@ -784,9 +707,7 @@ bb_identity_unwrap_dek_async (BbIdentity          *self,
  * Since: 0.1
  */
 GBytes *
-bb_identity_unwrap_dek_finish (BbIdentity   *self,
-                               GAsyncResult *result,
-                               GError      **error)
+bb_identity_unwrap_dek_finish (BbIdentity *self, GAsyncResult *result, GError **error)
 {
   GError *local_error = NULL;
   GBytes *bytes;
@@ -802,7 +723,7 @@ bb_identity_unwrap_dek_finish (BbIdentity   *self,
 typedef struct
 {
   BbInvite *invite;
-  gint64    expires_at;
+  gint64 expires_at;
 } BuildJoinData;
 
 static void
@@ -813,9 +734,7 @@ build_join_data_free (BuildJoinData *data)
 }
 
 static void
-build_join_signed_cb (GObject      *source,
-                      GAsyncResult *result,
-                      gpointer      user_data)
+build_join_signed_cb (GObject *source, GAsyncResult *result, gpointer user_data)
 {
   g_autoptr (GTask) task = user_data;
   BbIdentity *self = BB_IDENTITY (source);
@@ -868,7 +787,7 @@ build_join_signed_cb (GObject      *source,
   request->msg.expires_at = data->expires_at;
   request->msg.signature = bb_protocol_hex_encode (signature);
   request->msg.invite_proof = bb_protocol_base64url_encode (proof);
-  g_task_return_pointer (task, g_steal_pointer (&request), (GDestroyNotify) bb_join_request_unref);
+  g_task_return_pointer (task, g_steal_pointer (&request), (GDestroyNotify)bb_join_request_unref);
 }
 
 /**
@@ -888,12 +807,9 @@ build_join_signed_cb (GObject      *source,
  * Since: 0.1
  */
 void
-bb_identity_build_join_request_async (BbIdentity          *self,
-                                      BbInvite            *invite,
-                                      gint64               expires_at,
-                                      GCancellable        *cancellable,
-                                      GAsyncReadyCallback  callback,
-                                      gpointer             user_data)
+bb_identity_build_join_request_async (BbIdentity *self, BbInvite *invite, gint64 expires_at,
+                                      GCancellable *cancellable, GAsyncReadyCallback callback,
+                                      gpointer user_data)
 {
   GTask *task;
   BuildJoinData *data;
@@ -906,12 +822,11 @@ bb_identity_build_join_request_async (BbIdentity          *self,
   data = g_new0 (BuildJoinData, 1);
   data->invite = bb_invite_ref (invite);
   data->expires_at = expires_at;
-  g_task_set_task_data (task, data, (GDestroyNotify) build_join_data_free);
+  g_task_set_task_data (task, data, (GDestroyNotify)build_join_data_free);
 
-  bb_identity_sign_join_request_async (self, bb_invite_get_namespace_id (invite),
-                                       bb_invite_get_invite_id (invite),
-                                       bb_invite_get_server_origin (invite), expires_at,
-                                       cancellable, build_join_signed_cb, task);
+  bb_identity_sign_join_request_async (
+      self, bb_invite_get_namespace_id (invite), bb_invite_get_invite_id (invite),
+      bb_invite_get_server_origin (invite), expires_at, cancellable, build_join_signed_cb, task);
 }
 
 /**
@@ -925,14 +840,12 @@ bb_identity_build_join_request_async (BbIdentity          *self,
  * Since: 0.1
  */
 BbJoinRequest *
-bb_identity_build_join_request_finish (BbIdentity   *self,
-                                       GAsyncResult *result,
-                                       GError      **error)
+bb_identity_build_join_request_finish (BbIdentity *self, GAsyncResult *result, GError **error)
 {
   g_return_val_if_fail (BB_IS_IDENTITY (self), NULL);
   g_return_val_if_fail (g_task_is_valid (result, self), NULL);
-  g_return_val_if_fail (g_task_get_source_tag (G_TASK (result)) == bb_identity_build_join_request_async,
-                        NULL);
+  g_return_val_if_fail (
+      g_task_get_source_tag (G_TASK (result)) == bb_identity_build_join_request_async, NULL);
 
   return g_task_propagate_pointer (G_TASK (result), error);
 }

@@ -14,45 +14,42 @@
 #include "bb-client-types-private.h"
 #include "bb-test-utils.h"
 
-#define NS      "0123456789abcdef0123456789abcdef"
-#define NS2     "fedcba9876543210fedcba9876543210"
-#define KEY     "c029da188934a38b23c7230efb07ba4f1baad31e3b11b4f86d96fb6534a9433e"
-#define KEY2    "90491e35f86b3336c36184e21efdc071ea08119241fe99768722175dcb6ea417"
-#define ITEM    "b8d18f536289d201bcd1034560a83da1429a95678cdd35003d458e990c9a7a4f"
-#define ITEM2   "481f3cdb4b6a10e8e9645d231c4230ec9c3a9be0a5c40008615be2abcaad79a6"
-#define INVITE  "00112233445566778899aabbccddeeff"
+#define NS "0123456789abcdef0123456789abcdef"
+#define NS2 "fedcba9876543210fedcba9876543210"
+#define KEY "c029da188934a38b23c7230efb07ba4f1baad31e3b11b4f86d96fb6534a9433e"
+#define KEY2 "90491e35f86b3336c36184e21efdc071ea08119241fe99768722175dcb6ea417"
+#define ITEM "b8d18f536289d201bcd1034560a83da1429a95678cdd35003d458e990c9a7a4f"
+#define ITEM2 "481f3cdb4b6a10e8e9645d231c4230ec9c3a9be0a5c40008615be2abcaad79a6"
+#define INVITE "00112233445566778899aabbccddeeff"
 #define INVITE2 "ffeeddccbbaa99887766554433221100"
-#define HASH    "baf4a4d646d4cc5f7eeecddf969fd9b7421cd10565a6bfded4d02253ec8f6497"
-#define HASH2   "2213d47bbb3044276373c9d028430f532ddd5c861e410768d921cbdaeb998924"
+#define HASH "baf4a4d646d4cc5f7eeecddf969fd9b7421cd10565a6bfded4d02253ec8f6497"
+#define HASH2 "2213d47bbb3044276373c9d028430f532ddd5c861e410768d921cbdaeb998924"
 #define CHALLENGE_B64 "AQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQE="
 #define NONCE_B64 "AAECAwQFBgcICQoLDA0ODxAREhMUFRYX"
 
 typedef struct
 {
   SoupServer *server;
-  BbClient   *client;
-  char       *base_url;
+  BbClient *client;
+  char *base_url;
   /* the canned answer */
-  guint       status;
-  char       *body;
+  guint status;
+  char *body;
   const char *content_type;
   /* the last request */
-  guint       n_requests;
-  char       *method;
-  char       *path;
-  char       *request_body;
-  char       *authorization;
-  char       *if_match;
-  char       *request_content_type;
-  char       *user_agent;
+  guint n_requests;
+  char *method;
+  char *path;
+  char *request_body;
+  char *authorization;
+  char *if_match;
+  char *request_content_type;
+  char *user_agent;
 } Fake;
 
 static void
-fake_handler (SoupServer        *server,
-              SoupServerMessage *msg,
-              const char        *path,
-              GHashTable        *query,
-              gpointer           user_data)
+fake_handler (SoupServer *server, SoupServerMessage *msg, const char *path, GHashTable *query,
+              gpointer user_data)
 {
   Fake *f = user_data;
   SoupMessageHeaders *headers = soup_server_message_get_request_headers (msg);
@@ -95,7 +92,7 @@ fake_new_with_prefix (const char *prefix)
   uris = soup_server_get_uris (f->server);
   g_assert_nonnull (uris);
   f->base_url = g_strdup_printf ("http://127.0.0.1:%d", g_uri_get_port (uris->data));
-  g_slist_free_full (uris, (GDestroyNotify) g_uri_unref);
+  g_slist_free_full (uris, (GDestroyNotify)g_uri_unref);
 
   url = g_strconcat (f->base_url, prefix, NULL);
   f->client = bb_client_new (url, &error);
@@ -113,9 +110,7 @@ fake_new (void)
 }
 
 static void
-fake_answer (Fake       *f,
-             guint       status,
-             const char *body)
+fake_answer (Fake *f, guint status, const char *body)
 {
   g_free (f->body);
   f->status = status;
@@ -145,9 +140,7 @@ fake_free (Fake *f)
 }
 
 static void
-got_result (GObject      *source,
-            GAsyncResult *result,
-            gpointer      user_data)
+got_result (GObject *source, GAsyncResult *result, gpointer user_data)
 {
   GAsyncResult **slot = user_data;
 
@@ -163,17 +156,17 @@ await_result (GAsyncResult **slot)
 }
 
 /* Runs EXPR, which ends in `got_result, &res`, and waits for it. */
-#define AWAIT(res, expr) \
-  G_STMT_START { \
-    g_clear_object (&res); \
-    expr; \
-    await_result (&res); \
-  } G_STMT_END
+#define AWAIT(res, expr)                                                                           \
+  G_STMT_START                                                                                     \
+  {                                                                                                \
+    g_clear_object (&res);                                                                         \
+    expr;                                                                                          \
+    await_result (&res);                                                                           \
+  }                                                                                                \
+  G_STMT_END
 
 static void
-assert_protocol_error (GError     *error,
-                       const char *field,
-                       const char *phrase)
+assert_protocol_error (GError *error, const char *field, const char *phrase)
 {
   g_assert_error (error, BB_SYNC_ERROR, BB_SYNC_ERROR_PROTOCOL);
   if (field != NULL && strstr (error->message, field) == NULL)
@@ -244,7 +237,9 @@ test_login_refresh_kind_mismatch (void)
   g_autofree char *token = NULL;
   JsonObject *object;
 
-  fake_answer (f, 200, "{\"kind\":\"other\",\"accessToken\":\"new-token\",\"expiresAt\":\"2030-01-01T00:00:00Z\",\"defaultNamespaceId\":null}");
+  fake_answer (f, 200,
+               "{\"kind\":\"other\",\"accessToken\":\"new-token\",\"expiresAt\":\"2030-01-01T00:00:"
+               "00Z\",\"defaultNamespaceId\":null}");
   AWAIT (res, bb_client_login_async (f->client, "keystore", KEY, key, key, challenge, signature,
                                      NULL, NULL, got_result, &res));
   login = bb_client_login_finish (f->client, res, &error);
@@ -265,9 +260,11 @@ test_login_refresh_kind_mismatch (void)
   g_assert_cmpstr (token, ==, "test-token");
 
   g_clear_error (&error);
-  fake_answer (f, 200, "{\"kind\":\"other\",\"accessToken\":\"new-token\",\"expiresAt\":\"2030-01-01T00:00:00Z\"}");
-  AWAIT (res, bb_client_refresh_async (f->client, "keystore", KEY, challenge, signature, NULL,
-                                       NULL, got_result, &res));
+  fake_answer (
+      f, 200,
+      "{\"kind\":\"other\",\"accessToken\":\"new-token\",\"expiresAt\":\"2030-01-01T00:00:00Z\"}");
+  AWAIT (res, bb_client_refresh_async (f->client, "keystore", KEY, challenge, signature, NULL, NULL,
+                                       got_result, &res));
   login = bb_client_refresh_finish (f->client, res, &error);
   g_assert_null (login);
   assert_protocol_error (error, "kind", "kind mismatch");
@@ -276,7 +273,9 @@ test_login_refresh_kind_mismatch (void)
 
   /* A malformed default namespace ID in a login answer is rejected. */
   g_clear_error (&error);
-  fake_answer (f, 200, "{\"kind\":\"keystore\",\"accessToken\":\"new-token\",\"expiresAt\":\"2030-01-01T00:00:00Z\",\"defaultNamespaceId\":\"ABCDEF\"}");
+  fake_answer (f, 200,
+               "{\"kind\":\"keystore\",\"accessToken\":\"new-token\",\"expiresAt\":\"2030-01-01T00:"
+               "00:00Z\",\"defaultNamespaceId\":\"ABCDEF\"}");
   AWAIT (res, bb_client_login_async (f->client, "keystore", KEY, key, key, challenge, signature,
                                      NULL, NULL, got_result, &res));
   login = bb_client_login_finish (f->client, res, &error);
@@ -285,7 +284,9 @@ test_login_refresh_kind_mismatch (void)
 
   /* A good login stores the token. */
   g_clear_error (&error);
-  fake_answer (f, 200, "{\"kind\":\"keystore\",\"accessToken\":\"new-token\",\"expiresAt\":\"2030-01-01T00:00:00Z\",\"defaultNamespaceId\":\"" NS "\"}\n");
+  fake_answer (f, 200,
+               "{\"kind\":\"keystore\",\"accessToken\":\"new-token\",\"expiresAt\":\"2030-01-01T00:"
+               "00:00Z\",\"defaultNamespaceId\":\"" NS "\"}\n");
   AWAIT (res, bb_client_login_async (f->client, "keystore", KEY, key, key, challenge, signature,
                                      NULL, NULL, got_result, &res));
   login = bb_client_login_finish (f->client, res, &error);
@@ -309,11 +310,12 @@ test_namespace_answers (void)
   g_autofree char *wrapped_b64 = bb_protocol_base64_encode (wrapped);
   g_autofree char *body = NULL;
 
-  body = g_strdup_printf ("{\"namespaceId\":\"%s\",\"kind\":\"default\",\"wrappedDek\":\"%s\",\"created\":true}",
-                          NS2, wrapped_b64);
+  body = g_strdup_printf (
+      "{\"namespaceId\":\"%s\",\"kind\":\"default\",\"wrappedDek\":\"%s\",\"created\":true}", NS2,
+      wrapped_b64);
   fake_answer (f, 200, body);
-  AWAIT (res, bb_client_ensure_default_namespace_async (f->client, NS, wrapped, NULL, got_result,
-                                                        &res));
+  AWAIT (res,
+         bb_client_ensure_default_namespace_async (f->client, NS, wrapped, NULL, got_result, &res));
   info = bb_client_ensure_default_namespace_finish (f->client, res, &error);
   g_assert_null (info);
   assert_protocol_error (error, "namespaceId", "namespace mismatch");
@@ -323,11 +325,12 @@ test_namespace_answers (void)
   /* not created: another ID is the existing namespace, and is accepted */
   g_clear_error (&error);
   g_free (body);
-  body = g_strdup_printf ("{\"namespaceId\":\"%s\",\"kind\":\"default\",\"wrappedDek\":\"%s\",\"created\":false}",
-                          NS2, wrapped_b64);
+  body = g_strdup_printf (
+      "{\"namespaceId\":\"%s\",\"kind\":\"default\",\"wrappedDek\":\"%s\",\"created\":false}", NS2,
+      wrapped_b64);
   fake_answer (f, 200, body);
-  AWAIT (res, bb_client_ensure_default_namespace_async (f->client, NS, wrapped, NULL, got_result,
-                                                        &res));
+  AWAIT (res,
+         bb_client_ensure_default_namespace_async (f->client, NS, wrapped, NULL, got_result, &res));
   info = bb_client_ensure_default_namespace_finish (f->client, res, &error);
   g_assert_no_error (error);
   g_assert_cmpstr (bb_namespace_info_get_namespace_id (info), ==, NS2);
@@ -337,11 +340,12 @@ test_namespace_answers (void)
 
   /* bad base64 in the wrapped DEK */
   g_free (body);
-  body = g_strdup_printf ("{\"namespaceId\":\"%s\",\"kind\":\"default\",\"wrappedDek\":\"%s\\n\",\"created\":false}",
-                          NS, wrapped_b64);
+  body = g_strdup_printf (
+      "{\"namespaceId\":\"%s\",\"kind\":\"default\",\"wrappedDek\":\"%s\\n\",\"created\":false}",
+      NS, wrapped_b64);
   fake_answer (f, 200, body);
-  AWAIT (res, bb_client_ensure_default_namespace_async (f->client, NS, wrapped, NULL, got_result,
-                                                        &res));
+  AWAIT (res,
+         bb_client_ensure_default_namespace_async (f->client, NS, wrapped, NULL, got_result, &res));
   info = bb_client_ensure_default_namespace_finish (f->client, res, &error);
   g_assert_null (info);
   assert_protocol_error (error, "wrappedDek", NULL);
@@ -349,11 +353,12 @@ test_namespace_answers (void)
   /* wrong kind */
   g_clear_error (&error);
   g_free (body);
-  body = g_strdup_printf ("{\"namespaceId\":\"%s\",\"kind\":\"shared\",\"wrappedDek\":\"%s\",\"created\":true}",
-                          NS, wrapped_b64);
+  body = g_strdup_printf (
+      "{\"namespaceId\":\"%s\",\"kind\":\"shared\",\"wrappedDek\":\"%s\",\"created\":true}", NS,
+      wrapped_b64);
   fake_answer (f, 200, body);
-  AWAIT (res, bb_client_ensure_default_namespace_async (f->client, NS, wrapped, NULL, got_result,
-                                                        &res));
+  AWAIT (res,
+         bb_client_ensure_default_namespace_async (f->client, NS, wrapped, NULL, got_result, &res));
   info = bb_client_ensure_default_namespace_finish (f->client, res, &error);
   g_assert_null (info);
   assert_protocol_error (error, "kind", "kind mismatch");
@@ -398,7 +403,9 @@ test_members_and_wrapped_dek (void)
   g_autofree char *wrapped_b64 = bb_protocol_base64_encode (zeros);
   g_autofree char *body = NULL;
 
-  fake_answer (f, 200, "{\"namespaceId\":\"" NS2 "\",\"members\":[{\"kind\":\"keystore\",\"keyId\":\"" KEY "\"}]}");
+  fake_answer (f, 200,
+               "{\"namespaceId\":\"" NS2 "\",\"members\":[{\"kind\":\"keystore\",\"keyId\":\"" KEY
+               "\"}]}");
   AWAIT (res, bb_client_list_members_async (f->client, NS, NULL, got_result, &res));
   members = bb_client_list_members_finish (f->client, res, &error);
   g_assert_null (members);
@@ -413,8 +420,8 @@ test_members_and_wrapped_dek (void)
   g_assert_no_error (error);
   g_assert_cmpuint (members->len, ==, 0);
 
-  body = g_strdup_printf ("{\"namespaceId\":\"%s\",\"keyId\":\"%s\",\"wrappedDek\":\"%s\"}", NS, KEY2,
-                          wrapped_b64);
+  body = g_strdup_printf ("{\"namespaceId\":\"%s\",\"keyId\":\"%s\",\"wrappedDek\":\"%s\"}", NS,
+                          KEY2, wrapped_b64);
   fake_answer (f, 200, body);
   AWAIT (res, bb_client_get_wrapped_dek_async (f->client, NS, KEY, NULL, got_result, &res));
   wrapped = bb_client_get_wrapped_dek_finish (f->client, res, &error);
@@ -424,7 +431,8 @@ test_members_and_wrapped_dek (void)
 
   /* right IDs, but a wrapped DEK of the wrong size */
   g_clear_error (&error);
-  fake_answer (f, 200, "{\"namespaceId\":\"" NS "\",\"keyId\":\"" KEY "\",\"wrappedDek\":\"AA==\"}");
+  fake_answer (f, 200,
+               "{\"namespaceId\":\"" NS "\",\"keyId\":\"" KEY "\",\"wrappedDek\":\"AA==\"}");
   AWAIT (res, bb_client_get_wrapped_dek_async (f->client, NS, KEY, NULL, got_result, &res));
   wrapped = bb_client_get_wrapped_dek_finish (f->client, res, &error);
   g_assert_null (wrapped);
@@ -433,10 +441,7 @@ test_members_and_wrapped_dek (void)
 }
 
 static void
-create_invite (Fake         *f,
-               guint         max_pending,
-               BbInviteInfo **out,
-               GError      **error)
+create_invite (Fake *f, guint max_pending, BbInviteInfo **out, GError **error)
 {
   g_autoptr (GAsyncResult) res = NULL;
   g_autoptr (BbChallenge) challenge = make_challenge ();
@@ -459,26 +464,35 @@ test_create_invite_echo (void)
   g_autoptr (JsonNode) sent = NULL;
   JsonObject *object;
 
-  fake_answer (f, 200, "{\"namespaceId\":\"" NS "\",\"inviteId\":\"" INVITE2 "\",\"expiresAt\":1735689600,\"maxPending\":20,\"maxAccepted\":10}");
+  fake_answer (f, 200,
+               "{\"namespaceId\":\"" NS "\",\"inviteId\":\"" INVITE2
+               "\",\"expiresAt\":1735689600,\"maxPending\":20,\"maxAccepted\":10}");
   create_invite (f, 20, &invite, &error);
   g_assert_null (invite);
   assert_protocol_error (error, "inviteId", "invite mismatch");
   g_assert_cmpstr (f->path, ==, "/v1/namespaces/" NS "/invites");
   /* variant A carries maxPending, in the field order of the spec */
-  g_assert_nonnull (strstr (f->request_body, "\"expiresAt\":1735689600,\"maxPending\":20,\"maxAccepted\":10}"));
+  g_assert_nonnull (
+      strstr (f->request_body, "\"expiresAt\":1735689600,\"maxPending\":20,\"maxAccepted\":10}"));
 
   g_clear_error (&error);
-  fake_answer (f, 200, "{\"namespaceId\":\"" NS "\",\"inviteId\":\"" INVITE "\",\"expiresAt\":1735689601,\"maxPending\":20,\"maxAccepted\":10}");
+  fake_answer (f, 200,
+               "{\"namespaceId\":\"" NS "\",\"inviteId\":\"" INVITE
+               "\",\"expiresAt\":1735689601,\"maxPending\":20,\"maxAccepted\":10}");
   create_invite (f, 20, &invite, &error);
   assert_protocol_error (error, "expiresAt", "expiry mismatch");
 
   g_clear_error (&error);
-  fake_answer (f, 200, "{\"namespaceId\":\"" NS "\",\"inviteId\":\"" INVITE "\",\"expiresAt\":1735689600,\"maxPending\":19,\"maxAccepted\":10}");
+  fake_answer (f, 200,
+               "{\"namespaceId\":\"" NS "\",\"inviteId\":\"" INVITE
+               "\",\"expiresAt\":1735689600,\"maxPending\":19,\"maxAccepted\":10}");
   create_invite (f, 20, &invite, &error);
   assert_protocol_error (error, "maxPending", "maxPending mismatch");
 
   g_clear_error (&error);
-  fake_answer (f, 200, "{\"namespaceId\":\"" NS "\",\"inviteId\":\"" INVITE "\",\"expiresAt\":1735689600,\"maxAccepted\":9}");
+  fake_answer (f, 200,
+               "{\"namespaceId\":\"" NS "\",\"inviteId\":\"" INVITE
+               "\",\"expiresAt\":1735689600,\"maxAccepted\":9}");
   create_invite (f, 0, &invite, &error);
   assert_protocol_error (error, "maxAccepted", "maxAccepted mismatch");
   /* variant B: no maxPending key at all */
@@ -488,7 +502,9 @@ test_create_invite_echo (void)
   g_assert_cmpint (json_object_get_int_member (object, "maxAccepted"), ==, 10);
 
   g_clear_error (&error);
-  fake_answer (f, 200, "{\"namespaceId\":\"" NS "\",\"inviteId\":\"" INVITE "\",\"expiresAt\":1735689600,\"maxAccepted\":10}");
+  fake_answer (f, 200,
+               "{\"namespaceId\":\"" NS "\",\"inviteId\":\"" INVITE
+               "\",\"expiresAt\":1735689600,\"maxAccepted\":10}");
   create_invite (f, 0, &invite, &error);
   g_assert_no_error (error);
   g_assert_cmpstr (bb_invite_info_get_invite_id (invite), ==, INVITE);
@@ -516,16 +532,14 @@ make_join_request (void)
 }
 
 static void
-submit_join (Fake               *f,
-             BbJoinRequestInfo **out,
-             GError            **error)
+submit_join (Fake *f, BbJoinRequestInfo **out, GError **error)
 {
   g_autoptr (GAsyncResult) res = NULL;
   g_autoptr (BbJoinRequest) request = make_join_request ();
   g_autoptr (GBytes) secret = bb_test_repeat (0x44, 32);
 
-  AWAIT (res, bb_client_submit_join_request_async (f->client, request, secret, NULL, got_result,
-                                                   &res));
+  AWAIT (res,
+         bb_client_submit_join_request_async (f->client, request, secret, NULL, got_result, &res));
   *out = bb_client_submit_join_request_finish (f->client, res, error);
 }
 
@@ -539,7 +553,10 @@ test_submit_join_answers (void)
   g_autoptr (JsonNode) sent = NULL;
   JsonObject *object;
 
-  fake_answer (f, 200, "{\"namespaceId\":\"" NS "\",\"inviteId\":\"not-an-invite-id\",\"requesterKind\":\"keystore\",\"requesterKeyId\":\"" KEY "\",\"joinRequestHash\":\"" HASH "\",\"status\":\"pending\"}");
+  fake_answer (f, 200,
+               "{\"namespaceId\":\"" NS "\",\"inviteId\":\"not-an-invite-id\",\"requesterKind\":"
+                                        "\"keystore\",\"requesterKeyId\":\"" KEY
+               "\",\"joinRequestHash\":\"" HASH "\",\"status\":\"pending\"}");
   submit_join (f, &info, &error);
   g_assert_null (info);
   assert_protocol_error (error, "inviteId", NULL);
@@ -548,28 +565,40 @@ test_submit_join_answers (void)
   object = json_node_get_object (sent);
   g_assert_cmpstr (json_object_get_string_member (object, "inviteServerSecret"), ==,
                    "REREREREREREREREREREREREREREREREREREREREREQ");
-  g_assert_cmpstr (json_object_get_string_member (json_object_get_object_member (object, "joinRequest"),
-                                                  "serverOrigin"),
+  g_assert_cmpstr (json_object_get_string_member (
+                       json_object_get_object_member (object, "joinRequest"), "serverOrigin"),
                    ==, "https://sync.example");
 
   g_clear_error (&error);
-  fake_answer (f, 200, "{\"namespaceId\":\"" NS "\",\"inviteId\":\"" INVITE "\",\"requesterKind\":\"keystore\",\"requesterKeyId\":\"" KEY2 "\",\"joinRequestHash\":\"" HASH "\",\"status\":\"pending\"}");
+  fake_answer (f, 200,
+               "{\"namespaceId\":\"" NS "\",\"inviteId\":\"" INVITE
+               "\",\"requesterKind\":\"keystore\",\"requesterKeyId\":\"" KEY2
+               "\",\"joinRequestHash\":\"" HASH "\",\"status\":\"pending\"}");
   submit_join (f, &info, &error);
   assert_protocol_error (error, "requesterKeyId", "key mismatch");
 
   g_clear_error (&error);
-  fake_answer (f, 200, "{\"namespaceId\":\"" NS "\",\"inviteId\":\"" INVITE "\",\"requesterKind\":\"keystore\",\"requesterKeyId\":\"" KEY "\",\"joinRequestHash\":\"" HASH "\",\"status\":\"approved\"}");
+  fake_answer (f, 200,
+               "{\"namespaceId\":\"" NS "\",\"inviteId\":\"" INVITE
+               "\",\"requesterKind\":\"keystore\",\"requesterKeyId\":\"" KEY
+               "\",\"joinRequestHash\":\"" HASH "\",\"status\":\"approved\"}");
   submit_join (f, &info, &error);
   assert_protocol_error (error, "status", NULL);
 
   g_clear_error (&error);
-  fake_answer (f, 200, "{\"namespaceId\":\"" NS "\",\"inviteId\":\"" INVITE "\",\"requesterKind\":\"keystore\",\"requesterKeyId\":\"" KEY "\",\"joinRequestHash\":\"BAF4\",\"status\":\"pending\"}");
+  fake_answer (f, 200,
+               "{\"namespaceId\":\"" NS "\",\"inviteId\":\"" INVITE
+               "\",\"requesterKind\":\"keystore\",\"requesterKeyId\":\"" KEY
+               "\",\"joinRequestHash\":\"BAF4\",\"status\":\"pending\"}");
   submit_join (f, &info, &error);
   assert_protocol_error (error, "joinRequestHash", NULL);
 
   /* an existing pending request under another invite is accepted */
   g_clear_error (&error);
-  fake_answer (f, 200, "{\"namespaceId\":\"" NS "\",\"inviteId\":\"" INVITE2 "\",\"requesterKind\":\"keystore\",\"requesterKeyId\":\"" KEY "\",\"joinRequestHash\":\"" HASH2 "\",\"status\":\"pending\"}");
+  fake_answer (f, 200,
+               "{\"namespaceId\":\"" NS "\",\"inviteId\":\"" INVITE2
+               "\",\"requesterKind\":\"keystore\",\"requesterKeyId\":\"" KEY
+               "\",\"joinRequestHash\":\"" HASH2 "\",\"status\":\"pending\"}");
   submit_join (f, &info, &error);
   g_assert_no_error (error);
   g_assert_cmpstr (bb_join_request_info_get_invite_id (info), ==, INVITE2);
@@ -589,7 +618,8 @@ test_revoke_reject_approve (void)
   g_autoptr (BbMember) member = NULL;
   gboolean ok;
 
-  fake_answer (f, 200, "{\"namespaceId\":\"" NS "\",\"inviteId\":\"" INVITE "\",\"revoked\":false}");
+  fake_answer (f, 200,
+               "{\"namespaceId\":\"" NS "\",\"inviteId\":\"" INVITE "\",\"revoked\":false}");
   AWAIT (res, bb_client_revoke_invite_async (f->client, NS, INVITE, NULL, got_result, &res));
   ok = bb_client_revoke_invite_finish (f->client, res, &error);
   g_assert_false (ok);
@@ -599,23 +629,29 @@ test_revoke_reject_approve (void)
   g_assert_null (f->request_body);
 
   g_clear_error (&error);
-  fake_answer (f, 200, "{\"namespaceId\":\"" NS "\",\"requesterKeyId\":\"" KEY "\",\"joinRequestHash\":\"" HASH "\",\"rejected\":false}");
-  AWAIT (res, bb_client_reject_join_request_async (f->client, NS, KEY, HASH, NULL, got_result,
-                                                   &res));
+  fake_answer (f, 200,
+               "{\"namespaceId\":\"" NS "\",\"requesterKeyId\":\"" KEY
+               "\",\"joinRequestHash\":\"" HASH "\",\"rejected\":false}");
+  AWAIT (res,
+         bb_client_reject_join_request_async (f->client, NS, KEY, HASH, NULL, got_result, &res));
   ok = bb_client_reject_join_request_finish (f->client, res, &error);
   g_assert_false (ok);
   assert_protocol_error (error, "rejected", "must report rejected");
   g_assert_cmpstr (f->path, ==, "/v1/namespaces/" NS "/join-requests/" KEY "/" HASH);
 
   g_clear_error (&error);
-  fake_answer (f, 200, "{\"namespaceId\":\"" NS "\",\"requesterKeyId\":\"" KEY "\",\"joinRequestHash\":\"" HASH2 "\",\"rejected\":true}");
-  AWAIT (res, bb_client_reject_join_request_async (f->client, NS, KEY, HASH, NULL, got_result,
-                                                   &res));
+  fake_answer (f, 200,
+               "{\"namespaceId\":\"" NS "\",\"requesterKeyId\":\"" KEY
+               "\",\"joinRequestHash\":\"" HASH2 "\",\"rejected\":true}");
+  AWAIT (res,
+         bb_client_reject_join_request_async (f->client, NS, KEY, HASH, NULL, got_result, &res));
   ok = bb_client_reject_join_request_finish (f->client, res, &error);
   assert_protocol_error (error, "joinRequestHash", "hash mismatch");
 
   g_clear_error (&error);
-  fake_answer (f, 200, "{\"namespaceId\":\"" NS "\",\"memberKind\":\"keystore\",\"memberKeyId\":\"" KEY2 "\",\"joinRequestHash\":\"" HASH "\"}");
+  fake_answer (f, 200,
+               "{\"namespaceId\":\"" NS "\",\"memberKind\":\"keystore\",\"memberKeyId\":\"" KEY2
+               "\",\"joinRequestHash\":\"" HASH "\"}");
   AWAIT (res, bb_client_approve_join_request_async (f->client, NS, KEY, HASH, secret, wrapped, NULL,
                                                     got_result, &res));
   member = bb_client_approve_join_request_finish (f->client, res, &error);
@@ -626,7 +662,9 @@ test_revoke_reject_approve (void)
 
   /* memberKind is not checked */
   g_clear_error (&error);
-  fake_answer (f, 200, "{\"namespaceId\":\"" NS "\",\"memberKind\":\"whatever\",\"memberKeyId\":\"" KEY "\",\"joinRequestHash\":\"" HASH "\"}");
+  fake_answer (f, 200,
+               "{\"namespaceId\":\"" NS "\",\"memberKind\":\"whatever\",\"memberKeyId\":\"" KEY
+               "\",\"joinRequestHash\":\"" HASH "\"}");
   AWAIT (res, bb_client_approve_join_request_async (f->client, NS, KEY, HASH, secret, wrapped, NULL,
                                                     got_result, &res));
   member = bb_client_approve_join_request_finish (f->client, res, &error);
@@ -636,10 +674,7 @@ test_revoke_reject_approve (void)
 }
 
 static char *
-item_body (const char *ns,
-           const char *item,
-           guint64     version,
-           guint64     aad_version,
+item_body (const char *ns, const char *item, guint64 version, guint64 aad_version,
            const char *nonce)
 {
   g_autoptr (GError) error = NULL;
@@ -648,14 +683,14 @@ item_body (const char *ns,
 
   g_assert_no_error (error);
   aad_b64 = bb_protocol_base64_encode (aad);
-  return g_strdup_printf ("{\"namespaceId\":\"%s\",\"itemId\":\"%s\",\"version\":%" G_GUINT64_FORMAT
-                          ",\"nonce\":\"%s\",\"aad\":\"%s\",\"ciphertext\":\"DwEpquFWLloCxQcTCZz5LGec5KP3IYGioayf\"}\n",
-                          ns, item, version, nonce, aad_b64);
+  return g_strdup_printf (
+      "{\"namespaceId\":\"%s\",\"itemId\":\"%s\",\"version\":%" G_GUINT64_FORMAT
+      ",\"nonce\":\"%s\",\"aad\":\"%s\",\"ciphertext\":\"DwEpquFWLloCxQcTCZz5LGec5KP3IYGioayf\"}\n",
+      ns, item, version, nonce, aad_b64);
 }
 
 static BbItemEnvelope *
-get_item (Fake    *f,
-          GError **error)
+get_item (Fake *f, GError **error)
 {
   g_autoptr (GAsyncResult) res = NULL;
 
@@ -717,9 +752,7 @@ test_get_item_answers (void)
 }
 
 static guint64
-put_item (Fake    *f,
-          guint64  known_version,
-          GError **error)
+put_item (Fake *f, guint64 known_version, GError **error)
 {
   g_autoptr (GAsyncResult) res = NULL;
   g_autoptr (GBytes) nonce = zero_bytes (24);
@@ -777,13 +810,15 @@ test_error_bodies (void)
   g_autoptr (GAsyncResult) res = NULL;
   g_autoptr (GError) error = NULL;
   g_autoptr (GPtrArray) namespaces = NULL;
-  struct {
-    guint       status;
+  struct
+  {
+    guint status;
     const char *content_type;
     const char *body;
     const char *message;
   } cases[] = {
-    { 401, "application/json", "{\"error\":\"invalid bearer token\"}\n", "HTTP 401: invalid bearer token" },
+    { 401, "application/json", "{\"error\":\"invalid bearer token\"}\n",
+      "HTTP 401: invalid bearer token" },
     { 500, "application/json", "{\"error\":\"boom\"}", "HTTP 500: boom" },
     { 404, "text/plain", "404 page not found\n", "HTTP 404: 404 page not found" },
     { 502, "text/plain", "  bad gateway  ", "HTTP 502: bad gateway" },
@@ -824,7 +859,9 @@ test_bad_success_bodies (void)
     "<html>hello</html>",
     "{\"namespaces\":[{\"namespaceId\":\"" NS "\",\"kind\":\"default\",\"namespaceHead\":-1}]}",
     "{\"namespaces\":[{\"namespaceId\":\"" NS "\",\"kind\":\"default\",\"namespaceHead\":1.5}]}",
-    "{\"namespaces\":[{\"namespaceId\":\"" "0123456789ABCDEF0123456789ABCDEF" "\",\"kind\":\"default\",\"namespaceHead\":1}]}",
+    "{\"namespaces\":[{\"namespaceId\":\""
+    "0123456789ABCDEF0123456789ABCDEF"
+    "\",\"kind\":\"default\",\"namespaceHead\":1}]}",
   };
 
   for (guint i = 0; i < G_N_ELEMENTS (bodies); i++)
@@ -855,7 +892,9 @@ test_bad_success_bodies (void)
 
   /* a challenge that is not 32 bytes of canonical base64 */
   g_clear_error (&error);
-  fake_answer (f, 200, "{\"challenge\":\"AQID\",\"expiresAt\":\"2030-01-01T00:00:00Z\",\"spamControl\":{\"kind\":\"none\"}}");
+  fake_answer (f, 200,
+               "{\"challenge\":\"AQID\",\"expiresAt\":\"2030-01-01T00:00:00Z\",\"spamControl\":{"
+               "\"kind\":\"none\"}}");
   AWAIT (res, bb_client_request_challenge_async (f->client, "login", NULL, NULL, NULL, got_result,
                                                  &res));
   challenge = bb_client_request_challenge_finish (f->client, res, &error);
@@ -886,7 +925,7 @@ test_bad_arguments (void)
 
   g_clear_error (&error);
   g_variant_builder_init (&builder, G_VARIANT_TYPE ("a{st}"));
-  g_variant_builder_add (&builder, "{st}", "not-hex", (guint64) 1);
+  g_variant_builder_add (&builder, "{st}", "not-hex", (guint64)1);
   AWAIT (res, bb_client_watch_async (f->client, g_variant_builder_end (&builder), NULL, got_result,
                                      &res));
   watch = bb_client_watch_finish (f->client, res, &error);
@@ -906,19 +945,12 @@ test_base_url (void)
   g_autofree char *status = NULL;
   g_autoptr (BbClient) client = NULL;
   const char *rejected[] = {
-    "http://example.org",
-    "http://192.168.1.10:8090",
-    "ftp://127.0.0.1",
-    "https://",
-    "not a url",
-    "https://sync.example/?q=1",
-    "https://user@sync.example",
+    "http://example.org", "http://192.168.1.10:8090",  "ftp://127.0.0.1",           "https://",
+    "not a url",          "https://sync.example/?q=1", "https://user@sync.example",
   };
   const char *accepted[] = {
-    "https://sync.example",
-    "https://sync.example:8443/prefix/",
-    "http://localhost:8090",
-    "http://127.0.0.1:1",
+    "https://sync.example",  "https://sync.example:8443/prefix/",
+    "http://localhost:8090", "http://127.0.0.1:1",
     "http://[::1]:8090",
   };
 
@@ -986,8 +1018,7 @@ test_network_error (void)
 }
 
 int
-main (int    argc,
-      char **argv)
+main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
 

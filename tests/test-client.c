@@ -24,9 +24,7 @@ typedef struct
 } Env;
 
 static void
-got_result (GObject      *source,
-            GAsyncResult *result,
-            gpointer      user_data)
+got_result (GObject *source, GAsyncResult *result, gpointer user_data)
 {
   GAsyncResult **slot = user_data;
 
@@ -41,12 +39,14 @@ await_result (GAsyncResult **slot)
   return *slot;
 }
 
-#define AWAIT(res, expr) \
-  G_STMT_START { \
-    g_clear_object (&res); \
-    expr; \
-    await_result (&res); \
-  } G_STMT_END
+#define AWAIT(res, expr)                                                                           \
+  G_STMT_START                                                                                     \
+  {                                                                                                \
+    g_clear_object (&res);                                                                         \
+    expr;                                                                                          \
+    await_result (&res);                                                                           \
+  }                                                                                                \
+  G_STMT_END
 
 static Env *
 env_new (guint watch_timeout_ms)
@@ -86,8 +86,7 @@ env_free (Env *env)
 }
 
 static BbLoginResult *
-login (BbClient   *client,
-       BbIdentity *identity)
+login (BbClient *client, BbIdentity *identity)
 {
   g_autoptr (GAsyncResult) res = NULL;
   g_autoptr (GError) error = NULL;
@@ -121,9 +120,7 @@ random_bytes (gsize len)
 }
 
 static GBytes *
-wrap_to (BbIdentity *identity,
-         const char *namespace_id,
-         GBytes     *dek)
+wrap_to (BbIdentity *identity, const char *namespace_id, GBytes *dek)
 {
   g_autoptr (GError) error = NULL;
   g_autoptr (GBytes) wrap_public_key = bb_identity_get_wrap_public_key (identity);
@@ -134,16 +131,14 @@ wrap_to (BbIdentity *identity,
 }
 
 static GBytes *
-unwrap (BbIdentity *identity,
-        const char *namespace_id,
-        GBytes     *wrapped)
+unwrap (BbIdentity *identity, const char *namespace_id, GBytes *wrapped)
 {
   g_autoptr (GAsyncResult) res = NULL;
   g_autoptr (GError) error = NULL;
   GBytes *dek;
 
-  AWAIT (res, bb_identity_unwrap_dek_async (identity, namespace_id, wrapped, NULL, got_result,
-                                            &res));
+  AWAIT (res,
+         bb_identity_unwrap_dek_async (identity, namespace_id, wrapped, NULL, got_result, &res));
   dek = bb_identity_unwrap_dek_finish (identity, res, &error);
   g_assert_no_error (error);
   return dek;
@@ -151,9 +146,7 @@ unwrap (BbIdentity *identity,
 
 /* Creates the default namespace of the logged-in identity; returns its ID and DEK. */
 static char *
-ensure_default (BbClient   *client,
-                BbIdentity *identity,
-                GBytes    **out_dek)
+ensure_default (BbClient *client, BbIdentity *identity, GBytes **out_dek)
 {
   g_autoptr (GAsyncResult) res = NULL;
   g_autoptr (GError) error = NULL;
@@ -162,8 +155,8 @@ ensure_default (BbClient   *client,
   g_autoptr (GBytes) wrapped = wrap_to (identity, proposed, dek);
   g_autoptr (BbNamespaceInfo) info = NULL;
 
-  AWAIT (res, bb_client_ensure_default_namespace_async (client, proposed, wrapped, NULL,
-                                                        got_result, &res));
+  AWAIT (res, bb_client_ensure_default_namespace_async (client, proposed, wrapped, NULL, got_result,
+                                                        &res));
   info = bb_client_ensure_default_namespace_finish (client, res, &error);
   g_assert_no_error (error);
   g_assert_true (bb_namespace_info_get_created (info));
@@ -174,13 +167,8 @@ ensure_default (BbClient   *client,
 }
 
 static guint64
-put (BbClient   *client,
-     const char *namespace_id,
-     const char *item_id,
-     GBytes     *dek,
-     guint64     known_version,
-     const char *text,
-     GError    **error)
+put (BbClient *client, const char *namespace_id, const char *item_id, GBytes *dek,
+     guint64 known_version, const char *text, GError **error)
 {
   g_autoptr (GAsyncResult) res = NULL;
   g_autoptr (GError) local_error = NULL;
@@ -198,11 +186,8 @@ put (BbClient   *client,
 }
 
 static char *
-get_text (BbClient   *client,
-          const char *namespace_id,
-          const char *item_id,
-          GBytes     *dek,
-          guint64    *out_version)
+get_text (BbClient *client, const char *namespace_id, const char *item_id, GBytes *dek,
+          guint64 *out_version)
 {
   g_autoptr (GAsyncResult) res = NULL;
   g_autoptr (GError) error = NULL;
@@ -212,11 +197,10 @@ get_text (BbClient   *client,
   AWAIT (res, bb_client_get_item_async (client, namespace_id, item_id, NULL, got_result, &res));
   item = bb_client_get_item_finish (client, res, &error);
   g_assert_no_error (error);
-  plaintext = bb_protocol_decrypt_item (dek, namespace_id, item_id,
-                                        bb_item_envelope_get_version (item),
-                                        bb_item_envelope_get_nonce (item),
-                                        bb_item_envelope_get_aad (item),
-                                        bb_item_envelope_get_ciphertext (item), &error);
+  plaintext = bb_protocol_decrypt_item (
+      dek, namespace_id, item_id, bb_item_envelope_get_version (item),
+      bb_item_envelope_get_nonce (item), bb_item_envelope_get_aad (item),
+      bb_item_envelope_get_ciphertext (item), &error);
   g_assert_no_error (error);
   *out_version = bb_item_envelope_get_version (item);
   return g_strndup (g_bytes_get_data (plaintext, NULL), g_bytes_get_size (plaintext));
@@ -263,7 +247,8 @@ test_login_namespace_items (void)
   g_assert_no_error (error);
   g_assert_false (bb_namespace_info_get_created (info));
   g_assert_cmpstr (bb_namespace_info_get_namespace_id (info), ==, namespace_id);
-  returned_dek = unwrap (BB_IDENTITY (alice), namespace_id, bb_namespace_info_get_wrapped_dek (info));
+  returned_dek
+      = unwrap (BB_IDENTITY (alice), namespace_id, bb_namespace_info_get_wrapped_dek (info));
   g_assert_true (g_bytes_equal (returned_dek, dek));
   g_clear_pointer (&info, bb_namespace_info_unref);
 
@@ -386,9 +371,9 @@ test_refresh_and_revoke (void)
     g_autoptr (BbChallenge) challenge = NULL;
     g_autoptr (GBytes) signature = NULL;
 
-    AWAIT (res, bb_client_request_challenge_async (env->client, "sensitive-action",
-                                                   "revoke-all-tokens", fields_hash, NULL,
-                                                   got_result, &res));
+    AWAIT (res,
+           bb_client_request_challenge_async (env->client, "sensitive-action", "revoke-all-tokens",
+                                              fields_hash, NULL, got_result, &res));
     challenge = bb_client_request_challenge_finish (env->client, res, &error);
     g_assert_no_error (error);
     g_assert_cmpstr (bb_challenge_get_spam_control_kind (challenge), ==, "none");
@@ -409,14 +394,12 @@ test_refresh_and_revoke (void)
 
 typedef struct
 {
-  char   *namespace_id;
+  char *namespace_id;
   GBytes *dek;
 } Shared;
 
 static void
-create_shared (BbClient   *client,
-               BbIdentity *identity,
-               Shared     *shared)
+create_shared (BbClient *client, BbIdentity *identity, Shared *shared)
 {
   g_autoptr (GAsyncResult) res = NULL;
   g_autoptr (GError) error = NULL;
@@ -441,16 +424,14 @@ new_invite (const char *namespace_id)
   g_autoptr (GBytes) secret = random_bytes (32);
   BbInvite *invite;
 
-  invite = bb_invite_new (ORIGIN, namespace_id, invite_id, g_get_real_time () / G_USEC_PER_SEC + 600,
-                          secret, &error);
+  invite = bb_invite_new (ORIGIN, namespace_id, invite_id,
+                          g_get_real_time () / G_USEC_PER_SEC + 600, secret, &error);
   g_assert_no_error (error);
   return invite;
 }
 
 static BbJoinRequestInfo *
-submit (BbClient   *client,
-        BbIdentity *identity,
-        BbInvite   *invite)
+submit (BbClient *client, BbIdentity *identity, BbInvite *invite)
 {
   g_autoptr (GAsyncResult) res = NULL;
   g_autoptr (GError) error = NULL;
@@ -468,8 +449,8 @@ submit (BbClient   *client,
 
   server_secret = bb_protocol_invite_server_secret (bb_invite_get_secret (invite), &error);
   g_assert_no_error (error);
-  AWAIT (res, bb_client_submit_join_request_async (client, request, server_secret, NULL,
-                                                   got_result, &res));
+  AWAIT (res, bb_client_submit_join_request_async (client, request, server_secret, NULL, got_result,
+                                                   &res));
   info = bb_client_submit_join_request_finish (client, res, &error);
   g_assert_no_error (error);
   g_assert_cmpstr (bb_join_request_info_get_status (info), ==, "pending");
@@ -537,8 +518,8 @@ test_invites_and_join_requests (void)
   g_assert_cmpuint (bb_invite_info_get_max_pending (created), ==, 5);
   g_assert_cmpuint (bb_invite_info_get_max_accepted (created), ==, 3);
 
-  AWAIT (res, bb_client_list_invites_async (env->client, shared.namespace_id, NULL, got_result,
-                                            &res));
+  AWAIT (res,
+         bb_client_list_invites_async (env->client, shared.namespace_id, NULL, got_result, &res));
   invites = bb_client_list_invites_finish (env->client, res, &error);
   g_assert_no_error (error);
   g_assert_cmpuint (invites->len, ==, 2);
@@ -567,7 +548,8 @@ test_invites_and_join_requests (void)
   entry = NULL;
   for (guint i = 0; i < requests->len; i++)
     if (g_strcmp0 (bb_join_request_info_get_requester_key_id (g_ptr_array_index (requests, i)),
-                   bb_test_identity_get_key_id (bob)) == 0)
+                   bb_test_identity_get_key_id (bob))
+        == 0)
       entry = g_ptr_array_index (requests, i);
   g_assert_nonnull (entry);
   g_assert_cmpstr (bb_join_request_info_get_join_request_hash (entry), ==,
@@ -575,14 +557,11 @@ test_invites_and_join_requests (void)
   g_assert_nonnull (bb_join_request_info_get_created_at (entry));
   request = bb_join_request_info_get_request (entry);
   g_assert_nonnull (request);
-  payload = bb_protocol_join_request_payload (bb_join_request_get_namespace_id (request),
-                                              bb_join_request_get_invite_id (request),
-                                              bb_join_request_get_server_origin (request),
-                                              bb_join_request_get_kind (request),
-                                              bb_join_request_get_key_id (request),
-                                              bb_test_identity_get_auth_public_key (bob),
-                                              bb_test_identity_get_wrap_public_key (bob),
-                                              bb_join_request_get_expires_at (request), &error);
+  payload = bb_protocol_join_request_payload (
+      bb_join_request_get_namespace_id (request), bb_join_request_get_invite_id (request),
+      bb_join_request_get_server_origin (request), bb_join_request_get_kind (request),
+      bb_join_request_get_key_id (request), bb_test_identity_get_auth_public_key (bob),
+      bb_test_identity_get_wrap_public_key (bob), bb_join_request_get_expires_at (request), &error);
   g_assert_no_error (error);
   expected_hash = bb_protocol_join_request_hash (payload);
   g_assert_cmpstr (bb_join_request_info_get_join_request_hash (entry), ==, expected_hash);
@@ -594,10 +573,9 @@ test_invites_and_join_requests (void)
   g_assert_no_error (error);
   wrapped_for_bob = bb_protocol_wrap_dek (bob_wrap_key, shared.namespace_id, shared.dek, &error);
   g_assert_no_error (error);
-  AWAIT (res, bb_client_approve_join_request_async (env->client, shared.namespace_id,
-                                                    bb_join_request_get_key_id (request),
-                                                    expected_hash, server_secret, wrapped_for_bob,
-                                                    NULL, got_result, &res));
+  AWAIT (res, bb_client_approve_join_request_async (
+                  env->client, shared.namespace_id, bb_join_request_get_key_id (request),
+                  expected_hash, server_secret, wrapped_for_bob, NULL, got_result, &res));
   member = bb_client_approve_join_request_finish (env->client, res, &error);
   g_assert_no_error (error);
   g_assert_cmpstr (bb_member_get_key_id (member), ==, bb_test_identity_get_key_id (bob));
@@ -611,17 +589,18 @@ test_invites_and_join_requests (void)
   bob_dek = unwrap (BB_IDENTITY (bob), shared.namespace_id, bob_wrapped);
   g_assert_true (g_bytes_equal (bob_dek, shared.dek));
 
-  AWAIT (res, bb_client_list_members_async (bob_client, shared.namespace_id, NULL, got_result,
-                                            &res));
+  AWAIT (res,
+         bb_client_list_members_async (bob_client, shared.namespace_id, NULL, got_result, &res));
   members = bb_client_list_members_finish (bob_client, res, &error);
   g_assert_no_error (error);
   g_assert_cmpuint (members->len, ==, 2);
 
   /* Carol is rejected. */
-  AWAIT (res, bb_client_reject_join_request_async (
-                env->client, shared.namespace_id,
-                bb_join_request_info_get_requester_key_id (carol_submitted),
-                bb_join_request_info_get_join_request_hash (carol_submitted), NULL, got_result, &res));
+  AWAIT (res,
+         bb_client_reject_join_request_async (
+             env->client, shared.namespace_id,
+             bb_join_request_info_get_requester_key_id (carol_submitted),
+             bb_join_request_info_get_join_request_hash (carol_submitted), NULL, got_result, &res));
   ok = bb_client_reject_join_request_finish (env->client, res, &error);
   g_assert_no_error (error);
   g_assert_true (ok);
@@ -639,8 +618,8 @@ test_invites_and_join_requests (void)
   ok = bb_client_revoke_invite_finish (env->client, res, &error);
   g_assert_no_error (error);
   g_assert_true (ok);
-  AWAIT (res, bb_client_list_invites_async (env->client, shared.namespace_id, NULL, got_result,
-                                            &res));
+  AWAIT (res,
+         bb_client_list_invites_async (env->client, shared.namespace_id, NULL, got_result, &res));
   invites = bb_client_list_invites_finish (env->client, res, &error);
   g_assert_no_error (error);
   for (guint i = 0; i < invites->len; i++)
@@ -655,8 +634,8 @@ test_invites_and_join_requests (void)
 
   /* Wrong calls are API errors: Carol is not a member. */
   g_clear_pointer (&members, g_ptr_array_unref);
-  AWAIT (res, bb_client_list_members_async (carol_client, shared.namespace_id, NULL, got_result,
-                                            &res));
+  AWAIT (res,
+         bb_client_list_members_async (carol_client, shared.namespace_id, NULL, got_result, &res));
   members = bb_client_list_members_finish (carol_client, res, &error);
   g_assert_null (members);
   g_assert_error (error, BB_SYNC_ERROR, BB_SYNC_ERROR_API);
@@ -715,7 +694,7 @@ test_watch_and_cancel (void)
 
   /* up to date: the server's (short) wait times out */
   g_variant_builder_init (&builder, G_VARIANT_TYPE ("a{st}"));
-  g_variant_builder_add (&builder, "{st}", namespace_id, (guint64) 0);
+  g_variant_builder_add (&builder, "{st}", namespace_id, (guint64)0);
   AWAIT (res, bb_client_watch_async (env->client, g_variant_builder_end (&builder), NULL,
                                      got_result, &res));
   watch = bb_client_watch_finish (env->client, res, &error);
@@ -728,7 +707,7 @@ test_watch_and_cancel (void)
    * after 10 s, so a passing run proves the cancel was honoured long before */
   bb_server_set_watch_timeout (env->server, 20000);
   g_variant_builder_init (&builder, G_VARIANT_TYPE ("a{st}"));
-  g_variant_builder_add (&builder, "{st}", namespace_id, (guint64) 0);
+  g_variant_builder_add (&builder, "{st}", namespace_id, (guint64)0);
   guard = g_timeout_add_seconds (10, guard_cb, NULL);
   g_timeout_add (200, cancel_cb, cancellable);
   AWAIT (res, bb_client_watch_async (env->client, g_variant_builder_end (&builder), cancellable,
@@ -750,10 +729,8 @@ test_watch_and_cancel (void)
 static GPtrArray *captured_logs;
 
 static GLogWriterOutput
-capture_writer (GLogLevelFlags   log_level,
-                const GLogField *fields,
-                gsize            n_fields,
-                gpointer         user_data)
+capture_writer (GLogLevelFlags log_level, const GLogField *fields, gsize n_fields,
+                gpointer user_data)
 {
   const char *domain = NULL;
   const char *message = NULL;
@@ -778,7 +755,7 @@ assert_not_logged (const char *secret)
 {
   for (guint i = 0; i < captured_logs->len; i++)
     if (strstr (g_ptr_array_index (captured_logs, i), secret) != NULL)
-      g_error ("a secret was logged: %s", (char *) g_ptr_array_index (captured_logs, i));
+      g_error ("a secret was logged: %s", (char *)g_ptr_array_index (captured_logs, i));
 }
 
 /* Debug logs name endpoints and statuses, never tokens or signatures. Runs in a
@@ -811,17 +788,17 @@ test_logging (void)
                                                      got_result, &res));
       challenge = bb_client_request_challenge_finish (env->client, res, &error);
       g_assert_no_error (error);
-      AWAIT (res, bb_identity_sign_login_async (BB_IDENTITY (alice),
-                                                bb_challenge_get_bytes (challenge), NULL,
-                                                got_result, &res));
+      AWAIT (res,
+             bb_identity_sign_login_async (BB_IDENTITY (alice), bb_challenge_get_bytes (challenge),
+                                           NULL, got_result, &res));
       signature = bb_identity_sign_login_finish (BB_IDENTITY (alice), res, &error);
       g_assert_no_error (error);
       signature_hex = bb_protocol_hex_encode (signature);
-      AWAIT (res, bb_client_login_async (env->client, "keystore",
-                                         bb_test_identity_get_key_id (alice),
-                                         bb_test_identity_get_auth_public_key (alice),
-                                         bb_test_identity_get_wrap_public_key (alice), challenge,
-                                         signature, NULL, NULL, got_result, &res));
+      AWAIT (res,
+             bb_client_login_async (env->client, "keystore", bb_test_identity_get_key_id (alice),
+                                    bb_test_identity_get_auth_public_key (alice),
+                                    bb_test_identity_get_wrap_public_key (alice), challenge,
+                                    signature, NULL, NULL, got_result, &res));
       result = bb_client_login_finish (env->client, res, &error);
       g_assert_no_error (error);
       namespace_id = ensure_default (env->client, BB_IDENTITY (alice), &dek);
@@ -863,9 +840,7 @@ test_logging (void)
 }
 
 static GBytes *
-sign_with (BbIdentity *identity,
-           const char *intent,
-           JsonObject *vector)
+sign_with (BbIdentity *identity, const char *intent, JsonObject *vector)
 {
   g_autoptr (GAsyncResult) res = NULL;
   g_autoptr (GError) error = NULL;
@@ -892,8 +867,8 @@ sign_with (BbIdentity *identity,
     {
       /* The fields vector is ns(16) invite(16) hash(32) BE64 expiry [BE32 maxPending]
        * BE32 maxAccepted: take the inputs back out of it. */
-      g_autoptr (GBytes) fields = bb_test_hex (json_object_get_string_member (vector,
-                                                                               "create_invite_action_fields"));
+      g_autoptr (GBytes) fields
+          = bb_test_hex (json_object_get_string_member (vector, "create_invite_action_fields"));
       const guint8 *f = g_bytes_get_data (fields, NULL);
       gsize len = g_bytes_get_size (fields);
       g_autoptr (GBytes) ns = g_bytes_new (f, 16);
@@ -901,14 +876,14 @@ sign_with (BbIdentity *identity,
       g_autoptr (GBytes) hash = g_bytes_new (f + 32, 32);
       g_autofree char *ns_hex = bb_protocol_hex_encode (ns);
       g_autofree char *invite_hex = bb_protocol_hex_encode (invite);
-      gint64 expires_at = (gint64) GUINT64_FROM_BE (*(const guint64 *) (f + 64));
-      guint max_pending = len == 80 ? GUINT32_FROM_BE (*(const guint32 *) (f + 72)) : 0;
-      guint max_accepted = GUINT32_FROM_BE (*(const guint32 *) (f + len - 4));
+      gint64 expires_at = (gint64)GUINT64_FROM_BE (*(const guint64 *)(f + 64));
+      guint max_pending = len == 80 ? GUINT32_FROM_BE (*(const guint32 *)(f + 72)) : 0;
+      guint max_accepted = GUINT32_FROM_BE (*(const guint32 *)(f + len - 4));
 
       g_assert_true (len == 76 || len == 80);
       AWAIT (res, bb_identity_sign_create_invite_async (identity, challenge, ns_hex, invite_hex,
-                                                        hash, expires_at, max_pending,
-                                                        max_accepted, NULL, got_result, &res));
+                                                        hash, expires_at, max_pending, max_accepted,
+                                                        NULL, got_result, &res));
       signature = bb_identity_sign_create_invite_finish (identity, res, &error);
     }
   else
@@ -931,8 +906,8 @@ test_identity_vectors (void)
   for (guint i = 0; i < json_array_get_length (intents); i++)
     {
       JsonObject *vector = json_array_get_object_element (intents, i);
-      g_autoptr (BbTestIdentity) identity =
-        bb_test_identity_new (json_object_get_string_member (vector, "label"));
+      g_autoptr (BbTestIdentity) identity
+          = bb_test_identity_new (json_object_get_string_member (vector, "label"));
       g_autofree char *kind = bb_identity_get_kind (BB_IDENTITY (identity));
       g_autofree char *key_id = bb_identity_get_key_id (BB_IDENTITY (identity));
 
@@ -951,18 +926,19 @@ test_identity_vectors (void)
   for (guint i = 0; i < json_array_get_length (invites); i++)
     {
       JsonObject *vector = json_array_get_object_element (invites, i);
-      g_autoptr (BbTestIdentity) identity =
-        bb_test_identity_new (json_object_get_string_member (vector, "requester_label"));
+      g_autoptr (BbTestIdentity) identity
+          = bb_test_identity_new (json_object_get_string_member (vector, "requester_label"));
       g_autoptr (GAsyncResult) res = NULL;
       g_autoptr (GError) error = NULL;
       g_autoptr (GBytes) signature = NULL;
 
-      AWAIT (res, bb_identity_sign_join_request_async (
-                    BB_IDENTITY (identity), json_object_get_string_member (vector, "namespace_id"),
-                    json_object_get_string_member (vector, "invite_id"),
-                    json_object_get_string_member (vector, "server_origin"),
-                    json_object_get_int_member (vector, "join_request_expires_at"), NULL,
-                    got_result, &res));
+      AWAIT (res,
+             bb_identity_sign_join_request_async (
+                 BB_IDENTITY (identity), json_object_get_string_member (vector, "namespace_id"),
+                 json_object_get_string_member (vector, "invite_id"),
+                 json_object_get_string_member (vector, "server_origin"),
+                 json_object_get_int_member (vector, "join_request_expires_at"), NULL, got_result,
+                 &res));
       signature = bb_identity_sign_join_request_finish (BB_IDENTITY (identity), res, &error);
       g_assert_no_error (error);
       bb_test_assert_bytes_hex (signature,
@@ -989,18 +965,17 @@ test_identity_errors (void)
   g_assert_no_error (error);
   g_assert_cmpuint (g_bytes_get_size (attestation), ==, 257);
 
-  AWAIT (res, bb_identity_sign_login_async (BB_IDENTITY (alice), short_challenge, NULL,
-                                            got_result, &res));
+  AWAIT (res, bb_identity_sign_login_async (BB_IDENTITY (alice), short_challenge, NULL, got_result,
+                                            &res));
   signature = bb_identity_sign_login_finish (BB_IDENTITY (alice), res, &error);
   g_assert_null (signature);
   g_assert_error (error, BB_SYNC_ERROR, BB_SYNC_ERROR_INVALID_INPUT);
   g_clear_error (&error);
 
-  AWAIT (res, bb_identity_sign_join_request_async (BB_IDENTITY (alice),
-                                                   "0123456789abcdef0123456789abcdef",
-                                                   "0123456789abcdef0123456789abcdef",
-                                                   "https://sync.example:443", 1, NULL, got_result,
-                                                   &res));
+  AWAIT (res, bb_identity_sign_join_request_async (
+                  BB_IDENTITY (alice), "0123456789abcdef0123456789abcdef",
+                  "0123456789abcdef0123456789abcdef", "https://sync.example:443", 1, NULL,
+                  got_result, &res));
   signature = bb_identity_sign_join_request_finish (BB_IDENTITY (alice), res, &error);
   g_assert_null (signature);
   g_assert_nonnull (error);
@@ -1014,8 +989,7 @@ test_identity_errors (void)
 }
 
 int
-main (int    argc,
-      char **argv)
+main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
 

@@ -19,29 +19,29 @@
 static const char *self_path;
 
 static void
-got_result (GObject      *source,
-            GAsyncResult *result,
-            gpointer      user_data)
+got_result (GObject *source, GAsyncResult *result, gpointer user_data)
 {
   GAsyncResult **slot = user_data;
 
   *slot = g_object_ref (result);
 }
 
-#define AWAIT(res, expr) \
-  G_STMT_START { \
-    g_clear_object (&res); \
-    expr; \
-    while (res == NULL) \
-      g_main_context_iteration (NULL, TRUE); \
-  } G_STMT_END
+#define AWAIT(res, expr)                                                                           \
+  G_STMT_START                                                                                     \
+  {                                                                                                \
+    g_clear_object (&res);                                                                         \
+    expr;                                                                                          \
+    while (res == NULL)                                                                            \
+      g_main_context_iteration (NULL, TRUE);                                                       \
+  }                                                                                                \
+  G_STMT_END
 
 static char *
 unique_account (void)
 {
   static guint counter;
 
-  return g_strdup_printf ("org.bbsync.Test.%d.%u", (int) getpid (), ++counter);
+  return g_strdup_printf ("org.bbsync.Test.%d.%u", (int)getpid (), ++counter);
 }
 
 static char *
@@ -75,8 +75,7 @@ print_identity (const char *account)
 }
 
 static char *
-run_child (const char  *account,
-           const char **extra_env)
+run_child (const char *account, const char **extra_env)
 {
   g_autoptr (GError) error = NULL;
   g_auto (GStrv) envp = g_get_environ ();
@@ -86,7 +85,7 @@ run_child (const char  *account,
 
   for (guint i = 0; extra_env != NULL && extra_env[i] != NULL; i += 2)
     envp = g_environ_setenv (envp, extra_env[i], extra_env[i + 1], TRUE);
-  g_spawn_sync (NULL, (char **) argv, envp, G_SPAWN_DEFAULT, NULL, NULL, &out, NULL, &status,
+  g_spawn_sync (NULL, (char **)argv, envp, G_SPAWN_DEFAULT, NULL, NULL, &out, NULL, &status,
                 &error);
   g_assert_no_error (error);
   g_assert_true (g_spawn_check_wait_status (status, NULL));
@@ -95,9 +94,7 @@ run_child (const char  *account,
 }
 
 static GBytes *
-sign_login (BbIdentity *identity,
-            GBytes     *challenge,
-            GError    **error)
+sign_login (BbIdentity *identity, GBytes *challenge, GError **error)
 {
   g_autoptr (GAsyncResult) res = NULL;
 
@@ -169,9 +166,9 @@ test_create_reload_delete (void)
   unwrapped = bb_identity_unwrap_dek_finish (BB_IDENTITY (identity), res, &error);
   g_assert_no_error (error);
   g_assert_true (g_bytes_equal (unwrapped, dek));
-  AWAIT (res, bb_identity_unwrap_dek_async (BB_IDENTITY (identity),
-                                            "22222222222222222222222222222222", wrapped, NULL,
-                                            got_result, &res));
+  AWAIT (res,
+         bb_identity_unwrap_dek_async (BB_IDENTITY (identity), "22222222222222222222222222222222",
+                                       wrapped, NULL, got_result, &res));
   g_assert_null (bb_identity_unwrap_dek_finish (BB_IDENTITY (identity), res, &error));
   g_assert_error (error, BB_SYNC_ERROR, BB_SYNC_ERROR_CRYPTO);
   g_clear_error (&error);
@@ -241,22 +238,20 @@ unlock_keyring (const char *collection_path)
    * session has no one to answer; gnome-keyring's own interface takes the password
    * directly (the way its own tests and Seahorse do it). */
   g_assert_no_error (error);
-  opened = g_dbus_connection_call_sync (bus, "org.freedesktop.secrets", "/org/freedesktop/secrets",
-                                        "org.freedesktop.Secret.Service", "OpenSession",
-                                        g_variant_new ("(sv)", "plain", g_variant_new_string ("")),
-                                        G_VARIANT_TYPE ("(vo)"), G_DBUS_CALL_FLAGS_NONE, -1, NULL,
-                                        &error);
+  opened = g_dbus_connection_call_sync (
+      bus, "org.freedesktop.secrets", "/org/freedesktop/secrets", "org.freedesktop.Secret.Service",
+      "OpenSession", g_variant_new ("(sv)", "plain", g_variant_new_string ("")),
+      G_VARIANT_TYPE ("(vo)"), G_DBUS_CALL_FLAGS_NONE, -1, NULL, &error);
   g_assert_no_error (error);
   g_variant_get (opened, "(v&o)", NULL, &session);
   reply = g_dbus_connection_call_sync (
-    bus, "org.freedesktop.secrets", "/org/freedesktop/secrets",
-    "org.gnome.keyring.InternalUnsupportedGuiltRiddenInterface", "UnlockWithMasterPassword",
-    g_variant_new ("(o(oay@ays))", collection_path, session,
-                   NULL,
-                   g_variant_new_fixed_array (G_VARIANT_TYPE_BYTE, KEYRING_PASSWORD,
-                                              strlen (KEYRING_PASSWORD), 1),
-                   "text/plain"),
-    NULL, G_DBUS_CALL_FLAGS_NONE, -1, NULL, &error);
+      bus, "org.freedesktop.secrets", "/org/freedesktop/secrets",
+      "org.gnome.keyring.InternalUnsupportedGuiltRiddenInterface", "UnlockWithMasterPassword",
+      g_variant_new ("(o(oay@ays))", collection_path, session, NULL,
+                     g_variant_new_fixed_array (G_VARIANT_TYPE_BYTE, KEYRING_PASSWORD,
+                                                strlen (KEYRING_PASSWORD), 1),
+                     "text/plain"),
+      NULL, G_DBUS_CALL_FLAGS_NONE, -1, NULL, &error);
   g_assert_no_error (error);
 }
 
@@ -346,15 +341,17 @@ test_malformed_secret (void)
   g_autoptr (GHashTable) attributes = g_hash_table_new (g_str_hash, g_str_equal);
   g_autofree char *stored = NULL;
   SecretSchema schema = {
-    BB_KEYSTORE_IDENTITY_SCHEMA_NAME, SECRET_SCHEMA_NONE,
-    { { "account", SECRET_SCHEMA_ATTRIBUTE_STRING }, { "version", SECRET_SCHEMA_ATTRIBUTE_INTEGER },
+    BB_KEYSTORE_IDENTITY_SCHEMA_NAME,
+    SECRET_SCHEMA_NONE,
+    { { "account", SECRET_SCHEMA_ATTRIBUTE_STRING },
+      { "version", SECRET_SCHEMA_ATTRIBUTE_INTEGER },
       { NULL, 0 } },
   };
 
   g_hash_table_insert (attributes, (gpointer) "account", account);
   g_hash_table_insert (attributes, (gpointer) "version", (gpointer) "1");
-  secret_password_storev_sync (&schema, attributes, SECRET_COLLECTION_DEFAULT, "bad", "bm90IGEga2V5",
-                               NULL, &error);
+  secret_password_storev_sync (&schema, attributes, SECRET_COLLECTION_DEFAULT, "bad",
+                               "bm90IGEga2V5", NULL, &error);
   g_assert_no_error (error);
 
   identity = bb_keystore_identity_new_sync (account, NULL, &error);
@@ -371,8 +368,7 @@ test_malformed_secret (void)
 }
 
 int
-main (int    argc,
-      char **argv)
+main (int argc, char **argv)
 {
   self_path = argv[0];
   if (argc == 3 && g_str_equal (argv[1], "--print-identity"))

@@ -39,21 +39,22 @@
 
 /* The stored secret: standard base64 of 0x01 || Ed25519 seed (32) || X25519 private (32). */
 #define SECRET_VERSION 0x01
-#define SECRET_SIZE    65
+#define SECRET_SIZE 65
 
 struct _BbKeystoreIdentity
 {
-  GObject  parent_instance;
+  GObject parent_instance;
 
-  char    *account;
+  char *account;
   gboolean created;
   gboolean initialized;
-  GBytes  *auth_public_key;
-  GBytes  *wrap_public_key;
-  char    *key_id;
+  GBytes *auth_public_key;
+  GBytes *wrap_public_key;
+  char *key_id;
 };
 
-enum {
+enum
+{
   PROP_0,
   PROP_ACCOUNT,
   N_PROPS
@@ -64,12 +65,11 @@ static GParamSpec *properties[N_PROPS];
 static void bb_keystore_identity_initable_iface_init (GInitableIface *iface);
 static void bb_keystore_identity_identity_iface_init (BbIdentityInterface *iface);
 
-G_DEFINE_FINAL_TYPE_WITH_CODE (BbKeystoreIdentity, bb_keystore_identity, G_TYPE_OBJECT,
-                               G_IMPLEMENT_INTERFACE (G_TYPE_INITABLE,
-                                                      bb_keystore_identity_initable_iface_init)
-                               G_IMPLEMENT_INTERFACE (G_TYPE_ASYNC_INITABLE, NULL)
-                               G_IMPLEMENT_INTERFACE (BB_TYPE_IDENTITY,
-                                                      bb_keystore_identity_identity_iface_init))
+G_DEFINE_FINAL_TYPE_WITH_CODE (
+    BbKeystoreIdentity, bb_keystore_identity, G_TYPE_OBJECT,
+    G_IMPLEMENT_INTERFACE (G_TYPE_INITABLE, bb_keystore_identity_initable_iface_init)
+        G_IMPLEMENT_INTERFACE (G_TYPE_ASYNC_INITABLE, NULL)
+            G_IMPLEMENT_INTERFACE (BB_TYPE_IDENTITY, bb_keystore_identity_identity_iface_init))
 
 static const SecretSchema *
 identity_schema (void)
@@ -78,9 +78,9 @@ identity_schema (void)
     BB_KEYSTORE_IDENTITY_SCHEMA_NAME,
     SECRET_SCHEMA_NONE,
     {
-      { "account", SECRET_SCHEMA_ATTRIBUTE_STRING },
-      { "version", SECRET_SCHEMA_ATTRIBUTE_INTEGER },
-      { NULL, 0 },
+        { "account", SECRET_SCHEMA_ATTRIBUTE_STRING },
+        { "version", SECRET_SCHEMA_ATTRIBUTE_INTEGER },
+        { NULL, 0 },
     },
   };
 
@@ -92,7 +92,7 @@ identity_attributes (const char *account)
 {
   GHashTable *attributes = g_hash_table_new (g_str_hash, g_str_equal);
 
-  g_hash_table_insert (attributes, (gpointer) "account", (gpointer) account);
+  g_hash_table_insert (attributes, (gpointer) "account", (gpointer)account);
   g_hash_table_insert (attributes, (gpointer) "version", (gpointer) "1");
   return attributes;
 }
@@ -110,22 +110,16 @@ private_keys_wipe (PrivateKeys *keys)
 }
 
 static void
-keyring_error (GError    **error,
-               GError     *cause,
-               const char *account,
-               const char *what)
+keyring_error (GError **error, GError *cause, const char *account, const char *what)
 {
   g_set_error (error, BB_SYNC_ERROR, BB_SYNC_ERROR_KEYRING,
-               _("Keyring: could not %s the identity “%s”: %s"), what, account,
-               cause != NULL ? cause->message : _("no Secret Service"));
+               _ ("Keyring: could not %s the identity “%s”: %s"), what, account,
+               cause != NULL ? cause->message : _ ("no Secret Service"));
 }
 
 /* Parses the stored secret text into @keys. */
 static gboolean
-parse_secret (const char  *text,
-              const char  *account,
-              PrivateKeys *keys,
-              GError     **error)
+parse_secret (const char *text, const char *account, PrivateKeys *keys, GError **error)
 {
   g_autofree char *copy = g_strdup (text);
   g_autofree char *again = NULL;
@@ -133,12 +127,12 @@ parse_secret (const char  *text,
   gboolean ok;
 
   g_base64_decode_inplace (copy, &len);
-  ok = len == SECRET_SIZE && (guint8) copy[0] == SECRET_VERSION;
+  ok = len == SECRET_SIZE && (guint8)copy[0] == SECRET_VERSION;
   if (ok)
     {
       /* Canonical only: a secret that does not re-encode identically was not written
        * by us. */
-      again = g_base64_encode ((const guchar *) copy, len);
+      again = g_base64_encode ((const guchar *)copy, len);
       ok = strcmp (again, text) == 0;
       bb_crypto_wipe (again, strlen (again));
     }
@@ -149,9 +143,10 @@ parse_secret (const char  *text,
     }
   bb_crypto_wipe (copy, strlen (text));
   if (!ok)
-    g_set_error (error, BB_SYNC_ERROR, BB_SYNC_ERROR_KEYRING,
-                 _("Keyring: the stored secret of the identity “%s” is malformed or of an unknown version"),
-                 account);
+    g_set_error (
+        error, BB_SYNC_ERROR, BB_SYNC_ERROR_KEYRING,
+        _ ("Keyring: the stored secret of the identity “%s” is malformed or of an unknown version"),
+        account);
   return ok;
 }
 
@@ -160,10 +155,8 @@ parse_secret (const char  *text,
  * unlocks anything: a locked keyring is an error, so a dismissed unlock prompt can
  * never look like an empty keyring. Blocking: call from a worker thread. */
 static gboolean
-load_private_keys (const char   *account,
-                   PrivateKeys  *keys,
-                   GCancellable *cancellable,
-                   GError      **error)
+load_private_keys (const char *account, PrivateKeys *keys, GCancellable *cancellable,
+                   GError **error)
 {
   g_autoptr (GHashTable) attributes = identity_attributes (account);
   g_autoptr (GError) local_error = NULL;
@@ -197,9 +190,10 @@ load_private_keys (const char   *account,
       if (local_error != NULL && g_error_matches (local_error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
         g_propagate_error (error, g_steal_pointer (&local_error));
       else if (SECRET_IS_ITEM (retrievable) && secret_item_get_locked (SECRET_ITEM (retrievable)))
-        g_set_error (error, BB_SYNC_ERROR, BB_SYNC_ERROR_KEYRING,
-                     _("Keyring: the keyring holding the identity “%s” is locked; unlock it and try again"),
-                     account);
+        g_set_error (
+            error, BB_SYNC_ERROR, BB_SYNC_ERROR_KEYRING,
+            _ ("Keyring: the keyring holding the identity “%s” is locked; unlock it and try again"),
+            account);
       else
         keyring_error (error, local_error, account, "read");
       g_list_free_full (found, g_object_unref);
@@ -211,7 +205,7 @@ load_private_keys (const char   *account,
   if (text == NULL)
     {
       g_set_error (error, BB_SYNC_ERROR, BB_SYNC_ERROR_KEYRING,
-                   _("Keyring: the stored secret of the identity “%s” is not text"), account);
+                   _ ("Keyring: the stored secret of the identity “%s” is not text"), account);
       return FALSE;
     }
   ok = parse_secret (text, account, keys, error);
@@ -220,10 +214,8 @@ load_private_keys (const char   *account,
 }
 
 static gboolean
-store_private_keys (const char   *account,
-                    PrivateKeys  *keys,
-                    GCancellable *cancellable,
-                    GError      **error)
+store_private_keys (const char *account, PrivateKeys *keys, GCancellable *cancellable,
+                    GError **error)
 {
   g_autoptr (GHashTable) attributes = identity_attributes (account);
   g_autoptr (GError) local_error = NULL;
@@ -238,7 +230,7 @@ store_private_keys (const char   *account,
   text = g_base64_encode (blob, sizeof blob);
   bb_crypto_wipe (blob, sizeof blob);
 
-  label = g_strdup_printf (_("BitBoxSync identity “%s”"), account);
+  label = g_strdup_printf (_ ("BitBoxSync identity “%s”"), account);
   ok = secret_password_storev_sync (identity_schema (), attributes, SECRET_COLLECTION_DEFAULT,
                                     label, text, cancellable, &local_error);
   bb_crypto_wipe (text, strlen (text));
@@ -254,8 +246,7 @@ store_private_keys (const char   *account,
 }
 
 static void
-set_public_keys (BbKeystoreIdentity *self,
-                 const PrivateKeys  *keys)
+set_public_keys (BbKeystoreIdentity *self, const PrivateKeys *keys)
 {
   guint8 auth_pub[32];
   guint8 wrap_pub[32];
@@ -271,9 +262,7 @@ set_public_keys (BbKeystoreIdentity *self,
 }
 
 static gboolean
-bb_keystore_identity_initable_init (GInitable    *initable,
-                                    GCancellable *cancellable,
-                                    GError      **error)
+bb_keystore_identity_initable_init (GInitable *initable, GCancellable *cancellable, GError **error)
 {
   BbKeystoreIdentity *self = BB_KEYSTORE_IDENTITY (initable);
   PrivateKeys keys;
@@ -285,7 +274,7 @@ bb_keystore_identity_initable_init (GInitable    *initable,
   if (self->account == NULL || self->account[0] == '\0')
     {
       g_set_error (error, BB_SYNC_ERROR, BB_SYNC_ERROR_INVALID_INPUT,
-                   _("account: an account name is required"));
+                   _ ("account: an account name is required"));
       return FALSE;
     }
 
@@ -309,9 +298,9 @@ bb_keystore_identity_initable_init (GInitable    *initable,
       if (!load_private_keys (self->account, &keys, cancellable, &local_error))
         {
           if (local_error == NULL)
-            local_error = g_error_new (BB_SYNC_ERROR, BB_SYNC_ERROR_KEYRING,
-                                       _("Keyring: the identity “%s” vanished right after it was stored"),
-                                       self->account);
+            local_error = g_error_new (
+                BB_SYNC_ERROR, BB_SYNC_ERROR_KEYRING,
+                _ ("Keyring: the identity “%s” vanished right after it was stored"), self->account);
           g_propagate_error (error, local_error);
           return FALSE;
         }
@@ -365,9 +354,9 @@ bb_keystore_identity_get_key_id (BbIdentity *identity)
 
 typedef struct
 {
-  GBytes *payload;       /* sign */
-  char   *namespace_id;  /* unwrap */
-  GBytes *wrapped_dek;   /* unwrap */
+  GBytes *payload;     /* sign */
+  char *namespace_id;  /* unwrap */
+  GBytes *wrapped_dek; /* unwrap */
 } KeyOp;
 
 static void
@@ -382,10 +371,8 @@ key_op_free (KeyOp *op)
 /* Loads the keys for one operation and checks they are still the ones this object
  * was created with. */
 static gboolean
-load_keys_for_operation (BbKeystoreIdentity *self,
-                         PrivateKeys        *keys,
-                         GCancellable       *cancellable,
-                         GError            **error)
+load_keys_for_operation (BbKeystoreIdentity *self, PrivateKeys *keys, GCancellable *cancellable,
+                         GError **error)
 {
   GError *local_error = NULL;
   guint8 auth_pub[32];
@@ -393,14 +380,14 @@ load_keys_for_operation (BbKeystoreIdentity *self,
   if (!self->initialized)
     {
       g_set_error (error, BB_SYNC_ERROR, BB_SYNC_ERROR_KEYRING,
-                   _("Keyring: the identity is not initialized"));
+                   _ ("Keyring: the identity is not initialized"));
       return FALSE;
     }
   if (!load_private_keys (self->account, keys, cancellable, &local_error))
     {
       if (local_error == NULL)
         local_error = g_error_new (BB_SYNC_ERROR, BB_SYNC_ERROR_KEYRING,
-                                   _("Keyring: the identity “%s” is no longer in the keyring"),
+                                   _ ("Keyring: the identity “%s” is no longer in the keyring"),
                                    self->account);
       g_propagate_error (error, local_error);
       return FALSE;
@@ -410,16 +397,14 @@ load_keys_for_operation (BbKeystoreIdentity *self,
     {
       private_keys_wipe (keys);
       g_set_error (error, BB_SYNC_ERROR, BB_SYNC_ERROR_KEYRING,
-                   _("Keyring: the identity “%s” was replaced in the keyring"), self->account);
+                   _ ("Keyring: the identity “%s” was replaced in the keyring"), self->account);
       return FALSE;
     }
   return TRUE;
 }
 
 static void
-sign_payload_thread (GTask        *task,
-                     gpointer      source_object,
-                     gpointer      task_data,
+sign_payload_thread (GTask *task, gpointer source_object, gpointer task_data,
                      GCancellable *cancellable)
 {
   BbKeystoreIdentity *self = source_object;
@@ -440,29 +425,25 @@ sign_payload_thread (GTask        *task,
                           signature);
   private_keys_wipe (&keys);
   g_task_return_pointer (task, g_bytes_new (signature, sizeof signature),
-                         (GDestroyNotify) g_bytes_unref);
+                         (GDestroyNotify)g_bytes_unref);
 }
 
 static void
-bb_keystore_identity_sign_payload_async (BbIdentity          *identity,
-                                         GBytes              *payload,
-                                         GCancellable        *cancellable,
-                                         GAsyncReadyCallback  callback,
-                                         gpointer             user_data)
+bb_keystore_identity_sign_payload_async (BbIdentity *identity, GBytes *payload,
+                                         GCancellable *cancellable, GAsyncReadyCallback callback,
+                                         gpointer user_data)
 {
   g_autoptr (GTask) task = g_task_new (identity, cancellable, callback, user_data);
   KeyOp *op = g_new0 (KeyOp, 1);
 
   g_task_set_source_tag (task, bb_keystore_identity_sign_payload_async);
   op->payload = g_bytes_ref (payload);
-  g_task_set_task_data (task, op, (GDestroyNotify) key_op_free);
+  g_task_set_task_data (task, op, (GDestroyNotify)key_op_free);
   g_task_run_in_thread (task, sign_payload_thread);
 }
 
 static void
-unwrap_dek_thread (GTask        *task,
-                   gpointer      source_object,
-                   gpointer      task_data,
+unwrap_dek_thread (GTask *task, gpointer source_object, gpointer task_data,
                    GCancellable *cancellable)
 {
   BbKeystoreIdentity *self = source_object;
@@ -483,16 +464,13 @@ unwrap_dek_thread (GTask        *task,
   if (dek == NULL)
     g_task_return_error (task, error);
   else
-    g_task_return_pointer (task, dek, (GDestroyNotify) g_bytes_unref);
+    g_task_return_pointer (task, dek, (GDestroyNotify)g_bytes_unref);
 }
 
 static void
-bb_keystore_identity_unwrap_dek_async (BbIdentity          *identity,
-                                       const char          *namespace_id,
-                                       GBytes              *wrapped_dek,
-                                       GCancellable        *cancellable,
-                                       GAsyncReadyCallback  callback,
-                                       gpointer             user_data)
+bb_keystore_identity_unwrap_dek_async (BbIdentity *identity, const char *namespace_id,
+                                       GBytes *wrapped_dek, GCancellable *cancellable,
+                                       GAsyncReadyCallback callback, gpointer user_data)
 {
   g_autoptr (GTask) task = g_task_new (identity, cancellable, callback, user_data);
   KeyOp *op = g_new0 (KeyOp, 1);
@@ -500,14 +478,12 @@ bb_keystore_identity_unwrap_dek_async (BbIdentity          *identity,
   g_task_set_source_tag (task, bb_keystore_identity_unwrap_dek_async);
   op->namespace_id = g_strdup (namespace_id);
   op->wrapped_dek = g_bytes_ref (wrapped_dek);
-  g_task_set_task_data (task, op, (GDestroyNotify) key_op_free);
+  g_task_set_task_data (task, op, (GDestroyNotify)key_op_free);
   g_task_run_in_thread (task, unwrap_dek_thread);
 }
 
 static GBytes *
-bb_keystore_identity_task_finish (BbIdentity   *identity,
-                                  GAsyncResult *result,
-                                  GError      **error)
+bb_keystore_identity_task_finish (BbIdentity *identity, GAsyncResult *result, GError **error)
 {
   g_return_val_if_fail (g_task_is_valid (result, identity), NULL);
 
@@ -547,39 +523,34 @@ bb_keystore_identity_finalize (GObject *object)
 }
 
 static void
-bb_keystore_identity_get_property (GObject    *object,
-                                   guint       prop_id,
-                                   GValue     *value,
+bb_keystore_identity_get_property (GObject *object, guint prop_id, GValue *value, GParamSpec *pspec)
+{
+  BbKeystoreIdentity *self = BB_KEYSTORE_IDENTITY (object);
+
+  switch (prop_id)
+    {
+      case PROP_ACCOUNT:
+        g_value_set_string (value, self->account);
+        break;
+      default:
+        G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+bb_keystore_identity_set_property (GObject *object, guint prop_id, const GValue *value,
                                    GParamSpec *pspec)
 {
   BbKeystoreIdentity *self = BB_KEYSTORE_IDENTITY (object);
 
   switch (prop_id)
     {
-    case PROP_ACCOUNT:
-      g_value_set_string (value, self->account);
-      break;
-    default:
-      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
-    }
-}
-
-static void
-bb_keystore_identity_set_property (GObject      *object,
-                                   guint         prop_id,
-                                   const GValue *value,
-                                   GParamSpec   *pspec)
-{
-  BbKeystoreIdentity *self = BB_KEYSTORE_IDENTITY (object);
-
-  switch (prop_id)
-    {
-    case PROP_ACCOUNT:
-      g_free (self->account);
-      self->account = g_value_dup_string (value);
-      break;
-    default:
-      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+      case PROP_ACCOUNT:
+        g_free (self->account);
+        self->account = g_value_dup_string (value);
+        break;
+      default:
+        G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
     }
 }
 
@@ -600,9 +571,9 @@ bb_keystore_identity_class_init (BbKeystoreIdentityClass *klass)
    *
    * Since: 0.1
    */
-  properties[PROP_ACCOUNT] =
-    g_param_spec_string ("account", NULL, NULL, NULL,
-                         G_PARAM_READWRITE | G_PARAM_CONSTRUCT_ONLY | G_PARAM_STATIC_STRINGS);
+  properties[PROP_ACCOUNT]
+      = g_param_spec_string ("account", NULL, NULL, NULL,
+                             G_PARAM_READWRITE | G_PARAM_CONSTRUCT_ONLY | G_PARAM_STATIC_STRINGS);
 
   g_object_class_install_properties (object_class, N_PROPS, properties);
 }
@@ -625,15 +596,13 @@ bb_keystore_identity_init (BbKeystoreIdentity *self)
  * Since: 0.1
  */
 void
-bb_keystore_identity_new_async (const char          *account,
-                                GCancellable        *cancellable,
-                                GAsyncReadyCallback  callback,
-                                gpointer             user_data)
+bb_keystore_identity_new_async (const char *account, GCancellable *cancellable,
+                                GAsyncReadyCallback callback, gpointer user_data)
 {
   g_return_if_fail (account != NULL);
 
-  g_async_initable_new_async (BB_TYPE_KEYSTORE_IDENTITY, G_PRIORITY_DEFAULT, cancellable,
-                              callback, user_data, "account", account, NULL);
+  g_async_initable_new_async (BB_TYPE_KEYSTORE_IDENTITY, G_PRIORITY_DEFAULT, cancellable, callback,
+                              user_data, "account", account, NULL);
 }
 
 /**
@@ -647,8 +616,7 @@ bb_keystore_identity_new_async (const char          *account,
  * Since: 0.1
  */
 BbKeystoreIdentity *
-bb_keystore_identity_new_finish (GAsyncResult *result,
-                                 GError      **error)
+bb_keystore_identity_new_finish (GAsyncResult *result, GError **error)
 {
   g_autoptr (GObject) source = g_async_result_get_source_object (result);
   GObject *object;
@@ -672,9 +640,7 @@ bb_keystore_identity_new_finish (GAsyncResult *result,
  * Since: 0.1
  */
 BbKeystoreIdentity *
-bb_keystore_identity_new_sync (const char   *account,
-                               GCancellable *cancellable,
-                               GError      **error)
+bb_keystore_identity_new_sync (const char *account, GCancellable *cancellable, GError **error)
 {
   g_return_val_if_fail (account != NULL, NULL);
 
@@ -715,10 +681,7 @@ bb_keystore_identity_get_created (BbKeystoreIdentity *self)
 }
 
 static void
-delete_thread (GTask        *task,
-               gpointer      source_object,
-               gpointer      task_data,
-               GCancellable *cancellable)
+delete_thread (GTask *task, gpointer source_object, gpointer task_data, GCancellable *cancellable)
 {
   BbKeystoreIdentity *self = source_object;
   g_autoptr (GHashTable) attributes = identity_attributes (self->account);
@@ -750,10 +713,8 @@ delete_thread (GTask        *task,
  * Since: 0.1
  */
 void
-bb_keystore_identity_delete_async (BbKeystoreIdentity  *self,
-                                   GCancellable        *cancellable,
-                                   GAsyncReadyCallback  callback,
-                                   gpointer             user_data)
+bb_keystore_identity_delete_async (BbKeystoreIdentity *self, GCancellable *cancellable,
+                                   GAsyncReadyCallback callback, gpointer user_data)
 {
   g_autoptr (GTask) task = NULL;
 
@@ -775,14 +736,12 @@ bb_keystore_identity_delete_async (BbKeystoreIdentity  *self,
  * Since: 0.1
  */
 gboolean
-bb_keystore_identity_delete_finish (BbKeystoreIdentity *self,
-                                    GAsyncResult       *result,
-                                    GError            **error)
+bb_keystore_identity_delete_finish (BbKeystoreIdentity *self, GAsyncResult *result, GError **error)
 {
   g_return_val_if_fail (BB_IS_KEYSTORE_IDENTITY (self), FALSE);
   g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
-  g_return_val_if_fail (g_task_get_source_tag (G_TASK (result)) == bb_keystore_identity_delete_async,
-                        FALSE);
+  g_return_val_if_fail (
+      g_task_get_source_tag (G_TASK (result)) == bb_keystore_identity_delete_async, FALSE);
 
   return g_task_propagate_boolean (G_TASK (result), error);
 }

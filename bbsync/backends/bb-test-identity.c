@@ -379,13 +379,8 @@ bb_test_identity_iface_get_key_id (BbIdentity *identity)
 }
 
 static void
-return_bytes (BbIdentity          *identity,
-              gpointer             source_tag,
-              GBytes              *bytes,
-              GError              *error,
-              GCancellable        *cancellable,
-              GAsyncReadyCallback  callback,
-              gpointer             user_data)
+return_bytes (BbIdentity *identity, gpointer source_tag, GBytes *bytes, GError *error,
+              GCancellable *cancellable, GAsyncReadyCallback callback, gpointer user_data)
 {
   g_autoptr (GTask) task = g_task_new (identity, cancellable, callback, user_data);
 
@@ -393,15 +388,13 @@ return_bytes (BbIdentity          *identity,
   if (bytes == NULL)
     g_task_return_error (task, error);
   else
-    g_task_return_pointer (task, bytes, (GDestroyNotify) g_bytes_unref);
+    g_task_return_pointer (task, bytes, (GDestroyNotify)g_bytes_unref);
 }
 
 static void
-bb_test_identity_iface_sign_payload_async (BbIdentity          *identity,
-                                           GBytes              *payload,
-                                           GCancellable        *cancellable,
-                                           GAsyncReadyCallback  callback,
-                                           gpointer             user_data)
+bb_test_identity_iface_sign_payload_async (BbIdentity *identity, GBytes *payload,
+                                           GCancellable *cancellable, GAsyncReadyCallback callback,
+                                           gpointer user_data)
 {
   return_bytes (identity, bb_test_identity_iface_sign_payload_async,
                 bb_test_identity_sign (BB_TEST_IDENTITY (identity), payload), NULL, cancellable,
@@ -409,24 +402,19 @@ bb_test_identity_iface_sign_payload_async (BbIdentity          *identity,
 }
 
 static void
-bb_test_identity_iface_attest_async (BbIdentity          *identity,
-                                     GBytes              *challenge,
-                                     GCancellable        *cancellable,
-                                     GAsyncReadyCallback  callback,
-                                     gpointer             user_data)
+bb_test_identity_iface_attest_async (BbIdentity *identity, GBytes *challenge,
+                                     GCancellable *cancellable, GAsyncReadyCallback callback,
+                                     gpointer user_data)
 {
   return_bytes (identity, bb_test_identity_iface_attest_async,
-                bb_test_identity_attest (BB_TEST_IDENTITY (identity), challenge), NULL,
-                cancellable, callback, user_data);
+                bb_test_identity_attest (BB_TEST_IDENTITY (identity), challenge), NULL, cancellable,
+                callback, user_data);
 }
 
 static void
-bb_test_identity_iface_unwrap_dek_async (BbIdentity          *identity,
-                                         const char          *namespace_id,
-                                         GBytes              *wrapped_dek,
-                                         GCancellable        *cancellable,
-                                         GAsyncReadyCallback  callback,
-                                         gpointer             user_data)
+bb_test_identity_iface_unwrap_dek_async (BbIdentity *identity, const char *namespace_id,
+                                         GBytes *wrapped_dek, GCancellable *cancellable,
+                                         GAsyncReadyCallback callback, gpointer user_data)
 {
   GError *error = NULL;
   GBytes *dek;
@@ -438,9 +426,7 @@ bb_test_identity_iface_unwrap_dek_async (BbIdentity          *identity,
 }
 
 static GBytes *
-bb_test_identity_iface_finish (BbIdentity   *identity,
-                               GAsyncResult *result,
-                               GError      **error)
+bb_test_identity_iface_finish (BbIdentity *identity, GAsyncResult *result, GError **error)
 {
   g_return_val_if_fail (g_task_is_valid (result, identity), NULL);
 
