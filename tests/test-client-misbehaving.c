@@ -32,7 +32,8 @@ typedef struct
   SoupServer *server;
   BbClient *client;
   char *base_url;
-  /* the canned answer */
+  /* the canned answer; when hang is set, requests are held without an answer */
+  gboolean hang;
   guint status;
   char *body;
   const char *content_type;
@@ -71,6 +72,11 @@ fake_handler (SoupServer *server, SoupServerMessage *msg, const char *path, GHas
   f->request_content_type = g_strdup (soup_message_headers_get_one (headers, "Content-Type"));
   f->user_agent = g_strdup (soup_message_headers_get_one (headers, "User-Agent"));
 
+  if (f->hang)
+    {
+      soup_server_message_pause (msg);
+      return;
+    }
   soup_server_message_set_status (msg, f->status, NULL);
   if (f->body != NULL)
     soup_server_message_set_response (msg, f->content_type, SOUP_MEMORY_COPY, f->body,
@@ -555,8 +561,8 @@ test_submit_join_answers (void)
 
   fake_answer (f, 200,
                "{\"namespaceId\":\"" NS "\",\"inviteId\":\"not-an-invite-id\",\"requesterKind\":"
-                                        "\"keystore\",\"requesterKeyId\":\"" KEY
-               "\",\"joinRequestHash\":\"" HASH "\",\"status\":\"pending\"}");
+               "\"keystore\",\"requesterKeyId\":\"" KEY "\",\"joinRequestHash\":\"" HASH
+               "\",\"status\":\"pending\"}");
   submit_join (f, &info, &error);
   g_assert_null (info);
   assert_protocol_error (error, "inviteId", NULL);
@@ -1017,6 +1023,26 @@ test_network_error (void)
   g_assert_true (error->domain == G_IO_ERROR);
 }
 
+/* A server that never answers: the timeout ends the request. */
+static void
+test_timeout (void)
+{
+  Fake *f = fake_new ();
+  g_autoptr (GAsyncResult) res = NULL;
+  g_autoptr (GError) error = NULL;
+  g_autofree char *status = NULL;
+
+  f->hang = TRUE;
+  bb_client_set_timeout (f->client, 1);
+  g_assert_cmpuint (bb_client_get_timeout (f->client), ==, 1);
+  AWAIT (res, bb_client_health_async (f->client, NULL, got_result, &res));
+  status = bb_client_health_finish (f->client, res, &error);
+  g_assert_null (status);
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_TIMED_OUT);
+  g_assert_cmpuint (f->n_requests, ==, 1);
+  fake_free (f);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -1036,6 +1062,7 @@ main (int argc, char **argv)
   g_test_add_func ("/client-misbehaving/bad-arguments", test_bad_arguments);
   g_test_add_func ("/client-misbehaving/base-url", test_base_url);
   g_test_add_func ("/client-misbehaving/network-error", test_network_error);
+  g_test_add_func ("/client-misbehaving/timeout", test_timeout);
 
   return g_test_run ();
 }
