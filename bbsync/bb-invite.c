@@ -542,6 +542,54 @@ bb_invite_get_expires_at (BbInvite *self)
   return self->expires_at;
 }
 
+/**
+ * bb_invite_dup_server_secret:
+ * @self: an invite
+ *
+ * Derives the invite server secret from the invite's secret. It is what proves to the
+ * server that a request comes from someone who holds the invite: the requester sends
+ * it with a join request and the approver with an approval. Unlike the invite secret
+ * itself, which never leaves the device, it is meant for the server.
+ *
+ * Returns: (transfer full): the 32-byte server secret
+ *
+ * Since: 0.1
+ */
+GBytes *
+bb_invite_dup_server_secret (BbInvite *self)
+{
+  g_return_val_if_fail (self != NULL, NULL);
+
+  /* The secret is 32 bytes by construction, so the derivation cannot fail. */
+  return bb_protocol_invite_server_secret (self->secret, NULL);
+}
+
+/**
+ * bb_invite_verify_proof:
+ * @self: an invite
+ * @join_request_payload: the payload rebuilt from a join request's fields
+ * @invite_proof: the request's 32-byte invite proof
+ * @error: return location for a #GError
+ *
+ * Checks, in constant time, that @invite_proof was made with this invite's secret over
+ * @join_request_payload. Only holders of the invite can do this check; the server cannot.
+ *
+ * Returns: %TRUE if the proof is valid; otherwise %FALSE with %BB_SYNC_ERROR_CRYPTO (or
+ *   %BB_SYNC_ERROR_INVALID_INPUT for a proof of the wrong size)
+ *
+ * Since: 0.1
+ */
+gboolean
+bb_invite_verify_proof (BbInvite *self, GBytes *join_request_payload, GBytes *invite_proof,
+                        GError **error)
+{
+  g_return_val_if_fail (self != NULL, FALSE);
+  g_return_val_if_fail (join_request_payload != NULL, FALSE);
+  g_return_val_if_fail (invite_proof != NULL, FALSE);
+
+  return bb_protocol_verify_invite_proof (self->secret, join_request_payload, invite_proof, error);
+}
+
 GBytes *
 bb_invite_get_secret (BbInvite *self)
 {

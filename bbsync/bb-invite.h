@@ -43,6 +43,11 @@ BB_AVAILABLE_IN_ALL
 const char *bb_invite_get_server_origin (BbInvite *self);
 BB_AVAILABLE_IN_ALL
 gint64      bb_invite_get_expires_at    (BbInvite *self);
+BB_AVAILABLE_IN_ALL
+GBytes     *bb_invite_dup_server_secret (BbInvite *self);
+BB_AVAILABLE_IN_ALL
+gboolean    bb_invite_verify_proof      (BbInvite *self, GBytes *join_request_payload,
+                                         GBytes *invite_proof, GError **error);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (BbInvite, bb_invite_unref)
 

@@ -612,6 +612,17 @@ test_vectors_invites (void)
       g_assert_cmpstr (bb_invite_get_invite_id (parsed), ==, str (o, "invite_id"));
       g_assert_cmpint (bb_invite_get_expires_at (parsed), ==, num (o, "invite_expires_at"));
       g_assert_true (g_bytes_equal (bb_invite_get_secret (parsed), secret));
+
+      /* What a holder of the parsed invite derives for the server, and its proof check. */
+      {
+        g_autoptr (GBytes) dup_server_secret = bb_invite_dup_server_secret (parsed);
+
+        bb_test_assert_bytes_hex (dup_server_secret, str (o, "invite_server_secret"));
+        g_assert_true (bb_invite_verify_proof (parsed, payload, proof, &error));
+        g_assert_no_error (error);
+        g_assert_false (bb_invite_verify_proof (parsed, payload, bad_proof, &error));
+        assert_error (&error, BB_SYNC_ERROR_CRYPTO, "inviteProof");
+      }
     }
 }
 

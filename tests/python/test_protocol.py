@@ -149,6 +149,12 @@ class ProtocolVectors(unittest.TestCase):
                                      v['invite_expires_at'], secret)
             self.assertEqual(made.to_uri(), v['invite_uri'])
             self.assertFalse(hasattr(invite, 'get_secret'))
+            self.assertEqual(raw(invite.dup_server_secret()).hex(), v['invite_server_secret'])
+            self.assertTrue(invite.verify_proof(payload, proof))
+            bad = bytearray(raw(proof))
+            bad[0] ^= 1
+            with self.assertRaises(GLib.Error):
+                invite.verify_proof(payload, GLib.Bytes.new(bytes(bad)))
 
 
 class ProtocolRejections(unittest.TestCase):
