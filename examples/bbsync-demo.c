@@ -22,14 +22,10 @@
 #include <glib/gstdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 
 #include "bb-server.h"
 
 #define DEFAULT_ORIGIN "https://sync.example"
-
-/* Namespace keys, invite secrets and the store key are all 32 bytes. */
-#define SECRET_KEY_SIZE 32
 
 /* The collections and keys of the walkthrough (logical keys; the server sees only
  * item IDs derived from them with the namespace key). */
@@ -68,10 +64,9 @@ typedef struct
   Person alice;
   Person bob;
 
-  /* the shared namespace and the invite (Alice keeps the invite secret) */
+  /* the shared namespace and Alice's invite (it holds the invite secret) */
   char *shared_namespace_id;
   BbInvite *invite;
-  GBytes *invite_secret;
   char *invite_uri;
 
   /* versions as each side last saw them */
@@ -123,46 +118,6 @@ wait_for (GAsyncResult **slot)
   G_STMT_END
 
 /* --- small helpers ------------------------------------------------------------------ */
-
-static void
-wipe_and_free (gpointer data)
-{
-  /* Secrets (keys) are zeroed before their memory is released. */
-  explicit_bzero (data, SECRET_KEY_SIZE);
-  g_free (data);
-}
-
-/* Random key bytes from the kernel CSPRNG, wiped when the GBytes is freed. Namespace
- * keys (DEKs), invite secrets and the store key are made this way. */
-static GBytes *
-new_secret_key (GError **error)
-{
-  guint8 *buf = g_malloc (SECRET_KEY_SIZE);
-
-  if (getrandom (buf, SECRET_KEY_SIZE, 0) != SECRET_KEY_SIZE)
-    {
-      g_free (buf);
-      g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_FAILED, "getrandom failed");
-      return NULL;
-    }
-  return g_bytes_new_with_free_func (buf, SECRET_KEY_SIZE, wipe_and_free, buf);
-}
-
-/* A random identifier (namespace or invite ID): 16 random bytes in lower-case hex. */
-static char *
-new_random_id (GError **error)
-{
-  guint8 buf[16];
-  g_autoptr (GBytes) bytes = NULL;
-
-  if (getrandom (buf, sizeof buf, 0) != sizeof buf)
-    {
-      g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_FAILED, "getrandom failed");
-      return NULL;
-    }
-  bytes = g_bytes_new (buf, sizeof buf);
-  return bb_protocol_hex_encode (bytes);
-}
 
 /* The first 12 characters of a long hex ID, for output lines. */
 static char *
@@ -360,10 +315,8 @@ step_alice_default (Demo *demo, GError **error)
 
   /* Propose a namespace ID and a DEK wrapped to herself; the server keeps an existing
    * default namespace (a rerun against the same server) and returns its wrapped DEK. */
-  proposed = new_random_id (error);
-  dek = proposed != NULL ? new_secret_key (error) : NULL;
-  if (dek == NULL)
-    return FALSE;
+  proposed = bb_protocol_new_namespace_id ();
+  dek = bb_protocol_new_dek ();
   wrapped = bb_protocol_wrap_dek (wrap_key, proposed, dek, error);
   if (wrapped == NULL)
     return FALSE;
@@ -437,12 +390,11 @@ step_alice_invite (Demo *demo, GError **error)
   g_autoptr (GBytes) wrap_key = wrap_key_of (alice->identity);
   g_autoptr (GBytes) wrapped = NULL;
   g_autofree char *invite_id = NULL;
+  g_autoptr (GBytes) invite_secret = NULL;
   gint64 expires_at;
 
-  demo->shared_namespace_id = new_random_id (error);
-  alice->shared_dek = demo->shared_namespace_id != NULL ? new_secret_key (error) : NULL;
-  if (alice->shared_dek == NULL)
-    return FALSE;
+  demo->shared_namespace_id = bb_protocol_new_namespace_id ();
+  alice->shared_dek = bb_protocol_new_dek ();
   wrapped = bb_protocol_wrap_dek (wrap_key, demo->shared_namespace_id, alice->shared_dek, error);
   if (wrapped == NULL)
     return FALSE;
@@ -463,17 +415,17 @@ step_alice_invite (Demo *demo, GError **error)
   g_print ("[alice] PUT %s/%s = \"%s\" -> version %" G_GUINT64_FORMAT "\n", NOTES_COLLECTION,
            SHARED_NOTE_KEY, SHARED_NOTE_TEXT, demo->shared_note_version);
 
-  /* The invite secret never reaches the server: it travels only in the URI fragment,
-   * and Alice keeps it to check the proof in Bob's join request. */
-  invite_id = new_random_id (error);
-  demo->invite_secret = invite_id != NULL ? new_secret_key (error) : NULL;
-  if (demo->invite_secret == NULL)
-    return FALSE;
+  /* The invite secret never reaches the server: it travels only in the URI fragment.
+   * The BbInvite keeps its own copy, so Alice checks the proof in Bob's join request
+   * through it and drops her reference here (the secret is wiped when freed). */
+  invite_id = bb_protocol_new_invite_id ();
+  invite_secret = bb_protocol_new_invite_secret ();
   expires_at = now_unix () + BB_PROTOCOL_DEFAULT_INVITE_TTL;
   demo->invite = bb_invite_new (demo->origin, demo->shared_namespace_id, invite_id, expires_at,
-                                demo->invite_secret, error);
+                                invite_secret, error);
   if (demo->invite == NULL)
     return FALSE;
+  g_clear_pointer (&invite_secret, g_bytes_unref);
 
   /* A sensitive-action challenge, the create-invite intent signed by Alice's identity,
    * then the registration. No max-pending limit (0: the server's cap, and the signed
@@ -496,24 +448,6 @@ step_alice_invite (Demo *demo, GError **error)
 
 /* --- 4. Bob: scan, login, join request ------------------------------------------------- */
 
-/* The invite secret of a scanned invite URI: the `k` field of its fragment, which
- * bb_invite_new_from_uri() has already checked (strict unpadded base64url, 32 bytes).
- * Bob needs it to derive the server secret that admits his request. */
-static GBytes *
-invite_secret_from_uri (const char *uri, GError **error)
-{
-  const char *fragment = strchr (uri, '#');
-
-  if (fragment == NULL || !g_str_has_prefix (fragment, "#k="))
-    {
-      g_set_error_literal (error, BB_SYNC_ERROR, BB_SYNC_ERROR_INVALID_INPUT,
-                           "invite URI has no k fragment");
-      return NULL;
-    }
-  return bb_protocol_base64url_decode (fragment + 3, BB_PROTOCOL_INVITE_SECRET_SIZE, "inviteSecret",
-                                       error);
-}
-
 static gboolean
 step_bob_join (Demo *demo, GError **error)
 {
@@ -522,7 +456,6 @@ step_bob_join (Demo *demo, GError **error)
   g_autoptr (BbInvite) scanned = NULL;
   g_autoptr (BbJoinRequest) request = NULL;
   g_autoptr (BbJoinRequestInfo) submitted = NULL;
-  g_autoptr (GBytes) secret = NULL;
   g_autoptr (GBytes) server_secret = NULL;
   g_autoptr (GDateTime) invite_expiry = NULL;
   g_autofree char *expiry_text = NULL;
@@ -551,12 +484,9 @@ step_bob_join (Demo *demo, GError **error)
   if (request == NULL)
     return FALSE;
 
-  secret = invite_secret_from_uri (demo->invite_uri, error);
-  if (secret == NULL)
-    return FALSE;
-  server_secret = bb_protocol_invite_server_secret (secret, error);
-  if (server_secret == NULL)
-    return FALSE;
+  /* The scanned invite derives the server secret that admits his request; the invite
+   * secret itself stays inside it. */
+  server_secret = bb_invite_dup_server_secret (scanned);
   CALL (res, bb_client_submit_join_request_async (bob->client, request, server_secret, NULL,
                                                   store_result, &res));
   submitted = bb_client_submit_join_request_finish (bob->client, wait_for (&res), error);
@@ -582,9 +512,8 @@ fail_verify (GError **error, BbSyncError code, const char *what)
  * proof needs the invite secret that only the QR code carried. On success returns the
  * requester's wrap public key and the invite server secret. */
 static gboolean
-verify_join_request (BbInvite *invite, GBytes *invite_secret, const char *namespace_id,
-                     BbJoinRequestInfo *entry, gint64 now, GBytes **out_wrap_key,
-                     GBytes **out_server_secret, GError **error)
+verify_join_request (BbInvite *invite, const char *namespace_id, BbJoinRequestInfo *entry,
+                     gint64 now, GBytes **out_wrap_key, GBytes **out_server_secret, GError **error)
 {
   BbJoinRequest *request = bb_join_request_info_get_request (entry);
   g_autofree char *canonical = NULL;
@@ -657,12 +586,10 @@ verify_join_request (BbInvite *invite, GBytes *invite_secret, const char *namesp
   /* signed by the requester, and proven to come from someone who saw the QR code */
   if (!bb_protocol_verify_signature (auth_key, payload, signature, error))
     return FALSE;
-  if (!bb_protocol_verify_invite_proof (invite_secret, payload, proof, error))
+  if (!bb_invite_verify_proof (invite, payload, proof, error))
     return FALSE;
 
-  server_secret = bb_protocol_invite_server_secret (invite_secret, error);
-  if (server_secret == NULL)
-    return FALSE;
+  server_secret = bb_invite_dup_server_secret (invite);
   *out_wrap_key = g_steal_pointer (&wrap_key);
   *out_server_secret = g_steal_pointer (&server_secret);
   return TRUE;
@@ -679,6 +606,7 @@ step_alice_approve (Demo *demo, GError **error)
   g_autoptr (GBytes) server_secret = NULL;
   g_autoptr (GBytes) wrapped = NULL;
   g_autoptr (GBytes) other_secret = NULL;
+  g_autoptr (BbInvite) other_invite = NULL;
   g_autoptr (GBytes) forged_wrap_key = NULL;
   g_autoptr (GBytes) forged_server_secret = NULL;
   g_autoptr (GError) forged_error = NULL;
@@ -702,19 +630,24 @@ step_alice_approve (Demo *demo, GError **error)
   short_key = short_id (bb_join_request_get_key_id (request));
   g_print ("[alice] 1 pending join request, from key %s\n", short_key);
 
-  if (!verify_join_request (demo->invite, demo->invite_secret, demo->shared_namespace_id, entry,
-                            now_unix (), &bob_wrap_key, &server_secret, error))
+  if (!verify_join_request (demo->invite, demo->shared_namespace_id, entry, now_unix (),
+                            &bob_wrap_key, &server_secret, error))
     return FALSE;
   g_print ("[alice] verified it: key ID, payload hash, Ed25519 signature, invite proof, origin "
            "%s, expiry\n",
            bb_join_request_get_server_origin (request));
 
-  /* What a forged request (made without the QR code) would run into. */
-  other_secret = new_secret_key (error);
-  if (other_secret == NULL)
+  /* What a forged request (made without the QR code) would run into: an invite that
+   * differs from Alice's only in its secret does not accept the request's proof. */
+  other_secret = bb_protocol_new_invite_secret ();
+  other_invite = bb_invite_new (bb_invite_get_server_origin (demo->invite),
+                                bb_invite_get_namespace_id (demo->invite),
+                                bb_invite_get_invite_id (demo->invite),
+                                bb_invite_get_expires_at (demo->invite), other_secret, error);
+  if (other_invite == NULL)
     return FALSE;
-  if (verify_join_request (demo->invite, other_secret, demo->shared_namespace_id, entry,
-                           now_unix (), &forged_wrap_key, &forged_server_secret, &forged_error))
+  if (verify_join_request (other_invite, demo->shared_namespace_id, entry, now_unix (),
+                           &forged_wrap_key, &forged_server_secret, &forged_error))
     {
       g_set_error_literal (error, BB_SYNC_ERROR, BB_SYNC_ERROR_FAILED,
                            "a join request verified against another invite secret");
@@ -1031,6 +964,9 @@ store_files_contain (const char *path, const void *needle, gsize needle_len, gbo
   return TRUE;
 }
 
+/* The store key is drawn with bb_protocol_new_dek(), which has the store key's size. */
+G_STATIC_ASSERT (BB_SQLITE_STORE_KEY_SIZE == BB_PROTOCOL_DEK_SIZE);
+
 static gboolean
 step_store (Demo *demo, GError **error)
 {
@@ -1051,10 +987,10 @@ step_store (Demo *demo, GError **error)
   guint listed = 0;
 
   /* The app supplies the key that seals secrets and values in the file; without one the
-   * store keeps its key in the user's keyring (there is no keyring session here). */
-  store_key = new_secret_key (error);
-  if (store_key == NULL)
-    return FALSE;
+   * store keeps its key in the user's keyring (there is no keyring session here). A store
+   * key is 32 random bytes like a DEK, so bb_protocol_new_dek() draws it (wiped when
+   * freed). */
+  store_key = bb_protocol_new_dek ();
   store = open_store (path, store_key, error);
   if (store == NULL)
     return FALSE;
@@ -1172,9 +1108,7 @@ step_store (Demo *demo, GError **error)
            total);
 
   /* Without the app's key the sealed columns do not open. */
-  other_key = new_secret_key (error);
-  if (other_key == NULL)
-    return FALSE;
+  other_key = bb_protocol_new_dek ();
   wrong = open_store (path, other_key, &wrong_error);
   if (wrong != NULL)
     {
@@ -1251,7 +1185,6 @@ demo_clear (Demo *demo)
   g_clear_object (&demo->watch_cancellable);
   g_clear_object (&demo->server);
   g_clear_pointer (&demo->invite, bb_invite_unref);
-  g_clear_pointer (&demo->invite_secret, g_bytes_unref);
   g_clear_pointer (&demo->invite_uri, g_free);
   g_clear_pointer (&demo->shared_namespace_id, g_free);
   g_clear_pointer (&demo->merged_note, g_free);
