@@ -845,6 +845,17 @@ test_logging (void)
   g_test_trap_assert_passed ();
 }
 
+/* A big-endian unsigned integer of @size bytes (no alignment needed). */
+static guint64
+read_be (const guint8 *p, gsize size)
+{
+  guint64 v = 0;
+
+  for (gsize i = 0; i < size; i++)
+    v = v << 8 | p[i];
+  return v;
+}
+
 static GBytes *
 sign_with (BbIdentity *identity, const char *intent, JsonObject *vector)
 {
@@ -882,9 +893,9 @@ sign_with (BbIdentity *identity, const char *intent, JsonObject *vector)
       g_autoptr (GBytes) hash = g_bytes_new (f + 32, 32);
       g_autofree char *ns_hex = bb_protocol_hex_encode (ns);
       g_autofree char *invite_hex = bb_protocol_hex_encode (invite);
-      gint64 expires_at = (gint64)GUINT64_FROM_BE (*(const guint64 *)(f + 64));
-      guint max_pending = len == 80 ? GUINT32_FROM_BE (*(const guint32 *)(f + 72)) : 0;
-      guint max_accepted = GUINT32_FROM_BE (*(const guint32 *)(f + len - 4));
+      gint64 expires_at = (gint64)read_be (f + 64, 8);
+      guint max_pending = len == 80 ? (guint)read_be (f + 72, 4) : 0;
+      guint max_accepted = (guint)read_be (f + len - 4, 4);
 
       g_assert_true (len == 76 || len == 80);
       AWAIT (res, bb_identity_sign_create_invite_async (identity, challenge, ns_hex, invite_hex,
