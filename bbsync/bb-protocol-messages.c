@@ -140,18 +140,6 @@ doc_set_mark (Doc *doc, JsonNode *node, NumberMark mark)
   g_hash_table_insert (doc->marks, node, GINT_TO_POINTER (mark));
 }
 
-static int
-hex_value (char c)
-{
-  if (c >= '0' && c <= '9')
-    return c - '0';
-  if (c >= 'a' && c <= 'f')
-    return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F')
-    return c - 'A' + 10;
-  return -1;
-}
-
 static gboolean
 read_hex4 (Reader *r, gunichar *out)
 {
@@ -161,7 +149,7 @@ read_hex4 (Reader *r, gunichar *out)
     return reader_error (r, _ ("truncated \\u escape"));
   for (int i = 0; i < 4; i++)
     {
-      int h = hex_value (r->p[i]);
+      int h = g_ascii_xdigit_value (r->p[i]);
       if (h < 0)
         return reader_error (r, _ ("invalid \\u escape"));
       v = (v << 4) | (gunichar)h;

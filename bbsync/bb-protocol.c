@@ -126,18 +126,6 @@ kind_code (const char *kind, guint8 *out, GError **error)
 /* ------------------------------------------------------------------------------------ */
 /* Hex                                                                                  */
 
-static int
-hex_value (char c)
-{
-  if (c >= '0' && c <= '9')
-    return c - '0';
-  if (c >= 'a' && c <= 'f')
-    return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F')
-    return c - 'A' + 10;
-  return -1;
-}
-
 /* The core decoder: the checks run in the order of the reference client (case, then
  * hex syntax, then length), so the message matches the first rule that fails. */
 static guint8 *
@@ -164,7 +152,7 @@ hex_decode_raw (const char *text, gboolean lower_only, gssize expected_len, cons
       return NULL;
     }
   for (gsize i = 0; i < len; i++)
-    if (hex_value (text[i]) < 0)
+    if (g_ascii_xdigit_value (text[i]) < 0)
       {
         g_set_error (error, BB_SYNC_ERROR, BB_SYNC_ERROR_INVALID_INPUT,
                      _ ("%s: invalid hex character at offset %" G_GSIZE_FORMAT), field, i);
@@ -180,7 +168,7 @@ hex_decode_raw (const char *text, gboolean lower_only, gssize expected_len, cons
 
   out = g_malloc (len / 2 + 1);
   for (gsize i = 0; i < len / 2; i++)
-    out[i] = (guint8)(hex_value (text[2 * i]) << 4 | hex_value (text[2 * i + 1]));
+    out[i] = (guint8)(g_ascii_xdigit_value (text[2 * i]) << 4 | g_ascii_xdigit_value (text[2 * i + 1]));
   *out_len = len / 2;
   return out;
 }
