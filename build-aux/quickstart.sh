@@ -55,21 +55,28 @@ case $mode in
   test)
     install_missing
     start=$(date +%s)
+    logs=$(mktemp -d)
+    trap 'rm -rf "$logs"' EXIT
     echo "== build and test (gcc, -Werror)"
     setup _build -Ddocumentation=enabled
-    meson test -C _build --print-errorlogs --no-rebuild
+    meson test -C _build --print-errorlogs --no-rebuild | tee "$logs/plain.txt"
     echo "== build and test under AddressSanitizer + UndefinedBehaviorSanitizer + LeakSanitizer"
     setup _build-asan -Db_sanitize=address,undefined -Db_lundef=false -Dintrospection=disabled \
       -Dbuildtype=debug
     ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:strict_string_checks=1 \
     UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
     LSAN_OPTIONS=suppressions=$here/tests/lsan.supp:print_suppressions=0 \
-      meson test -C _build-asan --print-errorlogs --no-rebuild --no-suite python --no-suite gjs
+      meson test -C _build-asan --print-errorlogs --no-rebuild --no-suite python --no-suite gjs \
+      | tee "$logs/asan.txt"
     echo "== fuzz targets (clang, libFuzzer), a short run each"
     CC=clang setup _build-fuzz -Dfuzzing=true -Dintrospection=disabled -Dexamples=false \
       -Db_lundef=false -Dbuildtype=debugoptimized
-    "$here/tests/fuzz/run-fuzzers.sh" _build-fuzz "${BBSYNC_FUZZ_SECONDS:-10}"
-    echo "== all suites passed in $(( $(date +%s) - start )) s"
+    "$here/tests/fuzz/run-fuzzers.sh" _build-fuzz "${BBSYNC_FUZZ_SECONDS:-10}" | tee "$logs/fuzz.txt"
+    fuzzers=$(grep -c '^-- fuzz-' "$logs/fuzz.txt" || true)
+    passed=$(awk '/^Ok:/ {n += $2} END {print n + 0}' "$logs/plain.txt" "$logs/asan.txt")
+    failed=$(awk '/^(Fail|Timeout|Unexpected Pass):/ {n += $NF} END {print n + 0}' "$logs/plain.txt" "$logs/asan.txt")
+    echo "== all suites and $fuzzers fuzz targets passed in $(( $(date +%s) - start )) s"
+    echo "$((passed + fuzzers)) passed, $failed failed"
     ;;
   *)
     echo "usage: $0 demo|test" >&2
