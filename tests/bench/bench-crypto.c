@@ -180,7 +180,6 @@ aead_bench_clear (AeadBench *b)
 
 /* ------------------------------------------------------------------------------------ */
 
-#ifdef BB_BENCH_HAVE_PROTOCOL
 typedef struct
 {
   GBytes *dek;
@@ -248,7 +247,6 @@ item_bench (gsize len, double *enc, double *dec)
   g_bytes_unref (b.ciphertext);
 }
 
-#endif
 
 /* ------------------------------------------------------------------------------------ */
 
@@ -288,7 +286,6 @@ hpke_open (gpointer data)
     g_error ("HPKE open failed");
 }
 
-#ifdef BB_BENCH_HAVE_PROTOCOL
 static const char wrap_namespace[] = "7bd4bfaebfc6cc9630bff960fc798e96";
 
 static void
@@ -313,7 +310,6 @@ unwrap_dek (gpointer data)
   if (dek == NULL)
     g_error ("bb_protocol_unwrap_dek: %s", error->message);
 }
-#endif
 
 int
 main (void)
@@ -337,14 +333,9 @@ main (void)
       measure_pair (raw_decrypt, xchacha_decrypt, &b, &rd, &xd);
       report ("nettle chacha_poly1305 decrypt", b.len, rd);
       report ("xchacha20poly1305 decrypt", b.len, xd);
-#ifdef BB_BENCH_HAVE_PROTOCOL
       item_bench (b.len, &pe, &pd);
       report ("bb_protocol_encrypt_item", b.len, pe);
       report ("bb_protocol_decrypt_item", b.len, pd);
-#else
-      (void)pe;
-      (void)pd;
-#endif
       if (b.len == 16 * 1024)
         {
           raw_enc_16k = re;
@@ -368,7 +359,6 @@ main (void)
   report ("hpke seal (48 B)", 0, measure (hpke_seal, &w));
   report ("hpke open (48 B)", 0, measure (hpke_open, &w));
 
-#ifdef BB_BENCH_HAVE_PROTOCOL
   {
     g_autoptr (GError) error = NULL;
 
@@ -377,10 +367,6 @@ main (void)
   }
   report ("bb_protocol_wrap_dek", 0, measure (wrap_dek, &w));
   report ("bb_protocol_unwrap_dek", 0, measure (unwrap_dek, &w));
-#else
-  w.wrapped = NULL;
-  printf ("# protocol-level figures skipped: bb-protocol.c is not in this build yet\n");
-#endif
 
   g_bytes_unref (w.wrap_priv);
   g_bytes_unref (w.wrap_pub);
