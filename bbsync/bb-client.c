@@ -30,8 +30,9 @@
  * expiry, bad base64 or truncated JSON is %BB_SYNC_ERROR_PROTOCOL with a message
  * naming the field. A status of 400 or above is %BB_SYNC_ERROR_API with the message
  * `HTTP <status>: <server text>`; [func@BbSync.SyncError.get_http_status] reads the status
- * back. Network and TLS errors pass through unchanged, and cancellation ends in
- * %G_IO_ERROR_CANCELLED.
+ * back. Network and TLS errors pass through unchanged, cancellation ends in
+ * %G_IO_ERROR_CANCELLED, and a request that outlasts [property@Client:timeout] (which
+ * bounds the whole exchange, not each read) ends in %G_IO_ERROR_TIMED_OUT.
  *
  * The client keeps the bearer token in [property@Client:access-token]: a successful
  * login or refresh stores the new token, a successful revoke-all clears it, and every
@@ -104,7 +105,31 @@ struct _Request
   GDestroyNotify result_free;
   SoupMessage *message;
   Expect expect;
+  /* The deadline: libsoup's own timeout only bounds each read, so a server that
+   * trickles bytes could hold a request forever. The request runs on its own
+   * cancellable, cancelled by the caller's one or by the deadline source. */
+  GCancellable *cancellable;
+  GCancellable *caller_cancellable; /* nullable */
+  gulong caller_handler;
+  GSource *deadline; /* nullable */
+  guint timeout;
+  gboolean timed_out;
 };
+
+static void
+request_stop_deadline (Request *req)
+{
+  if (req->deadline != NULL)
+    {
+      g_source_destroy (req->deadline);
+      g_clear_pointer (&req->deadline, g_source_unref);
+    }
+  /* Disconnecting waits for a handler running in another thread, so the internal
+   * cancellable is never touched after this. */
+  if (req->caller_handler != 0)
+    g_cancellable_disconnect (req->caller_cancellable, req->caller_handler);
+  req->caller_handler = 0;
+}
 
 static void
 request_free (Request *req)
@@ -113,6 +138,9 @@ request_free (Request *req)
   g_clear_pointer (&req->body, g_bytes_unref);
   g_free (req->if_match);
   g_clear_object (&req->message);
+  request_stop_deadline (req);
+  g_clear_object (&req->caller_cancellable);
+  g_clear_object (&req->cancellable);
   g_free (req->expect.namespace_id);
   g_free (req->expect.item_id);
   g_free (req->expect.invite_id);
@@ -206,6 +234,15 @@ request_sent_cb (GObject *source, GAsyncResult *result, gpointer user_data)
   gsize len;
 
   body = soup_session_send_and_read_finish (SOUP_SESSION (source), result, &error);
+  request_stop_deadline (req);
+  if (body == NULL && req->timed_out && g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED)
+      && !g_cancellable_is_cancelled (req->caller_cancellable))
+    {
+      /* The deadline, not the caller, cancelled the request. */
+      g_clear_error (&error);
+      g_set_error (&error, G_IO_ERROR, G_IO_ERROR_TIMED_OUT,
+                   _ ("timeout: no complete answer within %u s"), req->timeout);
+    }
   if (body == NULL)
     {
       g_debug ("%s %s: %s", req->method, req->endpoint, error->message);
@@ -234,6 +271,54 @@ request_sent_cb (GObject *source, GAsyncResult *result, gpointer user_data)
       return;
     }
   g_task_return_pointer (task, value, req->result_free);
+}
+
+static void
+caller_cancelled_cb (GCancellable *caller_cancellable, gpointer user_data)
+{
+  g_cancellable_cancel (G_CANCELLABLE (user_data));
+}
+
+static gboolean
+deadline_cb (gpointer user_data)
+{
+  Request *req = user_data;
+
+  req->timed_out = TRUE;
+  g_clear_pointer (&req->deadline, g_source_unref);
+  g_cancellable_cancel (req->cancellable);
+  return G_SOURCE_REMOVE;
+}
+
+/* Arms the deadline of @req on the context of @task (the caller's thread-default one,
+ * where libsoup runs the request and the callback), and chains the caller's
+ * cancellable to the request's own. */
+static void
+request_start_deadline (BbClient *self, Request *req, GTask *task, GCancellable *cancellable)
+{
+  req->cancellable = g_cancellable_new ();
+  if (cancellable != NULL)
+    {
+      req->caller_cancellable = g_object_ref (cancellable);
+      /* Runs at once when @cancellable is already cancelled. */
+      req->caller_handler = g_cancellable_connect (cancellable, G_CALLBACK (caller_cancelled_cb),
+                                                   g_object_ref (req->cancellable), g_object_unref);
+    }
+
+  req->timeout = self->timeout;
+  if (req->timeout == 0)
+    return;
+  /* Milliseconds where they fit in a guint (precise), whole seconds beyond. */
+  if (req->timeout <= G_MAXUINT / 1000)
+    req->deadline = g_timeout_source_new (req->timeout * 1000);
+  else
+    req->deadline = g_timeout_source_new_seconds (req->timeout);
+  g_source_set_static_name (req->deadline, "[bbsync] BbClient request deadline");
+  g_source_set_priority (req->deadline, G_PRIORITY_DEFAULT);
+  /* @req lives as long as the task, which lives until request_sent_cb() has destroyed
+   * the source. */
+  g_source_set_callback (req->deadline, deadline_cb, req, NULL);
+  g_source_attach (req->deadline, g_task_get_context (task));
 }
 
 /* Sends @req (taken) for a task with @source_tag. */
@@ -274,8 +359,9 @@ request_send (BbClient *self, Request *req, gpointer source_tag, GCancellable *c
     soup_message_set_request_body_from_bytes (req->message, "application/json", req->body);
 
   g_debug ("%s %s", req->method, req->endpoint);
-  soup_session_send_and_read_async (self->session, req->message, G_PRIORITY_DEFAULT, cancellable,
-                                    request_sent_cb, g_object_ref (task));
+  request_start_deadline (self, req, task, cancellable);
+  soup_session_send_and_read_async (self->session, req->message, G_PRIORITY_DEFAULT,
+                                    req->cancellable, request_sent_cb, g_object_ref (task));
 }
 
 /* Finishes a task of request_send(). */
@@ -508,8 +594,12 @@ bb_client_class_init (BbClientClass *klass)
   /**
    * BbClient:timeout:
    *
-   * The request timeout in seconds (0 for none). The default,
-   * %BB_CLIENT_DEFAULT_TIMEOUT, outlasts the server's long poll.
+   * The request timeout in seconds (0 for none). It bounds the whole exchange of each
+   * request, from connecting to the last byte of the answer, as the reference
+   * client's HTTP timeout does: a server that trickles its answer cannot hold a call
+   * longer. A request that runs out of time fails with %G_IO_ERROR_TIMED_OUT. A change
+   * applies to requests started afterwards. The default, %BB_CLIENT_DEFAULT_TIMEOUT,
+   * outlasts the server's long poll.
    *
    * Since: 0.1
    */
@@ -524,9 +614,10 @@ static void
 bb_client_init (BbClient *self)
 {
   self->timeout = BB_CLIENT_DEFAULT_TIMEOUT;
-  /* A user agent ending in a space gets libsoup's own appended. */
+  /* A user agent ending in a space gets libsoup's own appended. No libsoup I/O
+   * timeout: each request's deadline bounds the whole exchange instead. */
   self->session = soup_session_new_with_options ("user-agent", "bbsync/" PACKAGE_VERSION " ",
-                                                 "timeout", self->timeout, NULL);
+                                                 "timeout", 0, NULL);
 }
 
 static gboolean
@@ -610,10 +701,10 @@ bb_client_new (const char *base_url, GError **error)
         }
       if (!host_is_loopback (host))
         {
-          g_set_error (
-              error, BB_SYNC_ERROR, BB_SYNC_ERROR_INVALID_INPUT,
-              _ ("base_url: plain http is only allowed for a loopback host, not “%s”; use https"),
-              host);
+          g_set_error (error, BB_SYNC_ERROR, BB_SYNC_ERROR_INVALID_INPUT,
+                       _ ("base_url: “%s”: plain http is only allowed for a loopback host, "
+                          "for development, and “%s” is not one; use https"),
+                       base_url, host);
           return NULL;
         }
     }
@@ -698,8 +789,9 @@ bb_client_get_timeout (BbClient *self)
  * @self: a #BbClient
  * @timeout: the timeout in seconds, 0 for none
  *
- * Sets how long a request may wait for the server before failing with
- * %G_IO_ERROR_TIMED_OUT. Keep it above the server's long-poll time.
+ * Sets how long a request may take, from connecting to the last byte of the answer,
+ * before failing with %G_IO_ERROR_TIMED_OUT. Requests already under way keep the
+ * timeout they started with. Keep it above the server's long-poll time.
  *
  * Since: 0.1
  */
@@ -711,7 +803,6 @@ bb_client_set_timeout (BbClient *self, guint timeout)
   if (self->timeout == timeout)
     return;
   self->timeout = timeout;
-  g_object_set (self->session, "timeout", timeout, NULL);
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_TIMEOUT]);
 }
 

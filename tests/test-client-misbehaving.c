@@ -8,6 +8,8 @@
 #include "config.h"
 
 #include <bbsync/bbsync.h>
+#include <gnutls/gnutls.h>
+#include <gnutls/x509.h>
 #include <libsoup/soup.h>
 #include <string.h>
 
@@ -34,6 +36,16 @@ typedef struct
   char *base_url;
   /* the canned answer; when hang is set, requests are held without an answer */
   gboolean hang;
+  /* when trickle is set, a 200 with headers and then one body byte every 200 ms, never
+   * the end of the body */
+  gboolean trickle;
+  SoupServerMessage *trickle_msg;
+  GSource *trickle_source;
+  gboolean trickle_finished;
+  guint n_trickled;
+  /* cancelled once this many bytes have been trickled (0: never) */
+  GCancellable *cancel_after;
+  guint cancel_after_bytes;
   guint status;
   char *body;
   const char *content_type;
@@ -47,6 +59,51 @@ typedef struct
   char *request_content_type;
   char *user_agent;
 } Fake;
+
+static void
+trickle_finished_cb (SoupServerMessage *msg, gpointer user_data)
+{
+  Fake *f = user_data;
+
+  f->trickle_finished = TRUE;
+}
+
+static gboolean
+trickle_cb (gpointer user_data)
+{
+  Fake *f = user_data;
+
+  /* The client has gone (timed out or cancelled): nothing more to send. */
+  if (f->trickle_finished)
+    {
+      g_clear_pointer (&f->trickle_source, g_source_unref);
+      return G_SOURCE_REMOVE;
+    }
+  soup_message_body_append (soup_server_message_get_response_body (f->trickle_msg),
+                            SOUP_MEMORY_STATIC, " ", 1);
+  soup_server_message_unpause (f->trickle_msg);
+  f->n_trickled++;
+  if (f->cancel_after != NULL && f->n_trickled == f->cancel_after_bytes)
+    g_cancellable_cancel (f->cancel_after);
+  return G_SOURCE_CONTINUE;
+}
+
+static void
+fake_start_trickle (Fake *f, SoupServerMessage *msg)
+{
+  SoupMessageHeaders *headers = soup_server_message_get_response_headers (msg);
+
+  g_assert_null (f->trickle_msg);
+  f->trickle_msg = g_object_ref (msg);
+  g_signal_connect (msg, "finished", G_CALLBACK (trickle_finished_cb), f);
+  soup_server_message_set_status (msg, 200, NULL);
+  soup_message_headers_set_content_type (headers, "application/json", NULL);
+  soup_message_headers_set_encoding (headers, SOUP_ENCODING_CHUNKED);
+  /* Headers go out now; the server pauses itself whenever the body runs dry. */
+  f->trickle_source = g_timeout_source_new (200);
+  g_source_set_callback (f->trickle_source, trickle_cb, f, NULL);
+  g_source_attach (f->trickle_source, NULL);
+}
 
 static void
 fake_handler (SoupServer *server, SoupServerMessage *msg, const char *path, GHashTable *query,
@@ -75,6 +132,11 @@ fake_handler (SoupServer *server, SoupServerMessage *msg, const char *path, GHas
   if (f->hang)
     {
       soup_server_message_pause (msg);
+      return;
+    }
+  if (f->trickle)
+    {
+      fake_start_trickle (f, msg);
       return;
     }
   soup_server_message_set_status (msg, f->status, NULL);
@@ -128,7 +190,15 @@ static void
 fake_free (Fake *f)
 {
   g_clear_object (&f->client);
+  if (f->trickle_source != NULL)
+    {
+      g_source_destroy (f->trickle_source);
+      g_clear_pointer (&f->trickle_source, g_source_unref);
+    }
+  if (f->trickle_msg != NULL)
+    g_signal_handlers_disconnect_by_func (f->trickle_msg, trickle_finished_cb, f);
   soup_server_disconnect (f->server);
+  g_clear_object (&f->trickle_msg);
   g_clear_object (&f->server);
   g_free (f->base_url);
   g_free (f->body);
@@ -153,12 +223,33 @@ got_result (GObject *source, GAsyncResult *result, gpointer user_data)
   *slot = g_object_ref (result);
 }
 
+static void
+count_request_handler (SoupServer *server, SoupServerMessage *msg, const char *path,
+                       GHashTable *query, gpointer user_data)
+{
+  guint *n_requests = user_data;
+
+  (*n_requests)++;
+  soup_server_message_set_status (msg, 200, NULL);
+  soup_server_message_set_response (msg, "application/json", SOUP_MEMORY_STATIC,
+                                    "{\"status\":\"ok\"}", strlen ("{\"status\":\"ok\"}"));
+}
+
 static GAsyncResult *
 await_result (GAsyncResult **slot)
 {
   while (*slot == NULL)
     g_main_context_iteration (NULL, TRUE);
   return *slot;
+}
+
+/* Fails a test whose call has not completed long after it should have: a bound on
+ * hanging, not a measurement. */
+static gboolean
+guard_cb (gpointer user_data)
+{
+  g_error ("%s: no result within 20 s", (const char *)user_data);
+  return G_SOURCE_REMOVE;
 }
 
 /* Runs EXPR, which ends in `got_result, &res`, and waits for it. */
@@ -980,6 +1071,16 @@ test_base_url (void)
       g_assert_error (error, BB_SYNC_ERROR, BB_SYNC_ERROR_INVALID_INPUT);
       g_assert_nonnull (strstr (error->message, "base_url"));
     }
+  /* Plain http to a host that is not loopback: refused, naming the URL. */
+  for (guint i = 0; i < 2; i++)
+    {
+      g_clear_error (&error);
+      client = bb_client_new (rejected[i], &error);
+      g_assert_null (client);
+      g_assert_error (error, BB_SYNC_ERROR, BB_SYNC_ERROR_INVALID_INPUT);
+      g_assert_nonnull (strstr (error->message, rejected[i]));
+      g_assert_nonnull (strstr (error->message, "http"));
+    }
   for (guint i = 0; i < G_N_ELEMENTS (accepted); i++)
     {
       g_clear_error (&error);
@@ -1043,6 +1144,193 @@ test_timeout (void)
   fake_free (f);
 }
 
+/* A server that sends its headers and then one body byte every 200 ms: each read
+ * succeeds quickly, so only a deadline on the whole exchange ends the request. */
+static void
+test_timeout_trickle (void)
+{
+  Fake *f = fake_new ();
+  g_autoptr (GAsyncResult) res = NULL;
+  g_autoptr (GError) error = NULL;
+  g_autofree char *status = NULL;
+  guint guard;
+
+  f->trickle = TRUE;
+  bb_client_set_timeout (f->client, 1);
+  guard = g_timeout_add_seconds (20, guard_cb, (gpointer) "trickle timeout");
+  AWAIT (res, bb_client_health_async (f->client, NULL, got_result, &res));
+  g_source_remove (guard);
+  status = bb_client_health_finish (f->client, res, &error);
+  g_assert_null (status);
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_TIMED_OUT);
+  g_assert_nonnull (strstr (error->message, "timeout"));
+  g_assert_cmpuint (f->n_requests, ==, 1);
+  /* The server did trickle: the request did not simply sit in silence. */
+  g_assert_cmpuint (f->n_trickled, >, 0);
+  fake_free (f);
+}
+
+/* The caller's cancellable still ends a call with CANCELLED, also while a deadline is
+ * armed, and also when it was cancelled before the call. */
+static void
+test_cancel_trickle (void)
+{
+  Fake *f = fake_new ();
+  g_autoptr (GAsyncResult) res = NULL;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GCancellable) cancellable = g_cancellable_new ();
+  g_autoptr (GCancellable) cancelled = g_cancellable_new ();
+  g_autofree char *status = NULL;
+  guint guard;
+
+  f->trickle = TRUE;
+  /* Far beyond the guard, so the deadline cannot be what ends the call. */
+  bb_client_set_timeout (f->client, 600);
+  f->cancel_after = cancellable;
+  f->cancel_after_bytes = 2;
+  guard = g_timeout_add_seconds (20, guard_cb, (gpointer) "trickle cancel");
+  AWAIT (res, bb_client_health_async (f->client, cancellable, got_result, &res));
+  g_source_remove (guard);
+  status = bb_client_health_finish (f->client, res, &error);
+  g_assert_null (status);
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
+  g_assert_cmpuint (f->n_trickled, >=, 2);
+  g_clear_error (&error);
+
+  /* Already cancelled: also CANCELLED with a short timeout armed. */
+  bb_client_set_timeout (f->client, 1);
+  g_cancellable_cancel (cancelled);
+  guard = g_timeout_add_seconds (20, guard_cb, (gpointer) "pre-cancelled");
+  AWAIT (res, bb_client_health_async (f->client, cancelled, got_result, &res));
+  g_source_remove (guard);
+  status = bb_client_health_finish (f->client, res, &error);
+  g_assert_null (status);
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
+  fake_free (f);
+}
+
+/* A throwaway self-signed certificate for 127.0.0.1 and its key, as one PEM. */
+static char *
+make_self_signed_pem (GError **error)
+{
+  gnutls_x509_privkey_t key = NULL;
+  gnutls_x509_crt_t crt = NULL;
+  gnutls_datum_t crt_pem = { NULL, 0 };
+  gnutls_datum_t key_pem = { NULL, 0 };
+  const guint8 ip[4] = { 127, 0, 0, 1 };
+  guint8 serial[16];
+  time_t now = time (NULL);
+  char *pem = NULL;
+  int ret;
+
+  for (guint i = 0; i < sizeof serial; i++)
+    serial[i] = (guint8)g_random_int_range (0, 256);
+  serial[0] &= 0x7f; /* a positive serial number */
+
+  if ((ret = gnutls_x509_privkey_init (&key)) < 0
+      || (ret = gnutls_x509_privkey_generate (key, GNUTLS_PK_ECDSA,
+                                              GNUTLS_CURVE_TO_BITS (GNUTLS_ECC_CURVE_SECP256R1), 0))
+             < 0
+      || (ret = gnutls_x509_crt_init (&crt)) < 0 || (ret = gnutls_x509_crt_set_version (crt, 3)) < 0
+      || (ret = gnutls_x509_crt_set_serial (crt, serial, sizeof serial)) < 0
+      || (ret = gnutls_x509_crt_set_activation_time (crt, now - 3600)) < 0
+      || (ret = gnutls_x509_crt_set_expiration_time (crt, now + 3600)) < 0
+      || (ret = gnutls_x509_crt_set_dn_by_oid (crt, GNUTLS_OID_X520_COMMON_NAME, 0, "127.0.0.1",
+                                               strlen ("127.0.0.1")))
+             < 0
+      || (ret = gnutls_x509_crt_set_subject_alt_name (crt, GNUTLS_SAN_IPADDRESS, ip, sizeof ip,
+                                                      GNUTLS_FSAN_SET))
+             < 0
+      || (ret = gnutls_x509_crt_set_key (crt, key)) < 0
+      || (ret = gnutls_x509_crt_set_basic_constraints (crt, 0, -1)) < 0
+      || (ret = gnutls_x509_crt_set_key_usage (crt, GNUTLS_KEY_DIGITAL_SIGNATURE)) < 0
+      || (ret = gnutls_x509_crt_set_key_purpose_oid (crt, GNUTLS_KP_TLS_WWW_SERVER, 0)) < 0
+      || (ret = gnutls_x509_crt_sign2 (crt, crt, key, GNUTLS_DIG_SHA256, 0)) < 0
+      || (ret = gnutls_x509_crt_export2 (crt, GNUTLS_X509_FMT_PEM, &crt_pem)) < 0
+      || (ret = gnutls_x509_privkey_export2_pkcs8 (key, GNUTLS_X509_FMT_PEM, NULL,
+                                                   GNUTLS_PKCS_PLAIN, &key_pem))
+             < 0)
+    g_set_error (error, G_IO_ERROR, G_IO_ERROR_FAILED, "gnutls: %s", gnutls_strerror (ret));
+  else
+    pem = g_strdup_printf ("%.*s%.*s", (int)crt_pem.size, (const char *)crt_pem.data,
+                           (int)key_pem.size, (const char *)key_pem.data);
+
+  gnutls_free (crt_pem.data);
+  gnutls_free (key_pem.data);
+  if (crt != NULL)
+    gnutls_x509_crt_deinit (crt);
+  if (key != NULL)
+    gnutls_x509_privkey_deinit (key);
+  return pem;
+}
+
+/* https against a certificate the system trust store does not know: the client
+ * accepts the URL, and the TLS failure comes back as GIO reports it. */
+static void
+test_https_untrusted (void)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GTlsCertificate) certificate = NULL;
+  g_autoptr (SoupServer) server = NULL;
+  g_autoptr (BbClient) client = NULL;
+  g_autoptr (GAsyncResult) res = NULL;
+  g_autofree char *pem = NULL;
+  g_autofree char *url = NULL;
+  g_autofree char *status = NULL;
+  GSList *uris;
+  guint n_requests = 0;
+  guint guard;
+
+  if (!g_tls_backend_supports_tls (g_tls_backend_get_default ()))
+    {
+      g_test_skip ("no GIO TLS backend (install glib-networking)");
+      return;
+    }
+  pem = make_self_signed_pem (&error);
+  if (pem == NULL)
+    {
+      g_autofree char *why = g_strdup_printf ("cannot make a test certificate: %s", error->message);
+
+      g_test_skip (why);
+      return;
+    }
+  certificate = g_tls_certificate_new_from_pem (pem, -1, &error);
+  g_assert_no_error (error);
+
+  server = soup_server_new ("tls-certificate", certificate, NULL);
+  soup_server_add_handler (server, NULL, count_request_handler, &n_requests, NULL);
+  soup_server_listen_local (server, 0, SOUP_SERVER_LISTEN_IPV4_ONLY | SOUP_SERVER_LISTEN_HTTPS,
+                            &error);
+  g_assert_no_error (error);
+  uris = soup_server_get_uris (server);
+  g_assert_nonnull (uris);
+  g_assert_cmpstr (g_uri_get_scheme (uris->data), ==, "https");
+  url = g_strdup_printf ("https://127.0.0.1:%d", g_uri_get_port (uris->data));
+  g_slist_free_full (uris, (GDestroyNotify)g_uri_unref);
+
+  client = bb_client_new (url, &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (client);
+
+  guard = g_timeout_add_seconds (20, guard_cb, (gpointer) "https");
+  AWAIT (res, bb_client_health_async (client, NULL, got_result, &res));
+  g_source_remove (guard);
+  status = bb_client_health_finish (client, res, &error);
+  g_assert_null (status);
+  g_assert_nonnull (error);
+  g_test_message ("untrusted certificate: %s %d: %s", g_quark_to_string (error->domain),
+                  error->code, error->message);
+  g_assert_true (error->domain != BB_SYNC_ERROR);
+  g_assert_error (error, G_TLS_ERROR, G_TLS_ERROR_BAD_CERTIFICATE);
+  /* The handshake failed, so no request reached the server. */
+  g_assert_cmpuint (n_requests, ==, 0);
+
+  g_clear_object (&client);
+  soup_server_disconnect (server);
+  while (g_main_context_iteration (NULL, FALSE))
+    ;
+}
+
 int
 main (int argc, char **argv)
 {
@@ -1063,6 +1351,9 @@ main (int argc, char **argv)
   g_test_add_func ("/client-misbehaving/base-url", test_base_url);
   g_test_add_func ("/client-misbehaving/network-error", test_network_error);
   g_test_add_func ("/client-misbehaving/timeout", test_timeout);
+  g_test_add_func ("/client-misbehaving/timeout-trickle", test_timeout_trickle);
+  g_test_add_func ("/client-misbehaving/cancel-trickle", test_cancel_trickle);
+  g_test_add_func ("/client-misbehaving/https-untrusted", test_https_untrusted);
 
   return g_test_run ();
 }
