@@ -36,7 +36,7 @@ bb_test_hex (const char *hex)
       int hi = g_ascii_xdigit_value (hex[2 * i]);
       int lo = g_ascii_xdigit_value (hex[2 * i + 1]);
       g_assert_true (hi >= 0 && lo >= 0);
-      out[i] = (guint8) (hi << 4 | lo);
+      out[i] = (guint8)(hi << 4 | lo);
     }
   return g_bytes_new_take (out, len / 2);
 }
@@ -71,4 +71,21 @@ bb_test_bytes_contain (GBytes *haystack, const guint8 *needle, gsize needle_len)
   if (needle_len == 0 || needle_len > len)
     return needle_len == 0;
   return memmem (data, len, needle, needle_len) != NULL;
+}
+
+void
+bb_test_got_result (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  GAsyncResult **slot = user_data;
+
+  g_assert_null (*slot);
+  *slot = g_object_ref (result);
+}
+
+GAsyncResult *
+bb_test_await_result (GAsyncResult **slot)
+{
+  while (*slot == NULL)
+    g_main_context_iteration (NULL, TRUE);
+  return *slot;
 }

@@ -5,25 +5,42 @@
 
 #pragma once
 
-#include <glib.h>
+#include <gio/gio.h>
 #include <json-glib/json-glib.h>
 
 G_BEGIN_DECLS
 
+/* Async calls in tests: pass `bb_test_got_result, &res` as the callback and its data,
+ * then bb_test_await_result (&res) iterates the thread-default main context until the
+ * call has completed and returns the result (owned by @slot). BB_TEST_AWAIT clears the
+ * slot, runs the call and waits. */
+void bb_test_got_result (GObject *source, GAsyncResult *result, gpointer user_data);
+GAsyncResult *bb_test_await_result (GAsyncResult **slot);
+#define BB_TEST_AWAIT(res, expr)                                                                   \
+  G_STMT_START                                                                                     \
+  {                                                                                                \
+    g_clear_object (&(res));                                                                       \
+    expr;                                                                                          \
+    bb_test_await_result (&(res));                                                                 \
+  }                                                                                                \
+  G_STMT_END
+
 /* Loads tests/data/@name as parsed JSON (aborts the test on failure). */
-JsonNode *bb_test_load_json     (const char *name);
+JsonNode *bb_test_load_json (const char *name);
 /* Decodes hex of any case (aborts the test on malformed input). */
-GBytes   *bb_test_hex           (const char *hex);
+GBytes *bb_test_hex (const char *hex);
 /* @len bytes all equal to @byte. */
-GBytes   *bb_test_repeat        (guint8 byte, gsize len);
+GBytes *bb_test_repeat (guint8 byte, gsize len);
 /* Asserts @bytes equals the hex string @hex. */
-#define bb_test_assert_bytes_hex(bytes, hex) \
-  G_STMT_START { \
-    g_autofree char *_bb_hex = bb_test_bytes_to_hex (bytes); \
-    g_assert_cmpstr (_bb_hex, ==, (hex)); \
-  } G_STMT_END
-char     *bb_test_bytes_to_hex  (GBytes *bytes);
+#define bb_test_assert_bytes_hex(bytes, hex)                                                       \
+  G_STMT_START                                                                                     \
+  {                                                                                                \
+    g_autofree char *_bb_hex = bb_test_bytes_to_hex (bytes);                                       \
+    g_assert_cmpstr (_bb_hex, ==, (hex));                                                          \
+  }                                                                                                \
+  G_STMT_END
+char *bb_test_bytes_to_hex (GBytes *bytes);
 /* Whether @haystack contains @needle (for raw-file searches). */
-gboolean  bb_test_bytes_contain (GBytes *haystack, const guint8 *needle, gsize needle_len);
+gboolean bb_test_bytes_contain (GBytes *haystack, const guint8 *needle, gsize needle_len);
 
 G_END_DECLS

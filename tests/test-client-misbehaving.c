@@ -216,14 +216,6 @@ fake_free (Fake *f)
 }
 
 static void
-got_result (GObject *source, GAsyncResult *result, gpointer user_data)
-{
-  GAsyncResult **slot = user_data;
-
-  *slot = g_object_ref (result);
-}
-
-static void
 count_request_handler (SoupServer *server, SoupServerMessage *msg, const char *path,
                        GHashTable *query, gpointer user_data)
 {
@@ -235,14 +227,6 @@ count_request_handler (SoupServer *server, SoupServerMessage *msg, const char *p
                                     "{\"status\":\"ok\"}", strlen ("{\"status\":\"ok\"}"));
 }
 
-static GAsyncResult *
-await_result (GAsyncResult **slot)
-{
-  while (*slot == NULL)
-    g_main_context_iteration (NULL, TRUE);
-  return *slot;
-}
-
 /* Fails a test whose call has not completed long after it should have: a bound on
  * hanging, not a measurement. */
 static gboolean
@@ -251,16 +235,6 @@ guard_cb (gpointer user_data)
   g_error ("%s: no result within 20 s", (const char *)user_data);
   return G_SOURCE_REMOVE;
 }
-
-/* Runs EXPR, which ends in `got_result, &res`, and waits for it. */
-#define AWAIT(res, expr)                                                                           \
-  G_STMT_START                                                                                     \
-  {                                                                                                \
-    g_clear_object (&res);                                                                         \
-    expr;                                                                                          \
-    await_result (&res);                                                                           \
-  }                                                                                                \
-  G_STMT_END
 
 static void
 assert_protocol_error (GError *error, const char *field, const char *phrase)
@@ -298,7 +272,7 @@ test_items_namespace_mismatch (void)
   g_autoptr (BbNamespaceItems) items = NULL;
 
   fake_answer (f, 200, "{\"namespaceId\":\"" NS2 "\",\"namespaceHead\":3,\"items\":{}}\n");
-  AWAIT (res, bb_client_get_items_async (f->client, NS, NULL, got_result, &res));
+  BB_TEST_AWAIT (res, bb_client_get_items_async (f->client, NS, NULL, bb_test_got_result, &res));
   items = bb_client_get_items_finish (f->client, res, &error);
   g_assert_null (items);
   assert_protocol_error (error, "namespaceId", "namespace mismatch");
@@ -311,7 +285,7 @@ test_items_namespace_mismatch (void)
   /* The same answer with the right ID works, with null items read as empty. */
   g_clear_error (&error);
   fake_answer (f, 200, "{\"namespaceId\":\"" NS "\",\"namespaceHead\":3,\"items\":null}\n");
-  AWAIT (res, bb_client_get_items_async (f->client, NS, NULL, got_result, &res));
+  BB_TEST_AWAIT (res, bb_client_get_items_async (f->client, NS, NULL, bb_test_got_result, &res));
   items = bb_client_get_items_finish (f->client, res, &error);
   g_assert_no_error (error);
   g_assert_cmpuint (bb_namespace_items_get_head (items), ==, 3);
@@ -337,8 +311,8 @@ test_login_refresh_kind_mismatch (void)
   fake_answer (f, 200,
                "{\"kind\":\"other\",\"accessToken\":\"new-token\",\"expiresAt\":\"2030-01-01T00:00:"
                "00Z\",\"defaultNamespaceId\":null}");
-  AWAIT (res, bb_client_login_async (f->client, "keystore", KEY, key, key, challenge, signature,
-                                     NULL, NULL, got_result, &res));
+  BB_TEST_AWAIT (res, bb_client_login_async (f->client, "keystore", KEY, key, key, challenge,
+                                             signature, NULL, NULL, bb_test_got_result, &res));
   login = bb_client_login_finish (f->client, res, &error);
   g_assert_null (login);
   assert_protocol_error (error, "kind", "kind mismatch");
@@ -360,8 +334,8 @@ test_login_refresh_kind_mismatch (void)
   fake_answer (
       f, 200,
       "{\"kind\":\"other\",\"accessToken\":\"new-token\",\"expiresAt\":\"2030-01-01T00:00:00Z\"}");
-  AWAIT (res, bb_client_refresh_async (f->client, "keystore", KEY, challenge, signature, NULL, NULL,
-                                       got_result, &res));
+  BB_TEST_AWAIT (res, bb_client_refresh_async (f->client, "keystore", KEY, challenge, signature,
+                                               NULL, NULL, bb_test_got_result, &res));
   login = bb_client_refresh_finish (f->client, res, &error);
   g_assert_null (login);
   assert_protocol_error (error, "kind", "kind mismatch");
@@ -373,8 +347,8 @@ test_login_refresh_kind_mismatch (void)
   fake_answer (f, 200,
                "{\"kind\":\"keystore\",\"accessToken\":\"new-token\",\"expiresAt\":\"2030-01-01T00:"
                "00:00Z\",\"defaultNamespaceId\":\"ABCDEF\"}");
-  AWAIT (res, bb_client_login_async (f->client, "keystore", KEY, key, key, challenge, signature,
-                                     NULL, NULL, got_result, &res));
+  BB_TEST_AWAIT (res, bb_client_login_async (f->client, "keystore", KEY, key, key, challenge,
+                                             signature, NULL, NULL, bb_test_got_result, &res));
   login = bb_client_login_finish (f->client, res, &error);
   g_assert_null (login);
   assert_protocol_error (error, "defaultNamespaceId", NULL);
@@ -384,8 +358,8 @@ test_login_refresh_kind_mismatch (void)
   fake_answer (f, 200,
                "{\"kind\":\"keystore\",\"accessToken\":\"new-token\",\"expiresAt\":\"2030-01-01T00:"
                "00:00Z\",\"defaultNamespaceId\":\"" NS "\"}\n");
-  AWAIT (res, bb_client_login_async (f->client, "keystore", KEY, key, key, challenge, signature,
-                                     NULL, NULL, got_result, &res));
+  BB_TEST_AWAIT (res, bb_client_login_async (f->client, "keystore", KEY, key, key, challenge,
+                                             signature, NULL, NULL, bb_test_got_result, &res));
   login = bb_client_login_finish (f->client, res, &error);
   g_assert_no_error (error);
   g_assert_cmpstr (bb_login_result_get_default_namespace_id (login), ==, NS);
@@ -411,8 +385,8 @@ test_namespace_answers (void)
       "{\"namespaceId\":\"%s\",\"kind\":\"default\",\"wrappedDek\":\"%s\",\"created\":true}", NS2,
       wrapped_b64);
   fake_answer (f, 200, body);
-  AWAIT (res,
-         bb_client_ensure_default_namespace_async (f->client, NS, wrapped, NULL, got_result, &res));
+  BB_TEST_AWAIT (res, bb_client_ensure_default_namespace_async (f->client, NS, wrapped, NULL,
+                                                                bb_test_got_result, &res));
   info = bb_client_ensure_default_namespace_finish (f->client, res, &error);
   g_assert_null (info);
   assert_protocol_error (error, "namespaceId", "namespace mismatch");
@@ -426,8 +400,8 @@ test_namespace_answers (void)
       "{\"namespaceId\":\"%s\",\"kind\":\"default\",\"wrappedDek\":\"%s\",\"created\":false}", NS2,
       wrapped_b64);
   fake_answer (f, 200, body);
-  AWAIT (res,
-         bb_client_ensure_default_namespace_async (f->client, NS, wrapped, NULL, got_result, &res));
+  BB_TEST_AWAIT (res, bb_client_ensure_default_namespace_async (f->client, NS, wrapped, NULL,
+                                                                bb_test_got_result, &res));
   info = bb_client_ensure_default_namespace_finish (f->client, res, &error);
   g_assert_no_error (error);
   g_assert_cmpstr (bb_namespace_info_get_namespace_id (info), ==, NS2);
@@ -441,8 +415,8 @@ test_namespace_answers (void)
       "{\"namespaceId\":\"%s\",\"kind\":\"default\",\"wrappedDek\":\"%s\\n\",\"created\":false}",
       NS, wrapped_b64);
   fake_answer (f, 200, body);
-  AWAIT (res,
-         bb_client_ensure_default_namespace_async (f->client, NS, wrapped, NULL, got_result, &res));
+  BB_TEST_AWAIT (res, bb_client_ensure_default_namespace_async (f->client, NS, wrapped, NULL,
+                                                                bb_test_got_result, &res));
   info = bb_client_ensure_default_namespace_finish (f->client, res, &error);
   g_assert_null (info);
   assert_protocol_error (error, "wrappedDek", NULL);
@@ -454,8 +428,8 @@ test_namespace_answers (void)
       "{\"namespaceId\":\"%s\",\"kind\":\"shared\",\"wrappedDek\":\"%s\",\"created\":true}", NS,
       wrapped_b64);
   fake_answer (f, 200, body);
-  AWAIT (res,
-         bb_client_ensure_default_namespace_async (f->client, NS, wrapped, NULL, got_result, &res));
+  BB_TEST_AWAIT (res, bb_client_ensure_default_namespace_async (f->client, NS, wrapped, NULL,
+                                                                bb_test_got_result, &res));
   info = bb_client_ensure_default_namespace_finish (f->client, res, &error);
   g_assert_null (info);
   assert_protocol_error (error, "kind", "kind mismatch");
@@ -463,7 +437,8 @@ test_namespace_answers (void)
   /* create shared with another ID (§12.2.5); `created` may be absent */
   g_clear_error (&error);
   fake_answer (f, 200, "{\"namespaceId\":\"" NS2 "\",\"kind\":\"shared\"}");
-  AWAIT (res, bb_client_create_namespace_async (f->client, NS, wrapped, NULL, got_result, &res));
+  BB_TEST_AWAIT (res, bb_client_create_namespace_async (f->client, NS, wrapped, NULL,
+                                                        bb_test_got_result, &res));
   info = bb_client_create_namespace_finish (f->client, res, &error);
   g_assert_null (info);
   assert_protocol_error (error, "namespaceId", "namespace mismatch");
@@ -472,7 +447,8 @@ test_namespace_answers (void)
 
   g_clear_error (&error);
   fake_answer (f, 200, "{\"namespaceId\":\"" NS "\",\"kind\":\"shared\"}");
-  AWAIT (res, bb_client_create_namespace_async (f->client, NS, wrapped, NULL, got_result, &res));
+  BB_TEST_AWAIT (res, bb_client_create_namespace_async (f->client, NS, wrapped, NULL,
+                                                        bb_test_got_result, &res));
   info = bb_client_create_namespace_finish (f->client, res, &error);
   g_assert_no_error (error);
   g_assert_cmpstr (bb_namespace_info_get_kind (info), ==, "shared");
@@ -480,7 +456,8 @@ test_namespace_answers (void)
 
   /* GET default with the wrong kind */
   fake_answer (f, 200, "{\"namespaceId\":\"" NS "\",\"kind\":\"shared\"}");
-  AWAIT (res, bb_client_get_default_namespace_async (f->client, NULL, got_result, &res));
+  BB_TEST_AWAIT (res,
+                 bb_client_get_default_namespace_async (f->client, NULL, bb_test_got_result, &res));
   info = bb_client_get_default_namespace_finish (f->client, res, &error);
   g_assert_null (info);
   assert_protocol_error (error, "kind", "kind mismatch");
@@ -503,7 +480,7 @@ test_members_and_wrapped_dek (void)
   fake_answer (f, 200,
                "{\"namespaceId\":\"" NS2 "\",\"members\":[{\"kind\":\"keystore\",\"keyId\":\"" KEY
                "\"}]}");
-  AWAIT (res, bb_client_list_members_async (f->client, NS, NULL, got_result, &res));
+  BB_TEST_AWAIT (res, bb_client_list_members_async (f->client, NS, NULL, bb_test_got_result, &res));
   members = bb_client_list_members_finish (f->client, res, &error);
   g_assert_null (members);
   assert_protocol_error (error, "namespaceId", "namespace mismatch");
@@ -512,7 +489,7 @@ test_members_and_wrapped_dek (void)
   /* a missing members list reads as empty */
   g_clear_error (&error);
   fake_answer (f, 200, "{\"namespaceId\":\"" NS "\"}");
-  AWAIT (res, bb_client_list_members_async (f->client, NS, NULL, got_result, &res));
+  BB_TEST_AWAIT (res, bb_client_list_members_async (f->client, NS, NULL, bb_test_got_result, &res));
   members = bb_client_list_members_finish (f->client, res, &error);
   g_assert_no_error (error);
   g_assert_cmpuint (members->len, ==, 0);
@@ -520,7 +497,8 @@ test_members_and_wrapped_dek (void)
   body = g_strdup_printf ("{\"namespaceId\":\"%s\",\"keyId\":\"%s\",\"wrappedDek\":\"%s\"}", NS,
                           KEY2, wrapped_b64);
   fake_answer (f, 200, body);
-  AWAIT (res, bb_client_get_wrapped_dek_async (f->client, NS, KEY, NULL, got_result, &res));
+  BB_TEST_AWAIT (
+      res, bb_client_get_wrapped_dek_async (f->client, NS, KEY, NULL, bb_test_got_result, &res));
   wrapped = bb_client_get_wrapped_dek_finish (f->client, res, &error);
   g_assert_null (wrapped);
   assert_protocol_error (error, "keyId", "key mismatch");
@@ -530,7 +508,8 @@ test_members_and_wrapped_dek (void)
   g_clear_error (&error);
   fake_answer (f, 200,
                "{\"namespaceId\":\"" NS "\",\"keyId\":\"" KEY "\",\"wrappedDek\":\"AA==\"}");
-  AWAIT (res, bb_client_get_wrapped_dek_async (f->client, NS, KEY, NULL, got_result, &res));
+  BB_TEST_AWAIT (
+      res, bb_client_get_wrapped_dek_async (f->client, NS, KEY, NULL, bb_test_got_result, &res));
   wrapped = bb_client_get_wrapped_dek_finish (f->client, res, &error);
   g_assert_null (wrapped);
   assert_protocol_error (error, "wrappedDek", NULL);
@@ -545,9 +524,9 @@ create_invite (Fake *f, guint max_pending, BbInviteInfo **out, GError **error)
   g_autoptr (GBytes) hash = zero_bytes (32);
   g_autoptr (GBytes) signature = zero_bytes (64);
 
-  AWAIT (res, bb_client_create_invite_async (f->client, NS, "keystore", KEY, INVITE, hash,
-                                             challenge, signature, 1735689600, max_pending, 10,
-                                             NULL, got_result, &res));
+  BB_TEST_AWAIT (res, bb_client_create_invite_async (f->client, NS, "keystore", KEY, INVITE, hash,
+                                                     challenge, signature, 1735689600, max_pending,
+                                                     10, NULL, bb_test_got_result, &res));
   *out = bb_client_create_invite_finish (f->client, res, error);
 }
 
@@ -635,8 +614,8 @@ submit_join (Fake *f, BbJoinRequestInfo **out, GError **error)
   g_autoptr (BbJoinRequest) request = make_join_request ();
   g_autoptr (GBytes) secret = bb_test_repeat (0x44, 32);
 
-  AWAIT (res,
-         bb_client_submit_join_request_async (f->client, request, secret, NULL, got_result, &res));
+  BB_TEST_AWAIT (res, bb_client_submit_join_request_async (f->client, request, secret, NULL,
+                                                           bb_test_got_result, &res));
   *out = bb_client_submit_join_request_finish (f->client, res, error);
 }
 
@@ -717,7 +696,8 @@ test_revoke_reject_approve (void)
 
   fake_answer (f, 200,
                "{\"namespaceId\":\"" NS "\",\"inviteId\":\"" INVITE "\",\"revoked\":false}");
-  AWAIT (res, bb_client_revoke_invite_async (f->client, NS, INVITE, NULL, got_result, &res));
+  BB_TEST_AWAIT (
+      res, bb_client_revoke_invite_async (f->client, NS, INVITE, NULL, bb_test_got_result, &res));
   ok = bb_client_revoke_invite_finish (f->client, res, &error);
   g_assert_false (ok);
   assert_protocol_error (error, "revoked", "must report revoked");
@@ -729,8 +709,8 @@ test_revoke_reject_approve (void)
   fake_answer (f, 200,
                "{\"namespaceId\":\"" NS "\",\"requesterKeyId\":\"" KEY
                "\",\"joinRequestHash\":\"" HASH "\",\"rejected\":false}");
-  AWAIT (res,
-         bb_client_reject_join_request_async (f->client, NS, KEY, HASH, NULL, got_result, &res));
+  BB_TEST_AWAIT (res, bb_client_reject_join_request_async (f->client, NS, KEY, HASH, NULL,
+                                                           bb_test_got_result, &res));
   ok = bb_client_reject_join_request_finish (f->client, res, &error);
   g_assert_false (ok);
   assert_protocol_error (error, "rejected", "must report rejected");
@@ -740,8 +720,8 @@ test_revoke_reject_approve (void)
   fake_answer (f, 200,
                "{\"namespaceId\":\"" NS "\",\"requesterKeyId\":\"" KEY
                "\",\"joinRequestHash\":\"" HASH2 "\",\"rejected\":true}");
-  AWAIT (res,
-         bb_client_reject_join_request_async (f->client, NS, KEY, HASH, NULL, got_result, &res));
+  BB_TEST_AWAIT (res, bb_client_reject_join_request_async (f->client, NS, KEY, HASH, NULL,
+                                                           bb_test_got_result, &res));
   ok = bb_client_reject_join_request_finish (f->client, res, &error);
   assert_protocol_error (error, "joinRequestHash", "hash mismatch");
 
@@ -749,8 +729,9 @@ test_revoke_reject_approve (void)
   fake_answer (f, 200,
                "{\"namespaceId\":\"" NS "\",\"memberKind\":\"keystore\",\"memberKeyId\":\"" KEY2
                "\",\"joinRequestHash\":\"" HASH "\"}");
-  AWAIT (res, bb_client_approve_join_request_async (f->client, NS, KEY, HASH, secret, wrapped, NULL,
-                                                    got_result, &res));
+  BB_TEST_AWAIT (res,
+                 bb_client_approve_join_request_async (f->client, NS, KEY, HASH, secret, wrapped,
+                                                       NULL, bb_test_got_result, &res));
   member = bb_client_approve_join_request_finish (f->client, res, &error);
   g_assert_null (member);
   assert_protocol_error (error, "memberKeyId", "key mismatch");
@@ -762,8 +743,9 @@ test_revoke_reject_approve (void)
   fake_answer (f, 200,
                "{\"namespaceId\":\"" NS "\",\"memberKind\":\"whatever\",\"memberKeyId\":\"" KEY
                "\",\"joinRequestHash\":\"" HASH "\"}");
-  AWAIT (res, bb_client_approve_join_request_async (f->client, NS, KEY, HASH, secret, wrapped, NULL,
-                                                    got_result, &res));
+  BB_TEST_AWAIT (res,
+                 bb_client_approve_join_request_async (f->client, NS, KEY, HASH, secret, wrapped,
+                                                       NULL, bb_test_got_result, &res));
   member = bb_client_approve_join_request_finish (f->client, res, &error);
   g_assert_no_error (error);
   g_assert_cmpstr (bb_member_get_key_id (member), ==, KEY);
@@ -791,7 +773,8 @@ get_item (Fake *f, GError **error)
 {
   g_autoptr (GAsyncResult) res = NULL;
 
-  AWAIT (res, bb_client_get_item_async (f->client, NS, ITEM, NULL, got_result, &res));
+  BB_TEST_AWAIT (res,
+                 bb_client_get_item_async (f->client, NS, ITEM, NULL, bb_test_got_result, &res));
   return bb_client_get_item_finish (f->client, res, error);
 }
 
@@ -856,8 +839,8 @@ put_item (Fake *f, guint64 known_version, GError **error)
   g_autoptr (GBytes) aad = zero_bytes (76);
   g_autoptr (GBytes) ciphertext = zero_bytes (20);
 
-  AWAIT (res, bb_client_put_item_async (f->client, NS, ITEM, known_version, nonce, aad, ciphertext,
-                                        NULL, got_result, &res));
+  BB_TEST_AWAIT (res, bb_client_put_item_async (f->client, NS, ITEM, known_version, nonce, aad,
+                                                ciphertext, NULL, bb_test_got_result, &res));
   return bb_client_put_item_finish (f->client, res, error);
 }
 
@@ -929,7 +912,8 @@ test_error_bodies (void)
       g_clear_error (&error);
       fake_answer (f, cases[i].status, cases[i].body);
       f->content_type = cases[i].content_type;
-      AWAIT (res, bb_client_list_namespaces_async (f->client, NULL, got_result, &res));
+      BB_TEST_AWAIT (res,
+                     bb_client_list_namespaces_async (f->client, NULL, bb_test_got_result, &res));
       namespaces = bb_client_list_namespaces_finish (f->client, res, &error);
       g_assert_null (namespaces);
       g_assert_error (error, BB_SYNC_ERROR, BB_SYNC_ERROR_API);
@@ -965,7 +949,8 @@ test_bad_success_bodies (void)
     {
       g_clear_error (&error);
       fake_answer (f, 200, bodies[i]);
-      AWAIT (res, bb_client_list_namespaces_async (f->client, NULL, got_result, &res));
+      BB_TEST_AWAIT (res,
+                     bb_client_list_namespaces_async (f->client, NULL, bb_test_got_result, &res));
       namespaces = bb_client_list_namespaces_finish (f->client, res, &error);
       g_assert_null (namespaces);
       g_assert_error (error, BB_SYNC_ERROR, BB_SYNC_ERROR_PROTOCOL);
@@ -974,14 +959,14 @@ test_bad_success_bodies (void)
   /* null reads as empty */
   g_clear_error (&error);
   fake_answer (f, 200, "{\"namespaces\":null}");
-  AWAIT (res, bb_client_list_namespaces_async (f->client, NULL, got_result, &res));
+  BB_TEST_AWAIT (res, bb_client_list_namespaces_async (f->client, NULL, bb_test_got_result, &res));
   namespaces = bb_client_list_namespaces_finish (f->client, res, &error);
   g_assert_no_error (error);
   g_assert_cmpuint (namespaces->len, ==, 0);
 
   /* a watch answer with no change that did not time out */
   fake_answer (f, 200, "{\"namespaces\":[],\"timedOut\":false}");
-  AWAIT (res, bb_client_watch_async (f->client, NULL, NULL, got_result, &res));
+  BB_TEST_AWAIT (res, bb_client_watch_async (f->client, NULL, NULL, bb_test_got_result, &res));
   watch = bb_client_watch_finish (f->client, res, &error);
   g_assert_null (watch);
   assert_protocol_error (error, "namespaces", NULL);
@@ -992,8 +977,8 @@ test_bad_success_bodies (void)
   fake_answer (f, 200,
                "{\"challenge\":\"AQID\",\"expiresAt\":\"2030-01-01T00:00:00Z\",\"spamControl\":{"
                "\"kind\":\"none\"}}");
-  AWAIT (res, bb_client_request_challenge_async (f->client, "login", NULL, NULL, NULL, got_result,
-                                                 &res));
+  BB_TEST_AWAIT (res, bb_client_request_challenge_async (f->client, "login", NULL, NULL, NULL,
+                                                         bb_test_got_result, &res));
   challenge = bb_client_request_challenge_finish (f->client, res, &error);
   g_assert_null (challenge);
   assert_protocol_error (error, "challenge", NULL);
@@ -1013,8 +998,8 @@ test_bad_arguments (void)
   g_autoptr (BbWatchResult) watch = NULL;
   GVariantBuilder builder;
 
-  AWAIT (res, bb_client_get_items_async (f->client, "0123456789ABCDEF0123456789ABCDEF", NULL,
-                                         got_result, &res));
+  BB_TEST_AWAIT (res, bb_client_get_items_async (f->client, "0123456789ABCDEF0123456789ABCDEF",
+                                                 NULL, bb_test_got_result, &res));
   items = bb_client_get_items_finish (f->client, res, &error);
   g_assert_null (items);
   g_assert_error (error, BB_SYNC_ERROR, BB_SYNC_ERROR_INVALID_INPUT);
@@ -1023,8 +1008,8 @@ test_bad_arguments (void)
   g_clear_error (&error);
   g_variant_builder_init (&builder, G_VARIANT_TYPE ("a{st}"));
   g_variant_builder_add (&builder, "{st}", "not-hex", (guint64)1);
-  AWAIT (res, bb_client_watch_async (f->client, g_variant_builder_end (&builder), NULL, got_result,
-                                     &res));
+  BB_TEST_AWAIT (res, bb_client_watch_async (f->client, g_variant_builder_end (&builder), NULL,
+                                             bb_test_got_result, &res));
   watch = bb_client_watch_finish (f->client, res, &error);
   g_assert_null (watch);
   g_assert_error (error, BB_SYNC_ERROR, BB_SYNC_ERROR_INVALID_INPUT);
@@ -1053,7 +1038,7 @@ test_base_url (void)
 
   g_assert_true (g_str_has_suffix (bb_client_get_base_url (f->client), "/sync/api"));
   fake_answer (f, 200, "{\"status\":\"ok\"}");
-  AWAIT (res, bb_client_health_async (f->client, NULL, got_result, &res));
+  BB_TEST_AWAIT (res, bb_client_health_async (f->client, NULL, bb_test_got_result, &res));
   status = bb_client_health_finish (f->client, res, &error);
   g_assert_no_error (error);
   g_assert_cmpstr (status, ==, "ok");
@@ -1118,7 +1103,7 @@ test_network_error (void)
 
   client = bb_client_new (url, &error);
   g_assert_no_error (error);
-  AWAIT (res, bb_client_health_async (client, NULL, got_result, &res));
+  BB_TEST_AWAIT (res, bb_client_health_async (client, NULL, bb_test_got_result, &res));
   status = bb_client_health_finish (client, res, &error);
   g_assert_null (status);
   g_assert_true (error->domain == G_IO_ERROR);
@@ -1136,7 +1121,7 @@ test_timeout (void)
   f->hang = TRUE;
   bb_client_set_timeout (f->client, 1);
   g_assert_cmpuint (bb_client_get_timeout (f->client), ==, 1);
-  AWAIT (res, bb_client_health_async (f->client, NULL, got_result, &res));
+  BB_TEST_AWAIT (res, bb_client_health_async (f->client, NULL, bb_test_got_result, &res));
   status = bb_client_health_finish (f->client, res, &error);
   g_assert_null (status);
   g_assert_error (error, G_IO_ERROR, G_IO_ERROR_TIMED_OUT);
@@ -1158,7 +1143,7 @@ test_timeout_trickle (void)
   f->trickle = TRUE;
   bb_client_set_timeout (f->client, 1);
   guard = g_timeout_add_seconds (20, guard_cb, (gpointer) "trickle timeout");
-  AWAIT (res, bb_client_health_async (f->client, NULL, got_result, &res));
+  BB_TEST_AWAIT (res, bb_client_health_async (f->client, NULL, bb_test_got_result, &res));
   g_source_remove (guard);
   status = bb_client_health_finish (f->client, res, &error);
   g_assert_null (status);
@@ -1189,7 +1174,7 @@ test_cancel_trickle (void)
   f->cancel_after = cancellable;
   f->cancel_after_bytes = 2;
   guard = g_timeout_add_seconds (20, guard_cb, (gpointer) "trickle cancel");
-  AWAIT (res, bb_client_health_async (f->client, cancellable, got_result, &res));
+  BB_TEST_AWAIT (res, bb_client_health_async (f->client, cancellable, bb_test_got_result, &res));
   g_source_remove (guard);
   status = bb_client_health_finish (f->client, res, &error);
   g_assert_null (status);
@@ -1201,7 +1186,7 @@ test_cancel_trickle (void)
   bb_client_set_timeout (f->client, 1);
   g_cancellable_cancel (cancelled);
   guard = g_timeout_add_seconds (20, guard_cb, (gpointer) "pre-cancelled");
-  AWAIT (res, bb_client_health_async (f->client, cancelled, got_result, &res));
+  BB_TEST_AWAIT (res, bb_client_health_async (f->client, cancelled, bb_test_got_result, &res));
   g_source_remove (guard);
   status = bb_client_health_finish (f->client, res, &error);
   g_assert_null (status);
@@ -1313,7 +1298,7 @@ test_https_untrusted (void)
   g_assert_nonnull (client);
 
   guard = g_timeout_add_seconds (20, guard_cb, (gpointer) "https");
-  AWAIT (res, bb_client_health_async (client, NULL, got_result, &res));
+  BB_TEST_AWAIT (res, bb_client_health_async (client, NULL, bb_test_got_result, &res));
   g_source_remove (guard);
   status = bb_client_health_finish (client, res, &error);
   g_assert_null (status);

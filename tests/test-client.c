@@ -23,31 +23,6 @@ typedef struct
   BbClient *client;
 } Env;
 
-static void
-got_result (GObject *source, GAsyncResult *result, gpointer user_data)
-{
-  GAsyncResult **slot = user_data;
-
-  *slot = g_object_ref (result);
-}
-
-static GAsyncResult *
-await_result (GAsyncResult **slot)
-{
-  while (*slot == NULL)
-    g_main_context_iteration (NULL, TRUE);
-  return *slot;
-}
-
-#define AWAIT(res, expr)                                                                           \
-  G_STMT_START                                                                                     \
-  {                                                                                                \
-    g_clear_object (&res);                                                                         \
-    expr;                                                                                          \
-    await_result (&res);                                                                           \
-  }                                                                                                \
-  G_STMT_END
-
 static Env *
 env_new (guint watch_timeout_ms)
 {
@@ -92,7 +67,8 @@ login (BbClient *client, BbIdentity *identity)
   g_autoptr (GError) error = NULL;
   BbLoginResult *result;
 
-  AWAIT (res, bb_client_login_with_identity_async (client, identity, NULL, got_result, &res));
+  BB_TEST_AWAIT (
+      res, bb_client_login_with_identity_async (client, identity, NULL, bb_test_got_result, &res));
   result = bb_client_login_with_identity_finish (client, res, &error);
   g_assert_no_error (error);
   g_assert_nonnull (result);
@@ -137,8 +113,8 @@ unwrap (BbIdentity *identity, const char *namespace_id, GBytes *wrapped)
   g_autoptr (GError) error = NULL;
   GBytes *dek;
 
-  AWAIT (res,
-         bb_identity_unwrap_dek_async (identity, namespace_id, wrapped, NULL, got_result, &res));
+  BB_TEST_AWAIT (res, bb_identity_unwrap_dek_async (identity, namespace_id, wrapped, NULL,
+                                                    bb_test_got_result, &res));
   dek = bb_identity_unwrap_dek_finish (identity, res, &error);
   g_assert_no_error (error);
   return dek;
@@ -155,8 +131,8 @@ ensure_default (BbClient *client, BbIdentity *identity, GBytes **out_dek)
   g_autoptr (GBytes) wrapped = wrap_to (identity, proposed, dek);
   g_autoptr (BbNamespaceInfo) info = NULL;
 
-  AWAIT (res, bb_client_ensure_default_namespace_async (client, proposed, wrapped, NULL, got_result,
-                                                        &res));
+  BB_TEST_AWAIT (res, bb_client_ensure_default_namespace_async (client, proposed, wrapped, NULL,
+                                                                bb_test_got_result, &res));
   info = bb_client_ensure_default_namespace_finish (client, res, &error);
   g_assert_no_error (error);
   g_assert_true (bb_namespace_info_get_created (info));
@@ -180,8 +156,8 @@ put (BbClient *client, const char *namespace_id, const char *item_id, GBytes *de
   ciphertext = bb_protocol_encrypt_item (dek, namespace_id, item_id, known_version + 1, plaintext,
                                          NULL, &nonce, &aad, &local_error);
   g_assert_no_error (local_error);
-  AWAIT (res, bb_client_put_item_async (client, namespace_id, item_id, known_version, nonce, aad,
-                                        ciphertext, NULL, got_result, &res));
+  BB_TEST_AWAIT (res, bb_client_put_item_async (client, namespace_id, item_id, known_version, nonce,
+                                                aad, ciphertext, NULL, bb_test_got_result, &res));
   return bb_client_put_item_finish (client, res, error);
 }
 
@@ -194,7 +170,8 @@ get_text (BbClient *client, const char *namespace_id, const char *item_id, GByte
   g_autoptr (BbItemEnvelope) item = NULL;
   g_autoptr (GBytes) plaintext = NULL;
 
-  AWAIT (res, bb_client_get_item_async (client, namespace_id, item_id, NULL, got_result, &res));
+  BB_TEST_AWAIT (res, bb_client_get_item_async (client, namespace_id, item_id, NULL,
+                                                bb_test_got_result, &res));
   item = bb_client_get_item_finish (client, res, &error);
   g_assert_no_error (error);
   plaintext = bb_protocol_decrypt_item (
@@ -241,8 +218,8 @@ test_login_namespace_items (void)
 
   /* ensuring again returns the existing namespace and its DEK, not the proposed one */
   other_wrapped = wrap_to (BB_IDENTITY (alice), other_id, other_dek);
-  AWAIT (res, bb_client_ensure_default_namespace_async (env->client, other_id, other_wrapped, NULL,
-                                                        got_result, &res));
+  BB_TEST_AWAIT (res, bb_client_ensure_default_namespace_async (
+                          env->client, other_id, other_wrapped, NULL, bb_test_got_result, &res));
   info = bb_client_ensure_default_namespace_finish (env->client, res, &error);
   g_assert_no_error (error);
   g_assert_false (bb_namespace_info_get_created (info));
@@ -252,7 +229,8 @@ test_login_namespace_items (void)
   g_assert_true (g_bytes_equal (returned_dek, dek));
   g_clear_pointer (&info, bb_namespace_info_unref);
 
-  AWAIT (res, bb_client_get_default_namespace_async (env->client, NULL, got_result, &res));
+  BB_TEST_AWAIT (
+      res, bb_client_get_default_namespace_async (env->client, NULL, bb_test_got_result, &res));
   info = bb_client_get_default_namespace_finish (env->client, res, &error);
   g_assert_no_error (error);
   g_assert_cmpstr (bb_namespace_info_get_namespace_id (info), ==, namespace_id);
@@ -283,7 +261,8 @@ test_login_namespace_items (void)
   g_clear_error (&error);
 
   /* the snapshot and the list agree: head 2, the item at version 2 */
-  AWAIT (res, bb_client_get_items_async (env->client, namespace_id, NULL, got_result, &res));
+  BB_TEST_AWAIT (
+      res, bb_client_get_items_async (env->client, namespace_id, NULL, bb_test_got_result, &res));
   items = bb_client_get_items_finish (env->client, res, &error);
   g_assert_no_error (error);
   g_assert_cmpuint (bb_namespace_items_get_head (items), ==, 2);
@@ -292,7 +271,8 @@ test_login_namespace_items (void)
   g_assert_cmpuint (g_strv_length (item_ids), ==, 1);
   g_assert_cmpstr (item_ids[0], ==, item_id);
 
-  AWAIT (res, bb_client_list_namespaces_async (env->client, NULL, got_result, &res));
+  BB_TEST_AWAIT (res,
+                 bb_client_list_namespaces_async (env->client, NULL, bb_test_got_result, &res));
   namespaces = bb_client_list_namespaces_finish (env->client, res, &error);
   g_assert_no_error (error);
   g_assert_cmpuint (namespaces->len, ==, 1);
@@ -324,8 +304,8 @@ test_refresh_and_revoke (void)
 
   first = login (env->client, BB_IDENTITY (alice));
 
-  AWAIT (res, bb_client_refresh_with_identity_async (env->client, BB_IDENTITY (alice), NULL,
-                                                     got_result, &res));
+  BB_TEST_AWAIT (res, bb_client_refresh_with_identity_async (env->client, BB_IDENTITY (alice), NULL,
+                                                             bb_test_got_result, &res));
   refreshed = bb_client_refresh_with_identity_finish (env->client, res, &error);
   g_assert_no_error (error);
   g_assert_cmpstr (bb_login_result_get_kind (refreshed), ==, "keystore");
@@ -334,13 +314,14 @@ test_refresh_and_revoke (void)
   g_assert_cmpstr (token, ==, bb_login_result_get_access_token (refreshed));
   g_assert_cmpstr (token, !=, bb_login_result_get_access_token (first));
 
-  AWAIT (res, bb_client_list_namespaces_async (env->client, NULL, got_result, &res));
+  BB_TEST_AWAIT (res,
+                 bb_client_list_namespaces_async (env->client, NULL, bb_test_got_result, &res));
   namespaces = bb_client_list_namespaces_finish (env->client, res, &error);
   g_assert_no_error (error);
   g_clear_pointer (&namespaces, g_ptr_array_unref);
 
-  AWAIT (res, bb_client_revoke_all_tokens_with_identity_async (env->client, BB_IDENTITY (alice),
-                                                               NULL, got_result, &res));
+  BB_TEST_AWAIT (res, bb_client_revoke_all_tokens_with_identity_async (
+                          env->client, BB_IDENTITY (alice), NULL, bb_test_got_result, &res));
   ok = bb_client_revoke_all_tokens_with_identity_finish (env->client, res, &error);
   g_assert_no_error (error);
   g_assert_true (ok);
@@ -354,7 +335,8 @@ test_refresh_and_revoke (void)
       BbLoginResult *old = i == 0 ? first : refreshed;
 
       bb_client_set_access_token (env->client, bb_login_result_get_access_token (old));
-      AWAIT (res, bb_client_list_namespaces_async (env->client, NULL, got_result, &res));
+      BB_TEST_AWAIT (res,
+                     bb_client_list_namespaces_async (env->client, NULL, bb_test_got_result, &res));
       namespaces = bb_client_list_namespaces_finish (env->client, res, &error);
       g_assert_null (namespaces);
       g_assert_error (error, BB_SYNC_ERROR, BB_SYNC_ERROR_API);
@@ -371,20 +353,20 @@ test_refresh_and_revoke (void)
     g_autoptr (BbChallenge) challenge = NULL;
     g_autoptr (GBytes) signature = NULL;
 
-    AWAIT (res,
-           bb_client_request_challenge_async (env->client, "sensitive-action", "revoke-all-tokens",
-                                              fields_hash, NULL, got_result, &res));
+    BB_TEST_AWAIT (res, bb_client_request_challenge_async (env->client, "sensitive-action",
+                                                           "revoke-all-tokens", fields_hash, NULL,
+                                                           bb_test_got_result, &res));
     challenge = bb_client_request_challenge_finish (env->client, res, &error);
     g_assert_no_error (error);
     g_assert_cmpstr (bb_challenge_get_spam_control_kind (challenge), ==, "none");
-    AWAIT (res, bb_identity_sign_revoke_all_tokens_async (BB_IDENTITY (alice),
-                                                          bb_challenge_get_bytes (challenge), NULL,
-                                                          got_result, &res));
+    BB_TEST_AWAIT (res, bb_identity_sign_revoke_all_tokens_async (
+                            BB_IDENTITY (alice), bb_challenge_get_bytes (challenge), NULL,
+                            bb_test_got_result, &res));
     signature = bb_identity_sign_revoke_all_tokens_finish (BB_IDENTITY (alice), res, &error);
     g_assert_no_error (error);
-    AWAIT (res, bb_client_revoke_all_tokens_async (env->client, "keystore",
-                                                   bb_test_identity_get_key_id (alice), challenge,
-                                                   signature, NULL, got_result, &res));
+    BB_TEST_AWAIT (res, bb_client_revoke_all_tokens_async (
+                            env->client, "keystore", bb_test_identity_get_key_id (alice), challenge,
+                            signature, NULL, bb_test_got_result, &res));
     g_assert_true (bb_client_revoke_all_tokens_finish (env->client, res, &error));
     g_assert_no_error (error);
   }
@@ -409,8 +391,8 @@ create_shared (BbClient *client, BbIdentity *identity, Shared *shared)
   shared->namespace_id = random_hex (16);
   shared->dek = random_bytes (32);
   wrapped = wrap_to (identity, shared->namespace_id, shared->dek);
-  AWAIT (res, bb_client_create_namespace_async (client, shared->namespace_id, wrapped, NULL,
-                                                got_result, &res));
+  BB_TEST_AWAIT (res, bb_client_create_namespace_async (client, shared->namespace_id, wrapped, NULL,
+                                                        bb_test_got_result, &res));
   info = bb_client_create_namespace_finish (client, res, &error);
   g_assert_no_error (error);
   g_assert_cmpstr (bb_namespace_info_get_kind (info), ==, "shared");
@@ -439,9 +421,9 @@ submit (BbClient *client, BbIdentity *identity, BbInvite *invite)
   g_autoptr (GBytes) server_secret = NULL;
   BbJoinRequestInfo *info;
 
-  AWAIT (res, bb_identity_build_join_request_async (identity, invite,
-                                                    g_get_real_time () / G_USEC_PER_SEC + 300, NULL,
-                                                    got_result, &res));
+  BB_TEST_AWAIT (res, bb_identity_build_join_request_async (
+                          identity, invite, g_get_real_time () / G_USEC_PER_SEC + 300, NULL,
+                          bb_test_got_result, &res));
   request = bb_identity_build_join_request_finish (identity, res, &error);
   g_assert_no_error (error);
   g_assert_cmpuint (bb_join_request_get_version (request), ==, 1);
@@ -449,8 +431,8 @@ submit (BbClient *client, BbIdentity *identity, BbInvite *invite)
 
   server_secret = bb_protocol_invite_server_secret (bb_invite_get_secret (invite), &error);
   g_assert_no_error (error);
-  AWAIT (res, bb_client_submit_join_request_async (client, request, server_secret, NULL, got_result,
-                                                   &res));
+  BB_TEST_AWAIT (res, bb_client_submit_join_request_async (client, request, server_secret, NULL,
+                                                           bb_test_got_result, &res));
   info = bb_client_submit_join_request_finish (client, res, &error);
   g_assert_no_error (error);
   g_assert_cmpstr (bb_join_request_info_get_status (info), ==, "pending");
@@ -500,8 +482,9 @@ test_invites_and_join_requests (void)
 
   /* variant B (no maxPending), as the BitBox02 signs it */
   invite = new_invite (shared.namespace_id);
-  AWAIT (res, bb_client_create_invite_with_identity_async (env->client, BB_IDENTITY (alice), invite,
-                                                           0, 10, NULL, got_result, &res));
+  BB_TEST_AWAIT (res, bb_client_create_invite_with_identity_async (env->client, BB_IDENTITY (alice),
+                                                                   invite, 0, 10, NULL,
+                                                                   bb_test_got_result, &res));
   created = bb_client_create_invite_with_identity_finish (env->client, res, &error);
   g_assert_no_error (error);
   g_assert_cmpstr (bb_invite_info_get_invite_id (created), ==, bb_invite_get_invite_id (invite));
@@ -511,15 +494,16 @@ test_invites_and_join_requests (void)
 
   /* variant A, with a pending limit */
   invite_a = new_invite (shared.namespace_id);
-  AWAIT (res, bb_client_create_invite_with_identity_async (env->client, BB_IDENTITY (alice),
-                                                           invite_a, 5, 3, NULL, got_result, &res));
+  BB_TEST_AWAIT (res, bb_client_create_invite_with_identity_async (env->client, BB_IDENTITY (alice),
+                                                                   invite_a, 5, 3, NULL,
+                                                                   bb_test_got_result, &res));
   created = bb_client_create_invite_with_identity_finish (env->client, res, &error);
   g_assert_no_error (error);
   g_assert_cmpuint (bb_invite_info_get_max_pending (created), ==, 5);
   g_assert_cmpuint (bb_invite_info_get_max_accepted (created), ==, 3);
 
-  AWAIT (res,
-         bb_client_list_invites_async (env->client, shared.namespace_id, NULL, got_result, &res));
+  BB_TEST_AWAIT (res, bb_client_list_invites_async (env->client, shared.namespace_id, NULL,
+                                                    bb_test_got_result, &res));
   invites = bb_client_list_invites_finish (env->client, res, &error);
   g_assert_no_error (error);
   g_assert_cmpuint (invites->len, ==, 2);
@@ -540,8 +524,8 @@ test_invites_and_join_requests (void)
                    bb_test_identity_get_key_id (bob));
   carol_submitted = submit (carol_client, BB_IDENTITY (carol), invite);
 
-  AWAIT (res, bb_client_list_join_requests_async (env->client, shared.namespace_id, NULL,
-                                                  got_result, &res));
+  BB_TEST_AWAIT (res, bb_client_list_join_requests_async (env->client, shared.namespace_id, NULL,
+                                                          bb_test_got_result, &res));
   requests = bb_client_list_join_requests_finish (env->client, res, &error);
   g_assert_no_error (error);
   g_assert_cmpuint (requests->len, ==, 2);
@@ -573,53 +557,54 @@ test_invites_and_join_requests (void)
   g_assert_no_error (error);
   wrapped_for_bob = bb_protocol_wrap_dek (bob_wrap_key, shared.namespace_id, shared.dek, &error);
   g_assert_no_error (error);
-  AWAIT (res, bb_client_approve_join_request_async (
-                  env->client, shared.namespace_id, bb_join_request_get_key_id (request),
-                  expected_hash, server_secret, wrapped_for_bob, NULL, got_result, &res));
+  BB_TEST_AWAIT (res, bb_client_approve_join_request_async (
+                          env->client, shared.namespace_id, bb_join_request_get_key_id (request),
+                          expected_hash, server_secret, wrapped_for_bob, NULL, bb_test_got_result,
+                          &res));
   member = bb_client_approve_join_request_finish (env->client, res, &error);
   g_assert_no_error (error);
   g_assert_cmpstr (bb_member_get_key_id (member), ==, bb_test_identity_get_key_id (bob));
 
   /* Bob fetches and unwraps the DEK. */
-  AWAIT (res, bb_client_get_wrapped_dek_async (bob_client, shared.namespace_id,
-                                               bb_test_identity_get_key_id (bob), NULL, got_result,
-                                               &res));
+  BB_TEST_AWAIT (res, bb_client_get_wrapped_dek_async (bob_client, shared.namespace_id,
+                                                       bb_test_identity_get_key_id (bob), NULL,
+                                                       bb_test_got_result, &res));
   bob_wrapped = bb_client_get_wrapped_dek_finish (bob_client, res, &error);
   g_assert_no_error (error);
   bob_dek = unwrap (BB_IDENTITY (bob), shared.namespace_id, bob_wrapped);
   g_assert_true (g_bytes_equal (bob_dek, shared.dek));
 
-  AWAIT (res,
-         bb_client_list_members_async (bob_client, shared.namespace_id, NULL, got_result, &res));
+  BB_TEST_AWAIT (res, bb_client_list_members_async (bob_client, shared.namespace_id, NULL,
+                                                    bb_test_got_result, &res));
   members = bb_client_list_members_finish (bob_client, res, &error);
   g_assert_no_error (error);
   g_assert_cmpuint (members->len, ==, 2);
 
   /* Carol is rejected. */
-  AWAIT (res,
-         bb_client_reject_join_request_async (
-             env->client, shared.namespace_id,
-             bb_join_request_info_get_requester_key_id (carol_submitted),
-             bb_join_request_info_get_join_request_hash (carol_submitted), NULL, got_result, &res));
+  BB_TEST_AWAIT (res, bb_client_reject_join_request_async (
+                          env->client, shared.namespace_id,
+                          bb_join_request_info_get_requester_key_id (carol_submitted),
+                          bb_join_request_info_get_join_request_hash (carol_submitted), NULL,
+                          bb_test_got_result, &res));
   ok = bb_client_reject_join_request_finish (env->client, res, &error);
   g_assert_no_error (error);
   g_assert_true (ok);
   g_clear_pointer (&requests, g_ptr_array_unref);
-  AWAIT (res, bb_client_list_join_requests_async (env->client, shared.namespace_id, NULL,
-                                                  got_result, &res));
+  BB_TEST_AWAIT (res, bb_client_list_join_requests_async (env->client, shared.namespace_id, NULL,
+                                                          bb_test_got_result, &res));
   requests = bb_client_list_join_requests_finish (env->client, res, &error);
   g_assert_no_error (error);
   g_assert_cmpuint (requests->len, ==, 0);
 
   /* Revoking shows in the list. */
-  AWAIT (res, bb_client_revoke_invite_async (env->client, shared.namespace_id,
-                                             bb_invite_get_invite_id (invite_a), NULL, got_result,
-                                             &res));
+  BB_TEST_AWAIT (res, bb_client_revoke_invite_async (env->client, shared.namespace_id,
+                                                     bb_invite_get_invite_id (invite_a), NULL,
+                                                     bb_test_got_result, &res));
   ok = bb_client_revoke_invite_finish (env->client, res, &error);
   g_assert_no_error (error);
   g_assert_true (ok);
-  AWAIT (res,
-         bb_client_list_invites_async (env->client, shared.namespace_id, NULL, got_result, &res));
+  BB_TEST_AWAIT (res, bb_client_list_invites_async (env->client, shared.namespace_id, NULL,
+                                                    bb_test_got_result, &res));
   invites = bb_client_list_invites_finish (env->client, res, &error);
   g_assert_no_error (error);
   for (guint i = 0; i < invites->len; i++)
@@ -634,8 +619,8 @@ test_invites_and_join_requests (void)
 
   /* Wrong calls are API errors: Carol is not a member. */
   g_clear_pointer (&members, g_ptr_array_unref);
-  AWAIT (res,
-         bb_client_list_members_async (carol_client, shared.namespace_id, NULL, got_result, &res));
+  BB_TEST_AWAIT (res, bb_client_list_members_async (carol_client, shared.namespace_id, NULL,
+                                                    bb_test_got_result, &res));
   members = bb_client_list_members_finish (carol_client, res, &error);
   g_assert_null (members);
   g_assert_error (error, BB_SYNC_ERROR, BB_SYNC_ERROR_API);
@@ -685,7 +670,7 @@ test_watch_and_cancel (void)
   namespace_id = ensure_default (env->client, BB_IDENTITY (alice), &dek);
 
   /* nothing known: the namespace is reported at once */
-  AWAIT (res, bb_client_watch_async (env->client, NULL, NULL, got_result, &res));
+  BB_TEST_AWAIT (res, bb_client_watch_async (env->client, NULL, NULL, bb_test_got_result, &res));
   watch = bb_client_watch_finish (env->client, res, &error);
   g_assert_no_error (error);
   g_assert_false (bb_watch_result_get_timed_out (watch));
@@ -698,8 +683,8 @@ test_watch_and_cancel (void)
   /* up to date: the server's (short) wait times out */
   g_variant_builder_init (&builder, G_VARIANT_TYPE ("a{st}"));
   g_variant_builder_add (&builder, "{st}", namespace_id, (guint64)0);
-  AWAIT (res, bb_client_watch_async (env->client, g_variant_builder_end (&builder), NULL,
-                                     got_result, &res));
+  BB_TEST_AWAIT (res, bb_client_watch_async (env->client, g_variant_builder_end (&builder), NULL,
+                                             bb_test_got_result, &res));
   watch = bb_client_watch_finish (env->client, res, &error);
   g_assert_no_error (error);
   g_assert_true (bb_watch_result_get_timed_out (watch));
@@ -713,8 +698,8 @@ test_watch_and_cancel (void)
   g_variant_builder_add (&builder, "{st}", namespace_id, (guint64)0);
   guard = g_timeout_add_seconds (10, guard_cb, NULL);
   g_timeout_add (200, cancel_cb, cancellable);
-  AWAIT (res, bb_client_watch_async (env->client, g_variant_builder_end (&builder), cancellable,
-                                     got_result, &res));
+  BB_TEST_AWAIT (res, bb_client_watch_async (env->client, g_variant_builder_end (&builder),
+                                             cancellable, bb_test_got_result, &res));
   watch = bb_client_watch_finish (env->client, res, &error);
   g_assert_null (watch);
   g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
@@ -725,7 +710,8 @@ test_watch_and_cancel (void)
   g_clear_error (&error);
 
   /* an already-cancelled call fails the same way */
-  AWAIT (res, bb_client_list_namespaces_async (env->client, cancellable, got_result, &res));
+  BB_TEST_AWAIT (
+      res, bb_client_list_namespaces_async (env->client, cancellable, bb_test_got_result, &res));
   g_assert_null (bb_client_list_namespaces_finish (env->client, res, &error));
   g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
 
@@ -790,21 +776,21 @@ test_logging (void)
       g_log_set_debug_enabled (TRUE);
       env = env_new (300);
 
-      AWAIT (res, bb_client_request_challenge_async (env->client, "login", NULL, NULL, NULL,
-                                                     got_result, &res));
+      BB_TEST_AWAIT (res, bb_client_request_challenge_async (env->client, "login", NULL, NULL, NULL,
+                                                             bb_test_got_result, &res));
       challenge = bb_client_request_challenge_finish (env->client, res, &error);
       g_assert_no_error (error);
-      AWAIT (res,
-             bb_identity_sign_login_async (BB_IDENTITY (alice), bb_challenge_get_bytes (challenge),
-                                           NULL, got_result, &res));
+      BB_TEST_AWAIT (res, bb_identity_sign_login_async (BB_IDENTITY (alice),
+                                                        bb_challenge_get_bytes (challenge), NULL,
+                                                        bb_test_got_result, &res));
       signature = bb_identity_sign_login_finish (BB_IDENTITY (alice), res, &error);
       g_assert_no_error (error);
       signature_hex = bb_protocol_hex_encode (signature);
-      AWAIT (res,
-             bb_client_login_async (env->client, "keystore", bb_test_identity_get_key_id (alice),
-                                    bb_test_identity_get_auth_public_key (alice),
-                                    bb_test_identity_get_wrap_public_key (alice), challenge,
-                                    signature, NULL, NULL, got_result, &res));
+      BB_TEST_AWAIT (
+          res, bb_client_login_async (env->client, "keystore", bb_test_identity_get_key_id (alice),
+                                      bb_test_identity_get_auth_public_key (alice),
+                                      bb_test_identity_get_wrap_public_key (alice), challenge,
+                                      signature, NULL, NULL, bb_test_got_result, &res));
       result = bb_client_login_finish (env->client, res, &error);
       g_assert_no_error (error);
       namespace_id = ensure_default (env->client, BB_IDENTITY (alice), &dek);
@@ -816,8 +802,8 @@ test_logging (void)
       g_assert_cmpuint (put (env->client, namespace_id, item_id, dek, 0, "x", &error), ==, 0);
       g_assert_cmpuint (bb_sync_error_get_http_status (error), ==, 412);
       g_clear_error (&error);
-      AWAIT (res, bb_client_revoke_all_tokens_with_identity_async (env->client, BB_IDENTITY (alice),
-                                                                   NULL, got_result, &res));
+      BB_TEST_AWAIT (res, bb_client_revoke_all_tokens_with_identity_async (
+                              env->client, BB_IDENTITY (alice), NULL, bb_test_got_result, &res));
       g_assert_true (bb_client_revoke_all_tokens_with_identity_finish (env->client, res, &error));
       g_assert_no_error (error);
 
@@ -866,18 +852,20 @@ sign_with (BbIdentity *identity, const char *intent, JsonObject *vector)
 
   if (g_str_equal (intent, "login"))
     {
-      AWAIT (res, bb_identity_sign_login_async (identity, challenge, NULL, got_result, &res));
+      BB_TEST_AWAIT (
+          res, bb_identity_sign_login_async (identity, challenge, NULL, bb_test_got_result, &res));
       signature = bb_identity_sign_login_finish (identity, res, &error);
     }
   else if (g_str_equal (intent, "refresh"))
     {
-      AWAIT (res, bb_identity_sign_refresh_async (identity, challenge, NULL, got_result, &res));
+      BB_TEST_AWAIT (res, bb_identity_sign_refresh_async (identity, challenge, NULL,
+                                                          bb_test_got_result, &res));
       signature = bb_identity_sign_refresh_finish (identity, res, &error);
     }
   else if (g_str_equal (intent, "revoke_all_tokens"))
     {
-      AWAIT (res, bb_identity_sign_revoke_all_tokens_async (identity, challenge, NULL, got_result,
-                                                            &res));
+      BB_TEST_AWAIT (res, bb_identity_sign_revoke_all_tokens_async (identity, challenge, NULL,
+                                                                    bb_test_got_result, &res));
       signature = bb_identity_sign_revoke_all_tokens_finish (identity, res, &error);
     }
   else if (g_str_equal (intent, "create_invite"))
@@ -898,9 +886,9 @@ sign_with (BbIdentity *identity, const char *intent, JsonObject *vector)
       guint max_accepted = (guint)read_be (f + len - 4, 4);
 
       g_assert_true (len == 76 || len == 80);
-      AWAIT (res, bb_identity_sign_create_invite_async (identity, challenge, ns_hex, invite_hex,
-                                                        hash, expires_at, max_pending, max_accepted,
-                                                        NULL, got_result, &res));
+      BB_TEST_AWAIT (res, bb_identity_sign_create_invite_async (
+                              identity, challenge, ns_hex, invite_hex, hash, expires_at,
+                              max_pending, max_accepted, NULL, bb_test_got_result, &res));
       signature = bb_identity_sign_create_invite_finish (identity, res, &error);
     }
   else
@@ -949,13 +937,13 @@ test_identity_vectors (void)
       g_autoptr (GError) error = NULL;
       g_autoptr (GBytes) signature = NULL;
 
-      AWAIT (res,
-             bb_identity_sign_join_request_async (
-                 BB_IDENTITY (identity), json_object_get_string_member (vector, "namespace_id"),
-                 json_object_get_string_member (vector, "invite_id"),
-                 json_object_get_string_member (vector, "server_origin"),
-                 json_object_get_int_member (vector, "join_request_expires_at"), NULL, got_result,
-                 &res));
+      BB_TEST_AWAIT (res, bb_identity_sign_join_request_async (
+                              BB_IDENTITY (identity),
+                              json_object_get_string_member (vector, "namespace_id"),
+                              json_object_get_string_member (vector, "invite_id"),
+                              json_object_get_string_member (vector, "server_origin"),
+                              json_object_get_int_member (vector, "join_request_expires_at"), NULL,
+                              bb_test_got_result, &res));
       signature = bb_identity_sign_join_request_finish (BB_IDENTITY (identity), res, &error);
       g_assert_no_error (error);
       bb_test_assert_bytes_hex (signature,
@@ -977,29 +965,31 @@ test_identity_errors (void)
   g_autoptr (GBytes) dek = NULL;
   g_autoptr (GBytes) garbage = bb_test_repeat (0x01, 97);
 
-  AWAIT (res, bb_identity_attest_async (BB_IDENTITY (alice), challenge, NULL, got_result, &res));
+  BB_TEST_AWAIT (res, bb_identity_attest_async (BB_IDENTITY (alice), challenge, NULL,
+                                                bb_test_got_result, &res));
   attestation = bb_identity_attest_finish (BB_IDENTITY (alice), res, &error);
   g_assert_no_error (error);
   g_assert_cmpuint (g_bytes_get_size (attestation), ==, 257);
 
-  AWAIT (res, bb_identity_sign_login_async (BB_IDENTITY (alice), short_challenge, NULL, got_result,
-                                            &res));
+  BB_TEST_AWAIT (res, bb_identity_sign_login_async (BB_IDENTITY (alice), short_challenge, NULL,
+                                                    bb_test_got_result, &res));
   signature = bb_identity_sign_login_finish (BB_IDENTITY (alice), res, &error);
   g_assert_null (signature);
   g_assert_error (error, BB_SYNC_ERROR, BB_SYNC_ERROR_INVALID_INPUT);
   g_clear_error (&error);
 
-  AWAIT (res, bb_identity_sign_join_request_async (
-                  BB_IDENTITY (alice), "0123456789abcdef0123456789abcdef",
-                  "0123456789abcdef0123456789abcdef", "https://sync.example:443", 1, NULL,
-                  got_result, &res));
+  BB_TEST_AWAIT (res, bb_identity_sign_join_request_async (
+                          BB_IDENTITY (alice), "0123456789abcdef0123456789abcdef",
+                          "0123456789abcdef0123456789abcdef", "https://sync.example:443", 1, NULL,
+                          bb_test_got_result, &res));
   signature = bb_identity_sign_join_request_finish (BB_IDENTITY (alice), res, &error);
   g_assert_null (signature);
   g_assert_nonnull (error);
   g_clear_error (&error);
 
-  AWAIT (res, bb_identity_unwrap_dek_async (BB_IDENTITY (alice), "0123456789abcdef0123456789abcdef",
-                                            garbage, NULL, got_result, &res));
+  BB_TEST_AWAIT (res, bb_identity_unwrap_dek_async (BB_IDENTITY (alice),
+                                                    "0123456789abcdef0123456789abcdef", garbage,
+                                                    NULL, bb_test_got_result, &res));
   dek = bb_identity_unwrap_dek_finish (BB_IDENTITY (alice), res, &error);
   g_assert_null (dek);
   g_assert_nonnull (error);
