@@ -1515,6 +1515,144 @@ test_keyring_async (void)
   }
 }
 
+/* The password keyring-session.sh unlocks the login keyring with. */
+#define KEYRING_PASSWORD "bbsync-test-password"
+
+static char *
+lock_default_keyring (void)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (SecretService) service
+      = secret_service_get_sync (SECRET_SERVICE_LOAD_COLLECTIONS, NULL, &error);
+  g_autoptr (SecretCollection) collection = NULL;
+  char *collection_path;
+  GList *objects;
+
+  g_assert_no_error (error);
+  collection = secret_collection_for_alias_sync (service, SECRET_COLLECTION_DEFAULT,
+                                                 SECRET_COLLECTION_NONE, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (collection);
+  collection_path = g_strdup (g_dbus_proxy_get_object_path (G_DBUS_PROXY (collection)));
+  objects = g_list_append (NULL, collection);
+  secret_service_lock_sync (service, objects, NULL, NULL, &error);
+  g_list_free (objects);
+  g_assert_no_error (error);
+  g_assert_true (secret_collection_get_locked (collection));
+  /* Cached proxies would not see the unlock that follows in time. */
+  g_clear_object (&collection);
+  g_clear_object (&service);
+  secret_service_disconnect ();
+  return collection_path;
+}
+
+/* Unlocking through the Secret Service API needs a prompt no one answers in a test;
+ * gnome-keyring's own interface takes the password directly. */
+static void
+unlock_keyring (const char *collection_path)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GDBusConnection) bus = g_bus_get_sync (G_BUS_TYPE_SESSION, NULL, &error);
+  g_autoptr (GVariant) opened = NULL;
+  g_autoptr (GVariant) reply = NULL;
+  const char *session = NULL;
+
+  g_assert_no_error (error);
+  opened = g_dbus_connection_call_sync (
+      bus, "org.freedesktop.secrets", "/org/freedesktop/secrets", "org.freedesktop.Secret.Service",
+      "OpenSession", g_variant_new ("(sv)", "plain", g_variant_new_string ("")),
+      G_VARIANT_TYPE ("(vo)"), G_DBUS_CALL_FLAGS_NONE, -1, NULL, &error);
+  g_assert_no_error (error);
+  g_variant_get (opened, "(v&o)", NULL, &session);
+  reply = g_dbus_connection_call_sync (
+      bus, "org.freedesktop.secrets", "/org/freedesktop/secrets",
+      "org.gnome.keyring.InternalUnsupportedGuiltRiddenInterface", "UnlockWithMasterPassword",
+      g_variant_new ("(o(oay@ays))", collection_path, session, NULL,
+                     g_variant_new_fixed_array (G_VARIANT_TYPE_BYTE, KEYRING_PASSWORD,
+                                                strlen (KEYRING_PASSWORD), 1),
+                     "text/plain"),
+      NULL, G_DBUS_CALL_FLAGS_NONE, -1, NULL, &error);
+  g_assert_no_error (error);
+  secret_service_disconnect ();
+}
+
+/* A locked keyring is a keyring error (not a "this file is not yours" store error),
+ * leaves the file as it was, and never makes a new file's key replace anything. */
+static void
+test_keyring_locked (void)
+{
+  g_autoptr (TmpDir) dir = NULL;
+  g_autofree char *path = NULL;
+  g_autofree char *new_path = NULL;
+  g_autofree char *collection_path = NULL;
+  g_autoptr (GBytes) before = NULL;
+  g_autoptr (GBytes) after = NULL;
+  g_autoptr (BbSqliteStore) store = NULL;
+  g_autoptr (BbStore) reopened = NULL;
+  g_autoptr (BbIdentityState) identity = make_identity (KEY_A, "locked-token", 0, NULL);
+  g_autoptr (BbIdentityState) loaded = NULL;
+  g_autoptr (GError) error = NULL;
+
+  if (!have_keyring ())
+    return;
+  dir = (TmpDir *)tmp_dir_new ();
+  path = g_build_filename ((char *)dir, "store.db", NULL);
+  new_path = g_build_filename ((char *)dir, "new.db", NULL);
+  {
+    g_autoptr (BbStore) first = open_file (path, NULL);
+    g_assert_true (bb_store_save_identity (first, identity, &error));
+    g_assert_no_error (error);
+  }
+  before = read_file (path);
+
+  collection_path = lock_default_keyring ();
+  store = bb_sqlite_store_new_sync (path, NULL, NULL, &error);
+  g_assert_null (store);
+  g_assert_error (error, BB_SYNC_ERROR, BB_SYNC_ERROR_KEYRING);
+  g_test_message ("locked, existing file: %s", error->message);
+  g_assert_nonnull (strstr (error->message, path));
+  g_clear_error (&error);
+  after = read_file (path);
+  g_assert_true (g_bytes_equal (before, after));
+
+  /* A new file cannot get a key while the keyring is locked. */
+  store = bb_sqlite_store_new_sync (new_path, NULL, NULL, &error);
+  g_assert_null (store);
+  g_assert_error (error, BB_SYNC_ERROR, BB_SYNC_ERROR_KEYRING);
+  g_test_message ("locked, new file: %s", error->message);
+  g_clear_error (&error);
+
+  unlock_keyring (collection_path);
+  reopened = open_file (path, NULL);
+  loaded = bb_store_load_identity (reopened, KEY_A, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (bb_identity_state_get_access_token (loaded), ==, "locked-token");
+}
+
+/* No Secret Service at all: a keyring error naming the file. */
+static void
+test_keyring_missing (void)
+{
+  g_autoptr (TmpDir) dir = (TmpDir *)tmp_dir_new ();
+  g_autofree char *path = g_build_filename ((char *)dir, "store.db", NULL);
+  g_autofree char *saved = g_strdup (g_getenv ("DBUS_SESSION_BUS_ADDRESS"));
+  g_autoptr (BbSqliteStore) store = NULL;
+  g_autoptr (GError) error = NULL;
+
+  if (g_test_subprocess ())
+    {
+      /* A file made by a keyring-keyed store, then no session bus at all. */
+      g_setenv ("DBUS_SESSION_BUS_ADDRESS", "unix:path=/nonexistent/bbsync-no-bus", TRUE);
+      store = bb_sqlite_store_new_sync (path, NULL, NULL, &error);
+      g_assert_null (store);
+      g_assert_error (error, BB_SYNC_ERROR, BB_SYNC_ERROR_KEYRING);
+      g_assert_nonnull (strstr (error->message, path));
+      return;
+    }
+  g_test_trap_subprocess (NULL, 0, G_TEST_SUBPROCESS_DEFAULT);
+  g_test_trap_assert_passed ();
+}
+
 int
 main (int argc, char **argv)
 {
@@ -1550,6 +1688,8 @@ main (int argc, char **argv)
   g_test_add_func ("/store/file/migrate-from-reference", test_migrate_from_reference_file);
   g_test_add_func ("/store/keyring/create-and-find", test_keyring_key);
   g_test_add_func ("/store/keyring/async", test_keyring_async);
+  g_test_add_func ("/store/keyring/locked", test_keyring_locked);
+  g_test_add_func ("/store/keyring/missing", test_keyring_missing);
 
   return g_test_run ();
 }

@@ -1086,34 +1086,76 @@ derive_seal_key (BbSqliteStore *self, const guint8 *store_key)
                          sizeof self->seal_key);
 }
 
-/* Keyring: the key is stored as lowercase hex text under the store ID. */
+/* Keyring: the key is stored as lowercase hex text under the store ID.
+ *
+ * The look-up never unlocks anything: items are searched including locked ones and
+ * their secret is read without a prompt. A locked keyring (or a dismissed unlock
+ * prompt) is then a keyring error, and only a keyring that answered and holds no
+ * key for this store ID is reported as a missing key. */
 static guint8 *
-keyring_lookup (const char *store_id, GCancellable *cancellable, GError **error)
+keyring_lookup (const char *store_id, const char *path, GCancellable *cancellable, GError **error)
 {
   g_autoptr (GError) local_error = NULL;
-  char *hex = secret_password_lookup_nonpageable_sync (store_key_schema (), cancellable,
-                                                       &local_error, "store-id", store_id, NULL);
+  g_autoptr (GHashTable) attributes = g_hash_table_new (g_str_hash, g_str_equal);
+  g_autoptr (SecretValue) value = NULL;
+  GList *found;
+  GObject *retrievable;
+  const char *hex;
+  gsize hex_len = 0;
   guint8 *key;
 
+  g_hash_table_insert (attributes, (gpointer) "store-id", (gpointer)store_id);
+  found = secret_password_searchv_sync (store_key_schema (), attributes, SECRET_SEARCH_ALL,
+                                        cancellable, &local_error);
   if (local_error != NULL)
     {
+      g_list_free_full (found, g_object_unref);
       if (g_error_matches (local_error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
         g_propagate_error (error, g_steal_pointer (&local_error));
       else
         g_set_error (error, BB_SYNC_ERROR, BB_SYNC_ERROR_KEYRING,
-                     _ ("Cannot read the store key from the keyring: %s"), local_error->message);
+                     _ ("Cannot open the store %s: cannot read its key from the keyring: %s"), path,
+                     local_error->message);
       return NULL;
     }
-  if (hex == NULL)
+  if (found == NULL)
     {
       g_set_error (error, BB_SYNC_ERROR, BB_SYNC_ERROR_STORE,
-                   _ ("The key of store %s is not in the keyring (a store copied from "
-                      "elsewhere, or a deleted key)"),
-                   store_id);
+                   _ ("Cannot open the store %s: the key of store %s is not in the keyring (a "
+                      "store copied from elsewhere, or a deleted key)"),
+                   path, store_id);
       return NULL;
     }
+
+  retrievable = found->data;
+  value = secret_retrievable_retrieve_secret_sync (SECRET_RETRIEVABLE (retrievable), cancellable,
+                                                   &local_error);
+  if (value == NULL)
+    {
+      /* The item's cached Locked flag may lag behind; it only picks the message. */
+      gboolean locked
+          = SECRET_IS_ITEM (retrievable) && secret_item_get_locked (SECRET_ITEM (retrievable));
+
+      g_list_free_full (found, g_object_unref);
+      if (local_error != NULL && g_error_matches (local_error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+        g_propagate_error (error, g_steal_pointer (&local_error));
+      else if (locked || local_error == NULL)
+        g_set_error (error, BB_SYNC_ERROR, BB_SYNC_ERROR_KEYRING,
+                     _ ("Cannot open the store %s: the keyring holding its key is locked; "
+                        "unlock it and try again"),
+                     path);
+      else
+        g_set_error (error, BB_SYNC_ERROR, BB_SYNC_ERROR_KEYRING,
+                     _ ("Cannot open the store %s: cannot read its key from the keyring: %s"), path,
+                     local_error->message);
+      return NULL;
+    }
+  g_list_free_full (found, g_object_unref);
+
+  /* SecretValue keeps the text in libsecret's secure memory and wipes it when freed. */
+  hex = secret_value_get (value, &hex_len);
   key = g_malloc0 (BB_SQLITE_STORE_KEY_SIZE);
-  if (strlen (hex) != 2 * BB_SQLITE_STORE_KEY_SIZE)
+  if (hex == NULL || hex_len != 2 * BB_SQLITE_STORE_KEY_SIZE)
     goto malformed;
   for (guint i = 0; i < BB_SQLITE_STORE_KEY_SIZE; i++)
     {
@@ -1123,14 +1165,13 @@ keyring_lookup (const char *store_id, GCancellable *cancellable, GError **error)
         goto malformed;
       key[i] = (guint8)(hi << 4 | lo);
     }
-  secret_password_free (hex);
   return key;
 
 malformed:
-  secret_password_free (hex);
   free_secret (key, BB_SQLITE_STORE_KEY_SIZE);
   g_set_error (error, BB_SYNC_ERROR, BB_SYNC_ERROR_KEYRING,
-               _ ("The keyring holds a malformed key for store %s"), store_id);
+               _ ("Cannot open the store %s: the keyring holds a malformed key for it (store %s)"),
+               path, store_id);
   return NULL;
 }
 
@@ -1158,8 +1199,8 @@ keyring_store (const char *store_id, const char *path, const guint8 *key, GCance
         g_propagate_error (error, g_steal_pointer (&local_error));
       else
         g_set_error (error, BB_SYNC_ERROR, BB_SYNC_ERROR_KEYRING,
-                     _ ("Cannot save the store key in the keyring: %s"),
-                     local_error != NULL ? local_error->message : "unknown error");
+                     _ ("Cannot create the store %s: cannot save its key in the keyring: %s"), path,
+                     local_error != NULL ? local_error->message : _ ("unknown error"));
     }
   return ok;
 }
@@ -1473,7 +1514,7 @@ bb_sqlite_store_initable_init (GInitable *initable, GCancellable *cancellable, G
           && memcmp (g_bytes_get_data (meta_source, NULL), "app", 3) == 0)
         FAIL (store_error (&local_error, self->path,
                            _ ("it is sealed with a key the app supplies, and none was given")));
-      key = keyring_lookup (self->store_id, cancellable, &local_error);
+      key = keyring_lookup (self->store_id, self->path, cancellable, &local_error);
       if (key == NULL)
         goto out;
     }
