@@ -198,6 +198,41 @@ respond_internal (Request *req, const GError *error)
   respond_error (req, 500, "internal server error");
 }
 
+/* json-glib's parser recurses once per nesting level, so a body of a few hundred
+ * kilobytes of '[' would overflow the stack before any message parser sees it. No
+ * message nests deeper than a few levels; count outside strings and refuse early. */
+#define MAX_BODY_DEPTH 32
+
+static gboolean
+body_depth_ok (const char *body, gsize len)
+{
+  gboolean in_string = FALSE;
+  guint depth = 0;
+
+  for (gsize i = 0; i < len; i++)
+    {
+      char c = body[i];
+
+      if (in_string)
+        {
+          if (c == '\\')
+            i++;
+          else if (c == '"')
+            in_string = FALSE;
+        }
+      else if (c == '"')
+        in_string = TRUE;
+      else if (c == '[' || c == '{')
+        {
+          if (++depth > MAX_BODY_DEPTH)
+            return FALSE;
+        }
+      else if ((c == ']' || c == '}') && depth > 0)
+        depth--;
+    }
+  return TRUE;
+}
+
 /* Bodies must be one JSON object whose keys are all known (a misspelt field is a client
  * bug that should show, not be ignored as Go's decoder would). @nested_field names an
  * object member that is checked the same way against @nested_allowed. */
@@ -212,6 +247,11 @@ check_body (Request *req, const char *const *allowed, const char *nested_field,
   if (req->body_len == 0)
     {
       respond_error (req, 400, "request body: expected a JSON object");
+      return FALSE;
+    }
+  if (!body_depth_ok (req->body, req->body_len))
+    {
+      respond_error (req, 400, "request body: nested more than %d levels deep", MAX_BODY_DEPTH);
       return FALSE;
     }
   if (!json_parser_load_from_data (parser, req->body, req->body_len, &error))

@@ -1578,6 +1578,31 @@ test_body_limit (Fixture *f, gconstpointer data)
   expect_status (f, 200, "GET", "/health", NULL, NULL, NULL);
 }
 
+/* A body nested far deeper than any message (within the size limit) is a 400, not a
+ * crash: a recursive JSON parser would overflow the stack on it. */
+static void
+test_deeply_nested_body (Fixture *f, gconstpointer data)
+{
+  g_autoptr (BbTestIdentity) alice = bb_test_identity_new ("demo-alice");
+  g_autofree char *token = login (f, alice);
+  const char *const openers[] = { "[", "{\"a\":", "{\"knownHeads\":" };
+
+  for (gsize k = 0; k < G_N_ELEMENTS (openers); k++)
+    {
+      GString *body = g_string_new (NULL);
+
+      while (body->len < 200 * 1024)
+        g_string_append (body, openers[k]);
+      expect_error (f, 400, "request body", "POST", "/v1/auth/challenge", NULL, body->str, NULL);
+      expect_error (f, 400, "request body", "POST", "/v1/namespaces/watch", token, body->str, NULL);
+      g_string_free (body, TRUE);
+    }
+  /* Deep but legitimate nesting inside strings does not count. */
+  expect_status (f, 200, "POST", "/v1/auth/challenge", NULL,
+                 "{\"purpose\":\"login\",\"kind\":\"keystore\"}", NULL);
+  expect_status (f, 200, "GET", "/health", NULL, NULL, NULL);
+}
+
 /* Shutting down with a long poll and a delayed request open answers neither, leaks
  * nothing, and the clients see a transport error. */
 static void
@@ -1820,6 +1845,7 @@ main (int argc, char **argv)
   ADD ("snapshot-rollback", test_snapshot_rollback);
   ADD ("faults", test_faults);
   ADD ("body-limit", test_body_limit);
+  ADD ("deeply-nested-body", test_deeply_nested_body);
   ADD ("concurrent-clients", test_concurrent_clients);
   ADD ("shutdown-with-open-requests", test_shutdown_with_open_requests);
   ADD ("random-malformed", test_random_malformed);
