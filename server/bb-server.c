@@ -1591,7 +1591,9 @@ handle_item_put (BbServer *self, Request *req)
   g_autoptr (GBytes) expected_aad = NULL;
   g_autoptr (GBytes) ciphertext = NULL;
   SoupMessageHeaders *headers = soup_server_message_get_request_headers (req->msg);
-  const char *if_match = soup_message_headers_get_one (headers, "If-Match");
+  /* get_list joins repeated lines with ", " (a list, so malformed per spec §4.12);
+   * get_one would silently keep just one of them. */
+  const char *if_match = soup_message_headers_get_list (headers, "If-Match");
   gboolean has_version = FALSE;
   guint64 match_version = 0;
   guint64 new_version;

@@ -40,6 +40,8 @@ void call_free (Call *call);
 Call *call_start (Fixture *f, const char *method, const char *path, const char *token,
                   const char *body, gssize body_len, const char *if_match);
 
+Call *call_send (Fixture *f, SoupMessage *msg);
+
 void call_wait (Call *call);
 
 guint http (Fixture *f, const char *method, const char *path, const char *token, const char *body,

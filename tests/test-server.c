@@ -1578,6 +1578,46 @@ test_body_limit (Fixture *f, gconstpointer data)
   expect_status (f, 200, "GET", "/health", NULL, NULL, NULL);
 }
 
+/* Two If-Match header lines are the list "a", "b" (RFC 9110 §5.3), which spec §4.12
+ * calls malformed: 400, whichever line a header API would pick on its own. */
+static void
+test_if_match_repeated (Fixture *f, gconstpointer data)
+{
+  g_autoptr (BbTestIdentity) alice = bb_test_identity_new ("demo-alice");
+  g_autoptr (GBytes) dek = fixed_dek (0xaa);
+  g_autoptr (GError) error = NULL;
+  g_autofree char *token = login (f, alice);
+  g_autofree char *ns = create_shared (f, alice, token, dek);
+  g_autofree char *item = bb_protocol_item_id (dek, "c", "k", &error);
+  g_autofree char *path = g_strdup_printf ("/v1/kv/%s/%s", ns, item);
+  g_autofree char *body = NULL;
+  const char *const orders[2][2] = { { "\"1\"", "\"7\"" }, { "\"7\"", "\"1\"" } };
+
+  g_assert_cmpuint (put_item (f, token, dek, ns, item, 0, "one"), ==, 1);
+  body = item_body (dek, ns, item, 2, "two");
+  for (gsize k = 0; k < G_N_ELEMENTS (orders); k++)
+    {
+      g_autofree char *url = g_strconcat (f->base, path, NULL);
+      g_autofree char *auth = g_strconcat ("Bearer ", token, NULL);
+      g_autoptr (GBytes) request = g_bytes_new (body, strlen (body));
+      SoupMessage *msg = soup_message_new ("PUT", url);
+      SoupMessageHeaders *headers = soup_message_get_request_headers (msg);
+      g_autoptr (Call) call = NULL;
+
+      soup_message_headers_replace (headers, "Authorization", auth);
+      soup_message_headers_append (headers, "If-Match", orders[k][0]);
+      soup_message_headers_append (headers, "If-Match", orders[k][1]);
+      soup_message_set_request_body_from_bytes (msg, "application/json", request);
+      call = call_send (f, msg);
+      call_wait (call);
+      g_assert_no_error (call->error);
+      g_assert_cmpuint (soup_message_get_status (call->msg), ==, 400);
+      g_assert_nonnull (g_strstr_len (g_bytes_get_data (call->body, NULL),
+                                      g_bytes_get_size (call->body), "If-Match"));
+    }
+  g_assert_cmpuint (namespace_head (f, token, ns, NULL), ==, 1);
+}
+
 /* A body nested far deeper than any message (within the size limit) is a 400, not a
  * crash: a recursive JSON parser would overflow the stack on it. */
 static void
@@ -1846,6 +1886,7 @@ main (int argc, char **argv)
   ADD ("faults", test_faults);
   ADD ("body-limit", test_body_limit);
   ADD ("deeply-nested-body", test_deeply_nested_body);
+  ADD ("if-match-repeated", test_if_match_repeated);
   ADD ("concurrent-clients", test_concurrent_clients);
   ADD ("shutdown-with-open-requests", test_shutdown_with_open_requests);
   ADD ("random-malformed", test_random_malformed);
