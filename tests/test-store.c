@@ -1371,6 +1371,76 @@ test_migrate_from_reference_file (void)
   g_assert_false (contains (raw, "GO-PLAINTEXT-REMOTE", 19));
 }
 
+/* The reference client's SQLite does not zero freed space (no secure_delete), so its
+ * file can hold earlier tokens, DEKs and values in free pages and unused cell space
+ * besides the live rows. Migrating must leave none of them behind. */
+static void
+test_migrate_erases_freed_plaintext (void)
+{
+  g_autoptr (TmpDir) dir = (TmpDir *)tmp_dir_new ();
+  g_autofree char *path = g_build_filename ((char *)dir, "go.db", NULL);
+  g_autoptr (GBytes) key = test_key (0x45);
+  g_autoptr (BbStore) store = NULL;
+  g_autoptr (BbIdentityState) identity = NULL;
+  g_autoptr (GBytes) raw = NULL;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GString) sql = g_string_new (
+      "PRAGMA secure_delete = OFF;"
+      "PRAGMA journal_mode = WAL;"
+      "CREATE TABLE identity_states (key_id TEXT PRIMARY KEY, kind TEXT NOT NULL,"
+      " access_token TEXT NOT NULL DEFAULT '', token_expiry TIMESTAMP NULL,"
+      " default_namespace_id TEXT NULL, updated_at TIMESTAMP NOT NULL);"
+      "CREATE TABLE namespaces (key_id TEXT NOT NULL, namespace_id TEXT NOT NULL,"
+      " kind TEXT NOT NULL, namespace_head INTEGER NOT NULL DEFAULT 0,"
+      " active_scope_hash TEXT NOT NULL DEFAULT '', dek BLOB NULL,"
+      " updated_at TIMESTAMP NOT NULL, PRIMARY KEY (key_id, namespace_id));"
+      "CREATE TABLE items (key_id TEXT NOT NULL, namespace_id TEXT NOT NULL,"
+      " collection_name TEXT NOT NULL, item_key TEXT NOT NULL, item_id TEXT NOT NULL,"
+      " version INTEGER NOT NULL DEFAULT 0, base_version INTEGER NOT NULL DEFAULT 0,"
+      " base_value BLOB NULL, dirty INTEGER NOT NULL DEFAULT 0,"
+      " conflict INTEGER NOT NULL DEFAULT 0,"
+      " conflict_remote_version INTEGER NOT NULL DEFAULT 0,"
+      " conflict_remote_value BLOB NULL, updated_at TIMESTAMP NOT NULL,"
+      " PRIMARY KEY (key_id, namespace_id, item_id));"
+      "INSERT INTO identity_states VALUES ('" KEY_A "', 'keystore', 'GO-OLD-TOKEN-1f2e3d',"
+      " NULL, NULL, '2024-05-06 07:08:09+00:00');"
+      "INSERT INTO identity_states VALUES ('" KEY_B "', 'keystore', '', NULL, NULL,"
+      " '2024-05-06 07:08:09+00:00');");
+
+  /* Items whose plaintext bases fill pages that are then freed. */
+  for (guint i = 0; i < 40; i++)
+    g_string_append_printf (sql,
+                            "INSERT INTO items VALUES ('" KEY_A "', '" NS_A "', 'c', 'k%u',"
+                            " '%02u', 1, 1, CAST('GO-DELETED-BASE-%02u-' || hex(zeroblob(200))"
+                            " AS BLOB), 0, 0, 0, NULL, '2024-05-06 07:08:11+00:00');",
+                            i, i, i);
+  exec_raw (path, sql->str);
+  /* Later sessions of the reference client replace the token and drop items. */
+  exec_raw (path, "PRAGMA secure_delete = OFF;"
+                  "UPDATE identity_states SET access_token = 'GO-LIVE-TOKEN-4c5b6a-longer'"
+                  " WHERE key_id = '" KEY_A "';"
+                  "DELETE FROM items WHERE item_id <> '07';"
+                  "UPDATE items SET base_value = CAST('GO-LIVE-BASE' AS BLOB);");
+  raw = read_file (path);
+  /* The test is only meaningful if the reference file does hold the old plaintext. */
+  g_assert_true (contains (raw, "GO-OLD-TOKEN-1f2e3d", 19));
+  g_assert_true (contains (raw, "GO-DELETED-BASE-33-", 19));
+  g_clear_pointer (&raw, g_bytes_unref);
+
+  store = open_file (path, key);
+  identity = bb_store_load_identity (store, KEY_A, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (bb_identity_state_get_access_token (identity), ==,
+                   "GO-LIVE-TOKEN-4c5b6a-longer");
+  g_clear_object (&store);
+
+  raw = read_file (path);
+  g_assert_false (contains (raw, "GO-OLD-TOKEN", 12));
+  g_assert_false (contains (raw, "GO-LIVE-TOKEN", 13));
+  g_assert_false (contains (raw, "GO-DELETED-BASE", 15));
+  g_assert_false (contains (raw, "GO-LIVE-BASE", 12));
+}
+
 /* ---- keyring ---------------------------------------------------------------------- */
 
 static const SecretSchema *
@@ -1686,6 +1756,8 @@ main (int argc, char **argv)
   g_test_add_func ("/store/file/bad-foreign-database", test_bad_foreign_database);
   g_test_add_func ("/store/file/bad-arguments", test_bad_arguments);
   g_test_add_func ("/store/file/migrate-from-reference", test_migrate_from_reference_file);
+  g_test_add_func ("/store/file/migrate-erases-freed-plaintext",
+                   test_migrate_erases_freed_plaintext);
   g_test_add_func ("/store/keyring/create-and-find", test_keyring_key);
   g_test_add_func ("/store/keyring/async", test_keyring_async);
   g_test_add_func ("/store/keyring/locked", test_keyring_locked);

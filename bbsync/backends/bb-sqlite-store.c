@@ -1382,6 +1382,27 @@ static gboolean (*const migrations[]) (BbSqliteStore *self, GError **error) = {
 
 G_STATIC_ASSERT (G_N_ELEMENTS (migrations) == BB_SQLITE_STORE_SCHEMA_VERSION);
 
+/* A version-0 file comes from SQLite without secure_delete: the values it replaced or
+ * deleted (tokens, DEKs, bases) are still in free pages, unused cell space and old WAL
+ * frames. VACUUM rewrites every page and drops the free ones, and the checkpoint
+ * writes that back and truncates the WAL. The pending mark is written in the migration
+ * transaction and cleared only after VACUUM succeeded, so a failed or interrupted
+ * erase is retried at the next open rather than forgotten. */
+static void
+erase_freed_plaintext (BbSqliteStore *self)
+{
+  g_autoptr (GBytes) pending = NULL;
+  g_autoptr (GError) error = NULL;
+
+  if (!read_meta (self, "erase_pending", &pending))
+    return;
+  if (!exec_sql (self, "VACUUM", &error)
+      || !exec_sql (self, "DELETE FROM bbsync_meta WHERE name = 'erase_pending'", &error))
+    g_warning ("Cannot erase the old plaintext in the store %s (retried at the next open): %s",
+               self->path, error->message);
+  sqlite3_wal_checkpoint_v2 (self->db, NULL, SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL);
+}
+
 static gboolean
 verify_key_check (BbSqliteStore *self, GError **error)
 {
@@ -1538,7 +1559,8 @@ bb_sqlite_store_initable_init (GInitable *initable, GCancellable *cancellable, G
     goto out;
   if (!exec_sql (self, "PRAGMA foreign_keys = ON", &local_error)
       || !exec_sql (self, "PRAGMA busy_timeout = 5000", &local_error)
-      || !exec_sql (self, "PRAGMA secure_delete = ON", &local_error))
+      || !exec_sql (self, "PRAGMA secure_delete = ON", &local_error)
+      || !exec_sql (self, "PRAGMA temp_store = MEMORY", &local_error))
     goto out;
 
   if (version < BB_SQLITE_STORE_SCHEMA_VERSION)
@@ -1563,7 +1585,9 @@ bb_sqlite_store_initable_init (GInitable *initable, GCancellable *cancellable, G
 
           if (!write_meta (self, "store_id", self->store_id, strlen (self->store_id), &local_error)
               || !write_meta (self, "key_source", source, strlen (source), &local_error)
-              || !write_meta (self, "key_check", check, len, &local_error))
+              || !write_meta (self, "key_check", check, len, &local_error)
+              || (!in_memory && !created
+                  && !write_meta (self, "erase_pending", "1", 1, &local_error)))
             {
               rollback (self);
               goto out;
@@ -1579,10 +1603,9 @@ bb_sqlite_store_initable_init (GInitable *initable, GCancellable *cancellable, G
           rollback (self);
           goto out;
         }
-      /* Plaintext from a version-0 file may linger in old WAL frames. */
-      if (!in_memory && version == 0 && !created)
-        sqlite3_wal_checkpoint_v2 (self->db, NULL, SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL);
     }
+  if (!in_memory)
+    erase_freed_plaintext (self);
 
 out:
 #undef FAIL
