@@ -1585,6 +1585,38 @@ test_keyring_async (void)
   }
 }
 
+/* The store ID read from the file goes to the keyring as an attribute: a damaged one
+ * is a store error, and never reaches libsecret (which would g_critical on bad
+ * UTF-8) or finds another store's key. */
+static void
+test_keyring_bad_store_id (void)
+{
+  g_autoptr (TmpDir) dir = NULL;
+  g_autofree char *path = NULL;
+  const char *bad_ids[] = { "X'ff'", "X'61006200'", "'not-hex-but-long-enough-0123456789'", "''" };
+
+  if (!have_keyring ())
+    return;
+  dir = (TmpDir *)tmp_dir_new ();
+  path = g_build_filename ((char *)dir, "store.db", NULL);
+  g_object_unref (open_file (path, NULL));
+
+  for (guint i = 0; i < G_N_ELEMENTS (bad_ids); i++)
+    {
+      g_autofree char *sql = g_strdup_printf (
+          "UPDATE bbsync_meta SET value = %s WHERE name = 'store_id'", bad_ids[i]);
+      g_autoptr (GError) error = NULL;
+      g_autoptr (BbSqliteStore) store = NULL;
+
+      exec_raw (path, sql);
+      store = bb_sqlite_store_new_sync (path, NULL, NULL, &error);
+      g_assert_null (store);
+      g_assert_error (error, BB_SYNC_ERROR, BB_SYNC_ERROR_STORE);
+      g_assert_nonnull (strstr (error->message, path));
+      g_test_message ("store_id %s: %s", bad_ids[i], error->message);
+    }
+}
+
 /* The password keyring-session.sh unlocks the login keyring with. */
 #define KEYRING_PASSWORD "bbsync-test-password"
 
@@ -1762,6 +1794,7 @@ main (int argc, char **argv)
   g_test_add_func ("/store/keyring/async", test_keyring_async);
   g_test_add_func ("/store/keyring/locked", test_keyring_locked);
   g_test_add_func ("/store/keyring/missing", test_keyring_missing);
+  g_test_add_func ("/store/keyring/bad-store-id", test_keyring_bad_store_id);
 
   return g_test_run ();
 }

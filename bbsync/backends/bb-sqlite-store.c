@@ -1217,6 +1217,22 @@ new_store_id (void)
   return g_string_free (id, FALSE);
 }
 
+/* What new_store_id() writes: anything else in the file is damage, and must not reach
+ * the keyring as an attribute (libsecret refuses non-UTF-8 strings). */
+static gboolean
+store_id_valid (GBytes *id)
+{
+  gsize len;
+  const char *data = g_bytes_get_data (id, &len);
+
+  if (len != 32)
+    return FALSE;
+  for (gsize i = 0; i < len; i++)
+    if (!g_ascii_isxdigit (data[i]) || g_ascii_isupper (data[i]))
+      return FALSE;
+  return TRUE;
+}
+
 /* ---- migrations ------------------------------------------------------------------ */
 
 /* Converts a timestamp column value to Unix microseconds: integers are already ours;
@@ -1503,6 +1519,9 @@ bb_sqlite_store_initable_init (GInitable *initable, GCancellable *cancellable, G
     {
       if (!read_meta (self, "store_id", &meta_id) || !read_meta (self, "key_source", &meta_source))
         FAIL (store_error (&local_error, self->path, _ ("its metadata is missing (corrupt file)")));
+      if (!store_id_valid (meta_id))
+        FAIL (
+            store_error (&local_error, self->path, _ ("its store_id is malformed (corrupt file)")));
       self->store_id = g_strndup (g_bytes_get_data (meta_id, NULL), g_bytes_get_size (meta_id));
     }
   else
