@@ -2806,6 +2806,22 @@ server_callback (SoupServer *server, SoupServerMessage *msg, const char *path, G
   soup_server_message_pause (msg);
 }
 
+/* Answers 413 and stops keeping the body: libsoup still reads the rest of it from the
+ * connection (then closes), but drops it instead of accumulating it in memory. */
+static void
+refuse_oversize_body (SoupServerMessage *msg)
+{
+  SoupMessageBody *body = soup_server_message_get_request_body (msg);
+
+  soup_message_body_set_accumulate (body, FALSE);
+  soup_message_body_truncate (body);
+  if (soup_server_message_get_status (msg) == 413)
+    return;
+  respond_error_msg (msg, 413, "request body too large");
+  soup_message_headers_replace (soup_server_message_get_response_headers (msg), "Connection",
+                                "close");
+}
+
 /* Refuses a body announced as too large before reading it. */
 static void
 request_got_headers_cb (SoupServerMessage *msg, gpointer user_data)
@@ -2815,17 +2831,25 @@ request_got_headers_cb (SoupServerMessage *msg, gpointer user_data)
   goffset length = soup_message_headers_get_content_length (headers);
 
   if (length > (goffset)self->limits[BB_SERVER_LIMIT_BODY_SIZE])
-    {
-      respond_error_msg (msg, 413, "request body too large");
-      soup_message_headers_replace (soup_server_message_get_response_headers (msg), "Connection",
-                                    "close");
-    }
+    refuse_oversize_body (msg);
+}
+
+/* A chunked body announces no length: refuse it once it grows past the limit. */
+static void
+request_got_chunk_cb (SoupServerMessage *msg, GBytes *chunk, gpointer user_data)
+{
+  BbServer *self = user_data;
+  SoupMessageBody *body = soup_server_message_get_request_body (msg);
+
+  if ((guint64)body->length > self->limits[BB_SERVER_LIMIT_BODY_SIZE])
+    refuse_oversize_body (msg);
 }
 
 static void
 request_started_cb (SoupServer *server, SoupServerMessage *msg, gpointer user_data)
 {
   g_signal_connect_object (msg, "got-headers", G_CALLBACK (request_got_headers_cb), user_data, 0);
+  g_signal_connect_object (msg, "got-chunk", G_CALLBACK (request_got_chunk_cb), user_data, 0);
 }
 
 /* ------------------------------------------------------------------------------------ */

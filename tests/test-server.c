@@ -1578,6 +1578,82 @@ test_body_limit (Fixture *f, gconstpointer data)
   expect_status (f, 200, "GET", "/health", NULL, NULL, NULL);
 }
 
+/* Resets the peak resident memory of this process (0), or -1 when the kernel does not
+ * let us. */
+static gint64
+reset_peak_rss (void)
+{
+  FILE *file = fopen ("/proc/self/clear_refs", "w");
+  gboolean ok;
+
+  if (file == NULL)
+    return -1;
+  ok = fputs ("5", file) >= 0;
+  ok = fclose (file) == 0 && ok;
+  return ok ? 0 : -1;
+}
+
+static gint64
+peak_rss_kib (void)
+{
+  g_autofree char *status = NULL;
+  const char *line;
+
+  if (!g_file_get_contents ("/proc/self/status", &status, NULL, NULL))
+    return -1;
+  line = strstr (status, "VmHWM:");
+  return line != NULL ? g_ascii_strtoll (line + 6, NULL, 10) : -1;
+}
+
+/* An oversize body is refused without being kept in memory, whether its length is
+ * announced or it arrives chunked: the server process (in this test process) does not
+ * grow by anything near the body's size. */
+static void
+test_body_limit_memory (Fixture *f, gconstpointer data)
+{
+  const gsize chunk_size = 1024 * 1024;
+  const guint chunks = 128;
+  g_autofree char *chunk_data = g_malloc (chunk_size);
+  g_autoptr (GBytes) chunk = NULL;
+
+  if (reset_peak_rss () < 0 || peak_rss_kib () < 0)
+    {
+      g_test_skip ("peak RSS cannot be reset or read here");
+      return;
+    }
+  memset (chunk_data, ' ', chunk_size);
+  chunk_data[0] = '{';
+  chunk = g_bytes_new_take (g_steal_pointer (&chunk_data), chunk_size);
+
+  for (int chunked = 0; chunked < 2; chunked++)
+    {
+      g_autofree char *url = g_strconcat (f->base, "/v1/auth/challenge", NULL);
+      g_autoptr (GInputStream) stream = g_memory_input_stream_new ();
+      SoupMessage *msg = soup_message_new ("POST", url);
+      g_autoptr (Call) call = NULL;
+      gint64 before;
+      gint64 after;
+
+      /* The same chunk over and over: the client side holds 1 MiB. */
+      for (guint i = 0; i < chunks; i++)
+        g_memory_input_stream_add_bytes (G_MEMORY_INPUT_STREAM (stream), chunk);
+      soup_message_set_request_body (msg, "application/json", stream,
+                                     chunked ? -1 : (gssize)(chunk_size * chunks));
+      reset_peak_rss ();
+      before = peak_rss_kib ();
+      call = call_send (f, msg);
+      call_wait (call);
+      after = peak_rss_kib ();
+      g_test_message ("%s body of %u MiB: peak RSS %" G_GINT64_FORMAT " -> %" G_GINT64_FORMAT
+                      " KiB",
+                      chunked ? "chunked" : "sized", chunks, before, after);
+      g_assert_no_error (call->error);
+      g_assert_cmpuint (soup_message_get_status (call->msg), ==, 413);
+      g_assert_cmpint (after - before, <, (gint64)(chunk_size * chunks / 1024 / 4));
+    }
+  expect_status (f, 200, "GET", "/health", NULL, NULL, NULL);
+}
+
 /* Two If-Match header lines are the list "a", "b" (RFC 9110 §5.3), which spec §4.12
  * calls malformed: 400, whichever line a header API would pick on its own. */
 static void
@@ -1885,6 +1961,7 @@ main (int argc, char **argv)
   ADD ("snapshot-rollback", test_snapshot_rollback);
   ADD ("faults", test_faults);
   ADD ("body-limit", test_body_limit);
+  ADD ("body-limit-memory", test_body_limit_memory);
   ADD ("deeply-nested-body", test_deeply_nested_body);
   ADD ("if-match-repeated", test_if_match_repeated);
   ADD ("concurrent-clients", test_concurrent_clients);
