@@ -1267,6 +1267,45 @@ test_bad_wrong_key (void)
   g_object_unref (open_file (path, key));
 }
 
+/* A damaged key check value is reported as damage, not as a wrong key (which would
+ * send the user looking for another key), and a wrong key is not called damage. */
+static void
+test_bad_key_check (void)
+{
+  g_autoptr (TmpDir) dir = (TmpDir *)tmp_dir_new ();
+  g_autofree char *path = g_build_filename ((char *)dir, "store.db", NULL);
+  g_autoptr (GBytes) key = test_key (0x21);
+  g_autoptr (GBytes) wrong = test_key (0x22);
+  const char *damage[] = {
+    "X'01'",
+    "CAST('bbsync-store-key-check-v1' AS BLOB)",
+    "X'02' || substr(value, 2)",
+  };
+
+  g_bytes_unref (make_populated_store (path, key, 3));
+  {
+    g_autoptr (GError) error = NULL;
+    g_autoptr (BbSqliteStore) store = bb_sqlite_store_new_sync (path, wrong, NULL, &error);
+    g_assert_error (error, BB_SYNC_ERROR, BB_SYNC_ERROR_STORE);
+    g_assert_nonnull (strstr (error->message, "wrong key"));
+  }
+  for (guint i = 0; i < G_N_ELEMENTS (damage); i++)
+    {
+      g_autofree char *sql = g_strdup_printf (
+          "UPDATE bbsync_meta SET value = %s WHERE name = 'key_check'", damage[i]);
+      g_autoptr (GError) error = NULL;
+      g_autoptr (BbSqliteStore) store = NULL;
+
+      exec_raw (path, sql);
+      store = bb_sqlite_store_new_sync (path, key, NULL, &error);
+      g_assert_null (store);
+      g_assert_error (error, BB_SYNC_ERROR, BB_SYNC_ERROR_STORE);
+      g_test_message ("key_check %s: %s", damage[i], error->message);
+      g_assert_nonnull (strstr (error->message, "corrupt"));
+      g_assert_null (strstr (error->message, "wrong key"));
+    }
+}
+
 static void
 test_bad_arguments (void)
 {
@@ -1785,6 +1824,7 @@ main (int argc, char **argv)
   g_test_add_func ("/store/file/bad-garbage", test_bad_garbage);
   g_test_add_func ("/store/file/bad-newer-schema", test_bad_newer_schema);
   g_test_add_func ("/store/file/bad-wrong-key", test_bad_wrong_key);
+  g_test_add_func ("/store/file/bad-key-check", test_bad_key_check);
   g_test_add_func ("/store/file/bad-foreign-database", test_bad_foreign_database);
   g_test_add_func ("/store/file/bad-arguments", test_bad_arguments);
   g_test_add_func ("/store/file/migrate-from-reference", test_migrate_from_reference_file);

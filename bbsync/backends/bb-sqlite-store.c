@@ -1423,21 +1423,27 @@ static gboolean
 verify_key_check (BbSqliteStore *self, GError **error)
 {
   g_autoptr (GBytes) check = NULL;
+  const guint8 *blob;
+  gsize blob_len;
   guint8 *pt;
   gsize len;
   gboolean ok;
 
   if (!read_meta (self, "key_check", &check))
     return store_error (error, self->path, _ ("the key check value is missing (corrupt file)"));
-  pt = unseal (self, "bbsync_meta", "value", "key_check", NULL, NULL,
-               g_bytes_get_data (check, NULL), g_bytes_get_size (check), &len, NULL);
-  ok = pt != NULL && len == strlen (KEY_CHECK_PLAINTEXT)
-       && memcmp (pt, KEY_CHECK_PLAINTEXT, len) == 0;
-  if (pt != NULL)
-    free_secret (pt, len + 1);
-  if (!ok)
+  /* Only a well-formed check value that fails authentication means another key; a
+   * value of the wrong shape is damage, whatever the key. */
+  blob = g_bytes_get_data (check, &blob_len);
+  if (blob_len != SEAL_OVERHEAD + strlen (KEY_CHECK_PLAINTEXT) || blob[0] != SEAL_VERSION)
+    return store_error (error, self->path, _ ("the key check value is malformed (corrupt file)"));
+  pt = unseal (self, "bbsync_meta", "value", "key_check", NULL, NULL, blob, blob_len, &len, NULL);
+  if (pt == NULL)
     return store_error (error, self->path,
                         _ ("the store key does not open this store (wrong key)"));
+  ok = len == strlen (KEY_CHECK_PLAINTEXT) && memcmp (pt, KEY_CHECK_PLAINTEXT, len) == 0;
+  free_secret (pt, len + 1);
+  if (!ok)
+    return store_error (error, self->path, _ ("the key check value is wrong (corrupt file)"));
   return TRUE;
 }
 
