@@ -786,6 +786,64 @@ test_forget_identity_secrets (void)
   g_assert_no_error (error);
 }
 
+static GBytes *
+raw_column (const char *path, const char *sql)
+{
+  sqlite3 *db = NULL;
+  sqlite3_stmt *stmt = NULL;
+  GBytes *value;
+
+  g_assert_cmpint (sqlite3_open_v2 (path, &db, SQLITE_OPEN_READONLY, NULL), ==, SQLITE_OK);
+  g_assert_cmpint (sqlite3_prepare_v2 (db, sql, -1, &stmt, NULL), ==, SQLITE_OK);
+  g_assert_cmpint (sqlite3_step (stmt), ==, SQLITE_ROW);
+  value = g_bytes_new (sqlite3_column_blob (stmt, 0), sqlite3_column_bytes (stmt, 0));
+  sqlite3_finalize (stmt);
+  sqlite3_close (db);
+  return value;
+}
+
+/* Forgetting the secrets removes their sealed copies from the disk at once, WAL
+ * included: with the store key (in the keyring beside the file) an old WAL frame
+ * would give the forgotten token and DEKs back. */
+static void
+test_forget_identity_secrets_on_disk (void)
+{
+  g_autoptr (TmpDir) dir = (TmpDir *)tmp_dir_new ();
+  g_autofree char *path = g_build_filename ((char *)dir, "store.db", NULL);
+  g_autofree char *wal = g_strconcat (path, "-wal", NULL);
+  g_autoptr (GBytes) key = test_key (0x61);
+  g_autoptr (GBytes) dek = bb_test_repeat (0xd1, 32);
+  g_autoptr (BbStore) store = open_file (path, key);
+  g_autoptr (BbIdentityState) identity = make_identity (KEY_A, "forget-me-token", 1, NS_A);
+  g_autoptr (BbNamespaceState) ns = make_namespace (KEY_A, NS_A, 3, "", dek);
+  g_autoptr (GBytes) sealed_token = NULL;
+  g_autoptr (GBytes) sealed_dek = NULL;
+  g_autoptr (GError) error = NULL;
+
+  g_assert_true (bb_store_save_identity (store, identity, &error));
+  g_assert_true (bb_store_save_namespace (store, ns, &error));
+  g_assert_no_error (error);
+  sealed_token = raw_column (path, "SELECT access_token FROM identity_states");
+  sealed_dek = raw_column (path, "SELECT dek FROM namespaces");
+  g_assert_cmpuint (g_bytes_get_size (sealed_token), >, 40);
+  g_assert_cmpuint (g_bytes_get_size (sealed_dek), >, 40);
+
+  g_assert_true (bb_store_forget_identity_secrets (store, KEY_A, &error));
+  g_assert_no_error (error);
+
+  /* While the store stays open (the app keeps running). */
+  for (guint i = 0; i < 2; i++)
+    {
+      const char *file = i == 0 ? path : wal;
+      g_autoptr (GBytes) raw = read_file (file);
+
+      g_assert_false (
+          contains (raw, g_bytes_get_data (sealed_token, NULL), g_bytes_get_size (sealed_token)));
+      g_assert_false (
+          contains (raw, g_bytes_get_data (sealed_dek, NULL), g_bytes_get_size (sealed_dek)));
+    }
+}
+
 static void
 test_reset_sync_state (void)
 {
@@ -1812,6 +1870,7 @@ main (int argc, char **argv)
   g_test_add_func ("/store/batch", test_batch);
   g_test_add_func ("/store/batch-all-or-nothing", test_batch_all_or_nothing);
   g_test_add_func ("/store/forget-identity-secrets", test_forget_identity_secrets);
+  g_test_add_func ("/store/file/forget-identity-secrets", test_forget_identity_secrets_on_disk);
   g_test_add_func ("/store/reset-sync-state", test_reset_sync_state);
   g_test_add_func ("/store/reset-missing-identity", test_reset_missing_identity);
   g_test_add_func ("/store/close", test_close);

@@ -896,7 +896,14 @@ bb_sqlite_store_forget_identity_secrets (BbStore *store, const char *key_id, GEr
   if (run_keyed (self, STMT_FORGET_TOKEN, key_id, TRUE, now, error)
       && run_keyed (self, STMT_FORGET_DEKS, key_id, TRUE, now, error)
       && run_simple (self, STMT_COMMIT, error))
-    return TRUE;
+    {
+      /* The sealed token and DEKs still sit in WAL frames, and the store key that opens
+       * them is in the keyring beside the file: write the zeroed pages (secure_delete)
+       * back and truncate the WAL now, not at some later checkpoint. Best effort: a
+       * reader in another process makes it wait for the next checkpoint. */
+      sqlite3_wal_checkpoint_v2 (self->db, NULL, SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL);
+      return TRUE;
+    }
   rollback (self);
   return FALSE;
 }
