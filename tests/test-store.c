@@ -1298,6 +1298,27 @@ test_bad_newer_schema (void)
   assert_open_refused (path, key);
 }
 
+/* A file of ours whose schema version was lost (a damaged header) looks like a
+ * reference-client file. It must not be "migrated": that would seal the sealed
+ * values again under a fresh key and replace the key check, losing the data. */
+static void
+test_bad_lost_schema_version (void)
+{
+  g_autoptr (TmpDir) dir = (TmpDir *)tmp_dir_new ();
+  g_autofree char *path = g_build_filename ((char *)dir, "store.db", NULL);
+  g_autoptr (GBytes) key = test_key (0x21);
+
+  {
+    g_autoptr (BbStore) store = open_file (path, key);
+    g_autoptr (BbIdentityState) identity = make_identity (KEY_A, "kept-token", 0, NULL);
+    g_autoptr (GError) error = NULL;
+    g_assert_true (bb_store_save_identity (store, identity, &error));
+    g_assert_no_error (error);
+  }
+  exec_raw (path, "PRAGMA user_version = 0");
+  assert_open_refused (path, key);
+}
+
 static void
 test_bad_foreign_database (void)
 {
@@ -1884,6 +1905,7 @@ main (int argc, char **argv)
   g_test_add_func ("/store/file/bad-newer-schema", test_bad_newer_schema);
   g_test_add_func ("/store/file/bad-wrong-key", test_bad_wrong_key);
   g_test_add_func ("/store/file/bad-key-check", test_bad_key_check);
+  g_test_add_func ("/store/file/bad-lost-schema-version", test_bad_lost_schema_version);
   g_test_add_func ("/store/file/bad-foreign-database", test_bad_foreign_database);
   g_test_add_func ("/store/file/bad-arguments", test_bad_arguments);
   g_test_add_func ("/store/file/migrate-from-reference", test_migrate_from_reference_file);

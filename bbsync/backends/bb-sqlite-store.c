@@ -1550,6 +1550,17 @@ bb_sqlite_store_initable_init (GInitable *initable, GCancellable *cancellable, G
       if (foreign > 0)
         FAIL (store_error (&local_error, self->path,
                            _ ("it holds tables of another application, not a bbsync store")));
+      /* bbsync_meta is created in the same transaction that sets the version, so a
+       * version-0 file that has it is one of ours with a damaged header. Migrating it
+       * would seal its sealed values again under a new key. */
+      if (!query_int (self,
+                      "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = "
+                      "'bbsync_meta'",
+                      &foreign))
+        FAIL (store_error (&local_error, self->path, sqlite3_errmsg (self->db)));
+      if (foreign > 0)
+        FAIL (store_error (&local_error, self->path,
+                           _ ("it holds bbsync_meta but its schema version is 0 (corrupt file)")));
       self->store_id = new_store_id ();
     }
 
