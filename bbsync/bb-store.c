@@ -354,7 +354,9 @@ bb_store_save_item (BbStore *self, BbItemState *state, GError **error)
  * @error: return location for a #GError
  *
  * Saves every record of @items, then every record of @namespaces, in one transaction:
- * either all of them are stored or, on error, none. Each save has the semantics of
+ * either all of them are stored or, on error, none. (A store implementation that
+ * does not provide its own `save_batch` gets a default that saves the records one by
+ * one and is not atomic; [class@SqliteStore] is.) Each save has the semantics of
  * [method@Store.save_item] or [method@Store.save_namespace]; a later record in the
  * batch replaces an earlier one with the same key.
  *
