@@ -220,13 +220,31 @@ api_error_text (SoupMessage *message, const guint8 *data, gsize len)
   return g_steal_pointer (&text);
 }
 
+/* Response bodies can carry secrets (the bearer token of a login or refresh answer):
+ * wipe them before the memory goes back to the allocator. */
+typedef GBytes BbResponseBody;
+
+static void
+response_body_free (BbResponseBody *body)
+{
+  guint8 *data;
+  gsize len = 0;
+
+  /* Takes the buffer without a copy when this is the last reference. */
+  data = g_bytes_unref_to_data (body, &len);
+  bb_crypto_wipe (data, len);
+  g_free (data);
+}
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (BbResponseBody, response_body_free)
+
 static void
 request_sent_cb (GObject *source, GAsyncResult *result, gpointer user_data)
 {
   g_autoptr (GTask) task = user_data;
   BbClient *self = g_task_get_source_object (task);
   Request *req = g_task_get_task_data (task);
-  g_autoptr (GBytes) body = NULL;
+  g_autoptr (BbResponseBody) body = NULL;
   GError *error = NULL;
   gpointer value;
   guint status;
