@@ -18,24 +18,6 @@
 
 static const char *self_path;
 
-static void
-got_result (GObject *source, GAsyncResult *result, gpointer user_data)
-{
-  GAsyncResult **slot = user_data;
-
-  *slot = g_object_ref (result);
-}
-
-#define AWAIT(res, expr)                                                                           \
-  G_STMT_START                                                                                     \
-  {                                                                                                \
-    g_clear_object (&res);                                                                         \
-    expr;                                                                                          \
-    while (res == NULL)                                                                            \
-      g_main_context_iteration (NULL, TRUE);                                                       \
-  }                                                                                                \
-  G_STMT_END
-
 static char *
 unique_account (void)
 {
@@ -98,7 +80,8 @@ sign_login (BbIdentity *identity, GBytes *challenge, GError **error)
 {
   g_autoptr (GAsyncResult) res = NULL;
 
-  AWAIT (res, bb_identity_sign_login_async (identity, challenge, NULL, got_result, &res));
+  BB_TEST_AWAIT (
+      res, bb_identity_sign_login_async (identity, challenge, NULL, bb_test_got_result, &res));
   return bb_identity_sign_login_finish (identity, res, error);
 }
 
@@ -108,7 +91,7 @@ delete_identity (BbKeystoreIdentity *identity)
   g_autoptr (GAsyncResult) res = NULL;
   g_autoptr (GError) error = NULL;
 
-  AWAIT (res, bb_keystore_identity_delete_async (identity, NULL, got_result, &res));
+  BB_TEST_AWAIT (res, bb_keystore_identity_delete_async (identity, NULL, bb_test_got_result, &res));
   g_assert_true (bb_keystore_identity_delete_finish (identity, res, &error));
   g_assert_no_error (error);
 }
@@ -139,7 +122,7 @@ test_create_reload_delete (void)
   g_autofree char *expected = NULL;
   const char *ns = "11111111111111111111111111111111";
 
-  AWAIT (res, bb_keystore_identity_new_async (account, NULL, got_result, &res));
+  BB_TEST_AWAIT (res, bb_keystore_identity_new_async (account, NULL, bb_test_got_result, &res));
   identity = bb_keystore_identity_new_finish (res, &error);
   g_assert_no_error (error);
   g_assert_true (bb_keystore_identity_get_created (identity));
@@ -161,20 +144,21 @@ test_create_reload_delete (void)
   /* a DEK wrapped to it unwraps; one bound to another namespace does not */
   wrapped = bb_protocol_wrap_dek (wrap, ns, dek, &error);
   g_assert_no_error (error);
-  AWAIT (res, bb_identity_unwrap_dek_async (BB_IDENTITY (identity), ns, wrapped, NULL, got_result,
-                                            &res));
+  BB_TEST_AWAIT (res, bb_identity_unwrap_dek_async (BB_IDENTITY (identity), ns, wrapped, NULL,
+                                                    bb_test_got_result, &res));
   unwrapped = bb_identity_unwrap_dek_finish (BB_IDENTITY (identity), res, &error);
   g_assert_no_error (error);
   g_assert_true (g_bytes_equal (unwrapped, dek));
-  AWAIT (res,
-         bb_identity_unwrap_dek_async (BB_IDENTITY (identity), "22222222222222222222222222222222",
-                                       wrapped, NULL, got_result, &res));
+  BB_TEST_AWAIT (res, bb_identity_unwrap_dek_async (BB_IDENTITY (identity),
+                                                    "22222222222222222222222222222222", wrapped,
+                                                    NULL, bb_test_got_result, &res));
   g_assert_null (bb_identity_unwrap_dek_finish (BB_IDENTITY (identity), res, &error));
   g_assert_error (error, BB_SYNC_ERROR, BB_SYNC_ERROR_CRYPTO);
   g_clear_error (&error);
 
   /* a software keystore cannot attest */
-  AWAIT (res, bb_identity_attest_async (BB_IDENTITY (identity), challenge, NULL, got_result, &res));
+  BB_TEST_AWAIT (res, bb_identity_attest_async (BB_IDENTITY (identity), challenge, NULL,
+                                                bb_test_got_result, &res));
   attestation = bb_identity_attest_finish (BB_IDENTITY (identity), res, &error);
   g_assert_null (attestation);
   g_assert_error (error, BB_SYNC_ERROR, BB_SYNC_ERROR_UNSUPPORTED);
