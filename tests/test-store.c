@@ -1365,6 +1365,7 @@ test_bad_key_check (void)
   {
     g_autoptr (GError) error = NULL;
     g_autoptr (BbSqliteStore) store = bb_sqlite_store_new_sync (path, wrong, NULL, &error);
+    g_assert_null (store);
     g_assert_error (error, BB_SYNC_ERROR, BB_SYNC_ERROR_STORE);
     g_assert_nonnull (strstr (error->message, "wrong key"));
   }
@@ -1855,7 +1856,6 @@ test_keyring_missing (void)
 {
   g_autoptr (TmpDir) dir = (TmpDir *)tmp_dir_new ();
   g_autofree char *path = g_build_filename ((char *)dir, "store.db", NULL);
-  g_autofree char *saved = g_strdup (g_getenv ("DBUS_SESSION_BUS_ADDRESS"));
   g_autoptr (BbSqliteStore) store = NULL;
   g_autoptr (GError) error = NULL;
 
