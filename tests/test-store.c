@@ -1206,6 +1206,113 @@ test_sealed_value_bound_to_row (void)
   g_assert_error (error, BB_SYNC_ERROR, BB_SYNC_ERROR_STORE);
 }
 
+/* Reads every way an item can be read and expects each to fail with a store error whose
+ * message names @column, never to hand out the other row's value. */
+static void
+assert_items_unreadable (BbStore *store, const char *column)
+{
+  static const struct
+  {
+    const char *id, *collection, *key;
+  } rows[] = { { "01", "notes", "alpha" }, { "02", "labels", "beta" } };
+  g_autoptr (GError) error = NULL;
+  GPtrArray *list;
+
+  for (guint i = 0; i < G_N_ELEMENTS (rows); i++)
+    {
+      BbItemState *loaded = bb_store_get_item_by_id (store, KEY_A, NS_A, rows[i].id, &error);
+
+      g_assert_null (loaded);
+      g_assert_error (error, BB_SYNC_ERROR, BB_SYNC_ERROR_STORE);
+      g_assert_nonnull (strstr (error->message, column));
+      g_assert_nonnull (strstr (error->message, "fails authentication"));
+      g_test_message ("by id: %s", error->message);
+      g_clear_error (&error);
+
+      loaded = bb_store_get_item_by_logical_key (store, KEY_A, NS_A, rows[i].collection,
+                                                 rows[i].key, &error);
+      g_assert_null (loaded);
+      g_assert_error (error, BB_SYNC_ERROR, BB_SYNC_ERROR_STORE);
+      g_assert_nonnull (strstr (error->message, column));
+      g_clear_error (&error);
+    }
+  list = bb_store_list_namespace_items (store, KEY_A, NS_A, &error);
+  g_assert_null (list);
+  g_assert_error (error, BB_SYNC_ERROR, BB_SYNC_ERROR_STORE);
+  g_assert_nonnull (strstr (error->message, column));
+  g_clear_error (&error);
+  list = bb_store_list_dirty_items (store, KEY_A, &error);
+  g_assert_null (list);
+  g_assert_error (error, BB_SYNC_ERROR, BB_SYNC_ERROR_STORE);
+  g_assert_nonnull (strstr (error->message, column));
+}
+
+/* Exchanges the collection names and logical keys of rows 01 and 02 through a temporary
+ * value, as the unique index on the logical key allows no duplicate in between. */
+#define SWAP_LOGICAL_KEYS_SQL                                                                      \
+  "UPDATE items SET collection_name = 'tmp', item_key = 'tmp' WHERE item_id = '01';"               \
+  "UPDATE items SET collection_name = 'notes', item_key = 'alpha' WHERE item_id = '02';"           \
+  "UPDATE items SET collection_name = 'labels', item_key = 'beta' WHERE item_id = '01';"
+
+#define RESTORE_LOGICAL_KEYS_SQL                                                                   \
+  "UPDATE items SET collection_name = 'tmp', item_key = 'tmp' WHERE item_id = '01';"               \
+  "UPDATE items SET collection_name = 'labels', item_key = 'beta' WHERE item_id = '02';"           \
+  "UPDATE items SET collection_name = 'notes', item_key = 'alpha' WHERE item_id = '01';"
+
+static void
+test_sealed_value_bound_to_logical_key (void)
+{
+  g_autoptr (TmpDir) dir = (TmpDir *)tmp_dir_new ();
+  g_autofree char *path = g_build_filename ((char *)dir, "store.db", NULL);
+  g_autoptr (GBytes) key = test_key (0x34);
+  g_autoptr (GBytes) base_one = bytes_from_string ("base-of-one");
+  g_autoptr (GBytes) remote_one = bytes_from_string ("remote-of-one");
+  g_autoptr (GBytes) base_two = bytes_from_string ("base-of-two");
+  g_autoptr (GBytes) remote_two = bytes_from_string ("remote-of-two");
+  g_autoptr (BbStore) store = open_file (path, key);
+  g_autoptr (BbItemState) one = make_item (KEY_A, NS_A, "notes", "alpha", "01");
+  g_autoptr (BbItemState) two = make_item (KEY_A, NS_A, "labels", "beta", "02");
+  g_autoptr (BbItemState) loaded = NULL;
+  g_autoptr (GError) error = NULL;
+
+  bb_item_state_mark_clean (one, 1, base_one);
+  bb_item_state_mark_conflict (one, 2, remote_one);
+  bb_item_state_mark_clean (two, 5, base_two);
+  bb_item_state_mark_conflict (two, 6, remote_two);
+  g_assert_true (bb_store_save_item (store, one, &error));
+  g_assert_true (bb_store_save_item (store, two, &error));
+  g_assert_no_error (error);
+  g_clear_object (&store);
+
+  /* Someone with write access exchanges the two rows' logical keys: each row's sealed
+   * values now sit under the other item's collection and key. */
+  exec_raw (path, SWAP_LOGICAL_KEYS_SQL);
+  store = open_file (path, key);
+  assert_items_unreadable (store, "items.base_value");
+  g_clear_object (&store);
+
+  /* The conflict values are bound to the logical key as well. */
+  exec_raw (path, "UPDATE items SET base_value = NULL;");
+  store = open_file (path, key);
+  assert_items_unreadable (store, "items.conflict_remote_value");
+  g_clear_object (&store);
+
+  /* Exchanging the keys back makes the conflict values readable again, so the failure
+   * above came from the exchange and nothing else. */
+  exec_raw (path, RESTORE_LOGICAL_KEYS_SQL);
+  store = open_file (path, key);
+  loaded = bb_store_get_item_by_logical_key (store, KEY_A, NS_A, "notes", "alpha", &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (bb_item_state_get_item_id (loaded), ==, "01");
+  g_assert_null (bb_item_state_get_base_value (loaded));
+  g_assert_true (g_bytes_equal (bb_item_state_get_conflict_remote_value (loaded), remote_one));
+  g_clear_object (&loaded);
+  loaded = bb_store_get_item_by_id (store, KEY_A, NS_A, "02", &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (bb_item_state_get_key (loaded), ==, "beta");
+  g_assert_true (g_bytes_equal (bb_item_state_get_conflict_remote_value (loaded), remote_two));
+}
+
 static GBytes *
 make_populated_store (const char *path, GBytes *key, guint n_items)
 {
@@ -1900,6 +2007,8 @@ main (int argc, char **argv)
   g_test_add_func ("/store/file/reopen-and-mode", test_file_reopen_and_mode);
   g_test_add_func ("/store/file/at-rest", test_at_rest);
   g_test_add_func ("/store/file/sealed-value-bound-to-row", test_sealed_value_bound_to_row);
+  g_test_add_func ("/store/file/sealed-value-bound-to-logical-key",
+                   test_sealed_value_bound_to_logical_key);
   g_test_add_func ("/store/file/bad-truncated", test_bad_truncated);
   g_test_add_func ("/store/file/bad-garbage", test_bad_garbage);
   g_test_add_func ("/store/file/bad-newer-schema", test_bad_newer_schema);

@@ -30,8 +30,10 @@
  * The schema is the reference client's (tables `identity_states`, `namespaces` and
  * `items`), versioned with `PRAGMA user_version` plus a small `bbsync_meta` table. The
  * bearer tokens, namespace keys, base values and conflict values are sealed with
- * XChaCha20-Poly1305 under a store key, each bound to its table, column and row, so a
- * copy of the file shows none of them. The store key is 32 random bytes kept in the
+ * XChaCha20-Poly1305 under a store key, each bound to its table, column and row (for
+ * items, also to the row's collection name and logical key), so a copy of the file shows
+ * none of them and a value moved to another row, or a row given another item's logical
+ * key, fails to read. The store key is 32 random bytes kept in the
  * user's keyring (libsecret schema `org.bbsync.StoreKey`, created on first open) unless
  * the app supplies one.
  *
@@ -52,6 +54,9 @@
 #define SEAL_KEY_INFO "bbsync-store-seal-key-v1"
 #define SEAL_AAD_LABEL "bbsync-store-seal-v1"
 #define KEY_CHECK_PLAINTEXT "bbsync-store-key-check-v1"
+
+/* The key check value is sealed as row "key_check" of bbsync_meta.value. */
+static const char *const key_check_keys[] = { "key_check", NULL };
 
 typedef enum
 {
@@ -268,36 +273,51 @@ check_u64 (guint64 value, const char *field, GError **error)
 
 /* ------------------------------------------------------------------------------------ */
 /* Sealing: blob = version (1) || nonce (24) || XChaCha20-Poly1305 ciphertext and tag.
- * The AAD binds the blob to its table, column and row key, so that a sealed value
- * copied into another row or column fails to open. */
+ * The AAD binds the blob to its table, column and row: @keys (NULL-terminated) is the
+ * row's primary key and, for items, also its plaintext logical key (collection name and
+ * item key). A sealed value copied into another row or column, or left in place while
+ * the row's logical key is changed, fails to open. */
+
+static void
+seal_aad_append (GByteArray *aad, const char *part)
+{
+  guint8 len_be[8];
+  guint64 len = strlen (part);
+
+  for (int b = 7; b >= 0; b--, len >>= 8)
+    len_be[b] = len & 0xff;
+  g_byte_array_append (aad, len_be, sizeof len_be);
+  g_byte_array_append (aad, (const guint8 *)part, strlen (part));
+}
 
 static GByteArray *
-seal_aad (const char *table, const char *column, const char *k1, const char *k2, const char *k3)
+seal_aad (const char *table, const char *column, const char *const *keys)
 {
-  const char *parts[] = { SEAL_AAD_LABEL, table, column, k1, k2, k3 };
-  GByteArray *aad = g_byte_array_sized_new (128);
+  GByteArray *aad = g_byte_array_sized_new (256);
 
-  for (guint i = 0; i < G_N_ELEMENTS (parts); i++)
-    {
-      guint8 len_be[8];
-      guint64 len;
-
-      if (parts[i] == NULL)
-        break;
-      len = strlen (parts[i]);
-      for (int b = 7; b >= 0; b--, len >>= 8)
-        len_be[b] = len & 0xff;
-      g_byte_array_append (aad, len_be, sizeof len_be);
-      g_byte_array_append (aad, (const guint8 *)parts[i], strlen (parts[i]));
-    }
+  seal_aad_append (aad, SEAL_AAD_LABEL);
+  seal_aad_append (aad, table);
+  seal_aad_append (aad, column);
+  for (guint i = 0; keys[i] != NULL; i++)
+    seal_aad_append (aad, keys[i]);
   return aad;
 }
 
-static guint8 *
-seal (BbSqliteStore *self, const char *table, const char *column, const char *k1, const char *k2,
-      const char *k3, const void *pt, gsize pt_len, gsize *out_len)
+/* Names a row in error messages by the parts its sealed values are bound to (all
+ * plaintext in the file anyway). */
+static char *
+describe_row (const char *const *keys)
 {
-  g_autoptr (GByteArray) aad = seal_aad (table, column, k1, k2, k3);
+  g_autofree char *joined = g_strjoinv (", ", (char **)keys);
+
+  return g_strdup_printf ("(%s)", joined);
+}
+
+static guint8 *
+seal (BbSqliteStore *self, const char *table, const char *column, const char *const *keys,
+      const void *pt, gsize pt_len, gsize *out_len)
+{
+  g_autoptr (GByteArray) aad = seal_aad (table, column, keys);
   gsize len = pt_len + SEAL_OVERHEAD;
   guint8 *out = g_malloc (len);
 
@@ -312,8 +332,8 @@ seal (BbSqliteStore *self, const char *table, const char *column, const char *k1
 /* Returns a newly allocated plaintext (with one extra NUL byte, so tokens can be used as
  * strings) that the caller wipes, or NULL with an error. */
 static guint8 *
-unseal (BbSqliteStore *self, const char *table, const char *column, const char *k1, const char *k2,
-        const char *k3, const guint8 *blob, gsize blob_len, gsize *out_len, GError **error)
+unseal (BbSqliteStore *self, const char *table, const char *column, const char *const *keys,
+        const guint8 *blob, gsize blob_len, gsize *out_len, GError **error)
 {
   g_autoptr (GByteArray) aad = NULL;
   gsize pt_len;
@@ -321,21 +341,29 @@ unseal (BbSqliteStore *self, const char *table, const char *column, const char *
 
   if (blob == NULL || blob_len < SEAL_OVERHEAD || blob[0] != SEAL_VERSION)
     {
+      g_autofree char *row = describe_row (keys);
+
       g_set_error (error, BB_SYNC_ERROR, BB_SYNC_ERROR_STORE,
-                   _ ("The sealed %s.%s of row %s is malformed"), table, column, k1);
+                   _ ("The sealed %s.%s of row %s is malformed"), table, column, row);
       return NULL;
     }
-  aad = seal_aad (table, column, k1, k2, k3);
+  aad = seal_aad (table, column, keys);
   pt_len = blob_len - SEAL_OVERHEAD;
   pt = g_malloc0 (pt_len + 1);
   if (!bb_crypto_xchacha20poly1305_decrypt (self->seal_key, blob + 1, aad->data, aad->len,
                                             blob + 1 + BB_CRYPTO_XCHACHA_NONCE_SIZE,
                                             blob_len - 1 - BB_CRYPTO_XCHACHA_NONCE_SIZE, pt))
     {
+      g_autofree char *row = describe_row (keys);
+
       bb_crypto_wipe (pt, pt_len + 1);
       g_free (pt);
+      /* With the right store key (checked on open), this means the value was altered,
+       * or moved to another row or column, or the row's keys were changed. */
       g_set_error (error, BB_SYNC_ERROR, BB_SYNC_ERROR_STORE,
-                   _ ("The sealed %s.%s of row %s fails authentication"), table, column, k1);
+                   _ ("The sealed %s.%s of row %s fails authentication: the value or the "
+                      "row's keys were altered"),
+                   table, column, row);
       return NULL;
     }
   *out_len = pt_len;
@@ -354,7 +382,7 @@ free_secret (guint8 *buf, gsize len)
 /* Binds @value (NULL: SQL NULL) sealed; the sealed copy is handed to SQLite. */
 static void
 bind_sealed (BbSqliteStore *self, sqlite3_stmt *stmt, int index, GBytes *value, const char *table,
-             const char *column, const char *k1, const char *k2, const char *k3)
+             const char *column, const char *const *keys)
 {
   gsize pt_len, len;
   const guint8 *pt;
@@ -366,15 +394,15 @@ bind_sealed (BbSqliteStore *self, sqlite3_stmt *stmt, int index, GBytes *value, 
       return;
     }
   pt = g_bytes_get_data (value, &pt_len);
-  sealed = seal (self, table, column, k1, k2, k3, pt, pt_len, &len);
+  sealed = seal (self, table, column, keys, pt, pt_len, &len);
   sqlite3_bind_blob64 (stmt, index, sealed, len, g_free);
 }
 
 /* Reads a sealed column (NULL stays NULL). */
 static gboolean
 column_unsealed (BbSqliteStore *self, sqlite3_stmt *stmt, int col, gboolean secret,
-                 const char *table, const char *column, const char *k1, const char *k2,
-                 const char *k3, GBytes **out, GError **error)
+                 const char *table, const char *column, const char *const *keys, GBytes **out,
+                 GError **error)
 {
   const guint8 *blob;
   guint8 *pt;
@@ -384,8 +412,7 @@ column_unsealed (BbSqliteStore *self, sqlite3_stmt *stmt, int col, gboolean secr
   if (sqlite3_column_type (stmt, col) == SQLITE_NULL)
     return TRUE;
   blob = sqlite3_column_blob (stmt, col);
-  pt = unseal (self, table, column, k1, k2, k3, blob, sqlite3_column_bytes (stmt, col), &pt_len,
-               error);
+  pt = unseal (self, table, column, keys, blob, sqlite3_column_bytes (stmt, col), &pt_len, error);
   if (pt == NULL)
     return FALSE;
   if (secret)
@@ -466,6 +493,7 @@ static BbIdentityState *
 row_to_identity (BbSqliteStore *self, sqlite3_stmt *stmt, GError **error)
 {
   const char *key_id = column_text (stmt, 0);
+  const char *const keys[] = { key_id, NULL };
   g_autoptr (BbIdentityState) state = bb_identity_state_new (key_id);
 
   bb_identity_state_set_kind (state, column_text (stmt, 1));
@@ -474,8 +502,8 @@ row_to_identity (BbSqliteStore *self, sqlite3_stmt *stmt, GError **error)
     {
       gsize len;
       guint8 *token
-          = unseal (self, "identity_states", "access_token", key_id, NULL, NULL,
-                    sqlite3_column_blob (stmt, 2), sqlite3_column_bytes (stmt, 2), &len, error);
+          = unseal (self, "identity_states", "access_token", keys, sqlite3_column_blob (stmt, 2),
+                    sqlite3_column_bytes (stmt, 2), &len, error);
       if (token == NULL)
         return NULL;
       if (memchr (token, '\0', len) != NULL || !g_utf8_validate ((char *)token, len, NULL))
@@ -506,14 +534,14 @@ row_to_namespace (BbSqliteStore *self, sqlite3_stmt *stmt, GError **error)
 {
   const char *key_id = column_text (stmt, 0);
   const char *namespace_id = column_text (stmt, 1);
+  const char *const keys[] = { key_id, namespace_id, NULL };
   g_autoptr (BbNamespaceState) state = bb_namespace_state_new (key_id, namespace_id);
   g_autoptr (GBytes) dek = NULL;
 
   bb_namespace_state_set_kind (state, column_text (stmt, 2));
   bb_namespace_state_set_namespace_head (state, (guint64)sqlite3_column_int64 (stmt, 3));
   bb_namespace_state_set_active_scope_hash (state, column_text (stmt, 4));
-  if (!column_unsealed (self, stmt, 5, TRUE, "namespaces", "dek", key_id, namespace_id, NULL, &dek,
-                        error))
+  if (!column_unsealed (self, stmt, 5, TRUE, "namespaces", "dek", keys, &dek, error))
     return NULL;
   bb_namespace_state_set_dek (state, dek);
   bb_namespace_state_set_updated_at (state, sqlite3_column_int64 (stmt, 6));
@@ -525,17 +553,20 @@ row_to_item (BbSqliteStore *self, sqlite3_stmt *stmt, GError **error)
 {
   const char *key_id = column_text (stmt, 0);
   const char *namespace_id = column_text (stmt, 1);
+  const char *collection = column_text (stmt, 2);
+  const char *item_key = column_text (stmt, 3);
   const char *item_id = column_text (stmt, 4);
+  /* The logical key is bound too: the engine finds items by it, so a row whose
+   * collection and key were exchanged with another's must not open. */
+  const char *const keys[] = { key_id, namespace_id, item_id, collection, item_key, NULL };
   g_autoptr (BbItemState) state = NULL;
   g_autoptr (GBytes) base = NULL;
   g_autoptr (GBytes) remote = NULL;
 
-  state = bb_item_state_new (key_id, namespace_id, column_text (stmt, 2), column_text (stmt, 3),
-                             item_id);
-  if (!column_unsealed (self, stmt, 7, FALSE, "items", "base_value", key_id, namespace_id, item_id,
-                        &base, error)
-      || !column_unsealed (self, stmt, 11, FALSE, "items", "conflict_remote_value", key_id,
-                           namespace_id, item_id, &remote, error))
+  state = bb_item_state_new (key_id, namespace_id, collection, item_key, item_id);
+  if (!column_unsealed (self, stmt, 7, FALSE, "items", "base_value", keys, &base, error)
+      || !column_unsealed (self, stmt, 11, FALSE, "items", "conflict_remote_value", keys, &remote,
+                           error))
     return NULL;
   bb_item_state_set_version (state, (guint64)sqlite3_column_int64 (stmt, 5));
   bb_item_state_set_base_version (state, (guint64)sqlite3_column_int64 (stmt, 6));
@@ -638,8 +669,9 @@ save_identity_locked (BbSqliteStore *self, BbIdentityState *state, GError **erro
   else
     {
       gsize len;
-      guint8 *sealed = seal (self, "identity_states", "access_token", key_id, NULL, NULL, token,
-                             strlen (token), &len);
+      const char *const keys[] = { key_id, NULL };
+      guint8 *sealed
+          = seal (self, "identity_states", "access_token", keys, token, strlen (token), &len);
       sqlite3_bind_blob64 (stmt, 3, sealed, len, g_free);
     }
   if (expiry == 0)
@@ -660,6 +692,7 @@ save_namespace_locked (BbSqliteStore *self, BbNamespaceState *state, GError **er
   sqlite3_stmt *stmt;
   const char *key_id = bb_namespace_state_get_key_id (state);
   const char *namespace_id = bb_namespace_state_get_namespace_id (state);
+  const char *const keys[] = { key_id, namespace_id, NULL };
 
   if (!check_u64 (bb_namespace_state_get_namespace_head (state), "namespace-head", error))
     return FALSE;
@@ -672,8 +705,7 @@ save_namespace_locked (BbSqliteStore *self, BbNamespaceState *state, GError **er
   sqlite3_bind_int64 (stmt, 4, (gint64)bb_namespace_state_get_namespace_head (state));
   sqlite3_bind_text (stmt, 5, bb_namespace_state_get_active_scope_hash (state), -1,
                      SQLITE_TRANSIENT);
-  bind_sealed (self, stmt, 6, bb_namespace_state_get_dek (state), "namespaces", "dek", key_id,
-               namespace_id, NULL);
+  bind_sealed (self, stmt, 6, bb_namespace_state_get_dek (state), "namespaces", "dek", keys);
   sqlite3_bind_int64 (stmt, 7, updated_at_or_now (bb_namespace_state_get_updated_at (state)));
   return step_write (self, stmt, "namespaces", error);
 }
@@ -685,6 +717,9 @@ save_item_locked (BbSqliteStore *self, BbItemState *state, GError **error)
   const char *key_id = bb_item_state_get_key_id (state);
   const char *namespace_id = bb_item_state_get_namespace_id (state);
   const char *item_id = bb_item_state_get_item_id (state);
+  const char *collection = bb_item_state_get_collection (state);
+  const char *item_key = bb_item_state_get_key (state);
+  const char *const keys[] = { key_id, namespace_id, item_id, collection, item_key, NULL };
 
   if (!check_u64 (bb_item_state_get_version (state), "version", error)
       || !check_u64 (bb_item_state_get_base_version (state), "base-version", error)
@@ -696,18 +731,17 @@ save_item_locked (BbSqliteStore *self, BbItemState *state, GError **error)
     return FALSE;
   sqlite3_bind_text (stmt, 1, key_id, -1, SQLITE_TRANSIENT);
   sqlite3_bind_text (stmt, 2, namespace_id, -1, SQLITE_TRANSIENT);
-  sqlite3_bind_text (stmt, 3, bb_item_state_get_collection (state), -1, SQLITE_TRANSIENT);
-  sqlite3_bind_text (stmt, 4, bb_item_state_get_key (state), -1, SQLITE_TRANSIENT);
+  sqlite3_bind_text (stmt, 3, collection, -1, SQLITE_TRANSIENT);
+  sqlite3_bind_text (stmt, 4, item_key, -1, SQLITE_TRANSIENT);
   sqlite3_bind_text (stmt, 5, item_id, -1, SQLITE_TRANSIENT);
   sqlite3_bind_int64 (stmt, 6, (gint64)bb_item_state_get_version (state));
   sqlite3_bind_int64 (stmt, 7, (gint64)bb_item_state_get_base_version (state));
-  bind_sealed (self, stmt, 8, bb_item_state_get_base_value (state), "items", "base_value", key_id,
-               namespace_id, item_id);
+  bind_sealed (self, stmt, 8, bb_item_state_get_base_value (state), "items", "base_value", keys);
   sqlite3_bind_int (stmt, 9, bb_item_state_get_dirty (state) ? 1 : 0);
   sqlite3_bind_int (stmt, 10, bb_item_state_get_conflict (state) ? 1 : 0);
   sqlite3_bind_int64 (stmt, 11, (gint64)bb_item_state_get_conflict_remote_version (state));
   bind_sealed (self, stmt, 12, bb_item_state_get_conflict_remote_value (state), "items",
-               "conflict_remote_value", key_id, namespace_id, item_id);
+               "conflict_remote_value", keys);
   sqlite3_bind_int64 (stmt, 13, updated_at_or_now (bb_item_state_get_updated_at (state)));
   return step_write (self, stmt, "items", error);
 }
@@ -1272,7 +1306,7 @@ timestamp_to_usec (sqlite3_stmt *stmt, int col, gint64 *out)
 typedef struct
 {
   const char *table;
-  const char *select_sql; /* rowid, key parts..., secret columns..., timestamp columns... */
+  const char *select_sql; /* rowid, AAD key parts..., secret columns..., timestamp columns... */
   guint n_keys;
   const char *const secret_columns[2];
   const char *const time_columns[2];
@@ -1292,7 +1326,7 @@ seal_plaintext_table (BbSqliteStore *self, const MigrationTable *t, GError **err
     return set_sqlite_error (self, error, t->table);
   while ((rc = sqlite3_step (sel)) == SQLITE_ROW)
     {
-      const char *keys[3] = { NULL, NULL, NULL };
+      const char *keys[6] = { NULL, NULL, NULL, NULL, NULL, NULL };
       g_autofree char *update_sql = NULL;
       g_autoptr (GString) sets = g_string_new (NULL);
       sqlite3_stmt *upd = NULL;
@@ -1325,8 +1359,8 @@ seal_plaintext_table (BbSqliteStore *self, const MigrationTable *t, GError **err
           else
             {
               gsize sealed_len;
-              guint8 *sealed = seal (self, t->table, t->secret_columns[s], keys[0], keys[1],
-                                     keys[2], sqlite3_column_blob (sel, col), len, &sealed_len);
+              guint8 *sealed = seal (self, t->table, t->secret_columns[s], keys,
+                                     sqlite3_column_blob (sel, col), len, &sealed_len);
               sqlite3_bind_blob64 (upd, param++, sealed, sealed_len, g_free);
             }
         }
@@ -1382,9 +1416,9 @@ migrate_to_1 (BbSqliteStore *self, GError **error)
       { "dek", NULL },
       { "updated_at", NULL } },
     { "items",
-      "SELECT rowid, key_id, namespace_id, item_id, base_value, conflict_remote_value, "
-      "updated_at FROM items",
-      3,
+      "SELECT rowid, key_id, namespace_id, item_id, collection_name, item_key, base_value, "
+      "conflict_remote_value, updated_at FROM items",
+      5,
       { "base_value", "conflict_remote_value" },
       { "updated_at", NULL } },
   };
@@ -1443,7 +1477,7 @@ verify_key_check (BbSqliteStore *self, GError **error)
   blob = g_bytes_get_data (check, &blob_len);
   if (blob_len != SEAL_OVERHEAD + strlen (KEY_CHECK_PLAINTEXT) || blob[0] != SEAL_VERSION)
     return store_error (error, self->path, _ ("the key check value is malformed (corrupt file)"));
-  pt = unseal (self, "bbsync_meta", "value", "key_check", NULL, NULL, blob, blob_len, &len, NULL);
+  pt = unseal (self, "bbsync_meta", "value", key_check_keys, blob, blob_len, &len, NULL);
   if (pt == NULL)
     return store_error (error, self->path,
                         _ ("the store key does not open this store (wrong key)"));
@@ -1622,7 +1656,7 @@ bb_sqlite_store_initable_init (GInitable *initable, GCancellable *cancellable, G
       if (version == 0)
         {
           gsize len;
-          g_autofree guint8 *check = seal (self, "bbsync_meta", "value", "key_check", NULL, NULL,
+          g_autofree guint8 *check = seal (self, "bbsync_meta", "value", key_check_keys,
                                            KEY_CHECK_PLAINTEXT, strlen (KEY_CHECK_PLAINTEXT), &len);
           const char *source = key_from_app ? "app" : in_memory ? "memory" : "keyring";
 
