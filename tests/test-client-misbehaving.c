@@ -13,6 +13,7 @@
 #include <libsoup/soup.h>
 #include <string.h>
 
+#include "bb-client-private.h"
 #include "bb-client-types-private.h"
 #include "bb-test-utils.h"
 
@@ -1194,6 +1195,242 @@ test_cancel_trickle (void)
   fake_free (f);
 }
 
+/* Big answers: parsed in a worker thread, results back on the caller's thread. */
+
+#define N_BIG_ITEMS 10000
+
+typedef struct
+{
+  GMutex lock;
+  GCond cond;
+  GThread *main_thread;
+  guint n_started;
+  guint n_started_in_worker;
+  guint n_finished;
+  gsize last_len;
+  GThread *last_thread;
+  /* what the hook does when a parse starts */
+  GCancellable *cancel_on_start; /* nullable */
+  gboolean block_until_released;
+  gboolean released;
+} ParseWatch;
+
+static void
+parse_hook_cb (BbClientParseStage stage, gsize body_len, gpointer user_data)
+{
+  ParseWatch *w = user_data;
+
+  g_mutex_lock (&w->lock);
+  if (stage == BB_CLIENT_PARSE_STARTED)
+    {
+      w->n_started++;
+      if (g_thread_self () != w->main_thread)
+        w->n_started_in_worker++;
+      w->last_len = body_len;
+      w->last_thread = g_thread_self ();
+      if (w->cancel_on_start != NULL)
+        g_cancellable_cancel (w->cancel_on_start);
+      /* Blocking the main thread would hang the test instead of failing it. */
+      while (w->block_until_released && !w->released && g_thread_self () != w->main_thread)
+        g_cond_wait (&w->cond, &w->lock);
+    }
+  else
+    {
+      w->n_finished++;
+      g_cond_broadcast (&w->cond);
+    }
+  g_mutex_unlock (&w->lock);
+}
+
+static void
+parse_watch_init (ParseWatch *w)
+{
+  memset (w, 0, sizeof (*w));
+  g_mutex_init (&w->lock);
+  g_cond_init (&w->cond);
+  w->main_thread = g_thread_self ();
+  bb_client_set_parse_hook_for_testing (parse_hook_cb, w);
+}
+
+/* Waits until the parse that started has let go of the answer (it may still be running
+ * in its thread after the call ended), so nothing outlives the test. */
+static void
+parse_watch_finish (ParseWatch *w)
+{
+  g_mutex_lock (&w->lock);
+  w->released = TRUE;
+  g_cond_broadcast (&w->cond);
+  while (w->n_finished < w->n_started)
+    g_cond_wait (&w->cond, &w->lock);
+  g_mutex_unlock (&w->lock);
+  bb_client_set_parse_hook_for_testing (NULL, NULL);
+  g_mutex_clear (&w->lock);
+  g_cond_clear (&w->cond);
+}
+
+static char *
+big_item_id (guint i)
+{
+  g_autoptr (GChecksum) checksum = g_checksum_new (G_CHECKSUM_SHA256);
+  char text[16];
+
+  g_snprintf (text, sizeof text, "%u", i);
+  g_checksum_update (checksum, (const guchar *)text, -1);
+  return g_strdup (g_checksum_get_string (checksum));
+}
+
+static guint64
+big_item_version (guint i)
+{
+  /* Distinct, not in order, some above 32 bits. */
+  return (guint64)i * 7919 + 1 + (i % 3 == 0 ? G_GUINT64_CONSTANT (1) << 40 : 0);
+}
+
+static char *
+big_items_body (const char *ns)
+{
+  GString *body = g_string_new (NULL);
+
+  g_string_append_printf (body, "{\"namespaceId\":\"%s\",\"namespaceHead\":%u,\"items\":{", ns,
+                          N_BIG_ITEMS + 5);
+  for (guint i = 0; i < N_BIG_ITEMS; i++)
+    {
+      g_autofree char *id = big_item_id (i);
+
+      g_string_append_printf (body, "%s\"%s\":{\"version\":%" G_GUINT64_FORMAT "}",
+                              i > 0 ? "," : "", id, big_item_version (i));
+    }
+  g_string_append (body, "}}\n");
+  return g_string_free (body, FALSE);
+}
+
+/* A 10 000-item snapshot is parsed off the caller's thread and comes back whole; a small
+ * answer is still parsed inline. */
+static void
+test_big_answer_threaded (void)
+{
+  Fake *f = fake_new ();
+  g_autoptr (GAsyncResult) res = NULL;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (BbNamespaceItems) items = NULL;
+  g_autofree char *body = big_items_body (NS);
+  g_autofree char *status = NULL;
+  ParseWatch w;
+
+  parse_watch_init (&w);
+  g_assert_cmpuint (strlen (body), >, 64 * 1024);
+  fake_answer (f, 200, body);
+  BB_TEST_AWAIT (res, bb_client_get_items_async (f->client, NS, NULL, bb_test_got_result, &res));
+  items = bb_client_get_items_finish (f->client, res, &error);
+  g_assert_no_error (error);
+  g_mutex_lock (&w.lock);
+  g_assert_cmpuint (w.n_started, ==, 1);
+  g_assert_cmpuint (w.n_started_in_worker, ==, 1);
+  g_assert_true (w.last_thread != w.main_thread);
+  g_assert_cmpuint (w.last_len, ==, strlen (body));
+  g_mutex_unlock (&w.lock);
+
+  g_assert_cmpstr (bb_namespace_items_get_namespace_id (items), ==, NS);
+  g_assert_cmpuint (bb_namespace_items_get_head (items), ==, N_BIG_ITEMS + 5);
+  g_assert_cmpuint (bb_namespace_items_get_n_items (items), ==, N_BIG_ITEMS);
+  for (guint i = 0; i < N_BIG_ITEMS; i++)
+    {
+      g_autofree char *id = big_item_id (i);
+
+      g_assert_cmpuint (bb_namespace_items_get_version (items, id), ==, big_item_version (i));
+    }
+
+  /* A big answer is checked as strictly in the thread: a wrong echoed namespace. */
+  g_clear_pointer (&items, bb_namespace_items_unref);
+  BB_TEST_AWAIT (res, bb_client_get_items_async (f->client, NS2, NULL, bb_test_got_result, &res));
+  items = bb_client_get_items_finish (f->client, res, &error);
+  g_assert_null (items);
+  assert_protocol_error (error, "namespaceId", "namespace mismatch");
+  g_clear_error (&error);
+  g_mutex_lock (&w.lock);
+  g_assert_cmpuint (w.n_started, ==, 2);
+  g_assert_cmpuint (w.n_started_in_worker, ==, 2);
+  g_mutex_unlock (&w.lock);
+
+  /* A small answer stays on the caller's thread. */
+  fake_answer (f, 200, "{\"status\":\"ok\"}");
+  BB_TEST_AWAIT (res, bb_client_health_async (f->client, NULL, bb_test_got_result, &res));
+  status = bb_client_health_finish (f->client, res, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (status, ==, "ok");
+  g_mutex_lock (&w.lock);
+  g_assert_cmpuint (w.n_started, ==, 3);
+  g_assert_cmpuint (w.n_started_in_worker, ==, 2);
+  g_assert_true (w.last_thread == w.main_thread);
+  g_mutex_unlock (&w.lock);
+
+  parse_watch_finish (&w);
+  g_assert_cmpuint (w.n_finished, ==, 3);
+  fake_free (f);
+}
+
+/* Cancelling while a big answer is parsed in its thread ends the call with CANCELLED,
+ * without waiting for the parse. */
+static void
+test_big_answer_cancel (void)
+{
+  Fake *f = fake_new ();
+  g_autoptr (GAsyncResult) res = NULL;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GCancellable) cancellable = g_cancellable_new ();
+  g_autofree char *body = big_items_body (NS);
+  BbNamespaceItems *items;
+  ParseWatch w;
+
+  parse_watch_init (&w);
+  /* The parse cancels the call as it starts, then waits: only the cancellation can
+   * end the call. */
+  w.cancel_on_start = cancellable;
+  w.block_until_released = TRUE;
+  fake_answer (f, 200, body);
+  BB_TEST_AWAIT (res,
+                 bb_client_get_items_async (f->client, NS, cancellable, bb_test_got_result, &res));
+  items = bb_client_get_items_finish (f->client, res, &error);
+  g_assert_null (items);
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
+  g_mutex_lock (&w.lock);
+  g_assert_cmpuint (w.n_started_in_worker, ==, 1);
+  g_mutex_unlock (&w.lock);
+  parse_watch_finish (&w);
+  fake_free (f);
+}
+
+/* The deadline bounds the parse too: a parse that does not end in time fails the call
+ * with TIMED_OUT. */
+static void
+test_big_answer_timeout (void)
+{
+  Fake *f = fake_new ();
+  g_autoptr (GAsyncResult) res = NULL;
+  g_autoptr (GError) error = NULL;
+  g_autofree char *body = big_items_body (NS);
+  BbNamespaceItems *items;
+  guint guard;
+  ParseWatch w;
+
+  parse_watch_init (&w);
+  /* The parse waits until the test releases it, after the call has ended. */
+  w.block_until_released = TRUE;
+  bb_client_set_timeout (f->client, 1);
+  fake_answer (f, 200, body);
+  guard = g_timeout_add_seconds (20, guard_cb, (gpointer) "parse timeout");
+  BB_TEST_AWAIT (res, bb_client_get_items_async (f->client, NS, NULL, bb_test_got_result, &res));
+  g_source_remove (guard);
+  items = bb_client_get_items_finish (f->client, res, &error);
+  g_assert_null (items);
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_TIMED_OUT);
+  g_mutex_lock (&w.lock);
+  g_assert_cmpuint (w.n_started_in_worker, ==, 1);
+  g_mutex_unlock (&w.lock);
+  parse_watch_finish (&w);
+  fake_free (f);
+}
+
 /* A throwaway self-signed certificate for 127.0.0.1 and its key, as one PEM. */
 static char *
 make_self_signed_pem (GError **error)
@@ -1339,6 +1576,9 @@ main (int argc, char **argv)
   g_test_add_func ("/client-misbehaving/timeout-trickle", test_timeout_trickle);
   g_test_add_func ("/client-misbehaving/cancel-trickle", test_cancel_trickle);
   g_test_add_func ("/client-misbehaving/https-untrusted", test_https_untrusted);
+  g_test_add_func ("/client-misbehaving/big-answer-threaded", test_big_answer_threaded);
+  g_test_add_func ("/client-misbehaving/big-answer-cancel", test_big_answer_cancel);
+  g_test_add_func ("/client-misbehaving/big-answer-timeout", test_big_answer_timeout);
 
   return g_test_run ();
 }
