@@ -1517,6 +1517,25 @@ test_bad_arguments (void)
   }
 }
 
+/* The tables of a file written by the Go reference client (storage/sqlite), version 0,
+ * written out independently of the store's own schema code. */
+#define GO_REFERENCE_SCHEMA \
+  "CREATE TABLE identity_states (key_id TEXT PRIMARY KEY, kind TEXT NOT NULL," \
+  " access_token TEXT NOT NULL DEFAULT '', token_expiry TIMESTAMP NULL," \
+  " default_namespace_id TEXT NULL, updated_at TIMESTAMP NOT NULL);" \
+  "CREATE TABLE namespaces (key_id TEXT NOT NULL, namespace_id TEXT NOT NULL," \
+  " kind TEXT NOT NULL, namespace_head INTEGER NOT NULL DEFAULT 0," \
+  " active_scope_hash TEXT NOT NULL DEFAULT '', dek BLOB NULL," \
+  " updated_at TIMESTAMP NOT NULL, PRIMARY KEY (key_id, namespace_id));" \
+  "CREATE TABLE items (key_id TEXT NOT NULL, namespace_id TEXT NOT NULL," \
+  " collection_name TEXT NOT NULL, item_key TEXT NOT NULL, item_id TEXT NOT NULL," \
+  " version INTEGER NOT NULL DEFAULT 0, base_version INTEGER NOT NULL DEFAULT 0," \
+  " base_value BLOB NULL, dirty INTEGER NOT NULL DEFAULT 0," \
+  " conflict INTEGER NOT NULL DEFAULT 0," \
+  " conflict_remote_version INTEGER NOT NULL DEFAULT 0," \
+  " conflict_remote_value BLOB NULL, updated_at TIMESTAMP NOT NULL," \
+  " PRIMARY KEY (key_id, namespace_id, item_id));"
+
 /* A file as the reference client writes it: schema version 0, plaintext secrets, text
  * timestamps. Opening it migrates it to version 1 and seals the secrets. */
 static void
@@ -1535,21 +1554,7 @@ test_migrate_from_reference_file (void)
 
   exec_raw (path,
             "PRAGMA journal_mode = WAL;"
-            "CREATE TABLE identity_states (key_id TEXT PRIMARY KEY, kind TEXT NOT NULL,"
-            " access_token TEXT NOT NULL DEFAULT '', token_expiry TIMESTAMP NULL,"
-            " default_namespace_id TEXT NULL, updated_at TIMESTAMP NOT NULL);"
-            "CREATE TABLE namespaces (key_id TEXT NOT NULL, namespace_id TEXT NOT NULL,"
-            " kind TEXT NOT NULL, namespace_head INTEGER NOT NULL DEFAULT 0,"
-            " active_scope_hash TEXT NOT NULL DEFAULT '', dek BLOB NULL,"
-            " updated_at TIMESTAMP NOT NULL, PRIMARY KEY (key_id, namespace_id));"
-            "CREATE TABLE items (key_id TEXT NOT NULL, namespace_id TEXT NOT NULL,"
-            " collection_name TEXT NOT NULL, item_key TEXT NOT NULL, item_id TEXT NOT NULL,"
-            " version INTEGER NOT NULL DEFAULT 0, base_version INTEGER NOT NULL DEFAULT 0,"
-            " base_value BLOB NULL, dirty INTEGER NOT NULL DEFAULT 0,"
-            " conflict INTEGER NOT NULL DEFAULT 0,"
-            " conflict_remote_version INTEGER NOT NULL DEFAULT 0,"
-            " conflict_remote_value BLOB NULL, updated_at TIMESTAMP NOT NULL,"
-            " PRIMARY KEY (key_id, namespace_id, item_id));"
+            GO_REFERENCE_SCHEMA
             "INSERT INTO identity_states VALUES ('" KEY_A "', 'keystore', 'GO-PLAINTEXT-TOKEN',"
             " '2030-01-02 03:04:05.25+00:00', '" NS_A "', '2024-05-06 07:08:09.123456789+00:00');"
             "INSERT INTO identity_states VALUES ('" KEY_B "', 'keystore', '', NULL, NULL,"
@@ -1613,21 +1618,7 @@ test_migrate_erases_freed_plaintext (void)
   g_autoptr (GString) sql = g_string_new (
       "PRAGMA secure_delete = OFF;"
       "PRAGMA journal_mode = WAL;"
-      "CREATE TABLE identity_states (key_id TEXT PRIMARY KEY, kind TEXT NOT NULL,"
-      " access_token TEXT NOT NULL DEFAULT '', token_expiry TIMESTAMP NULL,"
-      " default_namespace_id TEXT NULL, updated_at TIMESTAMP NOT NULL);"
-      "CREATE TABLE namespaces (key_id TEXT NOT NULL, namespace_id TEXT NOT NULL,"
-      " kind TEXT NOT NULL, namespace_head INTEGER NOT NULL DEFAULT 0,"
-      " active_scope_hash TEXT NOT NULL DEFAULT '', dek BLOB NULL,"
-      " updated_at TIMESTAMP NOT NULL, PRIMARY KEY (key_id, namespace_id));"
-      "CREATE TABLE items (key_id TEXT NOT NULL, namespace_id TEXT NOT NULL,"
-      " collection_name TEXT NOT NULL, item_key TEXT NOT NULL, item_id TEXT NOT NULL,"
-      " version INTEGER NOT NULL DEFAULT 0, base_version INTEGER NOT NULL DEFAULT 0,"
-      " base_value BLOB NULL, dirty INTEGER NOT NULL DEFAULT 0,"
-      " conflict INTEGER NOT NULL DEFAULT 0,"
-      " conflict_remote_version INTEGER NOT NULL DEFAULT 0,"
-      " conflict_remote_value BLOB NULL, updated_at TIMESTAMP NOT NULL,"
-      " PRIMARY KEY (key_id, namespace_id, item_id));"
+      GO_REFERENCE_SCHEMA
       "INSERT INTO identity_states VALUES ('" KEY_A "', 'keystore', 'GO-OLD-TOKEN-1f2e3d',"
       " NULL, NULL, '2024-05-06 07:08:09+00:00');"
       "INSERT INTO identity_states VALUES ('" KEY_B "', 'keystore', '', NULL, NULL,"
