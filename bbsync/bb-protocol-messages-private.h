@@ -41,6 +41,15 @@ GDateTime *bb_msg_parse_time  (const char *text, const char *field, GError **err
  * each invalid UTF-8 byte as \ufffd. @len is in bytes, or -1 if nul-terminated. */
 void       bb_msg_append_json_string (GString *out, const char *str, gssize len);
 
+/* Reads @data with the same strict reader and limits as the _parse functions and checks
+ * that it is one JSON object whose member names are all in @allowed and, when
+ * @nested_field names an object member, whose members are all in @nested_allowed. A
+ * server uses it to refuse misspelt fields, which Go's decoder would silently ignore.
+ * Errors are BB_SYNC_ERROR_PROTOCOL starting with "body: ". */
+gboolean   bb_msg_check_known_fields (const char *data, gssize len, const char *const *allowed,
+                                      const char *nested_field,
+                                      const char *const *nested_allowed, GError **error);
+
 /* {"error": "..."}: */
 typedef struct { char *error; } BbMsgError;
 BB_MSG_DECLARE (BbMsgError, bb_msg_error)

@@ -606,6 +606,51 @@ doc_load (Doc *doc, const char *data, gssize len, GError **error)
   return json_node_get_object (doc->root);
 }
 
+static gboolean
+check_member_names (JsonObject *object, const char *const *allowed, const char *prefix,
+                    GError **error)
+{
+  g_autoptr (GList) members = json_object_get_members (object);
+
+  for (GList *l = members; l != NULL; l = l->next)
+    {
+      if (!g_strv_contains (allowed, l->data))
+        {
+          g_set_error (error, BB_SYNC_ERROR, BB_SYNC_ERROR_PROTOCOL,
+                       _ ("body: %s%s%s: unknown field"), prefix != NULL ? prefix : "",
+                       prefix != NULL ? "." : "", (const char *)l->data);
+          return FALSE;
+        }
+    }
+  return TRUE;
+}
+
+gboolean
+bb_msg_check_known_fields (const char *data, gssize len, const char *const *allowed,
+                           const char *nested_field, const char *const *nested_allowed,
+                           GError **error)
+{
+  Doc doc;
+  JsonObject *object;
+  JsonNode *nested;
+  gboolean ok;
+
+  object = doc_load (&doc, data, len, error);
+  if (object == NULL)
+    return FALSE;
+  ok = check_member_names (object, allowed, NULL, error);
+  if (ok && nested_field != NULL)
+    {
+      nested = json_object_get_member (object, nested_field);
+      /* A missing or mistyped nested object is the message parser's to report. */
+      if (nested != NULL && JSON_NODE_HOLDS_OBJECT (nested))
+        ok = check_member_names (json_node_get_object (nested), nested_allowed, nested_field,
+                                 error);
+    }
+  doc_clear (&doc);
+  return ok;
+}
+
 /* ------------------------------------------------------------------------------------ */
 /* Writer                                                                               */
 

@@ -198,41 +198,6 @@ respond_internal (Request *req, const GError *error)
   respond_error (req, 500, "internal server error");
 }
 
-/* json-glib's parser recurses once per nesting level, so a body of a few hundred
- * kilobytes of '[' would overflow the stack before any message parser sees it. No
- * message nests deeper than a few levels; count outside strings and refuse early. */
-#define MAX_BODY_DEPTH 32
-
-static gboolean
-body_depth_ok (const char *body, gsize len)
-{
-  gboolean in_string = FALSE;
-  guint depth = 0;
-
-  for (gsize i = 0; i < len; i++)
-    {
-      char c = body[i];
-
-      if (in_string)
-        {
-          if (c == '\\')
-            i++;
-          else if (c == '"')
-            in_string = FALSE;
-        }
-      else if (c == '"')
-        in_string = TRUE;
-      else if (c == '[' || c == '{')
-        {
-          if (++depth > MAX_BODY_DEPTH)
-            return FALSE;
-        }
-      else if ((c == ']' || c == '}') && depth > 0)
-        depth--;
-    }
-  return TRUE;
-}
-
 /* Bodies must be one JSON object whose keys are all known (a misspelt field is a client
  * bug that should show, not be ignored as Go's decoder would). @nested_field names an
  * object member that is checked the same way against @nested_allowed. */
@@ -240,60 +205,20 @@ static gboolean
 check_body (Request *req, const char *const *allowed, const char *nested_field,
             const char *const *nested_allowed)
 {
-  g_autoptr (JsonParser) parser = json_parser_new_immutable ();
   g_autoptr (GError) error = NULL;
-  JsonNode *root;
 
   if (req->body_len == 0)
     {
       respond_error (req, 400, "request body: expected a JSON object");
       return FALSE;
     }
-  if (!body_depth_ok (req->body, req->body_len))
+  /* The messages' own strict reader, with its limits on nesting depth (64), size and
+   * value count: no body can overflow the stack or cost much before it is refused. */
+  if (!bb_msg_check_known_fields (req->body, req->body_len, allowed, nested_field, nested_allowed,
+                                  &error))
     {
-      respond_error (req, 400, "request body: nested more than %d levels deep", MAX_BODY_DEPTH);
+      respond_error (req, 400, "request %s", error->message);
       return FALSE;
-    }
-  if (!json_parser_load_from_data (parser, req->body, req->body_len, &error))
-    {
-      respond_error (req, 400, "request body: malformed JSON: %s", error->message);
-      return FALSE;
-    }
-  root = json_parser_get_root (parser);
-  if (root == NULL || !JSON_NODE_HOLDS_OBJECT (root))
-    {
-      respond_error (req, 400, "request body: expected a JSON object");
-      return FALSE;
-    }
-
-  for (int level = 0; level < 2; level++)
-    {
-      JsonObject *object = json_node_get_object (root);
-      const char *const *names = allowed;
-      g_autoptr (GList) members = NULL;
-      JsonNode *nested;
-
-      if (level == 1)
-        {
-          if (nested_field == NULL)
-            break;
-          nested = json_object_get_member (json_node_get_object (root), nested_field);
-          if (nested == NULL || !JSON_NODE_HOLDS_OBJECT (nested))
-            break; /* the message parser reports it */
-          object = json_node_get_object (nested);
-          names = nested_allowed;
-        }
-
-      members = json_object_get_members (object);
-      for (GList *l = members; l != NULL; l = l->next)
-        {
-          if (!g_strv_contains (names, l->data))
-            {
-              respond_error (req, 400, "%s%s%s: unknown field", level == 1 ? nested_field : "",
-                             level == 1 ? "." : "", (const char *)l->data);
-              return FALSE;
-            }
-        }
     }
   return TRUE;
 }

@@ -1195,6 +1195,51 @@ test_join_request_node (void)
   bb_msg_submit_join_request_clear (&submit);
 }
 
+/* The field check a server runs before parsing: known names pass, an unknown one at the
+ * top or in the nested object is named, and malformed or hostile bodies are refused. */
+static void
+test_check_known_fields (void)
+{
+  const char *const top[] = { "inviteServerSecret", "joinRequest", NULL };
+  const char *const nested[] = { "version", "namespaceId", NULL };
+  g_autoptr (GString) deep = g_string_new (NULL);
+  GError *error = NULL;
+
+  g_assert_true (bb_msg_check_known_fields ("{\"inviteServerSecret\":\"x\",\"joinRequest\":"
+                                            "{\"version\":1}}",
+                                            -1, top, "joinRequest", nested, &error));
+  g_assert_no_error (error);
+  /* A nested member of another type is left to the message parser. */
+  g_assert_true (bb_msg_check_known_fields ("{\"joinRequest\":[1]}", -1, top, "joinRequest",
+                                            nested, &error));
+  g_assert_no_error (error);
+
+  g_assert_false (bb_msg_check_known_fields ("{\"inviteserverSecret\":\"x\"}", -1, top,
+                                             "joinRequest", nested, &error));
+  g_assert_error (error, BB_SYNC_ERROR, BB_SYNC_ERROR_PROTOCOL);
+  g_assert_cmpstr (error->message, ==, "body: inviteserverSecret: unknown field");
+  g_clear_error (&error);
+
+  g_assert_false (bb_msg_check_known_fields ("{\"joinRequest\":{\"version\":1,\"extra\":true}}",
+                                             -1, top, "joinRequest", nested, &error));
+  g_assert_error (error, BB_SYNC_ERROR, BB_SYNC_ERROR_PROTOCOL);
+  g_assert_cmpstr (error->message, ==, "body: joinRequest.extra: unknown field");
+  g_clear_error (&error);
+
+  g_assert_false (bb_msg_check_known_fields ("[]", -1, top, NULL, NULL, &error));
+  g_assert_error (error, BB_SYNC_ERROR, BB_SYNC_ERROR_PROTOCOL);
+  g_clear_error (&error);
+  g_assert_false (bb_msg_check_known_fields ("{\"joinRequest\":", -1, top, NULL, NULL, &error));
+  g_assert_error (error, BB_SYNC_ERROR, BB_SYNC_ERROR_PROTOCOL);
+  g_clear_error (&error);
+
+  while (deep->len < 200 * 1024)
+    g_string_append (deep, "{\"joinRequest\":");
+  g_assert_false (bb_msg_check_known_fields (deep->str, deep->len, top, NULL, NULL, &error));
+  g_assert_error (error, BB_SYNC_ERROR, BB_SYNC_ERROR_PROTOCOL);
+  g_clear_error (&error);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -1221,6 +1266,7 @@ main (int argc, char **argv)
   g_test_add_func ("/messages/strings", test_strings);
   g_test_add_func ("/messages/times", test_times);
   g_test_add_func ("/messages/join-request-node", test_join_request_node);
+  g_test_add_func ("/messages/check-known-fields", test_check_known_fields);
 
   ret = g_test_run ();
   json_node_unref (messages_data);
