@@ -45,7 +45,15 @@ G_BEGIN_DECLS
  *   or sealed with another store key
  * @BB_SYNC_ERROR_KEYRING: the keyring (Secret Service) is unavailable or locked, or a
  *   stored secret is malformed
- * @BB_SYNC_ERROR_ROLLBACK: the server state went backwards (reserved for the engine)
+ * @BB_SYNC_ERROR_ROLLBACK: the server state went backwards: a namespace, head or item
+ *   version older than one this client already saw; nothing remote was applied. The
+ *   way out is [method@SyncEngine.reset_sync_state]
+ * @BB_SYNC_ERROR_CLOSED: the [class@SyncEngine] was closed (Since: 0.1)
+ * @BB_SYNC_ERROR_NO_BACKEND: a collection has no value backend, or the engine met an
+ *   item of a collection that is not open (Since: 0.1)
+ * @BB_SYNC_ERROR_COLLECTION_REGISTERED: a collection of that name is already open in
+ *   the namespace (Since: 0.1)
+ * @BB_SYNC_ERROR_BUSY: the operation cannot run while a sync pass is running (Since: 0.1)
  *
  * Error codes of the %BB_SYNC_ERROR domain. New codes may be added in later versions;
  * treat unknown codes like %BB_SYNC_ERROR_FAILED.
@@ -63,6 +71,10 @@ typedef enum {
   BB_SYNC_ERROR_STORE,
   BB_SYNC_ERROR_KEYRING,
   BB_SYNC_ERROR_ROLLBACK,
+  BB_SYNC_ERROR_CLOSED,
+  BB_SYNC_ERROR_NO_BACKEND,
+  BB_SYNC_ERROR_COLLECTION_REGISTERED,
+  BB_SYNC_ERROR_BUSY,
 } BbSyncError;
 
 BB_AVAILABLE_IN_ALL

@@ -1,0 +1,42 @@
+/* bb-namespace.h: a handle on one namespace of the engine's identity
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+
+#pragma once
+
+#if !defined(BBSYNC_INSIDE) && !defined(BBSYNC_COMPILATION)
+#error "Only <bbsync/bbsync.h> can be included directly."
+#endif
+
+#include <gio/gio.h>
+
+#include "bb-version-macros.h"
+#include "bb-codec.h"
+#include "bb-collection.h"
+#include "bb-value-backend.h"
+
+G_BEGIN_DECLS
+
+#define BB_TYPE_NAMESPACE (bb_namespace_get_type ())
+
+BB_AVAILABLE_IN_ALL
+G_DECLARE_FINAL_TYPE (BbNamespace, bb_namespace, BB, NAMESPACE, GObject)
+
+BB_AVAILABLE_IN_ALL
+const char *bb_namespace_get_id (BbNamespace *self);
+BB_AVAILABLE_IN_ALL
+const char *bb_namespace_get_kind (BbNamespace *self);
+BB_AVAILABLE_IN_ALL
+void bb_namespace_list_members_async (BbNamespace *self, GCancellable *cancellable,
+                                      GAsyncReadyCallback callback, gpointer user_data);
+BB_AVAILABLE_IN_ALL
+GPtrArray *bb_namespace_list_members_finish (BbNamespace *self, GAsyncResult *result,
+                                             GError **error);
+BB_AVAILABLE_IN_ALL
+BbCollection *bb_namespace_open_collection (BbNamespace *self, const char *name, BbCodec *codec,
+                                            BbValueBackend *backend, GError **error);
+BB_AVAILABLE_IN_ALL
+BbCollection *bb_namespace_get_collection (BbNamespace *self, const char *name);
+
+G_END_DECLS
