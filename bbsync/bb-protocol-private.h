@@ -49,4 +49,8 @@ typedef struct
 gboolean bb_protocol_url_parse (const char *text, BbProtocolUrl *url, char **out_reason);
 void bb_protocol_url_clear (BbProtocolUrl *url);
 
+/* The item ID of (@collection, @key) under a map key from bb_protocol_derive_map_key(). */
+gchar *bb_protocol_item_id_with_map_key (GBytes *map_key, const char *collection,
+                                         const char *key);
+
 G_END_DECLS

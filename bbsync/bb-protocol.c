@@ -741,6 +741,22 @@ bb_protocol_item_id_for_logical_key (GBytes *dek, GBytes *logical_key, GError **
   return hex_encode_raw (mac, sizeof mac);
 }
 
+/* The item ID under an already derived map key (bb_protocol_derive_map_key()), so the
+ * engine derives the key once per namespace instead of once per item. */
+gchar *
+bb_protocol_item_id_with_map_key (GBytes *map_key, const char *collection, const char *key)
+{
+  g_autoptr (GBytes) logical = bb_protocol_logical_key (collection, key);
+  guint8 mac[32];
+  gsize len;
+  const guint8 *p = g_bytes_get_data (logical, &len);
+
+  g_return_val_if_fail (map_key != NULL && g_bytes_get_size (map_key) == 32, NULL);
+
+  bb_crypto_hmac_sha256 (bytes_data (map_key), 32, p != NULL ? p : mac, len, mac);
+  return hex_encode_raw (mac, sizeof mac);
+}
+
 /**
  * bb_protocol_item_id:
  * @dek: the 32-byte namespace DEK

@@ -23,5 +23,12 @@
 #include "bb-item-state.h"
 #include "bb-store.h"
 #include "backends/bb-sqlite-store.h"
+#include "bb-codec.h"
+#include "bb-value-backend.h"
+#include "backends/bb-memory-value-backend.h"
+#include "bb-conflict.h"
+#include "bb-collection.h"
+#include "bb-namespace.h"
+#include "bb-sync-engine.h"
 
 #undef BBSYNC_INSIDE

@@ -1,0 +1,189 @@
+/* bb-sync-engine-private.h: what the engine's parts share (not installed)
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+
+#pragma once
+
+#include "bb-sync-engine.h"
+#include "bb-conflict.h"
+#include "bb-identity-state.h"
+#include "bb-item-state.h"
+#include "bb-namespace-state.h"
+
+G_BEGIN_DECLS
+
+/* How many item requests a pass keeps in flight, and how many finished ones it applies,
+ * saves and announces in one step before it returns to the main loop. */
+#define BB_SYNC_WINDOW 16
+#define BB_SYNC_CHUNK 64
+
+/* --- engine (bb-sync-engine.c) --- */
+
+typedef enum
+{
+  BB_SYNC_EVENT_AUTH_LOGIN_REQUIRED,
+  BB_SYNC_EVENT_AUTH_REFRESH_RECOMMENDED,
+  BB_SYNC_EVENT_AUTH_SESSION_READY,
+  BB_SYNC_EVENT_SYNC_STARTED,
+  BB_SYNC_EVENT_SYNC_FINISHED,
+  BB_SYNC_EVENT_SYNC_FAILED,
+  BB_SYNC_EVENT_NAMESPACE_WATCH_FAILED,
+  BB_SYNC_EVENT_NAMESPACE_CHANGED,
+  BB_SYNC_EVENT_ITEM_CHANGED,
+  BB_SYNC_EVENT_ITEM_DOWNLOADED,
+  BB_SYNC_EVENT_ITEM_UPLOADED,
+  BB_SYNC_EVENT_ITEM_QUEUED,
+  BB_SYNC_EVENT_CONFLICT_DETECTED,
+  BB_SYNC_EVENT_UNKNOWN_REMOTE_ITEM,
+  BB_SYNC_N_EVENTS
+} BbSyncEvent;
+
+/* An item event waiting for the batch save that precedes it. */
+typedef struct
+{
+  BbSyncEvent event;
+  char *namespace_id;
+  char *collection;
+  char *key;
+  char *item_id;
+} BbPendingEvent;
+
+void bb_pending_event_free (BbPendingEvent *ev);
+void bb_pending_events_add (GPtrArray *events, BbSyncEvent event, BbItemState *item);
+
+void bb_sync_engine_emit_item (BbSyncEngine *self, BbSyncEvent event, const char *namespace_id,
+                               const char *collection, const char *key, const char *item_id);
+void bb_sync_engine_emit_pending (BbSyncEngine *self, GPtrArray *events);
+void bb_sync_engine_emit_namespace (BbSyncEngine *self, BbSyncEvent event,
+                                    const char *namespace_id);
+void bb_sync_engine_emit_error (BbSyncEngine *self, BbSyncEvent event, const GError *error);
+void bb_sync_engine_emit_auth (BbSyncEngine *self, BbSyncEvent event, gint64 expires_at);
+void bb_sync_engine_emit_simple (BbSyncEngine *self, BbSyncEvent event);
+
+gint64 bb_sync_engine_now (BbSyncEngine *self);
+BbIdentityState *bb_sync_engine_peek_identity_state (BbSyncEngine *self);
+gboolean bb_sync_engine_save_identity_state (BbSyncEngine *self, BbIdentityState *state,
+                                             GError **error);
+
+/* The collection registry, in registry-key order (namespace ID, name length, name). */
+GPtrArray *bb_sync_engine_dup_collections (BbSyncEngine *self, const char *namespace_id);
+BbCollection *bb_sync_engine_lookup_collection (BbSyncEngine *self, const char *namespace_id,
+                                                const char *name);
+gboolean bb_sync_engine_register_collection (BbSyncEngine *self, BbCollection *collection,
+                                             GError **error);
+
+BbNamespace *bb_sync_engine_ensure_namespace_handle (BbSyncEngine *self, const char *namespace_id,
+                                                     const char *kind);
+void bb_sync_engine_refresh_conflicts (BbSyncEngine *self);
+
+/* Item IDs: HMAC under the namespace's map key, cached per DEK. */
+char *bb_sync_engine_item_id (BbSyncEngine *self, BbNamespaceState *ns, const char *collection,
+                              const char *key, GError **error);
+
+/* Operations: a GTask for the caller plus a cancellable that Close cancels. */
+GCancellable *bb_sync_engine_op_cancellable (BbSyncEngine *self, GCancellable *caller);
+void bb_sync_engine_op_done (BbSyncEngine *self, GCancellable *op_cancellable);
+gboolean bb_sync_engine_check_open (BbSyncEngine *self, GError **error);
+
+/* --- authentication (bb-sync-auth.c) --- */
+
+void bb_sync_auth_ensure_async (BbSyncEngine *self, GCancellable *cancellable,
+                                GAsyncReadyCallback callback, gpointer user_data);
+gboolean bb_sync_auth_ensure_finish (BbSyncEngine *self, GAsyncResult *result, GError **error);
+
+/* Runs @body under the authenticated-operation wrapper (spec §4.5): authenticate, run,
+ * and on an HTTP 401 log in again once and run @body once more. @body completes its
+ * GTask with g_task_return_pointer (or _boolean); the wrapper's result is the last
+ * run's. */
+typedef void (*BbAuthBodyFunc) (BbSyncEngine *self, gpointer body_data, GCancellable *cancellable,
+                                GAsyncReadyCallback callback, gpointer user_data);
+void bb_sync_auth_run_async (BbSyncEngine *self, BbAuthBodyFunc body, gpointer body_data,
+                             GDestroyNotify body_data_free, GCancellable *cancellable,
+                             GAsyncReadyCallback callback, gpointer user_data);
+gpointer bb_sync_auth_run_finish (BbSyncEngine *self, GAsyncResult *result, GError **error);
+
+/* --- namespaces (bb-sync-namespaces.c) --- */
+
+void bb_sync_namespace_ready_async (BbSyncEngine *self, const char *namespace_id,
+                                    const char *expected_kind, GCancellable *cancellable,
+                                    GAsyncReadyCallback callback, gpointer user_data);
+BbNamespaceState *bb_sync_namespace_ready_finish (BbSyncEngine *self, GAsyncResult *result,
+                                                  GError **error);
+void bb_sync_namespace_join_async (BbSyncEngine *self, const char *namespace_id,
+                                   const char *kind_hint, GCancellable *cancellable,
+                                   GAsyncReadyCallback callback, gpointer user_data);
+BbNamespaceState *bb_sync_namespace_join_finish (BbSyncEngine *self, GAsyncResult *result,
+                                                 GError **error);
+void bb_sync_default_namespace_async (BbSyncEngine *self, GCancellable *cancellable,
+                                      GAsyncReadyCallback callback, gpointer user_data);
+BbNamespaceState *bb_sync_default_namespace_finish (BbSyncEngine *self, GAsyncResult *result,
+                                                    GError **error);
+
+/* --- the pass (bb-sync-pass.c) --- */
+
+void bb_sync_pass_run_async (BbSyncEngine *self, GCancellable *cancellable,
+                             GAsyncReadyCallback callback, gpointer user_data);
+gboolean bb_sync_pass_run_finish (BbSyncEngine *self, GAsyncResult *result, GError **error);
+
+/* The active scope of one namespace (spec §6.4). */
+typedef struct
+{
+  GHashTable *collections; /* name set */
+  GHashTable *items;       /* item ID → BbItemState template */
+  char *hash;              /* "" when no collection is registered */
+} BbActiveScope;
+
+BbActiveScope *bb_active_scope_compute (BbSyncEngine *self, BbNamespaceState *ns, GError **error);
+void bb_active_scope_free (BbActiveScope *scope);
+gboolean bb_active_scope_contains (BbActiveScope *scope, BbItemState *item);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (BbActiveScope, bb_active_scope_free)
+
+/* --- collections (bb-collection.c) --- */
+
+BbCollection *bb_collection_new (BbNamespace *ns, const char *name, BbCodec *codec,
+                                 BbValueBackend *backend);
+/* Byte-level adapters (spec §2.5): all engine comparisons are on encoded bytes. */
+GBytes *bb_collection_get_encoded (BbCollection *self, const char *key, GError **error);
+GHashTable *bb_collection_snapshot_encoded (BbCollection *self, GError **error);
+gboolean bb_collection_set_encoded_if_current (BbCollection *self, const char *key, GBytes *current,
+                                               GBytes *value, gboolean *out_replaced,
+                                               GError **error);
+/* Returns TRUE when no error; *out_merged is NULL when unresolved. */
+gboolean bb_collection_merge_bytes (BbCollection *self, const char *key, GBytes *base,
+                                    GBytes *local, GBytes *remote, GBytes **out_merged,
+                                    GError **error);
+
+/* --- namespaces and conflicts --- */
+
+BbNamespace *bb_namespace_new (BbSyncEngine *engine, const char *namespace_id, const char *kind);
+BbSyncEngine *bb_namespace_get_engine (BbNamespace *self);
+void bb_namespace_set_kind (BbNamespace *self, const char *kind);
+
+BbConflict *bb_conflict_new (BbItemState *item, GVariant *local_value, GVariant *remote_value);
+
+/* Byte equality where NULL equals empty (spec §0.2). */
+gboolean bb_bytes_equal0 (GBytes *a, GBytes *b);
+
+G_END_DECLS
+
+G_BEGIN_DECLS
+
+/* Authentication state of one engine (spec §4.2: the auth mutex). */
+typedef struct
+{
+  gboolean running; /* a login or refresh decision is in progress */
+  GQueue waiters;   /* GTasks of ensure calls waiting for it */
+} BbSyncAuth;
+
+BbSyncAuth *bb_sync_engine_get_auth (BbSyncEngine *self);
+void bb_sync_auth_clear (BbSyncAuth *auth);
+
+/* Test hook: replaces the wall clock (Unix microseconds) of token checks and records. */
+typedef gint64 (*BbSyncNowFunc) (gpointer user_data);
+void bb_sync_engine_set_now_func (BbSyncEngine *self, BbSyncNowFunc func, gpointer user_data);
+
+/* Counts activity events (spec §2.9), for the run loop's idle detection. */
+guint64 bb_sync_engine_get_activity (BbSyncEngine *self);
+
+G_END_DECLS
