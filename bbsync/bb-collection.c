@@ -329,22 +329,42 @@ bb_collection_set_merge_policy (BbCollection *self, BbMergePolicy policy)
 
 /* --- byte-level adapters (spec §2.5) --- */
 
+/* The current value and its encoding; *out_value NULL with no error when the backend has
+ * none. The value is kept so a later conditional set compares against exactly what the
+ * backend returned (a decoded copy could differ, say in the order of dictionary entries). */
+gboolean
+bb_collection_get_current (BbCollection *self, const char *key, GVariant **out_value,
+                           GBytes **out_bytes, GError **error)
+{
+  g_autoptr (GVariant) value = NULL;
+  GError *local_error = NULL;
+
+  *out_value = NULL;
+  *out_bytes = NULL;
+  value = bb_value_backend_get_value (self->backend, key, &local_error);
+  if (local_error != NULL)
+    {
+      g_propagate_error (error, local_error);
+      return FALSE;
+    }
+  if (value == NULL)
+    return TRUE;
+  *out_bytes = bb_codec_encode (self->codec, value, error);
+  if (*out_bytes == NULL)
+    return FALSE;
+  *out_value = g_steal_pointer (&value);
+  return TRUE;
+}
+
 /* The current encoded value; NULL with no error when the backend has none. */
 GBytes *
 bb_collection_get_encoded (BbCollection *self, const char *key, GError **error)
 {
   g_autoptr (GVariant) value = NULL;
-  GError *local_error = NULL;
+  GBytes *bytes = NULL;
 
-  value = bb_value_backend_get_value (self->backend, key, &local_error);
-  if (local_error != NULL)
-    {
-      g_propagate_error (error, local_error);
-      return NULL;
-    }
-  if (value == NULL)
-    return NULL;
-  return bb_codec_encode (self->codec, value, error);
+  bb_collection_get_current (self, key, &value, &bytes, error);
+  return bytes;
 }
 
 /* key → encoded value (GBytes) of every snapshot entry. */
@@ -378,13 +398,13 @@ bb_collection_snapshot_encoded (BbCollection *self, GError **error)
   return g_steal_pointer (&encoded);
 }
 
-/* A conditional set from @current (NULL = absent) to @value (spec §2.5 setIfCurrent). */
+/* A conditional set from @current (NULL = absent), the value the backend returned, to the
+ * encoded @value (spec §2.5 setIfCurrent). */
 gboolean
-bb_collection_set_encoded_if_current (BbCollection *self, const char *key, GBytes *current,
+bb_collection_set_encoded_if_current (BbCollection *self, const char *key, GVariant *current,
                                       GBytes *value, gboolean *out_replaced, GError **error)
 {
   g_autoptr (GVariant) new_value = NULL;
-  g_autoptr (GVariant) current_value = NULL;
   GError *local_error = NULL;
   gboolean replaced;
 
@@ -401,13 +421,7 @@ bb_collection_set_encoded_if_current (BbCollection *self, const char *key, GByte
       return TRUE;
     }
 
-  if (current != NULL)
-    {
-      current_value = bb_codec_decode (self->codec, current, error);
-      if (current_value == NULL)
-        return FALSE;
-    }
-  replaced = bb_value_backend_set_value_if_current (self->backend, key, current_value, new_value,
+  replaced = bb_value_backend_set_value_if_current (self->backend, key, current, new_value,
                                                     &local_error);
   if (local_error != NULL)
     {

@@ -144,11 +144,13 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (BbActiveScope, bb_active_scope_free)
 BbCollection *bb_collection_new (BbNamespace *ns, const char *name, BbCodec *codec,
                                  BbValueBackend *backend);
 /* Byte-level adapters (spec §2.5): all engine comparisons are on encoded bytes. */
+gboolean bb_collection_get_current (BbCollection *self, const char *key, GVariant **out_value,
+                                    GBytes **out_bytes, GError **error);
 GBytes *bb_collection_get_encoded (BbCollection *self, const char *key, GError **error);
 GHashTable *bb_collection_snapshot_encoded (BbCollection *self, GError **error);
-gboolean bb_collection_set_encoded_if_current (BbCollection *self, const char *key, GBytes *current,
-                                               GBytes *value, gboolean *out_replaced,
-                                               GError **error);
+gboolean bb_collection_set_encoded_if_current (BbCollection *self, const char *key,
+                                               GVariant *current, GBytes *value,
+                                               gboolean *out_replaced, GError **error);
 /* Returns TRUE when no error; *out_merged is NULL when unresolved. */
 gboolean bb_collection_merge_bytes (BbCollection *self, const char *key, GBytes *base,
                                     GBytes *local, GBytes *remote, GBytes **out_merged,

@@ -308,7 +308,7 @@ record (GPtrArray *saves, GPtrArray *events, BbItemState *item, BbSyncEvent even
 }
 
 static gboolean
-clean_apply (BbCollection *c, BbItemState *item, GBytes *current, guint64 rv, GBytes *rval,
+clean_apply (BbCollection *c, BbItemState *item, GVariant *current, guint64 rv, GBytes *rval,
              GPtrArray *saves, GPtrArray *events, GError **error)
 {
   gboolean replaced;
@@ -343,6 +343,7 @@ apply_remote (Pass *pass, BbItemState *item, guint64 rv, GBytes *rval, GPtrArray
 {
   BbCollection *c;
   g_autoptr (GBytes) local = NULL;
+  g_autoptr (GVariant) local_value = NULL;
   g_autoptr (GBytes) merged = NULL;
   g_autoptr (GBytes) base = NULL;
   const char *key = bb_item_state_get_key (item);
@@ -368,33 +369,21 @@ apply_remote (Pass *pass, BbItemState *item, guint64 rv, GBytes *rval, GPtrArray
   /* Case 2: clean: re-read, the app may have written after the snapshot. */
   if (!bb_item_state_get_dirty (item))
     {
-      GError *local_error = NULL;
-
-      local = bb_collection_get_encoded (c, key, &local_error);
-      if (local_error != NULL)
-        {
-          g_propagate_error (error, local_error);
-          return FALSE;
-        }
+      if (!bb_collection_get_current (c, key, &local_value, &local, error))
+        return FALSE;
       if (local == NULL)
         return clean_apply (c, item, NULL, rv, rval, saves, events, error);
       if (bb_item_state_has_merge_base (item)
           && bb_bytes_equal0 (local, bb_item_state_get_base_value (item)))
-        return clean_apply (c, item, local, rv, rval, saves, events, error);
+        return clean_apply (c, item, local_value, rv, rval, saves, events, error);
       have_local = TRUE;
     }
 
   /* Case 3: dirty, or changed since the last clean point. */
   if (!have_local)
     {
-      GError *local_error = NULL;
-
-      local = bb_collection_get_encoded (c, key, &local_error);
-      if (local_error != NULL)
-        {
-          g_propagate_error (error, local_error);
-          return FALSE;
-        }
+      if (!bb_collection_get_current (c, key, &local_value, &local, error))
+        return FALSE;
       if (local == NULL)
         {
           g_set_error (error, BB_SYNC_ERROR, BB_SYNC_ERROR_NOT_FOUND,
@@ -404,7 +393,7 @@ apply_remote (Pass *pass, BbItemState *item, guint64 rv, GBytes *rval, GPtrArray
         }
     }
   if (bb_bytes_equal0 (local, rval))
-    return clean_apply (c, item, local, rv, rval, saves, events, error);
+    return clean_apply (c, item, local_value, rv, rval, saves, events, error);
 
   /* No merge base means none is passed (spec §2.7); a base at a version with an empty
    * value is the empty payload. */
@@ -421,7 +410,7 @@ apply_remote (Pass *pass, BbItemState *item, guint64 rv, GBytes *rval, GPtrArray
       record (saves, events, item, BB_SYNC_EVENT_CONFLICT_DETECTED);
       return TRUE;
     }
-  if (!bb_collection_set_encoded_if_current (c, key, local, merged, &replaced, error))
+  if (!bb_collection_set_encoded_if_current (c, key, local_value, merged, &replaced, error))
     return FALSE;
   if (!replaced)
     {

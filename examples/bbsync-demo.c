@@ -24,6 +24,7 @@
 #include <string.h>
 
 #include "bb-server.h"
+#include "bbsync-demo-devices.h"
 
 #define DEFAULT_ORIGIN "https://sync.example"
 
@@ -290,6 +291,14 @@ step_server (Demo *demo, GError **error)
            "[demo] real apps use BbKeystoreIdentity, whose private keys live in the user's "
            "keyring\n");
   return TRUE;
+}
+
+/* --- 2. Carol's laptop and phone: the sync engine (bbsync-demo-devices.c) ------------- */
+
+static gboolean
+step_devices (Demo *demo, GError **error)
+{
+  return demo_devices_run (demo->base_url, demo->tmpdir, error);
 }
 
 /* --- 2. Alice: login, default namespace, one item -------------------------------------- */
@@ -1130,6 +1139,7 @@ static const struct
   StepFunc func;
 } steps[] = {
   { "server", step_server },
+  { "devices", step_devices },
   { "alice default namespace", step_alice_default },
   { "alice invite", step_alice_invite },
   { "bob join request", step_bob_join },

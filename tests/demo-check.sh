@@ -26,6 +26,15 @@ expect () {
   grep -qF -- "$1" "$out" || fail "missing output line: $1"
 }
 expect '[server] public origin for invites: https://sync.example'
+expect '[laptop] sync: 2 uploaded, 0 downloaded'
+expect '[phone] sync: 0 uploaded, 2 downloaded'
+expect "[phone] account-labels/acct:primary = 'Savings'"
+expect '[phone] merge handler: tx:4f2a changed on both devices, merged field by field against the last common value'
+expect "[laptop] tx-notes/tx:4f2a = {'category': <'housing'>, 'memo': <'rent for March'>}"
+expect "[phone] tx-notes/tx:4f2a = {'category': <'housing'>, 'memo': <'rent for March'>}"
+expect "[phone] conflict listed: account-labels/acct:primary, local 'Emergency fund', remote 'Savings (joint)' (version 2)"
+expect '[phone] resolved it by keeping the local label; conflicts left: 0'
+expect "[laptop] account-labels/acct:primary = 'Emergency fund'"
 expect '[alice] GET and decrypt: "Savings" (version 1)'
 expect '[alice] invite URI (what the QR code carries): bitboxsync://join-namespace?v=1&s=sync.example&n='
 expect '[bob] signed and submitted join request'
