@@ -23,6 +23,7 @@
 #include "bb-item-state.h"
 #include "bb-store.h"
 #include "bb-value-backend.h"
+#include "backends/bb-memory-value-backend.h"
 #include "backends/bb-sqlite-store.h"
 
 #undef BBSYNC_INSIDE
