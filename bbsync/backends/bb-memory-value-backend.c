@@ -1,0 +1,220 @@
+/* bb-memory-value-backend.c: a value backend that keeps its values in memory
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+
+#include "config.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "bb-memory-value-backend.h"
+
+/**
+ * BbMemoryValueBackend:
+ *
+ * A conditional [iface@ValueBackend] that keeps its values in a hash table, for
+ * tests, demos and apps whose synced values are few and live in memory anyway.
+ *
+ * Its key scope ([method@ValueBackend.list_keys]) is the sorted union of the keys
+ * that have a value and an extra scope set with
+ * [method@MemoryValueBackend.set_scope], for the keys that may exist only remotely.
+ * [method@ValueBackend.set_value_if_current] compares values with
+ * [method@GLib.Variant.equal].
+ *
+ * A memory backend has no lock: use it from one thread, the one the engine runs on.
+ *
+ * Since: 0.1
+ */
+
+struct _BbMemoryValueBackend
+{
+  GObject parent_instance;
+
+  GHashTable *values; /* char * → GVariant * (not floating) */
+  GHashTable *scope;  /* char * set: the extra scope */
+};
+
+static void bb_memory_value_backend_value_backend_init (BbValueBackendInterface *iface);
+
+G_DEFINE_FINAL_TYPE_WITH_CODE (BbMemoryValueBackend, bb_memory_value_backend, G_TYPE_OBJECT,
+                               G_IMPLEMENT_INTERFACE (BB_TYPE_VALUE_BACKEND,
+                                                      bb_memory_value_backend_value_backend_init))
+
+static int
+compare_keys (const void *a, const void *b)
+{
+  return strcmp (*(const char *const *)a, *(const char *const *)b);
+}
+
+/* The keys of @table, sorted bytewise, in a new %NULL-terminated array that borrows
+ * the strings; free it with g_free(). */
+static const char **
+sorted_keys (GHashTable *table, guint *out_len)
+{
+  const char **keys = (const char **)g_hash_table_get_keys_as_array (table, out_len);
+
+  qsort (keys, *out_len, sizeof (char *), compare_keys);
+  return keys;
+}
+
+static char **
+bb_memory_value_backend_list_keys (BbValueBackend *backend, GError **error)
+{
+  BbMemoryValueBackend *self = BB_MEMORY_VALUE_BACKEND (backend);
+  g_autoptr (GHashTable) all = g_hash_table_new (g_str_hash, g_str_equal);
+  g_autofree const char **keys = NULL;
+  GHashTableIter iter;
+  gpointer key;
+  guint len;
+
+  g_hash_table_iter_init (&iter, self->values);
+  while (g_hash_table_iter_next (&iter, &key, NULL))
+    g_hash_table_add (all, key);
+  g_hash_table_iter_init (&iter, self->scope);
+  while (g_hash_table_iter_next (&iter, &key, NULL))
+    g_hash_table_add (all, key);
+
+  keys = sorted_keys (all, &len);
+  return g_strdupv ((char **)keys);
+}
+
+static GVariant *
+bb_memory_value_backend_snapshot (BbValueBackend *backend, GError **error)
+{
+  BbMemoryValueBackend *self = BB_MEMORY_VALUE_BACKEND (backend);
+  guint len;
+  g_autofree const char **keys = sorted_keys (self->values, &len);
+  GVariantBuilder builder = G_VARIANT_BUILDER_INIT (G_VARIANT_TYPE_VARDICT);
+
+  for (guint i = 0; i < len; i++)
+    g_variant_builder_add (&builder, "{sv}", keys[i], g_hash_table_lookup (self->values, keys[i]));
+  return g_variant_ref_sink (g_variant_builder_end (&builder));
+}
+
+static GVariant *
+bb_memory_value_backend_get_value (BbValueBackend *backend, const char *key, GError **error)
+{
+  BbMemoryValueBackend *self = BB_MEMORY_VALUE_BACKEND (backend);
+  GVariant *value = g_hash_table_lookup (self->values, key);
+
+  return value != NULL ? g_variant_ref (value) : NULL;
+}
+
+static gboolean
+bb_memory_value_backend_set_value (BbValueBackend *backend, const char *key, GVariant *value,
+                                   GError **error)
+{
+  BbMemoryValueBackend *self = BB_MEMORY_VALUE_BACKEND (backend);
+
+  g_hash_table_replace (self->values, g_strdup (key), g_variant_ref_sink (value));
+  return TRUE;
+}
+
+static gboolean
+bb_memory_value_backend_set_value_if_current (BbValueBackend *backend, const char *key,
+                                              GVariant *current, GVariant *value, GError **error)
+{
+  BbMemoryValueBackend *self = BB_MEMORY_VALUE_BACKEND (backend);
+  GVariant *stored = g_hash_table_lookup (self->values, key);
+
+  if ((stored == NULL) != (current == NULL))
+    return FALSE;
+  if (stored != NULL && !g_variant_equal (stored, current))
+    return FALSE;
+  return bb_memory_value_backend_set_value (backend, key, value, error);
+}
+
+static void
+bb_memory_value_backend_value_backend_init (BbValueBackendInterface *iface)
+{
+  iface->list_keys = bb_memory_value_backend_list_keys;
+  iface->snapshot = bb_memory_value_backend_snapshot;
+  iface->get_value = bb_memory_value_backend_get_value;
+  iface->set_value = bb_memory_value_backend_set_value;
+  iface->set_value_if_current = bb_memory_value_backend_set_value_if_current;
+}
+
+static void
+bb_memory_value_backend_finalize (GObject *object)
+{
+  BbMemoryValueBackend *self = BB_MEMORY_VALUE_BACKEND (object);
+
+  g_hash_table_unref (self->values);
+  g_hash_table_unref (self->scope);
+
+  G_OBJECT_CLASS (bb_memory_value_backend_parent_class)->finalize (object);
+}
+
+static void
+bb_memory_value_backend_class_init (BbMemoryValueBackendClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+
+  object_class->finalize = bb_memory_value_backend_finalize;
+}
+
+static void
+bb_memory_value_backend_init (BbMemoryValueBackend *self)
+{
+  self->values
+      = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, (GDestroyNotify)g_variant_unref);
+  self->scope = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+}
+
+/**
+ * bb_memory_value_backend_new:
+ *
+ * Creates an empty memory backend, with no values and no extra scope.
+ *
+ * Returns: (transfer full): a new #BbMemoryValueBackend
+ *
+ * Since: 0.1
+ */
+BbValueBackend *
+bb_memory_value_backend_new (void)
+{
+  return g_object_new (BB_TYPE_MEMORY_VALUE_BACKEND, NULL);
+}
+
+/**
+ * bb_memory_value_backend_set_scope:
+ * @self: a #BbMemoryValueBackend
+ * @keys: (nullable) (array zero-terminated=1): the keys that may exist only remotely,
+ *   each valid UTF-8, or %NULL
+ *
+ * Replaces the extra key scope: the keys that [method@ValueBackend.list_keys] returns
+ * in addition to the keys that have a value. %NULL or an empty array clears it. Keys
+ * that have a value stay in scope whatever the extra scope is.
+ *
+ * Since: 0.1
+ */
+void
+bb_memory_value_backend_set_scope (BbMemoryValueBackend *self, const char *const *keys)
+{
+  g_return_if_fail (BB_IS_MEMORY_VALUE_BACKEND (self));
+  for (guint i = 0; keys != NULL && keys[i] != NULL; i++)
+    g_return_if_fail (g_utf8_validate (keys[i], -1, NULL));
+
+  g_hash_table_remove_all (self->scope);
+  for (guint i = 0; keys != NULL && keys[i] != NULL; i++)
+    g_hash_table_add (self->scope, g_strdup (keys[i]));
+}
+
+/**
+ * bb_memory_value_backend_get_n_values:
+ * @self: a #BbMemoryValueBackend
+ *
+ * Counts the keys that have a value.
+ *
+ * Returns: the number of stored values
+ *
+ * Since: 0.1
+ */
+guint
+bb_memory_value_backend_get_n_values (BbMemoryValueBackend *self)
+{
+  g_return_val_if_fail (BB_IS_MEMORY_VALUE_BACKEND (self), 0);
+
+  return g_hash_table_size (self->values);
+}
