@@ -167,8 +167,8 @@ bb_sync_engine_initable_init (GInitable *initable, GCancellable *cancellable, GE
   for (guint i = 0; i < namespaces->len; i++)
     {
       BbNamespaceState *ns = g_ptr_array_index (namespaces, i);
-      g_autoptr (BbNamespace) handle = bb_sync_engine_ensure_namespace_handle (
-          self, bb_namespace_state_get_namespace_id (ns), bb_namespace_state_get_kind (ns));
+      g_object_unref (bb_sync_engine_ensure_namespace_handle (
+          self, bb_namespace_state_get_namespace_id (ns), bb_namespace_state_get_kind (ns)));
     }
   return TRUE;
 }
@@ -1156,7 +1156,8 @@ bb_pending_events_add (GPtrArray *events, BbSyncEvent event, BbItemState *item)
 void
 bb_sync_engine_emit_pending (BbSyncEngine *self, GPtrArray *events)
 {
-  g_autoptr (BbSyncEngine) hold = g_object_ref (self);
+  /* A handler may drop the app's last reference. */
+  BbSyncEngine *hold = g_object_ref (self);
 
   for (guint i = 0; i < events->len; i++)
     {
@@ -1172,6 +1173,7 @@ bb_sync_engine_emit_pending (BbSyncEngine *self, GPtrArray *events)
                                   ev->item_id);
     }
   g_ptr_array_set_size (events, 0);
+  g_object_unref (hold);
 }
 
 void
