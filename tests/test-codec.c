@@ -333,7 +333,6 @@ test_json_go_floats (void)
 static void
 test_json_float_round_trip (void)
 {
-  g_autoptr (BbCodec) codec = json_codec ("d");
 
   for (guint i = 0; i < 100000; i++)
     {
