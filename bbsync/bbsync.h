@@ -22,6 +22,7 @@
 #include "bb-namespace-state.h"
 #include "bb-item-state.h"
 #include "bb-store.h"
+#include "bb-codec.h"
 #include "backends/bb-sqlite-store.h"
 
 #undef BBSYNC_INSIDE
