@@ -21,9 +21,9 @@
  * [property@Codec:value-type]; the payload is what is encrypted and uploaded. bbsync
  * ships three codecs, which match the codecs of the Go reference client byte for byte:
  *
- * - [func@Codec.new_string]: `s` values as their raw UTF-8 bytes;
- * - [func@Codec.new_bytes]: `ay` values as the bytes themselves;
- * - [func@Codec.new_json]: any JSON-representable type as the JSON text Go's
+ * - [ctor@Codec.new_string]: `s` values as their raw UTF-8 bytes;
+ * - [ctor@Codec.new_bytes]: `ay` values as the bytes themselves;
+ * - [ctor@Codec.new_json]: any JSON-representable type as the JSON text Go's
  *   `encoding/json` writes for the corresponding Go value (the reference client's default).
  *
  * Encoding must be deterministic: the engine decides whether a value changed by comparing
