@@ -1447,17 +1447,18 @@ bb_json_codec_decode (BbCodec *codec, GBytes *payload, GError **error)
   gsize len;
 
   r.start = g_bytes_get_data (payload, &len);
-  r.p = r.start;
-  r.end = r.start + len;
-  r.error = error;
 
-  /* The reference codec refuses an empty payload before parsing. */
+  /* The reference codec refuses an empty payload before parsing. (An empty GBytes may
+   * have no data pointer at all.) */
   if (len == 0)
     {
       g_set_error_literal (error, BB_SYNC_ERROR, BB_SYNC_ERROR_INVALID_INPUT,
                            _ ("empty JSON payload"));
       return NULL;
     }
+  r.p = r.start;
+  r.end = r.start + len;
+  r.error = error;
 
   value = read_value (&r, type, 0, &top_level);
   if (value == NULL)

@@ -32,6 +32,9 @@
  * format; the subclass sets [property@Codec:value-type] at construction and implements
  * both virtual methods.
  *
+ * The shipped codecs keep no state, so one codec may encode and decode in several threads
+ * at once.
+ *
  * Since: 0.1
  */
 
