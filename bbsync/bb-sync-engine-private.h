@@ -14,7 +14,7 @@
 G_BEGIN_DECLS
 
 /* How many item requests a pass keeps in flight, and how many finished ones it applies,
- * saves and announces in one step before it returns to the main loop. */
+ * saves and announces in one step before it returns to the main loop (defaults). */
 #define BB_SYNC_WINDOW 16
 #define BB_SYNC_CHUNK 64
 
@@ -184,6 +184,11 @@ void bb_sync_auth_clear (BbSyncAuth *auth);
 /* Test hook: replaces the wall clock (Unix microseconds) of token checks and records. */
 typedef gint64 (*BbSyncNowFunc) (gpointer user_data);
 void bb_sync_engine_set_now_func (BbSyncEngine *self, BbSyncNowFunc func, gpointer user_data);
+
+/* Benchmark and test hook: requests in flight and records per step. (1, 1) is the
+ * reference client's pattern: one request at a time, one store transaction per record. */
+void bb_sync_engine_set_pipeline (BbSyncEngine *self, guint window, guint chunk);
+void bb_sync_engine_get_pipeline (BbSyncEngine *self, guint *window, guint *chunk);
 
 /* Counts activity events (spec §2.9), for the run loop's idle detection. */
 guint64 bb_sync_engine_get_activity (BbSyncEngine *self);

@@ -71,6 +71,8 @@ struct _BbSyncEngine
 
   BbSyncAuth auth;
   guint64 activity;
+  guint window;
+  guint chunk;
 
   BbSyncNowFunc now_func;
   gpointer now_data;
@@ -631,6 +633,8 @@ bb_sync_engine_init (BbSyncEngine *self)
   self->namespace_watch = TRUE;
   self->refresh_skew = BB_SYNC_ENGINE_DEFAULT_REFRESH_SKEW;
   self->invite_ttl = BB_SYNC_ENGINE_DEFAULT_INVITE_TTL;
+  self->window = BB_SYNC_WINDOW;
+  self->chunk = BB_SYNC_CHUNK;
   self->ops = g_hash_table_new_full (NULL, NULL, g_object_unref, NULL);
   self->collections = g_ptr_array_new_with_free_func (g_object_unref);
   self->namespaces = g_list_store_new (BB_TYPE_NAMESPACE);
@@ -1013,6 +1017,20 @@ gint64
 bb_sync_engine_now (BbSyncEngine *self)
 {
   return self->now_func != NULL ? self->now_func (self->now_data) : g_get_real_time ();
+}
+
+void
+bb_sync_engine_set_pipeline (BbSyncEngine *self, guint window, guint chunk)
+{
+  self->window = MAX (window, 1);
+  self->chunk = MAX (chunk, 1);
+}
+
+void
+bb_sync_engine_get_pipeline (BbSyncEngine *self, guint *window, guint *chunk)
+{
+  *window = self->window;
+  *chunk = self->chunk;
 }
 
 guint64

@@ -16,7 +16,7 @@
 
 /* The protocol fetches and uploads one item per request. A pass keeps up to
  * BB_SYNC_WINDOW requests in flight and handles the answers strictly in order, in chunks
- * of up to BB_SYNC_CHUNK: it decrypts a chunk on a worker thread, applies it to the
+ * of up to BB_SYNC_CHUNK (bb_sync_engine_set_pipeline() changes both): it decrypts a chunk on a worker thread, applies it to the
  * backends on the main context, saves its records in one store transaction, and only
  * then emits its signals and returns to the main loop. So the events keep the order of
  * the reference's one-at-a-time pass, no record is half-saved, and a crash leaves the
@@ -68,6 +68,8 @@ struct _Window
   gboolean pumping;
   GError *error;
   GCancellable *cancellable;
+  guint max_in_flight;
+  guint chunk;
   GCancellable *pass_cancellable;
   gulong pass_handler;
   BbNamespaceState *ns; /* downloads: the namespace being reconciled */
@@ -182,9 +184,22 @@ bb_bytes_equal0 (GBytes *a, GBytes *b)
 static gboolean
 save_records (Pass *pass, GPtrArray *items, GPtrArray *namespaces, GError **error)
 {
+  guint window, chunk;
+
   if ((items == NULL || items->len == 0) && (namespaces == NULL || namespaces->len == 0))
     return TRUE;
-  return bb_store_save_batch (pass->store, items, namespaces, error);
+  bb_sync_engine_get_pipeline (pass->engine, &window, &chunk);
+  if (chunk > 1)
+    return bb_store_save_batch (pass->store, items, namespaces, error);
+
+  /* The reference client's pattern, kept for comparison: one transaction per record. */
+  for (guint i = 0; items != NULL && i < items->len; i++)
+    if (!bb_store_save_item (pass->store, g_ptr_array_index (items, i), error))
+      return FALSE;
+  for (guint i = 0; namespaces != NULL && i < namespaces->len; i++)
+    if (!bb_store_save_namespace (pass->store, g_ptr_array_index (namespaces, i), error))
+      return FALSE;
+  return TRUE;
 }
 
 /* --- active scope (spec §6.4) --- */
@@ -527,8 +542,8 @@ window_pump (Window *w)
   w->pumping = TRUE;
 
   /* Keep the window full, but never too far ahead of the commits. */
-  while (w->error == NULL && w->in_flight < BB_SYNC_WINDOW && w->next_start < n
-         && w->next_start - w->next_commit < 4 * BB_SYNC_CHUNK)
+  while (w->error == NULL && w->in_flight < w->max_in_flight && w->next_start < n
+         && w->next_start - w->next_commit < 4 * w->chunk)
     {
       Job *job = g_ptr_array_index (w->jobs, w->next_start++);
 
@@ -540,11 +555,11 @@ window_pump (Window *w)
     {
       guint limit = w->error != NULL ? w->next_start : n;
 
-      for (ready = 0; w->next_commit + ready < limit && ready < BB_SYNC_CHUNK; ready++)
+      for (ready = 0; w->next_commit + ready < limit && ready < w->chunk; ready++)
         if (!((Job *)g_ptr_array_index (w->jobs, w->next_commit + ready))->done)
           break;
       if (ready > 0
-          && (ready == BB_SYNC_CHUNK || w->next_commit + ready == limit
+          && (ready == w->chunk || w->next_commit + ready == limit
               || (w->in_flight == 0 && w->next_start == w->next_commit + ready)))
         {
           w->committing = TRUE;
@@ -581,6 +596,7 @@ window_run (Pass *pass, GPtrArray *jobs, BbNamespaceState *ns, WindowStartFunc s
   w->commit = commit;
   w->done = done;
   w->cancellable = g_cancellable_new ();
+  bb_sync_engine_get_pipeline (pass->engine, &w->max_in_flight, &w->chunk);
   /* The pass's cancellation (caller or close) stops the window too. */
   if (pass->cancellable != NULL)
     {
