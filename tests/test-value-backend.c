@@ -772,6 +772,37 @@ test_memory_if_current_deep_equality (void)
   g_assert_no_error (error);
 }
 
+/* Dictionaries are equal whatever the order of their entries (the engine may hand back
+ * a decoded copy sorted by key), also nested in variants; a changed entry still differs. */
+static void
+test_memory_if_current_dictionary_order (void)
+{
+  g_autoptr (BbValueBackend) backend = bb_memory_value_backend_new ();
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GVariant) reordered = NULL;
+  g_autoptr (GVariant) changed = NULL;
+  g_autoptr (GVariant) fewer = NULL;
+
+  g_assert_true (bb_value_backend_set_value (
+      backend, "k", g_variant_new_parsed ("{'memo': <'rent'>, 'meta': <{'b': <1>, 'a': <2>}>}"),
+      &error));
+
+  changed = g_variant_ref_sink (
+      g_variant_new_parsed ("{'meta': <{'a': <2>, 'b': <3>}>, 'memo': <'rent'>}"));
+  g_assert_false (bb_value_backend_set_value_if_current (
+      backend, "k", changed, g_variant_new_parsed ("@a{sv} {}"), &error));
+  fewer = g_variant_ref_sink (g_variant_new_parsed ("{'memo': <'rent'>}"));
+  g_assert_false (bb_value_backend_set_value_if_current (
+      backend, "k", fewer, g_variant_new_parsed ("@a{sv} {}"), &error));
+  g_assert_no_error (error);
+
+  reordered = g_variant_ref_sink (
+      g_variant_new_parsed ("{'meta': <{'a': <2>, 'b': <1>}>, 'memo': <'rent'>}"));
+  g_assert_true (bb_value_backend_set_value_if_current (
+      backend, "k", reordered, g_variant_new_parsed ("@a{sv} {}"), &error));
+  g_assert_no_error (error);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -788,6 +819,8 @@ main (int argc, char **argv)
   g_test_add_func ("/value-backend/memory/keys-and-scope", test_memory_keys_and_scope);
   g_test_add_func ("/value-backend/memory/snapshot", test_memory_snapshot);
   g_test_add_func ("/value-backend/memory/get-and-set", test_memory_get_and_set);
+  g_test_add_func ("/value-backend/memory/if-current/dictionary-order",
+                   test_memory_if_current_dictionary_order);
   g_test_add_func ("/value-backend/memory/if-current/absent-expected-absent",
                    test_memory_if_current_absent_expected_absent);
   g_test_add_func ("/value-backend/memory/if-current/absent-expected-present",

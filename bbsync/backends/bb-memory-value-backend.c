@@ -111,6 +111,71 @@ bb_memory_value_backend_set_value (BbValueBackend *backend, const char *key, GVa
   return TRUE;
 }
 
+/* Deep equality as the reference's memory backend has it: dictionaries are equal when
+ * they hold the same entries, whatever their order (g_variant_equal() compares the
+ * serialised bytes, where order matters). */
+static gboolean
+values_equal (GVariant *a, GVariant *b)
+{
+  const GVariantType *type = g_variant_get_type (a);
+  gsize n;
+
+  if (!g_variant_type_equal (type, g_variant_get_type (b)))
+    return FALSE;
+  if (g_variant_is_of_type (a, G_VARIANT_TYPE_VARIANT))
+    {
+      g_autoptr (GVariant) ia = g_variant_get_variant (a);
+      g_autoptr (GVariant) ib = g_variant_get_variant (b);
+
+      return values_equal (ia, ib);
+    }
+  if (!g_variant_is_container (a))
+    return g_variant_equal (a, b);
+
+  n = g_variant_n_children (a);
+  if (n != g_variant_n_children (b))
+    return FALSE;
+  if (g_variant_type_is_array (type)
+      && g_variant_type_is_dict_entry (g_variant_type_element (type)))
+    {
+      /* Match each entry of @a to the entry of @b with an equal key. */
+      for (gsize i = 0; i < n; i++)
+        {
+          g_autoptr (GVariant) ea = g_variant_get_child_value (a, i);
+          g_autoptr (GVariant) ka = g_variant_get_child_value (ea, 0);
+          g_autoptr (GVariant) va = g_variant_get_child_value (ea, 1);
+          gboolean found = FALSE;
+
+          for (gsize j = 0; j < n && !found; j++)
+            {
+              g_autoptr (GVariant) eb = g_variant_get_child_value (b, j);
+              g_autoptr (GVariant) kb = g_variant_get_child_value (eb, 0);
+
+              if (values_equal (ka, kb))
+                {
+                  g_autoptr (GVariant) vb = g_variant_get_child_value (eb, 1);
+
+                  if (!values_equal (va, vb))
+                    return FALSE;
+                  found = TRUE;
+                }
+            }
+          if (!found)
+            return FALSE;
+        }
+      return TRUE;
+    }
+  for (gsize i = 0; i < n; i++)
+    {
+      g_autoptr (GVariant) ca = g_variant_get_child_value (a, i);
+      g_autoptr (GVariant) cb = g_variant_get_child_value (b, i);
+
+      if (!values_equal (ca, cb))
+        return FALSE;
+    }
+  return TRUE;
+}
+
 static gboolean
 bb_memory_value_backend_set_value_if_current (BbValueBackend *backend, const char *key,
                                               GVariant *current, GVariant *value, GError **error)
@@ -120,7 +185,7 @@ bb_memory_value_backend_set_value_if_current (BbValueBackend *backend, const cha
 
   if ((stored == NULL) != (current == NULL))
     return FALSE;
-  if (stored != NULL && !g_variant_equal (stored, current))
+  if (stored != NULL && !values_equal (stored, current))
     return FALSE;
   return bb_memory_value_backend_set_value (backend, key, value, error);
 }
