@@ -53,4 +53,14 @@ void bb_protocol_url_clear (BbProtocolUrl *url);
 gchar *bb_protocol_item_id_with_map_key (GBytes *map_key, const char *collection,
                                          const char *key);
 
+/* Item encryption under an already derived blob key (bb_protocol_derive_blob_key()), so the
+ * engine derives it once per namespace; otherwise as the public functions. */
+GBytes *bb_protocol_encrypt_item_with_key (GBytes *blob_key, const char *namespace_id,
+                                           const char *item_id, guint64 version, GBytes *plaintext,
+                                           GBytes *nonce, GBytes **out_nonce, GBytes **out_aad,
+                                           GError **error);
+GBytes *bb_protocol_decrypt_item_with_key (GBytes *blob_key, const char *namespace_id,
+                                           const char *item_id, guint64 version, GBytes *nonce,
+                                           GBytes *aad, GBytes *ciphertext, GError **error);
+
 G_END_DECLS

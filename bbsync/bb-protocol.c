@@ -168,7 +168,8 @@ hex_decode_raw (const char *text, gboolean lower_only, gssize expected_len, cons
 
   out = g_malloc (len / 2 + 1);
   for (gsize i = 0; i < len / 2; i++)
-    out[i] = (guint8)(g_ascii_xdigit_value (text[2 * i]) << 4 | g_ascii_xdigit_value (text[2 * i + 1]));
+    out[i] = (guint8)(g_ascii_xdigit_value (text[2 * i]) << 4
+                      | g_ascii_xdigit_value (text[2 * i + 1]));
   *out_len = len / 2;
   return out;
 }
@@ -853,19 +854,19 @@ bb_protocol_item_aad (const char *namespace_id, const char *item_id, guint64 ver
  *
  * Since: 0.1
  */
+/* bb_protocol_encrypt_item() under a blob key from bb_protocol_derive_blob_key(). */
 GBytes *
-bb_protocol_encrypt_item (GBytes *dek, const char *namespace_id, const char *item_id,
-                          guint64 version, GBytes *plaintext, GBytes *nonce, GBytes **out_nonce,
-                          GBytes **out_aad, GError **error)
+bb_protocol_encrypt_item_with_key (GBytes *blob_key, const char *namespace_id, const char *item_id,
+                                   guint64 version, GBytes *plaintext, GBytes *nonce,
+                                   GBytes **out_nonce, GBytes **out_aad, GError **error)
 {
   guint8 aad[BB_PROTOCOL_AAD_SIZE];
   guint8 nonce_buf[BB_PROTOCOL_NONCE_SIZE];
-  g_autoptr (GBytes) blob_key = NULL;
   gsize pt_len;
   const guint8 *pt;
   guint8 *ct;
 
-  g_return_val_if_fail (dek != NULL, NULL);
+  g_return_val_if_fail (blob_key != NULL && g_bytes_get_size (blob_key) == 32, NULL);
   g_return_val_if_fail (namespace_id != NULL, NULL);
   g_return_val_if_fail (item_id != NULL, NULL);
   g_return_val_if_fail (plaintext != NULL, NULL);
@@ -882,9 +883,6 @@ bb_protocol_encrypt_item (GBytes *dek, const char *namespace_id, const char *ite
     return NULL;
   if (!build_aad (namespace_id, item_id, version, aad, error))
     return NULL;
-  blob_key = bb_protocol_derive_blob_key (dek, error);
-  if (blob_key == NULL)
-    return NULL;
 
   if (nonce != NULL)
     memcpy (nonce_buf, bytes_data (nonce), sizeof nonce_buf);
@@ -899,6 +897,22 @@ bb_protocol_encrypt_item (GBytes *dek, const char *namespace_id, const char *ite
   if (out_aad != NULL)
     *out_aad = g_bytes_new (aad, sizeof aad);
   return g_bytes_new_take (ct, pt_len + BB_PROTOCOL_TAG_SIZE);
+}
+
+GBytes *
+bb_protocol_encrypt_item (GBytes *dek, const char *namespace_id, const char *item_id,
+                          guint64 version, GBytes *plaintext, GBytes *nonce, GBytes **out_nonce,
+                          GBytes **out_aad, GError **error)
+{
+  g_autoptr (GBytes) blob_key = NULL;
+
+  g_return_val_if_fail (dek != NULL, NULL);
+
+  blob_key = bb_protocol_derive_blob_key (dek, error);
+  if (blob_key == NULL)
+    return NULL;
+  return bb_protocol_encrypt_item_with_key (blob_key, namespace_id, item_id, version, plaintext,
+                                            nonce, out_nonce, out_aad, error);
 }
 
 /**
@@ -925,18 +939,18 @@ bb_protocol_encrypt_item (GBytes *dek, const char *namespace_id, const char *ite
  *
  * Since: 0.1
  */
+/* bb_protocol_decrypt_item() under a blob key from bb_protocol_derive_blob_key(). */
 GBytes *
-bb_protocol_decrypt_item (GBytes *dek, const char *namespace_id, const char *item_id,
-                          guint64 version, GBytes *nonce, GBytes *aad, GBytes *ciphertext,
-                          GError **error)
+bb_protocol_decrypt_item_with_key (GBytes *blob_key, const char *namespace_id, const char *item_id,
+                                   guint64 version, GBytes *nonce, GBytes *aad, GBytes *ciphertext,
+                                   GError **error)
 {
   guint8 expected_aad[BB_PROTOCOL_AAD_SIZE];
-  g_autoptr (GBytes) blob_key = NULL;
   gsize ct_len;
   const guint8 *ct;
   guint8 *pt;
 
-  g_return_val_if_fail (dek != NULL, NULL);
+  g_return_val_if_fail (blob_key != NULL && g_bytes_get_size (blob_key) == 32, NULL);
   g_return_val_if_fail (namespace_id != NULL, NULL);
   g_return_val_if_fail (item_id != NULL, NULL);
   g_return_val_if_fail (nonce != NULL, NULL);
@@ -957,10 +971,6 @@ bb_protocol_decrypt_item (GBytes *dek, const char *namespace_id, const char *ite
           namespace_id, item_id, version);
       return NULL;
     }
-  blob_key = bb_protocol_derive_blob_key (dek, error);
-  if (blob_key == NULL)
-    return NULL;
-
   ct = g_bytes_get_data (ciphertext, &ct_len);
   if (ct_len < BB_PROTOCOL_TAG_SIZE)
     {
@@ -978,6 +988,22 @@ bb_protocol_decrypt_item (GBytes *dek, const char *namespace_id, const char *ite
       return NULL;
     }
   return bb_crypto_secret_bytes_new_take (pt, ct_len - BB_PROTOCOL_TAG_SIZE);
+}
+
+GBytes *
+bb_protocol_decrypt_item (GBytes *dek, const char *namespace_id, const char *item_id,
+                          guint64 version, GBytes *nonce, GBytes *aad, GBytes *ciphertext,
+                          GError **error)
+{
+  g_autoptr (GBytes) blob_key = NULL;
+
+  g_return_val_if_fail (dek != NULL, NULL);
+
+  blob_key = bb_protocol_derive_blob_key (dek, error);
+  if (blob_key == NULL)
+    return NULL;
+  return bb_protocol_decrypt_item_with_key (blob_key, namespace_id, item_id, version, nonce, aad,
+                                            ciphertext, error);
 }
 
 /* ------------------------------------------------------------------------------------ */

@@ -80,6 +80,7 @@ void bb_sync_engine_refresh_conflicts (BbSyncEngine *self);
 /* Item IDs: HMAC under the namespace's map key, cached per DEK. */
 char *bb_sync_engine_item_id (BbSyncEngine *self, BbNamespaceState *ns, const char *collection,
                               const char *key, GError **error);
+GBytes *bb_sync_engine_blob_key (BbSyncEngine *self, BbNamespaceState *ns, GError **error);
 
 /* Operations: a GTask for the caller plus a cancellable that Close cancels. */
 GCancellable *bb_sync_engine_op_cancellable (BbSyncEngine *self, GCancellable *caller);

@@ -106,10 +106,13 @@ enum
 static GParamSpec *properties[N_PROPS];
 static guint signals[BB_SYNC_N_EVENTS];
 
+/* The keys derived from one namespace DEK, so HKDF runs once per namespace, not once
+ * per item. */
 typedef struct
 {
   GBytes *dek;
   GBytes *map_key;
+  GBytes *blob_key;
 } MapKey;
 
 static void
@@ -117,6 +120,7 @@ map_key_free (MapKey *mk)
 {
   g_bytes_unref (mk->dek);
   g_bytes_unref (mk->map_key);
+  g_bytes_unref (mk->blob_key);
   g_free (mk);
 }
 
@@ -1309,26 +1313,49 @@ bb_sync_engine_dup_collections (BbSyncEngine *self, const char *namespace_id)
   return out;
 }
 
-char *
-bb_sync_engine_item_id (BbSyncEngine *self, BbNamespaceState *ns, const char *collection,
-                        const char *key, GError **error)
+static MapKey *
+derived_keys (BbSyncEngine *self, BbNamespaceState *ns, GError **error)
 {
   const char *id = bb_namespace_state_get_namespace_id (ns);
   GBytes *dek = bb_namespace_state_get_dek (ns);
   MapKey *mk = g_hash_table_lookup (self->map_keys, id);
+  g_autoptr (GBytes) map_key = NULL;
+  g_autoptr (GBytes) blob_key = NULL;
 
-  if (mk == NULL || !g_bytes_equal (mk->dek, dek))
-    {
-      GBytes *map_key = bb_protocol_derive_map_key (dek, error);
+  if (mk != NULL && g_bytes_equal (mk->dek, dek))
+    return mk;
+  map_key = bb_protocol_derive_map_key (dek, error);
+  if (map_key == NULL)
+    return NULL;
+  blob_key = bb_protocol_derive_blob_key (dek, error);
+  if (blob_key == NULL)
+    return NULL;
+  mk = g_new0 (MapKey, 1);
+  mk->dek = g_bytes_ref (dek);
+  mk->map_key = g_steal_pointer (&map_key);
+  mk->blob_key = g_steal_pointer (&blob_key);
+  g_hash_table_replace (self->map_keys, g_strdup (id), mk);
+  return mk;
+}
 
-      if (map_key == NULL)
-        return NULL;
-      mk = g_new0 (MapKey, 1);
-      mk->dek = g_bytes_ref (dek);
-      mk->map_key = map_key;
-      g_hash_table_replace (self->map_keys, g_strdup (id), mk);
-    }
+char *
+bb_sync_engine_item_id (BbSyncEngine *self, BbNamespaceState *ns, const char *collection,
+                        const char *key, GError **error)
+{
+  MapKey *mk = derived_keys (self, ns, error);
+
+  if (mk == NULL)
+    return NULL;
   return bb_protocol_item_id_with_map_key (mk->map_key, collection, key);
+}
+
+/* (transfer full): the item AEAD key of @ns (a secret: it wipes itself when freed). */
+GBytes *
+bb_sync_engine_blob_key (BbSyncEngine *self, BbNamespaceState *ns, GError **error)
+{
+  MapKey *mk = derived_keys (self, ns, error);
+
+  return mk != NULL ? g_bytes_ref (mk->blob_key) : NULL;
 }
 
 /* --- namespaces and conflicts models --- */

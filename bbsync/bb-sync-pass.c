@@ -12,14 +12,15 @@
 
 #include "bb-error.h"
 #include "bb-protocol.h"
+#include "bb-protocol-private.h"
 #include "bb-sync-engine-private.h"
 
 /* The protocol fetches and uploads one item per request. A pass keeps up to
  * BB_SYNC_WINDOW requests in flight and handles the answers strictly in order, in chunks
- * of up to BB_SYNC_CHUNK (bb_sync_engine_set_pipeline() changes both): it decrypts a chunk on a worker thread, applies it to the
- * backends on the main context, saves its records in one store transaction, and only
- * then emits its signals and returns to the main loop. So the events keep the order of
- * the reference's one-at-a-time pass, no record is half-saved, and a crash leaves the
+ * of up to BB_SYNC_CHUNK (bb_sync_engine_set_pipeline() changes both): it decrypts a chunk on a
+ * worker thread, applies it to the backends on the main context, saves its records in one store
+ * transaction, and only then emits its signals and returns to the main loop. So the events keep the
+ * order of the reference's one-at-a-time pass, no record is half-saved, and a crash leaves the
  * store at a chunk boundary: what it did not record is repaired by the next pass (a
  * value that reached the backend but not the store shows up as a local change, whose
  * upload meets HTTP 412 and converges in ConflictFetch). */
@@ -750,7 +751,7 @@ phase_a_start (Pass *pass)
 typedef struct
 {
   BbNamespaceState *ns;
-  GBytes *dek;
+  GBytes *blob_key;
   GPtrArray *jobs;
   guint last;
 } DecryptChunk;
@@ -759,7 +760,7 @@ static void
 decrypt_chunk_free (DecryptChunk *chunk)
 {
   g_object_unref (chunk->ns);
-  g_bytes_unref (chunk->dek);
+  g_bytes_unref (chunk->blob_key);
   g_ptr_array_unref (chunk->jobs);
   g_free (chunk);
 }
@@ -778,10 +779,10 @@ decrypt_chunk_thread (GTask *task, gpointer source, gpointer task_data, GCancell
 
       if (env == NULL)
         continue;
-      job->plaintext = bb_protocol_decrypt_item (
-          chunk->dek, ns_id, bb_item_envelope_get_item_id (env), bb_item_envelope_get_version (env),
-          bb_item_envelope_get_nonce (env), bb_item_envelope_get_aad (env),
-          bb_item_envelope_get_ciphertext (env), &job->error);
+      job->plaintext = bb_protocol_decrypt_item_with_key (
+          chunk->blob_key, ns_id, bb_item_envelope_get_item_id (env),
+          bb_item_envelope_get_version (env), bb_item_envelope_get_nonce (env),
+          bb_item_envelope_get_aad (env), bb_item_envelope_get_ciphertext (env), &job->error);
     }
   g_task_return_boolean (task, TRUE);
 }
@@ -879,7 +880,8 @@ download_commit (Window *w, guint first, guint last)
   g_autoptr (GTask) task = NULL;
 
   chunk->ns = g_object_ref (w->ns);
-  chunk->dek = g_bytes_ref (bb_namespace_state_get_dek (w->ns));
+  /* Derived on the main context (the cache is not thread-safe), used on the worker. */
+  chunk->blob_key = bb_sync_engine_blob_key (w->pass->engine, w->ns, NULL);
   chunk->jobs = g_ptr_array_new ();
   chunk->last = last;
   for (guint i = first; i < last; i++)
@@ -1313,6 +1315,68 @@ upload_reread (Job *job)
 
 static void upload_put (GObject *source, GAsyncResult *result, gpointer user_data);
 
+/* What a worker thread needs to encrypt one upload, and what it produces. */
+typedef struct
+{
+  GBytes *blob_key;
+  char *namespace_id;
+  char *item_id;
+  guint64 version;
+  GBytes *value;
+  GBytes *nonce;
+  GBytes *aad;
+  GBytes *ciphertext;
+} Sealing;
+
+static void
+sealing_free (Sealing *sealing)
+{
+  g_bytes_unref (sealing->blob_key);
+  g_free (sealing->namespace_id);
+  g_free (sealing->item_id);
+  g_bytes_unref (sealing->value);
+  g_clear_pointer (&sealing->nonce, g_bytes_unref);
+  g_clear_pointer (&sealing->aad, g_bytes_unref);
+  g_clear_pointer (&sealing->ciphertext, g_bytes_unref);
+  g_free (sealing);
+}
+
+/* Worker thread: encryption only, on immutable inputs. */
+static void
+seal_thread (GTask *task, gpointer source, gpointer task_data, GCancellable *cancellable)
+{
+  Sealing *sealing = task_data;
+  GError *error = NULL;
+
+  sealing->ciphertext = bb_protocol_encrypt_item_with_key (
+      sealing->blob_key, sealing->namespace_id, sealing->item_id, sealing->version + 1,
+      sealing->value, NULL, &sealing->nonce, &sealing->aad, &error);
+  if (sealing->ciphertext == NULL)
+    g_task_return_error (task, error);
+  else
+    g_task_return_boolean (task, TRUE);
+}
+
+static void
+upload_sealed (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  Job *job = user_data;
+  Sealing *sealing = g_task_get_task_data (G_TASK (result));
+  GError *error = NULL;
+
+  if (!g_task_propagate_boolean (G_TASK (result), &error))
+    {
+      job_done (job, error);
+      return;
+    }
+  bb_client_put_item_async (bb_sync_engine_get_client (job->window->pass->engine),
+                            sealing->namespace_id, sealing->item_id, sealing->version,
+                            sealing->nonce, sealing->aad, sealing->ciphertext,
+                            job->window->cancellable, upload_put, job);
+}
+
+/* Upload (spec §6.8): the value as the backend has it now, encrypted for the next version
+ * on a worker thread, then PUT with If-Match (none for a first version). */
 static void
 upload_send (Job *job)
 {
@@ -1322,11 +1386,9 @@ upload_send (Job *job)
   BbNamespaceState *ns = g_hash_table_lookup (pass->ready, ns_id);
   BbCollection *c
       = bb_sync_engine_lookup_collection (pass->engine, ns_id, bb_item_state_get_collection (item));
-  guint64 version = bb_item_state_get_version (item);
   g_autoptr (GBytes) value = NULL;
-  g_autoptr (GBytes) nonce = NULL;
-  g_autoptr (GBytes) aad = NULL;
-  g_autoptr (GBytes) ciphertext = NULL;
+  g_autoptr (GTask) task = NULL;
+  Sealing *sealing;
   GError *error = NULL;
 
   value = bb_collection_get_encoded (c, bb_item_state_get_key (item), &error);
@@ -1345,19 +1407,24 @@ upload_send (Job *job)
       job_done (job, NULL);
       return;
     }
-  ciphertext = bb_protocol_encrypt_item (bb_namespace_state_get_dek (ns), ns_id,
-                                         bb_item_state_get_item_id (item), version + 1, value, NULL,
-                                         &nonce, &aad, &error);
-  if (ciphertext == NULL)
+  sealing = g_new0 (Sealing, 1);
+  sealing->blob_key = bb_sync_engine_blob_key (pass->engine, ns, &error);
+  if (sealing->blob_key == NULL)
     {
+      g_free (sealing);
       job_done (job, error);
       return;
     }
+  sealing->namespace_id = g_strdup (ns_id);
+  sealing->item_id = g_strdup (bb_item_state_get_item_id (item));
+  sealing->version = bb_item_state_get_version (item);
+  sealing->value = g_bytes_ref (value);
   g_clear_pointer (&job->sent, g_bytes_unref);
   job->sent = g_steal_pointer (&value);
-  bb_client_put_item_async (bb_sync_engine_get_client (pass->engine), ns_id,
-                            bb_item_state_get_item_id (item), version, nonce, aad, ciphertext,
-                            job->window->cancellable, upload_put, job);
+
+  task = g_task_new (pass->engine, NULL, upload_sealed, job);
+  g_task_set_task_data (task, sealing, (GDestroyNotify)sealing_free);
+  g_task_run_in_thread (task, seal_thread);
 }
 
 /* ConflictFetch (spec §6.8): after a precondition failure. */
@@ -1367,6 +1434,7 @@ conflict_fetched (GObject *source, GAsyncResult *result, gpointer user_data)
   Job *job = user_data;
   Pass *pass = job->window->pass;
   g_autoptr (BbItemEnvelope) env = NULL;
+  g_autoptr (GBytes) blob_key = NULL;
   g_autoptr (GBytes) plaintext = NULL;
   g_autoptr (GPtrArray) saves = g_ptr_array_new_with_free_func (g_object_unref);
   const char *ns_id = bb_item_state_get_namespace_id (job->item);
@@ -1389,10 +1457,11 @@ conflict_fetched (GObject *source, GAsyncResult *result, gpointer user_data)
                                      bb_item_state_get_version (job->item), rv));
       return;
     }
-  plaintext = bb_protocol_decrypt_item (
-      bb_namespace_state_get_dek (ns), ns_id, bb_item_envelope_get_item_id (env), rv,
-      bb_item_envelope_get_nonce (env), bb_item_envelope_get_aad (env),
-      bb_item_envelope_get_ciphertext (env), &error);
+  blob_key = bb_sync_engine_blob_key (pass->engine, ns, &error);
+  if (blob_key != NULL)
+    plaintext = bb_protocol_decrypt_item_with_key (
+        blob_key, ns_id, bb_item_envelope_get_item_id (env), rv, bb_item_envelope_get_nonce (env),
+        bb_item_envelope_get_aad (env), bb_item_envelope_get_ciphertext (env), &error);
   if (plaintext == NULL
       || !apply_remote (pass, job->item, rv, plaintext, saves, job->events, &error)
       || !save_records (pass, saves, NULL, &error))
