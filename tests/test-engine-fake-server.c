@@ -1221,6 +1221,33 @@ test_auth_events_for_successful_refresh (void)
   f_free (f);
 }
 
+/* Spec §4.2: only an expiry strictly before now forces a login. A token expiring exactly
+ * now is in the skew window: refresh-recommended and a refresh, no login. */
+static void
+test_token_expiring_now_is_refreshed (void)
+{
+  F *f = f_new ();
+  g_autofree char *expected = NULL;
+
+  set_token (f, "expiring-token", 0);
+  sync_ok (f);
+  g_assert_cmpuint (count_requests (f, "POST", "/v1/auth/login"), ==, 0);
+  g_assert_cmpuint (count_requests (f, "POST", "/v1/auth/refresh"), ==, 1);
+  g_assert_cmpstr (nth_request (f, "POST", "/v1/auth/refresh", 0)->authorization, ==,
+                   "Bearer expiring-token");
+  expected = g_strdup_printf ("auth-refresh-recommended:%" G_GINT64_FORMAT
+                              " auth-session-ready:%" G_GINT64_FORMAT,
+                              NOW_S, NOW_S + 48 * 3600);
+  assert_events (f, "auth-", expected);
+
+  /* One microsecond later it has expired: a login. */
+  set_token (f, "expired-token", -1);
+  sync_ok (f);
+  g_assert_cmpuint (count_requests (f, "POST", "/v1/auth/login"), ==, 1);
+  g_assert_cmpuint (count_requests (f, "POST", "/v1/auth/refresh"), ==, 1);
+  f_free (f);
+}
+
 static void
 test_join_authenticates_before_fetching_dek (void)
 {
@@ -1951,6 +1978,8 @@ main (int argc, char *argv[])
                    test_login_required_after_login_failure);
   g_test_add_func ("/engine-fake/auth/events-for-successful-refresh",
                    test_auth_events_for_successful_refresh);
+  g_test_add_func ("/engine-fake/auth/token-expiring-now-is-refreshed",
+                   test_token_expiring_now_is_refreshed);
   g_test_add_func ("/engine-fake/auth/join-authenticates-before-fetching-dek",
                    test_join_authenticates_before_fetching_dek);
   /* §9.2 */
