@@ -1134,6 +1134,26 @@ test_relogin_after_unauthorized (void)
   f_free (f);
 }
 
+/* Spec §4.5 step 6: the rerun's result is final, a second 401 included. */
+static void
+test_second_unauthorized_is_final (void)
+{
+  F *f = f_new ();
+  g_autoptr (GError) error = NULL;
+
+  set_token (f, "revoked-token", 48 * HOUR_US);
+  script (f, "GET", "/v1/namespaces/mine", 401, NULL);
+  script (f, "GET", "/v1/namespaces/mine", 401, NULL);
+  g_assert_false (sync_now (f, &error));
+  g_assert_error (error, BB_SYNC_ERROR, BB_SYNC_ERROR_API);
+  g_assert_cmpint (bb_sync_error_get_http_status (error), ==, 401);
+  g_assert_cmpuint (count_requests (f, "GET", "/v1/namespaces/mine"), ==, 2);
+  g_assert_cmpuint (count_requests (f, "POST", "/v1/auth/login"), ==, 1);
+  g_assert_false (has_event (f, "auth-login-required"));
+  assert_events (f, "sync-", "sync-started sync-failed");
+  f_free (f);
+}
+
 static void
 test_unexpired_token_when_refresh_fails (void)
 {
@@ -1178,6 +1198,13 @@ test_session_ready_after_login (void)
   g_assert_null (nth_request (f, "POST", "/v1/auth/login", 0)->authorization);
   expected = g_strdup_printf ("auth-session-ready:%" G_GINT64_FORMAT, NOW_S + 48 * 3600);
   assert_events (f, "auth-", expected);
+  /* Spec §6.3 step i: the listed default becomes the identity's default namespace. */
+  {
+    g_autoptr (BbIdentityState) state = bb_store_load_identity (f->store, key_id (f), NULL);
+
+    g_assert_cmpstr (bb_identity_state_get_access_token (state), ==, "fresh-token");
+    g_assert_cmpstr (bb_identity_state_get_default_namespace_id (state), ==, f->ns_id);
+  }
   f_free (f);
 }
 
@@ -1777,6 +1804,53 @@ test_snapshot_behind_expected_head (void)
   f_free (f);
 }
 
+/* Spec §6.6 step 4 (§6.10): a fetched version below the listed one is a rollback. */
+static void
+test_fetch_below_listed_version_is_rollback (void)
+{
+  F *f = f_new ();
+  g_autoptr (BbValueBackend) backend = bb_memory_value_backend_new ();
+  g_autoptr (BbCollection) c = open_strings (f, COLL, backend);
+  g_autoptr (BbItemState) item = save_item (f, COLL, "k", 1, "v1 value", FALSE);
+  g_autofree char *id = item_id (f, COLL, "k");
+  g_autofree char *path = kv_path (f, id);
+
+  set_test_token (f);
+  set_str (backend, "k", "v1 value");
+  set_ns_head (f, 1);
+  f->remote_head = 3;
+  remote_map (f, id, 3);
+  remote_item (f, id, 2, "stale remote");
+  sync_rollback (f, "below the listed 3");
+  g_assert_cmpuint (count_requests (f, "GET", path), ==, 1);
+  assert_str (backend, "k", "v1 value");
+  assert_item_unchanged (f, item);
+  g_assert_cmpuint (ns_head (f), ==, 1);
+  f_free (f);
+}
+
+/* Spec §6.5 step 3 (§6.10): a known item listed below its local version is a rollback. */
+static void
+test_item_listed_below_local_version_is_rollback (void)
+{
+  F *f = f_new ();
+  g_autoptr (BbValueBackend) backend = bb_memory_value_backend_new ();
+  g_autoptr (BbCollection) c = open_strings (f, COLL, backend);
+  g_autoptr (BbItemState) item = save_item (f, COLL, "k", 3, "v3 value", FALSE);
+  g_autofree char *id = item_id (f, COLL, "k");
+
+  set_test_token (f);
+  set_str (backend, "k", "v3 value");
+  set_ns_head (f, 4);
+  f->remote_head = 5;
+  remote_map (f, id, 2);
+  sync_rollback (f, "below the known 3");
+  g_assert_cmpuint (count_method_prefix (f, "GET", "/v1/kv/"), ==, 0);
+  assert_item_unchanged (f, item);
+  g_assert_cmpuint (ns_head (f), ==, 4);
+  f_free (f);
+}
+
 static void
 test_conflict_preserves_original_merge_base (void)
 {
@@ -1971,6 +2045,7 @@ main (int argc, char *argv[])
 
   /* §9.1 */
   g_test_add_func ("/engine-fake/auth/relogin-after-401", test_relogin_after_unauthorized);
+  g_test_add_func ("/engine-fake/auth/second-401-is-final", test_second_unauthorized_is_final);
   g_test_add_func ("/engine-fake/auth/unexpired-token-when-refresh-fails",
                    test_unexpired_token_when_refresh_fails);
   g_test_add_func ("/engine-fake/auth/session-ready-after-login", test_session_ready_after_login);
@@ -2021,6 +2096,10 @@ main (int argc, char *argv[])
                    test_disappeared_known_item_is_rollback);
   g_test_add_func ("/engine-fake/external/snapshot-behind-expected-head",
                    test_snapshot_behind_expected_head);
+  g_test_add_func ("/engine-fake/external/fetch-below-listed-version-is-rollback",
+                   test_fetch_below_listed_version_is_rollback);
+  g_test_add_func ("/engine-fake/external/item-listed-below-local-version-is-rollback",
+                   test_item_listed_below_local_version_is_rollback);
   g_test_add_func ("/engine-fake/external/conflict-preserves-merge-base",
                    test_conflict_preserves_original_merge_base);
   /* §9.7 */
