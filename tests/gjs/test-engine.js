@@ -46,14 +46,14 @@ function assertExcludes(list, entry, what) {
         throw new Error(`${what}: ${needle} unexpectedly in ${JSON.stringify(list)}`);
 }
 
-// Runs an _async/_finish pair to completion on a main loop and returns its result (or
-// throws its error).
-function run(object, name, ...args) {
+// Runs an _async/_finish pair of @object to completion on a main loop and returns the
+// result of @finish (or throws its error).
+function run(object, start, finish, ...args) {
     const loop = new GLib.MainLoop(null, false);
     let value, error;
-    object[`${name}_async`](...args, null, (source, result) => {
+    start.call(object, ...args, null, (source, result) => {
         try {
-            value = object[`${name}_finish`](result);
+            value = finish.call(object, result);
         } catch (e) {
             error = e;
         }
@@ -126,7 +126,8 @@ class Device {
                 this.events.push([name, collection, key]);
             });
         }
-        const ns = run(this.engine, 'default_namespace');
+        const ns = run(this.engine, this.engine.default_namespace_async,
+            this.engine.default_namespace_finish);
         assertEqual(ns.get_kind(), 'default', 'default namespace kind');
         this.labelsC = ns.open_collection('account-labels', BbSync.Codec.new_string(),
             this.labels);
@@ -154,7 +155,7 @@ class Device {
 
     sync() {
         this.events = [];
-        return run(this.engine, 'sync');
+        return run(this.engine, this.engine.sync_async, this.engine.sync_finish);
     }
 
     close() {
