@@ -151,7 +151,9 @@ decide (GTask *task)
       g_queue_push_tail (&auth->waiters, task);
       return;
     }
-  if (token == NULL || token[0] == '\0' || expiry <= now)
+  /* Spec §4.2: a login when the expiry is strictly before now (zero always is); a token
+   * expiring exactly now still goes through the skew window below. */
+  if (token == NULL || token[0] == '\0' || expiry == 0 || expiry < now)
     {
       login (task);
       return;
