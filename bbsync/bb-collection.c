@@ -367,37 +367,6 @@ bb_collection_get_encoded (BbCollection *self, const char *key, GError **error)
   return bytes;
 }
 
-/* key → encoded value (GBytes) of every snapshot entry. */
-GHashTable *
-bb_collection_snapshot_encoded (BbCollection *self, GError **error)
-{
-  g_autoptr (GVariant) snapshot = NULL;
-  g_autoptr (GHashTable) encoded = NULL;
-  GVariantIter iter;
-  const char *key;
-  GVariant *value;
-
-  snapshot = bb_value_backend_snapshot (self->backend, error);
-  if (snapshot == NULL)
-    return NULL;
-
-  encoded = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, (GDestroyNotify)g_bytes_unref);
-  g_variant_iter_init (&iter, snapshot);
-  while (g_variant_iter_next (&iter, "{&sv}", &key, &value))
-    {
-      g_autoptr (GVariant) owned = value;
-      GBytes *bytes = bb_codec_encode (self->codec, owned, error);
-
-      if (bytes == NULL)
-        {
-          g_prefix_error (error, _ ("Snapshot of collection “%s”, key “%s”: "), self->name, key);
-          return NULL;
-        }
-      g_hash_table_replace (encoded, g_strdup (key), bytes);
-    }
-  return g_steal_pointer (&encoded);
-}
-
 /* A conditional set from @current (NULL = absent), the value the backend returned, to the
  * encoded @value (spec §2.5 setIfCurrent). */
 gboolean
@@ -524,7 +493,8 @@ bb_collection_resolve_conflict (BbCollection *self, const char *key, BbConflictR
   g_autoptr (BbSyncEngine) engine = NULL;
   g_autoptr (BbItemState) item = NULL;
   g_autoptr (GVariant) sunk = NULL;
-  BbStore *store;
+  g_autoptr (GPtrArray) records = NULL;
+  BbItemState *stored;
 
   g_return_val_if_fail (BB_IS_COLLECTION (self), FALSE);
   g_return_val_if_fail (key != NULL, FALSE);
@@ -543,12 +513,13 @@ bb_collection_resolve_conflict (BbCollection *self, const char *key, BbConflictR
     }
   if (!bb_sync_engine_check_open (engine, error))
     return FALSE;
-  store = bb_sync_engine_get_store (engine);
 
-  item = bb_store_get_item_by_logical_key (store, bb_sync_engine_get_key_id (engine),
+  stored
+      = bb_item_cache_peek_by_logical_key (bb_sync_engine_get_item_cache (engine),
                                            bb_namespace_get_id (self->ns), self->name, key, error);
-  if (item == NULL)
+  if (stored == NULL)
     return FALSE;
+  item = bb_item_state_copy (stored);
   if (!bb_item_state_get_conflict (item))
     return TRUE;
 
@@ -610,7 +581,9 @@ bb_collection_resolve_conflict (BbCollection *self, const char *key, BbConflictR
         break;
     }
 
-  if (!bb_store_save_item (store, item, error))
+  records = g_ptr_array_new_with_free_func (g_object_unref);
+  g_ptr_array_add (records, g_steal_pointer (&item));
+  if (!bb_item_cache_save (bb_sync_engine_get_item_cache (engine), records, NULL, TRUE, error))
     return FALSE;
   bb_sync_engine_refresh_conflicts (engine);
   return TRUE;

@@ -127,18 +127,34 @@ void bb_sync_pass_run_async (BbSyncEngine *self, GCancellable *cancellable,
                              GAsyncReadyCallback callback, gpointer user_data);
 gboolean bb_sync_pass_run_finish (BbSyncEngine *self, GAsyncResult *result, GError **error);
 
-/* The active scope of one namespace (spec §6.4). */
+/* --- the active scope of one namespace (bb-sync-scope.c, spec §6.4) --- */
+
 typedef struct
 {
-  GHashTable *collections; /* name set */
-  GHashTable *items;       /* item ID → BbItemState template */
-  char *hash;              /* "" when no collection is registered */
+  const char *collection; /* owned by the registered collection */
+  char *key;
+} BbScopeKey;
+
+typedef struct
+{
+  gatomicrefcount ref;
+  GHashTable *collections;   /* name set */
+  GHashTable *items;         /* item ID → BbScopeKey */
+  GHashTable *by_collection; /* name → (key → item ID) */
+  char *hash;                /* "" when no collection is registered */
 } BbActiveScope;
 
+typedef struct _BbScopeCache BbScopeCache;
+
 BbActiveScope *bb_active_scope_compute (BbSyncEngine *self, BbNamespaceState *ns, GError **error);
-void bb_active_scope_free (BbActiveScope *scope);
+BbActiveScope *bb_active_scope_ref (BbActiveScope *scope);
+void bb_active_scope_unref (BbActiveScope *scope);
 gboolean bb_active_scope_contains (BbActiveScope *scope, BbItemState *item);
-G_DEFINE_AUTOPTR_CLEANUP_FUNC (BbActiveScope, bb_active_scope_free)
+const char *bb_active_scope_lookup (BbActiveScope *scope, const char *collection, const char *key);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (BbActiveScope, bb_active_scope_unref)
+void bb_scope_cache_free (BbScopeCache *cache);
+/* namespace ID → BbScopeCache */
+GHashTable *bb_sync_engine_get_scope_caches (BbSyncEngine *self);
 
 /* --- collections (bb-collection.c) --- */
 
@@ -148,7 +164,6 @@ BbCollection *bb_collection_new (BbNamespace *ns, const char *name, BbCodec *cod
 gboolean bb_collection_get_current (BbCollection *self, const char *key, GVariant **out_value,
                                     GBytes **out_bytes, GError **error);
 GBytes *bb_collection_get_encoded (BbCollection *self, const char *key, GError **error);
-GHashTable *bb_collection_snapshot_encoded (BbCollection *self, GError **error);
 gboolean bb_collection_set_encoded_if_current (BbCollection *self, const char *key,
                                                GVariant *current, GBytes *value,
                                                gboolean *out_replaced, GError **error);
@@ -185,6 +200,24 @@ void bb_sync_auth_clear (BbSyncAuth *auth);
 /* Test hook: replaces the wall clock (Unix microseconds) of token checks and records. */
 typedef gint64 (*BbSyncNowFunc) (gpointer user_data);
 void bb_sync_engine_set_now_func (BbSyncEngine *self, BbSyncNowFunc func, gpointer user_data);
+
+/* --- the item cache (bb-sync-item-cache.c) --- */
+
+typedef struct _BbItemCache BbItemCache;
+
+BbItemCache *bb_item_cache_new (BbStore *store, const char *key_id);
+void bb_item_cache_free (BbItemCache *cache);
+void bb_item_cache_clear (BbItemCache *cache);
+BbItemState *bb_item_cache_peek_by_id (BbItemCache *cache, const char *namespace_id,
+                                       const char *item_id, GError **error);
+BbItemState *bb_item_cache_peek_by_logical_key (BbItemCache *cache, const char *namespace_id,
+                                                const char *collection, const char *key,
+                                                GError **error);
+GPtrArray *bb_item_cache_list (BbItemCache *cache, const char *namespace_id, GError **error);
+void bb_item_cache_saved (BbItemCache *cache, GPtrArray *records);
+gboolean bb_item_cache_save (BbItemCache *cache, GPtrArray *records, GPtrArray *namespaces,
+                             gboolean batch, GError **error);
+BbItemCache *bb_sync_engine_get_item_cache (BbSyncEngine *self);
 
 /* Benchmark and test hook: requests in flight and records per step. (1, 1) is the
  * reference client's pattern: one request at a time, one store transaction per record. */

@@ -65,6 +65,8 @@ struct _BbSyncEngine
   GListStore *namespaces; /* BbNamespace, by (kind, id) */
   GListStore *conflicts;  /* BbConflict */
   GHashTable *map_keys;   /* namespace ID → MapKey */
+  BbItemCache *items;
+  GHashTable *scope_caches; /* namespace ID → BbScopeCache */
 
   GQueue pass_queue; /* GTasks of sync calls waiting for the running pass */
   gboolean pass_running;
@@ -113,6 +115,7 @@ typedef struct
   GBytes *dek;
   GBytes *map_key;
   GBytes *blob_key;
+  GHashTable *item_ids; /* "len:collection key" → item ID: one HMAC per key and DEK */
 } MapKey;
 
 static void
@@ -121,6 +124,7 @@ map_key_free (MapKey *mk)
   g_bytes_unref (mk->dek);
   g_bytes_unref (mk->map_key);
   g_bytes_unref (mk->blob_key);
+  g_hash_table_unref (mk->item_ids);
   g_free (mk);
 }
 
@@ -167,6 +171,7 @@ bb_sync_engine_initable_init (GInitable *initable, GCancellable *cancellable, GE
       bb_identity_state_set_kind (self->identity_state, self->kind);
     }
 
+  self->items = bb_item_cache_new (self->store, self->key_id);
   namespaces = bb_store_list_namespaces (self->store, self->key_id, error);
   if (namespaces == NULL)
     return FALSE;
@@ -197,6 +202,7 @@ bb_sync_engine_dispose (GObject *object)
   BbSyncEngine *self = BB_SYNC_ENGINE (object);
 
   bb_sync_engine_close (self);
+  g_clear_pointer (&self->scope_caches, g_hash_table_unref);
   g_clear_pointer (&self->collections, g_ptr_array_unref);
   if (self->namespaces != NULL)
     g_list_store_remove_all (self->namespaces);
@@ -217,6 +223,7 @@ bb_sync_engine_finalize (GObject *object)
   g_clear_object (&self->namespaces);
   g_clear_object (&self->conflicts);
   g_clear_pointer (&self->map_keys, g_hash_table_unref);
+  g_clear_pointer (&self->items, bb_item_cache_free);
   g_clear_pointer (&self->ops, g_hash_table_unref);
   g_clear_object (&self->identity_state);
   g_clear_pointer (&self->context, g_main_context_unref);
@@ -643,6 +650,8 @@ bb_sync_engine_init (BbSyncEngine *self)
   self->collections = g_ptr_array_new_with_free_func (g_object_unref);
   self->namespaces = g_list_store_new (BB_TYPE_NAMESPACE);
   self->conflicts = g_list_store_new (BB_TYPE_CONFLICT);
+  self->scope_caches = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
+                                              (GDestroyNotify)bb_scope_cache_free);
   self->map_keys
       = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, (GDestroyNotify)map_key_free);
   g_queue_init (&self->pass_queue);
@@ -1004,6 +1013,18 @@ bb_sync_engine_set_invite_ttl (BbSyncEngine *self, guint ttl_seconds)
 
 /* --- internal state --- */
 
+GHashTable *
+bb_sync_engine_get_scope_caches (BbSyncEngine *self)
+{
+  return self->scope_caches;
+}
+
+BbItemCache *
+bb_sync_engine_get_item_cache (BbSyncEngine *self)
+{
+  return self->items;
+}
+
 BbSyncAuth *
 bb_sync_engine_get_auth (BbSyncEngine *self)
 {
@@ -1334,6 +1355,7 @@ derived_keys (BbSyncEngine *self, BbNamespaceState *ns, GError **error)
   mk->dek = g_bytes_ref (dek);
   mk->map_key = g_steal_pointer (&map_key);
   mk->blob_key = g_steal_pointer (&blob_key);
+  mk->item_ids = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
   g_hash_table_replace (self->map_keys, g_strdup (id), mk);
   return mk;
 }
@@ -1343,10 +1365,19 @@ bb_sync_engine_item_id (BbSyncEngine *self, BbNamespaceState *ns, const char *co
                         const char *key, GError **error)
 {
   MapKey *mk = derived_keys (self, ns, error);
+  g_autofree char *logical = NULL;
+  const char *id;
 
   if (mk == NULL)
     return NULL;
-  return bb_protocol_item_id_with_map_key (mk->map_key, collection, key);
+  logical = g_strdup_printf ("%zu:%s%s", strlen (collection), collection, key);
+  id = g_hash_table_lookup (mk->item_ids, logical);
+  if (id == NULL)
+    {
+      id = bb_protocol_item_id_with_map_key (mk->map_key, collection, key);
+      g_hash_table_insert (mk->item_ids, g_steal_pointer (&logical), (gpointer)id);
+    }
+  return g_strdup (id);
 }
 
 /* (transfer full): the item AEAD key of @ns (a secret: it wipes itself when freed). */
@@ -1546,6 +1577,9 @@ bb_sync_engine_close (BbSyncEngine *self)
       g_object_unref (task);
     }
   g_hash_table_remove_all (self->map_keys);
+  g_hash_table_remove_all (self->scope_caches);
+  if (self->items != NULL)
+    bb_item_cache_clear (self->items);
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_CLOSED]);
 }
 
@@ -2247,6 +2281,8 @@ bb_sync_engine_reset_sync_state (BbSyncEngine *self, GError **error)
   bb_identity_state_set_default_namespace_id (state, "");
   g_set_object (&self->identity_state, state);
   g_hash_table_remove_all (self->map_keys);
+  g_hash_table_remove_all (self->scope_caches);
+  bb_item_cache_clear (self->items);
   bb_sync_engine_refresh_conflicts (self);
   return TRUE;
 }

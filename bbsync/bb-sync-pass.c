@@ -125,7 +125,7 @@ pass_unref (Pass *pass)
   g_clear_pointer (&pass->ready, g_hash_table_unref);
   g_clear_pointer (&pass->remote, g_ptr_array_unref);
   g_clear_object (&pass->ns);
-  g_clear_pointer (&pass->scope, bb_active_scope_free);
+  g_clear_pointer (&pass->scope, bb_active_scope_unref);
   g_clear_pointer (&pass->dirty, g_ptr_array_unref);
   g_clear_pointer (&pass->scopes, g_hash_table_unref);
   g_clear_object (&pass->task);
@@ -182,136 +182,38 @@ bb_bytes_equal0 (GBytes *a, GBytes *b)
   return la == 0 || memcmp (g_bytes_get_data (a, NULL), g_bytes_get_data (b, NULL), la) == 0;
 }
 
+/* One store transaction for a step's records; one per record with a chunk of 1 (the
+ * reference client's pattern, kept for comparison). */
 static gboolean
 save_records (Pass *pass, GPtrArray *items, GPtrArray *namespaces, GError **error)
 {
   guint window, chunk;
 
-  if ((items == NULL || items->len == 0) && (namespaces == NULL || namespaces->len == 0))
-    return TRUE;
   bb_sync_engine_get_pipeline (pass->engine, &window, &chunk);
-  if (chunk > 1)
-    return bb_store_save_batch (pass->store, items, namespaces, error);
-
-  /* The reference client's pattern, kept for comparison: one transaction per record. */
-  for (guint i = 0; items != NULL && i < items->len; i++)
-    if (!bb_store_save_item (pass->store, g_ptr_array_index (items, i), error))
-      return FALSE;
-  for (guint i = 0; namespaces != NULL && i < namespaces->len; i++)
-    if (!bb_store_save_namespace (pass->store, g_ptr_array_index (namespaces, i), error))
-      return FALSE;
-  return TRUE;
+  return bb_item_cache_save (bb_sync_engine_get_item_cache (pass->engine), items, namespaces,
+                             chunk > 1, error);
 }
 
-/* --- active scope (spec §6.4) --- */
-
-void
-bb_active_scope_free (BbActiveScope *scope)
+/* (transfer full): a copy of the record of @item_id, to change and save; NULL with
+ * BB_SYNC_ERROR_NOT_FOUND when there is none. */
+static BbItemState *
+dup_item (Pass *pass, const char *namespace_id, const char *item_id, GError **error)
 {
-  g_hash_table_unref (scope->collections);
-  g_hash_table_unref (scope->items);
-  g_free (scope->hash);
-  g_free (scope);
+  BbItemState *item = bb_item_cache_peek_by_id (bb_sync_engine_get_item_cache (pass->engine),
+                                                namespace_id, item_id, error);
+
+  return item != NULL ? bb_item_state_copy (item) : NULL;
 }
 
-gboolean
-bb_active_scope_contains (BbActiveScope *scope, BbItemState *item)
+/* (transfer full): a new record for an active key without one (spec §6.4's template). */
+static BbItemState *
+scope_template (Pass *pass, BbNamespaceState *ns, const char *item_id, BbScopeKey *entry)
 {
-  return g_hash_table_contains (scope->collections, bb_item_state_get_collection (item))
-         && g_hash_table_contains (scope->items, bb_item_state_get_item_id (item));
+  return bb_item_state_new (pass->key_id, bb_namespace_state_get_namespace_id (ns),
+                            entry->collection, entry->key, item_id);
 }
 
-static int
-compare_strings (gconstpointer a, gconstpointer b)
-{
-  return strcmp (*(const char **)a, *(const char **)b);
-}
 
-/* The keys of @table in byte order (container only: the table owns them). */
-static GPtrArray *
-sorted_keys (GHashTable *table)
-{
-  GPtrArray *keys = g_ptr_array_sized_new (g_hash_table_size (table));
-  GHashTableIter iter;
-  gpointer key;
-
-  g_hash_table_iter_init (&iter, table);
-  while (g_hash_table_iter_next (&iter, &key, NULL))
-    g_ptr_array_add (keys, key);
-  g_ptr_array_sort (keys, compare_strings);
-  return keys;
-}
-
-BbActiveScope *
-bb_active_scope_compute (BbSyncEngine *self, BbNamespaceState *ns, GError **error)
-{
-  const char *ns_id = bb_namespace_state_get_namespace_id (ns);
-  g_autoptr (GPtrArray) collections = bb_sync_engine_dup_collections (self, ns_id);
-  BbActiveScope *scope = g_new0 (BbActiveScope, 1);
-  g_autoptr (GPtrArray) names = g_ptr_array_new ();
-  g_autoptr (GPtrArray) ids = NULL;
-  g_autoptr (GChecksum) sum = NULL;
-
-  scope->collections = g_hash_table_new (g_str_hash, g_str_equal);
-  scope->items = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, g_object_unref);
-  for (guint i = 0; i < collections->len; i++)
-    {
-      BbCollection *c = g_ptr_array_index (collections, i);
-      const char *name = bb_collection_get_name (c);
-      g_auto (GStrv) keys = NULL;
-
-      /* Names are owned by the registered collections, which outlive the scope. */
-      g_hash_table_add (scope->collections, (gpointer)name);
-      g_ptr_array_add (names, (gpointer)name);
-      keys = bb_value_backend_list_keys (bb_collection_get_backend (c), error);
-      if (keys == NULL)
-        {
-          g_prefix_error (error, _ ("Keys of collection “%s”: "), name);
-          bb_active_scope_free (scope);
-          return NULL;
-        }
-      for (guint k = 0; keys[k] != NULL; k++)
-        {
-          char *item_id = bb_sync_engine_item_id (self, ns, name, keys[k], error);
-          BbItemState *template;
-
-          if (item_id == NULL)
-            {
-              bb_active_scope_free (scope);
-              return NULL;
-            }
-          template
-              = bb_item_state_new (bb_sync_engine_get_key_id (self), ns_id, name, keys[k], item_id);
-          g_hash_table_replace (scope->items, (gpointer)bb_item_state_get_item_id (template),
-                                template);
-          g_free (item_id);
-        }
-    }
-
-  if (collections->len == 0)
-    {
-      scope->hash = g_strdup ("");
-      return scope;
-    }
-  sum = g_checksum_new (G_CHECKSUM_SHA256);
-  g_checksum_update (sum, (const guchar *)"bitboxsync-active-scope-v1", 26);
-  g_ptr_array_sort (names, compare_strings);
-  for (guint i = 0; i < names->len; i++)
-    {
-      const char *name = g_ptr_array_index (names, i);
-
-      g_checksum_update (sum, (const guchar *)"\x00", 1);
-      g_checksum_update (sum, (const guchar *)name, strlen (name));
-    }
-  ids = sorted_keys (scope->items);
-  for (guint i = 0; i < ids->len; i++)
-    {
-      g_checksum_update (sum, (const guchar *)"\x01", 1);
-      g_checksum_update (sum, g_ptr_array_index (ids, i), 64);
-    }
-  scope->hash = g_strdup (g_checksum_get_string (sum));
-  return scope;
-}
 
 /* --- ApplyRemote (spec §6.7) --- */
 
@@ -620,71 +522,111 @@ window_run (Pass *pass, GPtrArray *jobs, BbNamespaceState *ns, WindowStartFunc s
 
 static void phase_a_ready_next (Pass *pass);
 
+static int
+compare_item_keys (gconstpointer a, gconstpointer b)
+{
+  return strcmp (bb_item_state_get_key (*(BbItemState **)a),
+                 bb_item_state_get_key (*(BbItemState **)b));
+}
+
+/* Snapshot reconciliation of one collection: marks dirty (in @queued, key order) every
+ * active key whose encoded value differs from its last clean value. */
+static gboolean
+reconcile_collection (Pass *pass, BbCollection *c, BbActiveScope *scope, GPtrArray *queued,
+                      GError **error)
+{
+  const char *name = bb_collection_get_name (c);
+  const char *ns_id = bb_namespace_get_id (bb_collection_get_namespace (c));
+  BbItemCache *cache = bb_sync_engine_get_item_cache (pass->engine);
+  g_autoptr (GVariant) snapshot = NULL;
+  guint first = queued->len;
+  GVariantIter iter;
+  const char *key;
+  GVariant *value;
+
+  snapshot = bb_value_backend_snapshot (bb_collection_get_backend (c), error);
+  if (snapshot == NULL)
+    return FALSE;
+  g_variant_iter_init (&iter, snapshot);
+  while (g_variant_iter_next (&iter, "{&sv}", &key, &value))
+    {
+      g_autoptr (GVariant) owned = value;
+      g_autoptr (GBytes) encoded = bb_codec_encode (bb_collection_get_codec (c), owned, error);
+      const char *item_id;
+      BbItemState *stored;
+      BbItemState *item;
+
+      if (encoded == NULL)
+        {
+          g_prefix_error (error, _ ("Snapshot of collection “%s”, key “%s”: "), name, key);
+          return FALSE;
+        }
+      /* Keys outside the active scope are ignored (spec §2.8). */
+      item_id = bb_active_scope_lookup (scope, name, key);
+      if (item_id == NULL)
+        continue;
+      stored = bb_item_cache_peek_by_id (cache, ns_id, item_id, error);
+      if (stored == NULL)
+        {
+          if (!g_error_matches (*error, BB_SYNC_ERROR, BB_SYNC_ERROR_NOT_FOUND))
+            return FALSE;
+          g_clear_error (error);
+        }
+      /* Untouched records are not saved again: their updated-at stays. */
+      else if (bb_item_state_get_conflict (stored) || bb_item_state_get_dirty (stored)
+               || (bb_item_state_has_merge_base (stored)
+                   && bb_bytes_equal0 (encoded, bb_item_state_get_base_value (stored))))
+        continue;
+      item = stored != NULL ? bb_item_state_copy (stored)
+                            : bb_item_state_new (pass->key_id, ns_id, name, key, item_id);
+      bb_item_state_mark_dirty (item);
+      g_ptr_array_add (queued, item);
+    }
+  /* Events in key order (spec §6.2): sort only what was queued. */
+  if (queued->len - first > 1)
+    {
+      g_autoptr (GPtrArray) part = g_ptr_array_new ();
+
+      for (guint i = first; i < queued->len; i++)
+        g_ptr_array_add (part, g_ptr_array_index (queued, i));
+      g_ptr_array_sort (part, compare_item_keys);
+      for (guint i = first; i < queued->len; i++)
+        queued->pdata[i] = g_ptr_array_index (part, i - first);
+    }
+  return TRUE;
+}
+
 static void
 phase_a_reconcile (Pass *pass)
 {
   g_autoptr (GPtrArray) saves = g_ptr_array_new_with_free_func (g_object_unref);
   g_autoptr (GPtrArray) events
       = g_ptr_array_new_with_free_func ((GDestroyNotify)bb_pending_event_free);
-  g_autoptr (GHashTable) scopes
-      = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, (GDestroyNotify)bb_active_scope_free);
+  g_autoptr (GHashTable) scopes = g_hash_table_new_full (g_str_hash, g_str_equal, NULL,
+                                                         (GDestroyNotify)bb_active_scope_unref);
   GError *error = NULL;
 
   for (guint i = 0; i < pass->collections->len; i++)
     {
       BbCollection *c = g_ptr_array_index (pass->collections, i);
-      const char *name = bb_collection_get_name (c);
       const char *ns_id = bb_namespace_get_id (bb_collection_get_namespace (c));
-      BbNamespaceState *ns = g_hash_table_lookup (pass->ready, ns_id);
-      g_autoptr (GHashTable) snapshot = NULL;
-      g_autoptr (GPtrArray) keys = NULL;
-      BbActiveScope *scope = NULL;
+      BbActiveScope *scope = g_hash_table_lookup (scopes, ns_id);
 
-      snapshot = bb_collection_snapshot_encoded (c, &error);
-      if (snapshot == NULL)
-        goto failed;
-      keys = sorted_keys (snapshot);
-      for (guint k = 0; k < keys->len; k++)
+      /* One scope per namespace for the whole phase. */
+      if (scope == NULL)
         {
-          const char *key = g_ptr_array_index (keys, k);
-          GBytes *value = g_hash_table_lookup (snapshot, key);
-          g_autofree char *item_id = NULL;
-          g_autoptr (BbItemState) item = NULL;
-
-          item_id = bb_sync_engine_item_id (pass->engine, ns, name, key, &error);
-          if (item_id == NULL)
+          scope = bb_active_scope_compute (pass->engine, g_hash_table_lookup (pass->ready, ns_id),
+                                           &error);
+          if (scope == NULL)
             goto failed;
-          if (scope == NULL && (scope = g_hash_table_lookup (scopes, ns_id)) == NULL)
-            {
-              scope = bb_active_scope_compute (pass->engine, ns, &error);
-              if (scope == NULL)
-                goto failed;
-              g_hash_table_insert (scopes, (gpointer)ns_id, scope);
-            }
-          if (!g_hash_table_contains (scope->items, item_id))
-            continue;
-
-          item = bb_store_get_item_by_logical_key (pass->store, pass->key_id, ns_id, name, key,
-                                                   &error);
-          if (item == NULL)
-            {
-              if (!g_error_matches (error, BB_SYNC_ERROR, BB_SYNC_ERROR_NOT_FOUND))
-                goto failed;
-              g_clear_error (&error);
-              item = bb_item_state_new (pass->key_id, ns_id, name, key, item_id);
-            }
-          if (bb_item_state_get_item_id (item)[0] == '\0')
-            bb_item_state_set_item_id (item, item_id);
-          if (bb_item_state_get_conflict (item) || bb_item_state_get_dirty (item))
-            continue;
-          if (bb_item_state_has_merge_base (item)
-              && bb_bytes_equal0 (value, bb_item_state_get_base_value (item)))
-            continue;
-          bb_item_state_mark_dirty (item);
-          record (saves, events, item, BB_SYNC_EVENT_ITEM_QUEUED);
+          g_hash_table_insert (scopes, (gpointer)ns_id, scope);
         }
+      if (!reconcile_collection (pass, c, scope, saves, &error))
+        goto failed;
     }
 
+  for (guint i = 0; i < saves->len; i++)
+    bb_pending_events_add (events, BB_SYNC_EVENT_ITEM_QUEUED, g_ptr_array_index (saves, i));
   if (!save_records (pass, saves, NULL, &error))
     goto failed;
   bb_sync_engine_emit_pending (pass->engine, events);
@@ -810,9 +752,8 @@ apply_fetched (Pass *pass, Job *job, GPtrArray *saves, GPtrArray *events, GError
       return FALSE;
     }
 
-  item = bb_store_get_item_by_id (pass->store, pass->key_id,
-                                  bb_item_state_get_namespace_id (job->item),
-                                  bb_item_state_get_item_id (job->item), &local_error);
+  item = dup_item (pass, bb_item_state_get_namespace_id (job->item),
+                   bb_item_state_get_item_id (job->item), &local_error);
   if (item == NULL)
     {
       if (!g_error_matches (local_error, BB_SYNC_ERROR, BB_SYNC_ERROR_NOT_FOUND))
@@ -998,8 +939,6 @@ item_map_fetched (GObject *source, GAsyncResult *result, gpointer user_data)
   g_autoptr (GHashTable) inactive = NULL;
   g_auto (GStrv) ids = NULL;
   GPtrArray *jobs;
-  GHashTableIter iter;
-  gpointer id, template;
   GError *error = NULL;
 
   map = bb_client_get_items_finish (BB_CLIENT (source), result, &error);
@@ -1015,7 +954,7 @@ item_map_fetched (GObject *source, GAsyncResult *result, gpointer user_data)
       goto failed;
     }
 
-  local = bb_store_list_namespace_items (pass->store, pass->key_id, ns_id, &error);
+  local = bb_item_cache_list (bb_sync_engine_get_item_cache (pass->engine), ns_id, &error);
   if (local == NULL)
     goto failed;
   known = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, g_object_unref);
@@ -1044,18 +983,22 @@ item_map_fetched (GObject *source, GAsyncResult *result, gpointer user_data)
       else
         g_hash_table_add (inactive, (gpointer)item_id);
     }
-  g_hash_table_iter_init (&iter, pass->scope->items);
-  while (g_hash_table_iter_next (&iter, &id, &template))
-    if (!g_hash_table_contains (known, id))
-      g_hash_table_insert (known, id, g_object_ref (template));
-
   jobs = g_ptr_array_new_with_free_func ((GDestroyNotify)job_free);
   ids = bb_namespace_items_dup_item_ids (map); /* ascending */
   for (guint i = 0; ids[i] != NULL; i++)
     {
       BbItemState *item = g_hash_table_lookup (known, ids[i]);
       guint64 listed = bb_namespace_items_get_version (map, ids[i]);
+      BbScopeKey *entry;
 
+      /* An active key with no record yet: a template record (made only when needed). */
+      if (item == NULL && (entry = g_hash_table_lookup (pass->scope->items, ids[i])) != NULL)
+        {
+          g_autoptr (BbItemState) template = scope_template (pass, ns, ids[i], entry);
+
+          g_ptr_array_add (jobs, job_new (JOB_FETCH, template, listed));
+          continue;
+        }
       if (item == NULL)
         {
           g_autoptr (BbItemState) unknown = NULL;
@@ -1088,7 +1031,7 @@ namespace_ready (Pass *pass)
   gboolean remote_changed = remote_head > bb_namespace_state_get_namespace_head (ns);
   GError *error = NULL;
 
-  g_clear_pointer (&pass->scope, bb_active_scope_free);
+  g_clear_pointer (&pass->scope, bb_active_scope_unref);
   pass->scope = bb_active_scope_compute (pass->engine, ns, &error);
   if (pass->scope == NULL)
     {
@@ -1294,9 +1237,8 @@ upload_reread (Job *job)
   g_autoptr (BbItemState) item = NULL;
   GError *error = NULL;
 
-  item = bb_store_get_item_by_id (pass->store, pass->key_id,
-                                  bb_item_state_get_namespace_id (job->item),
-                                  bb_item_state_get_item_id (job->item), &error);
+  item = dup_item (pass, bb_item_state_get_namespace_id (job->item),
+                   bb_item_state_get_item_id (job->item), &error);
   if (item == NULL)
     {
       if (g_error_matches (error, BB_SYNC_ERROR, BB_SYNC_ERROR_NOT_FOUND))
@@ -1584,8 +1526,8 @@ flush_run (Pass *pass)
   GError *error = NULL;
 
   g_clear_pointer (&pass->scopes, g_hash_table_unref);
-  pass->scopes
-      = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, (GDestroyNotify)bb_active_scope_free);
+  pass->scopes = g_hash_table_new_full (g_str_hash, g_str_equal, NULL,
+                                        (GDestroyNotify)bb_active_scope_unref);
   g_hash_table_iter_init (&iter, pass->ready);
   while (g_hash_table_iter_next (&iter, &id, &ns))
     {
