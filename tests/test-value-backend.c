@@ -772,6 +772,40 @@ test_memory_if_current_deep_equality (void)
   g_assert_no_error (error);
 }
 
+/* The backend keeps its key list and snapshot between calls: every change must show. */
+static void
+test_memory_answers_follow_changes (void)
+{
+  g_autoptr (BbValueBackend) backend = bb_memory_value_backend_new ();
+  g_autoptr (GVariant) first = NULL;
+  g_autoptr (GVariant) second = NULL;
+  g_autoptr (GVariant) third = NULL;
+  g_auto (GStrv) keys = NULL;
+  g_auto (GStrv) more_keys = NULL;
+  g_auto (GStrv) scoped = NULL;
+
+  g_assert_true (bb_value_backend_set_value (backend, "a", g_variant_new_string ("1"), NULL));
+  first = bb_value_backend_snapshot (backend, NULL);
+  keys = bb_value_backend_list_keys (backend, NULL);
+  g_assert_cmpuint (g_strv_length (keys), ==, 1);
+
+  g_assert_true (bb_value_backend_set_value (backend, "a", g_variant_new_string ("2"), NULL));
+  second = bb_value_backend_snapshot (backend, NULL);
+  g_assert_false (g_variant_equal (first, second));
+  g_assert_true (
+      bb_value_backend_set_value_if_current (backend, "b", NULL, g_variant_new_string ("3"), NULL));
+  third = bb_value_backend_snapshot (backend, NULL);
+  g_assert_cmpuint (g_variant_n_children (third), ==, 2);
+  more_keys = bb_value_backend_list_keys (backend, NULL);
+  g_assert_cmpuint (g_strv_length (more_keys), ==, 2);
+
+  bb_memory_value_backend_set_scope (BB_MEMORY_VALUE_BACKEND (backend),
+                                     (const char *const[]){ "z", NULL });
+  scoped = bb_value_backend_list_keys (backend, NULL);
+  g_assert_cmpuint (g_strv_length (scoped), ==, 3);
+  g_assert_cmpstr (scoped[2], ==, "z");
+}
+
 /* Dictionaries are equal whatever the order of their entries (the engine may hand back
  * a decoded copy sorted by key), also nested in variants; a changed entry still differs. */
 static void
@@ -819,6 +853,8 @@ main (int argc, char **argv)
   g_test_add_func ("/value-backend/memory/keys-and-scope", test_memory_keys_and_scope);
   g_test_add_func ("/value-backend/memory/snapshot", test_memory_snapshot);
   g_test_add_func ("/value-backend/memory/get-and-set", test_memory_get_and_set);
+  g_test_add_func ("/value-backend/memory/answers-follow-changes",
+                   test_memory_answers_follow_changes);
   g_test_add_func ("/value-backend/memory/if-current/dictionary-order",
                    test_memory_if_current_dictionary_order);
   g_test_add_func ("/value-backend/memory/if-current/absent-expected-absent",

@@ -33,6 +33,11 @@ struct _BbMemoryValueBackend
 
   GHashTable *values; /* char * → GVariant * (not floating) */
   GHashTable *scope;  /* char * set: the extra scope */
+
+  /* Answers kept until the next change: the engine asks for both on every pass, and
+   * most passes find nothing changed. */
+  char **keys_cache;
+  GVariant *snapshot_cache;
 };
 
 static void bb_memory_value_backend_value_backend_init (BbValueBackendInterface *iface);
@@ -62,12 +67,15 @@ static char **
 bb_memory_value_backend_list_keys (BbValueBackend *backend, GError **error)
 {
   BbMemoryValueBackend *self = BB_MEMORY_VALUE_BACKEND (backend);
-  g_autoptr (GHashTable) all = g_hash_table_new (g_str_hash, g_str_equal);
+  g_autoptr (GHashTable) all = NULL;
   g_autofree const char **keys = NULL;
   GHashTableIter iter;
   gpointer key;
   guint len;
 
+  if (self->keys_cache != NULL)
+    return g_strdupv (self->keys_cache);
+  all = g_hash_table_new (g_str_hash, g_str_equal);
   g_hash_table_iter_init (&iter, self->values);
   while (g_hash_table_iter_next (&iter, &key, NULL))
     g_hash_table_add (all, key);
@@ -76,20 +84,29 @@ bb_memory_value_backend_list_keys (BbValueBackend *backend, GError **error)
     g_hash_table_add (all, key);
 
   keys = sorted_keys (all, &len);
-  return g_strdupv ((char **)keys);
+  self->keys_cache = g_strdupv ((char **)keys);
+  return g_strdupv (self->keys_cache);
 }
 
 static GVariant *
 bb_memory_value_backend_snapshot (BbValueBackend *backend, GError **error)
 {
   BbMemoryValueBackend *self = BB_MEMORY_VALUE_BACKEND (backend);
-  guint len;
-  g_autofree const char **keys = sorted_keys (self->values, &len);
   GVariantBuilder builder = G_VARIANT_BUILDER_INIT (G_VARIANT_TYPE_VARDICT);
+  g_autofree const char **keys = NULL;
+  guint len;
 
+  if (self->snapshot_cache != NULL)
+    return g_variant_ref (self->snapshot_cache);
+  /* Sorted, so what a test or a tool prints is stable. */
+  keys = sorted_keys (self->values, &len);
   for (guint i = 0; i < len; i++)
-    g_variant_builder_add (&builder, "{sv}", keys[i], g_hash_table_lookup (self->values, keys[i]));
-  return g_variant_ref_sink (g_variant_builder_end (&builder));
+    g_variant_builder_add_value (
+        &builder, g_variant_new_dict_entry (
+                      g_variant_new_string (keys[i]),
+                      g_variant_new_variant (g_hash_table_lookup (self->values, keys[i]))));
+  self->snapshot_cache = g_variant_ref_sink (g_variant_builder_end (&builder));
+  return g_variant_ref (self->snapshot_cache);
 }
 
 static GVariant *
@@ -107,6 +124,9 @@ bb_memory_value_backend_set_value (BbValueBackend *backend, const char *key, GVa
 {
   BbMemoryValueBackend *self = BB_MEMORY_VALUE_BACKEND (backend);
 
+  g_clear_pointer (&self->snapshot_cache, g_variant_unref);
+  if (!g_hash_table_contains (self->values, key))
+    g_clear_pointer (&self->keys_cache, g_strfreev);
   g_hash_table_replace (self->values, g_strdup (key), g_variant_ref_sink (value));
   return TRUE;
 }
@@ -207,6 +227,8 @@ bb_memory_value_backend_finalize (GObject *object)
 
   g_hash_table_unref (self->values);
   g_hash_table_unref (self->scope);
+  g_clear_pointer (&self->keys_cache, g_strfreev);
+  g_clear_pointer (&self->snapshot_cache, g_variant_unref);
 
   G_OBJECT_CLASS (bb_memory_value_backend_parent_class)->finalize (object);
 }
@@ -261,6 +283,7 @@ bb_memory_value_backend_set_scope (BbMemoryValueBackend *self, const char *const
   for (guint i = 0; keys != NULL && keys[i] != NULL; i++)
     g_return_if_fail (g_utf8_validate (keys[i], -1, NULL));
 
+  g_clear_pointer (&self->keys_cache, g_strfreev);
   g_hash_table_remove_all (self->scope);
   for (guint i = 0; keys != NULL && keys[i] != NULL; i++)
     g_hash_table_add (self->scope, g_strdup (keys[i]));
