@@ -41,7 +41,9 @@ struct _Job
   Window *window;
   guint index;
   JobKind kind;
-  BbItemState *item;
+  BbItemState *item; /* the record, or NULL for an active key without one yet */
+  char *item_id;     /* downloads */
+  BbScopeKey *entry; /* downloads of an active key without a record (borrowed) */
   guint64 listed;
   BbItemEnvelope *envelope;
   GBytes *plaintext;
@@ -213,8 +215,6 @@ scope_template (Pass *pass, BbNamespaceState *ns, const char *item_id, BbScopeKe
                             entry->collection, entry->key, item_id);
 }
 
-
-
 /* --- ApplyRemote (spec §6.7) --- */
 
 /* Appends @item to @saves and its event to @events (the caller saves, then emits). */
@@ -350,6 +350,7 @@ static void
 job_free (Job *job)
 {
   g_clear_object (&job->item);
+  g_free (job->item_id);
   g_clear_pointer (&job->envelope, bb_item_envelope_unref);
   g_clear_pointer (&job->plaintext, g_bytes_unref);
   g_clear_pointer (&job->sent, g_bytes_unref);
@@ -368,6 +369,30 @@ job_new (JobKind kind, BbItemState *item, guint64 listed)
   job->listed = listed;
   job->events = g_ptr_array_new_with_free_func ((GDestroyNotify)bb_pending_event_free);
   return job;
+}
+
+/* A download of @item_id: @item is the known record, or NULL with @entry, the active key
+ * that has none yet (its template record is made only when the item is applied). */
+static Job *
+job_new_download (JobKind kind, const char *item_id, BbItemState *item, BbScopeKey *entry,
+                  guint64 listed)
+{
+  Job *job = job_new (kind, item, listed);
+
+  job->item_id = g_strdup (item_id);
+  job->entry = entry;
+  return job;
+}
+
+/* What a job held that is no longer needed once its chunk was committed: so memory is
+ * given back while the pass goes on, not all at its end. */
+static void
+job_release (Job *job)
+{
+  g_clear_object (&job->item);
+  g_clear_pointer (&job->envelope, bb_item_envelope_unref);
+  g_clear_pointer (&job->plaintext, g_bytes_unref);
+  g_clear_pointer (&job->sent, g_bytes_unref);
 }
 
 static void
@@ -731,7 +756,8 @@ decrypt_chunk_thread (GTask *task, gpointer source, gpointer task_data, GCancell
 
 /* Fetch and apply (spec §6.6), the apply half, on the main context. */
 static gboolean
-apply_fetched (Pass *pass, Job *job, GPtrArray *saves, GPtrArray *events, GError **error)
+apply_fetched (Pass *pass, BbNamespaceState *ns, Job *job, GPtrArray *saves, GPtrArray *events,
+               GError **error)
 {
   BbItemEnvelope *env = job->envelope;
   guint64 fetched = bb_item_envelope_get_version (env);
@@ -747,13 +773,11 @@ apply_fetched (Pass *pass, Job *job, GPtrArray *saves, GPtrArray *events, GError
     {
       g_propagate_error (error, rollback_error (_ ("item %s has version %" G_GUINT64_FORMAT
                                                    ", below the listed %" G_GUINT64_FORMAT),
-                                                bb_item_state_get_item_id (job->item), fetched,
-                                                job->listed));
+                                                job->item_id, fetched, job->listed));
       return FALSE;
     }
 
-  item = dup_item (pass, bb_item_state_get_namespace_id (job->item),
-                   bb_item_state_get_item_id (job->item), &local_error);
+  item = dup_item (pass, bb_namespace_state_get_namespace_id (ns), job->item_id, &local_error);
   if (item == NULL)
     {
       if (!g_error_matches (local_error, BB_SYNC_ERROR, BB_SYNC_ERROR_NOT_FOUND))
@@ -762,9 +786,8 @@ apply_fetched (Pass *pass, Job *job, GPtrArray *saves, GPtrArray *events, GError
           return FALSE;
         }
       g_clear_error (&local_error);
-      if (bb_item_state_get_key_id (job->item)[0] == '\0')
-        return TRUE;
-      item = bb_item_state_copy (job->item);
+      item = job->item != NULL ? bb_item_state_copy (job->item)
+                               : scope_template (pass, ns, job->item_id, job->entry);
     }
   if (bb_item_state_get_version (item) >= fetched)
     return TRUE;
@@ -792,11 +815,11 @@ download_decrypted (GObject *source, GAsyncResult *result, gpointer user_data)
 
           ev->event = BB_SYNC_EVENT_UNKNOWN_REMOTE_ITEM;
           ev->namespace_id = g_strdup (bb_namespace_state_get_namespace_id (chunk->ns));
-          ev->item_id = g_strdup (bb_item_state_get_item_id (job->item));
+          ev->item_id = g_strdup (job->item_id);
           g_ptr_array_add (events, ev);
         }
       else if (job->envelope != NULL)
-        apply_fetched (pass, job, saves, events, &error);
+        apply_fetched (pass, chunk->ns, job, saves, events, &error);
       else
         break; /* a failed or cancelled fetch: the window already holds the error */
     }
@@ -811,6 +834,8 @@ download_decrypted (GObject *source, GAsyncResult *result, gpointer user_data)
         g_error_free (save_error);
     }
   bb_sync_engine_emit_pending (pass->engine, events);
+  for (guint i = 0; i < chunk->jobs->len; i++)
+    job_release (g_ptr_array_index (chunk->jobs, i));
   window_commit_done (w, chunk->last, error);
 }
 
@@ -841,12 +866,13 @@ download_fetched (GObject *source, GAsyncResult *result, gpointer user_data)
   GError *error = NULL;
   BbItemEnvelope *env = bb_client_get_item_finish (BB_CLIENT (source), result, &error);
 
-  if (env != NULL && bb_item_envelope_get_version (env) < bb_item_state_get_version (job->item))
+  guint64 known = job->item != NULL ? bb_item_state_get_version (job->item) : 0;
+
+  if (env != NULL && bb_item_envelope_get_version (env) < known)
     {
       error = rollback_error (
           _ ("item %s went back from version %" G_GUINT64_FORMAT " to %" G_GUINT64_FORMAT),
-          bb_item_state_get_item_id (job->item), bb_item_state_get_version (job->item),
-          bb_item_envelope_get_version (env));
+          job->item_id, known, bb_item_envelope_get_version (env));
       bb_item_envelope_unref (env);
       env = NULL;
     }
@@ -864,9 +890,9 @@ download_start (Job *job)
       job_done (job, NULL);
       return;
     }
-  bb_client_get_item_async (
-      bb_sync_engine_get_client (w->pass->engine), bb_namespace_state_get_namespace_id (w->ns),
-      bb_item_state_get_item_id (job->item), w->cancellable, download_fetched, job);
+  bb_client_get_item_async (bb_sync_engine_get_client (w->pass->engine),
+                            bb_namespace_state_get_namespace_id (w->ns), job->item_id,
+                            w->cancellable, download_fetched, job);
 }
 
 static void
@@ -994,24 +1020,18 @@ item_map_fetched (GObject *source, GAsyncResult *result, gpointer user_data)
       /* An active key with no record yet: a template record (made only when needed). */
       if (item == NULL && (entry = g_hash_table_lookup (pass->scope->items, ids[i])) != NULL)
         {
-          g_autoptr (BbItemState) template = scope_template (pass, ns, ids[i], entry);
-
-          g_ptr_array_add (jobs, job_new (JOB_FETCH, template, listed));
+          g_ptr_array_add (jobs, job_new_download (JOB_FETCH, ids[i], NULL, entry, listed));
           continue;
         }
       if (item == NULL)
         {
-          g_autoptr (BbItemState) unknown = NULL;
-
-          if (g_hash_table_contains (inactive, ids[i]))
-            continue;
-          unknown = bb_item_state_new ("", ns_id, "", "", ids[i]);
-          g_ptr_array_add (jobs, job_new (JOB_UNKNOWN, unknown, 0));
+          if (!g_hash_table_contains (inactive, ids[i]))
+            g_ptr_array_add (jobs, job_new_download (JOB_UNKNOWN, ids[i], NULL, NULL, 0));
           continue;
         }
       if (listed <= bb_item_state_get_version (item))
         continue;
-      g_ptr_array_add (jobs, job_new (JOB_FETCH, item, listed));
+      g_ptr_array_add (jobs, job_new_download (JOB_FETCH, ids[i], item, NULL, listed));
     }
 
   bb_namespace_state_set_namespace_head (ns, bb_namespace_items_get_head (map));
@@ -1493,6 +1513,8 @@ upload_commit (Window *w, guint first, guint last)
   save_records (pass, saves, namespaces, &error);
   if (error == NULL)
     bb_sync_engine_emit_pending (pass->engine, events);
+  for (guint i = first; i < last; i++)
+    job_release (g_ptr_array_index (w->jobs, i));
   window_commit_done (w, last, error);
 }
 
