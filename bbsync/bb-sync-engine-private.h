@@ -81,6 +81,11 @@ void bb_sync_engine_refresh_conflicts (BbSyncEngine *self);
 char *bb_sync_engine_item_id (BbSyncEngine *self, BbNamespaceState *ns, const char *collection,
                               const char *key, GError **error);
 GBytes *bb_sync_engine_blob_key (BbSyncEngine *self, BbNamespaceState *ns, GError **error);
+void bb_sync_engine_warm_item_ids_async (BbSyncEngine *self, BbNamespaceState *ns,
+                                         GCancellable *cancellable, GAsyncReadyCallback callback,
+                                         gpointer user_data);
+gboolean bb_sync_engine_warm_item_ids_finish (BbSyncEngine *self, GAsyncResult *result,
+                                              GError **error);
 
 /* Operations: a GTask for the caller plus a cancellable that Close cancels. */
 GCancellable *bb_sync_engine_op_cancellable (BbSyncEngine *self, GCancellable *caller);

@@ -1380,6 +1380,127 @@ bb_sync_engine_item_id (BbSyncEngine *self, BbNamespaceState *ns, const char *co
   return g_strdup (id);
 }
 
+/* Item IDs ahead of use: the HMACs for the keys whose IDs are not cached yet run on a
+ * worker thread (ten thousand of them would hold the main loop for tens of
+ * milliseconds); the results go into the cache on the main context. */
+typedef struct
+{
+  char *namespace_id;
+  GBytes *dek;
+  GBytes *map_key;
+  GPtrArray *logical; /* "len:collection key" texts */
+  GPtrArray *pairs;   /* collection, key, collection, key, ... (borrowed from @names) */
+  GPtrArray *names;   /* owned strings */
+  GPtrArray *ids;     /* results */
+} WarmItemIds;
+
+static void
+warm_item_ids_free (WarmItemIds *warm)
+{
+  g_free (warm->namespace_id);
+  g_bytes_unref (warm->dek);
+  g_bytes_unref (warm->map_key);
+  g_ptr_array_unref (warm->logical);
+  g_ptr_array_unref (warm->pairs);
+  g_ptr_array_unref (warm->names);
+  g_clear_pointer (&warm->ids, g_ptr_array_unref);
+  g_free (warm);
+}
+
+static void
+warm_item_ids_thread (GTask *task, gpointer source, gpointer task_data, GCancellable *cancellable)
+{
+  WarmItemIds *warm = task_data;
+
+  warm->ids = g_ptr_array_new_full (warm->logical->len, g_free);
+  for (guint i = 0; i < warm->logical->len; i++)
+    g_ptr_array_add (warm->ids, bb_protocol_item_id_with_map_key (
+                                    warm->map_key, g_ptr_array_index (warm->pairs, 2 * i),
+                                    g_ptr_array_index (warm->pairs, 2 * i + 1)));
+  g_task_return_boolean (task, TRUE);
+}
+
+static void
+warm_item_ids_done (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  g_autoptr (GTask) task = user_data;
+  BbSyncEngine *self = g_task_get_source_object (task);
+  WarmItemIds *warm = g_task_get_task_data (G_TASK (result));
+  MapKey *mk = g_hash_table_lookup (self->map_keys, warm->namespace_id);
+
+  /* The DEK may have changed meanwhile (a reset): then the IDs belong to no one. */
+  if (mk != NULL && g_bytes_equal (mk->dek, warm->dek))
+    for (guint i = 0; i < warm->ids->len; i++)
+      g_hash_table_replace (mk->item_ids, g_strdup (g_ptr_array_index (warm->logical, i)),
+                            g_steal_pointer (&warm->ids->pdata[i]));
+  g_task_return_boolean (task, TRUE);
+}
+
+void
+bb_sync_engine_warm_item_ids_async (BbSyncEngine *self, BbNamespaceState *ns,
+                                    GCancellable *cancellable, GAsyncReadyCallback callback,
+                                    gpointer user_data)
+{
+  g_autoptr (GTask) task = g_task_new (self, cancellable, callback, user_data);
+  g_autoptr (GPtrArray) collections = NULL;
+  g_autoptr (GTask) worker = NULL;
+  WarmItemIds *warm;
+  GError *error = NULL;
+  MapKey *mk = derived_keys (self, ns, &error);
+
+  if (mk == NULL)
+    {
+      g_task_return_error (task, error);
+      return;
+    }
+  warm = g_new0 (WarmItemIds, 1);
+  warm->logical = g_ptr_array_new_with_free_func (g_free);
+  warm->pairs = g_ptr_array_new ();
+  warm->names = g_ptr_array_new_with_free_func (g_free);
+  collections = bb_sync_engine_dup_collections (self, bb_namespace_state_get_namespace_id (ns));
+  for (guint i = 0; i < collections->len; i++)
+    {
+      BbCollection *c = g_ptr_array_index (collections, i);
+      const char *name = bb_collection_get_name (c);
+      g_auto (GStrv) keys = bb_value_backend_list_keys (bb_collection_get_backend (c), NULL);
+
+      /* A failing list_keys is reported by the scope computation that follows. */
+      for (guint k = 0; keys != NULL && keys[k] != NULL; k++)
+        {
+          char *logical = g_strdup_printf ("%zu:%s%s", strlen (name), name, keys[k]);
+
+          if (g_hash_table_contains (mk->item_ids, logical))
+            {
+              g_free (logical);
+              continue;
+            }
+          g_ptr_array_add (warm->logical, logical);
+          g_ptr_array_add (warm->names, g_strdup (keys[k]));
+          g_ptr_array_add (warm->pairs, (gpointer)name);
+          g_ptr_array_add (warm->pairs, g_ptr_array_index (warm->names, warm->names->len - 1));
+        }
+    }
+  /* Collection names are owned by the registered collections, which outlive the task. */
+  if (warm->logical->len < 256)
+    {
+      warm_item_ids_free (warm);
+      g_task_return_boolean (task, TRUE);
+      return;
+    }
+  warm->namespace_id = g_strdup (bb_namespace_state_get_namespace_id (ns));
+  warm->dek = g_bytes_ref (mk->dek);
+  warm->map_key = g_bytes_ref (mk->map_key);
+  worker = g_task_new (self, NULL, warm_item_ids_done, g_steal_pointer (&task));
+  g_task_set_task_data (worker, warm, (GDestroyNotify)warm_item_ids_free);
+  g_task_run_in_thread (worker, warm_item_ids_thread);
+}
+
+gboolean
+bb_sync_engine_warm_item_ids_finish (BbSyncEngine *self, GAsyncResult *result, GError **error)
+{
+  return g_task_propagate_boolean (G_TASK (result), error);
+}
+
 /* (transfer full): the item AEAD key of @ns (a secret: it wipes itself when freed). */
 GBytes *
 bb_sync_engine_blob_key (BbSyncEngine *self, BbNamespaceState *ns, GError **error)

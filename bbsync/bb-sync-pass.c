@@ -95,6 +95,8 @@ struct _Pass
   GPtrArray *ns_ids;
   guint ns_index;
   GHashTable *ready; /* namespace ID → BbNamespaceState */
+  GPtrArray *queued; /* records marked dirty, saved a chunk at a time */
+  guint queued_saved;
 
   /* phase B */
   GPtrArray *remote; /* BbNamespaceInfo */
@@ -125,6 +127,7 @@ pass_unref (Pass *pass)
   g_clear_pointer (&pass->collections, g_ptr_array_unref);
   g_clear_pointer (&pass->ns_ids, g_ptr_array_unref);
   g_clear_pointer (&pass->ready, g_hash_table_unref);
+  g_clear_pointer (&pass->queued, g_ptr_array_unref);
   g_clear_pointer (&pass->remote, g_ptr_array_unref);
   g_clear_object (&pass->ns);
   g_clear_pointer (&pass->scope, bb_active_scope_unref);
@@ -546,6 +549,8 @@ window_run (Pass *pass, GPtrArray *jobs, BbNamespaceState *ns, WindowStartFunc s
 /* --- phase A: snapshot reconciliation (spec §6.2) --- */
 
 static void phase_a_ready_next (Pass *pass);
+static void phase_a_warm_next (Pass *pass);
+static gboolean phase_a_save_next (gpointer user_data);
 
 static int
 compare_item_keys (gconstpointer a, gconstpointer b)
@@ -625,8 +630,6 @@ static void
 phase_a_reconcile (Pass *pass)
 {
   g_autoptr (GPtrArray) saves = g_ptr_array_new_with_free_func (g_object_unref);
-  g_autoptr (GPtrArray) events
-      = g_ptr_array_new_with_free_func ((GDestroyNotify)bb_pending_event_free);
   g_autoptr (GHashTable) scopes = g_hash_table_new_full (g_str_hash, g_str_equal, NULL,
                                                          (GDestroyNotify)bb_active_scope_unref);
   GError *error = NULL;
@@ -650,16 +653,54 @@ phase_a_reconcile (Pass *pass)
         goto failed;
     }
 
-  for (guint i = 0; i < saves->len; i++)
-    bb_pending_events_add (events, BB_SYNC_EVENT_ITEM_QUEUED, g_ptr_array_index (saves, i));
-  if (!save_records (pass, saves, NULL, &error))
-    goto failed;
-  bb_sync_engine_emit_pending (pass->engine, events);
-  phase_b_start (pass);
+  pass->queued = g_steal_pointer (&saves);
+  pass->queued_saved = 0;
+  phase_a_save_next (pass);
   return;
 
 failed:
   pass_finish (pass, error);
+}
+
+/* Saves and announces the queued records a chunk at a time, returning to the main loop
+ * in between: a first sync of 10 000 local values must not hold it for the whole batch. */
+static gboolean
+phase_a_save_next (gpointer user_data)
+{
+  Pass *pass = user_data;
+  g_autoptr (GPtrArray) chunk = g_ptr_array_new_with_free_func (g_object_unref);
+  g_autoptr (GPtrArray) events
+      = g_ptr_array_new_with_free_func ((GDestroyNotify)bb_pending_event_free);
+  GError *error = NULL;
+  guint window, size;
+
+  if (pass_check_cancelled (pass))
+    return G_SOURCE_REMOVE;
+  bb_sync_engine_get_pipeline (pass->engine, &window, &size);
+  while (pass->queued_saved < pass->queued->len && chunk->len < size)
+    {
+      BbItemState *item = g_ptr_array_index (pass->queued, pass->queued_saved++);
+
+      g_ptr_array_add (chunk, g_object_ref (item));
+      bb_pending_events_add (events, BB_SYNC_EVENT_ITEM_QUEUED, item);
+    }
+  if (!save_records (pass, chunk, NULL, &error))
+    {
+      pass_finish (pass, error);
+      return G_SOURCE_REMOVE;
+    }
+  bb_sync_engine_emit_pending (pass->engine, events);
+  if (pass->queued_saved < pass->queued->len)
+    {
+      g_autoptr (GSource) idle = g_idle_source_new ();
+
+      g_source_set_callback (idle, phase_a_save_next, pass, NULL);
+      g_source_attach (idle, g_main_context_get_thread_default ());
+      return G_SOURCE_REMOVE;
+    }
+  g_clear_pointer (&pass->queued, g_ptr_array_unref);
+  phase_b_start (pass);
+  return G_SOURCE_REMOVE;
 }
 
 static void
@@ -688,6 +729,38 @@ phase_a_ready_next (Pass *pass)
       const char *id = g_ptr_array_index (pass->ns_ids, pass->ns_index++);
 
       bb_sync_namespace_ready_async (pass->engine, id, "", pass->cancellable, phase_a_ready, pass);
+      return;
+    }
+  pass->ns_index = 0;
+  phase_a_warm_next (pass);
+}
+
+static void
+phase_a_warmed (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  Pass *pass = user_data;
+  GError *error = NULL;
+
+  if (!bb_sync_engine_warm_item_ids_finish (BB_SYNC_ENGINE (source), result, &error))
+    {
+      pass_finish (pass, error);
+      return;
+    }
+  phase_a_warm_next (pass);
+}
+
+/* Item IDs of every key in scope, computed off the main thread where missing. */
+static void
+phase_a_warm_next (Pass *pass)
+{
+  if (pass_check_cancelled (pass))
+    return;
+  if (pass->ns_index < pass->ns_ids->len)
+    {
+      const char *id = g_ptr_array_index (pass->ns_ids, pass->ns_index++);
+
+      bb_sync_engine_warm_item_ids_async (pass->engine, g_hash_table_lookup (pass->ready, id),
+                                          pass->cancellable, phase_a_warmed, pass);
       return;
     }
   phase_a_reconcile (pass);

@@ -1355,8 +1355,9 @@ test_reconcile_snapshot_queues_new_and_changed (void)
 {
   F *f = f_new ();
   g_autoptr (BbValueBackend) backend = bb_memory_value_backend_new ();
-  g_autoptr (BbCollection) c = open_strings (f, COLL, backend);
-  g_autoptr (BbItemState) changed = save_item (f, COLL, "changed", 1, "base changed", FALSE);
+  g_autoptr (BbCollection) c G_GNUC_UNUSED = open_strings (f, COLL, backend);
+  g_autoptr (BbItemState) changed G_GNUC_UNUSED
+      = save_item (f, COLL, "changed", 1, "base changed", FALSE);
   g_autoptr (BbItemState) clean = save_item (f, COLL, "clean", 1, "clean value", FALSE);
   g_autoptr (BbItemState) conflict = save_item (f, COLL, "conflict", 2, "conflict base", TRUE);
   g_autoptr (BbItemState) dirty = save_item (f, COLL, "dirty", 1, "dirty base", TRUE);
@@ -1410,8 +1411,8 @@ test_reconciles_snapshot_before_upload (void)
 {
   F *f = f_new ();
   g_autoptr (BbValueBackend) backend = bb_memory_value_backend_new ();
-  g_autoptr (BbCollection) c = open_strings (f, COLL, backend);
-  g_autoptr (BbItemState) item = save_item (f, COLL, "memo", 1, "base memo", FALSE);
+  g_autoptr (BbCollection) c G_GNUC_UNUSED = open_strings (f, COLL, backend);
+  g_autoptr (BbItemState) item G_GNUC_UNUSED = save_item (f, COLL, "memo", 1, "base memo", FALSE);
   g_autofree char *id = item_id (f, COLL, "memo");
   g_autofree char *path = kv_path (f, id);
   g_autofree char *ipath = items_path (f);
@@ -1456,7 +1457,7 @@ test_no_overwrite_of_local_edit_after_snapshot (void)
   F *f = f_new ();
   g_autoptr (BbValueBackend) backend = bb_memory_value_backend_new ();
   g_autoptr (BbCollection) c = open_strings (f, COLL, backend);
-  g_autoptr (BbItemState) item = save_item (f, COLL, "memo", 1, "base memo", FALSE);
+  g_autoptr (BbItemState) item G_GNUC_UNUSED = save_item (f, COLL, "memo", 1, "base memo", FALSE);
   g_autofree char *id = item_id (f, COLL, "memo");
   g_autofree char *path = kv_path (f, id);
 
@@ -1487,7 +1488,7 @@ test_no_overwrite_between_reread_and_apply (void)
   F *f = f_new ();
   g_autoptr (TestRacyBackend) backend = g_object_new (TEST_TYPE_RACY_BACKEND, NULL);
   g_autoptr (BbCollection) c = open_strings (f, COLL, BB_VALUE_BACKEND (backend));
-  g_autoptr (BbItemState) item = save_item (f, COLL, "memo", 1, "base memo", FALSE);
+  g_autoptr (BbItemState) item G_GNUC_UNUSED = save_item (f, COLL, "memo", 1, "base memo", FALSE);
   g_autofree char *id = item_id (f, COLL, "memo");
   g_autofree char *path = kv_path (f, id);
 
@@ -1523,8 +1524,8 @@ test_active_scope_change_at_current_head (void)
 {
   F *f = f_new ();
   g_autoptr (BbValueBackend) backend = bb_memory_value_backend_new ();
-  g_autoptr (BbCollection) c = open_strings (f, COLL, backend);
-  g_autoptr (BbItemState) item = save_item (f, COLL, "reactivated", 0, NULL, FALSE);
+  g_autoptr (BbCollection) c G_GNUC_UNUSED = open_strings (f, COLL, backend);
+  g_autoptr (BbItemState) item G_GNUC_UNUSED = save_item (f, COLL, "reactivated", 0, NULL, FALSE);
   g_autoptr (BbNamespaceState) ns = NULL;
   g_autofree char *id = item_id (f, COLL, "reactivated");
   g_autofree char *ipath = items_path (f);
@@ -1669,7 +1670,7 @@ test_skips_inactive_scoped_items_and_advances_head (void)
 {
   F *f = f_new ();
   g_autoptr (TestRacyBackend) backend = g_object_new (TEST_TYPE_RACY_BACKEND, NULL);
-  g_autoptr (BbCollection) c = open_strings (f, COLL, BB_VALUE_BACKEND (backend));
+  g_autoptr (BbCollection) c G_GNUC_UNUSED = open_strings (f, COLL, BB_VALUE_BACKEND (backend));
   g_autoptr (BbItemState) hidden = NULL;
   g_autofree char *id = item_id (f, COLL, "hidden");
   g_autofree char *ipath = items_path (f);
@@ -1693,7 +1694,7 @@ test_rejects_inactive_item_disappearance (void)
 {
   F *f = f_new ();
   g_autoptr (TestRacyBackend) backend = g_object_new (TEST_TYPE_RACY_BACKEND, NULL);
-  g_autoptr (BbCollection) c = open_strings (f, COLL, BB_VALUE_BACKEND (backend));
+  g_autoptr (BbCollection) c G_GNUC_UNUSED = open_strings (f, COLL, BB_VALUE_BACKEND (backend));
   g_autoptr (BbItemState) hidden = NULL;
 
   inactive_setup (f, backend, &hidden);
@@ -1746,7 +1747,7 @@ test_fetch_and_apply_uses_fetched_version (void)
   F *f = f_new ();
   g_autoptr (BbValueBackend) backend = bb_memory_value_backend_new ();
   g_autoptr (BbCollection) c = open_strings (f, COLL, backend);
-  g_autoptr (BbItemState) item = save_item (f, COLL, "k", 1, "v1 value", FALSE);
+  g_autoptr (BbItemState) item G_GNUC_UNUSED = save_item (f, COLL, "k", 1, "v1 value", FALSE);
   g_autofree char *id = item_id (f, COLL, "k");
   g_autofree char *path = kv_path (f, id);
 
@@ -1772,7 +1773,7 @@ test_disappeared_known_item_is_rollback (void)
 {
   F *f = f_new ();
   g_autoptr (BbValueBackend) backend = bb_memory_value_backend_new ();
-  g_autoptr (BbCollection) c = open_strings (f, COLL, backend);
+  g_autoptr (BbCollection) c G_GNUC_UNUSED = open_strings (f, COLL, backend);
   g_autoptr (BbItemState) item = save_item (f, COLL, "k", 2, "known", FALSE);
 
   set_test_token (f);
@@ -1810,7 +1811,7 @@ test_fetch_below_listed_version_is_rollback (void)
 {
   F *f = f_new ();
   g_autoptr (BbValueBackend) backend = bb_memory_value_backend_new ();
-  g_autoptr (BbCollection) c = open_strings (f, COLL, backend);
+  g_autoptr (BbCollection) c G_GNUC_UNUSED = open_strings (f, COLL, backend);
   g_autoptr (BbItemState) item = save_item (f, COLL, "k", 1, "v1 value", FALSE);
   g_autofree char *id = item_id (f, COLL, "k");
   g_autofree char *path = kv_path (f, id);
@@ -1835,7 +1836,7 @@ test_item_listed_below_local_version_is_rollback (void)
 {
   F *f = f_new ();
   g_autoptr (BbValueBackend) backend = bb_memory_value_backend_new ();
-  g_autoptr (BbCollection) c = open_strings (f, COLL, backend);
+  g_autoptr (BbCollection) c G_GNUC_UNUSED = open_strings (f, COLL, backend);
   g_autoptr (BbItemState) item = save_item (f, COLL, "k", 3, "v3 value", FALSE);
   g_autofree char *id = item_id (f, COLL, "k");
 
@@ -1856,8 +1857,8 @@ test_conflict_preserves_original_merge_base (void)
 {
   F *f = f_new ();
   g_autoptr (BbValueBackend) backend = bb_memory_value_backend_new ();
-  g_autoptr (BbCollection) c = open_strings (f, COLL, backend);
-  g_autoptr (BbItemState) saved = save_item (f, COLL, "k", 1, "base value", TRUE);
+  g_autoptr (BbCollection) c G_GNUC_UNUSED = open_strings (f, COLL, backend);
+  g_autoptr (BbItemState) saved G_GNUC_UNUSED = save_item (f, COLL, "k", 1, "base value", TRUE);
   g_autoptr (BbItemState) item = NULL;
   g_autofree char *id = item_id (f, COLL, "k");
 
@@ -1979,7 +1980,7 @@ test_retry_also_conflicts_refreshes (void)
   F *f = f_new ();
   g_autoptr (BbValueBackend) backend = bb_memory_value_backend_new ();
   g_autoptr (BbCollection) c = open_strings (f, COLL, backend);
-  g_autoptr (BbItemState) saved = save_item (f, COLL, "k", 1, "base value", TRUE);
+  g_autoptr (BbItemState) saved G_GNUC_UNUSED = save_item (f, COLL, "k", 1, "base value", TRUE);
   g_autoptr (BbItemState) item = NULL;
   g_autofree char *id = item_id (f, COLL, "k");
   g_autofree char *path = kv_path (f, id);
