@@ -158,6 +158,7 @@ gboolean bb_active_scope_contains (BbActiveScope *scope, BbItemState *item);
 const char *bb_active_scope_lookup (BbActiveScope *scope, const char *collection, const char *key);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (BbActiveScope, bb_active_scope_unref)
 void bb_scope_cache_free (BbScopeCache *cache);
+BbActiveScope *bb_sync_engine_peek_cached_scope (BbSyncEngine *self, BbNamespaceState *ns);
 /* namespace ID → BbScopeCache */
 GHashTable *bb_sync_engine_get_scope_caches (BbSyncEngine *self);
 
@@ -222,6 +223,11 @@ GPtrArray *bb_item_cache_list (BbItemCache *cache, const char *namespace_id, GEr
 void bb_item_cache_saved (BbItemCache *cache, GPtrArray *records);
 gboolean bb_item_cache_save (BbItemCache *cache, GPtrArray *records, GPtrArray *namespaces,
                              gboolean batch, GError **error);
+void bb_item_cache_save_async (BbItemCache *cache, GPtrArray *records, GPtrArray *namespaces,
+                               gboolean batch, gpointer source_object, GAsyncReadyCallback callback,
+                               gpointer user_data);
+gboolean bb_item_cache_save_finish (BbItemCache *cache, GAsyncResult *result, GError **error);
+void bb_item_cache_drain (BbItemCache *cache);
 BbItemCache *bb_sync_engine_get_item_cache (BbSyncEngine *self);
 
 /* Benchmark and test hook: requests in flight and records per step. (1, 1) is the

@@ -1444,6 +1444,7 @@ bb_sync_engine_warm_item_ids_async (BbSyncEngine *self, BbNamespaceState *ns,
   g_autoptr (GTask) task = g_task_new (self, cancellable, callback, user_data);
   g_autoptr (GPtrArray) collections = NULL;
   g_autoptr (GTask) worker = NULL;
+  BbActiveScope *previous;
   WarmItemIds *warm;
   GError *error = NULL;
   MapKey *mk = derived_keys (self, ns, &error);
@@ -1458,6 +1459,7 @@ bb_sync_engine_warm_item_ids_async (BbSyncEngine *self, BbNamespaceState *ns,
   warm->pairs = g_ptr_array_new ();
   warm->names = g_ptr_array_new_with_free_func (g_free);
   collections = bb_sync_engine_dup_collections (self, bb_namespace_state_get_namespace_id (ns));
+  previous = bb_sync_engine_peek_cached_scope (self, ns);
   for (guint i = 0; i < collections->len; i++)
     {
       BbCollection *c = g_ptr_array_index (collections, i);
@@ -1467,8 +1469,12 @@ bb_sync_engine_warm_item_ids_async (BbSyncEngine *self, BbNamespaceState *ns,
       /* A failing list_keys is reported by the scope computation that follows. */
       for (guint k = 0; keys != NULL && keys[k] != NULL; k++)
         {
-          char *logical = g_strdup_printf ("%zu:%s%s", strlen (name), name, keys[k]);
+          char *logical;
 
+          /* Keys of the last scope have their IDs already: the common case. */
+          if (previous != NULL && bb_active_scope_lookup (previous, name, keys[k]) != NULL)
+            continue;
+          logical = g_strdup_printf ("%zu:%s%s", strlen (name), name, keys[k]);
           if (g_hash_table_contains (mk->item_ids, logical))
             {
               g_free (logical);
@@ -1583,6 +1589,7 @@ bb_sync_engine_refresh_conflicts (BbSyncEngine *self)
 
   if (self->closed || self->key_id == NULL)
     return;
+  bb_item_cache_drain (self->items);
   dirty = bb_store_list_dirty_items (self->store, self->key_id, &error);
   if (dirty == NULL)
     {

@@ -28,7 +28,28 @@ struct _BbItemCache
   BbStore *store;
   char *key_id;
   GHashTable *namespaces; /* namespace ID → NsItems */
+
+  /* Write-behind: one worker thread saves batches in the order they were queued. */
+  GThreadPool *writer;
+  GMutex lock;
+  GCond idle;
+  guint pending;
 };
+
+typedef struct
+{
+  GPtrArray *records;
+  GPtrArray *namespaces;
+  gboolean batch;
+} Write;
+
+static void
+write_free (Write *write)
+{
+  g_clear_pointer (&write->records, g_ptr_array_unref);
+  g_clear_pointer (&write->namespaces, g_ptr_array_unref);
+  g_free (write);
+}
 
 static void
 ns_items_free (NsItems *items)
@@ -54,12 +75,19 @@ bb_item_cache_new (BbStore *store, const char *key_id)
   cache->key_id = g_strdup (key_id);
   cache->namespaces
       = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, (GDestroyNotify)ns_items_free);
+  g_mutex_init (&cache->lock);
+  g_cond_init (&cache->idle);
   return cache;
 }
 
 void
 bb_item_cache_free (BbItemCache *cache)
 {
+  /* Every queued write finishes before the store goes. */
+  if (cache->writer != NULL)
+    g_thread_pool_free (cache->writer, FALSE, TRUE);
+  g_mutex_clear (&cache->lock);
+  g_cond_clear (&cache->idle);
   g_hash_table_unref (cache->namespaces);
   g_object_unref (cache->store);
   g_free (cache->key_id);
@@ -91,6 +119,8 @@ lookup_loaded (BbItemCache *cache, const char *namespace_id, GError **error)
 
   if (items != NULL)
     return items;
+  /* Queued writes of a namespace not loaded yet must be in the store first. */
+  bb_item_cache_drain (cache);
   records = bb_store_list_namespace_items (cache->store, cache->key_id, namespace_id, error);
   if (records == NULL)
     return NULL;
@@ -173,34 +203,124 @@ bb_item_cache_saved (BbItemCache *cache, GPtrArray *records)
     }
 }
 
+static gboolean
+store_write (BbStore *store, GPtrArray *records, GPtrArray *namespaces, gboolean batch,
+             GError **error)
+{
+  gboolean ok = TRUE;
+
+  if (batch)
+    return bb_store_save_batch (store, records, namespaces, error);
+  for (guint i = 0; ok && records != NULL && i < records->len; i++)
+    ok = bb_store_save_item (store, g_ptr_array_index (records, i), error);
+  for (guint i = 0; ok && namespaces != NULL && i < namespaces->len; i++)
+    ok = bb_store_save_namespace (store, g_ptr_array_index (namespaces, i), error);
+  return ok;
+}
+
+/* A failed write saved nothing (a batch) or not all: forget the namespaces it touched, so
+ * the next read comes from the store. */
+static void
+forget (BbItemCache *cache, GPtrArray *records)
+{
+  for (guint i = 0; records != NULL && i < records->len; i++)
+    g_hash_table_remove (cache->namespaces,
+                         bb_item_state_get_namespace_id (g_ptr_array_index (records, i)));
+}
+
+/* Blocks until every queued write is in the store (a few milliseconds at most: one
+ * chunk's transaction), so that a synchronous write cannot overtake a queued one. */
+void
+bb_item_cache_drain (BbItemCache *cache)
+{
+  g_mutex_lock (&cache->lock);
+  while (cache->pending > 0)
+    g_cond_wait (&cache->idle, &cache->lock);
+  g_mutex_unlock (&cache->lock);
+}
+
 /* Saves @records (and @namespaces) in one store transaction, or one by one when @batch is
  * FALSE (the reference client's pattern), then updates the cache. */
 gboolean
 bb_item_cache_save (BbItemCache *cache, GPtrArray *records, GPtrArray *namespaces, gboolean batch,
                     GError **error)
 {
-  gboolean ok = TRUE;
-
   if ((records == NULL || records->len == 0) && (namespaces == NULL || namespaces->len == 0))
     return TRUE;
-  if (batch)
-    ok = bb_store_save_batch (cache->store, records, namespaces, error);
-  else
+  bb_item_cache_drain (cache);
+  if (!store_write (cache->store, records, namespaces, batch, error))
     {
-      for (guint i = 0; ok && records != NULL && i < records->len; i++)
-        ok = bb_store_save_item (cache->store, g_ptr_array_index (records, i), error);
-      for (guint i = 0; ok && namespaces != NULL && i < namespaces->len; i++)
-        ok = bb_store_save_namespace (cache->store, g_ptr_array_index (namespaces, i), error);
-    }
-  /* A failed batch saved nothing: forget the namespaces it touched, so the next read
-   * comes from the store. */
-  if (!ok)
-    {
-      for (guint i = 0; records != NULL && i < records->len; i++)
-        g_hash_table_remove (cache->namespaces,
-                             bb_item_state_get_namespace_id (g_ptr_array_index (records, i)));
+      forget (cache, records);
       return FALSE;
     }
   bb_item_cache_saved (cache, records);
   return TRUE;
+}
+
+/* Worker thread: the store is thread-safe; records and namespaces are not touched by
+ * anyone else until the task completes. */
+static void
+writer_run (gpointer data, gpointer user_data)
+{
+  GTask *task = data;
+  BbItemCache *cache = user_data;
+  Write *write = g_task_get_task_data (task);
+  GError *error = NULL;
+
+  if (store_write (cache->store, write->records, write->namespaces, write->batch, &error))
+    g_task_return_boolean (task, TRUE);
+  else
+    g_task_return_error (task, error);
+  g_object_unref (task);
+
+  g_mutex_lock (&cache->lock);
+  cache->pending--;
+  g_cond_broadcast (&cache->idle);
+  g_mutex_unlock (&cache->lock);
+}
+
+/* The same, with the store transaction on a worker thread: the cache shows the records at
+ * once, and @callback runs on the caller's main context once they are in the store, in
+ * the order the saves were queued. @source_object is the task's source (the engine). */
+void
+bb_item_cache_save_async (BbItemCache *cache, GPtrArray *records, GPtrArray *namespaces,
+                          gboolean batch, gpointer source_object, GAsyncReadyCallback callback,
+                          gpointer user_data)
+{
+  GTask *task = g_task_new (source_object, NULL, callback, user_data);
+  Write *write = g_new0 (Write, 1);
+
+  g_task_set_source_tag (task, bb_item_cache_save_async);
+  if (records != NULL)
+    write->records = g_ptr_array_ref (records);
+  if (namespaces != NULL)
+    write->namespaces = g_ptr_array_ref (namespaces);
+  write->batch = batch;
+  g_task_set_task_data (task, write, (GDestroyNotify)write_free);
+  if ((records == NULL || records->len == 0) && (namespaces == NULL || namespaces->len == 0))
+    {
+      g_task_return_boolean (task, TRUE);
+      g_object_unref (task);
+      return;
+    }
+  bb_item_cache_saved (cache, records);
+  if (cache->writer == NULL)
+    cache->writer = g_thread_pool_new (writer_run, cache, 1, FALSE, NULL);
+  g_mutex_lock (&cache->lock);
+  cache->pending++;
+  g_mutex_unlock (&cache->lock);
+  g_thread_pool_push (cache->writer, task, NULL);
+}
+
+gboolean
+bb_item_cache_save_finish (BbItemCache *cache, GAsyncResult *result, GError **error)
+{
+  Write *write = g_task_get_task_data (G_TASK (result));
+  GError *local_error = NULL;
+
+  if (g_task_propagate_boolean (G_TASK (result), &local_error))
+    return TRUE;
+  forget (cache, write->records);
+  g_propagate_error (error, local_error);
+  return FALSE;
 }

@@ -199,6 +199,59 @@ save_records (Pass *pass, GPtrArray *items, GPtrArray *namespaces, GError **erro
                              chunk > 1, error);
 }
 
+/* A chunk's records on their way to the store (write-behind, bb-sync-item-cache.c): its
+ * signals are emitted once they are saved, and the step continues then. */
+typedef void (*ChunkSavedFunc) (Pass *pass, gpointer data, GError *error);
+
+typedef struct
+{
+  Pass *pass;
+  GPtrArray *events;
+  ChunkSavedFunc func;
+  gpointer data;
+  GError *error; /* an error of the step itself, reported after the save */
+} ChunkSave;
+
+static void
+chunk_saved (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  ChunkSave *save = user_data;
+  Pass *pass = save->pass;
+  GError *error = NULL;
+
+  if (bb_item_cache_save_finish (bb_sync_engine_get_item_cache (pass->engine), result, &error))
+    {
+      /* Announce only what is in the store. */
+      bb_sync_engine_emit_pending (pass->engine, save->events);
+      error = g_steal_pointer (&save->error);
+    }
+  else
+    g_clear_error (&save->error); /* the save's error comes first */
+  g_ptr_array_unref (save->events);
+  save->func (pass, save->data, error);
+  g_free (save);
+}
+
+/* Saves @records and @namespaces (one transaction, or one per record with a chunk of 1),
+ * then emits @events and calls @func with the first error: @step_error, the step's own,
+ * is reported after what was applied before it is saved. */
+static void
+save_chunk (Pass *pass, GPtrArray *records, GPtrArray *namespaces, GPtrArray *events,
+            GError *step_error, ChunkSavedFunc func, gpointer data)
+{
+  ChunkSave *save = g_new0 (ChunkSave, 1);
+  guint window, chunk;
+
+  save->pass = pass;
+  save->events = g_ptr_array_ref (events);
+  save->func = func;
+  save->data = data;
+  save->error = step_error;
+  bb_sync_engine_get_pipeline (pass->engine, &window, &chunk);
+  bb_item_cache_save_async (bb_sync_engine_get_item_cache (pass->engine), records, namespaces,
+                            chunk > 1, pass->engine, chunk_saved, save);
+}
+
 /* (transfer full): a copy of the record of @item_id, to change and save; NULL with
  * BB_SYNC_ERROR_NOT_FOUND when there is none. */
 static BbItemState *
@@ -551,6 +604,7 @@ window_run (Pass *pass, GPtrArray *jobs, BbNamespaceState *ns, WindowStartFunc s
 static void phase_a_ready_next (Pass *pass);
 static void phase_a_warm_next (Pass *pass);
 static gboolean phase_a_save_next (gpointer user_data);
+static void phase_a_saved (Pass *pass, gpointer data, GError *error);
 
 static int
 compare_item_keys (gconstpointer a, gconstpointer b)
@@ -671,7 +725,6 @@ phase_a_save_next (gpointer user_data)
   g_autoptr (GPtrArray) chunk = g_ptr_array_new_with_free_func (g_object_unref);
   g_autoptr (GPtrArray) events
       = g_ptr_array_new_with_free_func ((GDestroyNotify)bb_pending_event_free);
-  GError *error = NULL;
   guint window, size;
 
   if (pass_check_cancelled (pass))
@@ -684,23 +737,25 @@ phase_a_save_next (gpointer user_data)
       g_ptr_array_add (chunk, g_object_ref (item));
       bb_pending_events_add (events, BB_SYNC_EVENT_ITEM_QUEUED, item);
     }
-  if (!save_records (pass, chunk, NULL, &error))
+  save_chunk (pass, chunk, NULL, events, NULL, phase_a_saved, NULL);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+phase_a_saved (Pass *pass, gpointer data, GError *error)
+{
+  if (error != NULL)
     {
       pass_finish (pass, error);
-      return G_SOURCE_REMOVE;
+      return;
     }
-  bb_sync_engine_emit_pending (pass->engine, events);
   if (pass->queued_saved < pass->queued->len)
     {
-      g_autoptr (GSource) idle = g_idle_source_new ();
-
-      g_source_set_callback (idle, phase_a_save_next, pass, NULL);
-      g_source_attach (idle, g_main_context_get_thread_default ());
-      return G_SOURCE_REMOVE;
+      phase_a_save_next (pass);
+      return;
     }
   g_clear_pointer (&pass->queued, g_ptr_array_unref);
   phase_b_start (pass);
-  return G_SOURCE_REMOVE;
 }
 
 static void
@@ -868,6 +923,12 @@ apply_fetched (Pass *pass, BbNamespaceState *ns, Job *job, GPtrArray *saves, GPt
 }
 
 static void
+download_saved (Pass *pass, gpointer data, GError *error)
+{
+  window_commit_done (pass->window, GPOINTER_TO_UINT (data), error);
+}
+
+static void
 download_decrypted (GObject *source, GAsyncResult *result, gpointer user_data)
 {
   Window *w = user_data;
@@ -896,20 +957,10 @@ download_decrypted (GObject *source, GAsyncResult *result, gpointer user_data)
       else
         break; /* a failed or cancelled fetch: the window already holds the error */
     }
-  if (error == NULL)
-    save_records (pass, saves, NULL, &error);
-  else
-    {
-      GError *save_error = NULL;
-
-      /* Keep what was applied before the failure. */
-      if (!save_records (pass, saves, NULL, &save_error))
-        g_error_free (save_error);
-    }
-  bb_sync_engine_emit_pending (pass->engine, events);
   for (guint i = 0; i < chunk->jobs->len; i++)
     job_release (g_ptr_array_index (chunk->jobs, i));
-  window_commit_done (w, chunk->last, error);
+  /* What was applied before a failure is saved too. */
+  save_chunk (pass, saves, NULL, events, error, download_saved, GUINT_TO_POINTER (chunk->last));
 }
 
 static void
@@ -1556,10 +1607,10 @@ upload_commit (Window *w, guint first, guint last)
 {
   Pass *pass = w->pass;
   g_autoptr (GPtrArray) saves = g_ptr_array_new_with_free_func (g_object_unref);
-  g_autoptr (GPtrArray) namespaces = g_ptr_array_new ();
+  g_autoptr (GPtrArray) touched = g_ptr_array_new ();
+  g_autoptr (GPtrArray) namespaces = g_ptr_array_new_with_free_func (g_object_unref);
   g_autoptr (GPtrArray) events
       = g_ptr_array_new_with_free_func ((GDestroyNotify)bb_pending_event_free);
-  GError *error = NULL;
 
   for (guint i = first; i < last; i++)
     {
@@ -1579,16 +1630,16 @@ upload_commit (Window *w, guint first, guint last)
           bb_namespace_state_set_namespace_head (ns,
                                                  bb_namespace_state_get_namespace_head (ns) + 1);
           bb_namespace_state_set_updated_at (ns, bb_sync_engine_now (pass->engine));
-          if (!g_ptr_array_find (namespaces, ns, NULL))
-            g_ptr_array_add (namespaces, ns);
+          if (!g_ptr_array_find (touched, ns, NULL))
+            g_ptr_array_add (touched, ns);
         }
     }
-  save_records (pass, saves, namespaces, &error);
-  if (error == NULL)
-    bb_sync_engine_emit_pending (pass->engine, events);
+  /* The worker saves copies: the pass goes on moving the heads meanwhile. */
+  for (guint i = 0; i < touched->len; i++)
+    g_ptr_array_add (namespaces, bb_namespace_state_copy (g_ptr_array_index (touched, i)));
   for (guint i = first; i < last; i++)
     job_release (g_ptr_array_index (w->jobs, i));
-  window_commit_done (w, last, error);
+  save_chunk (pass, saves, namespaces, events, NULL, download_saved, GUINT_TO_POINTER (last));
 }
 
 static void

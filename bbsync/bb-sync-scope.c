@@ -201,6 +201,18 @@ build (BbSyncEngine *self, BbNamespaceState *ns, GPtrArray *collections, GPtrArr
   return scope;
 }
 
+/* (transfer none) (nullable): the last scope computed for @ns under its current DEK. */
+BbActiveScope *
+bb_sync_engine_peek_cached_scope (BbSyncEngine *self, BbNamespaceState *ns)
+{
+  BbScopeCache *cache = g_hash_table_lookup (bb_sync_engine_get_scope_caches (self),
+                                             bb_namespace_state_get_namespace_id (ns));
+
+  if (cache == NULL || !g_bytes_equal (cache->dek, bb_namespace_state_get_dek (ns)))
+    return NULL;
+  return cache->scope;
+}
+
 /* (transfer full): the active scope of @ns now. Calls list_keys on every open
  * collection of the namespace, in registry order. */
 BbActiveScope *
