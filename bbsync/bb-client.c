@@ -797,8 +797,9 @@ bb_client_init (BbClient *self)
   self->timeout = BB_CLIENT_DEFAULT_TIMEOUT;
   /* A user agent ending in a space gets libsoup's own appended. No libsoup I/O
    * timeout: each request's deadline bounds the whole exchange instead. */
-  self->session = soup_session_new_with_options ("user-agent", "bbsync/" PACKAGE_VERSION " ",
-                                                 "timeout", 0, NULL);
+  self->session
+      = soup_session_new_with_options ("user-agent", "bbsync/" PACKAGE_VERSION " ", "timeout", 0,
+                                       "max-conns-per-host", BB_CLIENT_MAX_CONNECTIONS, NULL);
 }
 
 static gboolean

@@ -28,6 +28,16 @@ G_BEGIN_DECLS
  */
 #define BB_CLIENT_DEFAULT_TIMEOUT 75
 
+/**
+ * BB_CLIENT_MAX_CONNECTIONS:
+ *
+ * How many connections a [class@Client] opens to its server at most: enough for the
+ * requests a sync pass keeps in flight (libsoup's default is 2 per host).
+ *
+ * Since: 0.1
+ */
+#define BB_CLIENT_MAX_CONNECTIONS 8
+
 #define BB_TYPE_CLIENT (bb_client_get_type ())
 
 BB_AVAILABLE_IN_ALL

@@ -527,7 +527,8 @@ static gint64
 ceiling_run (const char *base, const char *ns, const char *token, char **ids, guint n)
 {
   /* The session options of BbClient (libsoup's connection limits). */
-  g_autoptr (SoupSession) session = soup_session_new_with_options ("timeout", 0, NULL);
+  g_autoptr (SoupSession) session = soup_session_new_with_options (
+      "timeout", 0, "max-conns-per-host", BB_CLIENT_MAX_CONNECTIONS, NULL);
   Getter g = { 0 };
   gboolean timed_out = FALSE;
   guint timeout_id;
