@@ -1458,8 +1458,15 @@ bb_sync_engine_warm_item_ids_async (BbSyncEngine *self, BbNamespaceState *ns,
   warm->logical = g_ptr_array_new_with_free_func (g_free);
   warm->pairs = g_ptr_array_new ();
   warm->names = g_ptr_array_new_with_free_func (g_free);
-  collections = bb_sync_engine_dup_collections (self, bb_namespace_state_get_namespace_id (ns));
+  /* With a scope from an earlier pass the IDs are there, but for keys added since: those
+   * few are left to the scope computation. */
   previous = bb_sync_engine_peek_cached_scope (self, ns);
+  if (previous != NULL)
+    {
+      g_task_return_boolean (task, TRUE);
+      return;
+    }
+  collections = bb_sync_engine_dup_collections (self, bb_namespace_state_get_namespace_id (ns));
   for (guint i = 0; i < collections->len; i++)
     {
       BbCollection *c = g_ptr_array_index (collections, i);
@@ -1471,9 +1478,6 @@ bb_sync_engine_warm_item_ids_async (BbSyncEngine *self, BbNamespaceState *ns,
         {
           char *logical;
 
-          /* Keys of the last scope have their IDs already: the common case. */
-          if (previous != NULL && bb_active_scope_lookup (previous, name, keys[k]) != NULL)
-            continue;
           logical = g_strdup_printf ("%zu:%s%s", strlen (name), name, keys[k]);
           if (g_hash_table_contains (mk->item_ids, logical))
             {
