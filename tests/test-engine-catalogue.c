@@ -1,5 +1,5 @@
-/* test-engine-catalogue.c: the engine's test catalogue (spec §9.5-§9.7 and the conflict,
- * merge, rollback, close and relogin paths) end to end against the reference server
+/* test-engine-catalogue.c: the engine's test catalogue (two devices converging, spec
+ * §9.5-§9.7 and the conflict, merge, rollback, close and relogin paths) end to end against the reference server
  * (BbServer) in this process on loopback. Two devices of one identity are two engines
  * with the same BbTestIdentity label, each with its own in-memory store and backends.
  *
@@ -1107,11 +1107,57 @@ test_length_delimited_keys (void)
   env_free (env);
 }
 
+/* Two devices of one identity: a label written on one appears on the other, and back. */
+static void
+test_two_devices_converge (void)
+{
+  Env *env = env_new ();
+  Device *a = device_new (env, "alice");
+  Device *b = device_new (env, "alice");
+  g_autofree char *got = NULL;
+
+  device_open (a);
+  set_label (a, "acct:primary", "Savings");
+  device_sync_ok (a);
+  dump_events (a);
+  g_assert_true (has_event (a, "item-queued:account-labels/acct:primary"));
+  g_assert_true (has_event (a, "item-uploaded:account-labels/acct:primary"));
+  g_assert_cmpstr (g_ptr_array_index (a->events, a->events->len - 1), ==, "sync-finished");
+
+  device_open (b);
+  bb_memory_value_backend_set_scope (BB_MEMORY_VALUE_BACKEND (b->labels),
+                                     (const char *const[]){ "acct:primary", NULL });
+  device_sync_ok (b);
+  dump_events (b);
+  got = get_label (b, "acct:primary");
+  g_assert_cmpstr (got, ==, "Savings");
+  g_assert_true (has_event (b, "item-changed:account-labels/acct:primary"));
+  g_assert_true (has_event (b, "item-downloaded:account-labels/acct:primary"));
+
+  /* And back: b edits, a receives. */
+  set_label (b, "acct:primary", "Cold storage");
+  device_sync_ok (b);
+  g_assert_true (has_event (b, "item-uploaded:account-labels/acct:primary"));
+  device_sync_ok (a);
+  g_free (got);
+  got = get_label (a, "acct:primary");
+  g_assert_cmpstr (got, ==, "Cold storage");
+
+  /* A pass with nothing changed uploads and downloads nothing. */
+  device_sync_ok (a);
+  g_assert_cmpuint (a->events->len, ==, 2);
+
+  device_free (a);
+  device_free (b);
+  env_free (env);
+}
+
 int
 main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
 
+  g_test_add_func ("/engine/two-devices-converge", test_two_devices_converge);
   g_test_add_func ("/engine/conflict/prefer-local", test_conflict_prefer_local);
   g_test_add_func ("/engine/conflict/prefer-remote", test_conflict_prefer_remote);
   g_test_add_func ("/engine/conflict/value", test_conflict_value);

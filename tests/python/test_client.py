@@ -5,7 +5,6 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
 
 import os
-import subprocess
 import sys
 import unittest
 
@@ -15,6 +14,7 @@ gi.require_version('GLib', '2.0')
 gi.require_version('GObject', '2.0')
 gi.require_version('Gio', '2.0')
 gi.require_version('BbSync', '1')
+from bbtest import ServerTestCase, run  # noqa: E402
 from gi.repository import BbSync, Gio, GLib, GObject  # noqa: E402
 
 try:
@@ -28,25 +28,6 @@ ERROR_DOMAIN = 'bb-sync-error-quark'
 
 def raw(gbytes):
     return bytes(gbytes.get_data() or b'')
-
-
-def run(start, finish, *args):
-    """Runs an _async/_finish pair to completion on a private main loop."""
-    loop = GLib.MainLoop()
-    outcome = {}
-
-    def done(source, result):
-        try:
-            outcome['value'] = finish(result)
-        except GLib.Error as error:
-            outcome['error'] = error
-        loop.quit()
-
-    start(*args, None, done)
-    loop.run()
-    if 'error' in outcome:
-        raise outcome['error']
-    return outcome['value']
 
 
 class PyIdentity(GObject.Object, BbSync.Identity):
@@ -82,24 +63,7 @@ class PyIdentity(GObject.Object, BbSync.Identity):
         return self.pending.pop(result)
 
 
-class ClientTest(unittest.TestCase):
-    @classmethod
-    def setUpClass(cls):
-        server = os.environ.get('BBSYNC_SERVER')
-        if not server or not os.path.exists(server):
-            raise unittest.SkipTest('BBSYNC_SERVER is not built')
-        cls.server = subprocess.Popen([server, '--listen', '127.0.0.1:0', '--database', ':memory:'],
-                                      stdout=subprocess.PIPE, text=True)
-        line = cls.server.stdout.readline().strip()
-        cls.base_url = line.split()[-1]
-        assert cls.base_url.startswith('http://127.0.0.1:'), line
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.server.terminate()
-        cls.server.wait(10)
-        cls.server.stdout.close()
-
+class ClientTest(ServerTestCase):
     def login(self, client, identity):
         result = run(client.login_with_identity_async, client.login_with_identity_finish, identity)
         self.assertEqual(result.get_kind(), 'keystore')

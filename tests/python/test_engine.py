@@ -4,8 +4,6 @@
 #
 # SPDX-License-Identifier: LGPL-2.1-or-later
 
-import os
-import subprocess
 import unittest
 
 import gi
@@ -13,27 +11,8 @@ import gi
 gi.require_version('GLib', '2.0')
 gi.require_version('GObject', '2.0')
 gi.require_version('BbSync', '1')
+from bbtest import ServerTestCase, run  # noqa: E402
 from gi.repository import BbSync, GLib, GObject  # noqa: E402
-
-
-def run(start, finish, *args):
-    """Runs an _async/_finish pair to completion on a main loop (PyGObject 3.42 has no
-    awaitable calls)."""
-    loop = GLib.MainLoop()
-    outcome = {}
-
-    def done(source, result):
-        try:
-            outcome['value'] = finish(result)
-        except GLib.Error as error:
-            outcome['error'] = error
-        loop.quit()
-
-    start(*args, None, done)
-    loop.run()
-    if 'error' in outcome:
-        raise outcome['error']
-    return outcome['value']
 
 
 class DictBackend(GObject.Object, BbSync.ValueBackend):
@@ -103,24 +82,7 @@ class Device:
         return run(self.engine.sync_async, self.engine.sync_finish)
 
 
-class EngineTest(unittest.TestCase):
-    @classmethod
-    def setUpClass(cls):
-        server = os.environ.get('BBSYNC_SERVER')
-        if not server or not os.path.exists(server):
-            raise unittest.SkipTest('BBSYNC_SERVER is not built')
-        cls.server = subprocess.Popen([server, '--listen', '127.0.0.1:0', '--database', ':memory:'],
-                                      stdout=subprocess.PIPE, text=True)
-        line = cls.server.stdout.readline().strip()
-        cls.base_url = line.split()[-1]
-        assert cls.base_url.startswith('http://127.0.0.1:'), line
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.server.terminate()
-        cls.server.wait(10)
-        cls.server.stdout.close()
-
+class EngineTest(ServerTestCase):
     def test_two_devices_merge_and_conflict(self):
         a = Device(self.base_url, 'py-alice')
         b = Device(self.base_url, 'py-alice')
