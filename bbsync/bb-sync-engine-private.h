@@ -211,6 +211,8 @@ void bb_sync_engine_set_now_func (BbSyncEngine *self, BbSyncNowFunc func, gpoint
 
 typedef struct _BbItemCache BbItemCache;
 
+char *bb_logical_text (const char *collection, const char *key);
+
 BbItemCache *bb_item_cache_new (BbStore *store, const char *key_id);
 void bb_item_cache_free (BbItemCache *cache);
 void bb_item_cache_clear (BbItemCache *cache);

@@ -1370,7 +1370,7 @@ bb_sync_engine_item_id (BbSyncEngine *self, BbNamespaceState *ns, const char *co
 
   if (mk == NULL)
     return NULL;
-  logical = g_strdup_printf ("%zu:%s%s", strlen (collection), collection, key);
+  logical = bb_logical_text (collection, key);
   id = g_hash_table_lookup (mk->item_ids, logical);
   if (id == NULL)
     {
@@ -1478,7 +1478,7 @@ bb_sync_engine_warm_item_ids_async (BbSyncEngine *self, BbNamespaceState *ns,
         {
           char *logical;
 
-          logical = g_strdup_printf ("%zu:%s%s", strlen (name), name, keys[k]);
+          logical = bb_logical_text (name, keys[k]);
           if (g_hash_table_contains (mk->item_ids, logical))
             {
               g_free (logical);

@@ -59,11 +59,21 @@ ns_items_free (NsItems *items)
   g_free (items);
 }
 
-/* (collection, key) as one string, length-prefixed so that no two pairs collide. */
-static char *
-logical_text (const char *collection, const char *key)
+/* (collection, key) as one string, length-prefixed so that no two pairs collide: the
+ * key of the engine's look-up tables by logical key (not the protocol's logical key). */
+char *
+bb_logical_text (const char *collection, const char *key)
 {
-  return g_strdup_printf ("%zu:%s%s", strlen (collection), collection, key);
+  gsize collection_len = strlen (collection);
+  gsize key_len = strlen (key);
+  char prefix[24];
+  int prefix_len = g_snprintf (prefix, sizeof prefix, "%" G_GSIZE_FORMAT ":", collection_len);
+  char *text = g_malloc (prefix_len + collection_len + key_len + 1);
+
+  memcpy (text, prefix, prefix_len);
+  memcpy (text + prefix_len, collection, collection_len);
+  memcpy (text + prefix_len + collection_len, key, key_len + 1);
+  return text;
 }
 
 BbItemCache *
@@ -107,7 +117,7 @@ put (NsItems *items, BbItemState *item)
    * never points at a freed record. */
   g_hash_table_replace (
       items->by_logical,
-      logical_text (bb_item_state_get_collection (item), bb_item_state_get_key (item)), item);
+      bb_logical_text (bb_item_state_get_collection (item), bb_item_state_get_key (item)), item);
   g_hash_table_replace (items->by_id, (gpointer)bb_item_state_get_item_id (item), item);
 }
 
@@ -161,7 +171,7 @@ bb_item_cache_peek_by_logical_key (BbItemCache *cache, const char *namespace_id,
 
   if (items == NULL)
     return NULL;
-  text = logical_text (collection, key);
+  text = bb_logical_text (collection, key);
   item = g_hash_table_lookup (items->by_logical, text);
   if (item == NULL)
     g_set_error (error, BB_SYNC_ERROR, BB_SYNC_ERROR_NOT_FOUND,
