@@ -671,7 +671,7 @@ bb_sync_engine_init (BbSyncEngine *self)
  * [method@SyncEngine.sync_async].
  *
  * The engine keeps the identity's sync records in memory and writes them through to
- * @store: while it is open, change them only through the engine (one engine per identity
+ * the store: while it is open, change them only through the engine (one engine per identity
  * and store).
  *
  * Returns: (transfer full): the engine, or %NULL if the store cannot be read
