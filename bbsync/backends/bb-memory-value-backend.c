@@ -38,6 +38,7 @@ struct _BbMemoryValueBackend
    * most passes find nothing changed. */
   char **keys_cache;
   GVariant *snapshot_cache;
+  const char **value_keys; /* sorted keys of @values (borrowed) */
 };
 
 static void bb_memory_value_backend_value_backend_init (BbValueBackendInterface *iface);
@@ -93,18 +94,16 @@ bb_memory_value_backend_snapshot (BbValueBackend *backend, GError **error)
 {
   BbMemoryValueBackend *self = BB_MEMORY_VALUE_BACKEND (backend);
   GVariantBuilder builder = G_VARIANT_BUILDER_INIT (G_VARIANT_TYPE_VARDICT);
-  g_autofree const char **keys = NULL;
   guint len;
 
   if (self->snapshot_cache != NULL)
     return g_variant_ref (self->snapshot_cache);
-  /* Sorted, so what a test or a tool prints is stable. */
-  keys = sorted_keys (self->values, &len);
-  for (guint i = 0; i < len; i++)
-    g_variant_builder_add_value (
-        &builder, g_variant_new_dict_entry (
-                      g_variant_new_string (keys[i]),
-                      g_variant_new_variant (g_hash_table_lookup (self->values, keys[i]))));
+  /* Sorted, so what a test or a tool prints is stable; the sorted keys are kept until a
+   * key is added, and each value is stored as its dictionary entry already. */
+  if (self->value_keys == NULL)
+    self->value_keys = sorted_keys (self->values, &len);
+  for (guint i = 0; self->value_keys[i] != NULL; i++)
+    g_variant_builder_add_value (&builder, g_hash_table_lookup (self->values, self->value_keys[i]));
   self->snapshot_cache = g_variant_ref_sink (g_variant_builder_end (&builder));
   return g_variant_ref (self->snapshot_cache);
 }
@@ -113,9 +112,13 @@ static GVariant *
 bb_memory_value_backend_get_value (BbValueBackend *backend, const char *key, GError **error)
 {
   BbMemoryValueBackend *self = BB_MEMORY_VALUE_BACKEND (backend);
-  GVariant *value = g_hash_table_lookup (self->values, key);
+  GVariant *entry = g_hash_table_lookup (self->values, key);
+  g_autoptr (GVariant) boxed = NULL;
 
-  return value != NULL ? g_variant_ref (value) : NULL;
+  if (entry == NULL)
+    return NULL;
+  boxed = g_variant_get_child_value (entry, 1);
+  return g_variant_get_variant (boxed);
 }
 
 static gboolean
@@ -126,8 +129,14 @@ bb_memory_value_backend_set_value (BbValueBackend *backend, const char *key, GVa
 
   g_clear_pointer (&self->snapshot_cache, g_variant_unref);
   if (!g_hash_table_contains (self->values, key))
-    g_clear_pointer (&self->keys_cache, g_strfreev);
-  g_hash_table_replace (self->values, g_strdup (key), g_variant_ref_sink (value));
+    {
+      g_clear_pointer (&self->keys_cache, g_strfreev);
+      g_clear_pointer (&self->value_keys, g_free);
+    }
+  /* Insert keeps the key string of an existing entry, which value_keys borrows. */
+  g_hash_table_insert (self->values, g_strdup (key),
+                       g_variant_ref_sink (g_variant_new_dict_entry (
+                           g_variant_new_string (key), g_variant_new_variant (value))));
   return TRUE;
 }
 
@@ -200,8 +209,7 @@ static gboolean
 bb_memory_value_backend_set_value_if_current (BbValueBackend *backend, const char *key,
                                               GVariant *current, GVariant *value, GError **error)
 {
-  BbMemoryValueBackend *self = BB_MEMORY_VALUE_BACKEND (backend);
-  GVariant *stored = g_hash_table_lookup (self->values, key);
+  g_autoptr (GVariant) stored = bb_memory_value_backend_get_value (backend, key, NULL);
 
   if ((stored == NULL) != (current == NULL))
     return FALSE;
@@ -228,6 +236,7 @@ bb_memory_value_backend_finalize (GObject *object)
   g_hash_table_unref (self->values);
   g_hash_table_unref (self->scope);
   g_clear_pointer (&self->keys_cache, g_strfreev);
+  g_clear_pointer (&self->value_keys, g_free);
   g_clear_pointer (&self->snapshot_cache, g_variant_unref);
 
   G_OBJECT_CLASS (bb_memory_value_backend_parent_class)->finalize (object);
