@@ -31,9 +31,13 @@
  * expiry, bad base64 or truncated JSON is %BB_SYNC_ERROR_PROTOCOL with a message
  * naming the field. A status of 400 or above is %BB_SYNC_ERROR_API with the message
  * `HTTP <status>: <server text>`; [func@BbSync.SyncError.get_http_status] reads the status
- * back. Network and TLS errors pass through unchanged, cancellation ends in
- * %G_IO_ERROR_CANCELLED, and a request that outlasts [property@Client:timeout] (which
- * bounds the whole exchange, not each read) ends in %G_IO_ERROR_TIMED_OUT.
+ * back. On a 429 or 503 with a usable `Retry-After` header (delta-seconds or an
+ * HTTP-date) the message ends with ` (retry after <seconds> s)`, at most
+ * %BB_SYNC_ERROR_RETRY_AFTER_MAX, and [func@BbSync.SyncError.get_retry_after] reads
+ * the delay back; a malformed header is ignored. Network and TLS errors pass through
+ * unchanged, cancellation ends in %G_IO_ERROR_CANCELLED, and a request that outlasts
+ * [property@Client:timeout] (which bounds the whole exchange, not each read) ends in
+ * %G_IO_ERROR_TIMED_OUT.
  *
  * The client keeps the bearer token in [property@Client:access-token]: a successful
  * login or refresh stores the new token, a successful revoke-all clears it, and every
@@ -252,6 +256,58 @@ api_error_text (SoupMessage *message, const guint8 *data, gsize len)
   return g_steal_pointer (&text);
 }
 
+/* The delay in seconds of a Retry-After header (RFC 9110 §10.2.3) at @now (Unix
+ * seconds), capped at BB_SYNC_ERROR_RETRY_AFTER_MAX; 0 when @value is NULL, malformed
+ * or a date already past. A server picks the value, so nothing here trusts it:
+ * delta-seconds are plain ASCII digits (no sign, no exponent, at most ten digits, more
+ * is refused rather than capped), and only a value starting with a letter (every
+ * HTTP-date starts with a day name) goes to the (lenient) date parser. */
+static guint
+parse_retry_after (const char *value, gint64 now)
+{
+  g_autoptr (GDateTime) date = NULL;
+  gint64 delay;
+  const char *start, *end;
+  guint64 seconds = 0;
+
+  if (value == NULL)
+    return 0;
+  start = value;
+  while (*start == ' ' || *start == '\t')
+    start++;
+  end = start + strlen (start);
+  while (end > start && (end[-1] == ' ' || end[-1] == '\t'))
+    end--;
+  if (start == end)
+    return 0;
+
+  if (g_ascii_isdigit (*start))
+    {
+      if (end - start > 10)
+        return 0;
+      for (const char *p = start; p < end; p++)
+        {
+          if (!g_ascii_isdigit (*p))
+            return 0;
+          seconds = seconds * 10 + (guint64)(*p - '0');
+        }
+      return (guint)MIN (seconds, BB_SYNC_ERROR_RETRY_AFTER_MAX);
+    }
+
+  if (!g_ascii_isalpha (*start) || end - start > 64)
+    return 0;
+  {
+    g_autofree char *text = g_strndup (start, end - start);
+    date = soup_date_time_new_from_http_string (text);
+  }
+  if (date == NULL)
+    return 0;
+  delay = g_date_time_to_unix (date) - now;
+  if (delay <= 0)
+    return 0;
+  return (guint)MIN (delay, BB_SYNC_ERROR_RETRY_AFTER_MAX);
+}
+
 /* Response bodies can carry secrets (the bearer token of a login or refresh answer):
  * wipe them before the memory goes back to the allocator. */
 typedef GBytes BbResponseBody;
@@ -437,9 +493,21 @@ request_sent_cb (GObject *source, GAsyncResult *result, gpointer user_data)
   if (status >= 400)
     {
       g_autofree char *text = api_error_text (req->message, data, len);
+      guint retry_after = 0;
 
+      if (status == 429 || status == 503)
+        retry_after = parse_retry_after (
+            soup_message_headers_get_one (soup_message_get_response_headers (req->message),
+                                          "Retry-After"),
+            g_get_real_time () / G_USEC_PER_SEC);
       request_stop_deadline (req);
-      g_task_return_new_error (task, BB_SYNC_ERROR, BB_SYNC_ERROR_API, "HTTP %u: %s", status, text);
+      /* The suffix is what bb_sync_error_get_retry_after() parses: keep them in step. */
+      if (retry_after > 0)
+        g_task_return_new_error (task, BB_SYNC_ERROR, BB_SYNC_ERROR_API,
+                                 "HTTP %u: %s (retry after %u s)", status, text, retry_after);
+      else
+        g_task_return_new_error (task, BB_SYNC_ERROR, BB_SYNC_ERROR_API, "HTTP %u: %s", status,
+                                 text);
       return;
     }
 

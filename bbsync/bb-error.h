@@ -16,6 +16,16 @@
 G_BEGIN_DECLS
 
 /**
+ * BB_SYNC_ERROR_RETRY_AFTER_MAX:
+ *
+ * The largest delay, in seconds (one day), that [func@BbSync.SyncError.get_retry_after]
+ * returns: a longer `Retry-After` is cut down to this.
+ *
+ * Since: 0.1
+ */
+#define BB_SYNC_ERROR_RETRY_AFTER_MAX 86400
+
+/**
  * BB_SYNC_ERROR:
  *
  * The error domain of bbsync. Errors in this domain are from the [error@SyncError]
@@ -39,7 +49,9 @@ G_BEGIN_DECLS
  *   wrong version, bad encoding, truncated JSON); the message names the field
  * @BB_SYNC_ERROR_API: the server answered with an HTTP status of 400 or above; the
  *   message is `HTTP <status>: <server text>`, and
- *   [func@BbSync.SyncError.get_http_status] returns the status
+ *   [func@BbSync.SyncError.get_http_status] returns the status. A 429 or 503 answer
+ *   with a usable `Retry-After` header adds ` (retry after <seconds> s)`, which
+ *   [func@BbSync.SyncError.get_retry_after] reads back
  * @BB_SYNC_ERROR_NOT_FOUND: a record does not exist (store look-ups)
  * @BB_SYNC_ERROR_STORE: the metadata store is unreadable, corrupt, from a newer schema,
  *   or sealed with another store key
@@ -82,5 +94,8 @@ GQuark bb_sync_error_quark (void);
 
 BB_AVAILABLE_IN_ALL
 guint bb_sync_error_get_http_status (const GError *error);
+
+BB_AVAILABLE_IN_ALL
+guint bb_sync_error_get_retry_after (const GError *error);
 
 G_END_DECLS

@@ -63,6 +63,8 @@ struct _BbServer
   guint latency_ms;
   double error_rate;
   guint error_status;
+  guint retry_after;     /* seconds; 0: no Retry-After on injected 429 and 503 */
+  GPtrArray *fail_rules; /* FailRule */
   double drop_rate;
   GRand *fault_rand;
 };
@@ -2590,6 +2592,56 @@ route_request (BbServer *self, Request *req, const char *path)
 /* ------------------------------------------------------------------------------------ */
 /* Fault injection and dispatch */
 
+typedef struct
+{
+  char *method;      /* nullable: any */
+  char *path_prefix; /* nullable: any */
+  guint count;
+  guint status;
+} FailRule;
+
+static void
+fail_rule_free (FailRule *rule)
+{
+  g_free (rule->method);
+  g_free (rule->path_prefix);
+  g_free (rule);
+}
+
+/* The status of the first rule of bb_server_fail_next_requests() matching the request
+ * (and counts it), else 0. */
+static guint
+fail_rule_take (BbServer *self, const char *method, const char *path)
+{
+  for (guint i = 0; i < self->fail_rules->len; i++)
+    {
+      FailRule *rule = g_ptr_array_index (self->fail_rules, i);
+      guint status = rule->status;
+
+      if ((rule->method != NULL && g_strcmp0 (rule->method, method) != 0)
+          || (rule->path_prefix != NULL && !g_str_has_prefix (path, rule->path_prefix)))
+        continue;
+      if (--rule->count == 0)
+        g_ptr_array_remove_index (self->fail_rules, i);
+      return status;
+    }
+  return 0;
+}
+
+/* An injected error answer, with Retry-After on 429 and 503 when one is set. */
+static void
+respond_injected (BbServer *self, Request *req, guint status)
+{
+  respond_error (req, status, "injected fault");
+  if ((status == 429 || status == 503) && self->retry_after > 0)
+    {
+      g_autofree char *value = g_strdup_printf ("%u", self->retry_after);
+
+      soup_message_headers_replace (soup_server_message_get_response_headers (req->msg),
+                                    "Retry-After", value);
+    }
+}
+
 static gboolean
 fault_roll (BbServer *self, double fraction)
 {
@@ -2633,15 +2685,21 @@ process_request (BbServer *self, SoupServerMessage *msg, gboolean paused)
   Request req = { 0 };
   g_autoptr (GBytes) flat = NULL;
   gboolean drop = fault_roll (self, self->drop_rate);
+  guint injected;
 
   req.self = self;
   req.msg = msg;
   req.now = bb_server_get_now (self);
   req.paused = paused;
 
-  if (fault_roll (self, self->error_rate))
+  if ((injected = fail_rule_take (self, soup_server_message_get_method (msg), g_uri_get_path (uri)))
+      != 0)
     {
-      respond_error (&req, self->error_status, "injected fault");
+      respond_injected (self, &req, injected);
+    }
+  else if (fault_roll (self, self->error_rate))
+    {
+      respond_injected (self, &req, self->error_status);
     }
   else if ((guint64)body->length > self->limits[BB_SERVER_LIMIT_BODY_SIZE])
     {
@@ -2793,6 +2851,7 @@ bb_server_finalize (GObject *object)
   g_clear_pointer (&self->watches, g_ptr_array_unref);
   g_clear_pointer (&self->delayed, g_ptr_array_unref);
   g_clear_pointer (&self->fault_rand, g_rand_free);
+  g_clear_pointer (&self->fail_rules, g_ptr_array_unref);
   g_clear_pointer (&self->context, g_main_context_unref);
 
   G_OBJECT_CLASS (bb_server_parent_class)->finalize (object);
@@ -2898,6 +2957,7 @@ bb_server_init (BbServer *self)
   self->watches = g_ptr_array_new_with_free_func ((GDestroyNotify)watch_free);
   self->delayed = g_ptr_array_new_with_free_func ((GDestroyNotify)delayed_free);
   self->error_status = 500;
+  self->fail_rules = g_ptr_array_new_with_free_func ((GDestroyNotify)fail_rule_free);
   self->fault_rand = g_rand_new ();
   memcpy (self->limits, default_limits, sizeof self->limits);
 }
@@ -3139,6 +3199,41 @@ bb_server_set_error_rate (BbServer *self, double fraction, guint status)
 
   self->error_rate = CLAMP (fraction, 0.0, 1.0);
   self->error_status = status != 0 ? status : 500;
+}
+
+void
+bb_server_set_retry_after (BbServer *self, guint seconds)
+{
+  g_return_if_fail (BB_IS_SERVER (self));
+
+  self->retry_after = seconds;
+}
+
+void
+bb_server_fail_next_requests (BbServer *self, const char *method, const char *path_prefix,
+                              guint count, guint status)
+{
+  FailRule *rule;
+
+  g_return_if_fail (BB_IS_SERVER (self));
+  g_return_if_fail (status >= 400 && status <= 599);
+
+  /* A new rule for the same requests replaces the old one; a count of 0 only removes. */
+  for (guint i = self->fail_rules->len; i > 0; i--)
+    {
+      FailRule *old = g_ptr_array_index (self->fail_rules, i - 1);
+
+      if (g_strcmp0 (old->method, method) == 0 && g_strcmp0 (old->path_prefix, path_prefix) == 0)
+        g_ptr_array_remove_index (self->fail_rules, i - 1);
+    }
+  if (count == 0)
+    return;
+  rule = g_new0 (FailRule, 1);
+  rule->method = g_strdup (method);
+  rule->path_prefix = g_strdup (path_prefix);
+  rule->count = count;
+  rule->status = status;
+  g_ptr_array_add (self->fail_rules, rule);
 }
 
 void

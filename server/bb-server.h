@@ -33,8 +33,18 @@ void bb_server_shutdown (BbServer *self);
 
 /* Fault injection (all off by default). */
 void bb_server_set_latency (BbServer *self, guint latency_ms);
-/* A @fraction (0..1) of requests is answered with @status (500 or 503) before routing. */
+/* A @fraction (0..1) of requests is answered with @status (400 to 599, for example
+ * 500, 503 or 429; 0 means 500) before routing. */
 void bb_server_set_error_rate (BbServer *self, double fraction, guint status);
+/* Injected 429 and 503 answers (of the error rate and of bb_server_fail_next_requests())
+ * carry `Retry-After: @seconds`; 0 (the default) sends no header. */
+void bb_server_set_retry_after (BbServer *self, guint seconds);
+/* Answers the next @count requests whose method is @method (NULL: any) and whose path
+ * starts with @path_prefix (NULL: any; for example "/v1/kv/") with @status (400 to 599)
+ * before routing, then lets them through again. Checked before the error rate; a call
+ * with the same @method and @path_prefix replaces the earlier one, @count 0 removes it. */
+void bb_server_fail_next_requests (BbServer *self, const char *method, const char *path_prefix,
+                                   guint count, guint status);
 /* A @fraction (0..1) of requests has its connection dropped mid-response. */
 void bb_server_set_drop_rate (BbServer *self, double fraction);
 /* Saves the whole database state under @name, and later restores it (a rollback as a

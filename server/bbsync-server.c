@@ -23,6 +23,7 @@ static int opt_challenge_lifetime = 120;
 static int opt_latency_ms = 0;
 static double opt_error_rate = 0.0;
 static int opt_error_status = 500;
+static int opt_retry_after = 0;
 static double opt_drop_rate = 0.0;
 static gboolean opt_attestation = FALSE;
 static gboolean opt_version = FALSE;
@@ -52,8 +53,11 @@ static const GOptionEntry entries[] = {
     N_ ("Fault injection: fraction of requests answered with --error-status (default 0)"),
     N_ ("FRACTION") },
   { "error-status", 0, 0, G_OPTION_ARG_INT, &opt_error_status,
-    N_ ("Fault injection: the status of injected errors, 500 or 503 (default 500)"),
+    N_ ("Fault injection: the status of injected errors, 500, 503 or 429 (default 500)"),
     N_ ("STATUS") },
+  { "retry-after", 0, 0, G_OPTION_ARG_INT, &opt_retry_after,
+    N_ ("Fault injection: Retry-After of injected 503 and 429 answers, 0 for none (default 0)"),
+    N_ ("SECONDS") },
   { "drop-rate", 0, 0, G_OPTION_ARG_DOUBLE, &opt_drop_rate,
     N_ ("Fault injection: fraction of connections dropped mid-response (default 0)"),
     N_ ("FRACTION") },
@@ -133,7 +137,9 @@ main (int argc, char **argv)
     }
   if (opt_watch_timeout_ms <= 0 || opt_token_lifetime <= 0 || opt_challenge_lifetime <= 0
       || opt_latency_ms < 0 || opt_error_rate < 0.0 || opt_error_rate > 1.0 || opt_drop_rate < 0.0
-      || opt_drop_rate > 1.0 || (opt_error_status != 500 && opt_error_status != 503))
+      || opt_drop_rate > 1.0
+      || (opt_error_status != 500 && opt_error_status != 503 && opt_error_status != 429)
+      || opt_retry_after < 0)
     {
       g_printerr (_ ("bbsync-server: an option is out of range (see --help)\n"));
       return 2;
@@ -177,6 +183,7 @@ main (int argc, char **argv)
   bb_server_set_require_attestation (server, opt_attestation);
   bb_server_set_latency (server, (guint)opt_latency_ms);
   bb_server_set_error_rate (server, opt_error_rate, (guint)opt_error_status);
+  bb_server_set_retry_after (server, (guint)opt_retry_after);
   bb_server_set_drop_rate (server, opt_drop_rate);
 
   if (!bb_server_listen (server, host, port, &error))

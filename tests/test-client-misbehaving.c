@@ -50,6 +50,8 @@ typedef struct
   guint status;
   char *body;
   const char *content_type;
+  /* sent as Retry-After when not NULL */
+  char *retry_after;
   /* the last request */
   guint n_requests;
   char *method;
@@ -141,6 +143,9 @@ fake_handler (SoupServer *server, SoupServerMessage *msg, const char *path, GHas
       return;
     }
   soup_server_message_set_status (msg, f->status, NULL);
+  if (f->retry_after != NULL)
+    soup_message_headers_replace (soup_server_message_get_response_headers (msg), "Retry-After",
+                                  f->retry_after);
   if (f->body != NULL)
     soup_server_message_set_response (msg, f->content_type, SOUP_MEMORY_COPY, f->body,
                                       strlen (f->body));
@@ -203,6 +208,7 @@ fake_free (Fake *f)
   g_clear_object (&f->server);
   g_free (f->base_url);
   g_free (f->body);
+  g_free (f->retry_after);
   g_free (f->method);
   g_free (f->path);
   g_free (f->request_body);
@@ -925,6 +931,169 @@ test_error_bodies (void)
   fake_free (f);
 }
 
+/* Answers @status with @retry_after (NULL: no header) to a call; returns the error. */
+static GError *
+retry_after_call (Fake *f, guint status, const char *retry_after)
+{
+  g_autoptr (GAsyncResult) res = NULL;
+  g_autoptr (GPtrArray) namespaces = NULL;
+  GError *error = NULL;
+
+  fake_answer (f, status, "{\"error\":\"slow down\"}");
+  g_free (f->retry_after);
+  f->retry_after = g_strdup (retry_after);
+  BB_TEST_AWAIT (res, bb_client_list_namespaces_async (f->client, NULL, bb_test_got_result, &res));
+  namespaces = bb_client_list_namespaces_finish (f->client, res, &error);
+  g_assert_null (namespaces);
+  g_assert_error (error, BB_SYNC_ERROR, BB_SYNC_ERROR_API);
+  g_assert_cmpuint (bb_sync_error_get_http_status (error), ==, status);
+  return error;
+}
+
+/* An IMF-fixdate (RFC 9110 §5.6.7), with English names whatever the locale. */
+static char *
+http_date (GDateTime *date)
+{
+  static const char *const days[] = { "Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun" };
+  static const char *const months[]
+      = { "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec" };
+
+  return g_strdup_printf (
+      "%s, %02d %s %04d %02d:%02d:%02d GMT", days[g_date_time_get_day_of_week (date) - 1],
+      g_date_time_get_day_of_month (date), months[g_date_time_get_month (date) - 1],
+      g_date_time_get_year (date), g_date_time_get_hour (date), g_date_time_get_minute (date),
+      g_date_time_get_second (date));
+}
+
+/* Retry-After on 429 and 503: delta-seconds, HTTP-dates, and what a hostile server
+ * might send instead. */
+static void
+test_retry_after (void)
+{
+  Fake *f = fake_new ();
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GDateTime) now = g_date_time_new_now_utc ();
+  g_autoptr (GDateTime) ahead = g_date_time_add_seconds (now, 60);
+  g_autoptr (GDateTime) past = g_date_time_add_seconds (now, -3600);
+  g_autoptr (GDateTime) far = g_date_time_add_days (now, 400);
+  g_autofree char *ahead_text = http_date (ahead);
+  g_autofree char *past_text = http_date (past);
+  g_autofree char *far_text = http_date (far);
+  guint delay;
+  const char *malformed[] = {
+    "abc",   "-5",     "+5",
+    "1e9",   "1.5",    "0x10",
+    "30 s",  "30, 40", "99999999999999999999999999999999999999",
+    "",      "   ",    "Sun, 99 Foo 2026 25:61:61 GMT",
+    "Never",
+  };
+
+  error = retry_after_call (f, 503, "30");
+  g_assert_cmpstr (error->message, ==, "HTTP 503: slow down (retry after 30 s)");
+  g_assert_cmpuint (bb_sync_error_get_retry_after (error), ==, 30);
+  g_clear_error (&error);
+
+  error = retry_after_call (f, 429, "30");
+  g_assert_cmpuint (bb_sync_error_get_retry_after (error), ==, 30);
+  g_clear_error (&error);
+
+  /* An HTTP-date a minute ahead. */
+  error = retry_after_call (f, 429, ahead_text);
+  delay = bb_sync_error_get_retry_after (error);
+  if (delay < 55 || delay > 61)
+    g_error ("Retry-After “%s” read as %u s (%s)", ahead_text, delay, error->message);
+  g_clear_error (&error);
+
+  /* Past dates and zero: no delay, and no suffix. */
+  error = retry_after_call (f, 503, past_text);
+  g_assert_cmpuint (bb_sync_error_get_retry_after (error), ==, 0);
+  g_assert_cmpstr (error->message, ==, "HTTP 503: slow down");
+  g_clear_error (&error);
+  error = retry_after_call (f, 503, "0");
+  g_assert_cmpuint (bb_sync_error_get_retry_after (error), ==, 0);
+  g_assert_cmpstr (error->message, ==, "HTTP 503: slow down");
+  g_clear_error (&error);
+
+  /* Larger values and far dates are capped at one day. */
+  error = retry_after_call (f, 503, "100000");
+  g_assert_cmpuint (bb_sync_error_get_retry_after (error), ==, BB_SYNC_ERROR_RETRY_AFTER_MAX);
+  g_assert_cmpstr (error->message, ==, "HTTP 503: slow down (retry after 86400 s)");
+  g_clear_error (&error);
+  error = retry_after_call (f, 503, "4294967296");
+  g_assert_cmpuint (bb_sync_error_get_retry_after (error), ==, 86400);
+  g_clear_error (&error);
+  error = retry_after_call (f, 429, far_text);
+  g_assert_cmpuint (bb_sync_error_get_retry_after (error), ==, 86400);
+  g_clear_error (&error);
+
+  for (guint i = 0; i < G_N_ELEMENTS (malformed); i++)
+    {
+      error = retry_after_call (f, 503, malformed[i]);
+      if (bb_sync_error_get_retry_after (error) != 0
+          || strcmp (error->message, "HTTP 503: slow down") != 0)
+        g_error ("Retry-After “%s” gave %u (%s)", malformed[i],
+                 bb_sync_error_get_retry_after (error), error->message);
+      g_clear_error (&error);
+    }
+
+  /* Only 429 and 503 carry one. */
+  error = retry_after_call (f, 500, "30");
+  g_assert_cmpstr (error->message, ==, "HTTP 500: slow down");
+  g_assert_cmpuint (bb_sync_error_get_retry_after (error), ==, 0);
+  g_clear_error (&error);
+  error = retry_after_call (f, 413, "30");
+  g_assert_cmpuint (bb_sync_error_get_retry_after (error), ==, 0);
+  g_clear_error (&error);
+
+  /* No header. */
+  error = retry_after_call (f, 503, NULL);
+  g_assert_cmpstr (error->message, ==, "HTTP 503: slow down");
+  g_assert_cmpuint (bb_sync_error_get_retry_after (error), ==, 0);
+  g_clear_error (&error);
+
+  fake_free (f);
+}
+
+/* The getter reads the message strictly, as a binding would hand it back. */
+static void
+test_retry_after_getter (void)
+{
+  struct
+  {
+    GQuark domain;
+    int code;
+    const char *message;
+    guint expected;
+  } cases[] = {
+    { 0, BB_SYNC_ERROR_API, "HTTP 503: x (retry after 30 s)", 30 },
+    { 0, BB_SYNC_ERROR_API, "HTTP 429: Too Many Requests (retry after 1 s)", 1 },
+    { 0, BB_SYNC_ERROR_API, "HTTP 429: x (retry after 0086400 s)", 86400 },
+    { 0, BB_SYNC_ERROR_API, "HTTP 429: x (retry after 9999999999 s)", 86400 },
+    { 0, BB_SYNC_ERROR_API, "HTTP 429: x (retry after 99999999999 s)", 0 },
+    { 0, BB_SYNC_ERROR_API, "HTTP 503: x (retry after 30 s) ", 0 },
+    { 0, BB_SYNC_ERROR_API, "HTTP 503: x (retry after -30 s)", 0 },
+    { 0, BB_SYNC_ERROR_API, "HTTP 503: x (retry after +30 s)", 0 },
+    { 0, BB_SYNC_ERROR_API, "HTTP 503: x (retry after  s)", 0 },
+    { 0, BB_SYNC_ERROR_API, "HTTP 503: x (retry after 3 0 s)", 0 },
+    { 0, BB_SYNC_ERROR_API, "HTTP 503: x(retry after 30 s)", 0 },
+    { 0, BB_SYNC_ERROR_API, "HTTP 503: x", 0 },
+    { 0, BB_SYNC_ERROR_API, "(retry after 30 s)", 0 },
+    { 0, BB_SYNC_ERROR_API, "HTTP 500: x (retry after 30 s)", 0 },
+    { 0, BB_SYNC_ERROR_PROTOCOL, "HTTP 503: x (retry after 30 s)", 0 },
+    { 1, BB_SYNC_ERROR_API, "HTTP 503: x (retry after 30 s)", 0 },
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_autoptr (GError) error = g_error_new_literal (
+          cases[i].domain == 0 ? BB_SYNC_ERROR : G_IO_ERROR, cases[i].code, cases[i].message);
+      guint got = bb_sync_error_get_retry_after (error);
+
+      if (got != cases[i].expected)
+        g_error ("“%s” read as %u, not %u", cases[i].message, got, cases[i].expected);
+    }
+}
+
 /* Bodies of 2xx answers that are not what the endpoint returns. */
 static void
 test_bad_success_bodies (void)
@@ -1568,6 +1737,8 @@ main (int argc, char **argv)
   g_test_add_func ("/client-misbehaving/get-item", test_get_item_answers);
   g_test_add_func ("/client-misbehaving/put-item-versions", test_put_item_versions);
   g_test_add_func ("/client-misbehaving/error-bodies", test_error_bodies);
+  g_test_add_func ("/client-misbehaving/retry-after", test_retry_after);
+  g_test_add_func ("/client-misbehaving/retry-after-getter", test_retry_after_getter);
   g_test_add_func ("/client-misbehaving/bad-success-bodies", test_bad_success_bodies);
   g_test_add_func ("/client-misbehaving/bad-arguments", test_bad_arguments);
   g_test_add_func ("/client-misbehaving/base-url", test_base_url);

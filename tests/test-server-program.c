@@ -64,7 +64,8 @@ test_options (void)
   g_assert_cmpint (run ((const char *[]){ "--help", NULL }, &out, &err), ==, 0);
   for (const char *const *opt
        = (const char *[]){ "--listen", "--database", "--public-origin", "--watch-timeout-ms",
-                           "--latency-ms", "--error-rate", "--error-status", "--drop-rate", NULL };
+                           "--latency-ms", "--error-rate", "--error-status", "--retry-after",
+                           "--drop-rate", NULL };
        *opt != NULL; opt++)
     g_assert_nonnull (strstr (out, *opt));
   g_clear_pointer (&out, g_free);
@@ -85,6 +86,12 @@ test_options (void)
   g_clear_pointer (&err, g_free);
 
   g_assert_cmpint (run ((const char *[]){ "--error-rate", "2", NULL }, &out, &err), ==, 2);
+  g_clear_pointer (&out, g_free);
+  g_clear_pointer (&err, g_free);
+  g_assert_cmpint (run ((const char *[]){ "--retry-after", "-1", NULL }, &out, &err), ==, 2);
+  g_clear_pointer (&out, g_free);
+  g_clear_pointer (&err, g_free);
+  g_assert_cmpint (run ((const char *[]){ "--error-status", "404", NULL }, &out, &err), ==, 2);
 }
 
 typedef struct

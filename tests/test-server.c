@@ -1564,6 +1564,97 @@ test_faults (Fixture *f, gconstpointer data)
   bb_server_set_latency (f->server, 0);
 }
 
+/* bb_server_fail_next_requests() and bb_server_set_retry_after(). */
+static void
+test_fail_next_requests (Fixture *f, gconstpointer data)
+{
+  const char *item_path = "/v1/kv/"
+                          "0123456789abcdef0123456789abcdef"
+                          "/"
+                          "b8d18f536289d201bcd1034560a83da1429a95678cdd35003d458e990c9a7a4f";
+
+  bb_server_set_retry_after (f->server, 30);
+  bb_server_fail_next_requests (f->server, "GET", "/v1/kv/", 2, 503);
+
+  /* Other methods and paths go through; they do not use up the count. */
+  expect_status (f, 200, "GET", "/health", NULL, NULL, NULL);
+  expect_status (f, 401, "PUT", item_path, NULL, "{}", NULL);
+
+  for (guint i = 0; i < 3; i++)
+    {
+      g_autoptr (Call) call = call_start (f, "GET", item_path, NULL, NULL, -1, NULL);
+      SoupMessageHeaders *headers;
+
+      call_wait (call);
+      headers = soup_message_get_response_headers (call->msg);
+      if (i < 2)
+        {
+          g_autofree char *text
+              = g_strndup (g_bytes_get_data (call->body, NULL), g_bytes_get_size (call->body));
+
+          g_assert_cmpuint (soup_message_get_status (call->msg), ==, 503);
+          g_assert_cmpstr (soup_message_headers_get_one (headers, "Retry-After"), ==, "30");
+          g_assert_nonnull (strstr (text, "injected fault"));
+        }
+      else
+        {
+          /* Routed again: unauthenticated. */
+          g_assert_cmpuint (soup_message_get_status (call->msg), ==, 401);
+          g_assert_null (soup_message_headers_get_one (headers, "Retry-After"));
+        }
+    }
+
+  /* Any method, 429; the header follows set_retry_after(), and a 500 never has one. */
+  bb_server_fail_next_requests (f->server, NULL, NULL, 1, 429);
+  {
+    g_autoptr (Call) call = call_start (f, "POST", "/v1/namespaces/watch", NULL, "{}", -1, NULL);
+    call_wait (call);
+    g_assert_cmpuint (soup_message_get_status (call->msg), ==, 429);
+    g_assert_cmpstr (
+        soup_message_headers_get_one (soup_message_get_response_headers (call->msg), "Retry-After"),
+        ==, "30");
+  }
+  bb_server_fail_next_requests (f->server, "GET", "/health", 1, 500);
+  {
+    g_autoptr (Call) call = call_start (f, "GET", "/health", NULL, NULL, -1, NULL);
+    call_wait (call);
+    g_assert_cmpuint (soup_message_get_status (call->msg), ==, 500);
+    g_assert_null (soup_message_headers_get_one (soup_message_get_response_headers (call->msg),
+                                                 "Retry-After"));
+  }
+  expect_status (f, 200, "GET", "/health", NULL, NULL, NULL);
+
+  /* Replaced, then removed with a count of 0; without retry-after, no header. */
+  bb_server_set_retry_after (f->server, 0);
+  bb_server_fail_next_requests (f->server, "GET", "/health", 5, 503);
+  bb_server_fail_next_requests (f->server, "GET", "/health", 1, 429);
+  {
+    g_autoptr (Call) call = call_start (f, "GET", "/health", NULL, NULL, -1, NULL);
+    call_wait (call);
+    g_assert_cmpuint (soup_message_get_status (call->msg), ==, 429);
+    g_assert_null (soup_message_headers_get_one (soup_message_get_response_headers (call->msg),
+                                                 "Retry-After"));
+  }
+  expect_status (f, 200, "GET", "/health", NULL, NULL, NULL);
+  bb_server_fail_next_requests (f->server, "GET", "/health", 3, 503);
+  bb_server_fail_next_requests (f->server, "GET", "/health", 0, 503);
+  expect_status (f, 200, "GET", "/health", NULL, NULL, NULL);
+
+  /* The error rate with 429 carries the header too. */
+  bb_server_set_retry_after (f->server, 7);
+  bb_server_set_error_rate (f->server, 1.0, 429);
+  {
+    g_autoptr (Call) call = call_start (f, "GET", "/health", NULL, NULL, -1, NULL);
+    call_wait (call);
+    g_assert_cmpuint (soup_message_get_status (call->msg), ==, 429);
+    g_assert_cmpstr (
+        soup_message_headers_get_one (soup_message_get_response_headers (call->msg), "Retry-After"),
+        ==, "7");
+  }
+  bb_server_set_error_rate (f->server, 0.0, 500);
+  expect_status (f, 200, "GET", "/health", NULL, NULL, NULL);
+}
+
 static void
 test_body_limit (Fixture *f, gconstpointer data)
 {
@@ -1970,6 +2061,7 @@ main (int argc, char **argv)
   ADD ("persistence", test_persistence);
   ADD ("snapshot-rollback", test_snapshot_rollback);
   ADD ("faults", test_faults);
+  ADD ("fail-next-requests", test_fail_next_requests);
   ADD ("body-limit", test_body_limit);
   ADD ("body-limit-memory", test_body_limit_memory);
   ADD ("deeply-nested-body", test_deeply_nested_body);

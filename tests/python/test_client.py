@@ -5,6 +5,7 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
 
 import os
+import subprocess
 import sys
 import unittest
 
@@ -120,6 +121,38 @@ class ClientTest(ServerTestCase):
         self.assertEqual(error.code, BbSync.SyncError.API)
         self.assertTrue(error.message.startswith('HTTP 412: '), error.message)
         self.assertEqual(BbSync.sync_error_get_http_status(error), 412)
+
+    def test_retry_after(self):
+        # A real 503 with Retry-After, from a server injecting faults on every request.
+        server = subprocess.Popen([os.environ['BBSYNC_SERVER'], '--listen', '127.0.0.1:0',
+                                   '--database', ':memory:', '--error-rate', '1',
+                                   '--error-status', '503', '--retry-after', '30'],
+                                  stdout=subprocess.PIPE, text=True)
+        try:
+            base_url = server.stdout.readline().strip().split()[-1]
+            client = BbSync.Client.new(base_url)
+            with self.assertRaises(GLib.Error) as caught:
+                run(client.list_namespaces_async, client.list_namespaces_finish)
+        finally:
+            server.terminate()
+            server.wait(10)
+            server.stdout.close()
+        error = caught.exception
+        self.assertEqual(error.message, 'HTTP 503: injected fault (retry after 30 s)')
+        self.assertEqual(BbSync.sync_error_get_http_status(error), 503)
+        self.assertEqual(BbSync.sync_error_get_retry_after(error), 30)
+
+        # The same from an error built in Python, and what does not count.
+        domain = GLib.quark_from_string(ERROR_DOMAIN)
+        for message, code, expected in [
+                ('HTTP 429: slow down (retry after 12 s)', BbSync.SyncError.API, 12),
+                ('HTTP 429: slow down (retry after 999999 s)', BbSync.SyncError.API,
+                 BbSync.SYNC_ERROR_RETRY_AFTER_MAX),
+                ('HTTP 500: boom (retry after 12 s)', BbSync.SyncError.API, 0),
+                ('HTTP 503: slow down', BbSync.SyncError.API, 0),
+                ('HTTP 503: x (retry after 12 s)', BbSync.SyncError.PROTOCOL, 0)]:
+            built = GLib.Error.new_literal(domain, message, code)
+            self.assertEqual(BbSync.sync_error_get_retry_after(built), expected, message)
 
     def test_unauthenticated_and_bad_arguments(self):
         client = BbSync.Client.new(self.base_url + '///')
