@@ -10,6 +10,7 @@
 #include "bb-identity-state.h"
 #include "bb-item-state.h"
 #include "bb-namespace-state.h"
+#include "bb-sync-scheduler-private.h"
 
 G_BEGIN_DECLS
 
@@ -201,6 +202,50 @@ typedef struct
 } BbSyncAuth;
 
 BbSyncAuth *bb_sync_engine_get_auth (BbSyncEngine *self);
+
+/* Background sync (bb-sync-run.c, spec §7): the run loop and the namespace watch. */
+typedef struct _BbWatchRequest BbWatchRequest;
+
+typedef struct
+{
+  BbTimeSource *time;
+  gboolean running;
+  guint64 interval; /* ms */
+  guint failures;
+  guint idle_polls;
+  guint timer;
+  gboolean wake;             /* schedule_sync, capacity 1 */
+  gboolean in_pass;          /* the loop's own pass runs */
+  guint64 not_before;        /* monotonic ms: a server's Retry-After */
+  GCancellable *cancellable; /* stop() */
+
+  gboolean watching;
+  guint watch_failures;
+  guint watch_timer;
+  gboolean watch_sleeping;
+  gboolean login_for_watch; /* capacity 1: a login succeeded */
+  GCancellable *watch_cancellable;
+  BbWatchRequest *watch_request; /* the watch's request for a pass */
+} BbSyncRun;
+
+BbSyncRun *bb_sync_engine_get_run (BbSyncEngine *self);
+void bb_sync_run_clear (BbSyncRun *run);
+/* A login succeeded: drop the failure and idle backoff, wake a sleeping watch (§7.5). */
+void bb_sync_run_login_succeeded (BbSyncEngine *self);
+/* Test hook: the run loop's clock and timers. */
+void bb_sync_engine_set_time_source (BbSyncEngine *self, BbTimeSource *source);
+/* The watch's check of reported heads against the local ones (spec §7.4). */
+gboolean bb_sync_run_namespaces_need_sync (BbSyncEngine *self, GPtrArray *namespaces,
+                                           GError **error);
+
+/* Status properties (bb-sync-engine.c): setters notify only on change. */
+void bb_sync_engine_update_state (BbSyncEngine *self);
+void bb_sync_engine_set_syncing (BbSyncEngine *self, gboolean syncing);
+void bb_sync_engine_set_progress (BbSyncEngine *self, guint done, guint total);
+void bb_sync_engine_add_progress (BbSyncEngine *self, guint done, guint total);
+void bb_sync_engine_set_counts (BbSyncEngine *self, guint pending_uploads, guint conflict_count);
+void bb_sync_engine_set_pass_result (BbSyncEngine *self, const GError *error);
+void bb_sync_engine_set_next_sync (BbSyncEngine *self, gint64 wall_usec);
 void bb_sync_auth_clear (BbSyncAuth *auth);
 
 /* Test hook: replaces the wall clock (Unix microseconds) of token checks and records. */

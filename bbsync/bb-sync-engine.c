@@ -9,6 +9,7 @@
 
 #include <glib/gi18n-lib.h>
 
+#include "bb-enum-types.h"
 #include "bb-error.h"
 #include "bb-protocol.h"
 #include "bb-protocol-private.h"
@@ -72,7 +73,21 @@ struct _BbSyncEngine
   gboolean pass_running;
 
   BbSyncAuth auth;
+  BbSyncRun run;
   guint64 activity;
+
+  /* status (notified only on change) */
+  BbSyncState state;
+  gboolean syncing;
+  gboolean login_required;
+  gboolean idle_polling;
+  GDateTime *last_synced;
+  GError *last_error;
+  guint pending_uploads;
+  guint conflict_count;
+  GDateTime *next_sync;
+  guint progress_done;
+  guint progress_total;
   guint window;
   guint chunk;
 
@@ -102,6 +117,16 @@ enum
   PROP_REFRESH_SKEW,
   PROP_INVITE_TTL,
   PROP_CLOSED,
+  PROP_IDLE_POLLING,
+  PROP_STATE,
+  PROP_SYNCING,
+  PROP_LAST_SYNCED,
+  PROP_LAST_ERROR,
+  PROP_PENDING_UPLOADS,
+  PROP_CONFLICT_COUNT,
+  PROP_NEXT_SYNC,
+  PROP_PROGRESS_DONE,
+  PROP_PROGRESS_TOTAL,
   N_PROPS
 };
 
@@ -226,6 +251,10 @@ bb_sync_engine_finalize (GObject *object)
   g_clear_pointer (&self->items, bb_item_cache_free);
   g_clear_pointer (&self->ops, g_hash_table_unref);
   g_clear_object (&self->identity_state);
+  g_clear_pointer (&self->last_synced, g_date_time_unref);
+  g_clear_pointer (&self->next_sync, g_date_time_unref);
+  g_clear_error (&self->last_error);
+  bb_sync_run_clear (&self->run);
   g_clear_pointer (&self->context, g_main_context_unref);
   g_free (self->key_id);
   g_free (self->kind);
@@ -270,6 +299,36 @@ bb_sync_engine_get_property (GObject *object, guint prop_id, GValue *value, GPar
       case PROP_CLOSED:
         g_value_set_boolean (value, self->closed);
         break;
+      case PROP_IDLE_POLLING:
+        g_value_set_boolean (value, self->idle_polling);
+        break;
+      case PROP_STATE:
+        g_value_set_enum (value, self->state);
+        break;
+      case PROP_SYNCING:
+        g_value_set_boolean (value, self->syncing);
+        break;
+      case PROP_LAST_SYNCED:
+        g_value_set_boxed (value, self->last_synced);
+        break;
+      case PROP_LAST_ERROR:
+        g_value_set_boxed (value, self->last_error);
+        break;
+      case PROP_PENDING_UPLOADS:
+        g_value_set_uint (value, self->pending_uploads);
+        break;
+      case PROP_CONFLICT_COUNT:
+        g_value_set_uint (value, self->conflict_count);
+        break;
+      case PROP_NEXT_SYNC:
+        g_value_set_boxed (value, self->next_sync);
+        break;
+      case PROP_PROGRESS_DONE:
+        g_value_set_uint (value, self->progress_done);
+        break;
+      case PROP_PROGRESS_TOTAL:
+        g_value_set_uint (value, self->progress_total);
+        break;
       default:
         G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
     }
@@ -306,6 +365,9 @@ bb_sync_engine_set_property (GObject *object, guint prop_id, const GValue *value
       case PROP_INVITE_TTL:
         bb_sync_engine_set_invite_ttl (self, g_value_get_uint (value));
         break;
+      case PROP_IDLE_POLLING:
+        bb_sync_engine_set_idle_polling (self, g_value_get_boolean (value));
+        break;
       default:
         G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
     }
@@ -332,6 +394,7 @@ bb_sync_engine_class_init (BbSyncEngineClass *klass)
   GObjectClass *object_class = G_OBJECT_CLASS (klass);
   GParamFlags construct = G_PARAM_READWRITE | G_PARAM_CONSTRUCT_ONLY | G_PARAM_STATIC_STRINGS;
   GParamFlags rw = G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | G_PARAM_EXPLICIT_NOTIFY;
+  GParamFlags ro_notify = G_PARAM_READABLE | G_PARAM_STATIC_STRINGS | G_PARAM_EXPLICIT_NOTIFY;
 
   object_class->dispose = bb_sync_engine_dispose;
   object_class->finalize = bb_sync_engine_finalize;
@@ -442,6 +505,110 @@ bb_sync_engine_class_init (BbSyncEngineClass *klass)
   properties[PROP_CLOSED]
       = g_param_spec_boolean ("closed", NULL, NULL, FALSE,
                               G_PARAM_READABLE | G_PARAM_STATIC_STRINGS | G_PARAM_EXPLICIT_NOTIFY);
+
+  /**
+   * BbSyncEngine:idle-polling:
+   *
+   * Whether background polling slows down after quiet passes (up to
+   * [property@SyncEngine:max-poll-interval]), for an app that is idle. Setting it also
+   * schedules a sync. Wake-ups and remote changes always bring the interval back to
+   * [property@SyncEngine:poll-interval].
+   *
+   * Since: 0.1
+   */
+  properties[PROP_IDLE_POLLING] = g_param_spec_boolean ("idle-polling", NULL, NULL, FALSE, rw);
+
+  /**
+   * BbSyncEngine:state:
+   *
+   * What sync is doing now; bind a status line to it.
+   *
+   * Since: 0.1
+   */
+  properties[PROP_STATE] = g_param_spec_enum ("state", NULL, NULL, BB_TYPE_SYNC_STATE,
+                                              BB_SYNC_STATE_STOPPED, ro_notify);
+
+  /**
+   * BbSyncEngine:syncing:
+   *
+   * Whether a pass runs (started by [method@SyncEngine.sync_async] or by background
+   * sync).
+   *
+   * Since: 0.1
+   */
+  properties[PROP_SYNCING] = g_param_spec_boolean ("syncing", NULL, NULL, FALSE, ro_notify);
+
+  /**
+   * BbSyncEngine:last-synced:
+   *
+   * When the last pass succeeded, or %NULL before the first.
+   *
+   * Since: 0.1
+   */
+  properties[PROP_LAST_SYNCED]
+      = g_param_spec_boxed ("last-synced", NULL, NULL, G_TYPE_DATE_TIME, ro_notify);
+
+  /**
+   * BbSyncEngine:last-error:
+   *
+   * Why the last pass failed, or %NULL when it succeeded.
+   *
+   * Since: 0.1
+   */
+  properties[PROP_LAST_ERROR]
+      = g_param_spec_boxed ("last-error", NULL, NULL, G_TYPE_ERROR, ro_notify);
+
+  /**
+   * BbSyncEngine:pending-uploads:
+   *
+   * How many local changes wait for upload (conflicts not counted), as of the end of the
+   * last pass or resolution.
+   *
+   * Since: 0.1
+   */
+  properties[PROP_PENDING_UPLOADS]
+      = g_param_spec_uint ("pending-uploads", NULL, NULL, 0, G_MAXUINT, 0, ro_notify);
+
+  /**
+   * BbSyncEngine:conflict-count:
+   *
+   * The number of items in [method@SyncEngine.get_conflicts].
+   *
+   * Since: 0.1
+   */
+  properties[PROP_CONFLICT_COUNT]
+      = g_param_spec_uint ("conflict-count", NULL, NULL, 0, G_MAXUINT, 0, ro_notify);
+
+  /**
+   * BbSyncEngine:next-sync:
+   *
+   * When background sync runs its next timed pass, or %NULL when none is planned.
+   *
+   * Since: 0.1
+   */
+  properties[PROP_NEXT_SYNC]
+      = g_param_spec_boxed ("next-sync", NULL, NULL, G_TYPE_DATE_TIME, ro_notify);
+
+  /**
+   * BbSyncEngine:progress-done:
+   *
+   * Items downloaded or uploaded so far in the current pass (with
+   * [property@SyncEngine:progress-total]: "downloading 4 200 of 10 000").
+   *
+   * Since: 0.1
+   */
+  properties[PROP_PROGRESS_DONE]
+      = g_param_spec_uint ("progress-done", NULL, NULL, 0, G_MAXUINT, 0, ro_notify);
+
+  /**
+   * BbSyncEngine:progress-total:
+   *
+   * Items to download or upload in the current pass, as far as known yet.
+   *
+   * Since: 0.1
+   */
+  properties[PROP_PROGRESS_TOTAL]
+      = g_param_spec_uint ("progress-total", NULL, NULL, 0, G_MAXUINT, 0, ro_notify);
 
   g_object_class_install_properties (object_class, N_PROPS, properties);
 
@@ -644,6 +811,7 @@ bb_sync_engine_init (BbSyncEngine *self)
   self->namespace_watch = TRUE;
   self->refresh_skew = BB_SYNC_ENGINE_DEFAULT_REFRESH_SKEW;
   self->invite_ttl = BB_SYNC_ENGINE_DEFAULT_INVITE_TTL;
+  self->run.time = bb_time_source_new_default ();
   self->window = BB_SYNC_WINDOW;
   self->chunk = BB_SYNC_CHUNK;
   self->ops = g_hash_table_new_full (NULL, NULL, g_object_unref, NULL);
@@ -1242,6 +1410,12 @@ bb_sync_engine_emit_auth (BbSyncEngine *self, BbSyncEvent event, gint64 expires_
 {
   g_autoptr (GDateTime) when = NULL;
 
+  if (event == BB_SYNC_EVENT_AUTH_LOGIN_REQUIRED || event == BB_SYNC_EVENT_AUTH_SESSION_READY)
+    {
+      self->login_required = event == BB_SYNC_EVENT_AUTH_LOGIN_REQUIRED;
+      bb_sync_engine_update_state (self);
+    }
+
   if (!may_emit (self, event))
     return;
   if (expires_at != 0)
@@ -1594,6 +1768,7 @@ bb_sync_engine_refresh_conflicts (BbSyncEngine *self)
   GListModel *model = G_LIST_MODEL (self->conflicts);
   guint n_old;
   gboolean same;
+  guint pending;
 
   if (self->closed || self->key_id == NULL)
     return;
@@ -1636,6 +1811,11 @@ bb_sync_engine_refresh_conflicts (BbSyncEngine *self)
     }
   if (!same)
     g_list_store_splice (self->conflicts, 0, n_old, fresh->pdata, fresh->len);
+  pending = 0;
+  for (guint i = 0; i < dirty->len; i++)
+    if (!bb_item_state_get_conflict (g_ptr_array_index (dirty, i)))
+      pending++;
+  bb_sync_engine_set_counts (self, pending, fresh->len);
 }
 
 /**
@@ -1701,6 +1881,7 @@ bb_sync_engine_close (BbSyncEngine *self)
 
   if (self->closed)
     return;
+  bb_sync_engine_stop (self);
   self->closed = TRUE;
 
   g_hash_table_iter_init (&iter, self->ops);
@@ -1785,6 +1966,7 @@ namespace_op_done (GObject *source, GAsyncResult *result, gpointer user_data)
     }
   if (g_task_get_source_tag (task) == bb_sync_engine_login_async)
     {
+      bb_sync_run_login_succeeded (self);
       g_task_return_boolean (task, TRUE);
       return;
     }
@@ -2280,18 +2462,22 @@ pass_done (GObject *source, GAsyncResult *result, gpointer user_data)
 
   end_op (self, task);
   bb_sync_engine_refresh_conflicts (self);
+  self->pass_running = FALSE;
   if (!bb_sync_pass_run_finish (self, result, &error))
     {
+      bb_sync_engine_set_pass_result (self, error);
       bb_sync_engine_emit_error (self, BB_SYNC_EVENT_SYNC_FAILED, error);
       g_task_return_error (task, error);
     }
   else
     {
+      bb_sync_engine_set_pass_result (self, NULL);
       bb_sync_engine_emit_simple (self, BB_SYNC_EVENT_SYNC_FINISHED);
       g_task_return_boolean (task, TRUE);
     }
-  self->pass_running = FALSE;
   start_next_pass (self);
+  if (!self->pass_running)
+    bb_sync_engine_set_syncing (self, FALSE);
 }
 
 static void
@@ -2308,6 +2494,8 @@ start_next_pass (BbSyncEngine *self)
           continue;
         }
       self->pass_running = TRUE;
+      bb_sync_engine_set_progress (self, 0, 0);
+      bb_sync_engine_set_syncing (self, TRUE);
       bb_sync_engine_emit_simple (self, BB_SYNC_EVENT_SYNC_STARTED);
       bb_sync_pass_run_async (self, op, pass_done, task);
     }
@@ -2421,4 +2609,299 @@ bb_sync_engine_reset_sync_state (BbSyncEngine *self, GError **error)
   bb_item_cache_clear (self->items);
   bb_sync_engine_refresh_conflicts (self);
   return TRUE;
+}
+
+/* --- status --- */
+
+BbSyncRun *
+bb_sync_engine_get_run (BbSyncEngine *self)
+{
+  return &self->run;
+}
+
+void
+bb_sync_engine_update_state (BbSyncEngine *self)
+{
+  BbSyncState state;
+
+  if (self->syncing)
+    state = BB_SYNC_STATE_SYNCING;
+  else if (!self->run.running)
+    state = BB_SYNC_STATE_STOPPED;
+  else if (self->login_required)
+    state = BB_SYNC_STATE_LOGIN_REQUIRED;
+  else if (self->run.failures > 0)
+    state = BB_SYNC_STATE_BACKING_OFF;
+  else
+    state = BB_SYNC_STATE_IDLE;
+  if (state == self->state)
+    return;
+  self->state = state;
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_STATE]);
+}
+
+void
+bb_sync_engine_set_syncing (BbSyncEngine *self, gboolean syncing)
+{
+  if (self->syncing != syncing)
+    {
+      self->syncing = syncing;
+      g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_SYNCING]);
+    }
+  bb_sync_engine_update_state (self);
+}
+
+void
+bb_sync_engine_set_progress (BbSyncEngine *self, guint done, guint total)
+{
+  if (self->progress_total != total)
+    {
+      self->progress_total = total;
+      g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_PROGRESS_TOTAL]);
+    }
+  if (self->progress_done != done)
+    {
+      self->progress_done = done;
+      g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_PROGRESS_DONE]);
+    }
+}
+
+void
+bb_sync_engine_add_progress (BbSyncEngine *self, guint done, guint total)
+{
+  bb_sync_engine_set_progress (self, self->progress_done + done, self->progress_total + total);
+}
+
+void
+bb_sync_engine_set_counts (BbSyncEngine *self, guint pending_uploads, guint conflict_count)
+{
+  if (self->pending_uploads != pending_uploads)
+    {
+      self->pending_uploads = pending_uploads;
+      g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_PENDING_UPLOADS]);
+    }
+  if (self->conflict_count != conflict_count)
+    {
+      self->conflict_count = conflict_count;
+      g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_CONFLICT_COUNT]);
+    }
+}
+
+static GDateTime *
+date_time_from_usec (gint64 usec)
+{
+  g_autoptr (GDateTime) second = g_date_time_new_from_unix_utc (usec / G_USEC_PER_SEC);
+
+  return g_date_time_add (second, usec % G_USEC_PER_SEC);
+}
+
+/* Records a pass's outcome: last-synced on success, last-error either way. */
+void
+bb_sync_engine_set_pass_result (BbSyncEngine *self, const GError *error)
+{
+  if (error == NULL)
+    {
+      g_clear_pointer (&self->last_synced, g_date_time_unref);
+      self->last_synced = date_time_from_usec (bb_time_source_wall_now (self->run.time));
+      g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_LAST_SYNCED]);
+      if (self->last_error != NULL)
+        {
+          g_clear_error (&self->last_error);
+          g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_LAST_ERROR]);
+        }
+      return;
+    }
+  g_clear_error (&self->last_error);
+  self->last_error = g_error_copy (error);
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_LAST_ERROR]);
+}
+
+/* The wall time of the next timed pass (0 for none). */
+void
+bb_sync_engine_set_next_sync (BbSyncEngine *self, gint64 wall_usec)
+{
+  if (wall_usec == 0 && self->next_sync == NULL)
+    return;
+  if (wall_usec != 0 && self->next_sync != NULL
+      && g_date_time_to_unix (self->next_sync) * G_USEC_PER_SEC
+                 + g_date_time_get_microsecond (self->next_sync)
+             == wall_usec)
+    return;
+  g_clear_pointer (&self->next_sync, g_date_time_unref);
+  if (wall_usec != 0)
+    self->next_sync = date_time_from_usec (wall_usec);
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_NEXT_SYNC]);
+}
+
+/**
+ * bb_sync_engine_get_state:
+ * @self: a #BbSyncEngine
+ *
+ * Returns: what sync is doing, see [property@SyncEngine:state]
+ *
+ * Since: 0.1
+ */
+BbSyncState
+bb_sync_engine_get_state (BbSyncEngine *self)
+{
+  g_return_val_if_fail (BB_IS_SYNC_ENGINE (self), BB_SYNC_STATE_STOPPED);
+  return self->state;
+}
+
+/**
+ * bb_sync_engine_get_syncing:
+ * @self: a #BbSyncEngine
+ *
+ * Returns: whether a pass runs, see [property@SyncEngine:syncing]
+ *
+ * Since: 0.1
+ */
+gboolean
+bb_sync_engine_get_syncing (BbSyncEngine *self)
+{
+  g_return_val_if_fail (BB_IS_SYNC_ENGINE (self), FALSE);
+  return self->syncing;
+}
+
+/**
+ * bb_sync_engine_get_last_synced:
+ * @self: a #BbSyncEngine
+ *
+ * Returns: (transfer none) (nullable): when the last pass succeeded
+ *
+ * Since: 0.1
+ */
+GDateTime *
+bb_sync_engine_get_last_synced (BbSyncEngine *self)
+{
+  g_return_val_if_fail (BB_IS_SYNC_ENGINE (self), NULL);
+  return self->last_synced;
+}
+
+/**
+ * bb_sync_engine_get_last_error:
+ * @self: a #BbSyncEngine
+ *
+ * Returns: (transfer none) (nullable): why the last pass failed, or %NULL
+ *
+ * Since: 0.1
+ */
+const GError *
+bb_sync_engine_get_last_error (BbSyncEngine *self)
+{
+  g_return_val_if_fail (BB_IS_SYNC_ENGINE (self), NULL);
+  return self->last_error;
+}
+
+/**
+ * bb_sync_engine_get_pending_uploads:
+ * @self: a #BbSyncEngine
+ *
+ * Returns: local changes waiting for upload, see [property@SyncEngine:pending-uploads]
+ *
+ * Since: 0.1
+ */
+guint
+bb_sync_engine_get_pending_uploads (BbSyncEngine *self)
+{
+  g_return_val_if_fail (BB_IS_SYNC_ENGINE (self), 0);
+  return self->pending_uploads;
+}
+
+/**
+ * bb_sync_engine_get_conflict_count:
+ * @self: a #BbSyncEngine
+ *
+ * Returns: the number of open conflicts
+ *
+ * Since: 0.1
+ */
+guint
+bb_sync_engine_get_conflict_count (BbSyncEngine *self)
+{
+  g_return_val_if_fail (BB_IS_SYNC_ENGINE (self), 0);
+  return self->conflict_count;
+}
+
+/**
+ * bb_sync_engine_get_next_sync:
+ * @self: a #BbSyncEngine
+ *
+ * Returns: (transfer none) (nullable): when the next timed pass runs
+ *
+ * Since: 0.1
+ */
+GDateTime *
+bb_sync_engine_get_next_sync (BbSyncEngine *self)
+{
+  g_return_val_if_fail (BB_IS_SYNC_ENGINE (self), NULL);
+  return self->next_sync;
+}
+
+/**
+ * bb_sync_engine_get_progress_done:
+ * @self: a #BbSyncEngine
+ *
+ * Returns: items handled so far in the current pass
+ *
+ * Since: 0.1
+ */
+guint
+bb_sync_engine_get_progress_done (BbSyncEngine *self)
+{
+  g_return_val_if_fail (BB_IS_SYNC_ENGINE (self), 0);
+  return self->progress_done;
+}
+
+/**
+ * bb_sync_engine_get_progress_total:
+ * @self: a #BbSyncEngine
+ *
+ * Returns: items to handle in the current pass, as far as known
+ *
+ * Since: 0.1
+ */
+guint
+bb_sync_engine_get_progress_total (BbSyncEngine *self)
+{
+  g_return_val_if_fail (BB_IS_SYNC_ENGINE (self), 0);
+  return self->progress_total;
+}
+
+/**
+ * bb_sync_engine_get_idle_polling:
+ * @self: a #BbSyncEngine
+ *
+ * Returns: whether idle polling is on, see [property@SyncEngine:idle-polling]
+ *
+ * Since: 0.1
+ */
+gboolean
+bb_sync_engine_get_idle_polling (BbSyncEngine *self)
+{
+  g_return_val_if_fail (BB_IS_SYNC_ENGINE (self), FALSE);
+  return self->idle_polling;
+}
+
+/**
+ * bb_sync_engine_set_idle_polling:
+ * @self: a #BbSyncEngine
+ * @idle_polling: whether to slow polling down after quiet passes
+ *
+ * Sets [property@SyncEngine:idle-polling], and schedules a sync (spec §2.3).
+ *
+ * Since: 0.1
+ */
+void
+bb_sync_engine_set_idle_polling (BbSyncEngine *self, gboolean idle_polling)
+{
+  g_return_if_fail (BB_IS_SYNC_ENGINE (self));
+
+  idle_polling = !!idle_polling;
+  if (self->idle_polling != idle_polling)
+    {
+      self->idle_polling = idle_polling;
+      g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_IDLE_POLLING]);
+    }
+  bb_sync_engine_schedule_sync (self);
 }

@@ -65,6 +65,31 @@ G_BEGIN_DECLS
  */
 #define BB_SYNC_ENGINE_MAX_VALUE_SIZE (65536 - 16)
 
+/**
+ * BbSyncState:
+ * @BB_SYNC_STATE_STOPPED: background sync is not running ([method@SyncEngine.start])
+ * @BB_SYNC_STATE_IDLE: background sync waits for the next pass
+ * @BB_SYNC_STATE_SYNCING: a pass runs
+ * @BB_SYNC_STATE_BACKING_OFF: the last pass failed; the next one waits longer
+ * @BB_SYNC_STATE_OFFLINE: reserved: the network is down (not reported yet)
+ * @BB_SYNC_STATE_LOGIN_REQUIRED: an automatic login failed; sync resumes after a
+ *   successful [method@SyncEngine.login_async]
+ *
+ * What an engine's background sync is doing, for a status line in a UI: see
+ * [property@SyncEngine:state].
+ *
+ * Since: 0.1
+ */
+typedef enum
+{
+  BB_SYNC_STATE_STOPPED,
+  BB_SYNC_STATE_IDLE,
+  BB_SYNC_STATE_SYNCING,
+  BB_SYNC_STATE_BACKING_OFF,
+  BB_SYNC_STATE_OFFLINE,
+  BB_SYNC_STATE_LOGIN_REQUIRED,
+} BbSyncState;
+
 #define BB_TYPE_SYNC_ENGINE (bb_sync_engine_get_type ())
 
 BB_AVAILABLE_IN_ALL
@@ -163,6 +188,36 @@ gboolean bb_sync_engine_sync_finish (BbSyncEngine *self, GAsyncResult *result, G
 
 BB_AVAILABLE_IN_ALL
 gboolean bb_sync_engine_reset_sync_state (BbSyncEngine *self, GError **error);
+
+BB_AVAILABLE_IN_ALL
+void bb_sync_engine_start (BbSyncEngine *self);
+BB_AVAILABLE_IN_ALL
+void bb_sync_engine_stop (BbSyncEngine *self);
+BB_AVAILABLE_IN_ALL
+void bb_sync_engine_schedule_sync (BbSyncEngine *self);
+BB_AVAILABLE_IN_ALL
+gboolean bb_sync_engine_get_idle_polling (BbSyncEngine *self);
+BB_AVAILABLE_IN_ALL
+void bb_sync_engine_set_idle_polling (BbSyncEngine *self, gboolean idle_polling);
+
+BB_AVAILABLE_IN_ALL
+BbSyncState bb_sync_engine_get_state (BbSyncEngine *self);
+BB_AVAILABLE_IN_ALL
+gboolean bb_sync_engine_get_syncing (BbSyncEngine *self);
+BB_AVAILABLE_IN_ALL
+GDateTime *bb_sync_engine_get_last_synced (BbSyncEngine *self);
+BB_AVAILABLE_IN_ALL
+const GError *bb_sync_engine_get_last_error (BbSyncEngine *self);
+BB_AVAILABLE_IN_ALL
+guint bb_sync_engine_get_pending_uploads (BbSyncEngine *self);
+BB_AVAILABLE_IN_ALL
+guint bb_sync_engine_get_conflict_count (BbSyncEngine *self);
+BB_AVAILABLE_IN_ALL
+GDateTime *bb_sync_engine_get_next_sync (BbSyncEngine *self);
+BB_AVAILABLE_IN_ALL
+guint bb_sync_engine_get_progress_done (BbSyncEngine *self);
+BB_AVAILABLE_IN_ALL
+guint bb_sync_engine_get_progress_total (BbSyncEngine *self);
 
 BB_AVAILABLE_IN_ALL
 GListModel *bb_sync_engine_get_namespaces (BbSyncEngine *self);

@@ -508,6 +508,7 @@ job_done (Job *job, GError *error)
 static void
 window_commit_done (Window *w, guint last, GError *error)
 {
+  bb_sync_engine_add_progress (w->pass->engine, last - w->next_commit, 0);
   w->committing = FALSE;
   w->next_commit = last;
   if (error != NULL)
@@ -596,6 +597,7 @@ window_run (Pass *pass, GPtrArray *jobs, BbNamespaceState *ns, WindowStartFunc s
       job->index = i;
     }
   pass->window = w;
+  bb_sync_engine_add_progress (pass->engine, 0, jobs->len);
   window_pump (w);
 }
 
