@@ -29,4 +29,6 @@ typedef void (*BbClientParseHook) (BbClientParseStage stage, gsize body_len, gpo
 /* Process-wide; %NULL removes it. Set it only while no request is in flight. */
 void bb_client_set_parse_hook_for_testing (BbClientParseHook hook, gpointer user_data);
 
+gboolean bb_client_is_loopback (BbClient *self);
+
 G_END_DECLS

@@ -962,6 +962,16 @@ bb_client_new (const char *base_url, GError **error)
   return g_object_new (BB_TYPE_CLIENT, "base-url", base_url, NULL);
 }
 
+/* Whether the server is on this machine (its reachability does not depend on the
+ * network: background sync ignores the network monitor for it). */
+gboolean
+bb_client_is_loopback (BbClient *self)
+{
+  g_autoptr (GUri) uri = g_uri_parse (self->base_url, G_URI_FLAGS_NONE, NULL);
+
+  return uri != NULL && g_uri_get_host (uri) != NULL && host_is_loopback (g_uri_get_host (uri));
+}
+
 /**
  * bb_client_get_base_url:
  * @self: a #BbClient

@@ -226,12 +226,23 @@ typedef struct
   gboolean login_for_watch; /* capacity 1: a login succeeded */
   GCancellable *watch_cancellable;
   BbWatchRequest *watch_request; /* the watch's request for a pass */
+
+  /* The network and power state background sync follows (signal handlers while running). */
+  GNetworkMonitor *network;
+  GPowerProfileMonitor *power;
+  gulong network_handler;
+  gulong metered_handler;
+  gulong power_handler;
+  gboolean offline;
 } BbSyncRun;
 
 BbSyncRun *bb_sync_engine_get_run (BbSyncEngine *self);
 void bb_sync_run_clear (BbSyncRun *run);
 /* A login succeeded: drop the failure and idle backoff, wake a sleeping watch (§7.5). */
 void bb_sync_run_login_succeeded (BbSyncEngine *self);
+/* Whether background sync slows down now: idle polling asked for, or a metered network
+ * or power saving (unless the app opted out). */
+gboolean bb_sync_run_idle_effective (BbSyncEngine *self);
 /* Test hook: the run loop's clock and timers. */
 void bb_sync_engine_set_time_source (BbSyncEngine *self, BbTimeSource *source);
 /* The watch's check of reported heads against the local ones (spec §7.4). */

@@ -81,6 +81,10 @@ struct _BbSyncEngine
   gboolean syncing;
   gboolean login_required;
   gboolean idle_polling;
+  gboolean follow_metered;
+  gboolean follow_power_saver;
+  GNetworkMonitor *network_monitor;
+  GPowerProfileMonitor *power_monitor;
   GDateTime *last_synced;
   GError *last_error;
   guint pending_uploads;
@@ -127,6 +131,10 @@ enum
   PROP_NEXT_SYNC,
   PROP_PROGRESS_DONE,
   PROP_PROGRESS_TOTAL,
+  PROP_NETWORK_MONITOR,
+  PROP_POWER_PROFILE_MONITOR,
+  PROP_FOLLOW_METERED,
+  PROP_FOLLOW_POWER_SAVER,
   N_PROPS
 };
 
@@ -253,6 +261,8 @@ bb_sync_engine_finalize (GObject *object)
   g_clear_object (&self->identity_state);
   g_clear_pointer (&self->last_synced, g_date_time_unref);
   g_clear_pointer (&self->next_sync, g_date_time_unref);
+  g_clear_object (&self->network_monitor);
+  g_clear_object (&self->power_monitor);
   g_clear_error (&self->last_error);
   bb_sync_run_clear (&self->run);
   g_clear_pointer (&self->context, g_main_context_unref);
@@ -329,6 +339,18 @@ bb_sync_engine_get_property (GObject *object, guint prop_id, GValue *value, GPar
       case PROP_PROGRESS_TOTAL:
         g_value_set_uint (value, self->progress_total);
         break;
+      case PROP_NETWORK_MONITOR:
+        g_value_set_object (value, self->network_monitor);
+        break;
+      case PROP_POWER_PROFILE_MONITOR:
+        g_value_set_object (value, self->power_monitor);
+        break;
+      case PROP_FOLLOW_METERED:
+        g_value_set_boolean (value, self->follow_metered);
+        break;
+      case PROP_FOLLOW_POWER_SAVER:
+        g_value_set_boolean (value, self->follow_power_saver);
+        break;
       default:
         G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
     }
@@ -367,6 +389,18 @@ bb_sync_engine_set_property (GObject *object, guint prop_id, const GValue *value
         break;
       case PROP_IDLE_POLLING:
         bb_sync_engine_set_idle_polling (self, g_value_get_boolean (value));
+        break;
+      case PROP_NETWORK_MONITOR:
+        bb_sync_engine_set_network_monitor (self, g_value_get_object (value));
+        break;
+      case PROP_POWER_PROFILE_MONITOR:
+        bb_sync_engine_set_power_profile_monitor (self, g_value_get_object (value));
+        break;
+      case PROP_FOLLOW_METERED:
+        bb_sync_engine_set_follow_metered (self, g_value_get_boolean (value));
+        break;
+      case PROP_FOLLOW_POWER_SAVER:
+        bb_sync_engine_set_follow_power_saver (self, g_value_get_boolean (value));
         break;
       default:
         G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
@@ -610,6 +644,52 @@ bb_sync_engine_class_init (BbSyncEngineClass *klass)
   properties[PROP_PROGRESS_TOTAL]
       = g_param_spec_uint ("progress-total", NULL, NULL, 0, G_MAXUINT, 0, ro_notify);
 
+  /**
+   * BbSyncEngine:network-monitor:
+   *
+   * The network monitor background sync follows, or %NULL for
+   * g_network_monitor_get_default(). While the network is down the state is
+   * %BB_SYNC_STATE_OFFLINE, no backoff accumulates, and a pass runs as soon as it comes
+   * back. With the default monitor, a server on a loopback address counts as always
+   * reachable. Takes effect when background sync (re)starts.
+   *
+   * Since: 0.1
+   */
+  properties[PROP_NETWORK_MONITOR]
+      = g_param_spec_object ("network-monitor", NULL, NULL, G_TYPE_NETWORK_MONITOR, rw);
+
+  /**
+   * BbSyncEngine:power-profile-monitor:
+   *
+   * The power profile monitor background sync follows, or %NULL for
+   * g_power_profile_monitor_dup_default(). Takes effect when background sync (re)starts.
+   *
+   * Since: 0.1
+   */
+  properties[PROP_POWER_PROFILE_MONITOR]
+      = g_param_spec_object ("power-profile-monitor", NULL, NULL, G_TYPE_POWER_PROFILE_MONITOR, rw);
+
+  /**
+   * BbSyncEngine:follow-metered:
+   *
+   * Whether background sync polls as if [property@SyncEngine:idle-polling] were on
+   * while the network is metered.
+   *
+   * Since: 0.1
+   */
+  properties[PROP_FOLLOW_METERED] = g_param_spec_boolean ("follow-metered", NULL, NULL, TRUE, rw);
+
+  /**
+   * BbSyncEngine:follow-power-saver:
+   *
+   * Whether background sync, while power saving is on, polls as if
+   * [property@SyncEngine:idle-polling] were on and keeps no long poll open.
+   *
+   * Since: 0.1
+   */
+  properties[PROP_FOLLOW_POWER_SAVER]
+      = g_param_spec_boolean ("follow-power-saver", NULL, NULL, TRUE, rw);
+
   g_object_class_install_properties (object_class, N_PROPS, properties);
 
   /**
@@ -812,6 +892,8 @@ bb_sync_engine_init (BbSyncEngine *self)
   self->refresh_skew = BB_SYNC_ENGINE_DEFAULT_REFRESH_SKEW;
   self->invite_ttl = BB_SYNC_ENGINE_DEFAULT_INVITE_TTL;
   self->run.time = bb_time_source_new_default ();
+  self->follow_metered = TRUE;
+  self->follow_power_saver = TRUE;
   self->window = BB_SYNC_WINDOW;
   self->chunk = BB_SYNC_CHUNK;
   self->ops = g_hash_table_new_full (NULL, NULL, g_object_unref, NULL);
@@ -2628,6 +2710,8 @@ bb_sync_engine_update_state (BbSyncEngine *self)
     state = BB_SYNC_STATE_SYNCING;
   else if (!self->run.running)
     state = BB_SYNC_STATE_STOPPED;
+  else if (self->run.offline)
+    state = BB_SYNC_STATE_OFFLINE;
   else if (self->login_required)
     state = BB_SYNC_STATE_LOGIN_REQUIRED;
   else if (self->run.failures > 0)
@@ -2904,4 +2988,146 @@ bb_sync_engine_set_idle_polling (BbSyncEngine *self, gboolean idle_polling)
       g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_IDLE_POLLING]);
     }
   bb_sync_engine_schedule_sync (self);
+}
+
+/**
+ * bb_sync_engine_get_network_monitor:
+ * @self: a #BbSyncEngine
+ *
+ * Returns: (transfer none) (nullable): the network monitor set with
+ *   [method@SyncEngine.set_network_monitor], or %NULL for the default
+ *
+ * Since: 0.1
+ */
+GNetworkMonitor *
+bb_sync_engine_get_network_monitor (BbSyncEngine *self)
+{
+  g_return_val_if_fail (BB_IS_SYNC_ENGINE (self), NULL);
+  return self->network_monitor;
+}
+
+/**
+ * bb_sync_engine_set_network_monitor:
+ * @self: a #BbSyncEngine
+ * @monitor: (nullable): a network monitor, or %NULL for the default
+ *
+ * Sets [property@SyncEngine:network-monitor].
+ *
+ * Since: 0.1
+ */
+void
+bb_sync_engine_set_network_monitor (BbSyncEngine *self, GNetworkMonitor *monitor)
+{
+  g_return_if_fail (BB_IS_SYNC_ENGINE (self));
+  g_return_if_fail (monitor == NULL || G_IS_NETWORK_MONITOR (monitor));
+
+  if (g_set_object (&self->network_monitor, monitor))
+    g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_NETWORK_MONITOR]);
+}
+
+/**
+ * bb_sync_engine_get_power_profile_monitor:
+ * @self: a #BbSyncEngine
+ *
+ * Returns: (transfer none) (nullable): the power profile monitor set with
+ *   [method@SyncEngine.set_power_profile_monitor], or %NULL for the default
+ *
+ * Since: 0.1
+ */
+GPowerProfileMonitor *
+bb_sync_engine_get_power_profile_monitor (BbSyncEngine *self)
+{
+  g_return_val_if_fail (BB_IS_SYNC_ENGINE (self), NULL);
+  return self->power_monitor;
+}
+
+/**
+ * bb_sync_engine_set_power_profile_monitor:
+ * @self: a #BbSyncEngine
+ * @monitor: (nullable): a power profile monitor, or %NULL for the default
+ *
+ * Sets [property@SyncEngine:power-profile-monitor].
+ *
+ * Since: 0.1
+ */
+void
+bb_sync_engine_set_power_profile_monitor (BbSyncEngine *self, GPowerProfileMonitor *monitor)
+{
+  g_return_if_fail (BB_IS_SYNC_ENGINE (self));
+  g_return_if_fail (monitor == NULL || G_IS_POWER_PROFILE_MONITOR (monitor));
+
+  if (g_set_object (&self->power_monitor, monitor))
+    g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_POWER_PROFILE_MONITOR]);
+}
+
+/**
+ * bb_sync_engine_get_follow_metered:
+ * @self: a #BbSyncEngine
+ *
+ * Returns: see [property@SyncEngine:follow-metered]
+ *
+ * Since: 0.1
+ */
+gboolean
+bb_sync_engine_get_follow_metered (BbSyncEngine *self)
+{
+  g_return_val_if_fail (BB_IS_SYNC_ENGINE (self), FALSE);
+  return self->follow_metered;
+}
+
+/**
+ * bb_sync_engine_set_follow_metered:
+ * @self: a #BbSyncEngine
+ * @follow: whether a metered network slows polling down
+ *
+ * Sets [property@SyncEngine:follow-metered].
+ *
+ * Since: 0.1
+ */
+void
+bb_sync_engine_set_follow_metered (BbSyncEngine *self, gboolean follow)
+{
+  g_return_if_fail (BB_IS_SYNC_ENGINE (self));
+
+  follow = !!follow;
+  if (self->follow_metered == follow)
+    return;
+  self->follow_metered = follow;
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_FOLLOW_METERED]);
+}
+
+/**
+ * bb_sync_engine_get_follow_power_saver:
+ * @self: a #BbSyncEngine
+ *
+ * Returns: see [property@SyncEngine:follow-power-saver]
+ *
+ * Since: 0.1
+ */
+gboolean
+bb_sync_engine_get_follow_power_saver (BbSyncEngine *self)
+{
+  g_return_val_if_fail (BB_IS_SYNC_ENGINE (self), FALSE);
+  return self->follow_power_saver;
+}
+
+/**
+ * bb_sync_engine_set_follow_power_saver:
+ * @self: a #BbSyncEngine
+ * @follow: whether power saving slows polling down and closes the long poll
+ *
+ * Sets [property@SyncEngine:follow-power-saver].
+ *
+ * Since: 0.1
+ */
+void
+bb_sync_engine_set_follow_power_saver (BbSyncEngine *self, gboolean follow)
+{
+  g_return_if_fail (BB_IS_SYNC_ENGINE (self));
+
+  follow = !!follow;
+  if (self->follow_power_saver == follow)
+    return;
+  self->follow_power_saver = follow;
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_FOLLOW_POWER_SAVER]);
 }

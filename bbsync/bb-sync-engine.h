@@ -71,7 +71,8 @@ G_BEGIN_DECLS
  * @BB_SYNC_STATE_IDLE: background sync waits for the next pass
  * @BB_SYNC_STATE_SYNCING: a pass runs
  * @BB_SYNC_STATE_BACKING_OFF: the last pass failed; the next one waits longer
- * @BB_SYNC_STATE_OFFLINE: reserved: the network is down (not reported yet)
+ * @BB_SYNC_STATE_OFFLINE: the network is down (see [property@SyncEngine:network-monitor]);
+ *   sync resumes when it comes back
  * @BB_SYNC_STATE_LOGIN_REQUIRED: an automatic login failed; sync resumes after a
  *   successful [method@SyncEngine.login_async]
  *
@@ -199,6 +200,23 @@ BB_AVAILABLE_IN_ALL
 gboolean bb_sync_engine_get_idle_polling (BbSyncEngine *self);
 BB_AVAILABLE_IN_ALL
 void bb_sync_engine_set_idle_polling (BbSyncEngine *self, gboolean idle_polling);
+
+BB_AVAILABLE_IN_ALL
+GNetworkMonitor *bb_sync_engine_get_network_monitor (BbSyncEngine *self);
+BB_AVAILABLE_IN_ALL
+void bb_sync_engine_set_network_monitor (BbSyncEngine *self, GNetworkMonitor *monitor);
+BB_AVAILABLE_IN_ALL
+GPowerProfileMonitor *bb_sync_engine_get_power_profile_monitor (BbSyncEngine *self);
+BB_AVAILABLE_IN_ALL
+void bb_sync_engine_set_power_profile_monitor (BbSyncEngine *self, GPowerProfileMonitor *monitor);
+BB_AVAILABLE_IN_ALL
+gboolean bb_sync_engine_get_follow_metered (BbSyncEngine *self);
+BB_AVAILABLE_IN_ALL
+void bb_sync_engine_set_follow_metered (BbSyncEngine *self, gboolean follow);
+BB_AVAILABLE_IN_ALL
+gboolean bb_sync_engine_get_follow_power_saver (BbSyncEngine *self);
+BB_AVAILABLE_IN_ALL
+void bb_sync_engine_set_follow_power_saver (BbSyncEngine *self, gboolean follow);
 
 BB_AVAILABLE_IN_ALL
 BbSyncState bb_sync_engine_get_state (BbSyncEngine *self);

@@ -7,6 +7,7 @@
 
 #include <glib/gi18n-lib.h>
 
+#include "bb-client-private.h"
 #include "bb-error.h"
 #include "bb-sync-engine-private.h"
 
@@ -25,6 +26,10 @@ struct _BbWatchRequest
 static void run_pass (BbSyncEngine *self, gboolean reset_on_success);
 static void watch_once (BbSyncEngine *self);
 static void watch_request_done (BbSyncEngine *self, GError *error);
+static void watch_begin (BbSyncEngine *self);
+static void watch_end (BbSyncEngine *self);
+static void monitors_connect (BbSyncEngine *self);
+static void monitors_disconnect (BbSyncEngine *self);
 
 static void
 watch_request_free (BbWatchRequest *request)
@@ -68,7 +73,8 @@ timer_fired (gpointer user_data)
 
   run->timer = 0;
   bb_sync_engine_set_next_sync (self, 0);
-  if (run->running && !run->in_pass)
+  /* Offline, the timer is not re-armed: the network's return starts the next pass. */
+  if (run->running && !run->in_pass && !run->offline)
     run_pass (self, FALSE);
 }
 
@@ -103,7 +109,7 @@ record_result (BbSyncEngine *self, gboolean activity, const GError *error, gbool
       return;
     }
   run->failures = 0;
-  if (activity || reset || !bb_sync_engine_get_idle_polling (self))
+  if (activity || reset || !bb_sync_run_idle_effective (self))
     {
       run->idle_polls = 0;
       run->interval = poll;
@@ -127,6 +133,9 @@ consume_wake (BbSyncEngine *self)
 {
   BbSyncRun *run = bb_sync_engine_get_run (self);
 
+  /* Offline, the wake-up waits for the network. */
+  if (run->offline)
+    return;
   run->wake = FALSE;
   run_pass (self, TRUE);
 }
@@ -152,7 +161,8 @@ pass_ran (GObject *source, GAsyncResult *result, gpointer user_data)
       retry_after = error != NULL ? bb_sync_error_get_retry_after (error) : 0;
       if (retry_after > 0)
         run->not_before = bb_time_source_now (run->time) + (guint64)retry_after * 1000;
-      arm_timer (self);
+      if (!run->offline)
+        arm_timer (self);
       bb_sync_engine_update_state (self);
 
       if (run->watch_request != NULL && run->watch_request->served)
@@ -226,16 +236,14 @@ bb_sync_engine_start (BbSyncEngine *self)
   run->not_before = 0;
   g_clear_object (&run->cancellable);
   run->cancellable = g_cancellable_new ();
-  /* The initial pass records its result like a timed one (spec §7.3 step 1). */
-  run_pass (self, FALSE);
-  if (bb_sync_engine_get_namespace_watch (self))
-    {
-      run->watching = TRUE;
-      run->watch_failures = 0;
-      g_clear_object (&run->watch_cancellable);
-      run->watch_cancellable = g_cancellable_new ();
-      watch_once (self);
-    }
+  monitors_connect (self);
+  /* The initial pass records its result like a timed one (spec §7.3 step 1); offline,
+   * it waits for the network. */
+  if (run->offline)
+    run->wake = TRUE;
+  else
+    run_pass (self, FALSE);
+  watch_begin (self);
   bb_sync_engine_update_state (self);
 }
 
@@ -260,15 +268,12 @@ bb_sync_engine_stop (BbSyncEngine *self)
   if (!run->running)
     return;
   run->running = FALSE;
-  run->watching = FALSE;
   run->wake = FALSE;
   g_cancellable_cancel (run->cancellable);
-  g_cancellable_cancel (run->watch_cancellable);
   bb_time_source_remove_timer (run->time, run->timer);
-  bb_time_source_remove_timer (run->time, run->watch_timer);
-  run->timer = run->watch_timer = 0;
-  run->watch_sleeping = FALSE;
-  g_clear_pointer (&run->watch_request, watch_request_free);
+  run->timer = 0;
+  watch_end (self);
+  monitors_disconnect (self);
   bb_sync_engine_set_next_sync (self, 0);
   bb_sync_engine_update_state (self);
 }
@@ -295,6 +300,163 @@ bb_sync_engine_schedule_sync (BbSyncEngine *self)
   run->wake = TRUE;
   if (run->running && !run->in_pass)
     consume_wake (self);
+}
+
+/* --- network and power (GNetworkMonitor, GPowerProfileMonitor) --- */
+
+static gboolean
+power_saving (BbSyncEngine *self)
+{
+  BbSyncRun *run = bb_sync_engine_get_run (self);
+
+  return run->power != NULL && bb_sync_engine_get_follow_power_saver (self)
+         && g_power_profile_monitor_get_power_saver_enabled (run->power);
+}
+
+gboolean
+bb_sync_run_idle_effective (BbSyncEngine *self)
+{
+  BbSyncRun *run = bb_sync_engine_get_run (self);
+
+  if (bb_sync_engine_get_idle_polling (self) || power_saving (self))
+    return TRUE;
+  return run->network != NULL && bb_sync_engine_get_follow_metered (self)
+         && g_network_monitor_get_network_metered (run->network);
+}
+
+static void
+watch_begin (BbSyncEngine *self)
+{
+  BbSyncRun *run = bb_sync_engine_get_run (self);
+
+  /* No long poll while saving power or offline (GLib's guidance for sync apps). */
+  if (run->watching || !bb_sync_engine_get_namespace_watch (self) || run->offline
+      || power_saving (self))
+    return;
+  run->watching = TRUE;
+  run->watch_failures = 0;
+  g_clear_object (&run->watch_cancellable);
+  run->watch_cancellable = g_cancellable_new ();
+  watch_once (self);
+}
+
+static void
+watch_end (BbSyncEngine *self)
+{
+  BbSyncRun *run = bb_sync_engine_get_run (self);
+
+  run->watching = FALSE;
+  g_cancellable_cancel (run->watch_cancellable);
+  bb_time_source_remove_timer (run->time, run->watch_timer);
+  run->watch_timer = 0;
+  run->watch_sleeping = FALSE;
+  g_clear_pointer (&run->watch_request, watch_request_free);
+}
+
+static gboolean
+network_available (BbSyncEngine *self)
+{
+  BbSyncRun *run = bb_sync_engine_get_run (self);
+
+  if (run->network == NULL)
+    return TRUE;
+  /* A server on this machine is reachable whatever the system's network does; a monitor
+   * the app set is followed as it is. */
+  if (bb_sync_engine_get_network_monitor (self) == NULL
+      && bb_client_is_loopback (bb_sync_engine_get_client (self)))
+    return TRUE;
+  return g_network_monitor_get_network_available (run->network);
+}
+
+static void
+network_changed (GNetworkMonitor *monitor, gboolean available, gpointer user_data)
+{
+  BbSyncEngine *self = user_data;
+  BbSyncRun *run = bb_sync_engine_get_run (self);
+  gboolean offline = !network_available (self);
+
+  if (offline == run->offline)
+    return;
+  run->offline = offline;
+  if (offline)
+    {
+      /* Nothing burns backoff while the network is down. */
+      bb_time_source_remove_timer (run->time, run->timer);
+      run->timer = 0;
+      bb_sync_engine_set_next_sync (self, 0);
+      watch_end (self);
+    }
+  else
+    {
+      /* Back online: a pass at once, and the watch again. */
+      run->failures = 0;
+      run->not_before = 0;
+      run->interval = bb_sync_engine_get_poll_interval (self);
+      run->wake = TRUE;
+      if (!run->in_pass)
+        consume_wake (self);
+      watch_begin (self);
+    }
+  bb_sync_engine_update_state (self);
+}
+
+static void
+metered_changed (GObject *object, GParamSpec *pspec, gpointer user_data)
+{
+  /* Only the next interval changes: record_result reads the effective idle flag. */
+  g_debug ("Network metered: %d",
+           g_network_monitor_get_network_metered (G_NETWORK_MONITOR (object)));
+}
+
+static void
+power_changed (GObject *object, GParamSpec *pspec, gpointer user_data)
+{
+  BbSyncEngine *self = user_data;
+  BbSyncRun *run = bb_sync_engine_get_run (self);
+
+  if (power_saving (self))
+    watch_end (self);
+  else if (run->running)
+    watch_begin (self);
+}
+
+static void
+monitors_connect (BbSyncEngine *self)
+{
+  BbSyncRun *run = bb_sync_engine_get_run (self);
+  GNetworkMonitor *network = bb_sync_engine_get_network_monitor (self);
+  GPowerProfileMonitor *power = bb_sync_engine_get_power_profile_monitor (self);
+
+  run->network
+      = network != NULL ? g_object_ref (network) : g_object_ref (g_network_monitor_get_default ());
+  run->power = power != NULL ? g_object_ref (power) : g_power_profile_monitor_dup_default ();
+  run->network_handler
+      = g_signal_connect (run->network, "network-changed", G_CALLBACK (network_changed), self);
+  run->metered_handler = g_signal_connect (run->network, "notify::network-metered",
+                                           G_CALLBACK (metered_changed), self);
+  if (run->power != NULL)
+    run->power_handler = g_signal_connect (run->power, "notify::power-saver-enabled",
+                                           G_CALLBACK (power_changed), self);
+  run->offline = !network_available (self);
+}
+
+static void
+monitors_disconnect (BbSyncEngine *self)
+{
+  BbSyncRun *run = bb_sync_engine_get_run (self);
+
+  if (run->network != NULL)
+    {
+      g_clear_signal_handler (&run->network_handler, run->network);
+      g_clear_signal_handler (&run->metered_handler, run->network);
+      g_clear_object (&run->network);
+    }
+  if (run->power != NULL)
+    {
+      g_clear_signal_handler (&run->power_handler, run->power);
+      g_clear_object (&run->power);
+    }
+  run->offline = FALSE;
 }
 
 void
