@@ -4,8 +4,9 @@
 // Two engines of one identity, each with its own in-memory store and value backends
 // implemented in JS; a JSON a{sv} collection with a merge handler in JS, and a string
 // collection with the default policy, whose conflict is listed from get_conflicts() and
-// resolved. The _async/_finish pairs run on a GLib.MainLoop with callbacks. Prints TAP;
-// exits 1 if any check fails (a skip plan when the server is not built).
+// resolved; then background sync (start, schedule_sync, stop) with its status properties
+// bound to a JS GObject. The _async/_finish pairs run on a GLib.MainLoop with callbacks.
+// Prints TAP; exits 1 if any check fails (a skip plan when the server is not built).
 //
 // SPDX-License-Identifier: LGPL-2.1-or-later
 
@@ -105,6 +106,44 @@ const JsBackend = GObject.registerClass({
     vfunc_set_value(key, value) {
         this.values.set(key, value.recursiveUnpack());
         return true;
+    }
+});
+
+// --- a UI's status model, bound to the engine's status properties ---------------------
+
+const SyncStatus = GObject.registerClass({
+    Properties: {
+        'syncing': GObject.ParamSpec.boolean('syncing', null, null,
+            GObject.ParamFlags.READWRITE, false),
+        'pending': GObject.ParamSpec.uint('pending', null, null,
+            GObject.ParamFlags.READWRITE, 0, GLib.MAXUINT32, 0),
+    },
+}, class SyncStatus extends GObject.Object {
+    _init() {
+        super._init();
+        this._syncing = false;
+        this._pending = 0;
+        this.seen = {syncing: [], pending: []};
+        this.connect('notify::syncing', () => this.seen.syncing.push(this.syncing));
+        this.connect('notify::pending', () => this.seen.pending.push(this.pending));
+    }
+
+    get syncing() {
+        return this._syncing;
+    }
+
+    set syncing(value) {
+        this._syncing = value;
+        this.notify('syncing');
+    }
+
+    get pending() {
+        return this._pending;
+    }
+
+    set pending(value) {
+        this._pending = value;
+        this.notify('pending');
     }
 });
 
@@ -258,6 +297,83 @@ test('a conflict on a string collection is listed and resolved', () => {
     assertIncludes(b.events, ['item-uploaded', 'account-labels', 'acct:primary'], 'b uploads');
     assertEqual(a.sync(), true, 'a sync 2');
     assertEqual(a.labels.values.get('acct:primary'), 'Emergency fund', 'a gets the resolution');
+});
+
+test('background sync drives properties bound with bind_property', () => {
+    const dev = new Device(baseUrl, 'gjs-bob');
+    const engine = dev.engine;
+    // Only start() and schedule_sync() start passes here: no timed pass, no watch.
+    engine.poll_interval = 60 * 60 * 1000;
+    engine.namespace_watch = false;
+    assertEqual(engine.state, BbSync.SyncState.STOPPED, 'state before start');
+
+    const status = new SyncStatus();
+    engine.bind_property('syncing', status, 'syncing', GObject.BindingFlags.SYNC_CREATE);
+    engine.bind_property('pending-uploads', status, 'pending',
+        GObject.BindingFlags.SYNC_CREATE);
+    status.seen = {syncing: [], pending: []};
+
+    const finished = [];
+    const failed = [];
+    engine.connect('sync-finished', e => finished.push(e.state));
+    engine.connect('sync-failed', (e, error) => failed.push(error.message));
+
+    // Runs @action, then the main loop until sync-finished was emitted @count times in
+    // all (or 30 s pass); lets the pass's completion run before returning.
+    function runUntilFinished(count, action) {
+        const loop = new GLib.MainLoop(null, false);
+        const check = () => {
+            if (finished.length >= count || failed.length > 0)
+                GLib.idle_add(GLib.PRIORITY_DEFAULT_IDLE, () => {
+                    loop.quit();
+                    return GLib.SOURCE_REMOVE;
+                });
+        };
+        const handlers = [engine.connect_after('sync-finished', check),
+            engine.connect_after('sync-failed', check)];
+        const timeout = GLib.timeout_add_seconds(GLib.PRIORITY_DEFAULT, 30, () => {
+            loop.quit();
+            return GLib.SOURCE_REMOVE;
+        });
+        action();
+        loop.run();
+        GLib.source_remove(timeout);
+        handlers.forEach(h => engine.disconnect(h));
+        assertJson(failed, [], 'no failed pass');
+        assertEqual(finished.length, count, 'passes finished');
+    }
+
+    dev.labels.values.set('acct:primary', 'Checking');
+    runUntilFinished(1, () => engine.start());
+    assertIncludes(dev.events, ['item-uploaded', 'account-labels', 'acct:primary'],
+        'first pass uploads');
+    assertJson(finished, [BbSync.SyncState.SYNCING], 'state during sync-finished');
+    assertJson(status.seen.syncing, [true, false], 'syncing seen');
+    assertEqual(status.syncing, false, 'bound syncing');
+    assertEqual(status.pending, 0, 'bound pending');
+    assertEqual(engine.pending_uploads, 0, 'pending-uploads');
+    assertEqual(engine.state, BbSync.SyncState.IDLE, 'state while started');
+    assertEqual(engine.last_synced !== null, true, 'last-synced set');
+    assertEqual(engine.last_error, null, 'no last-error');
+    assertEqual(engine.next_sync !== null, true, 'next timed pass planned');
+    const firstSynced = engine.last_synced;
+
+    // A second local write and a wake-up give a second pass.
+    dev.events = [];
+    dev.notes.values.set('tx:1', {memo: 'groceries', tag: 'food'});
+    runUntilFinished(2, () => engine.schedule_sync());
+    assertIncludes(dev.events, ['item-uploaded', 'tx-notes', 'tx:1'], 'second pass uploads');
+    assertJson(status.seen.syncing, [true, false, true, false], 'syncing seen twice');
+    assertEqual(status.pending, 0, 'bound pending after the second pass');
+    assertEqual(engine.state, BbSync.SyncState.IDLE, 'state after the second pass');
+    assertEqual(engine.last_synced.difference(firstSynced) >= 0, true, 'last-synced moves on');
+
+    engine.stop();
+    assertEqual(engine.state, BbSync.SyncState.STOPPED, 'state after stop');
+    assertEqual(engine.next_sync, null, 'no next pass after stop');
+    assertEqual(engine.last_synced !== null, true, 'last-synced kept');
+    assertEqual(status.syncing, false, 'bound syncing after stop');
+    dev.close();
 });
 
 test('a closed engine refuses to sync', () => {

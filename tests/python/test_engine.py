@@ -1,6 +1,8 @@
 #!/usr/bin/env python3
 # test_engine.py: BbSyncEngine from Python through the BbSync typelib, against the
-# bbsync-server program on loopback: a value backend and a merge handler written in Python
+# bbsync-server program on loopback: a value backend and a merge handler written in Python,
+# and background sync (start, schedule_sync, stop) with its status properties bound to a
+# Python GObject
 #
 # SPDX-License-Identifier: LGPL-2.1-or-later
 
@@ -82,6 +84,22 @@ class Device:
         return run(self.engine.sync_async, self.engine.sync_finish)
 
 
+class SyncStatus(GObject.Object):
+    """A UI's status model: plain Python properties bound to the engine's."""
+
+    syncing = GObject.Property(type=bool, default=False)
+    pending = GObject.Property(type=GObject.TYPE_UINT, default=0)
+
+    def __init__(self):
+        super().__init__()
+        self.seen = {'syncing': [], 'pending': []}
+        self.connect('notify::syncing', self.on_notify)
+        self.connect('notify::pending', self.on_notify)
+
+    def on_notify(self, obj, pspec):
+        self.seen[pspec.name].append(self.get_property(pspec.name))
+
+
 class EngineTest(ServerTestCase):
     def test_two_devices_merge_and_conflict(self):
         a = Device(self.base_url, 'py-alice')
@@ -131,6 +149,76 @@ class EngineTest(ServerTestCase):
             with self.assertRaises(GLib.Error) as caught:
                 dev.sync()
             self.assertEqual(caught.exception.code, BbSync.SyncError.CLOSED)
+
+
+    def test_background_sync_bound_status(self):
+        dev = Device(self.base_url, 'py-bob')
+        engine = dev.engine
+        # Only start() and schedule_sync() start passes here: no timed pass, no watch.
+        engine.props.poll_interval = 60 * 60 * 1000
+        engine.props.namespace_watch = False
+        self.assertEqual(engine.props.state, BbSync.SyncState.STOPPED)
+
+        status = SyncStatus()
+        engine.bind_property('syncing', status, 'syncing', GObject.BindingFlags.SYNC_CREATE)
+        engine.bind_property('pending-uploads', status, 'pending', GObject.BindingFlags.SYNC_CREATE)
+        status.seen = {'syncing': [], 'pending': []}
+
+        finished = []
+        failed = []
+        engine.connect('sync-finished', lambda e: finished.append(e.props.state))
+        engine.connect('sync-failed', lambda e, error: failed.append(error.message))
+
+        def run_until_finished(count, action):
+            """Runs action, then the main loop until sync-finished was emitted count times
+            in all (or 30 s pass); lets the pass's completion run before returning."""
+            loop = GLib.MainLoop()
+
+            def check(*args):
+                if len(finished) >= count or failed:
+                    GLib.idle_add(loop.quit)
+
+            handler = engine.connect_after('sync-finished', check)
+            failed_handler = engine.connect_after('sync-failed', check)
+            timeout = GLib.timeout_add_seconds(30, loop.quit)
+            action()
+            loop.run()
+            GLib.source_remove(timeout)
+            engine.disconnect(handler)
+            engine.disconnect(failed_handler)
+            self.assertEqual(failed, [])
+            self.assertEqual(len(finished), count)
+
+        dev.labels.values['acct:primary'] = 'Checking'
+        run_until_finished(1, engine.start)
+        self.assertIn(('item-uploaded', 'account-labels', 'acct:primary'), dev.events)
+        self.assertEqual(finished, [BbSync.SyncState.SYNCING])
+        self.assertEqual(status.seen['syncing'], [True, False])
+        self.assertFalse(status.props.syncing)
+        self.assertEqual(status.props.pending, 0)
+        self.assertEqual(engine.props.pending_uploads, 0)
+        self.assertEqual(engine.props.state, BbSync.SyncState.IDLE)
+        self.assertIsNotNone(engine.props.last_synced)
+        self.assertIsNone(engine.props.last_error)
+        self.assertIsNotNone(engine.props.next_sync)  # the next timed pass, an hour away
+        first_synced = engine.props.last_synced
+
+        # A second local write and a wake-up give a second pass.
+        dev.events = []
+        dev.notes.values['tx:1'] = {'memo': 'groceries', 'tag': 'food'}
+        run_until_finished(2, engine.schedule_sync)
+        self.assertIn(('item-uploaded', 'tx-notes', 'tx:1'), dev.events)
+        self.assertEqual(status.seen['syncing'], [True, False, True, False])
+        self.assertEqual(status.props.pending, 0)
+        self.assertEqual(engine.props.state, BbSync.SyncState.IDLE)
+        self.assertGreaterEqual(engine.props.last_synced.difference(first_synced), 0)
+
+        engine.stop()
+        self.assertEqual(engine.props.state, BbSync.SyncState.STOPPED)
+        self.assertIsNone(engine.props.next_sync)
+        self.assertIsNotNone(engine.props.last_synced)
+        self.assertFalse(status.props.syncing)
+        engine.close()
 
 
 if __name__ == '__main__':
