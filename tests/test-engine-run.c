@@ -472,6 +472,61 @@ test_status_notifications (void)
   server_free (server);
 }
 
+static void
+record_count (GObject *object, GParamSpec *pspec, gpointer user_data)
+{
+  GPtrArray *notes = user_data;
+  guint value;
+
+  g_object_get (object, pspec->name, &value, NULL);
+  g_ptr_array_add (notes, g_strdup_printf ("%s=%u", pspec->name, value));
+}
+
+static void
+sync_once (Fixture *f)
+{
+  g_autoptr (GAsyncResult) res = NULL;
+  g_autoptr (GError) error = NULL;
+
+  BB_TEST_AWAIT (res, bb_sync_engine_sync_async (f->engine, NULL, bb_test_got_result, &res));
+  g_assert_true (bb_sync_engine_sync_finish (f->engine, res, &error));
+  g_assert_no_error (error);
+}
+
+/* conflict-count and pending-uploads through a conflict and its resolution: one notify
+ * per change, none without. */
+static void
+test_conflict_status (void)
+{
+  BbServer *server = server_new ();
+  Fixture *a = fixture_new (server, "run-conflict", TRUE);
+  Fixture *b = fixture_new (server, "run-conflict", TRUE);
+  g_autoptr (GPtrArray) notes = g_ptr_array_new_with_free_func (g_free);
+  const char *expected[]
+      = { "conflict-count=1", "pending-uploads=1", "conflict-count=0", "pending-uploads=0" };
+  g_autoptr (GError) error = NULL;
+
+  g_assert_true (bb_value_backend_set_value (a->backend, "k", g_variant_new_string ("a"), NULL));
+  g_assert_true (bb_value_backend_set_value (b->backend, "k", g_variant_new_string ("b"), NULL));
+  sync_once (a);
+  g_signal_connect (b->engine, "notify::conflict-count", G_CALLBACK (record_count), notes);
+  g_signal_connect (b->engine, "notify::pending-uploads", G_CALLBACK (record_count), notes);
+  sync_once (b); /* the concurrent create becomes a conflict (default policy) */
+  g_assert_cmpuint (bb_sync_engine_get_conflict_count (b->engine), ==, 1);
+  g_assert_cmpuint (bb_sync_engine_get_pending_uploads (b->engine), ==, 0);
+  g_assert_true (bb_collection_resolve_conflict (
+      b->collection, "k", BB_CONFLICT_RESOLUTION_PREFER_LOCAL, NULL, &error));
+  g_assert_no_error (error);
+  sync_once (b);
+  sync_once (b); /* nothing changes: no notify */
+  g_assert_cmpuint (notes->len, ==, G_N_ELEMENTS (expected));
+  for (guint i = 0; i < notes->len; i++)
+    g_assert_cmpstr (g_ptr_array_index (notes, i), ==, expected[i]);
+  fixture_free (b);
+  fixture_free (a);
+  server_free (server);
+}
+
 /* §9.4 TestNamespaceWatchNeedsSyncRejectsRollbackHead and the self-notification case. */
 static void
 test_watch_needs_sync (void)
@@ -557,6 +612,7 @@ main (int argc, char **argv)
   g_test_add_func ("/run/failure-rearm", test_failure_rearm);
   g_test_add_func ("/run/retry-after", test_retry_after);
   g_test_add_func ("/run/status-notifications", test_status_notifications);
+  g_test_add_func ("/run/conflict-status", test_conflict_status);
   g_test_add_func ("/run/watch-needs-sync", test_watch_needs_sync);
   g_test_add_func ("/run/watch-delivers", test_watch_delivers);
 
