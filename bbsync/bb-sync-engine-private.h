@@ -216,6 +216,7 @@ typedef struct
   guint timer;
   gboolean wake;             /* schedule_sync, capacity 1 */
   gboolean in_pass;          /* the loop's own pass runs */
+  guint generation;          /* counts start(): passes of an earlier run are ignored */
   guint64 not_before;        /* monotonic ms: a server's Retry-After */
   GCancellable *cancellable; /* stop() */
 

@@ -126,6 +126,7 @@ typedef struct
   BbSyncEngine *engine;
   gboolean reset_on_success;
   guint64 activity;
+  guint generation; /* of the run that started the pass */
 } PassRun;
 
 static void
@@ -152,9 +153,11 @@ pass_ran (GObject *source, GAsyncResult *result, gpointer user_data)
 
   bb_sync_engine_sync_finish (self, result, &error);
   activity = bb_sync_engine_get_activity (self) != data->activity;
-  run->in_pass = FALSE;
 
-  if (run->running)
+  /* A pass of an earlier run (stopped, maybe started again since) changes nothing. */
+  if (data->generation == run->generation)
+    run->in_pass = FALSE;
+  if (run->running && data->generation == run->generation)
     {
       record_result (self, activity, error, data->reset_on_success);
       /* A server that said when to come back is not asked earlier (429, 503). */
@@ -197,6 +200,7 @@ run_pass (BbSyncEngine *self, gboolean reset_on_success)
   data->engine = g_object_ref (self);
   data->reset_on_success = reset_on_success;
   data->activity = bb_sync_engine_get_activity (self);
+  data->generation = run->generation;
   run->in_pass = TRUE;
   bb_time_source_remove_timer (run->time, run->timer);
   run->timer = 0;
@@ -230,6 +234,8 @@ bb_sync_engine_start (BbSyncEngine *self)
   if (run->running || bb_sync_engine_is_closed (self))
     return;
   run->running = TRUE;
+  run->generation++;
+  run->in_pass = FALSE;
   run->interval = bb_sync_engine_get_poll_interval (self);
   run->failures = 0;
   run->idle_polls = 0;

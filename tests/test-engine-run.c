@@ -527,6 +527,50 @@ test_conflict_status (void)
   server_free (server);
 }
 
+/* stop() then start() while the first run's pass is in flight: the old pass, cancelled,
+ * neither counts as a failure of the new run nor ends its pass early. */
+static void
+note_backing_off (GObject *object, GParamSpec *pspec, gpointer user_data)
+{
+  if (bb_sync_engine_get_state (BB_SYNC_ENGINE (object)) == BB_SYNC_STATE_BACKING_OFF)
+    *(gboolean *)user_data = TRUE;
+}
+
+static void
+test_restart_during_pass (void)
+{
+  BbServer *server = server_new ();
+  Fixture *f = fixture_new (server, "run-restart", TRUE);
+  gboolean backed_off = FALSE;
+
+  bb_time_source_set_random (f->time, 0);
+  g_signal_connect (f->engine, "notify::state", G_CALLBACK (note_backing_off), &backed_off);
+  bb_sync_engine_start (f->engine);
+  g_assert_true (bb_sync_engine_get_syncing (f->engine));
+  bb_sync_engine_stop (f->engine);
+  bb_sync_engine_start (f->engine);
+  /* The old pass ends first (cancelled); the new one is still running then, so no
+   * timer may be armed yet. */
+  bb_server_set_latency (server, 300); /* keeps the new pass running meanwhile */
+  wait_for_count (&f->failed, 1);
+  drain_main_context ();
+  g_assert_true (bb_sync_engine_get_syncing (f->engine));
+  g_assert_true (bb_sync_engine_get_run (f->engine)->in_pass);
+  g_assert_cmpuint (bb_time_source_next_due (f->time), ==, G_MAXUINT64);
+  wait_for_passes (f, 2);
+  bb_server_set_latency (server, 0);
+  drain_main_context ();
+  g_assert_cmpuint (f->failed, ==, 1); /* the cancelled pass of the first run */
+  g_assert_false (backed_off);
+  g_assert_cmpuint (f->finished, ==, 1); /* the new run's pass */
+  g_assert_cmpuint (bb_sync_engine_get_run (f->engine)->failures, ==, 0);
+  g_assert_false (bb_sync_engine_get_run (f->engine)->in_pass);
+  g_assert_cmpint (bb_sync_engine_get_state (f->engine), ==, BB_SYNC_STATE_IDLE);
+  g_assert_cmpuint (timer_delay (f), ==, POLL_MS - POLL_MS / 10);
+  fixture_free (f);
+  server_free (server);
+}
+
 /* §9.4 TestNamespaceWatchNeedsSyncRejectsRollbackHead and the self-notification case. */
 static void
 test_watch_needs_sync (void)
@@ -613,6 +657,7 @@ main (int argc, char **argv)
   g_test_add_func ("/run/retry-after", test_retry_after);
   g_test_add_func ("/run/status-notifications", test_status_notifications);
   g_test_add_func ("/run/conflict-status", test_conflict_status);
+  g_test_add_func ("/run/restart-during-pass", test_restart_during_pass);
   g_test_add_func ("/run/watch-needs-sync", test_watch_needs_sync);
   g_test_add_func ("/run/watch-delivers", test_watch_delivers);
 
