@@ -597,3 +597,205 @@ bb_invite_get_secret (BbInvite *self)
 
   return self->secret;
 }
+
+/* A wire string the server relayed; a missing one compares and decodes as empty. */
+static const char *
+nonnull (const char *s)
+{
+  return s != NULL ? s : "";
+}
+
+static gboolean
+verify_fail (GError **error, BbSyncError code, const char *message)
+{
+  g_set_error_literal (error, BB_SYNC_ERROR, code, message);
+  return FALSE;
+}
+
+/**
+ * bb_invite_verify_join_request:
+ * @invite: the invite the request came through, as kept by the member who created it
+ * @namespace_id: the ID (lower-case hex) of the namespace the approver is admitting to
+ * @entry: a pending join request, as listed by [method@Client.list_join_requests_async]
+ * @now: the current time in Unix seconds (UTC), such as
+ *   `g_get_real_time () / G_USEC_PER_SEC`; tests pass a fixed value
+ * @error: return location for a #GError
+ *
+ * Performs every check an approver must make before wrapping a namespace key to the
+ * requester of @entry, in the order of the reference client. The server only relays join
+ * requests; this check is what stops it from admitting a key of its own choosing,
+ * because the invite proof needs the invite secret that only the invite carried. Call
+ * it on every entry before approving it, and approve only on %TRUE.
+ *
+ * It is a method of the invite, not of the entry, because the invite is the trust
+ * anchor of the check: its secret (which has no public getter) verifies the proof and
+ * its fields bind the request. No network access is needed.
+ *
+ * The checks, in order; each failure names the field in its message:
+ *
+ * 1. the invite's version is 1 (%BB_SYNC_ERROR_UNSUPPORTED, “unsupported version”);
+ * 2. its expiry is positive and 3. later than @now (“invite has expired”);
+ * 4. the invite and the request are both for @namespace_id (“join request namespace
+ *    mismatch”);
+ * 5. the request names the invite's ID (“join request invite mismatch”);
+ * 6. the invite's origin is canonical and 7. the request names it (“join request
+ *    server origin mismatch”);
+ * 8. the request's version is 1 and 9. its kind is `keystore` (both
+ *    %BB_SYNC_ERROR_UNSUPPORTED, “unsupported version”, “invalid kind”);
+ * 10. the request expires after @now (“join request has expired”) and 11. not after the
+ *    invite (“join request expires after invite”);
+ * 12. every field decodes strictly: the expiry is not negative, the namespace and invite
+ *    IDs are lower-case hex of 16 bytes, the origin is canonical, the key ID and both
+ *    public keys are lower-case hex of 32 bytes, the signature lower-case hex of 64
+ *    bytes, the invite proof unpadded base64url of 32 bytes; the key ID is the SHA-256
+ *    of the auth public key (%BB_SYNC_ERROR_CRYPTO, “key id does not match auth public
+ *    key”);
+ * 13. the listed join-request hash is the hash of the payload rebuilt from these fields
+ *    (%BB_SYNC_ERROR_CRYPTO, “join request hash mismatch”);
+ * 14. the requester's Ed25519 signature over the payload is valid (%BB_SYNC_ERROR_CRYPTO,
+ *    “invalid join request signature”);
+ * 15. the invite proof over the payload is valid, compared in constant time
+ *    (%BB_SYNC_ERROR_CRYPTO, “invalid invite proof”).
+ *
+ * Unless stated otherwise a failure is %BB_SYNC_ERROR_INVALID_INPUT. Nothing secret
+ * appears in the messages.
+ *
+ * On success, approve with [method@Invite.dup_server_secret] and the request's wrap
+ * public key (lower-case hex, already checked to decode) as the recipient of the wrapped
+ * namespace key.
+ *
+ * Returns: %TRUE if @entry may be approved; otherwise %FALSE with @error set
+ *
+ * Since: 0.1
+ */
+gboolean
+bb_invite_verify_join_request (BbInvite *invite, const char *namespace_id, BbJoinRequestInfo *entry,
+                               gint64 now, GError **error)
+{
+  BbJoinRequest *request;
+  g_autofree char *canonical = NULL;
+  g_autofree char *computed_key_id = NULL;
+  g_autofree char *computed_hash = NULL;
+  g_autoptr (GBytes) origin_hash = NULL;
+  g_autoptr (GBytes) auth_key = NULL;
+  g_autoptr (GBytes) wrap_key = NULL;
+  g_autoptr (GBytes) signature = NULL;
+  g_autoptr (GBytes) proof = NULL;
+  g_autoptr (GBytes) payload = NULL;
+  gint64 expires_at;
+
+  g_return_val_if_fail (invite != NULL, FALSE);
+  g_return_val_if_fail (namespace_id != NULL, FALSE);
+  g_return_val_if_fail (entry != NULL, FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  request = bb_join_request_info_get_request (entry);
+  if (request == NULL)
+    return verify_fail (error, BB_SYNC_ERROR_INVALID_INPUT,
+                        _ ("joinRequest: the entry carries no join request"));
+  expires_at = bb_join_request_get_expires_at (request);
+
+  /* 1-3: the invite held locally */
+  if (bb_invite_get_version (invite) != 1)
+    return verify_fail (error, BB_SYNC_ERROR_UNSUPPORTED, _ ("version: unsupported version"));
+  if (invite->expires_at <= 0)
+    return verify_fail (error, BB_SYNC_ERROR_INVALID_INPUT,
+                        _ ("expiresAt: invite expiry must be positive"));
+  if (invite->expires_at <= now)
+    return verify_fail (error, BB_SYNC_ERROR_INVALID_INPUT, _ ("expiresAt: invite has expired"));
+
+  /* 4-7: the request's binding to the namespace, the invite and the server */
+  if (strcmp (invite->namespace_id, namespace_id) != 0
+      || g_strcmp0 (bb_join_request_get_namespace_id (request), namespace_id) != 0)
+    return verify_fail (error, BB_SYNC_ERROR_INVALID_INPUT,
+                        _ ("namespaceId: join request namespace mismatch"));
+  if (g_strcmp0 (bb_join_request_get_invite_id (request), invite->invite_id) != 0)
+    return verify_fail (error, BB_SYNC_ERROR_INVALID_INPUT,
+                        _ ("inviteId: join request invite mismatch"));
+  canonical = bb_protocol_canonical_origin (invite->server_origin, error);
+  if (canonical == NULL)
+    return FALSE;
+  if (strcmp (canonical, invite->server_origin) != 0)
+    return verify_fail (error, BB_SYNC_ERROR_INVALID_INPUT,
+                        _ ("serverOrigin: invite server origin must be canonical"));
+  if (g_strcmp0 (bb_join_request_get_server_origin (request), canonical) != 0)
+    return verify_fail (error, BB_SYNC_ERROR_INVALID_INPUT,
+                        _ ("serverOrigin: join request server origin mismatch"));
+
+  /* 8-11: the request's own version, kind and lifetime */
+  if (bb_join_request_get_version (request) != 1)
+    return verify_fail (error, BB_SYNC_ERROR_UNSUPPORTED, _ ("version: unsupported version"));
+  if (g_strcmp0 (bb_join_request_get_kind (request), BB_PROTOCOL_KIND_KEYSTORE) != 0)
+    return verify_fail (error, BB_SYNC_ERROR_UNSUPPORTED, _ ("kind: invalid kind"));
+  if (expires_at <= now)
+    return verify_fail (error, BB_SYNC_ERROR_INVALID_INPUT,
+                        _ ("expiresAt: join request has expired"));
+  if (expires_at > invite->expires_at)
+    return verify_fail (error, BB_SYNC_ERROR_INVALID_INPUT,
+                        _ ("expiresAt: join request expires after invite"));
+
+  /* 12: strict decoding of every field, then the key ID names the auth key. Any 32
+   * bytes are an X25519 public key (the reference's ecdh.NewPublicKey checks only the
+   * length), so the wrap key needs no further check here. */
+  if (expires_at < 0)
+    return verify_fail (error, BB_SYNC_ERROR_INVALID_INPUT,
+                        _ ("expiresAt: join request expiry must be non-negative"));
+  if (!bb_protocol_validate_lower_hex (nonnull (bb_join_request_get_namespace_id (request)),
+                                       BB_PROTOCOL_NAMESPACE_ID_SIZE, "joinRequest.namespaceId",
+                                       error)
+      || !bb_protocol_validate_lower_hex (nonnull (bb_join_request_get_invite_id (request)),
+                                          BB_PROTOCOL_INVITE_ID_SIZE, "joinRequest.inviteId",
+                                          error))
+    return FALSE;
+  origin_hash = bb_protocol_server_origin_hash (canonical, error);
+  if (origin_hash == NULL)
+    return FALSE;
+  if (!bb_protocol_validate_lower_hex (nonnull (bb_join_request_get_key_id (request)), 32,
+                                       "joinRequest.keyId", error))
+    return FALSE;
+  auth_key = bb_protocol_lower_hex_decode (nonnull (bb_join_request_get_auth_public_key (request)),
+                                           BB_PROTOCOL_PUBLIC_KEY_SIZE, "joinRequest.authPublicKey",
+                                           error);
+  if (auth_key == NULL)
+    return FALSE;
+  wrap_key = bb_protocol_lower_hex_decode (nonnull (bb_join_request_get_wrap_public_key (request)),
+                                           BB_PROTOCOL_PUBLIC_KEY_SIZE, "joinRequest.wrapPublicKey",
+                                           error);
+  if (wrap_key == NULL)
+    return FALSE;
+  signature
+      = bb_protocol_lower_hex_decode (nonnull (bb_join_request_get_signature (request)),
+                                      BB_PROTOCOL_SIGNATURE_SIZE, "joinRequest.signature", error);
+  if (signature == NULL)
+    return FALSE;
+  proof = bb_protocol_base64url_decode (nonnull (bb_join_request_get_invite_proof (request)),
+                                        32 /* HMAC-SHA256 */, "joinRequest.inviteProof", error);
+  if (proof == NULL)
+    return FALSE;
+  computed_key_id = bb_protocol_key_id (auth_key);
+  if (strcmp (computed_key_id, bb_join_request_get_key_id (request)) != 0)
+    return verify_fail (error, BB_SYNC_ERROR_CRYPTO,
+                        _ ("keyId: key id does not match auth public key"));
+  payload = bb_protocol_join_request_payload (bb_join_request_get_namespace_id (request),
+                                              bb_join_request_get_invite_id (request), canonical,
+                                              bb_join_request_get_kind (request), computed_key_id,
+                                              auth_key, wrap_key, expires_at, error);
+  if (payload == NULL)
+    return FALSE;
+
+  /* 13: the hash the server lists is the hash of the payload rebuilt here */
+  computed_hash = bb_protocol_join_request_hash (payload);
+  if (g_strcmp0 (computed_hash, bb_join_request_info_get_join_request_hash (entry)) != 0)
+    return verify_fail (error, BB_SYNC_ERROR_CRYPTO,
+                        _ ("joinRequestHash: join request hash mismatch"));
+
+  /* 14: signed by the holder of the auth key (the sizes are checked above, so a
+   * failure here is the signature itself) */
+  if (!bb_protocol_verify_signature (auth_key, payload, signature, NULL))
+    return verify_fail (error, BB_SYNC_ERROR_CRYPTO,
+                        _ ("signature: invalid join request signature"));
+
+  /* 15: made by someone who saw the invite secret. (16, deriving the server secret,
+   * cannot fail: the caller does it with bb_invite_dup_server_secret().) */
+  return bb_protocol_verify_invite_proof (invite->secret, payload, proof, error);
+}

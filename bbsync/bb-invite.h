@@ -11,6 +11,7 @@
 
 #include <glib-object.h>
 
+#include "bb-client-types.h"
 #include "bb-version-macros.h"
 
 G_BEGIN_DECLS
@@ -48,6 +49,10 @@ GBytes     *bb_invite_dup_server_secret (BbInvite *self);
 BB_AVAILABLE_IN_ALL
 gboolean    bb_invite_verify_proof      (BbInvite *self, GBytes *join_request_payload,
                                          GBytes *invite_proof, GError **error);
+BB_AVAILABLE_IN_ALL
+gboolean    bb_invite_verify_join_request (BbInvite *invite, const char *namespace_id,
+                                           BbJoinRequestInfo *entry, gint64 now,
+                                           GError **error);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (BbInvite, bb_invite_unref)
 

@@ -510,101 +510,6 @@ step_bob_join (Demo *demo, GError **error)
 /* --- 5. Alice: verify and approve ------------------------------------------------------ */
 
 static gboolean
-fail_verify (GError **error, BbSyncError code, const char *what)
-{
-  g_set_error (error, BB_SYNC_ERROR, code, "join request rejected: %s", what);
-  return FALSE;
-}
-
-/* Everything the approver checks before wrapping the namespace key to a requester
- * (protocol §9.8): the server relays join requests but cannot forge one, because the
- * proof needs the invite secret that only the QR code carried. On success returns the
- * requester's wrap public key and the invite server secret. */
-static gboolean
-verify_join_request (BbInvite *invite, const char *namespace_id, BbJoinRequestInfo *entry,
-                     gint64 now, GBytes **out_wrap_key, GBytes **out_server_secret, GError **error)
-{
-  BbJoinRequest *request = bb_join_request_info_get_request (entry);
-  g_autofree char *canonical = NULL;
-  g_autofree char *computed_key_id = NULL;
-  g_autofree char *computed_hash = NULL;
-  g_autoptr (GBytes) auth_key = NULL;
-  g_autoptr (GBytes) wrap_key = NULL;
-  g_autoptr (GBytes) signature = NULL;
-  g_autoptr (GBytes) proof = NULL;
-  g_autoptr (GBytes) payload = NULL;
-  g_autoptr (GBytes) server_secret = NULL;
-  gint64 expires_at = bb_join_request_get_expires_at (request);
-
-  /* the invite Alice holds, and the request's binding to it */
-  if (bb_invite_get_version (invite) != 1 || bb_join_request_get_version (request) != 1)
-    return fail_verify (error, BB_SYNC_ERROR_UNSUPPORTED, "unsupported version");
-  if (bb_invite_get_expires_at (invite) <= now)
-    return fail_verify (error, BB_SYNC_ERROR_INVALID_INPUT, "invite has expired");
-  if (g_strcmp0 (bb_invite_get_namespace_id (invite), namespace_id) != 0
-      || g_strcmp0 (bb_join_request_get_namespace_id (request), namespace_id) != 0)
-    return fail_verify (error, BB_SYNC_ERROR_INVALID_INPUT, "namespace mismatch");
-  if (g_strcmp0 (bb_join_request_get_invite_id (request), bb_invite_get_invite_id (invite)) != 0)
-    return fail_verify (error, BB_SYNC_ERROR_INVALID_INPUT, "invite mismatch");
-  canonical = bb_protocol_canonical_origin (bb_invite_get_server_origin (invite), error);
-  if (canonical == NULL)
-    return FALSE;
-  if (g_strcmp0 (canonical, bb_invite_get_server_origin (invite)) != 0
-      || g_strcmp0 (bb_join_request_get_server_origin (request), canonical) != 0)
-    return fail_verify (error, BB_SYNC_ERROR_INVALID_INPUT, "server origin mismatch");
-  if (g_strcmp0 (bb_join_request_get_kind (request), BB_PROTOCOL_KIND_KEYSTORE) != 0)
-    return fail_verify (error, BB_SYNC_ERROR_UNSUPPORTED, "invalid kind");
-  if (expires_at <= now)
-    return fail_verify (error, BB_SYNC_ERROR_INVALID_INPUT, "join request has expired");
-  if (expires_at > bb_invite_get_expires_at (invite))
-    return fail_verify (error, BB_SYNC_ERROR_INVALID_INPUT, "join request expires after invite");
-
-  /* strict decoding of every field */
-  auth_key = bb_protocol_lower_hex_decode (bb_join_request_get_auth_public_key (request),
-                                           BB_PROTOCOL_PUBLIC_KEY_SIZE, "authPublicKey", error);
-  if (auth_key == NULL)
-    return FALSE;
-  wrap_key = bb_protocol_lower_hex_decode (bb_join_request_get_wrap_public_key (request),
-                                           BB_PROTOCOL_PUBLIC_KEY_SIZE, "wrapPublicKey", error);
-  if (wrap_key == NULL)
-    return FALSE;
-  signature = bb_protocol_lower_hex_decode (bb_join_request_get_signature (request),
-                                            BB_PROTOCOL_SIGNATURE_SIZE, "signature", error);
-  if (signature == NULL)
-    return FALSE;
-  proof = bb_protocol_base64url_decode (bb_join_request_get_invite_proof (request),
-                                        32 /* HMAC-SHA256 */, "inviteProof", error);
-  if (proof == NULL)
-    return FALSE;
-
-  /* the key ID names the auth key */
-  computed_key_id = bb_protocol_key_id (auth_key);
-  if (g_strcmp0 (computed_key_id, bb_join_request_get_key_id (request)) != 0)
-    return fail_verify (error, BB_SYNC_ERROR_CRYPTO, "key id does not match auth public key");
-
-  /* the hash the server lists is the hash of the payload rebuilt here */
-  payload = bb_protocol_join_request_payload (
-      namespace_id, bb_join_request_get_invite_id (request), canonical,
-      bb_join_request_get_kind (request), computed_key_id, auth_key, wrap_key, expires_at, error);
-  if (payload == NULL)
-    return FALSE;
-  computed_hash = bb_protocol_join_request_hash (payload);
-  if (g_strcmp0 (computed_hash, bb_join_request_info_get_join_request_hash (entry)) != 0)
-    return fail_verify (error, BB_SYNC_ERROR_CRYPTO, "join request hash mismatch");
-
-  /* signed by the requester, and proven to come from someone who saw the QR code */
-  if (!bb_protocol_verify_signature (auth_key, payload, signature, error))
-    return FALSE;
-  if (!bb_invite_verify_proof (invite, payload, proof, error))
-    return FALSE;
-
-  server_secret = bb_invite_dup_server_secret (invite);
-  *out_wrap_key = g_steal_pointer (&wrap_key);
-  *out_server_secret = g_steal_pointer (&server_secret);
-  return TRUE;
-}
-
-static gboolean
 step_alice_approve (Demo *demo, GError **error)
 {
   Person *alice = &demo->alice;
@@ -616,8 +521,6 @@ step_alice_approve (Demo *demo, GError **error)
   g_autoptr (GBytes) wrapped = NULL;
   g_autoptr (GBytes) other_secret = NULL;
   g_autoptr (BbInvite) other_invite = NULL;
-  g_autoptr (GBytes) forged_wrap_key = NULL;
-  g_autoptr (GBytes) forged_server_secret = NULL;
   g_autoptr (GError) forged_error = NULL;
   g_autofree char *short_key = NULL;
   BbJoinRequestInfo *entry;
@@ -639,9 +542,17 @@ step_alice_approve (Demo *demo, GError **error)
   short_key = short_id (bb_join_request_get_key_id (request));
   g_print ("[alice] 1 pending join request, from key %s\n", short_key);
 
-  if (!verify_join_request (demo->invite, demo->shared_namespace_id, entry, now_unix (),
-                            &bob_wrap_key, &server_secret, error))
+  /* Everything the approver checks before wrapping the namespace key to a requester
+   * (protocol §9.8): the server relays join requests but cannot forge one, because the
+   * proof needs the invite secret that only the QR code carried. */
+  if (!bb_invite_verify_join_request (demo->invite, demo->shared_namespace_id, entry, now_unix (),
+                                      error))
     return FALSE;
+  bob_wrap_key = bb_protocol_lower_hex_decode (bb_join_request_get_wrap_public_key (request),
+                                               BB_PROTOCOL_PUBLIC_KEY_SIZE, "wrapPublicKey", error);
+  if (bob_wrap_key == NULL)
+    return FALSE;
+  server_secret = bb_invite_dup_server_secret (demo->invite);
   g_print ("[alice] verified it: key ID, payload hash, Ed25519 signature, invite proof, origin "
            "%s, expiry\n",
            bb_join_request_get_server_origin (request));
@@ -655,8 +566,8 @@ step_alice_approve (Demo *demo, GError **error)
                                 bb_invite_get_expires_at (demo->invite), other_secret, error);
   if (other_invite == NULL)
     return FALSE;
-  if (verify_join_request (other_invite, demo->shared_namespace_id, entry, now_unix (),
-                           &forged_wrap_key, &forged_server_secret, &forged_error))
+  if (bb_invite_verify_join_request (other_invite, demo->shared_namespace_id, entry, now_unix (),
+                                     &forged_error))
     {
       g_set_error_literal (error, BB_SYNC_ERROR, BB_SYNC_ERROR_FAILED,
                            "a join request verified against another invite secret");

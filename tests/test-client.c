@@ -550,6 +550,16 @@ test_invites_and_join_requests (void)
   expected_hash = bb_protocol_join_request_hash (payload);
   g_assert_cmpstr (bb_join_request_info_get_join_request_hash (entry), ==, expected_hash);
 
+  /* the approver's checks (spec §1.11) accept the listed entry, and only with its invite */
+  g_assert_true (bb_invite_verify_join_request (invite, shared.namespace_id, entry,
+                                                g_get_real_time () / G_USEC_PER_SEC, &error));
+  g_assert_no_error (error);
+  g_assert_false (bb_invite_verify_join_request (invite_a, shared.namespace_id, entry,
+                                                 g_get_real_time () / G_USEC_PER_SEC, &error));
+  g_assert_error (error, BB_SYNC_ERROR, BB_SYNC_ERROR_INVALID_INPUT);
+  g_assert_nonnull (strstr (error->message, "join request invite mismatch"));
+  g_clear_error (&error);
+
   server_secret = bb_protocol_invite_server_secret (bb_invite_get_secret (invite), &error);
   g_assert_no_error (error);
   bob_wrap_key = bb_protocol_hex_decode (bb_join_request_get_wrap_public_key (request), 32,

@@ -170,6 +170,57 @@ class ClientTest(ServerTestCase):
             BbSync.Client.new('http://example.org')
         self.assertEqual(caught.exception.code, BbSync.SyncError.INVALID_INPUT)
 
+    def test_verify_join_request(self):
+        """The approver's checks (spec §1.11) are callable through the typelib: a real
+        listed entry passes with its invite and fails against a forged invite."""
+        alice_client = BbSync.Client.new(self.base_url)
+        bob_client = BbSync.Client.new(self.base_url)
+        alice = BbSync.TestIdentity.new('python-verify-alice')
+        bob = BbSync.TestIdentity.new('python-verify-bob')
+        self.login(alice_client, alice)
+        self.login(bob_client, bob)
+
+        namespace_id = os.urandom(16).hex()
+        dek = GLib.Bytes.new(os.urandom(32))
+        wrapped = BbSync.protocol_wrap_dek(alice.get_wrap_public_key(), namespace_id, dek)
+        run(alice_client.create_namespace_async, alice_client.create_namespace_finish,
+            namespace_id, wrapped)
+        now = GLib.get_real_time() // 1000000
+        invite_id = os.urandom(16).hex()
+        invite = BbSync.Invite.new('https://sync.example', namespace_id, invite_id, now + 600,
+                                   GLib.Bytes.new(os.urandom(32)))
+        run(alice_client.create_invite_with_identity_async,
+            alice_client.create_invite_with_identity_finish, alice, invite, 0, 10)
+
+        # Bob's request, through the invite he scanned
+        scanned = BbSync.Invite.new_from_uri(invite.to_uri())
+        request = run(bob.build_join_request_async, bob.build_join_request_finish, scanned,
+                      now + 300)
+        run(bob_client.submit_join_request_async, bob_client.submit_join_request_finish,
+            request, scanned.dup_server_secret())
+
+        entries = run(alice_client.list_join_requests_async,
+                      alice_client.list_join_requests_finish, namespace_id)
+        self.assertEqual(len(entries), 1)
+        entry = entries[0]
+        self.assertTrue(invite.verify_join_request(namespace_id, entry, now))
+
+        # The entry is opaque to Python, so the forgery is on the other side: an invite
+        # that differs only in its secret, as held by someone who never saw the QR code.
+        forged = BbSync.Invite.new('https://sync.example', namespace_id, invite_id, now + 600,
+                                   GLib.Bytes.new(os.urandom(32)))
+        with self.assertRaises(GLib.Error) as caught:
+            forged.verify_join_request(namespace_id, entry, now)
+        self.assertEqual(caught.exception.domain, ERROR_DOMAIN)
+        self.assertEqual(caught.exception.code, BbSync.SyncError.CRYPTO)
+        self.assertIn('inviteProof: invalid invite proof', caught.exception.message)
+
+        # and after the request's expiry, even the right invite refuses it
+        with self.assertRaises(GLib.Error) as caught:
+            invite.verify_join_request(namespace_id, entry, now + 300)
+        self.assertEqual(caught.exception.code, BbSync.SyncError.INVALID_INPUT)
+        self.assertIn('join request has expired', caught.exception.message)
+
     @unittest.skipIf(ed25519 is None, 'python3-cryptography is not installed')
     def test_python_identity_login(self):
         client = BbSync.Client.new(self.base_url)
