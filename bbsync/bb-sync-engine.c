@@ -595,8 +595,8 @@ bb_sync_engine_class_init (BbSyncEngineClass *klass)
   /**
    * BbSyncEngine:pending-uploads:
    *
-   * How many local changes wait for upload (conflicts not counted), as of the end of the
-   * last pass or resolution.
+   * How many local changes wait for upload (conflicts not counted). It follows a pass as
+   * it queues and uploads, and is recounted at the end of every pass and resolution.
    *
    * Since: 0.1
    */
@@ -1422,6 +1422,11 @@ bb_sync_engine_emit_item (BbSyncEngine *self, BbSyncEvent event, const char *nam
 {
   if (!may_emit (self, event))
     return;
+  /* pending-uploads follows the pass as it goes; the end of the pass recounts exactly. */
+  if (event == BB_SYNC_EVENT_ITEM_QUEUED)
+    bb_sync_engine_set_counts (self, self->pending_uploads + 1, self->conflict_count);
+  else if (event == BB_SYNC_EVENT_ITEM_UPLOADED && self->pending_uploads > 0)
+    bb_sync_engine_set_counts (self, self->pending_uploads - 1, self->conflict_count);
   g_signal_emit (self, signals[event], g_quark_from_string (collection), namespace_id, collection,
                  key, item_id);
 }
