@@ -8,6 +8,7 @@
 #include <glib/gi18n-lib.h>
 
 #include "bb-error.h"
+#include "bb-pending-join-request.h"
 #include "bb-sync-engine-private.h"
 
 /**
@@ -31,6 +32,7 @@ struct _BbNamespace
   GWeakRef engine;
   char *id;
   char *kind;
+  GListStore *join_requests; /* BbPendingJoinRequest */
 };
 
 G_DEFINE_FINAL_TYPE (BbNamespace, bb_namespace, G_TYPE_OBJECT)
@@ -53,6 +55,7 @@ bb_namespace_finalize (GObject *object)
   g_weak_ref_clear (&self->engine);
   g_free (self->id);
   g_free (self->kind);
+  g_clear_object (&self->join_requests);
 
   G_OBJECT_CLASS (bb_namespace_parent_class)->finalize (object);
 }
@@ -112,6 +115,13 @@ bb_namespace_init (BbNamespace *self)
 {
   g_weak_ref_init (&self->engine, NULL);
   self->kind = g_strdup ("");
+  self->join_requests = g_list_store_new (BB_TYPE_PENDING_JOIN_REQUEST);
+}
+
+GListStore *
+bb_namespace_get_join_request_store (BbNamespace *self)
+{
+  return self->join_requests;
 }
 
 BbNamespace *

@@ -15,6 +15,8 @@
 #include "bb-codec.h"
 #include "bb-collection.h"
 #include "bb-value-backend.h"
+#include "bb-client-types.h"
+#include "bb-invite.h"
 
 G_BEGIN_DECLS
 
@@ -38,5 +40,43 @@ BbCollection *bb_namespace_open_collection (BbNamespace *self, const char *name,
                                             BbValueBackend *backend, GError **error);
 BB_AVAILABLE_IN_ALL
 BbCollection *bb_namespace_get_collection (BbNamespace *self, const char *name);
+
+BB_AVAILABLE_IN_ALL
+void bb_namespace_create_invite_async (BbNamespace *self, const char *server_origin,
+                                      guint ttl_seconds, guint max_accepted, guint max_pending,
+                                      GCancellable *cancellable, GAsyncReadyCallback callback,
+                                      gpointer user_data);
+BB_AVAILABLE_IN_ALL
+BbInvite *bb_namespace_create_invite_finish (BbNamespace *self, GAsyncResult *result,
+                                             GError **error);
+BB_AVAILABLE_IN_ALL
+void bb_namespace_refresh_join_requests_async (BbNamespace *self, GCancellable *cancellable,
+                                               GAsyncReadyCallback callback, gpointer user_data);
+BB_AVAILABLE_IN_ALL
+gboolean bb_namespace_refresh_join_requests_finish (BbNamespace *self, GAsyncResult *result,
+                                                    GError **error);
+BB_AVAILABLE_IN_ALL
+GListModel *bb_namespace_get_join_requests (BbNamespace *self);
+BB_AVAILABLE_IN_ALL
+void bb_namespace_approve_join_request_async (BbNamespace *self, BbJoinRequest *request,
+                                              GCancellable *cancellable,
+                                              GAsyncReadyCallback callback, gpointer user_data);
+BB_AVAILABLE_IN_ALL
+gboolean bb_namespace_approve_join_request_finish (BbNamespace *self, GAsyncResult *result,
+                                                   GError **error);
+BB_AVAILABLE_IN_ALL
+void bb_namespace_reject_join_request_async (BbNamespace *self, BbJoinRequest *request,
+                                             GCancellable *cancellable,
+                                             GAsyncReadyCallback callback, gpointer user_data);
+BB_AVAILABLE_IN_ALL
+gboolean bb_namespace_reject_join_request_finish (BbNamespace *self, GAsyncResult *result,
+                                                  GError **error);
+BB_AVAILABLE_IN_ALL
+void bb_namespace_revoke_invite_async (BbNamespace *self, const char *invite_id,
+                                       GCancellable *cancellable, GAsyncReadyCallback callback,
+                                       gpointer user_data);
+BB_AVAILABLE_IN_ALL
+gboolean bb_namespace_revoke_invite_finish (BbNamespace *self, GAsyncResult *result,
+                                            GError **error);
 
 G_END_DECLS

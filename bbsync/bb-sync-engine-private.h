@@ -184,6 +184,8 @@ gboolean bb_collection_merge_bytes (BbCollection *self, const char *key, GBytes 
 BbNamespace *bb_namespace_new (BbSyncEngine *engine, const char *namespace_id, const char *kind);
 BbSyncEngine *bb_namespace_get_engine (BbNamespace *self);
 void bb_namespace_set_kind (BbNamespace *self, const char *kind);
+/* The join-request model (item type BbPendingJoinRequest), see bb-namespace-invites.c. */
+GListStore *bb_namespace_get_join_request_store (BbNamespace *self);
 
 BbConflict *bb_conflict_new (BbItemState *item, GVariant *local_value, GVariant *remote_value);
 

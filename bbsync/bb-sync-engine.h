@@ -180,6 +180,14 @@ void bb_sync_engine_lookup_namespace_async (BbSyncEngine *self, const char *name
 BB_AVAILABLE_IN_ALL
 BbNamespace *bb_sync_engine_lookup_namespace_finish (BbSyncEngine *self, GAsyncResult *result,
                                                      GError **error);
+BB_AVAILABLE_IN_ALL
+void bb_sync_engine_submit_join_request_async (BbSyncEngine *self, BbInvite *scanned,
+                                               GCancellable *cancellable,
+                                               GAsyncReadyCallback callback, gpointer user_data);
+BB_AVAILABLE_IN_ALL
+BbJoinRequestInfo *bb_sync_engine_submit_join_request_finish (BbSyncEngine *self,
+                                                              GAsyncResult *result,
+                                                              GError **error);
 
 BB_AVAILABLE_IN_ALL
 void bb_sync_engine_sync_async (BbSyncEngine *self, GCancellable *cancellable,

@@ -29,6 +29,7 @@
 #include "bb-conflict.h"
 #include "bb-collection.h"
 #include "bb-namespace.h"
+#include "bb-pending-join-request.h"
 #include "bb-sync-engine.h"
 
 #undef BBSYNC_INSIDE
