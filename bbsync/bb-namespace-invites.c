@@ -117,12 +117,43 @@ body_pointer_done (GTask *body_task, gpointer value, GError *error)
   g_object_unref (body_task);
 }
 
+/* Deletes the keyring secrets of the engine's expired invites (issue 10), then @done
+ * gets @task. Purging is housekeeping: its failure fails no operation. */
+static void
+purge_expired (GTask *task, GAsyncReadyCallback done)
+{
+  InviteOp *data = op_of (task);
+
+  bb_invite_secrets_purge_expired_async (bb_sync_engine_get_key_id (data->engine),
+                                         now_seconds (data->engine), data->op, done, task);
+}
+
+static void
+purge_expired_log (GAsyncResult *result)
+{
+  g_autoptr (GError) error = NULL;
+
+  bb_invite_secrets_purge_expired_finish (result, &error);
+  if (error != NULL)
+    g_debug ("Could not purge expired invite secrets: %s", error->message);
+}
+
 /* --- create an invite (spec §1.7) --- */
+
+static void
+create_purged (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  g_autoptr (GTask) task = user_data;
+
+  purge_expired_log (result);
+  g_task_return_pointer (task, bb_invite_ref (op_of (task)->invite),
+                         (GDestroyNotify)bb_invite_unref);
+}
 
 static void
 create_stored (GObject *source, GAsyncResult *result, gpointer user_data)
 {
-  g_autoptr (GTask) task = user_data;
+  GTask *task = user_data;
   GError *error = NULL;
 
   if (!bb_invite_secrets_store_finish (result, &error))
@@ -137,10 +168,10 @@ create_stored (GObject *source, GAsyncResult *result, gpointer user_data)
           g_error_free (cause);
         }
       g_task_return_error (task, error);
+      g_object_unref (task);
       return;
     }
-  g_task_return_pointer (task, bb_invite_ref (op_of (task)->invite),
-                         (GDestroyNotify)bb_invite_unref);
+  purge_expired (task, create_purged);
 }
 
 static void
@@ -253,6 +284,7 @@ create_ready (GObject *source, GAsyncResult *result, gpointer user_data)
  * server; it is kept in the keyring (schema `org.bbsync.InviteSecret`) for
  * [method@Namespace.approve_join_request_async] before the call returns. Share the
  * invite's URI ([method@Invite.to_uri]) with the person to invite.
+ * The keyring secrets of expired invites are deleted on the way.
  *
  * The namespace must be shared: inviting to a default namespace fails with
  * %BB_SYNC_ERROR_INVALID_INPUT.
@@ -505,9 +537,18 @@ update_model (BbNamespace *self, GPtrArray *requests)
 }
 
 static void
-refresh_done (GObject *source, GAsyncResult *result, gpointer user_data)
+refresh_purged (GObject *source, GAsyncResult *result, gpointer user_data)
 {
   g_autoptr (GTask) task = user_data;
+
+  purge_expired_log (result);
+  g_task_return_boolean (task, TRUE);
+}
+
+static void
+refresh_done (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  GTask *task = user_data;
   GError *error = NULL;
   g_autoptr (GPtrArray) requests
       = bb_sync_auth_run_finish (BB_SYNC_ENGINE (source), result, &error);
@@ -515,10 +556,11 @@ refresh_done (GObject *source, GAsyncResult *result, gpointer user_data)
   if (requests == NULL)
     {
       g_task_return_error (task, error);
+      g_object_unref (task);
       return;
     }
   update_model (g_task_get_source_object (task), requests);
-  g_task_return_boolean (task, TRUE);
+  purge_expired (task, refresh_purged);
 }
 
 /**
@@ -531,6 +573,7 @@ refresh_done (GObject *source, GAsyncResult *result, gpointer user_data)
  * Lists the pending join requests of the namespace, through all of its invites, and
  * updates [method@Namespace.get_join_requests] with them, logging in first if needed.
  * Listing checks nothing; [method@Namespace.approve_join_request_async] does.
+ * The keyring secrets of expired invites are deleted on the way.
  *
  * Since: 0.1
  */
@@ -702,7 +745,73 @@ approve_body (BbSyncEngine *engine, gpointer body_data, GCancellable *cancellabl
                                         approve_body_done, body_task);
 }
 
-/* Approval and rejection end the same way: the request leaves the model. */
+static void
+invites_body_done (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  GTask *body_task = user_data;
+  GError *error = NULL;
+  GPtrArray *invites = bb_client_list_invites_finish (BB_CLIENT (source), result, &error);
+
+  body_pointer_done (body_task, invites, error);
+}
+
+static void
+invites_body (BbSyncEngine *engine, gpointer body_data, GCancellable *cancellable,
+              GAsyncReadyCallback callback, gpointer user_data)
+{
+  InviteOp *data = body_data;
+  GTask *body_task = g_task_new (engine, cancellable, callback, user_data);
+
+  bb_client_list_invites_async (bb_sync_engine_get_client (engine), data->namespace_id, cancellable,
+                                invites_body_done, body_task);
+}
+
+/* The approval stands whatever happens to the secret of a used-up invite: failing to
+ * delete it only leaves it for the expiry purge. */
+static void
+used_up_deleted (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  g_autoptr (GTask) task = user_data;
+  g_autoptr (GError) error = NULL;
+
+  if (!bb_invite_secrets_delete_finish (result, &error))
+    g_debug ("Could not delete the secret of used-up invite %s: %s",
+             bb_join_request_info_get_invite_id (op_of (task)->entry), error->message);
+  g_task_return_boolean (task, TRUE);
+}
+
+/* The approve response does not tell whether the invite is now used up; the server's
+ * invite list does. */
+static void
+approved_listed (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  GTask *task = user_data;
+  InviteOp *data = op_of (task);
+  const char *invite_id = bb_join_request_info_get_invite_id (data->entry);
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GPtrArray) invites = bb_sync_auth_run_finish (data->engine, result, &error);
+
+  for (guint i = 0; invites != NULL && i < invites->len; i++)
+    {
+      BbInviteInfo *info = g_ptr_array_index (invites, i);
+
+      if (g_strcmp0 (bb_invite_info_get_invite_id (info), invite_id) == 0
+          && bb_invite_info_get_accepted_count (info) >= bb_invite_info_get_max_accepted (info))
+        {
+          bb_invite_secrets_delete_async (bb_sync_engine_get_key_id (data->engine),
+                                          data->namespace_id, invite_id, data->op, used_up_deleted,
+                                          task);
+          return;
+        }
+    }
+  if (error != NULL)
+    g_debug ("Could not list the invites of namespace %s: %s", data->namespace_id, error->message);
+  g_task_return_boolean (task, TRUE);
+  g_object_unref (task);
+}
+
+/* Approval and rejection end the same way: the request leaves the model. An approval
+ * then deletes the secret of its invite if the invite is used up. */
 static void
 decided (GObject *source, GAsyncResult *result, gpointer user_data)
 {
@@ -715,10 +824,14 @@ decided (GObject *source, GAsyncResult *result, gpointer user_data)
       g_task_return_error (task, error);
       return;
     }
+  remove_entry (g_task_get_source_object (task), op_of (task)->request);
   /* An approval's BbMember; a rejection's TRUE. */
   if (op_of (task)->wrapped != NULL)
-    bb_member_unref (value);
-  remove_entry (g_task_get_source_object (task), op_of (task)->request);
+    {
+      bb_member_unref (value);
+      run_authenticated (g_steal_pointer (&task), invites_body, approved_listed);
+      return;
+    }
   g_task_return_boolean (task, TRUE);
 }
 
@@ -794,6 +907,8 @@ approve_found (GTask *task)
  *
  * The request is looked up among [method@Namespace.get_join_requests], which is
  * refreshed first when it is not there; on success it leaves the model.
+ * When the approval uses the invite up (its accepted count reaches its
+ * `max_accepted`, as the server lists it), the invite secret is deleted from the keyring.
  *
  * Since: 0.1
  */

@@ -8,8 +8,10 @@
 #include "config.h"
 
 #include <bbsync/bbsync.h>
+#include <glib/gstdio.h>
 #include <string.h>
 
+#include "bb-invite-secrets-private.h"
 #include "bb-server.h"
 #include "bb-test-utils.h"
 
@@ -62,6 +64,26 @@ person_init (Person *p, BbServer *server, const char *label)
   p->client = bb_client_new (bb_server_get_base_url (server), &error);
   g_assert_no_error (error);
   p->store = BB_STORE (bb_sqlite_store_new_sync (BB_SQLITE_STORE_IN_MEMORY, key, NULL, &error));
+  g_assert_no_error (error);
+  p->engine = bb_sync_engine_new (p->client, BB_IDENTITY (identity), p->store, &error);
+  g_assert_no_error (error);
+  bb_sync_engine_set_namespace_watch (p->engine, FALSE);
+  p->backend = bb_memory_value_backend_new ();
+  bb_memory_value_backend_set_scope (BB_MEMORY_VALUE_BACKEND (p->backend),
+                                     (const char *const[]){ "from-alice", "from-bob", NULL });
+}
+
+/* Alice with a file store (the same store key each time), as a restarted process has. */
+static void
+person_init_file (Person *p, const char *base_url, const char *store_path)
+{
+  g_autoptr (BbTestIdentity) identity = bb_test_identity_new ("alice");
+  g_autoptr (GBytes) key = bb_test_repeat (0x44, 32);
+  g_autoptr (GError) error = NULL;
+
+  p->client = bb_client_new (base_url, &error);
+  g_assert_no_error (error);
+  p->store = BB_STORE (bb_sqlite_store_new_sync (store_path, key, NULL, &error));
   g_assert_no_error (error);
   p->engine = bb_sync_engine_new (p->client, BB_IDENTITY (identity), p->store, &error);
   g_assert_no_error (error);
@@ -333,13 +355,185 @@ test_default_namespace_refused (void)
   server_free (server);
 }
 
+/* Child process of the restart test: Alice creates a shared namespace, writes, syncs and
+ * creates an invite admitting one request, whose URI goes to @out_path. */
+static int
+child_create (const char *base_url, const char *store_path, const char *out_path)
+{
+  Person alice = { 0 };
+  g_autoptr (GError) error = NULL;
+  g_autoptr (BbNamespace) ns = NULL;
+  g_autoptr (BbCollection) notes = NULL;
+  g_autoptr (BbInvite) invite = NULL;
+  g_autoptr (GAsyncResult) res = NULL;
+  g_autofree char *uri = NULL;
+
+  person_init_file (&alice, base_url, store_path);
+  ns = create_shared (&alice);
+  notes = open_notes (&alice, ns);
+  g_assert_true (bb_value_backend_set_value (alice.backend, "from-alice",
+                                             g_variant_new_string ("hello bob"), NULL));
+  person_sync (&alice);
+  BB_TEST_AWAIT (
+      res, bb_namespace_create_invite_async (ns, ORIGIN, 0, 1, 5, NULL, bb_test_got_result, &res));
+  invite = bb_namespace_create_invite_finish (ns, res, &error);
+  g_assert_no_error (error);
+  uri = bb_invite_to_uri (invite);
+  g_assert_true (g_file_set_contents (out_path, uri, -1, &error));
+  g_assert_no_error (error);
+  g_clear_object (&notes);
+  g_clear_object (&ns);
+  person_clear (&alice);
+  return 0;
+}
+
+/* Child process of the restart test: a new engine on the same store refreshes and
+ * approves the one pending request, with the invite secret from the keyring; the invite
+ * is then used up and its secret gone. */
+static int
+child_approve (const char *base_url, const char *store_path, const char *namespace_id,
+               const char *invite_id)
+{
+  Person alice = { 0 };
+  g_autoptr (GError) error = NULL;
+  g_autoptr (BbNamespace) ns = NULL;
+  g_autoptr (BbPendingJoinRequest) pending = NULL;
+  g_autoptr (BbInvite) secret = NULL;
+  g_autoptr (GAsyncResult) res = NULL;
+
+  person_init_file (&alice, base_url, store_path);
+  BB_TEST_AWAIT (res, bb_sync_engine_lookup_namespace_async (alice.engine, namespace_id, NULL,
+                                                             bb_test_got_result, &res));
+  ns = bb_sync_engine_lookup_namespace_finish (alice.engine, res, &error);
+  g_assert_no_error (error);
+  refresh (ns, 1);
+  pending = pending_at (ns, 0);
+  g_assert_cmpstr (bb_pending_join_request_get_invite_id (pending), ==, invite_id);
+  BB_TEST_AWAIT (
+      res, bb_namespace_approve_join_request_async (
+               ns, bb_pending_join_request_get_request (pending), NULL, bb_test_got_result, &res));
+  g_assert_true (bb_namespace_approve_join_request_finish (ns, res, &error));
+  g_assert_no_error (error);
+
+  BB_TEST_AWAIT (res, bb_invite_secrets_lookup_async (bb_sync_engine_get_key_id (alice.engine),
+                                                      namespace_id, invite_id, NULL,
+                                                      bb_test_got_result, &res));
+  secret = bb_invite_secrets_lookup_finish (res, &error);
+  g_assert_null (secret);
+  g_assert_error (error, BB_SYNC_ERROR, BB_SYNC_ERROR_NOT_FOUND);
+
+  g_clear_object (&ns);
+  person_clear (&alice);
+  return 0;
+}
+
+static char *self_exe;
+
+/* Runs this program as a child with @args, the server going on in this process. */
+static void
+run_child (const char *const *args)
+{
+  g_autoptr (GPtrArray) argv = g_ptr_array_new ();
+  g_autoptr (GSubprocess) child = NULL;
+  g_autoptr (GAsyncResult) res = NULL;
+  g_autoptr (GError) error = NULL;
+
+  g_ptr_array_add (argv, self_exe);
+  g_ptr_array_add (argv, (gpointer) "--restart-child");
+  for (guint i = 0; args[i] != NULL; i++)
+    g_ptr_array_add (argv, (gpointer)args[i]);
+  g_ptr_array_add (argv, NULL);
+  child = g_subprocess_newv ((const char *const *)argv->pdata, G_SUBPROCESS_FLAGS_STDOUT_SILENCE,
+                             &error);
+  g_assert_no_error (error);
+  BB_TEST_AWAIT (res, g_subprocess_wait_check_async (child, NULL, bb_test_got_result, &res));
+  g_assert_true (g_subprocess_wait_check_finish (child, res, &error));
+  g_assert_no_error (error);
+}
+
+/* Approval after a process restart: the invite is created in one process, the request
+ * approved in another on the same store file and keyring. */
+static void
+test_approve_after_restart (void)
+{
+  BbServer *server = server_new ();
+  Person bob = { 0 };
+  g_autoptr (GAsyncResult) res = NULL;
+  g_autoptr (GError) error = NULL;
+  g_autofree char *dir = g_dir_make_tmp ("bbsync-invites-XXXXXX", &error);
+  g_autofree char *store_path = NULL;
+  g_autofree char *uri_path = NULL;
+  g_autofree char *uri = NULL;
+  g_autoptr (BbInvite) invite = NULL;
+  g_autoptr (BbNamespace) bob_ns = NULL;
+  g_autoptr (BbCollection) bob_notes = NULL;
+  const char *base_url = bb_server_get_base_url (server);
+
+  g_assert_no_error (error);
+  store_path = g_build_filename (dir, "alice.db", NULL);
+  uri_path = g_build_filename (dir, "invite.uri", NULL);
+
+  run_child ((const char *const[]){ "create", base_url, store_path, uri_path, NULL });
+  g_assert_true (g_file_get_contents (uri_path, &uri, NULL, &error));
+  g_assert_no_error (error);
+  invite = bb_invite_new_from_uri (uri, &error);
+  g_assert_no_error (error);
+
+  person_init (&bob, server, "bob");
+  submit_from_uri (&bob, invite);
+
+  run_child ((const char *const[]){ "approve", base_url, store_path,
+                                    bb_invite_get_namespace_id (invite),
+                                    bb_invite_get_invite_id (invite), NULL });
+
+  BB_TEST_AWAIT (res, bb_sync_engine_join_namespace_async (bob.engine,
+                                                           bb_invite_get_namespace_id (invite),
+                                                           NULL, bb_test_got_result, &res));
+  bob_ns = bb_sync_engine_join_namespace_finish (bob.engine, res, &error);
+  g_assert_no_error (error);
+  bob_notes = open_notes (&bob, bob_ns);
+  person_sync (&bob);
+  assert_value (&bob, "from-alice", "hello bob");
+
+  g_clear_object (&bob_notes);
+  g_clear_object (&bob_ns);
+  person_clear (&bob);
+  server_free (server);
+  for (const char *const *name
+       = (const char *const[]){ "alice.db", "alice.db-wal", "alice.db-shm", "invite.uri", NULL };
+       *name != NULL; name++)
+    {
+      g_autofree char *path = g_build_filename (dir, *name, NULL);
+
+      g_unlink (path);
+    }
+  g_rmdir (dir);
+}
+
 int
 main (int argc, char **argv)
 {
+  int status;
+
+  if (argc >= 2 && g_strcmp0 (argv[1], "--restart-child") == 0)
+    {
+      if (argc == 6 && g_strcmp0 (argv[2], "create") == 0)
+        return child_create (argv[3], argv[4], argv[5]);
+      if (argc == 7 && g_strcmp0 (argv[2], "approve") == 0)
+        return child_approve (argv[3], argv[4], argv[5], argv[6]);
+      return 2;
+    }
+
   g_test_init (&argc, &argv, NULL);
+  self_exe = g_file_read_link ("/proc/self/exe", NULL);
+  if (self_exe == NULL)
+    self_exe = g_strdup (argv[0]);
 
   g_test_add_func ("/engine/invites/join-approve", test_invite_join_approve);
   g_test_add_func ("/engine/invites/approve-refused", test_approve_refused);
   g_test_add_func ("/engine/invites/default-namespace", test_default_namespace_refused);
-  return g_test_run ();
+  g_test_add_func ("/engine/invites/approve-after-restart", test_approve_after_restart);
+  status = g_test_run ();
+  g_free (self_exe);
+  return status;
 }
