@@ -34,14 +34,18 @@ def run(start, finish, *args):
 
 class ServerTestCase(unittest.TestCase):
     """Runs the bbsync-server program of this build ($BBSYNC_SERVER) on a free loopback
-    port for the test class; its URL is cls.base_url."""
+    port for the test class; its URL is cls.base_url. A subclass adds options to the
+    server's command line with server_args."""
+
+    server_args = []
 
     @classmethod
     def setUpClass(cls):
         server = os.environ.get('BBSYNC_SERVER')
         if not server or not os.path.exists(server):
             raise unittest.SkipTest('BBSYNC_SERVER is not built')
-        cls.server = subprocess.Popen([server, '--listen', '127.0.0.1:0', '--database', ':memory:'],
+        cls.server = subprocess.Popen([server, '--listen', '127.0.0.1:0', '--database', ':memory:',
+                                       *cls.server_args],
                                       stdout=subprocess.PIPE, text=True)
         line = cls.server.stdout.readline().strip()
         cls.base_url = line.split()[-1]
