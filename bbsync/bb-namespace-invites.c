@@ -13,6 +13,7 @@
 
 #include "bb-error.h"
 #include "bb-invite-secrets-private.h"
+#include "bb-open-invite.h"
 #include "bb-pending-join-request.h"
 #include "bb-protocol.h"
 #include "bb-sync-engine-private.h"
@@ -30,6 +31,7 @@ typedef struct
   BbInvite *invite;
   BbJoinRequest *request;
   BbJoinRequestInfo *entry;
+  BbInviteInfo *info;
   GBytes *wrapped;
   gboolean refreshed;
 } InviteOp;
@@ -49,6 +51,7 @@ invite_op_free (InviteOp *data)
   g_clear_pointer (&data->invite, bb_invite_unref);
   g_clear_pointer (&data->request, bb_join_request_unref);
   g_clear_pointer (&data->entry, bb_join_request_info_unref);
+  g_clear_pointer (&data->info, bb_invite_info_unref);
   g_clear_pointer (&data->wrapped, g_bytes_unref);
   g_free (data);
 }
@@ -138,6 +141,53 @@ purge_expired_log (GAsyncResult *result)
     g_debug ("Could not purge expired invite secrets: %s", error->message);
 }
 
+/* --- the open-invite model --- */
+
+/* Whether @info still admits requests: not revoked, not expired by the engine's clock
+ * at @now (Unix seconds), not used up. */
+static gboolean
+invite_is_open (BbInviteInfo *info, gint64 now)
+{
+  return bb_invite_info_get_revoked_at (info) == NULL && bb_invite_info_get_expires_at (info) > now
+         && bb_invite_info_get_accepted_count (info) < bb_invite_info_get_max_accepted (info);
+}
+
+/* Replaces the model's items with the open invites of @invites. */
+static void
+update_invites (BbNamespace *self, GPtrArray *invites, gint64 now)
+{
+  GListStore *store = bb_namespace_get_invite_store (self);
+  g_autoptr (GPtrArray) items = g_ptr_array_new_with_free_func (g_object_unref);
+
+  for (guint i = 0; i < invites->len; i++)
+    {
+      BbInviteInfo *info = g_ptr_array_index (invites, i);
+
+      if (invite_is_open (info, now))
+        g_ptr_array_add (items, bb_open_invite_new (info));
+    }
+  g_list_store_splice (store, 0, g_list_model_get_n_items (G_LIST_MODEL (store)), items->pdata,
+                       items->len);
+}
+
+static void
+remove_invite (BbNamespace *self, const char *invite_id)
+{
+  GListStore *store = bb_namespace_get_invite_store (self);
+  guint n = g_list_model_get_n_items (G_LIST_MODEL (store));
+
+  for (guint i = 0; i < n; i++)
+    {
+      g_autoptr (BbOpenInvite) item = g_list_model_get_item (G_LIST_MODEL (store), i);
+
+      if (g_strcmp0 (bb_open_invite_get_invite_id (item), invite_id) == 0)
+        {
+          g_list_store_remove (store, i);
+          return;
+        }
+    }
+}
+
 /* --- create an invite (spec §1.7) --- */
 
 static void
@@ -170,6 +220,13 @@ create_stored (GObject *source, GAsyncResult *result, gpointer user_data)
       g_task_return_error (task, error);
       g_object_unref (task);
       return;
+    }
+  if (invite_is_open (op_of (task)->info, now_seconds (op_of (task)->engine)))
+    {
+      g_autoptr (BbOpenInvite) item = bb_open_invite_new (op_of (task)->info);
+
+      remove_invite (g_task_get_source_object (task), bb_open_invite_get_invite_id (item));
+      g_list_store_append (bb_namespace_get_invite_store (g_task_get_source_object (task)), item);
     }
   purge_expired (task, create_purged);
 }
@@ -230,7 +287,7 @@ create_registered (GObject *source, GAsyncResult *result, gpointer user_data)
       g_object_unref (task);
       return;
     }
-  bb_invite_info_unref (info);
+  data->info = info;
   bb_invite_secrets_store_async (bb_sync_engine_get_key_id (data->engine), data->invite, data->op,
                                  create_stored, task);
 }
@@ -791,6 +848,8 @@ approved_listed (GObject *source, GAsyncResult *result, gpointer user_data)
   g_autoptr (GError) error = NULL;
   g_autoptr (GPtrArray) invites = bb_sync_auth_run_finish (data->engine, result, &error);
 
+  if (invites != NULL)
+    update_invites (g_task_get_source_object (task), invites, now_seconds (data->engine));
   for (guint i = 0; invites != NULL && i < invites->len; i++)
     {
       BbInviteInfo *info = g_ptr_array_index (invites, i);
@@ -860,17 +919,15 @@ approve_ready (GObject *source, GAsyncResult *result, gpointer user_data)
   run_authenticated (task, approve_body, decided);
 }
 
+/* The full local check of the entry against the operation's invite, then the approval. */
 static void
-approve_looked_up (GObject *source, GAsyncResult *result, gpointer user_data)
+approve_verify (GTask *task)
 {
-  GTask *task = user_data;
   InviteOp *data = op_of (task);
   GError *error = NULL;
 
-  data->invite = bb_invite_secrets_lookup_finish (result, &error);
-  if (data->invite == NULL
-      || !bb_invite_verify_join_request (data->invite, data->namespace_id, data->entry,
-                                         now_seconds (data->engine), &error))
+  if (!bb_invite_verify_join_request (data->invite, data->namespace_id, data->entry,
+                                      now_seconds (data->engine), &error))
     {
       g_task_return_error (task, error);
       g_object_unref (task);
@@ -881,13 +938,53 @@ approve_looked_up (GObject *source, GAsyncResult *result, gpointer user_data)
 }
 
 static void
+approve_looked_up (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  GTask *task = user_data;
+  InviteOp *data = op_of (task);
+  GError *error = NULL;
+
+  data->invite = bb_invite_secrets_lookup_finish (result, &error);
+  if (data->invite == NULL)
+    {
+      g_task_return_error (task, error);
+      g_object_unref (task);
+      return;
+    }
+  approve_verify (task);
+}
+
+/* With the invite the caller gave, or else the one the keyring keeps. */
+static void
 approve_found (GTask *task)
 {
   InviteOp *data = op_of (task);
 
+  if (data->invite != NULL)
+    {
+      approve_verify (task);
+      return;
+    }
   bb_invite_secrets_lookup_async (bb_sync_engine_get_key_id (data->engine), data->namespace_id,
                                   bb_join_request_info_get_invite_id (data->entry), data->op,
                                   approve_looked_up, task);
+}
+
+/* Both approvals: with @invite (nullable), or else the invite the keyring keeps. */
+static void
+approve_start (BbNamespace *self, BbJoinRequest *request, BbInvite *invite, gpointer source_tag,
+               GCancellable *cancellable, GAsyncReadyCallback callback, gpointer user_data)
+{
+  g_autoptr (BbSyncEngine) engine = bb_namespace_get_engine (self);
+  GTask *task = invite_task_new (self, engine, bb_namespace_get_id (self), source_tag, cancellable,
+                                 callback, user_data);
+
+  if (task == NULL)
+    return;
+  op_of (task)->request = bb_join_request_ref (request);
+  if (invite != NULL)
+    op_of (task)->invite = bb_invite_ref (invite);
+  find_or_refresh (task, approve_found);
 }
 
 /**
@@ -917,21 +1014,12 @@ bb_namespace_approve_join_request_async (BbNamespace *self, BbJoinRequest *reque
                                          GCancellable *cancellable, GAsyncReadyCallback callback,
                                          gpointer user_data)
 {
-  g_autoptr (BbSyncEngine) engine = NULL;
-  GTask *task;
-
   g_return_if_fail (BB_IS_NAMESPACE (self));
   g_return_if_fail (request != NULL);
   g_return_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable));
 
-  engine = bb_namespace_get_engine (self);
-  task
-      = invite_task_new (self, engine, bb_namespace_get_id (self),
-                         bb_namespace_approve_join_request_async, cancellable, callback, user_data);
-  if (task == NULL)
-    return;
-  op_of (task)->request = bb_join_request_ref (request);
-  find_or_refresh (task, approve_found);
+  approve_start (self, request, NULL, bb_namespace_approve_join_request_async, cancellable,
+                 callback, user_data);
 }
 
 /**
@@ -950,6 +1038,64 @@ bb_namespace_approve_join_request_async (BbNamespace *self, BbJoinRequest *reque
  */
 gboolean
 bb_namespace_approve_join_request_finish (BbNamespace *self, GAsyncResult *result, GError **error)
+{
+  g_return_val_if_fail (BB_IS_NAMESPACE (self), FALSE);
+  g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
+  return g_task_propagate_boolean (G_TASK (result), error);
+}
+
+/**
+ * bb_namespace_approve_join_request_with_invite_async:
+ * @self: a #BbNamespace of kind `shared`
+ * @request: a pending request, see [method@PendingJoinRequest.get_request]
+ * @invite: the invite @request came through, with its invite secret
+ * @cancellable: (nullable): a #GCancellable
+ * @callback: (scope async): called when the request is approved
+ * @user_data: data for @callback
+ *
+ * Like [method@Namespace.approve_join_request_async], for apps that keep the invite
+ * secret themselves rather than in the keyring: @request is checked in full against
+ * @invite instead of an invite read back from the keyring
+ * ([method@Invite.verify_join_request]), and on any failure nothing is approved and
+ * that error is returned. The approval is sent with the server secret of @invite.
+ *
+ * When the approval uses the invite up, a secret of it in the keyring, if any, is
+ * deleted as well.
+ *
+ * Since: 0.1
+ */
+void
+bb_namespace_approve_join_request_with_invite_async (BbNamespace *self, BbJoinRequest *request,
+                                                     BbInvite *invite, GCancellable *cancellable,
+                                                     GAsyncReadyCallback callback,
+                                                     gpointer user_data)
+{
+  g_return_if_fail (BB_IS_NAMESPACE (self));
+  g_return_if_fail (request != NULL);
+  g_return_if_fail (invite != NULL);
+  g_return_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable));
+
+  approve_start (self, request, invite, bb_namespace_approve_join_request_with_invite_async,
+                 cancellable, callback, user_data);
+}
+
+/**
+ * bb_namespace_approve_join_request_with_invite_finish:
+ * @self: a #BbNamespace
+ * @result: the result passed to the callback
+ * @error: return location for a #GError
+ *
+ * Finishes [method@Namespace.approve_join_request_with_invite_async].
+ *
+ * Returns: %TRUE once approved; %FALSE with %BB_SYNC_ERROR_NOT_FOUND when the request is
+ *   not pending, or the error of the failed check (for example
+ *   %BB_SYNC_ERROR_INVALID_INPUT when the request did not come through the invite)
+ *
+ * Since: 0.1
+ */
+gboolean
+bb_namespace_approve_join_request_with_invite_finish (BbNamespace *self, GAsyncResult *result,
+                                                      GError **error)
 {
   g_return_val_if_fail (BB_IS_NAMESPACE (self), FALSE);
   g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
@@ -1067,6 +1213,7 @@ revoke_done (GObject *source, GAsyncResult *result, gpointer user_data)
       g_object_unref (task);
       return;
     }
+  remove_invite (g_task_get_source_object (task), data->invite_id);
   bb_invite_secrets_delete_async (bb_sync_engine_get_key_id (data->engine), data->namespace_id,
                                   data->invite_id, data->op, revoke_deleted, task);
 }
@@ -1102,6 +1249,7 @@ revoke_body (BbSyncEngine *engine, gpointer body_data, GCancellable *cancellable
  *
  * Revokes an invite on the server, so that it admits no more requests, and deletes its
  * secret from the keyring: requests that came through it can no longer be approved.
+ * Once the server revoked it, the invite leaves [method@Namespace.get_invites].
  *
  * Since: 0.1
  */
@@ -1144,4 +1292,99 @@ bb_namespace_revoke_invite_finish (BbNamespace *self, GAsyncResult *result, GErr
   g_return_val_if_fail (BB_IS_NAMESPACE (self), FALSE);
   g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
   return g_task_propagate_boolean (G_TASK (result), error);
+}
+
+/* --- list open invites --- */
+
+static void
+invites_refreshed (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  GTask *task = user_data;
+  InviteOp *data = op_of (task);
+  GError *error = NULL;
+  g_autoptr (GPtrArray) invites = bb_sync_auth_run_finish (data->engine, result, &error);
+
+  if (invites == NULL)
+    {
+      g_task_return_error (task, error);
+      g_object_unref (task);
+      return;
+    }
+  update_invites (g_task_get_source_object (task), invites, now_seconds (data->engine));
+  purge_expired (task, refresh_purged);
+}
+
+/**
+ * bb_namespace_refresh_invites_async:
+ * @self: a #BbNamespace of kind `shared`
+ * @cancellable: (nullable): a #GCancellable
+ * @callback: (scope async): called when the list is up to date
+ * @user_data: data for @callback
+ *
+ * Lists the invites of the namespace on the server and replaces the items of
+ * [method@Namespace.get_invites] with the open ones, logging in first if needed.
+ * The keyring secrets of expired invites are deleted on the way.
+ *
+ * Since: 0.1
+ */
+void
+bb_namespace_refresh_invites_async (BbNamespace *self, GCancellable *cancellable,
+                                    GAsyncReadyCallback callback, gpointer user_data)
+{
+  g_autoptr (BbSyncEngine) engine = NULL;
+  GTask *task;
+
+  g_return_if_fail (BB_IS_NAMESPACE (self));
+  g_return_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable));
+
+  engine = bb_namespace_get_engine (self);
+  task = invite_task_new (self, engine, bb_namespace_get_id (self),
+                          bb_namespace_refresh_invites_async, cancellable, callback, user_data);
+  if (task != NULL)
+    run_authenticated (task, invites_body, invites_refreshed);
+}
+
+/**
+ * bb_namespace_refresh_invites_finish:
+ * @self: a #BbNamespace
+ * @result: the result passed to the callback
+ * @error: return location for a #GError
+ *
+ * Finishes [method@Namespace.refresh_invites_async].
+ *
+ * Returns: %TRUE once the list model is up to date
+ *
+ * Since: 0.1
+ */
+gboolean
+bb_namespace_refresh_invites_finish (BbNamespace *self, GAsyncResult *result, GError **error)
+{
+  g_return_val_if_fail (BB_IS_NAMESPACE (self), FALSE);
+  g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
+  return g_task_propagate_boolean (G_TASK (result), error);
+}
+
+/**
+ * bb_namespace_get_invites:
+ * @self: a #BbNamespace
+ *
+ * The open invites of the namespace, as of the last
+ * [method@Namespace.refresh_invites_async]: those the server lists that are not
+ * revoked, not used up (their accepted count below their `max_accepted`) and not
+ * expired by the engine's clock when listed. An invite that expires later stays until
+ * the next refresh.
+ *
+ * Creating an invite with [method@Namespace.create_invite_async] adds it, revoking it
+ * with [method@Namespace.revoke_invite_async] removes it, and an approval refreshes the
+ * list (the counts change).
+ *
+ * Returns: (transfer none): a list model of [class@OpenInvite]
+ *
+ * Since: 0.1
+ */
+GListModel *
+bb_namespace_get_invites (BbNamespace *self)
+{
+  g_return_val_if_fail (BB_IS_NAMESPACE (self), NULL);
+  return G_LIST_MODEL (bb_namespace_get_invite_store (self));
 }

@@ -8,6 +8,7 @@
 #include <glib/gi18n-lib.h>
 
 #include "bb-error.h"
+#include "bb-open-invite.h"
 #include "bb-pending-join-request.h"
 #include "bb-sync-engine-private.h"
 
@@ -33,6 +34,7 @@ struct _BbNamespace
   char *id;
   char *kind;
   GListStore *join_requests; /* BbPendingJoinRequest */
+  GListStore *invites;       /* BbOpenInvite */
 };
 
 G_DEFINE_FINAL_TYPE (BbNamespace, bb_namespace, G_TYPE_OBJECT)
@@ -56,6 +58,7 @@ bb_namespace_finalize (GObject *object)
   g_free (self->id);
   g_free (self->kind);
   g_clear_object (&self->join_requests);
+  g_clear_object (&self->invites);
 
   G_OBJECT_CLASS (bb_namespace_parent_class)->finalize (object);
 }
@@ -116,12 +119,19 @@ bb_namespace_init (BbNamespace *self)
   g_weak_ref_init (&self->engine, NULL);
   self->kind = g_strdup ("");
   self->join_requests = g_list_store_new (BB_TYPE_PENDING_JOIN_REQUEST);
+  self->invites = g_list_store_new (BB_TYPE_OPEN_INVITE);
 }
 
 GListStore *
 bb_namespace_get_join_request_store (BbNamespace *self)
 {
   return self->join_requests;
+}
+
+GListStore *
+bb_namespace_get_invite_store (BbNamespace *self)
+{
+  return self->invites;
 }
 
 BbNamespace *

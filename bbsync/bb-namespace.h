@@ -43,9 +43,9 @@ BbCollection *bb_namespace_get_collection (BbNamespace *self, const char *name);
 
 BB_AVAILABLE_IN_ALL
 void bb_namespace_create_invite_async (BbNamespace *self, const char *server_origin,
-                                      guint ttl_seconds, guint max_accepted, guint max_pending,
-                                      GCancellable *cancellable, GAsyncReadyCallback callback,
-                                      gpointer user_data);
+                                       guint ttl_seconds, guint max_accepted, guint max_pending,
+                                       GCancellable *cancellable, GAsyncReadyCallback callback,
+                                       gpointer user_data);
 BB_AVAILABLE_IN_ALL
 BbInvite *bb_namespace_create_invite_finish (BbNamespace *self, GAsyncResult *result,
                                              GError **error);
@@ -65,6 +65,16 @@ BB_AVAILABLE_IN_ALL
 gboolean bb_namespace_approve_join_request_finish (BbNamespace *self, GAsyncResult *result,
                                                    GError **error);
 BB_AVAILABLE_IN_ALL
+void bb_namespace_approve_join_request_with_invite_async (BbNamespace *self, BbJoinRequest *request,
+                                                          BbInvite *invite,
+                                                          GCancellable *cancellable,
+                                                          GAsyncReadyCallback callback,
+                                                          gpointer user_data);
+BB_AVAILABLE_IN_ALL
+gboolean bb_namespace_approve_join_request_with_invite_finish (BbNamespace *self,
+                                                               GAsyncResult *result,
+                                                               GError **error);
+BB_AVAILABLE_IN_ALL
 void bb_namespace_reject_join_request_async (BbNamespace *self, BbJoinRequest *request,
                                              GCancellable *cancellable,
                                              GAsyncReadyCallback callback, gpointer user_data);
@@ -78,5 +88,13 @@ void bb_namespace_revoke_invite_async (BbNamespace *self, const char *invite_id,
 BB_AVAILABLE_IN_ALL
 gboolean bb_namespace_revoke_invite_finish (BbNamespace *self, GAsyncResult *result,
                                             GError **error);
+BB_AVAILABLE_IN_ALL
+void bb_namespace_refresh_invites_async (BbNamespace *self, GCancellable *cancellable,
+                                         GAsyncReadyCallback callback, gpointer user_data);
+BB_AVAILABLE_IN_ALL
+gboolean bb_namespace_refresh_invites_finish (BbNamespace *self, GAsyncResult *result,
+                                              GError **error);
+BB_AVAILABLE_IN_ALL
+GListModel *bb_namespace_get_invites (BbNamespace *self);
 
 G_END_DECLS

@@ -186,6 +186,8 @@ BbSyncEngine *bb_namespace_get_engine (BbNamespace *self);
 void bb_namespace_set_kind (BbNamespace *self, const char *kind);
 /* The join-request model (item type BbPendingJoinRequest), see bb-namespace-invites.c. */
 GListStore *bb_namespace_get_join_request_store (BbNamespace *self);
+/* The open-invite model (item type BbOpenInvite), see bb-namespace-invites.c. */
+GListStore *bb_namespace_get_invite_store (BbNamespace *self);
 
 BbConflict *bb_conflict_new (BbItemState *item, GVariant *local_value, GVariant *remote_value);
 

@@ -30,6 +30,7 @@
 #include "bb-collection.h"
 #include "bb-namespace.h"
 #include "bb-pending-join-request.h"
+#include "bb-open-invite.h"
 #include "bb-sync-engine.h"
 
 #undef BBSYNC_INSIDE

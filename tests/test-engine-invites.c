@@ -330,6 +330,194 @@ test_approve_refused (void)
   server_free (server);
 }
 
+static BbOpenInvite *
+open_invite_at (BbNamespace *ns, guint position)
+{
+  return g_list_model_get_item (bb_namespace_get_invites (ns), position);
+}
+
+static void
+refresh_invites (BbNamespace *ns, guint expected)
+{
+  g_autoptr (GAsyncResult) res = NULL;
+  g_autoptr (GError) error = NULL;
+
+  BB_TEST_AWAIT (res, bb_namespace_refresh_invites_async (ns, NULL, bb_test_got_result, &res));
+  g_assert_true (bb_namespace_refresh_invites_finish (ns, res, &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (g_list_model_get_n_items (bb_namespace_get_invites (ns)), ==, expected);
+}
+
+/* The open-invite model: creating adds, revoking removes, refreshing replaces. */
+static void
+test_open_invites (void)
+{
+  BbServer *server = server_new ();
+  Person alice = { 0 };
+  g_autoptr (GAsyncResult) res = NULL;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (BbNamespace) ns = NULL;
+  g_autoptr (BbInvite) invite = NULL;
+  g_autoptr (BbInvite) second = NULL;
+  g_autoptr (BbOpenInvite) item = NULL;
+  g_autofree char *invite_id = NULL;
+  gint64 expires_at = 0;
+
+  person_init (&alice, server, "alice");
+  ns = create_shared (&alice);
+  g_assert_cmpuint (g_list_model_get_item_type (bb_namespace_get_invites (ns)), ==,
+                    BB_TYPE_OPEN_INVITE);
+  refresh_invites (ns, 0);
+
+  invite = create_invite (ns, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (g_list_model_get_n_items (bb_namespace_get_invites (ns)), ==, 1);
+  item = open_invite_at (ns, 0);
+  g_assert_cmpstr (bb_open_invite_get_invite_id (item), ==, bb_invite_get_invite_id (invite));
+  g_assert_cmpstr (bb_open_invite_get_namespace_id (item), ==, bb_namespace_get_id (ns));
+  g_assert_cmpint (bb_open_invite_get_expires_at (item), ==, bb_invite_get_expires_at (invite));
+  g_assert_cmpuint (bb_open_invite_get_max_pending (item), ==, 5);
+  g_assert_cmpuint (bb_open_invite_get_max_accepted (item), ==, 10);
+  g_assert_cmpuint (bb_open_invite_get_active_request_count (item), ==, 0);
+  g_assert_cmpuint (bb_open_invite_get_accepted_count (item), ==, 0);
+  g_assert_cmpstr (bb_invite_info_get_invite_id (bb_open_invite_get_info (item)), ==,
+                   bb_invite_get_invite_id (invite));
+  g_object_get (item, "invite-id", &invite_id, "expires-at", &expires_at, NULL);
+  g_assert_cmpstr (invite_id, ==, bb_invite_get_invite_id (invite));
+  g_assert_cmpint (expires_at, ==, bb_invite_get_expires_at (invite));
+  g_clear_object (&item);
+
+  /* The server lists it the same way. */
+  refresh_invites (ns, 1);
+  item = open_invite_at (ns, 0);
+  g_assert_cmpstr (bb_open_invite_get_invite_id (item), ==, bb_invite_get_invite_id (invite));
+  g_assert_cmpint (bb_open_invite_get_expires_at (item), ==, bb_invite_get_expires_at (invite));
+  g_clear_object (&item);
+
+  BB_TEST_AWAIT (res, bb_namespace_revoke_invite_async (ns, bb_invite_get_invite_id (invite), NULL,
+                                                        bb_test_got_result, &res));
+  g_assert_true (bb_namespace_revoke_invite_finish (ns, res, &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (g_list_model_get_n_items (bb_namespace_get_invites (ns)), ==, 0);
+  /* The server still lists the revoked invite; it is not open. */
+  refresh_invites (ns, 0);
+
+  /* Revoked behind the model's back: the model keeps it until a refresh replaces it. */
+  g_clear_pointer (&invite, bb_invite_unref);
+  invite = create_invite (ns, &error);
+  g_assert_no_error (error);
+  BB_TEST_AWAIT (res, bb_client_revoke_invite_async (alice.client, bb_namespace_get_id (ns),
+                                                     bb_invite_get_invite_id (invite), NULL,
+                                                     bb_test_got_result, &res));
+  g_assert_true (bb_client_revoke_invite_finish (alice.client, res, &error));
+  g_assert_no_error (error);
+  second = create_invite (ns, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (g_list_model_get_n_items (bb_namespace_get_invites (ns)), ==, 2);
+  refresh_invites (ns, 1);
+  item = open_invite_at (ns, 0);
+  g_assert_cmpstr (bb_open_invite_get_invite_id (item), ==, bb_invite_get_invite_id (second));
+
+  person_clear (&alice);
+  server_free (server);
+}
+
+/* Approval with an invite the app keeps itself: no keyring lookup, the same check. */
+static void
+test_approve_with_invite (void)
+{
+  BbServer *server = server_new ();
+  Person alice = { 0 }, bob = { 0 };
+  g_autoptr (GAsyncResult) res = NULL;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (BbNamespace) ns = NULL;
+  g_autoptr (BbNamespace) bob_ns = NULL;
+  g_autoptr (BbInvite) invite = NULL;
+  g_autoptr (BbInvite) other = NULL;
+  g_autoptr (BbInvite) forged = NULL;
+  g_autoptr (BbPendingJoinRequest) pending = NULL;
+  g_autoptr (BbOpenInvite) item = NULL;
+  g_autoptr (GBytes) forged_secret = NULL;
+
+  person_init (&alice, server, "alice");
+  person_init (&bob, server, "bob");
+  ns = create_shared (&alice);
+  invite = create_invite (ns, &error);
+  g_assert_no_error (error);
+  other = create_invite (ns, &error);
+  g_assert_no_error (error);
+
+  /* The app keeps the secret: none in the keyring. */
+  BB_TEST_AWAIT (res, bb_invite_secrets_delete_async (
+                          bb_sync_engine_get_key_id (alice.engine), bb_namespace_get_id (ns),
+                          bb_invite_get_invite_id (invite), NULL, bb_test_got_result, &res));
+  g_assert_true (bb_invite_secrets_delete_finish (res, &error));
+  g_assert_no_error (error);
+
+  submit_from_uri (&bob, invite);
+  refresh (ns, 1);
+  pending = pending_at (ns, 0);
+
+  /* Another invite of the namespace: the request did not come through it. */
+  BB_TEST_AWAIT (res, bb_namespace_approve_join_request_with_invite_async (
+                          ns, bb_pending_join_request_get_request (pending), other, NULL,
+                          bb_test_got_result, &res));
+  g_assert_false (bb_namespace_approve_join_request_with_invite_finish (ns, res, &error));
+  g_assert_error (error, BB_SYNC_ERROR, BB_SYNC_ERROR_INVALID_INPUT);
+  g_clear_error (&error);
+
+  /* The same invite ID with another secret: the proof fails. */
+  forged_secret = bb_protocol_new_invite_secret ();
+  forged = bb_invite_new (bb_invite_get_server_origin (invite), bb_invite_get_namespace_id (invite),
+                          bb_invite_get_invite_id (invite), bb_invite_get_expires_at (invite),
+                          forged_secret, &error);
+  g_assert_no_error (error);
+  BB_TEST_AWAIT (res, bb_namespace_approve_join_request_with_invite_async (
+                          ns, bb_pending_join_request_get_request (pending), forged, NULL,
+                          bb_test_got_result, &res));
+  g_assert_false (bb_namespace_approve_join_request_with_invite_finish (ns, res, &error));
+  g_assert_nonnull (error);
+  g_clear_error (&error);
+  g_assert_cmpuint (g_list_model_get_n_items (bb_namespace_get_join_requests (ns)), ==, 1);
+
+  /* Without the keyring secret the plain approval finds nothing. */
+  BB_TEST_AWAIT (
+      res, bb_namespace_approve_join_request_async (
+               ns, bb_pending_join_request_get_request (pending), NULL, bb_test_got_result, &res));
+  g_assert_false (bb_namespace_approve_join_request_finish (ns, res, &error));
+  g_assert_error (error, BB_SYNC_ERROR, BB_SYNC_ERROR_NOT_FOUND);
+  g_clear_error (&error);
+
+  /* The right invite. */
+  BB_TEST_AWAIT (res, bb_namespace_approve_join_request_with_invite_async (
+                          ns, bb_pending_join_request_get_request (pending), invite, NULL,
+                          bb_test_got_result, &res));
+  g_assert_true (bb_namespace_approve_join_request_with_invite_finish (ns, res, &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (g_list_model_get_n_items (bb_namespace_get_join_requests (ns)), ==, 0);
+
+  /* The approval refreshed the open invites: both still open, one request accepted. */
+  g_assert_cmpuint (g_list_model_get_n_items (bb_namespace_get_invites (ns)), ==, 2);
+  for (guint i = 0; i < 2; i++)
+    {
+      g_clear_object (&item);
+      item = open_invite_at (ns, i);
+      if (g_strcmp0 (bb_open_invite_get_invite_id (item), bb_invite_get_invite_id (invite)) == 0)
+        break;
+    }
+  g_assert_cmpstr (bb_open_invite_get_invite_id (item), ==, bb_invite_get_invite_id (invite));
+  g_assert_cmpuint (bb_open_invite_get_accepted_count (item), ==, 1);
+
+  BB_TEST_AWAIT (res, bb_sync_engine_join_namespace_async (bob.engine, bb_namespace_get_id (ns),
+                                                           NULL, bb_test_got_result, &res));
+  bob_ns = bb_sync_engine_join_namespace_finish (bob.engine, res, &error);
+  g_assert_no_error (error);
+
+  person_clear (&bob);
+  person_clear (&alice);
+  server_free (server);
+}
+
 static void
 test_default_namespace_refused (void)
 {
@@ -531,6 +719,8 @@ main (int argc, char **argv)
 
   g_test_add_func ("/engine/invites/join-approve", test_invite_join_approve);
   g_test_add_func ("/engine/invites/approve-refused", test_approve_refused);
+  g_test_add_func ("/engine/invites/open-invites", test_open_invites);
+  g_test_add_func ("/engine/invites/approve-with-invite", test_approve_with_invite);
   g_test_add_func ("/engine/invites/default-namespace", test_default_namespace_refused);
   g_test_add_func ("/engine/invites/approve-after-restart", test_approve_after_restart);
   status = g_test_run ();
