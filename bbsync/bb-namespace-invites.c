@@ -421,6 +421,8 @@ bb_namespace_create_invite_finish (BbNamespace *self, GAsyncResult *result, GErr
 {
   g_return_val_if_fail (BB_IS_NAMESPACE (self), NULL);
   g_return_val_if_fail (g_task_is_valid (result, self), NULL);
+  g_return_val_if_fail (g_task_get_source_tag (G_TASK (result)) == bb_namespace_create_invite_async,
+                        NULL);
   return g_task_propagate_pointer (G_TASK (result), error);
 }
 
@@ -547,6 +549,8 @@ bb_sync_engine_submit_join_request_finish (BbSyncEngine *self, GAsyncResult *res
 {
   g_return_val_if_fail (BB_IS_SYNC_ENGINE (self), NULL);
   g_return_val_if_fail (g_task_is_valid (result, self), NULL);
+  g_return_val_if_fail (
+      g_task_get_source_tag (G_TASK (result)) == bb_sync_engine_submit_join_request_async, NULL);
   return g_task_propagate_pointer (G_TASK (result), error);
 }
 
@@ -669,6 +673,8 @@ bb_namespace_refresh_join_requests_finish (BbNamespace *self, GAsyncResult *resu
 {
   g_return_val_if_fail (BB_IS_NAMESPACE (self), FALSE);
   g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
+  g_return_val_if_fail (
+      g_task_get_source_tag (G_TASK (result)) == bb_namespace_refresh_join_requests_async, FALSE);
   return g_task_propagate_boolean (G_TASK (result), error);
 }
 
@@ -1041,6 +1047,8 @@ bb_namespace_approve_join_request_finish (BbNamespace *self, GAsyncResult *resul
 {
   g_return_val_if_fail (BB_IS_NAMESPACE (self), FALSE);
   g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
+  g_return_val_if_fail (
+      g_task_get_source_tag (G_TASK (result)) == bb_namespace_approve_join_request_async, FALSE);
   return g_task_propagate_boolean (G_TASK (result), error);
 }
 
@@ -1099,6 +1107,9 @@ bb_namespace_approve_join_request_with_invite_finish (BbNamespace *self, GAsyncR
 {
   g_return_val_if_fail (BB_IS_NAMESPACE (self), FALSE);
   g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
+  g_return_val_if_fail (g_task_get_source_tag (G_TASK (result))
+                            == bb_namespace_approve_join_request_with_invite_async,
+                        FALSE);
   return g_task_propagate_boolean (G_TASK (result), error);
 }
 
@@ -1183,6 +1194,8 @@ bb_namespace_reject_join_request_finish (BbNamespace *self, GAsyncResult *result
 {
   g_return_val_if_fail (BB_IS_NAMESPACE (self), FALSE);
   g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
+  g_return_val_if_fail (
+      g_task_get_source_tag (G_TASK (result)) == bb_namespace_reject_join_request_async, FALSE);
   return g_task_propagate_boolean (G_TASK (result), error);
 }
 
@@ -1291,6 +1304,8 @@ bb_namespace_revoke_invite_finish (BbNamespace *self, GAsyncResult *result, GErr
 {
   g_return_val_if_fail (BB_IS_NAMESPACE (self), FALSE);
   g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
+  g_return_val_if_fail (g_task_get_source_tag (G_TASK (result)) == bb_namespace_revoke_invite_async,
+                        FALSE);
   return g_task_propagate_boolean (G_TASK (result), error);
 }
 
@@ -1361,6 +1376,8 @@ bb_namespace_refresh_invites_finish (BbNamespace *self, GAsyncResult *result, GE
 {
   g_return_val_if_fail (BB_IS_NAMESPACE (self), FALSE);
   g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
+  g_return_val_if_fail (
+      g_task_get_source_tag (G_TASK (result)) == bb_namespace_refresh_invites_async, FALSE);
   return g_task_propagate_boolean (G_TASK (result), error);
 }
 
