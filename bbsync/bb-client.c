@@ -29,10 +29,13 @@
  * hex of the right size: %BB_SYNC_ERROR_INVALID_INPUT otherwise) and checks every
  * answer the way the reference client does: a wrong echoed ID, kind, version or
  * expiry, bad base64 or truncated JSON is %BB_SYNC_ERROR_PROTOCOL with a message
- * naming the field. A status of 400 or above is %BB_SYNC_ERROR_API with the message
- * `HTTP <status>: <server text>`; [func@BbSync.SyncError.get_http_status] reads the status
- * back. On a 429 or 503 with a usable `Retry-After` header (delta-seconds or an
- * HTTP-date) the message ends with ` (retry after <seconds> s)`, at most
+ * naming the field (an item whose ciphertext exceeds the protocol maximum
+ * of 65 536 bytes, too). A status of 400 or above is %BB_SYNC_ERROR_API with the message
+ * `HTTP <status>: <server text>`, where the server text is made valid UTF-8, has its
+ * control characters and escape sequences replaced (line breaks and tabs become spaces)
+ * and is cut to 512 bytes with an ellipsis; [func@BbSync.SyncError.get_http_status]
+ * reads the status back. On a 429 or 503 with a usable `Retry-After` header
+ * (delta-seconds or an HTTP-date) the message ends with ` (retry after <seconds> s)`, at most
  * %BB_SYNC_ERROR_RETRY_AFTER_MAX, and [func@BbSync.SyncError.get_retry_after] reads
  * the delay back; a malformed header is ignored. Network and TLS errors pass through
  * unchanged, cancellation ends in %G_IO_ERROR_CANCELLED, and a request that outlasts
@@ -40,8 +43,10 @@
  * %G_IO_ERROR_TIMED_OUT.
  *
  * The client keeps the bearer token in [property@Client:access-token]: a successful
- * login or refresh stores the new token, a successful revoke-all clears it, and every
- * authenticated call sends the current one. It never logs a token, a signature or a
+ * login or refresh stores the new token (an RFC 6750 `b64token` of at most 4096
+ * characters: anything else is %BB_SYNC_ERROR_PROTOCOL naming `accessToken`, and is
+ * never stored), a successful revoke-all clears it, and every authenticated call sends
+ * the current one. It never logs a token, a signature or a
  * request body; with `G_MESSAGES_DEBUG=BbSync` it logs each endpoint and its status.
  *
  * The client does not log in again by itself on a 401: that policy (and refreshing
@@ -218,8 +223,115 @@ request_take_body (Request *req, char *json)
   req->body = g_bytes_new_with_free_func (json, strlen (json), wipe_and_free_string, json);
 }
 
+/* Error texts come from the server (or a proxy) and end up in GError messages, logs
+ * and UIs: they are cleaned and bounded before use. At most
+ * BB_CLIENT_ERROR_TEXT_INPUT_MAX bytes are read, and the result is at most
+ * BB_CLIENT_ERROR_TEXT_MAX bytes, ellipsis included. */
+#define BB_CLIENT_ERROR_TEXT_INPUT_MAX 4096
+#define BB_CLIENT_ERROR_TEXT_MAX 512
+#define BB_CLIENT_ELLIPSIS "\u2026"
+#define BB_CLIENT_REPLACEMENT "\uFFFD"
+
+/* Whether @c must not reach a message: C0 and C1 controls, DEL, line and paragraph
+ * separators and the bidirectional overrides and isolates (which can make a message
+ * read other than it is). */
+static gboolean
+error_text_char_is_unsafe (gunichar c)
+{
+  return c < 0x20 || (c >= 0x7f && c <= 0x9f) || c == 0x2028 || c == 0x2029
+         || (c >= 0x202a && c <= 0x202e) || (c >= 0x2066 && c <= 0x2069);
+}
+
+/* Skips the rest of an escape sequence whose ESC is just before @p: a CSI
+ * (ESC [ parameters intermediates final) or an OSC (ESC ] ... BEL or ESC \\); any other
+ * escape loses only its ESC. */
+static const char *
+skip_escape_sequence (const char *p, const char *end)
+{
+  if (p < end && *p == '[')
+    {
+      for (p++; p < end && (guchar)*p >= 0x20 && (guchar)*p <= 0x3f; p++)
+        ;
+      if (p < end && (guchar)*p >= 0x40 && (guchar)*p <= 0x7e)
+        p++;
+    }
+  else if (p < end && *p == ']')
+    {
+      for (p++; p < end; p++)
+        {
+          if (*p == '\a')
+            return p + 1;
+          if (*p == '\x1b' && p + 1 < end && p[1] == '\\')
+            return p + 2;
+        }
+    }
+  return p;
+}
+
+/* @len bytes of server text as valid UTF-8 without control characters (tabs and line
+ * breaks become spaces, every other control character, escape sequence or invalid byte
+ * one U+FFFD), trimmed, and cut at a character boundary with an ellipsis when longer
+ * than BB_CLIENT_ERROR_TEXT_MAX bytes. */
+static char *
+sanitize_error_text (const char *data, gsize len)
+{
+  GString *out = g_string_sized_new (MIN (len, BB_CLIENT_ERROR_TEXT_MAX) + 8);
+  gboolean truncated = FALSE;
+  const char *p, *end;
+  char *result;
+
+  if (len > BB_CLIENT_ERROR_TEXT_INPUT_MAX)
+    {
+      truncated = TRUE;
+      len = BB_CLIENT_ERROR_TEXT_INPUT_MAX;
+      /* Cut before a character whose continuation bytes would be lost. */
+      while (len > 0 && ((guchar)data[len] & 0xc0) == 0x80)
+        len--;
+    }
+  p = data;
+  end = data + len;
+  while (p < end)
+    {
+      gunichar c = g_utf8_get_char_validated (p, end - p);
+
+      if (c == (gunichar)-1 || c == (gunichar)-2)
+        {
+          g_string_append (out, BB_CLIENT_REPLACEMENT);
+          p++;
+          continue;
+        }
+      p = g_utf8_next_char (p);
+      if (c == '\t' || c == '\n' || c == '\r')
+        g_string_append_c (out, ' ');
+      else if (c == 0x1b)
+        {
+          g_string_append (out, BB_CLIENT_REPLACEMENT);
+          p = skip_escape_sequence (p, end);
+        }
+      else if (error_text_char_is_unsafe (c))
+        g_string_append (out, BB_CLIENT_REPLACEMENT);
+      else
+        g_string_append_unichar (out, c);
+    }
+
+  result = g_strstrip (g_string_free (out, FALSE));
+  if (truncated || strlen (result) > BB_CLIENT_ERROR_TEXT_MAX)
+    {
+      gsize cut = MIN (strlen (result), BB_CLIENT_ERROR_TEXT_MAX - strlen (BB_CLIENT_ELLIPSIS));
+      char *capped;
+
+      while (cut > 0 && ((guchar)result[cut] & 0xc0) == 0x80)
+        cut--;
+      result[cut] = '\0';
+      capped = g_strconcat (result, BB_CLIENT_ELLIPSIS, NULL);
+      g_free (result);
+      result = capped;
+    }
+  return result;
+}
+
 /* The text of an error answer: the `error` string of a JSON error body, else the body
- * itself trimmed, else the reason phrase. */
+ * itself, else the reason phrase; cleaned by sanitize_error_text(). */
 static char *
 api_error_text (SoupMessage *message, const guint8 *data, gsize len)
 {
@@ -227,31 +339,19 @@ api_error_text (SoupMessage *message, const guint8 *data, gsize len)
   const char *phrase = soup_message_get_reason_phrase (message);
   BbMsgError msg = { 0 };
   g_autofree char *text = NULL;
-  char *result;
 
   if (len > 0 && bb_msg_error_parse (&msg, (const char *)data, len, NULL) && msg.error != NULL
       && msg.error[0] != '\0')
-    {
-      text = g_utf8_make_valid (msg.error, -1);
-      bb_msg_error_clear (&msg);
-    }
+    text = sanitize_error_text (msg.error, strlen (msg.error));
   else
-    {
-      bb_msg_error_clear (&msg);
-      text = len > 0 ? g_utf8_make_valid ((const char *)data, MIN (len, 4096)) : g_strdup ("");
-      g_strstrip (text);
-    }
+    text = sanitize_error_text ((const char *)data, len);
+  bb_msg_error_clear (&msg);
   if (text[0] == '\0')
     {
       if (phrase == NULL || phrase[0] == '\0')
         phrase = soup_status_get_phrase (status);
-      return g_utf8_make_valid (phrase != NULL ? phrase : "", -1);
-    }
-  /* Keep error messages readable when a proxy answers with a whole HTML page. */
-  if (g_utf8_strlen (text, -1) > 512)
-    {
-      result = g_utf8_substring (text, 0, 512);
-      return result;
+      return sanitize_error_text (phrase != NULL ? phrase : "",
+                                  phrase != NULL ? strlen (phrase) : 0);
     }
   return g_steal_pointer (&text);
 }
@@ -727,6 +827,41 @@ namespace_infos_from_summaries (GPtrArray *summaries)
   return infos;
 }
 
+/* The longest bearer token accepted from a server. */
+#define BB_CLIENT_MAX_ACCESS_TOKEN_LENGTH 4096
+
+/* Whether @token is an RFC 6750 §2.1 b64token of 1 to
+ * BB_CLIENT_MAX_ACCESS_TOKEN_LENGTH characters: ALPHA / DIGIT / "-" / "." / "_" / "~" /
+ * "+" / "/", then optional "="s. Anything else (CR LF, spaces, quotes) could smuggle
+ * headers or break the Authorization line the token goes into. */
+static gboolean
+access_token_is_valid (const char *token)
+{
+  gsize i = 0;
+
+  if (token == NULL)
+    return FALSE;
+  while (token[i] != '\0' && (g_ascii_isalnum (token[i]) || strchr ("-._~+/", token[i]) != NULL))
+    i++;
+  if (i == 0)
+    return FALSE;
+  while (token[i] == '=')
+    i++;
+  return token[i] == '\0' && i <= BB_CLIENT_MAX_ACCESS_TOKEN_LENGTH;
+}
+
+/* Checks the token of a login or refresh answer; the message never quotes it. */
+static gboolean
+check_access_token (const char *token, GError **error)
+{
+  if (access_token_is_valid (token))
+    return TRUE;
+  g_set_error (error, BB_SYNC_ERROR, BB_SYNC_ERROR_PROTOCOL,
+               _ ("accessToken: not a bearer token of 1 to %d characters (RFC 6750 b64token)"),
+               BB_CLIENT_MAX_ACCESS_TOKEN_LENGTH);
+  return FALSE;
+}
+
 /* Checks caller-supplied IDs before anything is sent. */
 static gboolean
 validate_id_arg (const char *text, gsize len, const char *field, GError **error)
@@ -1011,6 +1146,12 @@ bb_client_dup_access_token (BbClient *self)
  *
  * Sets the bearer token sent with authenticated requests.
  *
+ * The token must be an RFC 6750 `b64token` (ASCII letters, digits, `-`, `.`, `_`,
+ * `~`, `+` and `/`, then optional `=`s) of at most 4096 characters, as every token a
+ * login or refresh answer stores is. Anything else is a programmer error: it is
+ * reported with a critical warning and the client fails closed, clearing the token
+ * rather than keeping the previous one or sending a malformed header.
+ *
  * Since: 0.1
  */
 void
@@ -1020,6 +1161,13 @@ bb_client_set_access_token (BbClient *self, const char *access_token)
 
   if (access_token != NULL && access_token[0] == '\0')
     access_token = NULL;
+  if (access_token != NULL && !access_token_is_valid (access_token))
+    {
+      /* Reported like a failed g_return_if_fail() (which never quotes the token), but
+       * the old token does not survive. */
+      g_return_if_fail_warning (G_LOG_DOMAIN, G_STRFUNC, "access_token is an RFC 6750 b64token");
+      access_token = NULL;
+    }
   if (g_strcmp0 (self->access_token, access_token) == 0)
     return;
   if (self->access_token != NULL)
@@ -1162,6 +1310,7 @@ handle_login (const Expect *expect, const char *body, gsize len, GError **error)
   if (!bb_msg_login_response_parse (&msg, body, len, error))
     return NULL;
   if (check_equal ("kind", "kind", msg.kind, expect->kind, error)
+      && check_access_token (msg.access_token, error)
       && (msg.default_namespace_id == NULL
           || validate_lower_hex_field (msg.default_namespace_id, BB_PROTOCOL_NAMESPACE_ID_SIZE,
                                        "defaultNamespaceId", error)))
@@ -1309,7 +1458,8 @@ handle_refresh (const Expect *expect, const char *body, gsize len, GError **erro
 
   if (!bb_msg_refresh_response_parse (&msg, body, len, error))
     return NULL;
-  if (check_equal ("kind", "kind", msg.kind, expect->kind, error))
+  if (check_equal ("kind", "kind", msg.kind, expect->kind, error)
+      && check_access_token (msg.access_token, error))
     {
       login = bb_login_result_new ();
       login->kind = g_steal_pointer (&msg.kind);
@@ -3245,6 +3395,18 @@ bb_client_get_items_finish (BbClient *self, GAsyncResult *result, GError **error
   return request_finish (self, result, bb_client_get_items_async, error);
 }
 
+/* A server must not hand out more than the protocol lets anyone store. */
+static gboolean
+check_ciphertext_size (GBytes *ciphertext, GError **error)
+{
+  if (g_bytes_get_size (ciphertext) <= BB_PROTOCOL_MAX_CIPHERTEXT_SIZE)
+    return TRUE;
+  g_set_error (error, BB_SYNC_ERROR, BB_SYNC_ERROR_PROTOCOL,
+               _ ("ciphertext: %" G_GSIZE_FORMAT " bytes, more than the protocol maximum of %d"),
+               g_bytes_get_size (ciphertext), BB_PROTOCOL_MAX_CIPHERTEXT_SIZE);
+  return FALSE;
+}
+
 static gpointer
 handle_item (const Expect *expect, const char *body, gsize len, GError **error)
 {
@@ -3261,7 +3423,8 @@ handle_item (const Expect *expect, const char *body, gsize len, GError **error)
       && check_equal ("itemId", "item", msg.item_id, expect->item_id, error)
       && (nonce = decode_base64_field (msg.nonce, BB_PROTOCOL_NONCE_SIZE, "nonce", error)) != NULL
       && (aad = decode_base64_field (msg.aad, -1, "aad", error)) != NULL
-      && (ciphertext = decode_base64_field (msg.ciphertext, -1, "ciphertext", error)) != NULL)
+      && (ciphertext = decode_base64_field (msg.ciphertext, -1, "ciphertext", error)) != NULL
+      && check_ciphertext_size (ciphertext, error))
     {
       /* The AAD names namespace, item and version: a server that answers with another
        * version (or replays another item's blob) is caught here, before decryption. */

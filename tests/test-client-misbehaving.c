@@ -760,8 +760,8 @@ test_revoke_reject_approve (void)
 }
 
 static char *
-item_body (const char *ns, const char *item, guint64 version, guint64 aad_version,
-           const char *nonce)
+item_body_with_ciphertext (const char *ns, const char *item, guint64 version, guint64 aad_version,
+                           const char *nonce, const char *ciphertext)
 {
   g_autoptr (GError) error = NULL;
   g_autoptr (GBytes) aad = bb_protocol_item_aad (NS, ITEM, aad_version, &error);
@@ -769,10 +769,17 @@ item_body (const char *ns, const char *item, guint64 version, guint64 aad_versio
 
   g_assert_no_error (error);
   aad_b64 = bb_protocol_base64_encode (aad);
-  return g_strdup_printf (
-      "{\"namespaceId\":\"%s\",\"itemId\":\"%s\",\"version\":%" G_GUINT64_FORMAT
-      ",\"nonce\":\"%s\",\"aad\":\"%s\",\"ciphertext\":\"DwEpquFWLloCxQcTCZz5LGec5KP3IYGioayf\"}\n",
-      ns, item, version, nonce, aad_b64);
+  return g_strdup_printf ("{\"namespaceId\":\"%s\",\"itemId\":\"%s\",\"version\":%" G_GUINT64_FORMAT
+                          ",\"nonce\":\"%s\",\"aad\":\"%s\",\"ciphertext\":\"%s\"}\n",
+                          ns, item, version, nonce, aad_b64, ciphertext);
+}
+
+static char *
+item_body (const char *ns, const char *item, guint64 version, guint64 aad_version,
+           const char *nonce)
+{
+  return item_body_with_ciphertext (ns, item, version, aad_version, nonce,
+                                    "DwEpquFWLloCxQcTCZz5LGec5KP3IYGioayf");
 }
 
 static BbItemEnvelope *
@@ -835,6 +842,231 @@ test_get_item_answers (void)
   g_assert_cmpuint (bb_item_envelope_get_version (item), ==, 1);
   g_assert_cmpuint (g_bytes_get_size (bb_item_envelope_get_nonce (item)), ==, 24);
   g_assert_cmpuint (g_bytes_get_size (bb_item_envelope_get_ciphertext (item)), ==, 27);
+  fake_free (f);
+}
+
+/* A login answer with @token (a JSON string literal, quotes included). */
+static char *
+login_body (const char *token_json)
+{
+  return g_strdup_printf ("{\"kind\":\"keystore\",\"accessToken\":%s,\"expiresAt\":\"2030-01-"
+                          "01T00:00:00Z\",\"defaultNamespaceId\":null}",
+                          token_json);
+}
+
+/* Issue 12: a bearer token from a login or refresh answer is an RFC 6750 b64token of
+ * 1 to 4096 characters before it is stored or sent; the error never quotes it. */
+static void
+test_access_token_validation (void)
+{
+  Fake *f = fake_new ();
+  g_autoptr (GAsyncResult) res = NULL;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (BbChallenge) challenge = make_challenge ();
+  g_autoptr (GBytes) key = zero_bytes (32);
+  g_autoptr (GBytes) signature = zero_bytes (64);
+  g_autoptr (BbLoginResult) login = NULL;
+  g_autofree char *long_token = g_strnfill (5000, 'a');
+  g_autofree char *max_token = g_strnfill (4096, 'b');
+  g_autofree char *long_json = g_strdup_printf ("\"%s\"", long_token);
+  g_autofree char *max_json = g_strdup_printf ("\"%s\"", max_token);
+  g_autofree char *token = NULL;
+  const char *bad[] = {
+    "\"bad\\r\\nX-Injected: yes\"",
+    long_json,
+    "\"\"",
+    "\"has space\"",
+    "\"a=b\"",
+    "\"quo\\\"te\"",
+    "\"caf\\u00e9\"",
+    "\"==\"",
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (bad); i++)
+    {
+      g_autofree char *body = login_body (bad[i]);
+
+      g_clear_error (&error);
+      fake_answer (f, 200, body);
+      BB_TEST_AWAIT (res, bb_client_login_async (f->client, "keystore", KEY, key, key, challenge,
+                                                 signature, NULL, NULL, bb_test_got_result, &res));
+      login = bb_client_login_finish (f->client, res, &error);
+      g_assert_null (login);
+      assert_protocol_error (error, "accessToken", NULL);
+      g_assert_null (strstr (error->message, "X-Injected"));
+      g_assert_null (strstr (error->message, "has space"));
+      g_assert_null (strstr (error->message, "aaaaaaaa"));
+      g_free (token);
+      token = bb_client_dup_access_token (f->client);
+      g_assert_cmpstr (token, ==, "test-token");
+
+      /* the same token in a refresh answer */
+      g_clear_error (&error);
+      g_free (body);
+      body = g_strdup_printf (
+          "{\"kind\":\"keystore\",\"accessToken\":%s,\"expiresAt\":\"2030-01-01T00:00:00Z\"}",
+          bad[i]);
+      fake_answer (f, 200, body);
+      BB_TEST_AWAIT (res, bb_client_refresh_async (f->client, "keystore", KEY, challenge, signature,
+                                                   NULL, NULL, bb_test_got_result, &res));
+      login = bb_client_refresh_finish (f->client, res, &error);
+      g_assert_null (login);
+      assert_protocol_error (error, "accessToken", NULL);
+      g_free (token);
+      token = bb_client_dup_access_token (f->client);
+      g_assert_cmpstr (token, ==, "test-token");
+    }
+
+  /* every b64token character, and the longest token, are fine */
+  {
+    const char *good[] = { "\"AZaz09-._~+/==\"", max_json };
+
+    for (guint i = 0; i < G_N_ELEMENTS (good); i++)
+      {
+        g_autofree char *body = login_body (good[i]);
+        g_autofree char *want = g_strndup (good[i] + 1, strlen (good[i]) - 2);
+
+        g_clear_error (&error);
+        fake_answer (f, 200, body);
+        BB_TEST_AWAIT (res,
+                       bb_client_login_async (f->client, "keystore", KEY, key, key, challenge,
+                                              signature, NULL, NULL, bb_test_got_result, &res));
+        login = bb_client_login_finish (f->client, res, &error);
+        g_assert_no_error (error);
+        g_assert_cmpstr (bb_login_result_get_access_token (login), ==, want);
+        g_clear_pointer (&login, bb_login_result_unref);
+        g_free (token);
+        token = bb_client_dup_access_token (f->client);
+        g_assert_cmpstr (token, ==, want);
+      }
+  }
+
+  /* a caller's malformed token is a programmer error: the client fails closed */
+  g_test_expect_message ("BbSync", G_LOG_LEVEL_CRITICAL, "*access_token is an RFC 6750 b64token*");
+  bb_client_set_access_token (f->client, "evil\r\nX-Injected: yes");
+  g_test_assert_expected_messages ();
+  g_free (token);
+  token = bb_client_dup_access_token (f->client);
+  g_assert_null (token);
+  fake_free (f);
+}
+
+/* Issue 12: server error text in a GError message is valid UTF-8 without control
+ * characters or escape sequences, and bounded; the status and retry-after getters
+ * still read it. */
+static void
+test_error_text_sanitized (void)
+{
+  Fake *f = fake_new ();
+  g_autoptr (GAsyncResult) res = NULL;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GPtrArray) namespaces = NULL;
+  g_autofree char *huge = g_strnfill (100 * 1024, 'x');
+  g_autofree char *huge_json = NULL;
+  g_autofree char *huge_multibyte = NULL;
+  struct
+  {
+    guint status;
+    const char *content_type;
+    const char *body;
+    const char *retry_after;
+    const char *message; /* NULL: checked only for cleanliness and length */
+  } cases[] = {
+    { 500, "application/json", "{\"error\":\"\\u001b[31mred\\u001b[0m\\nFAKE LOG LINE\"}", NULL,
+      "HTTP 500: \uFFFDred\uFFFD FAKE LOG LINE" },
+    { 502, "text/plain", "\x1b[31mred\x1b[0m\nFAKE LOG LINE\r\n", NULL,
+      "HTTP 502: \uFFFDred\uFFFD FAKE LOG LINE" },
+    { 500, "text/plain", "title\x1b]0;pwned\x07 bell\x07 del\x7f c1\xc2\x9b end", NULL,
+      "HTTP 500: title\uFFFD bell\uFFFD del\uFFFD c1\uFFFD end" },
+    { 500, "text/plain", "bad \xff\xfe utf8 \xe2\x82", NULL,
+      "HTTP 500: bad \uFFFD\uFFFD utf8 \uFFFD\uFFFD" },
+    { 400, "application/json", "{\"error\":\"rtl \\u202e txt \\u2028 x\"}", NULL,
+      "HTTP 400: rtl \uFFFD txt \uFFFD x" },
+    { 500, "text/plain", huge, NULL, NULL },
+    { 429, "text/plain", huge, "30", NULL },
+    { 503, "application/json", NULL, "7", NULL },
+    { 500, "text/plain", NULL, NULL, NULL },
+  };
+
+  huge_json = g_strdup_printf ("{\"error\":\"%s\"}", huge);
+  cases[7].body = huge_json;
+  {
+    GString *s = g_string_new (NULL);
+
+    /* 3-byte characters, so a byte cap falls inside one */
+    for (guint i = 0; i < 2000; i++)
+      g_string_append (s, "\u20ac");
+    huge_multibyte = g_string_free (s, FALSE);
+    cases[8].body = huge_multibyte;
+  }
+
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      const char *text;
+
+      g_clear_error (&error);
+      fake_answer (f, cases[i].status, cases[i].body);
+      f->content_type = cases[i].content_type;
+      g_free (f->retry_after);
+      f->retry_after = g_strdup (cases[i].retry_after);
+      BB_TEST_AWAIT (res,
+                     bb_client_list_namespaces_async (f->client, NULL, bb_test_got_result, &res));
+      namespaces = bb_client_list_namespaces_finish (f->client, res, &error);
+      g_assert_null (namespaces);
+      g_assert_error (error, BB_SYNC_ERROR, BB_SYNC_ERROR_API);
+      g_assert_true (g_utf8_validate (error->message, -1, NULL));
+      for (const char *p = error->message; *p != '\0'; p++)
+        g_assert_true ((guchar)*p >= 0x20 && (guchar)*p != 0x7f);
+      g_assert_null (strstr (error->message, "\xc2\x9b"));
+      g_assert_cmpuint (bb_sync_error_get_http_status (error), ==, cases[i].status);
+      if (cases[i].message != NULL)
+        g_assert_cmpstr (error->message, ==, cases[i].message);
+      g_assert_true (g_str_has_prefix (error->message, "HTTP "));
+      text = strchr (error->message, ':') + 2;
+      if (cases[i].retry_after != NULL)
+        {
+          g_autofree char *suffix = g_strdup_printf (" (retry after %s s)", cases[i].retry_after);
+
+          g_assert_true (g_str_has_suffix (error->message, suffix));
+          g_assert_cmpuint (bb_sync_error_get_retry_after (error), ==,
+                            (guint)g_ascii_strtoull (cases[i].retry_after, NULL, 10));
+          g_assert_cmpuint (strlen (text), <=, 512 + strlen (suffix));
+        }
+      else
+        g_assert_cmpuint (strlen (text), <=, 512);
+      if (i >= 5)
+        g_assert_nonnull (strstr (error->message, "\u2026"));
+    }
+  fake_free (f);
+}
+
+/* Issue 12: an item answer may not carry more ciphertext than the protocol allows. */
+static void
+test_get_item_ciphertext_size (void)
+{
+  Fake *f = fake_new ();
+  g_autoptr (GError) error = NULL;
+  g_autoptr (BbItemEnvelope) item = NULL;
+  g_autoptr (GBytes) too_big = bb_test_repeat (0x5a, BB_PROTOCOL_MAX_CIPHERTEXT_SIZE + 1);
+  g_autoptr (GBytes) max = bb_test_repeat (0x5a, BB_PROTOCOL_MAX_CIPHERTEXT_SIZE);
+  g_autofree char *too_big_b64 = bb_protocol_base64_encode (too_big);
+  g_autofree char *max_b64 = bb_protocol_base64_encode (max);
+  g_autofree char *body = NULL;
+
+  body = item_body_with_ciphertext (NS, ITEM, 1, 1, NONCE_B64, too_big_b64);
+  fake_answer (f, 200, body);
+  item = get_item (f, &error);
+  g_assert_null (item);
+  assert_protocol_error (error, "ciphertext", NULL);
+
+  g_clear_error (&error);
+  g_free (body);
+  body = item_body_with_ciphertext (NS, ITEM, 1, 1, NONCE_B64, max_b64);
+  fake_answer (f, 200, body);
+  item = get_item (f, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (g_bytes_get_size (bb_item_envelope_get_ciphertext (item)), ==,
+                    BB_PROTOCOL_MAX_CIPHERTEXT_SIZE);
   fake_free (f);
 }
 
@@ -1735,6 +1967,9 @@ main (int argc, char **argv)
   g_test_add_func ("/client-misbehaving/submit-join", test_submit_join_answers);
   g_test_add_func ("/client-misbehaving/revoke-reject-approve", test_revoke_reject_approve);
   g_test_add_func ("/client-misbehaving/get-item", test_get_item_answers);
+  g_test_add_func ("/client-misbehaving/get-item-ciphertext-size", test_get_item_ciphertext_size);
+  g_test_add_func ("/client-misbehaving/access-token-validation", test_access_token_validation);
+  g_test_add_func ("/client-misbehaving/error-text-sanitized", test_error_text_sanitized);
   g_test_add_func ("/client-misbehaving/put-item-versions", test_put_item_versions);
   g_test_add_func ("/client-misbehaving/error-bodies", test_error_bodies);
   g_test_add_func ("/client-misbehaving/retry-after", test_retry_after);
