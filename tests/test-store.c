@@ -1084,7 +1084,7 @@ test_file_reopen_and_mode (void)
   g_clear_object (&store);
 
   {
-    /* Schema version 1, WAL journal. */
+    /* The current schema version, WAL journal. */
     sqlite3 *db = NULL;
     sqlite3_stmt *stmt = NULL;
     g_assert_cmpint (sqlite3_open (path, &db), ==, SQLITE_OK);
@@ -1291,8 +1291,17 @@ test_sealed_value_bound_to_logical_key (void)
   assert_items_unreadable (store, "items.base_value");
   g_clear_object (&store);
 
-  /* The conflict values are bound to the logical key as well. */
-  exec_raw (path, "UPDATE items SET base_value = NULL;");
+  /* The conflict values are bound to the logical key as well (rows without a base,
+   * saved by the store so that their row MACs hold). */
+  exec_raw (path, RESTORE_LOGICAL_KEYS_SQL);
+  store = open_file (path, key);
+  bb_item_state_set_base_value (one, NULL);
+  bb_item_state_set_base_value (two, NULL);
+  g_assert_true (bb_store_save_item (store, one, &error));
+  g_assert_true (bb_store_save_item (store, two, &error));
+  g_assert_no_error (error);
+  g_clear_object (&store);
+  exec_raw (path, SWAP_LOGICAL_KEYS_SQL);
   store = open_file (path, key);
   assert_items_unreadable (store, "items.conflict_remote_value");
   g_clear_object (&store);

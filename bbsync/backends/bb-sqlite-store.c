@@ -33,9 +33,11 @@
  * XChaCha20-Poly1305 under a store key, each bound to its table, column and row (for
  * items, also to the row's collection name and logical key), so a copy of the file shows
  * none of them and a value moved to another row, or a row given another item's logical
- * key, fails to read. The store key is 32 random bytes kept in the
- * user's keyring (libsecret schema `org.bbsync.StoreKey`, created on first open) unless
- * the app supplies one.
+ * key, fails to read. Every row also carries a MAC over all its columns (`row_mac`), so
+ * a row whose versions, flags or sealed values were altered, or put back from an earlier
+ * save while the rest of the row was not, fails to read as well. The store key is 32
+ * random bytes kept in the user's keyring (libsecret schema `org.bbsync.StoreKey`,
+ * created on first open) unless the app supplies one.
  *
  * Opening checks the file before writing anything: a corrupt or truncated file, a file
  * from a newer schema version, or a store key that does not open the sealed columns
@@ -53,6 +55,9 @@
 #define SEAL_OVERHEAD (1 + BB_CRYPTO_XCHACHA_NONCE_SIZE + BB_CRYPTO_AEAD_TAG_SIZE)
 #define SEAL_KEY_INFO "bbsync-store-seal-key-v1"
 #define SEAL_AAD_LABEL "bbsync-store-seal-v1"
+#define ROW_MAC_KEY_INFO "bbsync-store-row-mac-key-v1"
+#define ROW_MAC_LABEL "bbsync-store-row-mac-v1"
+#define ROW_MAC_SIZE BB_CRYPTO_SHA256_SIZE
 #define KEY_CHECK_PLAINTEXT "bbsync-store-key-check-v1"
 
 /* The key check value is sealed as row "key_check" of bbsync_meta.value. */
@@ -81,6 +86,8 @@ typedef enum
   N_STMTS
 } StmtId;
 
+/* The columns of each table, in the order of the row MAC (see row_mac_compute): every
+ * statement below that computes or checks a row MAC lists them in this order. */
 #define IDENTITY_COLUMNS                                                                           \
   "key_id, kind, access_token, token_expiry, default_namespace_id, updated_at"
 #define NAMESPACE_COLUMNS                                                                          \
@@ -89,39 +96,55 @@ typedef enum
   "key_id, namespace_id, collection_name, item_key, item_id, version, base_version, base_value, "  \
   "dirty, conflict, conflict_remote_version, conflict_remote_value, updated_at"
 
+/* Whether the stored row_mac matches the stored row (1 or 0), as one more result column. */
+#define ROW_MAC_VALID(table, columns) "bb_row_mac_valid(row_mac, '" table "', " columns ")"
+#define IDENTITY_ROW_MAC_VALID ROW_MAC_VALID ("identity_states", IDENTITY_COLUMNS)
+#define NAMESPACE_ROW_MAC_VALID ROW_MAC_VALID ("namespaces", NAMESPACE_COLUMNS)
+#define ITEM_ROW_MAC_VALID ROW_MAC_VALID ("items", ITEM_COLUMNS)
+
+/* The result column of ROW_MAC_VALID in the SELECTs below. */
+#define IDENTITY_COL_MAC_VALID 6
+#define NAMESPACE_COL_MAC_VALID 7
+#define ITEM_COL_MAC_VALID 13
+
 static const char *const stmt_sql[N_STMTS] = {
   [STMT_BEGIN] = "BEGIN IMMEDIATE",
   [STMT_COMMIT] = "COMMIT",
   [STMT_ROLLBACK] = "ROLLBACK",
-  [STMT_LOAD_IDENTITY] = "SELECT " IDENTITY_COLUMNS " FROM identity_states WHERE key_id = ?1",
-  [STMT_SAVE_IDENTITY] = "INSERT INTO identity_states (" IDENTITY_COLUMNS ") "
-                         "VALUES (?1, ?2, ?3, ?4, ?5, ?6) "
+  [STMT_LOAD_IDENTITY] = "SELECT " IDENTITY_COLUMNS ", " IDENTITY_ROW_MAC_VALID
+                         " FROM identity_states WHERE key_id = ?1",
+  [STMT_SAVE_IDENTITY] = "INSERT INTO identity_states (" IDENTITY_COLUMNS ", row_mac) "
+                         "VALUES (?1, ?2, ?3, ?4, ?5, ?6, "
+                         "bb_row_mac('identity_states', ?1, ?2, ?3, ?4, ?5, ?6)) "
                          "ON CONFLICT(key_id) DO UPDATE SET "
                          "kind = excluded.kind, access_token = excluded.access_token, "
                          "token_expiry = excluded.token_expiry, "
                          "default_namespace_id = excluded.default_namespace_id, "
-                         "updated_at = excluded.updated_at",
-  [STMT_GET_NAMESPACE] = "SELECT " NAMESPACE_COLUMNS " FROM namespaces "
-                         "WHERE key_id = ?1 AND namespace_id = ?2",
-  [STMT_LIST_NAMESPACES] = "SELECT " NAMESPACE_COLUMNS " FROM namespaces "
-                           "WHERE key_id = ?1 ORDER BY updated_at, namespace_id",
-  [STMT_SAVE_NAMESPACE] = "INSERT INTO namespaces (" NAMESPACE_COLUMNS ") "
-                          "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) "
+                         "updated_at = excluded.updated_at, row_mac = excluded.row_mac",
+  [STMT_GET_NAMESPACE] = "SELECT " NAMESPACE_COLUMNS ", " NAMESPACE_ROW_MAC_VALID
+                         " FROM namespaces WHERE key_id = ?1 AND namespace_id = ?2",
+  [STMT_LIST_NAMESPACES] = "SELECT " NAMESPACE_COLUMNS ", " NAMESPACE_ROW_MAC_VALID
+                           " FROM namespaces WHERE key_id = ?1 ORDER BY updated_at, namespace_id",
+  [STMT_SAVE_NAMESPACE] = "INSERT INTO namespaces (" NAMESPACE_COLUMNS ", row_mac) "
+                          "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, "
+                          "bb_row_mac('namespaces', ?1, ?2, ?3, ?4, ?5, ?6, ?7)) "
                           "ON CONFLICT(key_id, namespace_id) DO UPDATE SET "
                           "kind = excluded.kind, namespace_head = excluded.namespace_head, "
                           "active_scope_hash = excluded.active_scope_hash, dek = excluded.dek, "
-                          "updated_at = excluded.updated_at",
-  [STMT_GET_ITEM_BY_ID] = "SELECT " ITEM_COLUMNS " FROM items "
+                          "updated_at = excluded.updated_at, row_mac = excluded.row_mac",
+  [STMT_GET_ITEM_BY_ID] = "SELECT " ITEM_COLUMNS ", " ITEM_ROW_MAC_VALID " FROM items "
                           "WHERE key_id = ?1 AND namespace_id = ?2 AND item_id = ?3",
-  [STMT_GET_ITEM_BY_KEY] = "SELECT " ITEM_COLUMNS " FROM items WHERE key_id = ?1 AND "
-                           "namespace_id = ?2 AND collection_name = ?3 AND item_key = ?4",
-  [STMT_LIST_NAMESPACE_ITEMS] = "SELECT " ITEM_COLUMNS " FROM items "
+  [STMT_GET_ITEM_BY_KEY] = "SELECT " ITEM_COLUMNS ", " ITEM_ROW_MAC_VALID " FROM items "
+                           "WHERE key_id = ?1 AND namespace_id = ?2 AND collection_name = ?3 "
+                           "AND item_key = ?4",
+  [STMT_LIST_NAMESPACE_ITEMS] = "SELECT " ITEM_COLUMNS ", " ITEM_ROW_MAC_VALID " FROM items "
                                 "WHERE key_id = ?1 AND namespace_id = ?2 "
                                 "ORDER BY updated_at, item_id",
-  [STMT_LIST_DIRTY_ITEMS] = "SELECT " ITEM_COLUMNS " FROM items "
+  [STMT_LIST_DIRTY_ITEMS] = "SELECT " ITEM_COLUMNS ", " ITEM_ROW_MAC_VALID " FROM items "
                             "WHERE key_id = ?1 AND dirty = 1 ORDER BY updated_at, item_id",
-  [STMT_SAVE_ITEM] = "INSERT INTO items (" ITEM_COLUMNS ") "
-                     "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13) "
+  [STMT_SAVE_ITEM] = "INSERT INTO items (" ITEM_COLUMNS ", row_mac) "
+                     "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, "
+                     "bb_row_mac('items', ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)) "
                      "ON CONFLICT(key_id, namespace_id, item_id) DO UPDATE SET "
                      "collection_name = excluded.collection_name, item_key = excluded.item_key, "
                      "version = excluded.version, base_version = excluded.base_version, "
@@ -129,12 +152,22 @@ static const char *const stmt_sql[N_STMTS] = {
                      "conflict = excluded.conflict, "
                      "conflict_remote_version = excluded.conflict_remote_version, "
                      "conflict_remote_value = excluded.conflict_remote_value, "
-                     "updated_at = excluded.updated_at",
+                     "updated_at = excluded.updated_at, row_mac = excluded.row_mac",
+  /* The in-place updates give the row a new MAC only when its old one was valid (SET
+   * expressions see the old row), so clearing a secret never vouches for a row that had
+   * been altered: that row keeps failing to read, without its secret. */
   [STMT_FORGET_TOKEN] = "UPDATE identity_states SET access_token = '', token_expiry = NULL, "
-                        "updated_at = ?2 WHERE key_id = ?1",
-  [STMT_FORGET_DEKS] = "UPDATE namespaces SET dek = NULL, updated_at = ?2 WHERE key_id = ?1",
-  [STMT_RESET_IDENTITY] = "UPDATE identity_states SET default_namespace_id = NULL "
-                          "WHERE key_id = ?1",
+                        "updated_at = ?2, row_mac = CASE WHEN " IDENTITY_ROW_MAC_VALID " THEN "
+                        "bb_row_mac('identity_states', key_id, kind, '', NULL, "
+                        "default_namespace_id, ?2) END WHERE key_id = ?1",
+  [STMT_FORGET_DEKS] = "UPDATE namespaces SET dek = NULL, updated_at = ?2, row_mac = CASE "
+                       "WHEN " NAMESPACE_ROW_MAC_VALID " THEN bb_row_mac('namespaces', key_id, "
+                       "namespace_id, kind, namespace_head, active_scope_hash, NULL, ?2) END "
+                       "WHERE key_id = ?1",
+  [STMT_RESET_IDENTITY] = "UPDATE identity_states SET default_namespace_id = NULL, "
+                          "row_mac = CASE WHEN " IDENTITY_ROW_MAC_VALID " THEN "
+                          "bb_row_mac('identity_states', key_id, kind, access_token, "
+                          "token_expiry, NULL, updated_at) END WHERE key_id = ?1",
   [STMT_RESET_NAMESPACES] = "DELETE FROM namespaces WHERE key_id = ?1",
   [STMT_RESET_ITEMS] = "DELETE FROM items WHERE key_id = ?1",
 };
@@ -190,6 +223,7 @@ struct _BbSqliteStore
   sqlite3 *db;
   sqlite3_stmt *stmts[N_STMTS];
   guint8 seal_key[BB_CRYPTO_AEAD_KEY_SIZE];
+  guint8 row_mac_key[BB_CRYPTO_SHA256_SIZE];
   char *store_id;
 
   gboolean init_done;
@@ -279,14 +313,19 @@ check_u64 (guint64 value, const char *field, GError **error)
  * the row's logical key is changed, fails to open. */
 
 static void
+be64_append (GByteArray *out, guint64 value)
+{
+  guint8 be[8];
+
+  for (int b = 7; b >= 0; b--, value >>= 8)
+    be[b] = value & 0xff;
+  g_byte_array_append (out, be, sizeof be);
+}
+
+static void
 seal_aad_append (GByteArray *aad, const char *part)
 {
-  guint8 len_be[8];
-  guint64 len = strlen (part);
-
-  for (int b = 7; b >= 0; b--, len >>= 8)
-    len_be[b] = len & 0xff;
-  g_byte_array_append (aad, len_be, sizeof len_be);
+  be64_append (aad, strlen (part));
   g_byte_array_append (aad, (const guint8 *)part, strlen (part));
 }
 
@@ -396,6 +435,140 @@ bind_sealed (BbSqliteStore *self, sqlite3_stmt *stmt, int index, GBytes *value, 
   pt = g_bytes_get_data (value, &pt_len);
   sealed = seal (self, table, column, keys, pt, pt_len, &len);
   sqlite3_bind_blob64 (stmt, index, sealed, len, g_free);
+}
+
+/* ------------------------------------------------------------------------------------ */
+/* Row MACs: row_mac = HMAC-SHA256 (row MAC key, encoding of every column of the row).
+ *
+ * The seals above bind a value to its place, not to its moment: someone with write
+ * access to the file who kept an item's earlier sealed base and base version could put
+ * both back, and the seal would open, giving the engine an old merge base for a newer
+ * version (or an old DEK for a newer head, an old token for a newer expiry). Adding the
+ * version to each seal's associated data would not be enough: the version and base
+ * would then come back together and agree, while the other columns (dirty, conflict,
+ * the conflict version, the head) do not go with them; and rows without any sealed
+ * value (a new local item, a namespace without its key, an identity without a token)
+ * would stay unprotected. So each row carries one MAC over all of its columns, sealed
+ * ones included as their sealed bytes, made in the same statement that writes the row
+ * and checked in the statement that reads it. A row whose columns do not all come from
+ * the same save fails to read.
+ *
+ * What a per-row MAC cannot see is a whole row, MAC included, put back from an earlier
+ * copy of the file: telling that apart needs state kept outside the file.
+ *
+ * The MAC is computed by the SQL functions bb_row_mac() and bb_row_mac_valid(), over
+ * the stored values as SQLite holds them, so writes (bound parameters), in-place
+ * updates and migrations use one encoding. They are registered with
+ * SQLITE_DIRECTONLY: a trigger or view planted in the file cannot call them to vouch
+ * for a row it altered. The encoding is the label, then per argument (the table name
+ * first, then the columns in the order of the *_COLUMNS macros) one type byte and:
+ * nothing for NULL, 8 big-endian bytes for an integer or a float's bits, an 8-byte
+ * big-endian length and the bytes for text or a blob. The type byte keeps a text '5'
+ * apart from the integer 5 and an empty token ('') apart from a sealed one. */
+
+static void
+row_mac_compute (BbSqliteStore *self, int argc, sqlite3_value **argv, guint8 out[ROW_MAC_SIZE])
+{
+  g_autoptr (GByteArray) msg = g_byte_array_sized_new (512);
+
+  seal_aad_append (msg, ROW_MAC_LABEL);
+  for (int i = 0; i < argc; i++)
+    {
+      int type = sqlite3_value_type (argv[i]);
+      guint8 tag = (guint8)type;
+      const void *data;
+      double real;
+      guint64 bits;
+
+      g_byte_array_append (msg, &tag, 1);
+      switch (type)
+        {
+          case SQLITE_INTEGER:
+            be64_append (msg, (guint64)sqlite3_value_int64 (argv[i]));
+            break;
+          case SQLITE_FLOAT:
+            real = sqlite3_value_double (argv[i]);
+            memcpy (&bits, &real, sizeof bits);
+            be64_append (msg, bits);
+            break;
+          case SQLITE_TEXT:
+          case SQLITE_BLOB:
+            data = type == SQLITE_TEXT ? (const void *)sqlite3_value_text (argv[i])
+                                       : sqlite3_value_blob (argv[i]);
+            be64_append (msg, (guint64)sqlite3_value_bytes (argv[i]));
+            if (sqlite3_value_bytes (argv[i]) > 0)
+              g_byte_array_append (msg, data, sqlite3_value_bytes (argv[i]));
+            break;
+          default:
+            break;
+        }
+    }
+  bb_crypto_hmac_sha256 (self->row_mac_key, sizeof self->row_mac_key, msg->data, msg->len, out);
+  /* The message holds sealed values, not plaintext, but it is cheap to leave nothing. */
+  bb_crypto_wipe (msg->data, msg->len);
+}
+
+/* bb_row_mac(table, column...) → the row MAC, a BLOB. */
+static void
+sql_row_mac (sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+  BbSqliteStore *self = sqlite3_user_data (ctx);
+  guint8 mac[ROW_MAC_SIZE];
+
+  row_mac_compute (self, argc, argv, mac);
+  sqlite3_result_blob (ctx, mac, sizeof mac, SQLITE_TRANSIENT);
+}
+
+/* bb_row_mac_valid(row_mac, table, column...) → 1 when row_mac is the row's MAC, else 0
+ * (a NULL or malformed row_mac included). The comparison is constant time. */
+static void
+sql_row_mac_valid (sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+  BbSqliteStore *self = sqlite3_user_data (ctx);
+  guint8 mac[ROW_MAC_SIZE];
+  gboolean valid = FALSE;
+
+  if (argc >= 2 && sqlite3_value_type (argv[0]) == SQLITE_BLOB
+      && sqlite3_value_bytes (argv[0]) == ROW_MAC_SIZE)
+    {
+      row_mac_compute (self, argc - 1, argv + 1, mac);
+      valid = bb_crypto_equal (mac, sqlite3_value_blob (argv[0]), ROW_MAC_SIZE);
+    }
+  sqlite3_result_int (ctx, valid ? 1 : 0);
+}
+
+static gboolean
+register_row_mac_functions (BbSqliteStore *self, GError **error)
+{
+  const int flags = SQLITE_UTF8 | SQLITE_DIRECTONLY;
+
+  if (sqlite3_create_function_v2 (self->db, "bb_row_mac", -1, flags, self, sql_row_mac, NULL, NULL,
+                                  NULL)
+          != SQLITE_OK
+      || sqlite3_create_function_v2 (self->db, "bb_row_mac_valid", -1, flags, self,
+                                     sql_row_mac_valid, NULL, NULL, NULL)
+             != SQLITE_OK)
+    return set_sqlite_error (self, error, _ ("registering the row MAC functions"));
+  return TRUE;
+}
+
+/* Checks the ROW_MAC_VALID result column of a row read from @table. */
+static gboolean
+check_row_mac (sqlite3_stmt *stmt, int col, const char *table, const char *const *keys,
+               GError **error)
+{
+  g_autofree char *row = NULL;
+
+  if (sqlite3_column_int (stmt, col) == 1)
+    return TRUE;
+  row = describe_row (keys);
+  /* With the right store key (checked on open), the row was written by something other
+   * than this store, or partly put back from an earlier save. */
+  g_set_error (error, BB_SYNC_ERROR, BB_SYNC_ERROR_STORE,
+               _ ("The %s.row_mac of row %s does not match the row: its versions, flags or "
+                  "sealed values were altered, or put back from an earlier save"),
+               table, row);
+  return FALSE;
 }
 
 /* Reads a sealed column (NULL stays NULL). */
@@ -526,6 +699,8 @@ row_to_identity (BbSqliteStore *self, sqlite3_stmt *stmt, GError **error)
     bb_identity_state_set_token_expiry (state, sqlite3_column_int64 (stmt, 3));
   bb_identity_state_set_default_namespace_id (state, column_text (stmt, 4));
   bb_identity_state_set_updated_at (state, sqlite3_column_int64 (stmt, 5));
+  if (!check_row_mac (stmt, IDENTITY_COL_MAC_VALID, "identity_states", keys, error))
+    return NULL;
   return g_steal_pointer (&state);
 }
 
@@ -545,6 +720,8 @@ row_to_namespace (BbSqliteStore *self, sqlite3_stmt *stmt, GError **error)
     return NULL;
   bb_namespace_state_set_dek (state, dek);
   bb_namespace_state_set_updated_at (state, sqlite3_column_int64 (stmt, 6));
+  if (!check_row_mac (stmt, NAMESPACE_COL_MAC_VALID, "namespaces", keys, error))
+    return NULL;
   return g_steal_pointer (&state);
 }
 
@@ -576,6 +753,8 @@ row_to_item (BbSqliteStore *self, sqlite3_stmt *stmt, GError **error)
   bb_item_state_set_conflict_remote_version (state, (guint64)sqlite3_column_int64 (stmt, 10));
   bb_item_state_set_conflict_remote_value (state, remote);
   bb_item_state_set_updated_at (state, sqlite3_column_int64 (stmt, 12));
+  if (!check_row_mac (stmt, ITEM_COL_MAC_VALID, "items", keys, error))
+    return NULL;
   return g_steal_pointer (&state);
 }
 
@@ -967,6 +1146,7 @@ close_locked (BbSqliteStore *self)
   /* The last connection checkpoints the WAL into the database and removes it. */
   g_clear_pointer (&self->db, sqlite3_close_v2);
   bb_crypto_wipe (self->seal_key, sizeof self->seal_key);
+  bb_crypto_wipe (self->row_mac_key, sizeof self->row_mac_key);
 }
 
 static gboolean
@@ -1125,6 +1305,9 @@ derive_seal_key (BbSqliteStore *self, const guint8 *store_key)
   bb_crypto_hkdf_sha256 (NULL, 0, store_key, BB_SQLITE_STORE_KEY_SIZE,
                          (const guint8 *)SEAL_KEY_INFO, strlen (SEAL_KEY_INFO), self->seal_key,
                          sizeof self->seal_key);
+  bb_crypto_hkdf_sha256 (NULL, 0, store_key, BB_SQLITE_STORE_KEY_SIZE,
+                         (const guint8 *)ROW_MAC_KEY_INFO, strlen (ROW_MAC_KEY_INFO),
+                         self->row_mac_key, sizeof self->row_mac_key);
 }
 
 /* Keyring: the key is stored as lowercase hex text under the store ID.
@@ -1431,10 +1614,31 @@ migrate_to_1 (BbSqliteStore *self, GError **error)
   return TRUE;
 }
 
-/* Each entry brings the schema from version (index) to version (index + 1). Version 2
- * adds its function here and raises BB_SQLITE_STORE_SCHEMA_VERSION. */
+/* Version 1 → 2: every row gets its row MAC (see row_mac_compute). The sealed values
+ * keep their format and associated data, so they are not sealed again; nor are they
+ * opened here: a value that does not open fails to read after the migration as it did
+ * before, and one damaged row does not keep the whole file from opening. Version 1 had
+ * nothing that could tell an altered plaintext column, so the MAC vouches for the rows
+ * as they are. */
+static gboolean
+migrate_to_2 (BbSqliteStore *self, GError **error)
+{
+  return exec_sql (
+      self,
+      "ALTER TABLE identity_states ADD COLUMN row_mac BLOB NULL;"
+      "ALTER TABLE namespaces ADD COLUMN row_mac BLOB NULL;"
+      "ALTER TABLE items ADD COLUMN row_mac BLOB NULL;"
+      "UPDATE identity_states SET row_mac = bb_row_mac('identity_states', " IDENTITY_COLUMNS ");"
+      "UPDATE namespaces SET row_mac = bb_row_mac('namespaces', " NAMESPACE_COLUMNS ");"
+      "UPDATE items SET row_mac = bb_row_mac('items', " ITEM_COLUMNS ");",
+      error);
+}
+
+/* Each entry brings the schema from version (index) to version (index + 1). A later
+ * version adds its function here and raises BB_SQLITE_STORE_SCHEMA_VERSION. */
 static gboolean (*const migrations[]) (BbSqliteStore *self, GError **error) = {
   migrate_to_1,
+  migrate_to_2,
 };
 
 G_STATIC_ASSERT (G_N_ELEMENTS (migrations) == BB_SQLITE_STORE_SCHEMA_VERSION);
@@ -1627,6 +1831,8 @@ bb_sqlite_store_initable_init (GInitable *initable, GCancellable *cancellable, G
   derive_seal_key (self, key);
   free_secret (key, BB_SQLITE_STORE_KEY_SIZE);
   key = NULL;
+  if (!register_row_mac_functions (self, &local_error))
+    goto out;
 
   if (version >= 1 && !verify_key_check (self, &local_error))
     goto out;

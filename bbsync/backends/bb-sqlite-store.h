@@ -43,7 +43,7 @@ G_BEGIN_DECLS
  *
  * Since: 0.1
  */
-#define BB_SQLITE_STORE_SCHEMA_VERSION 1
+#define BB_SQLITE_STORE_SCHEMA_VERSION 2
 
 #define BB_TYPE_SQLITE_STORE (bb_sqlite_store_get_type ())
 
