@@ -1322,6 +1322,395 @@ test_sealed_value_bound_to_logical_key (void)
   g_assert_true (g_bytes_equal (bb_item_state_get_conflict_remote_value (loaded), remote_two));
 }
 
+/* ---- rows put back from an earlier save --------------------------------------------- */
+
+/* Returns an UPDATE that sets @columns of the one row of @table matching @where back to
+ * their present raw values (sealed bytes as they are), read with sqlite3 directly. */
+static char *
+raw_restore_sql (const char *path, const char *table, const char *where, const char *const *columns)
+{
+  g_autoptr (GString) select = g_string_new ("SELECT ");
+  GString *update = g_string_new (NULL);
+  sqlite3 *db = NULL;
+  sqlite3_stmt *stmt = NULL;
+
+  for (guint i = 0; columns[i] != NULL; i++)
+    g_string_append_printf (select, "%squote(%s)", i > 0 ? ", " : "", columns[i]);
+  g_string_append_printf (select, " FROM %s WHERE %s", table, where);
+  g_assert_cmpint (sqlite3_open_v2 (path, &db, SQLITE_OPEN_READONLY, NULL), ==, SQLITE_OK);
+  g_assert_cmpint (sqlite3_prepare_v2 (db, select->str, -1, &stmt, NULL), ==, SQLITE_OK);
+  g_assert_cmpint (sqlite3_step (stmt), ==, SQLITE_ROW);
+  g_string_printf (update, "UPDATE %s SET ", table);
+  for (guint i = 0; columns[i] != NULL; i++)
+    g_string_append_printf (update, "%s%s = %s", i > 0 ? ", " : "", columns[i],
+                            (const char *)sqlite3_column_text (stmt, i));
+  g_string_append_printf (update, " WHERE %s;", where);
+  g_assert_cmpint (sqlite3_step (stmt), ==, SQLITE_DONE);
+  sqlite3_finalize (stmt);
+  sqlite3_close (db);
+  return g_string_free (update, FALSE);
+}
+
+/* A store error naming @table's row MAC and the row, and none of the record's secrets
+ * (all of which start with "REPLAY-"). */
+static void
+assert_row_mac_error (GError *error, const char *table, const char *row_part)
+{
+  g_autofree char *column = g_strconcat (table, ".row_mac", NULL);
+
+  g_assert_error (error, BB_SYNC_ERROR, BB_SYNC_ERROR_STORE);
+  g_assert_nonnull (strstr (error->message, column));
+  g_assert_nonnull (strstr (error->message, row_part));
+  g_assert_null (strstr (error->message, "REPLAY-"));
+}
+
+/* One table's replay: the record saved at two moments, and how it is read. */
+typedef struct
+{
+  const char *table;
+  const char *where;    /* the row */
+  const char *row_part; /* a part of its key that error messages name */
+  const char *const *replays[3];
+  /* Saves the record as it is at @moment (0, then 1). */
+  void (*save) (BbStore *store, guint moment);
+  /* Reads the record every way the store can, expecting the row MAC error. */
+  void (*assert_unreadable) (BbStore *store);
+  /* Reads it and checks it is as saved at moment 1. */
+  void (*assert_current) (BbStore *store);
+} Replay;
+
+static void
+replay_item_save (BbStore *store, guint moment)
+{
+  g_autofree char *text = g_strdup_printf ("REPLAY-base-at-version-%u", 5 + moment);
+  g_autoptr (GBytes) base = bytes_from_string (text);
+  g_autoptr (BbItemState) item = make_item (KEY_A, NS_A, "notes", "alpha", "01");
+  g_autoptr (GError) error = NULL;
+
+  bb_item_state_mark_clean (item, 5 + moment, base);
+  g_assert_true (bb_store_save_item (store, item, &error));
+  g_assert_no_error (error);
+}
+
+static void
+replay_item_assert_unreadable (BbStore *store)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (BbItemState) by_id = bb_store_get_item_by_id (store, KEY_A, NS_A, "01", &error);
+  g_autoptr (BbItemState) by_key = NULL;
+  g_autoptr (GPtrArray) list = NULL;
+
+  g_assert_null (by_id);
+  assert_row_mac_error (error, "items", "01");
+  g_test_message ("%s", error->message);
+  g_clear_error (&error);
+  by_key = bb_store_get_item_by_logical_key (store, KEY_A, NS_A, "notes", "alpha", &error);
+  g_assert_null (by_key);
+  assert_row_mac_error (error, "items", "01");
+  g_clear_error (&error);
+  list = bb_store_list_namespace_items (store, KEY_A, NS_A, &error);
+  g_assert_null (list);
+  assert_row_mac_error (error, "items", "01");
+}
+
+static void
+replay_item_assert_current (BbStore *store)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (BbItemState) item = bb_store_get_item_by_id (store, KEY_A, NS_A, "01", &error);
+  g_autoptr (GBytes) base = bytes_from_string ("REPLAY-base-at-version-6");
+
+  g_assert_no_error (error);
+  g_assert_cmpuint (bb_item_state_get_version (item), ==, 6);
+  g_assert_cmpuint (bb_item_state_get_base_version (item), ==, 6);
+  g_assert_true (g_bytes_equal (bb_item_state_get_base_value (item), base));
+}
+
+static void
+replay_namespace_save (BbStore *store, guint moment)
+{
+  g_autoptr (GBytes) dek = bb_test_repeat (0xd0 + moment, 32);
+  g_autoptr (BbNamespaceState) ns = make_namespace (KEY_A, NS_A, 10 + moment, "", dek);
+  g_autoptr (GError) error = NULL;
+
+  g_assert_true (bb_store_save_namespace (store, ns, &error));
+  g_assert_no_error (error);
+}
+
+static void
+replay_namespace_assert_unreadable (BbStore *store)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (BbNamespaceState) ns = bb_store_get_namespace (store, KEY_A, NS_A, &error);
+  g_autoptr (GPtrArray) list = NULL;
+
+  g_assert_null (ns);
+  assert_row_mac_error (error, "namespaces", NS_A);
+  g_test_message ("%s", error->message);
+  g_clear_error (&error);
+  list = bb_store_list_namespaces (store, KEY_A, &error);
+  g_assert_null (list);
+  assert_row_mac_error (error, "namespaces", NS_A);
+}
+
+static void
+replay_namespace_assert_current (BbStore *store)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (BbNamespaceState) ns = bb_store_get_namespace (store, KEY_A, NS_A, &error);
+  g_autoptr (GBytes) dek = bb_test_repeat (0xd1, 32);
+
+  g_assert_no_error (error);
+  g_assert_cmpuint (bb_namespace_state_get_namespace_head (ns), ==, 11);
+  g_assert_true (g_bytes_equal (bb_namespace_state_get_dek (ns), dek));
+}
+
+static void
+replay_identity_save (BbStore *store, guint moment)
+{
+  g_autofree char *token = g_strdup_printf ("REPLAY-token-%u", moment);
+  g_autoptr (BbIdentityState) identity = make_identity (KEY_A, token, 1000 + moment, NS_A);
+  g_autoptr (GError) error = NULL;
+
+  g_assert_true (bb_store_save_identity (store, identity, &error));
+  g_assert_no_error (error);
+}
+
+static void
+replay_identity_assert_unreadable (BbStore *store)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (BbIdentityState) identity = bb_store_load_identity (store, KEY_A, &error);
+
+  g_assert_null (identity);
+  assert_row_mac_error (error, "identity_states", KEY_A);
+  g_test_message ("%s", error->message);
+}
+
+static void
+replay_identity_assert_current (BbStore *store)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (BbIdentityState) identity = bb_store_load_identity (store, KEY_A, &error);
+
+  g_assert_no_error (error);
+  g_assert_cmpstr (bb_identity_state_get_access_token (identity), ==, "REPLAY-token-1");
+  g_assert_cmpint (bb_identity_state_get_token_expiry (identity), ==, 1001);
+}
+
+static const char *const item_base_and_versions[]
+    = { "base_value", "version", "base_version", NULL };
+static const char *const item_base[] = { "base_value", NULL };
+static const char *const item_versions[] = { "version", "base_version", NULL };
+static const char *const ns_dek_and_head[] = { "dek", "namespace_head", NULL };
+static const char *const ns_dek[] = { "dek", NULL };
+static const char *const ns_head[] = { "namespace_head", NULL };
+static const char *const identity_token_and_expiry[] = { "access_token", "token_expiry", NULL };
+static const char *const identity_token[] = { "access_token", NULL };
+static const char *const identity_expiry[] = { "token_expiry", NULL };
+
+static const Replay replay_item = {
+  "items",
+  "item_id = '01'",
+  "01",
+  { item_base_and_versions, item_base, item_versions },
+  replay_item_save,
+  replay_item_assert_unreadable,
+  replay_item_assert_current,
+};
+
+static const Replay replay_namespace = {
+  "namespaces",
+  "namespace_id = '" NS_A "'",
+  NS_A,
+  { ns_dek_and_head, ns_dek, ns_head },
+  replay_namespace_save,
+  replay_namespace_assert_unreadable,
+  replay_namespace_assert_current,
+};
+
+static const Replay replay_identity = {
+  "identity_states",
+  "key_id = '" KEY_A "'",
+  KEY_A,
+  { identity_token_and_expiry, identity_token, identity_expiry },
+  replay_identity_save,
+  replay_identity_assert_unreadable,
+  replay_identity_assert_current,
+};
+
+/* Someone with write access to the file keeps a row's sealed value and version (an
+ * item's base and base version, a namespace's DEK and head, an identity's token and
+ * expiry), lets the app save the row again, and puts the kept columns back. Each seal
+ * still opens where it is (it is bound to its place, not its moment), so only the row
+ * MAC tells: the row must fail to read, and read again once the columns are restored. */
+static void
+test_replayed_columns (gconstpointer data)
+{
+  const Replay *replay = data;
+  g_autoptr (TmpDir) dir = (TmpDir *)tmp_dir_new ();
+  g_autofree char *path = g_build_filename ((char *)dir, "store.db", NULL);
+  g_autoptr (GBytes) key = test_key (0x36);
+  g_autoptr (BbStore) store = open_file (path, key);
+  g_autofree char *current_sql = NULL;
+  char *earlier_sql[G_N_ELEMENTS (replay->replays)];
+
+  replay->save (store, 0);
+  g_clear_object (&store);
+  for (guint i = 0; i < G_N_ELEMENTS (replay->replays); i++)
+    earlier_sql[i] = raw_restore_sql (path, replay->table, replay->where, replay->replays[i]);
+
+  store = open_file (path, key);
+  replay->save (store, 1);
+  g_clear_object (&store);
+  current_sql = raw_restore_sql (path, replay->table, replay->where, replay->replays[0]);
+
+  for (guint i = 0; i < G_N_ELEMENTS (replay->replays); i++)
+    {
+      exec_raw (path, earlier_sql[i]);
+      store = open_file (path, key);
+      replay->assert_unreadable (store);
+      g_clear_object (&store);
+
+      /* The same columns from the latest save read again: the failure came from the
+       * replay and nothing else. */
+      exec_raw (path, current_sql);
+      store = open_file (path, key);
+      replay->assert_current (store);
+      g_clear_object (&store);
+      g_free (earlier_sql[i]);
+    }
+}
+
+/* A sealed value moved to another row together with that row's MAC, or to another
+ * column of its own row, still fails to read, in every table. */
+static void
+test_sealed_value_moved_with_row_mac (void)
+{
+  g_autoptr (TmpDir) dir = (TmpDir *)tmp_dir_new ();
+  g_autofree char *path = g_build_filename ((char *)dir, "store.db", NULL);
+  g_autoptr (GBytes) key = test_key (0x37);
+  g_autoptr (GBytes) dek_a = bb_test_repeat (0xa1, 32);
+  g_autoptr (GBytes) dek_b = bb_test_repeat (0xb1, 32);
+  g_autoptr (GBytes) base = bytes_from_string ("REPLAY-base");
+  g_autoptr (BbStore) store = open_file (path, key);
+  g_autoptr (BbIdentityState) identity_a = make_identity (KEY_A, "REPLAY-token-a", 1, NULL);
+  g_autoptr (BbIdentityState) identity_b = make_identity (KEY_B, "REPLAY-token-b", 1, NULL);
+  g_autoptr (BbNamespaceState) ns_a = make_namespace (KEY_A, NS_A, 1, "", dek_a);
+  g_autoptr (BbNamespaceState) ns_b = make_namespace (KEY_A, NS_B, 1, "", dek_b);
+  g_autoptr (BbItemState) one = make_item (KEY_A, NS_A, "c", "one", "01");
+  g_autoptr (BbItemState) two = make_item (KEY_A, NS_A, "c", "two", "02");
+  g_autoptr (BbIdentityState) identity = NULL;
+  g_autoptr (BbNamespaceState) ns = NULL;
+  g_autoptr (BbItemState) item = NULL;
+  g_autoptr (GError) error = NULL;
+
+  bb_item_state_mark_clean (one, 1, base);
+  bb_item_state_mark_clean (two, 1, base);
+  g_assert_true (bb_store_save_identity (store, identity_a, &error));
+  g_assert_true (bb_store_save_identity (store, identity_b, &error));
+  g_assert_true (bb_store_save_namespace (store, ns_a, &error));
+  g_assert_true (bb_store_save_namespace (store, ns_b, &error));
+  g_assert_true (bb_store_save_item (store, one, &error));
+  g_assert_true (bb_store_save_item (store, two, &error));
+  g_assert_no_error (error);
+  g_clear_object (&store);
+
+  exec_raw (path, "UPDATE identity_states SET (access_token, row_mac) = (SELECT access_token, "
+                  "row_mac FROM identity_states WHERE key_id = '" KEY_A "') "
+                  "WHERE key_id = '" KEY_B "';"
+                  "UPDATE namespaces SET (dek, row_mac) = (SELECT dek, row_mac FROM namespaces "
+                  "WHERE namespace_id = '" NS_A "') WHERE namespace_id = '" NS_B "';"
+                  "UPDATE items SET (base_value, row_mac) = (SELECT base_value, row_mac "
+                  "FROM items WHERE item_id = '01') WHERE item_id = '02';"
+                  "UPDATE items SET conflict_remote_value = base_value WHERE item_id = '01';");
+
+  store = open_file (path, key);
+  identity = bb_store_load_identity (store, KEY_B, &error);
+  g_assert_null (identity);
+  g_assert_error (error, BB_SYNC_ERROR, BB_SYNC_ERROR_STORE);
+  g_assert_nonnull (strstr (error->message, KEY_B));
+  g_assert_null (strstr (error->message, "REPLAY-"));
+  g_clear_error (&error);
+  ns = bb_store_get_namespace (store, KEY_A, NS_B, &error);
+  g_assert_null (ns);
+  g_assert_error (error, BB_SYNC_ERROR, BB_SYNC_ERROR_STORE);
+  g_assert_nonnull (strstr (error->message, NS_B));
+  g_clear_error (&error);
+  for (guint i = 0; i < 2; i++)
+    {
+      item = bb_store_get_item_by_id (store, KEY_A, NS_A, i == 0 ? "01" : "02", &error);
+      g_assert_null (item);
+      g_assert_error (error, BB_SYNC_ERROR, BB_SYNC_ERROR_STORE);
+      g_assert_null (strstr (error->message, "REPLAY-"));
+      g_clear_error (&error);
+    }
+
+  /* The rows the values were taken from are untouched. */
+  identity = bb_store_load_identity (store, KEY_A, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (bb_identity_state_get_access_token (identity), ==, "REPLAY-token-a");
+  ns = bb_store_get_namespace (store, KEY_A, NS_A, &error);
+  g_assert_no_error (error);
+  g_assert_true (g_bytes_equal (bb_namespace_state_get_dek (ns), dek_a));
+}
+
+/* Forgetting secrets clears them from a row that was altered too, but does not give that
+ * row a valid MAC: it keeps failing to read. reset_sync_state deletes such rows. */
+static void
+test_forget_secrets_of_altered_row (void)
+{
+  g_autoptr (TmpDir) dir = (TmpDir *)tmp_dir_new ();
+  g_autofree char *path = g_build_filename ((char *)dir, "store.db", NULL);
+  g_autoptr (GBytes) key = test_key (0x38);
+  g_autoptr (GBytes) dek = bb_test_repeat (0xd5, 32);
+  g_autoptr (BbStore) store = open_file (path, key);
+  g_autoptr (BbIdentityState) identity = make_identity (KEY_A, "REPLAY-token", 1, NS_A);
+  g_autoptr (BbNamespaceState) ns_a = make_namespace (KEY_A, NS_A, 3, "", dek);
+  g_autoptr (BbNamespaceState) ns_b = make_namespace (KEY_A, NS_B, 4, "", dek);
+  g_autoptr (BbNamespaceState) loaded = NULL;
+  g_autoptr (GBytes) raw_dek = NULL;
+  g_autoptr (GPtrArray) list = NULL;
+  g_autoptr (GError) error = NULL;
+
+  g_assert_true (bb_store_save_identity (store, identity, &error));
+  g_assert_true (bb_store_save_namespace (store, ns_a, &error));
+  g_assert_true (bb_store_save_namespace (store, ns_b, &error));
+  g_assert_no_error (error);
+  g_clear_object (&store);
+  exec_raw (path, "UPDATE namespaces SET namespace_head = 99 WHERE namespace_id = '" NS_A "';");
+
+  store = open_file (path, key);
+  g_assert_true (bb_store_forget_identity_secrets (store, KEY_A, &error));
+  g_assert_no_error (error);
+  raw_dek = raw_column (path, "SELECT quote(dek) FROM namespaces WHERE namespace_id = '" NS_A "'");
+  g_assert_cmpmem (g_bytes_get_data (raw_dek, NULL), g_bytes_get_size (raw_dek), "NULL", 4);
+  loaded = bb_store_get_namespace (store, KEY_A, NS_A, &error);
+  g_assert_null (loaded);
+  assert_row_mac_error (error, "namespaces", NS_A);
+  g_clear_error (&error);
+
+  /* The rows that were not altered are re-sealed with their secrets cleared. */
+  loaded = bb_store_get_namespace (store, KEY_A, NS_B, &error);
+  g_assert_no_error (error);
+  g_assert_false (bb_namespace_state_has_dek (loaded));
+  g_assert_cmpuint (bb_namespace_state_get_namespace_head (loaded), ==, 4);
+  g_clear_object (&identity);
+  identity = bb_store_load_identity (store, KEY_A, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (bb_identity_state_get_access_token (identity), ==, "");
+
+  g_assert_true (bb_store_reset_sync_state (store, KEY_A, &error));
+  g_assert_no_error (error);
+  list = bb_store_list_namespaces (store, KEY_A, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (list->len, ==, 0);
+  g_clear_object (&identity);
+  identity = bb_store_load_identity (store, KEY_A, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (bb_identity_state_get_default_namespace_id (identity), ==, "");
+}
+
 static GBytes *
 make_populated_store (const char *path, GBytes *key, guint n_items)
 {
@@ -2009,6 +2398,14 @@ main (int argc, char **argv)
   g_test_add_func ("/store/file/sealed-value-bound-to-row", test_sealed_value_bound_to_row);
   g_test_add_func ("/store/file/sealed-value-bound-to-logical-key",
                    test_sealed_value_bound_to_logical_key);
+  g_test_add_data_func ("/store/file/replayed-item-columns", &replay_item, test_replayed_columns);
+  g_test_add_data_func ("/store/file/replayed-namespace-columns", &replay_namespace,
+                        test_replayed_columns);
+  g_test_add_data_func ("/store/file/replayed-identity-columns", &replay_identity,
+                        test_replayed_columns);
+  g_test_add_func ("/store/file/sealed-value-moved-with-row-mac",
+                   test_sealed_value_moved_with_row_mac);
+  g_test_add_func ("/store/file/forget-secrets-of-altered-row", test_forget_secrets_of_altered_row);
   g_test_add_func ("/store/file/bad-truncated", test_bad_truncated);
   g_test_add_func ("/store/file/bad-garbage", test_bad_garbage);
   g_test_add_func ("/store/file/bad-newer-schema", test_bad_newer_schema);

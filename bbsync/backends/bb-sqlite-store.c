@@ -565,8 +565,8 @@ check_row_mac (sqlite3_stmt *stmt, int col, const char *table, const char *const
   /* With the right store key (checked on open), the row was written by something other
    * than this store, or partly put back from an earlier save. */
   g_set_error (error, BB_SYNC_ERROR, BB_SYNC_ERROR_STORE,
-               _ ("The %s.row_mac of row %s does not match the row: its versions, flags or "
-                  "sealed values were altered, or put back from an earlier save"),
+               _ ("The %s.row_mac of row %s does not match the row: some of its columns were "
+                  "altered, or put back from an earlier save"),
                table, row);
   return FALSE;
 }
