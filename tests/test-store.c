@@ -2056,6 +2056,280 @@ test_migrate_erases_freed_plaintext (void)
   g_assert_false (contains (raw, "GO-LIVE-BASE", 12));
 }
 
+/* ---- migration from schema version 1 ------------------------------------------------ */
+
+#define V1_FIXTURE_KEY 0x5e
+
+static gint64
+raw_int (const char *path, const char *sql)
+{
+  sqlite3 *db = NULL;
+  sqlite3_stmt *stmt = NULL;
+  gint64 value;
+
+  g_assert_cmpint (sqlite3_open_v2 (path, &db, SQLITE_OPEN_READONLY, NULL), ==, SQLITE_OK);
+  g_assert_cmpint (sqlite3_prepare_v2 (db, sql, -1, &stmt, NULL), ==, SQLITE_OK);
+  g_assert_cmpint (sqlite3_step (stmt), ==, SQLITE_ROW);
+  value = sqlite3_column_int64 (stmt, 0);
+  sqlite3_finalize (stmt);
+  sqlite3_close (db);
+  return value;
+}
+
+static char *
+raw_text (const char *path, const char *sql)
+{
+  g_autoptr (GBytes) bytes = raw_column (path, sql);
+
+  return g_strndup (g_bytes_get_data (bytes, NULL), g_bytes_get_size (bytes));
+}
+
+#define TABLES_SQL                                                                                 \
+  "SELECT group_concat(sql, ';') FROM (SELECT sql FROM sqlite_master WHERE type = 'table' "        \
+  "ORDER BY name)"
+
+/* Rows of the current version that lack a 32-byte row MAC. */
+#define ROWS_WITHOUT_MAC_SQL                                                                       \
+  "SELECT (SELECT count(*) FROM identity_states WHERE length(row_mac) IS NOT 32)"                  \
+  " + (SELECT count(*) FROM namespaces WHERE length(row_mac) IS NOT 32)"                           \
+  " + (SELECT count(*) FROM items WHERE length(row_mac) IS NOT 32)"
+
+static void
+load_v1_fixture (const char *path)
+{
+  g_autofree char *fixture = g_test_build_filename (G_TEST_DIST, "data", "store-v1.sql", NULL);
+  g_autofree char *sql = NULL;
+  g_autoptr (GError) error = NULL;
+
+  g_file_get_contents (fixture, &sql, NULL, &error);
+  g_assert_no_error (error);
+  exec_raw (path, sql);
+  g_assert_cmpint (raw_int (path, "PRAGMA user_version"), ==, 1);
+}
+
+static void
+assert_item (BbItemState *item, const char *id, const char *collection, const char *key,
+             guint64 version, guint64 base_version, const char *base, gboolean dirty,
+             gboolean conflict, guint64 remote_version, const char *remote, gint64 updated_at)
+{
+  g_assert_cmpstr (bb_item_state_get_item_id (item), ==, id);
+  g_assert_cmpstr (bb_item_state_get_collection (item), ==, collection);
+  g_assert_cmpstr (bb_item_state_get_key (item), ==, key);
+  g_assert_cmpuint (bb_item_state_get_version (item), ==, version);
+  g_assert_cmpuint (bb_item_state_get_base_version (item), ==, base_version);
+  if (base == NULL)
+    g_assert_null (bb_item_state_get_base_value (item));
+  else
+    g_assert_cmpmem (g_bytes_get_data (bb_item_state_get_base_value (item), NULL),
+                     g_bytes_get_size (bb_item_state_get_base_value (item)), base, strlen (base));
+  g_assert_cmpint (bb_item_state_get_dirty (item), ==, dirty);
+  g_assert_cmpint (bb_item_state_get_conflict (item), ==, conflict);
+  g_assert_cmpuint (bb_item_state_get_conflict_remote_version (item), ==, remote_version);
+  if (remote == NULL)
+    g_assert_null (bb_item_state_get_conflict_remote_value (item));
+  else
+    g_assert_cmpmem (g_bytes_get_data (bb_item_state_get_conflict_remote_value (item), NULL),
+                     g_bytes_get_size (bb_item_state_get_conflict_remote_value (item)), remote,
+                     strlen (remote));
+  g_assert_cmpint (bb_item_state_get_updated_at (item), ==, updated_at);
+}
+
+/* Checks every record of tests/data/store-v1.sql (see tests/data/README.md). */
+static void
+assert_v1_fixture_records (BbStore *store)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (BbIdentityState) a = bb_store_load_identity (store, KEY_A, &error);
+  g_autoptr (BbIdentityState) b = NULL;
+  g_autoptr (GPtrArray) namespaces = NULL;
+  g_autoptr (GPtrArray) items = NULL;
+  g_autoptr (GPtrArray) items_b = NULL;
+  BbNamespaceState *ns;
+
+  g_assert_no_error (error);
+  g_assert_cmpstr (bb_identity_state_get_kind (a), ==, "keystore");
+  g_assert_cmpstr (bb_identity_state_get_access_token (a), ==, "v1-fixture-token");
+  g_assert_cmpint (bb_identity_state_get_token_expiry (a), ==, 1900000000000000);
+  g_assert_cmpstr (bb_identity_state_get_default_namespace_id (a), ==, NS_A);
+  g_assert_cmpint (bb_identity_state_get_updated_at (a), ==, 1700000000000001);
+  b = bb_store_load_identity (store, KEY_B, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (bb_identity_state_get_access_token (b), ==, "");
+  g_assert_cmpint (bb_identity_state_get_token_expiry (b), ==, 0);
+  g_assert_cmpstr (bb_identity_state_get_default_namespace_id (b), ==, "");
+  g_assert_cmpint (bb_identity_state_get_updated_at (b), ==, 1700000000000002);
+
+  namespaces = bb_store_list_namespaces (store, KEY_A, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (namespaces->len, ==, 2);
+  ns = g_ptr_array_index (namespaces, 0);
+  g_assert_cmpstr (bb_namespace_state_get_namespace_id (ns), ==, NS_A);
+  g_assert_cmpstr (bb_namespace_state_get_kind (ns), ==, "default");
+  g_assert_cmpuint (bb_namespace_state_get_namespace_head (ns), ==, 42);
+  g_assert_cmpstr (bb_namespace_state_get_active_scope_hash (ns), ==, "scope-a");
+  bb_test_assert_bytes_hex (bb_namespace_state_get_dek (ns),
+                            "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f");
+  g_assert_cmpint (bb_namespace_state_get_updated_at (ns), ==, 1700000000000003);
+  ns = g_ptr_array_index (namespaces, 1);
+  g_assert_cmpstr (bb_namespace_state_get_namespace_id (ns), ==, NS_B);
+  g_assert_cmpstr (bb_namespace_state_get_kind (ns), ==, "shared");
+  g_assert_cmpuint (bb_namespace_state_get_namespace_head (ns), ==, 7);
+  g_assert_false (bb_namespace_state_has_dek (ns));
+
+  items = bb_store_list_namespace_items (store, KEY_A, NS_A, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (items->len, ==, 3);
+  assert_item (g_ptr_array_index (items, 0), "01", "notes", "alpha", 5, 5, "v1-base-alpha", FALSE,
+               FALSE, 0, NULL, 1700000000000005);
+  assert_item (g_ptr_array_index (items, 1), "02", "notes", "beta", 4, 3, "v1-base-beta", TRUE,
+               TRUE, 4, "v1-remote-beta", 1700000000000006);
+  assert_item (g_ptr_array_index (items, 2), "03", "labels", "gamma", 0, 0, NULL, TRUE, FALSE, 0,
+               NULL, 1700000000000007);
+  items_b = bb_store_list_namespace_items (store, KEY_A, NS_B, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (items_b->len, ==, 1);
+  assert_item (g_ptr_array_index (items_b, 0), "04", "labels", "delta", 9, 9, "", FALSE, FALSE, 0,
+               NULL, 1700000000000008);
+}
+
+/* A file written by the previous release (schema version 1, checked in as SQL text) is
+ * migrated in place when opened: every row gets its MAC, the version is raised, the
+ * records read back unchanged, and the sealed values are kept as they were. */
+static void
+test_migrate_from_v1_fixture (void)
+{
+  g_autoptr (TmpDir) dir = (TmpDir *)tmp_dir_new ();
+  g_autofree char *path = g_build_filename ((char *)dir, "v1.db", NULL);
+  g_autoptr (GBytes) key = test_key (V1_FIXTURE_KEY);
+  g_autoptr (GBytes) sealed_before = NULL;
+  g_autoptr (GBytes) sealed_after = NULL;
+  g_autoptr (BbStore) store = NULL;
+  g_autoptr (GError) error = NULL;
+
+  load_v1_fixture (path);
+  sealed_before = raw_column (path, "SELECT base_value FROM items WHERE item_id = '02'");
+
+  store = open_file (path, key);
+  assert_v1_fixture_records (store);
+  g_clear_object (&store);
+
+  g_assert_cmpint (raw_int (path, "PRAGMA user_version"), ==, BB_SQLITE_STORE_SCHEMA_VERSION);
+  g_assert_cmpint (raw_int (path, ROWS_WITHOUT_MAC_SQL), ==, 0);
+  sealed_after = raw_column (path, "SELECT base_value FROM items WHERE item_id = '02'");
+  g_assert_true (g_bytes_equal (sealed_before, sealed_after));
+
+  /* Opening again does not migrate again, and the migrated rows are protected. */
+  store = open_file (path, key);
+  assert_v1_fixture_records (store);
+  g_clear_object (&store);
+  exec_raw (path, "UPDATE items SET version = 3 WHERE item_id = '02';");
+  store = open_file (path, key);
+  {
+    g_autoptr (BbItemState) item = bb_store_get_item_by_id (store, KEY_A, NS_A, "02", &error);
+    g_assert_null (item);
+    assert_row_mac_error (error, "items", "02");
+  }
+}
+
+/* The migration runs in one transaction: when a step fails half-way (here, a file whose
+ * items table already has a row_mac column), the file is left as it was, at version 1,
+ * and the open fails. */
+static void
+test_migrate_from_v1_all_or_nothing (void)
+{
+  g_autoptr (TmpDir) dir = (TmpDir *)tmp_dir_new ();
+  g_autofree char *path = g_build_filename ((char *)dir, "v1.db", NULL);
+  g_autoptr (GBytes) key = test_key (V1_FIXTURE_KEY);
+
+  load_v1_fixture (path);
+  exec_raw (path, "PRAGMA journal_mode = WAL; ALTER TABLE items ADD COLUMN row_mac BLOB;");
+  assert_open_refused (path, key);
+  g_assert_cmpint (raw_int (path, "PRAGMA user_version"), ==, 1);
+  g_assert_cmpint (
+      raw_int (path, "SELECT count(*) FROM pragma_table_info('namespaces') WHERE name = 'row_mac'"),
+      ==, 0);
+}
+
+/* Turns a store of the current version into one of version 1, which differs only by the
+ * row_mac column (the seals did not change). */
+static void
+downgrade_to_v1 (const char *path)
+{
+  exec_raw (path, "ALTER TABLE identity_states DROP COLUMN row_mac;"
+                  "ALTER TABLE namespaces DROP COLUMN row_mac;"
+                  "ALTER TABLE items DROP COLUMN row_mac;"
+                  "PRAGMA user_version = 1;"
+                  "VACUUM;");
+}
+
+static gint64
+file_size (const char *path)
+{
+  GStatBuf st;
+
+  g_assert_cmpint (g_stat (path, &st), ==, 0);
+  return st.st_size;
+}
+
+/* 10 000 items migrated in one transaction; the time and size it costs are printed, not
+ * asserted. A migration that fails half-way leaves the file at version 1. */
+static void
+test_migrate_from_v1_many_rows (void)
+{
+  const guint n_items = 10000;
+  g_autoptr (TmpDir) dir = (TmpDir *)tmp_dir_new ();
+  g_autofree char *path = g_build_filename ((char *)dir, "many.db", NULL);
+  g_autofree char *fixture_path = g_build_filename ((char *)dir, "fixture.db", NULL);
+  g_autofree char *tables_v1 = NULL;
+  g_autofree char *tables_downgraded = NULL;
+  g_autoptr (GBytes) key = test_key (0x39);
+  g_autoptr (GBytes) base = bb_test_repeat ('v', 200);
+  g_autoptr (BbStore) store = NULL;
+  g_autoptr (GPtrArray) items = NULL;
+  g_autoptr (GError) error = NULL;
+  gint64 size_v1, size_v2, start, migrate_usec, open_usec;
+
+  g_bytes_unref (make_populated_store (path, key, n_items));
+  downgrade_to_v1 (path);
+  /* The downgraded tables are exactly those of the previous release's file. */
+  load_v1_fixture (fixture_path);
+  tables_v1 = raw_text (fixture_path, TABLES_SQL);
+  tables_downgraded = raw_text (path, TABLES_SQL);
+  g_assert_cmpstr (tables_downgraded, ==, tables_v1);
+  size_v1 = file_size (path);
+
+  start = g_get_monotonic_time ();
+  store = open_file (path, key);
+  migrate_usec = g_get_monotonic_time () - start;
+  items = bb_store_list_namespace_items (store, KEY_A, NS_A, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (items->len, ==, n_items);
+  for (guint i = 0; i < n_items; i++)
+    {
+      BbItemState *item = g_ptr_array_index (items, i);
+      g_autofree char *id = item_id_for (i);
+
+      g_assert_cmpstr (bb_item_state_get_item_id (item), ==, id);
+      g_assert_cmpuint (bb_item_state_get_version (item), ==, i + 1);
+      g_assert_true (g_bytes_equal (bb_item_state_get_base_value (item), base));
+    }
+  g_clear_object (&store);
+  g_assert_cmpint (raw_int (path, "PRAGMA user_version"), ==, BB_SQLITE_STORE_SCHEMA_VERSION);
+  g_assert_cmpint (raw_int (path, ROWS_WITHOUT_MAC_SQL), ==, 0);
+
+  start = g_get_monotonic_time ();
+  store = open_file (path, key);
+  open_usec = g_get_monotonic_time () - start;
+  g_clear_object (&store);
+  exec_raw (path, "VACUUM;");
+  size_v2 = file_size (path);
+  g_test_message ("migrating %u items to schema version %d: open took %.1f ms (%.1f ms without "
+                  "migration); file %" G_GINT64_FORMAT " -> %" G_GINT64_FORMAT
+                  " bytes after VACUUM, %.1f bytes per row",
+                  n_items, BB_SQLITE_STORE_SCHEMA_VERSION, migrate_usec / 1000.0,
+                  open_usec / 1000.0, size_v1, size_v2, (double)(size_v2 - size_v1) / n_items);
+}
+
 /* ---- keyring ---------------------------------------------------------------------- */
 
 static const SecretSchema *
@@ -2417,6 +2691,10 @@ main (int argc, char **argv)
   g_test_add_func ("/store/file/migrate-from-reference", test_migrate_from_reference_file);
   g_test_add_func ("/store/file/migrate-erases-freed-plaintext",
                    test_migrate_erases_freed_plaintext);
+  g_test_add_func ("/store/file/migrate-from-v1-fixture", test_migrate_from_v1_fixture);
+  g_test_add_func ("/store/file/migrate-from-v1-many-rows", test_migrate_from_v1_many_rows);
+  g_test_add_func ("/store/file/migrate-from-v1-all-or-nothing",
+                   test_migrate_from_v1_all_or_nothing);
   g_test_add_func ("/store/keyring/create-and-find", test_keyring_key);
   g_test_add_func ("/store/keyring/async", test_keyring_async);
   g_test_add_func ("/store/keyring/locked", test_keyring_locked);

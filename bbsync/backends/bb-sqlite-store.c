@@ -1623,15 +1623,32 @@ migrate_to_1 (BbSqliteStore *self, GError **error)
 static gboolean
 migrate_to_2 (BbSqliteStore *self, GError **error)
 {
-  return exec_sql (
-      self,
-      "ALTER TABLE identity_states ADD COLUMN row_mac BLOB NULL;"
-      "ALTER TABLE namespaces ADD COLUMN row_mac BLOB NULL;"
-      "ALTER TABLE items ADD COLUMN row_mac BLOB NULL;"
-      "UPDATE identity_states SET row_mac = bb_row_mac('identity_states', " IDENTITY_COLUMNS ");"
-      "UPDATE namespaces SET row_mac = bb_row_mac('namespaces', " NAMESPACE_COLUMNS ");"
-      "UPDATE items SET row_mac = bb_row_mac('items', " ITEM_COLUMNS ");",
-      error);
+  static const struct
+  {
+    const char *table, *columns;
+  } tables[] = {
+    { "identity_states", IDENTITY_COLUMNS },
+    { "namespaces", NAMESPACE_COLUMNS },
+    { "items", ITEM_COLUMNS },
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (tables); i++)
+    {
+      g_autofree char *sql
+          = g_strdup_printf ("ALTER TABLE %s ADD COLUMN row_mac BLOB NULL;"
+                             "UPDATE %s SET row_mac = bb_row_mac('%s', %s);",
+                             tables[i].table, tables[i].table, tables[i].table, tables[i].columns);
+
+      if (sqlite3_exec (self->db, sql, NULL, NULL, NULL) != SQLITE_OK)
+        {
+          g_set_error (error, BB_SYNC_ERROR, BB_SYNC_ERROR_STORE,
+                       _ ("Cannot migrate the store %s to schema version 2: adding %s.row_mac "
+                          "failed: %s"),
+                       self->path, tables[i].table, sqlite3_errmsg (self->db));
+          return FALSE;
+        }
+    }
+  return TRUE;
 }
 
 /* Each entry brings the schema from version (index) to version (index + 1). A later
