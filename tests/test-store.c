@@ -1655,6 +1655,42 @@ test_sealed_value_moved_with_row_mac (void)
   g_assert_true (g_bytes_equal (bb_namespace_state_get_dek (ns), dek_a));
 }
 
+/* A trigger planted in the file cannot use the store's MAC function to vouch for a row
+ * it rolls back when the store next writes it: the function is for the store's own
+ * statements only, so the write fails and the row stays as it was. */
+static void
+test_planted_trigger_cannot_make_row_macs (void)
+{
+  g_autoptr (TmpDir) dir = (TmpDir *)tmp_dir_new ();
+  g_autofree char *path = g_build_filename ((char *)dir, "store.db", NULL);
+  g_autoptr (GBytes) key = test_key (0x3a);
+  g_autoptr (BbStore) store = open_file (path, key);
+  g_autoptr (BbItemState) item = make_item (KEY_A, NS_A, "notes", "alpha", "01");
+  g_autoptr (BbItemState) loaded = NULL;
+  g_autoptr (GBytes) base = bytes_from_string ("base");
+  g_autoptr (GError) error = NULL;
+
+  bb_item_state_mark_clean (item, 5, base);
+  g_assert_true (bb_store_save_item (store, item, &error));
+  g_assert_no_error (error);
+  g_clear_object (&store);
+  exec_raw (path, "CREATE TRIGGER roll_back AFTER UPDATE OF version ON items BEGIN "
+                  "UPDATE items SET version = 1, row_mac = bb_row_mac('items', key_id, "
+                  "namespace_id, collection_name, item_key, item_id, 1, base_version, "
+                  "base_value, dirty, conflict, conflict_remote_version, "
+                  "conflict_remote_value, updated_at) WHERE rowid = NEW.rowid; END;");
+
+  store = open_file (path, key);
+  bb_item_state_mark_clean (item, 6, base);
+  g_assert_false (bb_store_save_item (store, item, &error));
+  g_assert_error (error, BB_SYNC_ERROR, BB_SYNC_ERROR_STORE);
+  g_test_message ("%s", error->message);
+  g_clear_error (&error);
+  loaded = bb_store_get_item_by_id (store, KEY_A, NS_A, "01", &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (bb_item_state_get_version (loaded), ==, 5);
+}
+
 /* Forgetting secrets clears them from a row that was altered too, but does not give that
  * row a valid MAC: it keeps failing to read. reset_sync_state deletes such rows. */
 static void
@@ -2680,6 +2716,8 @@ main (int argc, char **argv)
   g_test_add_func ("/store/file/sealed-value-moved-with-row-mac",
                    test_sealed_value_moved_with_row_mac);
   g_test_add_func ("/store/file/forget-secrets-of-altered-row", test_forget_secrets_of_altered_row);
+  g_test_add_func ("/store/file/planted-trigger-cannot-make-row-macs",
+                   test_planted_trigger_cannot_make_row_macs);
   g_test_add_func ("/store/file/bad-truncated", test_bad_truncated);
   g_test_add_func ("/store/file/bad-garbage", test_bad_garbage);
   g_test_add_func ("/store/file/bad-newer-schema", test_bad_newer_schema);
