@@ -30,17 +30,20 @@
  * answer the way the reference client does: a wrong echoed ID, kind, version or
  * expiry, bad base64 or truncated JSON is %BB_SYNC_ERROR_PROTOCOL with a message
  * naming the field (an item whose ciphertext exceeds the protocol maximum
- * of 65 536 bytes, too). A status of 400 or above is %BB_SYNC_ERROR_API with the message
- * `HTTP <status>: <server text>`, where the server text is made valid UTF-8, has its
- * control characters and escape sequences replaced (line breaks and tabs become spaces)
- * and is cut to 512 bytes with an ellipsis; [func@BbSync.SyncError.get_http_status]
- * reads the status back. On a 429 or 503 with a usable `Retry-After` header
- * (delta-seconds or an HTTP-date) the message ends with ` (retry after <seconds> s)`, at most
- * %BB_SYNC_ERROR_RETRY_AFTER_MAX, and [func@BbSync.SyncError.get_retry_after] reads
- * the delay back; a malformed header is ignored. Network and TLS errors pass through
- * unchanged, cancellation ends in %G_IO_ERROR_CANCELLED, and a request that outlasts
- * [property@Client:timeout] (which bounds the whole exchange, not each read) ends in
- * %G_IO_ERROR_TIMED_OUT.
+ * of 65 536 bytes, too). So is an answer body over 8 MiB, which the client stops
+ * reading at the limit (dropping the connection) instead of holding it, and an answer
+ * with a content coding: the client asks for none and decodes none. A status of 400 or
+ * above is %BB_SYNC_ERROR_API with the message `HTTP <status>: <server text>`, where
+ * the server text (from the first 4 KiB of the body; the rest is never read) is made
+ * valid UTF-8, has its control characters and escape sequences replaced (line breaks
+ * and tabs become spaces) and is cut to 512 bytes with an ellipsis;
+ * [func@BbSync.SyncError.get_http_status] reads the status back. On a 429 or 503 with
+ * a usable `Retry-After` header (delta-seconds or an HTTP-date) the message ends with
+ * ` (retry after <seconds> s)`, at most %BB_SYNC_ERROR_RETRY_AFTER_MAX, and
+ * [func@BbSync.SyncError.get_retry_after] reads the delay back; a malformed header is
+ * ignored. Network and TLS errors pass through unchanged, cancellation ends in
+ * %G_IO_ERROR_CANCELLED, and a request that outlasts [property@Client:timeout] (which
+ * bounds the whole exchange, not each read) ends in %G_IO_ERROR_TIMED_OUT.
  *
  * The client keeps the bearer token in [property@Client:access-token]: a successful
  * login or refresh stores the new token (an RFC 6750 `b64token` of at most 4096
@@ -128,6 +131,13 @@ struct _Request
   GDestroyNotify result_free;
   SoupMessage *message;
   Expect expect;
+  /* The answer while it is read: at most body_cap bytes are kept, in a buffer that may
+   * hold a bearer token and is wiped when released. */
+  GInputStream *stream;
+  guint8 *body_data;
+  gsize body_len;
+  gsize body_allocated;
+  gsize body_cap;
   /* The deadline: libsoup's own timeout only bounds each read, so a server that
    * trickles bytes could hold a request forever. The request runs on its own
    * cancellable, cancelled by the caller's one or by the deadline source. */
@@ -177,9 +187,24 @@ expect_copy (Expect *dest, const Expect *src)
   dest->kind = g_strdup (src->kind);
 }
 
+/* Lets go of the answer's stream. Closed before its end, it makes libsoup drop the
+ * connection rather than read the rest. */
+static void
+request_close_stream (Request *req)
+{
+  if (req->stream == NULL)
+    return;
+  g_input_stream_close (req->stream, NULL, NULL);
+  g_clear_object (&req->stream);
+}
+
 static void
 request_free (Request *req)
 {
+  request_close_stream (req);
+  if (req->body_data != NULL)
+    bb_crypto_wipe (req->body_data, req->body_len);
+  g_free (req->body_data);
   g_free (req->path);
   g_clear_pointer (&req->body, g_bytes_unref);
   g_free (req->if_match);
@@ -408,6 +433,15 @@ parse_retry_after (const char *value, gint64 now)
   return (guint)MIN (delay, BB_SYNC_ERROR_RETRY_AFTER_MAX);
 }
 
+/* The largest 2xx body the client reads: the JSON reader's own limit, enforced while
+ * reading, so that a server cannot make the client hold more. */
+#define BB_CLIENT_BODY_MAX BB_MSG_MAX_BODY_SIZE
+/* How much of an error body is read: what sanitize_error_text() looks at, and a byte
+ * more for it to see that the text goes on. The rest is never read. */
+#define BB_CLIENT_ERROR_BODY_MAX (BB_CLIENT_ERROR_TEXT_INPUT_MAX + 1)
+/* The first buffer for a body of unknown length; it doubles as needed. */
+#define BB_CLIENT_BODY_INITIAL_SIZE (16 * 1024)
+
 /* Response bodies can carry secrets (the bearer token of a login or refresh answer):
  * wipe them before the memory goes back to the allocator. */
 typedef GBytes BbResponseBody;
@@ -564,30 +598,35 @@ request_parse_in_thread (GTask *task, Request *req, BbResponseBody *body)
   g_task_run_in_thread (parse_task, parse_thread);
 }
 
+/* Ends @task with a failure to send or read (@error, taken), which is passed through
+ * unless the deadline caused it. */
 static void
-request_sent_cb (GObject *source, GAsyncResult *result, gpointer user_data)
+request_fail (GTask *task, GError *error)
 {
-  g_autoptr (GTask) task = user_data;
+  Request *req = g_task_get_task_data (task);
+
+  request_close_stream (req);
+  request_stop_deadline (req);
+  request_check_timed_out (req, &error);
+  g_debug ("%s %s: %s", req->method, req->endpoint, error->message);
+  g_task_return_error (task, error);
+}
+
+/* Ends @task with the answer read so far: the error of a status of 400 or above, else
+ * the parsed and checked body (in a worker thread when it is big). */
+static void
+request_handle_answer (GTask *task)
+{
   Request *req = g_task_get_task_data (task);
   g_autoptr (BbResponseBody) body = NULL;
   GError *error = NULL;
   gpointer value;
-  guint status;
+  guint status = soup_message_get_status (req->message);
   const guint8 *data;
   gsize len;
 
-  body = soup_session_send_and_read_finish (SOUP_SESSION (source), result, &error);
-  if (body == NULL)
-    {
-      request_stop_deadline (req);
-      request_check_timed_out (req, &error);
-      g_debug ("%s %s: %s", req->method, req->endpoint, error->message);
-      g_task_return_error (task, error);
-      return;
-    }
-
-  status = soup_message_get_status (req->message);
-  g_debug ("%s %s: HTTP %u", req->method, req->endpoint, status);
+  body = g_bytes_new_take (g_steal_pointer (&req->body_data), req->body_len);
+  req->body_len = req->body_allocated = 0;
   data = g_bytes_get_data (body, &len);
 
   if (status >= 400)
@@ -620,6 +659,163 @@ request_sent_cb (GObject *source, GAsyncResult *result, gpointer user_data)
   value = run_handler (req->handler, &req->expect, body, &error);
   call_parse_hook (BB_CLIENT_PARSE_FINISHED, len);
   request_complete (task, value, error);
+}
+
+static void request_read_cb (GObject *source, GAsyncResult *result, gpointer user_data);
+
+/* Reads the next piece of the answer. The buffer grows by copying and wiping, never by
+ * g_realloc(), which could leave a copy of a token behind. */
+static void
+request_read_more (GTask *task)
+{
+  Request *req = g_task_get_task_data (task);
+
+  if (req->body_len == req->body_allocated)
+    {
+      gsize size = MIN (MAX (req->body_allocated * 2, BB_CLIENT_BODY_INITIAL_SIZE), req->body_cap);
+      guint8 *data = g_malloc (size);
+
+      if (req->body_len > 0)
+        memcpy (data, req->body_data, req->body_len);
+      if (req->body_data != NULL)
+        bb_crypto_wipe (req->body_data, req->body_len);
+      g_free (req->body_data);
+      req->body_data = data;
+      req->body_allocated = size;
+    }
+  g_input_stream_read_async (req->stream, req->body_data + req->body_len,
+                             req->body_allocated - req->body_len, G_PRIORITY_DEFAULT,
+                             req->cancellable, request_read_cb, g_object_ref (task));
+}
+
+static void
+request_read_cb (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  g_autoptr (GTask) task = user_data;
+  Request *req = g_task_get_task_data (task);
+  GError *error = NULL;
+  gssize n;
+
+  n = g_input_stream_read_finish (G_INPUT_STREAM (source), result, &error);
+  if (n < 0)
+    {
+      request_fail (task, error);
+      return;
+    }
+  req->body_len += n;
+  if (n > 0 && req->body_len < req->body_cap)
+    {
+      request_read_more (task);
+      return;
+    }
+
+  /* The end of the body, or all of it the client keeps: the rest is never read. */
+  request_close_stream (req);
+  if (soup_message_get_status (req->message) < 400 && req->body_len > BB_CLIENT_BODY_MAX)
+    {
+      request_complete (task, NULL,
+                        g_error_new (BB_SYNC_ERROR, BB_SYNC_ERROR_PROTOCOL,
+                                     _ ("body: larger than %u bytes"), (guint)BB_CLIENT_BODY_MAX));
+      return;
+    }
+  request_handle_answer (task);
+}
+
+/* The content coding of an answer (RFC 9110 §8.4), or NULL for none. */
+static const char *
+answer_content_coding (SoupMessage *message)
+{
+  const char *coding = soup_message_headers_get_list (soup_message_get_response_headers (message),
+                                                      "Content-Encoding");
+
+  if (coding == NULL || coding[0] == '\0' || g_ascii_strcasecmp (coding, "identity") == 0)
+    return NULL;
+  return coding;
+}
+
+/* Checks the headers of a 2xx answer before its body is read: the body must not be
+ * coded (it would have to be decoded, and a small coded body can decode to gigabytes)
+ * and must not announce more than the client reads. */
+static gboolean
+check_answer_headers (SoupMessage *message, GError **error)
+{
+  SoupMessageHeaders *headers = soup_message_get_response_headers (message);
+  const char *coding = answer_content_coding (message);
+
+  if (coding != NULL)
+    {
+      g_autofree char *text = sanitize_error_text (coding, strlen (coding));
+
+      g_set_error (error, BB_SYNC_ERROR, BB_SYNC_ERROR_PROTOCOL,
+                   _ ("Content-Encoding: the body is coded as “%s”, and the protocol uses no "
+                      "content coding"),
+                   text);
+      return FALSE;
+    }
+  /* A length beyond 2^63 reads as negative. */
+  if (soup_message_headers_get_encoding (headers) == SOUP_ENCODING_CONTENT_LENGTH
+      && (soup_message_headers_get_content_length (headers) < 0
+          || soup_message_headers_get_content_length (headers) > BB_CLIENT_BODY_MAX))
+    {
+      g_set_error (error, BB_SYNC_ERROR, BB_SYNC_ERROR_PROTOCOL, _ ("body: larger than %u bytes"),
+                   (guint)BB_CLIENT_BODY_MAX);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+static void
+request_sent_cb (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  g_autoptr (GTask) task = user_data;
+  Request *req = g_task_get_task_data (task);
+  SoupMessageHeaders *headers;
+  GError *error = NULL;
+  guint status;
+
+  req->stream = soup_session_send_finish (SOUP_SESSION (source), result, &error);
+  if (req->stream == NULL)
+    {
+      request_fail (task, error);
+      return;
+    }
+
+  status = soup_message_get_status (req->message);
+  g_debug ("%s %s: HTTP %u", req->method, req->endpoint, status);
+  headers = soup_message_get_response_headers (req->message);
+
+  if (status >= 400)
+    {
+      /* A coded error body is not decoded: the reason phrase stands in for it. */
+      if (answer_content_coding (req->message) != NULL)
+        {
+          request_close_stream (req);
+          request_handle_answer (task);
+          return;
+        }
+      req->body_cap = BB_CLIENT_ERROR_BODY_MAX;
+    }
+  else
+    {
+      if (!check_answer_headers (req->message, &error))
+        {
+          request_close_stream (req);
+          request_complete (task, NULL, error);
+          return;
+        }
+      /* One byte more than the limit, to tell a body at the limit from a bigger one. */
+      req->body_cap = BB_CLIENT_BODY_MAX + 1;
+    }
+  /* A body of announced length fits in one buffer, with room to read its end. */
+  if (soup_message_headers_get_encoding (headers) == SOUP_ENCODING_CONTENT_LENGTH
+      && soup_message_headers_get_content_length (headers) >= 0)
+    {
+      guint64 length = (guint64)soup_message_headers_get_content_length (headers);
+
+      req->body_allocated = (gsize)MIN (length + 1, (guint64)req->body_cap);
+      req->body_data = g_malloc (req->body_allocated);
+    }
+  request_read_more (task);
 }
 
 static void
@@ -664,8 +860,8 @@ request_start_deadline (BbClient *self, Request *req, GTask *task, GCancellable 
     req->deadline = g_timeout_source_new_seconds (req->timeout);
   g_source_set_static_name (req->deadline, "[bbsync] BbClient request deadline");
   g_source_set_priority (req->deadline, G_PRIORITY_DEFAULT);
-  /* @req lives as long as the task, which lives until request_sent_cb() has destroyed
-   * the source. */
+  /* @req lives as long as the task, which lives until the answer is handled and the
+   * source destroyed (request_free() destroys it at the latest). */
   g_source_set_callback (req->deadline, deadline_cb, req, NULL);
   g_source_attach (req->deadline, g_task_get_context (task));
 }
@@ -709,8 +905,8 @@ request_send (BbClient *self, Request *req, gpointer source_tag, GCancellable *c
 
   g_debug ("%s %s", req->method, req->endpoint);
   request_start_deadline (self, req, task, cancellable);
-  soup_session_send_and_read_async (self->session, req->message, G_PRIORITY_DEFAULT,
-                                    req->cancellable, request_sent_cb, g_object_ref (task));
+  soup_session_send_async (self->session, req->message, G_PRIORITY_DEFAULT, req->cancellable,
+                           request_sent_cb, g_object_ref (task));
 }
 
 /* Finishes a task of request_send(). */
@@ -1003,6 +1199,9 @@ bb_client_init (BbClient *self)
   self->session
       = soup_session_new_with_options ("user-agent", "bbsync/" PACKAGE_VERSION " ", "timeout", 0,
                                        "max-conns-per-host", BB_CLIENT_MAX_CONNECTIONS, NULL);
+  /* No content coding: the protocol needs none, and a decoder would turn a small
+   * answer into an unbounded one. Without it, no Accept-Encoding is sent. */
+  soup_session_remove_feature_by_type (self->session, SOUP_TYPE_CONTENT_DECODER);
 }
 
 static gboolean
