@@ -26,7 +26,8 @@
  * `_async`/`_finish` pair per endpoint.
  *
  * Every call validates its arguments before sending anything (IDs must be lower-case
- * hex of the right size: %BB_SYNC_ERROR_INVALID_INPUT otherwise) and checks every
+ * hex of the right size: %BB_SYNC_ERROR_INVALID_INPUT otherwise, passed to the callback
+ * like any other error) and checks every
  * answer the way the reference client does: a wrong echoed ID, kind, version or
  * expiry, bad base64 or truncated JSON is %BB_SYNC_ERROR_PROTOCOL with a message
  * naming the field (an item whose ciphertext exceeds the protocol maximum
@@ -920,17 +921,6 @@ request_finish (BbClient *self, GAsyncResult *result, gpointer source_tag, GErro
   return g_task_propagate_pointer (G_TASK (result), error);
 }
 
-/* Fails a call before anything is sent (bad arguments). */
-static void
-report_error (BbClient *self, gpointer source_tag, GAsyncReadyCallback callback, gpointer user_data,
-              GError *error)
-{
-  g_autoptr (GTask) task = g_task_new (self, NULL, callback, user_data);
-
-  g_task_set_source_tag (task, source_tag);
-  g_task_return_error (task, error);
-}
-
 /* ------------------------------------------------------------------------------------ */
 /* Answer checks                                                                         */
 
@@ -1058,16 +1048,53 @@ check_access_token (const char *token, GError **error)
   return FALSE;
 }
 
-/* Checks caller-supplied IDs before anything is sent. */
-static gboolean
-validate_id_arg (const char *text, gsize len, const char *field, GError **error)
+/* ------------------------------------------------------------------------------------ */
+/* Argument checks                                                                       */
+
+/* The checks of the arguments of a call, before anything is sent. Each does nothing
+ * once *@error is set, so that a call runs its checks in a row and hands the first
+ * failure to report_bad_arguments(). */
+
+static void
+check_id_arg (const char *text, gsize len, const char *field, GError **error)
 {
+  if (*error != NULL)
+    return;
   if (text == NULL)
-    {
-      g_set_error (error, BB_SYNC_ERROR, BB_SYNC_ERROR_INVALID_INPUT, _ ("%s: missing"), field);
-      return FALSE;
-    }
-  return bb_protocol_validate_lower_hex (text, len, field, error);
+    g_set_error (error, BB_SYNC_ERROR, BB_SYNC_ERROR_INVALID_INPUT, _ ("%s: missing"), field);
+  else
+    bb_protocol_validate_lower_hex (text, len, field, error);
+}
+
+static void
+check_key_arg (GBytes *key, const char *field, GError **error)
+{
+  if (*error == NULL && (key == NULL || g_bytes_get_size (key) != 32))
+    g_set_error (error, BB_SYNC_ERROR, BB_SYNC_ERROR_INVALID_INPUT, _ ("%s: expected 32 bytes"),
+                 field);
+}
+
+static void
+check_signature_arg (GBytes *signature, GError **error)
+{
+  if (*error == NULL
+      && (signature == NULL || g_bytes_get_size (signature) != BB_PROTOCOL_SIGNATURE_SIZE))
+    g_set_error (error, BB_SYNC_ERROR, BB_SYNC_ERROR_INVALID_INPUT,
+                 _ ("intentSignature: expected %d bytes"), BB_PROTOCOL_SIGNATURE_SIZE);
+}
+
+/* Ends a call whose arguments failed a check (@error, taken) through its callback,
+ * before anything is sent, and returns TRUE; returns FALSE when @error is NULL.
+ * Arguments often come from a binding, whose caller a g_return_if_fail() would leave
+ * waiting for a callback that never runs. */
+static gboolean
+report_bad_arguments (BbClient *self, gpointer source_tag, GAsyncReadyCallback callback,
+                      gpointer user_data, GError *error)
+{
+  if (error == NULL)
+    return FALSE;
+  g_task_report_error (self, callback, user_data, source_tag, error);
+  return TRUE;
 }
 
 /* ------------------------------------------------------------------------------------ */
@@ -1466,12 +1493,10 @@ bb_client_request_challenge_async (BbClient *self, const char *purpose, const ch
   g_return_if_fail (BB_IS_CLIENT (self));
   g_return_if_fail (purpose != NULL);
 
-  if (action_fields_hash != NULL
-      && !bb_protocol_validate_lower_hex (action_fields_hash, 32, "actionFieldsHash", &error))
-    {
-      report_error (self, bb_client_request_challenge_async, callback, user_data, error);
-      return;
-    }
+  if (action_fields_hash != NULL)
+    check_id_arg (action_fields_hash, 32, "actionFieldsHash", &error);
+  if (report_bad_arguments (self, bb_client_request_challenge_async, callback, user_data, error))
+    return;
 
   msg.purpose = (char *)purpose;
   msg.kind = (char *)BB_PROTOCOL_KIND_KEYSTORE;
@@ -1541,30 +1566,6 @@ hex_or_null (GBytes *bytes)
   return bytes != NULL ? bb_protocol_hex_encode (bytes) : NULL;
 }
 
-static gboolean
-check_key_arg (GBytes *key, const char *field, GError **error)
-{
-  if (key == NULL || g_bytes_get_size (key) != 32)
-    {
-      g_set_error (error, BB_SYNC_ERROR, BB_SYNC_ERROR_INVALID_INPUT, _ ("%s: expected 32 bytes"),
-                   field);
-      return FALSE;
-    }
-  return TRUE;
-}
-
-static gboolean
-check_signature_arg (GBytes *signature, GError **error)
-{
-  if (signature == NULL || g_bytes_get_size (signature) != BB_PROTOCOL_SIGNATURE_SIZE)
-    {
-      g_set_error (error, BB_SYNC_ERROR, BB_SYNC_ERROR_INVALID_INPUT,
-                   _ ("intentSignature: expected %d bytes"), BB_PROTOCOL_SIGNATURE_SIZE);
-      return FALSE;
-    }
-  return TRUE;
-}
-
 /**
  * bb_client_login_async:
  * @self: a #BbClient
@@ -1603,14 +1604,12 @@ bb_client_login_async (BbClient *self, const char *kind, const char *key_id,
   g_return_if_fail (kind != NULL);
   g_return_if_fail (challenge != NULL);
 
-  if (!validate_id_arg (key_id, BB_PROTOCOL_KEY_ID_SIZE, "keyId", &error)
-      || !check_key_arg (auth_public_key, "authPublicKey", &error)
-      || !check_key_arg (wrap_public_key, "wrapPublicKey", &error)
-      || !check_signature_arg (intent_signature, &error))
-    {
-      report_error (self, bb_client_login_async, callback, user_data, error);
-      return;
-    }
+  check_id_arg (key_id, BB_PROTOCOL_KEY_ID_SIZE, "keyId", &error);
+  check_key_arg (auth_public_key, "authPublicKey", &error);
+  check_key_arg (wrap_public_key, "wrapPublicKey", &error);
+  check_signature_arg (intent_signature, &error);
+  if (report_bad_arguments (self, bb_client_login_async, callback, user_data, error))
+    return;
 
   auth_hex = hex_or_null (auth_public_key);
   wrap_hex = hex_or_null (wrap_public_key);
@@ -1704,12 +1703,10 @@ bb_client_refresh_async (BbClient *self, const char *kind, const char *key_id,
   g_return_if_fail (kind != NULL);
   g_return_if_fail (challenge != NULL);
 
-  if (!validate_id_arg (key_id, BB_PROTOCOL_KEY_ID_SIZE, "keyId", &error)
-      || !check_signature_arg (intent_signature, &error))
-    {
-      report_error (self, bb_client_refresh_async, callback, user_data, error);
-      return;
-    }
+  check_id_arg (key_id, BB_PROTOCOL_KEY_ID_SIZE, "keyId", &error);
+  check_signature_arg (intent_signature, &error);
+  if (report_bad_arguments (self, bb_client_refresh_async, callback, user_data, error))
+    return;
 
   signature_hex = hex_or_null (intent_signature);
   attestation_b64 = attestation != NULL ? bb_protocol_base64_encode (attestation) : NULL;
@@ -1789,12 +1786,10 @@ bb_client_revoke_all_tokens_async (BbClient *self, const char *kind, const char 
   g_return_if_fail (kind != NULL);
   g_return_if_fail (challenge != NULL);
 
-  if (!validate_id_arg (key_id, BB_PROTOCOL_KEY_ID_SIZE, "keyId", &error)
-      || !check_signature_arg (intent_signature, &error))
-    {
-      report_error (self, bb_client_revoke_all_tokens_async, callback, user_data, error);
-      return;
-    }
+  check_id_arg (key_id, BB_PROTOCOL_KEY_ID_SIZE, "keyId", &error);
+  check_signature_arg (intent_signature, &error);
+  if (report_bad_arguments (self, bb_client_revoke_all_tokens_async, callback, user_data, error))
+    return;
 
   signature_hex = hex_or_null (intent_signature);
   msg.kind = (char *)kind;
@@ -2286,10 +2281,10 @@ bb_client_create_invite_with_identity_async (BbClient *self, BbIdentity *identit
         bb_invite_get_namespace_id (invite), bb_invite_get_invite_id (invite),
         flow->server_secret_hash, bb_invite_get_expires_at (invite), max_pending, max_accepted,
         &error);
-  if (fields == NULL)
+  if (report_bad_arguments (self, bb_client_create_invite_with_identity_async, callback, user_data,
+                            error))
     {
       flow_free (flow);
-      report_error (self, bb_client_create_invite_with_identity_async, callback, user_data, error);
       return;
     }
   fields_hash = bb_protocol_action_fields_hash (fields);
@@ -2437,12 +2432,11 @@ bb_client_ensure_default_namespace_async (BbClient *self, const char *proposed_n
   g_return_if_fail (BB_IS_CLIENT (self));
   g_return_if_fail (wrapped_dek != NULL);
 
-  if (!validate_id_arg (proposed_namespace_id, BB_PROTOCOL_NAMESPACE_ID_SIZE, "proposedNamespaceId",
-                        &error))
-    {
-      report_error (self, bb_client_ensure_default_namespace_async, callback, user_data, error);
-      return;
-    }
+  check_id_arg (proposed_namespace_id, BB_PROTOCOL_NAMESPACE_ID_SIZE, "proposedNamespaceId",
+                &error);
+  if (report_bad_arguments (self, bb_client_ensure_default_namespace_async, callback, user_data,
+                            error))
+    return;
 
   wrapped_b64 = bb_protocol_base64_encode (wrapped_dek);
   msg.proposed_namespace_id = (char *)proposed_namespace_id;
@@ -2560,7 +2554,9 @@ handle_watch (const Expect *expect, const char *body, gsize len, GError **error)
  *
  * Waits until one of the caller's namespaces differs from @known_heads, or until the
  * server's wait times out (`POST /v1/namespaces/watch`, a long poll). Cancelling
- * @cancellable ends the wait at once with %G_IO_ERROR_CANCELLED.
+ * @cancellable ends the wait at once with %G_IO_ERROR_CANCELLED. A @known_heads of
+ * another type, or with a key that is not a namespace ID, fails the call with
+ * %BB_SYNC_ERROR_INVALID_INPUT.
  *
  * A server without watch support answers 404, 405 or 501 (%BB_SYNC_ERROR_API).
  *
@@ -2579,27 +2575,30 @@ bb_client_watch_async (BbClient *self, GVariant *known_heads, GCancellable *canc
   Request *req;
 
   g_return_if_fail (BB_IS_CLIENT (self));
-  g_return_if_fail (known_heads == NULL
-                    || g_variant_is_of_type (known_heads, G_VARIANT_TYPE ("a{st}")));
 
+  /* A binding can pass a variant of any type. */
   if (known_heads != NULL)
     heads = g_variant_ref_sink (known_heads);
+  if (heads != NULL && !g_variant_is_of_type (heads, G_VARIANT_TYPE ("a{st}")))
+    g_set_error (&error, BB_SYNC_ERROR, BB_SYNC_ERROR_INVALID_INPUT,
+                 _ ("knownHeads: expected a dictionary of type a{st}, not %s"),
+                 g_variant_get_type_string (heads));
 
   msg.known_heads = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
-  if (heads != NULL)
+  if (heads != NULL && error == NULL)
     {
       g_variant_iter_init (&iter, heads);
-      while (g_variant_iter_next (&iter, "{&st}", &namespace_id, &head))
+      while (error == NULL && g_variant_iter_next (&iter, "{&st}", &namespace_id, &head))
         {
-          if (!validate_id_arg (namespace_id, BB_PROTOCOL_NAMESPACE_ID_SIZE, "knownHeads", &error))
-            {
-              g_hash_table_unref (msg.known_heads);
-              report_error (self, bb_client_watch_async, callback, user_data, error);
-              return;
-            }
+          check_id_arg (namespace_id, BB_PROTOCOL_NAMESPACE_ID_SIZE, "knownHeads", &error);
           g_hash_table_replace (msg.known_heads, g_strdup (namespace_id),
                                 g_memdup2 (&head, sizeof head));
         }
+    }
+  if (report_bad_arguments (self, bb_client_watch_async, callback, user_data, error))
+    {
+      g_hash_table_unref (msg.known_heads);
+      return;
     }
 
   req = request_new ("POST", "/v1/namespaces/watch", g_strdup ("/v1/namespaces/watch"), TRUE,
@@ -2675,11 +2674,9 @@ bb_client_create_namespace_async (BbClient *self, const char *namespace_id, GByt
   g_return_if_fail (BB_IS_CLIENT (self));
   g_return_if_fail (wrapped_dek != NULL);
 
-  if (!validate_id_arg (namespace_id, BB_PROTOCOL_NAMESPACE_ID_SIZE, "namespaceId", &error))
-    {
-      report_error (self, bb_client_create_namespace_async, callback, user_data, error);
-      return;
-    }
+  check_id_arg (namespace_id, BB_PROTOCOL_NAMESPACE_ID_SIZE, "namespaceId", &error);
+  if (report_bad_arguments (self, bb_client_create_namespace_async, callback, user_data, error))
+    return;
 
   wrapped_b64 = bb_protocol_base64_encode (wrapped_dek);
   msg.namespace_id = (char *)namespace_id;
@@ -2760,11 +2757,9 @@ bb_client_list_members_async (BbClient *self, const char *namespace_id, GCancell
 
   g_return_if_fail (BB_IS_CLIENT (self));
 
-  if (!validate_id_arg (namespace_id, BB_PROTOCOL_NAMESPACE_ID_SIZE, "namespaceId", &error))
-    {
-      report_error (self, bb_client_list_members_async, callback, user_data, error);
-      return;
-    }
+  check_id_arg (namespace_id, BB_PROTOCOL_NAMESPACE_ID_SIZE, "namespaceId", &error);
+  if (report_bad_arguments (self, bb_client_list_members_async, callback, user_data, error))
+    return;
   req = request_new ("GET", "/v1/namespaces/{ns}/members",
                      namespace_path (namespace_id, "/members"), TRUE, handle_members,
                      (GDestroyNotify)g_ptr_array_unref);
@@ -2831,12 +2826,10 @@ bb_client_get_wrapped_dek_async (BbClient *self, const char *namespace_id, const
 
   g_return_if_fail (BB_IS_CLIENT (self));
 
-  if (!validate_id_arg (namespace_id, BB_PROTOCOL_NAMESPACE_ID_SIZE, "namespaceId", &error)
-      || !validate_id_arg (key_id, BB_PROTOCOL_KEY_ID_SIZE, "keyId", &error))
-    {
-      report_error (self, bb_client_get_wrapped_dek_async, callback, user_data, error);
-      return;
-    }
+  check_id_arg (namespace_id, BB_PROTOCOL_NAMESPACE_ID_SIZE, "namespaceId", &error);
+  check_id_arg (key_id, BB_PROTOCOL_KEY_ID_SIZE, "keyId", &error);
+  if (report_bad_arguments (self, bb_client_get_wrapped_dek_async, callback, user_data, error))
+    return;
   suffix = g_strconcat ("/wrapped-deks/", key_id, NULL);
   req = request_new ("GET", "/v1/namespaces/{ns}/wrapped-deks/{keyId}",
                      namespace_path (namespace_id, suffix), TRUE, handle_wrapped_dek,
@@ -2958,15 +2951,13 @@ bb_client_create_invite_async (BbClient *self, const char *namespace_id, const c
   g_return_if_fail (kind != NULL);
   g_return_if_fail (challenge != NULL);
 
-  if (!validate_id_arg (namespace_id, BB_PROTOCOL_NAMESPACE_ID_SIZE, "namespaceId", &error)
-      || !validate_id_arg (key_id, BB_PROTOCOL_KEY_ID_SIZE, "keyId", &error)
-      || !validate_id_arg (invite_id, BB_PROTOCOL_INVITE_ID_SIZE, "inviteId", &error)
-      || !check_key_arg (invite_server_secret_hash, "inviteServerSecretHash", &error)
-      || !check_signature_arg (intent_signature, &error))
-    {
-      report_error (self, bb_client_create_invite_async, callback, user_data, error);
-      return;
-    }
+  check_id_arg (namespace_id, BB_PROTOCOL_NAMESPACE_ID_SIZE, "namespaceId", &error);
+  check_id_arg (key_id, BB_PROTOCOL_KEY_ID_SIZE, "keyId", &error);
+  check_id_arg (invite_id, BB_PROTOCOL_INVITE_ID_SIZE, "inviteId", &error);
+  check_key_arg (invite_server_secret_hash, "inviteServerSecretHash", &error);
+  check_signature_arg (intent_signature, &error);
+  if (report_bad_arguments (self, bb_client_create_invite_async, callback, user_data, error))
+    return;
 
   hash_hex = bb_protocol_hex_encode (invite_server_secret_hash);
   signature_hex = bb_protocol_hex_encode (intent_signature);
@@ -3051,11 +3042,9 @@ bb_client_list_invites_async (BbClient *self, const char *namespace_id, GCancell
 
   g_return_if_fail (BB_IS_CLIENT (self));
 
-  if (!validate_id_arg (namespace_id, BB_PROTOCOL_NAMESPACE_ID_SIZE, "namespaceId", &error))
-    {
-      report_error (self, bb_client_list_invites_async, callback, user_data, error);
-      return;
-    }
+  check_id_arg (namespace_id, BB_PROTOCOL_NAMESPACE_ID_SIZE, "namespaceId", &error);
+  if (report_bad_arguments (self, bb_client_list_invites_async, callback, user_data, error))
+    return;
   req = request_new ("GET", "/v1/namespaces/{ns}/invites",
                      namespace_path (namespace_id, "/invites"), TRUE, handle_list_invites,
                      (GDestroyNotify)g_ptr_array_unref);
@@ -3126,12 +3115,10 @@ bb_client_revoke_invite_async (BbClient *self, const char *namespace_id, const c
 
   g_return_if_fail (BB_IS_CLIENT (self));
 
-  if (!validate_id_arg (namespace_id, BB_PROTOCOL_NAMESPACE_ID_SIZE, "namespaceId", &error)
-      || !validate_id_arg (invite_id, BB_PROTOCOL_INVITE_ID_SIZE, "inviteId", &error))
-    {
-      report_error (self, bb_client_revoke_invite_async, callback, user_data, error);
-      return;
-    }
+  check_id_arg (namespace_id, BB_PROTOCOL_NAMESPACE_ID_SIZE, "namespaceId", &error);
+  check_id_arg (invite_id, BB_PROTOCOL_INVITE_ID_SIZE, "inviteId", &error);
+  if (report_bad_arguments (self, bb_client_revoke_invite_async, callback, user_data, error))
+    return;
   suffix = g_strconcat ("/invites/", invite_id, NULL);
   req = request_new ("DELETE", "/v1/namespaces/{ns}/invites/{inviteId}",
                      namespace_path (namespace_id, suffix), TRUE, handle_revoke_invite, NULL);
@@ -3213,14 +3200,11 @@ bb_client_submit_join_request_async (BbClient *self, BbJoinRequest *request,
   g_return_if_fail (BB_IS_CLIENT (self));
   g_return_if_fail (request != NULL);
 
-  if (!validate_id_arg (request->msg.namespace_id, BB_PROTOCOL_NAMESPACE_ID_SIZE, "namespaceId",
-                        &error)
-      || !validate_id_arg (request->msg.invite_id, BB_PROTOCOL_INVITE_ID_SIZE, "inviteId", &error)
-      || !check_key_arg (invite_server_secret, "inviteServerSecret", &error))
-    {
-      report_error (self, bb_client_submit_join_request_async, callback, user_data, error);
-      return;
-    }
+  check_id_arg (request->msg.namespace_id, BB_PROTOCOL_NAMESPACE_ID_SIZE, "namespaceId", &error);
+  check_id_arg (request->msg.invite_id, BB_PROTOCOL_INVITE_ID_SIZE, "inviteId", &error);
+  check_key_arg (invite_server_secret, "inviteServerSecret", &error);
+  if (report_bad_arguments (self, bb_client_submit_join_request_async, callback, user_data, error))
+    return;
 
   msg.invite_server_secret = bb_protocol_base64url_encode (invite_server_secret);
   msg.join_request = request->msg;
@@ -3310,11 +3294,9 @@ bb_client_list_join_requests_async (BbClient *self, const char *namespace_id,
 
   g_return_if_fail (BB_IS_CLIENT (self));
 
-  if (!validate_id_arg (namespace_id, BB_PROTOCOL_NAMESPACE_ID_SIZE, "namespaceId", &error))
-    {
-      report_error (self, bb_client_list_join_requests_async, callback, user_data, error);
-      return;
-    }
+  check_id_arg (namespace_id, BB_PROTOCOL_NAMESPACE_ID_SIZE, "namespaceId", &error);
+  if (report_bad_arguments (self, bb_client_list_join_requests_async, callback, user_data, error))
+    return;
   req = request_new ("GET", "/v1/namespaces/{ns}/join-requests",
                      namespace_path (namespace_id, "/join-requests"), TRUE,
                      handle_list_join_requests, (GDestroyNotify)g_ptr_array_unref);
@@ -3401,14 +3383,12 @@ bb_client_approve_join_request_async (BbClient *self, const char *namespace_id, 
   g_return_if_fail (BB_IS_CLIENT (self));
   g_return_if_fail (wrapped_dek != NULL);
 
-  if (!validate_id_arg (namespace_id, BB_PROTOCOL_NAMESPACE_ID_SIZE, "namespaceId", &error)
-      || !validate_id_arg (key_id, BB_PROTOCOL_KEY_ID_SIZE, "keyId", &error)
-      || !validate_id_arg (join_request_hash, 32, "joinRequestHash", &error)
-      || !check_key_arg (invite_server_secret, "inviteServerSecret", &error))
-    {
-      report_error (self, bb_client_approve_join_request_async, callback, user_data, error);
-      return;
-    }
+  check_id_arg (namespace_id, BB_PROTOCOL_NAMESPACE_ID_SIZE, "namespaceId", &error);
+  check_id_arg (key_id, BB_PROTOCOL_KEY_ID_SIZE, "keyId", &error);
+  check_id_arg (join_request_hash, 32, "joinRequestHash", &error);
+  check_key_arg (invite_server_secret, "inviteServerSecret", &error);
+  if (report_bad_arguments (self, bb_client_approve_join_request_async, callback, user_data, error))
+    return;
 
   msg.invite_server_secret = bb_protocol_base64url_encode (invite_server_secret);
   wrapped_b64 = bb_protocol_base64_encode (wrapped_dek);
@@ -3489,13 +3469,11 @@ bb_client_reject_join_request_async (BbClient *self, const char *namespace_id, c
 
   g_return_if_fail (BB_IS_CLIENT (self));
 
-  if (!validate_id_arg (namespace_id, BB_PROTOCOL_NAMESPACE_ID_SIZE, "namespaceId", &error)
-      || !validate_id_arg (key_id, BB_PROTOCOL_KEY_ID_SIZE, "keyId", &error)
-      || !validate_id_arg (join_request_hash, 32, "joinRequestHash", &error))
-    {
-      report_error (self, bb_client_reject_join_request_async, callback, user_data, error);
-      return;
-    }
+  check_id_arg (namespace_id, BB_PROTOCOL_NAMESPACE_ID_SIZE, "namespaceId", &error);
+  check_id_arg (key_id, BB_PROTOCOL_KEY_ID_SIZE, "keyId", &error);
+  check_id_arg (join_request_hash, 32, "joinRequestHash", &error);
+  if (report_bad_arguments (self, bb_client_reject_join_request_async, callback, user_data, error))
+    return;
   req = request_new ("DELETE", "/v1/namespaces/{ns}/join-requests/{keyId}/{hash}",
                      join_request_path (namespace_id, key_id, join_request_hash, ""), TRUE,
                      handle_reject, NULL);
@@ -3567,11 +3545,9 @@ bb_client_get_items_async (BbClient *self, const char *namespace_id, GCancellabl
 
   g_return_if_fail (BB_IS_CLIENT (self));
 
-  if (!validate_id_arg (namespace_id, BB_PROTOCOL_NAMESPACE_ID_SIZE, "namespaceId", &error))
-    {
-      report_error (self, bb_client_get_items_async, callback, user_data, error);
-      return;
-    }
+  check_id_arg (namespace_id, BB_PROTOCOL_NAMESPACE_ID_SIZE, "namespaceId", &error);
+  if (report_bad_arguments (self, bb_client_get_items_async, callback, user_data, error))
+    return;
   req = request_new ("GET", "/v1/namespaces/{ns}/items", namespace_path (namespace_id, "/items"),
                      TRUE, handle_items, (GDestroyNotify)bb_namespace_items_unref);
   req->expect.namespace_id = g_strdup (namespace_id);
@@ -3680,12 +3656,10 @@ bb_client_get_item_async (BbClient *self, const char *namespace_id, const char *
 
   g_return_if_fail (BB_IS_CLIENT (self));
 
-  if (!validate_id_arg (namespace_id, BB_PROTOCOL_NAMESPACE_ID_SIZE, "namespaceId", &error)
-      || !validate_id_arg (item_id, BB_PROTOCOL_ITEM_ID_SIZE, "itemId", &error))
-    {
-      report_error (self, bb_client_get_item_async, callback, user_data, error);
-      return;
-    }
+  check_id_arg (namespace_id, BB_PROTOCOL_NAMESPACE_ID_SIZE, "namespaceId", &error);
+  check_id_arg (item_id, BB_PROTOCOL_ITEM_ID_SIZE, "itemId", &error);
+  if (report_bad_arguments (self, bb_client_get_item_async, callback, user_data, error))
+    return;
   req = request_new ("GET", "/v1/kv/{ns}/{itemId}", item_path (namespace_id, item_id), TRUE,
                      handle_item, (GDestroyNotify)bb_item_envelope_unref);
   req->expect.namespace_id = g_strdup (namespace_id);
@@ -3767,19 +3741,13 @@ bb_client_put_item_async (BbClient *self, const char *namespace_id, const char *
   g_return_if_fail (aad != NULL);
   g_return_if_fail (ciphertext != NULL);
 
-  if (!validate_id_arg (namespace_id, BB_PROTOCOL_NAMESPACE_ID_SIZE, "namespaceId", &error)
-      || !validate_id_arg (item_id, BB_PROTOCOL_ITEM_ID_SIZE, "itemId", &error))
-    {
-      report_error (self, bb_client_put_item_async, callback, user_data, error);
-      return;
-    }
-  if (known_version == G_MAXUINT64)
-    {
-      report_error (self, bb_client_put_item_async, callback, user_data,
-                    g_error_new (BB_SYNC_ERROR, BB_SYNC_ERROR_INVALID_INPUT,
-                                 _ ("known_version: out of range")));
-      return;
-    }
+  check_id_arg (namespace_id, BB_PROTOCOL_NAMESPACE_ID_SIZE, "namespaceId", &error);
+  check_id_arg (item_id, BB_PROTOCOL_ITEM_ID_SIZE, "itemId", &error);
+  if (error == NULL && known_version == G_MAXUINT64)
+    g_set_error (&error, BB_SYNC_ERROR, BB_SYNC_ERROR_INVALID_INPUT,
+                 _ ("known_version: out of range"));
+  if (report_bad_arguments (self, bb_client_put_item_async, callback, user_data, error))
+    return;
 
   msg.nonce = bb_protocol_base64_encode (nonce);
   msg.aad = bb_protocol_base64_encode (aad);

@@ -1476,6 +1476,7 @@ test_bad_arguments (void)
   g_autoptr (BbNamespaceItems) items = NULL;
   g_autoptr (BbWatchResult) watch = NULL;
   GVariantBuilder builder;
+  guint guard;
 
   BB_TEST_AWAIT (res, bb_client_get_items_async (f->client, "0123456789ABCDEF0123456789ABCDEF",
                                                  NULL, bb_test_got_result, &res));
@@ -1492,6 +1493,19 @@ test_bad_arguments (void)
   watch = bb_client_watch_finish (f->client, res, &error);
   g_assert_null (watch);
   g_assert_error (error, BB_SYNC_ERROR, BB_SYNC_ERROR_INVALID_INPUT);
+
+  /* A variant of the wrong type, as a binding may pass: an error in the callback (a
+   * failed precondition would leave the callback uncalled). */
+  g_clear_error (&error);
+  guard = g_timeout_add_seconds (20, guard_cb, (gpointer) "watch with a wrong variant type");
+  BB_TEST_AWAIT (res, bb_client_watch_async (f->client, g_variant_new_strv (NULL, 0), NULL,
+                                             bb_test_got_result, &res));
+  g_source_remove (guard);
+  watch = bb_client_watch_finish (f->client, res, &error);
+  g_assert_null (watch);
+  g_assert_error (error, BB_SYNC_ERROR, BB_SYNC_ERROR_INVALID_INPUT);
+  g_assert_nonnull (strstr (error->message, "knownHeads"));
+  g_assert_nonnull (strstr (error->message, "a{st}"));
   g_assert_cmpuint (f->n_requests, ==, 0);
   fake_free (f);
 }
