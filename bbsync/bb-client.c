@@ -910,14 +910,32 @@ request_send (BbClient *self, Request *req, gpointer source_tag, GCancellable *c
                            request_sent_cb, g_object_ref (task));
 }
 
-/* Finishes a task of request_send(). */
+/* Finishes a task of @source_tag for the public @finish_name (its G_STRFUNC), which
+ * names a wrong @self or @result in the critical warning, as a g_return_val_if_fail()
+ * in that function would. */
 static gpointer
-request_finish (BbClient *self, GAsyncResult *result, gpointer source_tag, GError **error)
+request_finish (BbClient *self, GAsyncResult *result, gpointer source_tag, const char *finish_name,
+                GError **error)
 {
-  g_return_val_if_fail (BB_IS_CLIENT (self), NULL);
-  g_return_val_if_fail (g_task_is_valid (result, self), NULL);
-  g_return_val_if_fail (g_task_get_source_tag (G_TASK (result)) == source_tag, NULL);
+  g_autofree char *wrong_call = NULL;
+  const char *failed = NULL;
 
+  if (!BB_IS_CLIENT (self))
+    failed = "BB_IS_CLIENT (self)";
+  else if (!g_task_is_valid (result, self))
+    failed = "g_task_is_valid (result, self)";
+  else if (g_task_get_source_tag (G_TASK (result)) != source_tag)
+    {
+      /* Every public name ends in “_finish”, and its call in “_async”. */
+      wrong_call = g_strdup_printf ("g_task_get_source_tag (G_TASK (result)) == %.*s_async",
+                                    (int)(strlen (finish_name) - strlen ("_finish")), finish_name);
+      failed = wrong_call;
+    }
+  if (failed != NULL)
+    {
+      g_return_if_fail_warning (G_LOG_DOMAIN, finish_name, failed);
+      return NULL;
+    }
   return g_task_propagate_pointer (G_TASK (result), error);
 }
 
@@ -1522,7 +1540,7 @@ bb_client_request_challenge_async (BbClient *self, const char *purpose, const ch
 BbChallenge *
 bb_client_request_challenge_finish (BbClient *self, GAsyncResult *result, GError **error)
 {
-  return request_finish (self, result, bb_client_request_challenge_async, error);
+  return request_finish (self, result, bb_client_request_challenge_async, G_STRFUNC, error);
 }
 
 static gpointer
@@ -1645,7 +1663,7 @@ bb_client_login_async (BbClient *self, const char *kind, const char *key_id,
 BbLoginResult *
 bb_client_login_finish (BbClient *self, GAsyncResult *result, GError **error)
 {
-  return request_finish (self, result, bb_client_login_async, error);
+  return request_finish (self, result, bb_client_login_async, G_STRFUNC, error);
 }
 
 static gpointer
@@ -1738,7 +1756,7 @@ bb_client_refresh_async (BbClient *self, const char *kind, const char *key_id,
 BbLoginResult *
 bb_client_refresh_finish (BbClient *self, GAsyncResult *result, GError **error)
 {
-  return request_finish (self, result, bb_client_refresh_async, error);
+  return request_finish (self, result, bb_client_refresh_async, G_STRFUNC, error);
 }
 
 static gpointer
@@ -1817,7 +1835,7 @@ bb_client_revoke_all_tokens_async (BbClient *self, const char *kind, const char 
 gboolean
 bb_client_revoke_all_tokens_finish (BbClient *self, GAsyncResult *result, GError **error)
 {
-  return request_finish (self, result, bb_client_revoke_all_tokens_async, error) != NULL;
+  return request_finish (self, result, bb_client_revoke_all_tokens_async, G_STRFUNC, error) != NULL;
 }
 
 /* ------------------------------------------------------------------------------------ */
@@ -2131,7 +2149,7 @@ bb_client_login_with_identity_async (BbClient *self, BbIdentity *identity,
 BbLoginResult *
 bb_client_login_with_identity_finish (BbClient *self, GAsyncResult *result, GError **error)
 {
-  return request_finish (self, result, bb_client_login_with_identity_async, error);
+  return request_finish (self, result, bb_client_login_with_identity_async, G_STRFUNC, error);
 }
 
 /**
@@ -2177,7 +2195,7 @@ bb_client_refresh_with_identity_async (BbClient *self, BbIdentity *identity,
 BbLoginResult *
 bb_client_refresh_with_identity_finish (BbClient *self, GAsyncResult *result, GError **error)
 {
-  return request_finish (self, result, bb_client_refresh_with_identity_async, error);
+  return request_finish (self, result, bb_client_refresh_with_identity_async, G_STRFUNC, error);
 }
 
 /**
@@ -2227,7 +2245,8 @@ gboolean
 bb_client_revoke_all_tokens_with_identity_finish (BbClient *self, GAsyncResult *result,
                                                   GError **error)
 {
-  return request_finish (self, result, bb_client_revoke_all_tokens_with_identity_async, error)
+  return request_finish (self, result, bb_client_revoke_all_tokens_with_identity_async, G_STRFUNC,
+                         error)
          != NULL;
 }
 
@@ -2306,7 +2325,8 @@ bb_client_create_invite_with_identity_async (BbClient *self, BbIdentity *identit
 BbInviteInfo *
 bb_client_create_invite_with_identity_finish (BbClient *self, GAsyncResult *result, GError **error)
 {
-  return request_finish (self, result, bb_client_create_invite_with_identity_async, error);
+  return request_finish (self, result, bb_client_create_invite_with_identity_async, G_STRFUNC,
+                         error);
 }
 
 /* ------------------------------------------------------------------------------------ */
@@ -2370,7 +2390,7 @@ bb_client_get_default_namespace_async (BbClient *self, GCancellable *cancellable
 BbNamespaceInfo *
 bb_client_get_default_namespace_finish (BbClient *self, GAsyncResult *result, GError **error)
 {
-  return request_finish (self, result, bb_client_get_default_namespace_async, error);
+  return request_finish (self, result, bb_client_get_default_namespace_async, G_STRFUNC, error);
 }
 
 static gpointer
@@ -2464,7 +2484,7 @@ bb_client_ensure_default_namespace_async (BbClient *self, const char *proposed_n
 BbNamespaceInfo *
 bb_client_ensure_default_namespace_finish (BbClient *self, GAsyncResult *result, GError **error)
 {
-  return request_finish (self, result, bb_client_ensure_default_namespace_async, error);
+  return request_finish (self, result, bb_client_ensure_default_namespace_async, G_STRFUNC, error);
 }
 
 static gpointer
@@ -2519,7 +2539,7 @@ bb_client_list_namespaces_async (BbClient *self, GCancellable *cancellable,
 GPtrArray *
 bb_client_list_namespaces_finish (BbClient *self, GAsyncResult *result, GError **error)
 {
-  return request_finish (self, result, bb_client_list_namespaces_async, error);
+  return request_finish (self, result, bb_client_list_namespaces_async, G_STRFUNC, error);
 }
 
 static gpointer
@@ -2621,7 +2641,7 @@ bb_client_watch_async (BbClient *self, GVariant *known_heads, GCancellable *canc
 BbWatchResult *
 bb_client_watch_finish (BbClient *self, GAsyncResult *result, GError **error)
 {
-  return request_finish (self, result, bb_client_watch_async, error);
+  return request_finish (self, result, bb_client_watch_async, G_STRFUNC, error);
 }
 
 static gpointer
@@ -2702,7 +2722,7 @@ bb_client_create_namespace_async (BbClient *self, const char *namespace_id, GByt
 BbNamespaceInfo *
 bb_client_create_namespace_finish (BbClient *self, GAsyncResult *result, GError **error)
 {
-  return request_finish (self, result, bb_client_create_namespace_async, error);
+  return request_finish (self, result, bb_client_create_namespace_async, G_STRFUNC, error);
 }
 
 static gpointer
@@ -2781,7 +2801,7 @@ bb_client_list_members_async (BbClient *self, const char *namespace_id, GCancell
 GPtrArray *
 bb_client_list_members_finish (BbClient *self, GAsyncResult *result, GError **error)
 {
-  return request_finish (self, result, bb_client_list_members_async, error);
+  return request_finish (self, result, bb_client_list_members_async, G_STRFUNC, error);
 }
 
 static gpointer
@@ -2852,7 +2872,7 @@ bb_client_get_wrapped_dek_async (BbClient *self, const char *namespace_id, const
 GBytes *
 bb_client_get_wrapped_dek_finish (BbClient *self, GAsyncResult *result, GError **error)
 {
-  return request_finish (self, result, bb_client_get_wrapped_dek_async, error);
+  return request_finish (self, result, bb_client_get_wrapped_dek_async, G_STRFUNC, error);
 }
 
 /* ------------------------------------------------------------------------------------ */
@@ -2998,7 +3018,7 @@ bb_client_create_invite_async (BbClient *self, const char *namespace_id, const c
 BbInviteInfo *
 bb_client_create_invite_finish (BbClient *self, GAsyncResult *result, GError **error)
 {
-  return request_finish (self, result, bb_client_create_invite_async, error);
+  return request_finish (self, result, bb_client_create_invite_async, G_STRFUNC, error);
 }
 
 static gpointer
@@ -3066,7 +3086,7 @@ bb_client_list_invites_async (BbClient *self, const char *namespace_id, GCancell
 GPtrArray *
 bb_client_list_invites_finish (BbClient *self, GAsyncResult *result, GError **error)
 {
-  return request_finish (self, result, bb_client_list_invites_async, error);
+  return request_finish (self, result, bb_client_list_invites_async, G_STRFUNC, error);
 }
 
 static gpointer
@@ -3140,7 +3160,7 @@ bb_client_revoke_invite_async (BbClient *self, const char *namespace_id, const c
 gboolean
 bb_client_revoke_invite_finish (BbClient *self, GAsyncResult *result, GError **error)
 {
-  return request_finish (self, result, bb_client_revoke_invite_async, error) != NULL;
+  return request_finish (self, result, bb_client_revoke_invite_async, G_STRFUNC, error) != NULL;
 }
 
 static gpointer
@@ -3235,7 +3255,7 @@ bb_client_submit_join_request_async (BbClient *self, BbJoinRequest *request,
 BbJoinRequestInfo *
 bb_client_submit_join_request_finish (BbClient *self, GAsyncResult *result, GError **error)
 {
-  return request_finish (self, result, bb_client_submit_join_request_async, error);
+  return request_finish (self, result, bb_client_submit_join_request_async, G_STRFUNC, error);
 }
 
 static gpointer
@@ -3318,7 +3338,7 @@ bb_client_list_join_requests_async (BbClient *self, const char *namespace_id,
 GPtrArray *
 bb_client_list_join_requests_finish (BbClient *self, GAsyncResult *result, GError **error)
 {
-  return request_finish (self, result, bb_client_list_join_requests_async, error);
+  return request_finish (self, result, bb_client_list_join_requests_async, G_STRFUNC, error);
 }
 
 static gpointer
@@ -3418,7 +3438,7 @@ bb_client_approve_join_request_async (BbClient *self, const char *namespace_id, 
 BbMember *
 bb_client_approve_join_request_finish (BbClient *self, GAsyncResult *result, GError **error)
 {
-  return request_finish (self, result, bb_client_approve_join_request_async, error);
+  return request_finish (self, result, bb_client_approve_join_request_async, G_STRFUNC, error);
 }
 
 static gpointer
@@ -3496,7 +3516,8 @@ bb_client_reject_join_request_async (BbClient *self, const char *namespace_id, c
 gboolean
 bb_client_reject_join_request_finish (BbClient *self, GAsyncResult *result, GError **error)
 {
-  return request_finish (self, result, bb_client_reject_join_request_async, error) != NULL;
+  return request_finish (self, result, bb_client_reject_join_request_async, G_STRFUNC, error)
+         != NULL;
 }
 
 /* ------------------------------------------------------------------------------------ */
@@ -3567,7 +3588,7 @@ bb_client_get_items_async (BbClient *self, const char *namespace_id, GCancellabl
 BbNamespaceItems *
 bb_client_get_items_finish (BbClient *self, GAsyncResult *result, GError **error)
 {
-  return request_finish (self, result, bb_client_get_items_async, error);
+  return request_finish (self, result, bb_client_get_items_async, G_STRFUNC, error);
 }
 
 /* A server must not hand out more than the protocol lets anyone store. */
@@ -3680,7 +3701,7 @@ bb_client_get_item_async (BbClient *self, const char *namespace_id, const char *
 BbItemEnvelope *
 bb_client_get_item_finish (BbClient *self, GAsyncResult *result, GError **error)
 {
-  return request_finish (self, result, bb_client_get_item_async, error);
+  return request_finish (self, result, bb_client_get_item_async, G_STRFUNC, error);
 }
 
 static gpointer
@@ -3778,7 +3799,8 @@ bb_client_put_item_async (BbClient *self, const char *namespace_id, const char *
 guint64
 bb_client_put_item_finish (BbClient *self, GAsyncResult *result, GError **error)
 {
-  g_autofree guint64 *version = request_finish (self, result, bb_client_put_item_async, error);
+  g_autofree guint64 *version
+      = request_finish (self, result, bb_client_put_item_async, G_STRFUNC, error);
 
   return version != NULL ? *version : 0;
 }
@@ -3838,5 +3860,5 @@ bb_client_health_async (BbClient *self, GCancellable *cancellable, GAsyncReadyCa
 char *
 bb_client_health_finish (BbClient *self, GAsyncResult *result, GError **error)
 {
-  return request_finish (self, result, bb_client_health_async, error);
+  return request_finish (self, result, bb_client_health_async, G_STRFUNC, error);
 }

@@ -1510,6 +1510,46 @@ test_bad_arguments (void)
   fake_free (f);
 }
 
+/* A _finish given the result of another call warns under its own name, not that of an
+ * internal helper. */
+static void
+test_finish_wrong_result (void)
+{
+  Fake *f = fake_new ();
+  g_autoptr (GAsyncResult) res = NULL;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GTask) foreign = g_task_new (NULL, NULL, NULL, NULL);
+  g_autoptr (GPtrArray) namespaces = NULL;
+  g_autofree char *status = NULL;
+
+  fake_answer (f, 200, "{\"status\":\"ok\"}");
+  BB_TEST_AWAIT (res, bb_client_health_async (f->client, NULL, bb_test_got_result, &res));
+
+  g_test_expect_message (
+      "BbSync", G_LOG_LEVEL_CRITICAL,
+      "bb_client_list_namespaces_finish: assertion 'g_task_get_source_tag (G_TASK "
+      "(result)) == bb_client_list_namespaces_async' failed");
+  namespaces = bb_client_list_namespaces_finish (f->client, res, &error);
+  g_test_assert_expected_messages ();
+  g_assert_null (namespaces);
+  g_assert_no_error (error);
+
+  g_test_expect_message (
+      "BbSync", G_LOG_LEVEL_CRITICAL,
+      "bb_client_health_finish: assertion 'g_task_is_valid (result, self)' failed");
+  status = bb_client_health_finish (f->client, G_ASYNC_RESULT (foreign), &error);
+  g_test_assert_expected_messages ();
+  g_assert_null (status);
+  g_assert_no_error (error);
+  g_task_return_boolean (foreign, TRUE);
+
+  /* The result is still good for its own _finish. */
+  status = bb_client_health_finish (f->client, res, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (status, ==, "ok");
+  fake_free (f);
+}
+
 /* Base URLs: trailing slashes go, a prefix stays; http only on loopback. */
 static void
 test_base_url (void)
@@ -2226,6 +2266,7 @@ main (int argc, char **argv)
   g_test_add_func ("/client-misbehaving/retry-after-getter", test_retry_after_getter);
   g_test_add_func ("/client-misbehaving/bad-success-bodies", test_bad_success_bodies);
   g_test_add_func ("/client-misbehaving/bad-arguments", test_bad_arguments);
+  g_test_add_func ("/client-misbehaving/finish-wrong-result", test_finish_wrong_result);
   g_test_add_func ("/client-misbehaving/base-url", test_base_url);
   g_test_add_func ("/client-misbehaving/network-error", test_network_error);
   g_test_add_func ("/client-misbehaving/timeout", test_timeout);
