@@ -26,21 +26,25 @@
  * `_async`/`_finish` pair per endpoint.
  *
  * Every call validates its arguments before sending anything (IDs must be lower-case
- * hex of the right size: %BB_SYNC_ERROR_INVALID_INPUT otherwise) and checks every
+ * hex of the right size: %BB_SYNC_ERROR_INVALID_INPUT otherwise, passed to the callback
+ * like any other error) and checks every
  * answer the way the reference client does: a wrong echoed ID, kind, version or
  * expiry, bad base64 or truncated JSON is %BB_SYNC_ERROR_PROTOCOL with a message
  * naming the field (an item whose ciphertext exceeds the protocol maximum
- * of 65 536 bytes, too). A status of 400 or above is %BB_SYNC_ERROR_API with the message
- * `HTTP <status>: <server text>`, where the server text is made valid UTF-8, has its
- * control characters and escape sequences replaced (line breaks and tabs become spaces)
- * and is cut to 512 bytes with an ellipsis; [func@BbSync.SyncError.get_http_status]
- * reads the status back. On a 429 or 503 with a usable `Retry-After` header
- * (delta-seconds or an HTTP-date) the message ends with ` (retry after <seconds> s)`, at most
- * %BB_SYNC_ERROR_RETRY_AFTER_MAX, and [func@BbSync.SyncError.get_retry_after] reads
- * the delay back; a malformed header is ignored. Network and TLS errors pass through
- * unchanged, cancellation ends in %G_IO_ERROR_CANCELLED, and a request that outlasts
- * [property@Client:timeout] (which bounds the whole exchange, not each read) ends in
- * %G_IO_ERROR_TIMED_OUT.
+ * of 65 536 bytes, too). So is an answer body over 8 MiB, which the client stops
+ * reading at the limit (dropping the connection) instead of holding it, and an answer
+ * with a content coding: the client asks for none and decodes none. A status of 400 or
+ * above is %BB_SYNC_ERROR_API with the message `HTTP <status>: <server text>`, where
+ * the server text (from the first 4 KiB of the body; the rest is never read) is made
+ * valid UTF-8, has its control characters and escape sequences replaced (line breaks
+ * and tabs become spaces) and is cut to 512 bytes with an ellipsis;
+ * [func@BbSync.SyncError.get_http_status] reads the status back. On a 429 or 503 with
+ * a usable `Retry-After` header (delta-seconds or an HTTP-date) the message ends with
+ * ` (retry after <seconds> s)`, at most %BB_SYNC_ERROR_RETRY_AFTER_MAX, and
+ * [func@BbSync.SyncError.get_retry_after] reads the delay back; a malformed header is
+ * ignored. Network and TLS errors pass through unchanged, cancellation ends in
+ * %G_IO_ERROR_CANCELLED, and a request that outlasts [property@Client:timeout] (which
+ * bounds the whole exchange, not each read) ends in %G_IO_ERROR_TIMED_OUT.
  *
  * The client keeps the bearer token in [property@Client:access-token]: a successful
  * login or refresh stores the new token (an RFC 6750 `b64token` of at most 4096
@@ -128,6 +132,13 @@ struct _Request
   GDestroyNotify result_free;
   SoupMessage *message;
   Expect expect;
+  /* The answer while it is read: at most body_cap bytes are kept, in a buffer that may
+   * hold a bearer token and is wiped when released. */
+  GInputStream *stream;
+  guint8 *body_data;
+  gsize body_len;
+  gsize body_allocated;
+  gsize body_cap;
   /* The deadline: libsoup's own timeout only bounds each read, so a server that
    * trickles bytes could hold a request forever. The request runs on its own
    * cancellable, cancelled by the caller's one or by the deadline source. */
@@ -177,9 +188,24 @@ expect_copy (Expect *dest, const Expect *src)
   dest->kind = g_strdup (src->kind);
 }
 
+/* Lets go of the answer's stream. Closed before its end, it makes libsoup drop the
+ * connection rather than read the rest. */
+static void
+request_close_stream (Request *req)
+{
+  if (req->stream == NULL)
+    return;
+  g_input_stream_close (req->stream, NULL, NULL);
+  g_clear_object (&req->stream);
+}
+
 static void
 request_free (Request *req)
 {
+  request_close_stream (req);
+  if (req->body_data != NULL)
+    bb_crypto_wipe (req->body_data, req->body_len);
+  g_free (req->body_data);
   g_free (req->path);
   g_clear_pointer (&req->body, g_bytes_unref);
   g_free (req->if_match);
@@ -408,6 +434,15 @@ parse_retry_after (const char *value, gint64 now)
   return (guint)MIN (delay, BB_SYNC_ERROR_RETRY_AFTER_MAX);
 }
 
+/* The largest 2xx body the client reads: the JSON reader's own limit, enforced while
+ * reading, so that a server cannot make the client hold more. */
+#define BB_CLIENT_BODY_MAX BB_MSG_MAX_BODY_SIZE
+/* How much of an error body is read: what sanitize_error_text() looks at, and a byte
+ * more for it to see that the text goes on. The rest is never read. */
+#define BB_CLIENT_ERROR_BODY_MAX (BB_CLIENT_ERROR_TEXT_INPUT_MAX + 1)
+/* The first buffer for a body of unknown length; it doubles as needed. */
+#define BB_CLIENT_BODY_INITIAL_SIZE (16 * 1024)
+
 /* Response bodies can carry secrets (the bearer token of a login or refresh answer):
  * wipe them before the memory goes back to the allocator. */
 typedef GBytes BbResponseBody;
@@ -564,30 +599,35 @@ request_parse_in_thread (GTask *task, Request *req, BbResponseBody *body)
   g_task_run_in_thread (parse_task, parse_thread);
 }
 
+/* Ends @task with a failure to send or read (@error, taken), which is passed through
+ * unless the deadline caused it. */
 static void
-request_sent_cb (GObject *source, GAsyncResult *result, gpointer user_data)
+request_fail (GTask *task, GError *error)
 {
-  g_autoptr (GTask) task = user_data;
+  Request *req = g_task_get_task_data (task);
+
+  request_close_stream (req);
+  request_stop_deadline (req);
+  request_check_timed_out (req, &error);
+  g_debug ("%s %s: %s", req->method, req->endpoint, error->message);
+  g_task_return_error (task, error);
+}
+
+/* Ends @task with the answer read so far: the error of a status of 400 or above, else
+ * the parsed and checked body (in a worker thread when it is big). */
+static void
+request_handle_answer (GTask *task)
+{
   Request *req = g_task_get_task_data (task);
   g_autoptr (BbResponseBody) body = NULL;
   GError *error = NULL;
   gpointer value;
-  guint status;
+  guint status = soup_message_get_status (req->message);
   const guint8 *data;
   gsize len;
 
-  body = soup_session_send_and_read_finish (SOUP_SESSION (source), result, &error);
-  if (body == NULL)
-    {
-      request_stop_deadline (req);
-      request_check_timed_out (req, &error);
-      g_debug ("%s %s: %s", req->method, req->endpoint, error->message);
-      g_task_return_error (task, error);
-      return;
-    }
-
-  status = soup_message_get_status (req->message);
-  g_debug ("%s %s: HTTP %u", req->method, req->endpoint, status);
+  body = g_bytes_new_take (g_steal_pointer (&req->body_data), req->body_len);
+  req->body_len = req->body_allocated = 0;
   data = g_bytes_get_data (body, &len);
 
   if (status >= 400)
@@ -620,6 +660,163 @@ request_sent_cb (GObject *source, GAsyncResult *result, gpointer user_data)
   value = run_handler (req->handler, &req->expect, body, &error);
   call_parse_hook (BB_CLIENT_PARSE_FINISHED, len);
   request_complete (task, value, error);
+}
+
+static void request_read_cb (GObject *source, GAsyncResult *result, gpointer user_data);
+
+/* Reads the next piece of the answer. The buffer grows by copying and wiping, never by
+ * g_realloc(), which could leave a copy of a token behind. */
+static void
+request_read_more (GTask *task)
+{
+  Request *req = g_task_get_task_data (task);
+
+  if (req->body_len == req->body_allocated)
+    {
+      gsize size = MIN (MAX (req->body_allocated * 2, BB_CLIENT_BODY_INITIAL_SIZE), req->body_cap);
+      guint8 *data = g_malloc (size);
+
+      if (req->body_len > 0)
+        memcpy (data, req->body_data, req->body_len);
+      if (req->body_data != NULL)
+        bb_crypto_wipe (req->body_data, req->body_len);
+      g_free (req->body_data);
+      req->body_data = data;
+      req->body_allocated = size;
+    }
+  g_input_stream_read_async (req->stream, req->body_data + req->body_len,
+                             req->body_allocated - req->body_len, G_PRIORITY_DEFAULT,
+                             req->cancellable, request_read_cb, g_object_ref (task));
+}
+
+static void
+request_read_cb (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  g_autoptr (GTask) task = user_data;
+  Request *req = g_task_get_task_data (task);
+  GError *error = NULL;
+  gssize n;
+
+  n = g_input_stream_read_finish (G_INPUT_STREAM (source), result, &error);
+  if (n < 0)
+    {
+      request_fail (task, error);
+      return;
+    }
+  req->body_len += n;
+  if (n > 0 && req->body_len < req->body_cap)
+    {
+      request_read_more (task);
+      return;
+    }
+
+  /* The end of the body, or all of it the client keeps: the rest is never read. */
+  request_close_stream (req);
+  if (soup_message_get_status (req->message) < 400 && req->body_len > BB_CLIENT_BODY_MAX)
+    {
+      request_complete (task, NULL,
+                        g_error_new (BB_SYNC_ERROR, BB_SYNC_ERROR_PROTOCOL,
+                                     _ ("body: larger than %u bytes"), (guint)BB_CLIENT_BODY_MAX));
+      return;
+    }
+  request_handle_answer (task);
+}
+
+/* The content coding of an answer (RFC 9110 §8.4), or NULL for none. */
+static const char *
+answer_content_coding (SoupMessage *message)
+{
+  const char *coding = soup_message_headers_get_list (soup_message_get_response_headers (message),
+                                                      "Content-Encoding");
+
+  if (coding == NULL || coding[0] == '\0' || g_ascii_strcasecmp (coding, "identity") == 0)
+    return NULL;
+  return coding;
+}
+
+/* Checks the headers of a 2xx answer before its body is read: the body must not be
+ * coded (it would have to be decoded, and a small coded body can decode to gigabytes)
+ * and must not announce more than the client reads. */
+static gboolean
+check_answer_headers (SoupMessage *message, GError **error)
+{
+  SoupMessageHeaders *headers = soup_message_get_response_headers (message);
+  const char *coding = answer_content_coding (message);
+
+  if (coding != NULL)
+    {
+      g_autofree char *text = sanitize_error_text (coding, strlen (coding));
+
+      g_set_error (error, BB_SYNC_ERROR, BB_SYNC_ERROR_PROTOCOL,
+                   _ ("Content-Encoding: the body is coded as “%s”, and the protocol uses no "
+                      "content coding"),
+                   text);
+      return FALSE;
+    }
+  /* A length beyond 2^63 reads as negative. */
+  if (soup_message_headers_get_encoding (headers) == SOUP_ENCODING_CONTENT_LENGTH
+      && (soup_message_headers_get_content_length (headers) < 0
+          || soup_message_headers_get_content_length (headers) > BB_CLIENT_BODY_MAX))
+    {
+      g_set_error (error, BB_SYNC_ERROR, BB_SYNC_ERROR_PROTOCOL, _ ("body: larger than %u bytes"),
+                   (guint)BB_CLIENT_BODY_MAX);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+static void
+request_sent_cb (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  g_autoptr (GTask) task = user_data;
+  Request *req = g_task_get_task_data (task);
+  SoupMessageHeaders *headers;
+  GError *error = NULL;
+  guint status;
+
+  req->stream = soup_session_send_finish (SOUP_SESSION (source), result, &error);
+  if (req->stream == NULL)
+    {
+      request_fail (task, error);
+      return;
+    }
+
+  status = soup_message_get_status (req->message);
+  g_debug ("%s %s: HTTP %u", req->method, req->endpoint, status);
+  headers = soup_message_get_response_headers (req->message);
+
+  if (status >= 400)
+    {
+      /* A coded error body is not decoded: the reason phrase stands in for it. */
+      if (answer_content_coding (req->message) != NULL)
+        {
+          request_close_stream (req);
+          request_handle_answer (task);
+          return;
+        }
+      req->body_cap = BB_CLIENT_ERROR_BODY_MAX;
+    }
+  else
+    {
+      if (!check_answer_headers (req->message, &error))
+        {
+          request_close_stream (req);
+          request_complete (task, NULL, error);
+          return;
+        }
+      /* One byte more than the limit, to tell a body at the limit from a bigger one. */
+      req->body_cap = BB_CLIENT_BODY_MAX + 1;
+    }
+  /* A body of announced length fits in one buffer, with room to read its end. */
+  if (soup_message_headers_get_encoding (headers) == SOUP_ENCODING_CONTENT_LENGTH
+      && soup_message_headers_get_content_length (headers) >= 0)
+    {
+      guint64 length = (guint64)soup_message_headers_get_content_length (headers);
+
+      req->body_allocated = (gsize)MIN (length + 1, (guint64)req->body_cap);
+      req->body_data = g_malloc (req->body_allocated);
+    }
+  request_read_more (task);
 }
 
 static void
@@ -664,8 +861,8 @@ request_start_deadline (BbClient *self, Request *req, GTask *task, GCancellable 
     req->deadline = g_timeout_source_new_seconds (req->timeout);
   g_source_set_static_name (req->deadline, "[bbsync] BbClient request deadline");
   g_source_set_priority (req->deadline, G_PRIORITY_DEFAULT);
-  /* @req lives as long as the task, which lives until request_sent_cb() has destroyed
-   * the source. */
+  /* @req lives as long as the task, which lives until the answer is handled and the
+   * source destroyed (request_free() destroys it at the latest). */
   g_source_set_callback (req->deadline, deadline_cb, req, NULL);
   g_source_attach (req->deadline, g_task_get_context (task));
 }
@@ -709,30 +906,37 @@ request_send (BbClient *self, Request *req, gpointer source_tag, GCancellable *c
 
   g_debug ("%s %s", req->method, req->endpoint);
   request_start_deadline (self, req, task, cancellable);
-  soup_session_send_and_read_async (self->session, req->message, G_PRIORITY_DEFAULT,
-                                    req->cancellable, request_sent_cb, g_object_ref (task));
+  soup_session_send_async (self->session, req->message, G_PRIORITY_DEFAULT, req->cancellable,
+                           request_sent_cb, g_object_ref (task));
 }
 
-/* Finishes a task of request_send(). */
+/* Finishes a task of @source_tag for the public @finish_name (its G_STRFUNC), which
+ * names a wrong @self or @result in the critical warning, as a g_return_val_if_fail()
+ * in that function would. */
 static gpointer
-request_finish (BbClient *self, GAsyncResult *result, gpointer source_tag, GError **error)
+request_finish (BbClient *self, GAsyncResult *result, gpointer source_tag, const char *finish_name,
+                GError **error)
 {
-  g_return_val_if_fail (BB_IS_CLIENT (self), NULL);
-  g_return_val_if_fail (g_task_is_valid (result, self), NULL);
-  g_return_val_if_fail (g_task_get_source_tag (G_TASK (result)) == source_tag, NULL);
+  g_autofree char *wrong_call = NULL;
+  const char *failed = NULL;
 
+  if (!BB_IS_CLIENT (self))
+    failed = "BB_IS_CLIENT (self)";
+  else if (!g_task_is_valid (result, self))
+    failed = "g_task_is_valid (result, self)";
+  else if (g_task_get_source_tag (G_TASK (result)) != source_tag)
+    {
+      /* Every public name ends in “_finish”, and its call in “_async”. */
+      wrong_call = g_strdup_printf ("g_task_get_source_tag (G_TASK (result)) == %.*s_async",
+                                    (int)(strlen (finish_name) - strlen ("_finish")), finish_name);
+      failed = wrong_call;
+    }
+  if (failed != NULL)
+    {
+      g_return_if_fail_warning (G_LOG_DOMAIN, finish_name, failed);
+      return NULL;
+    }
   return g_task_propagate_pointer (G_TASK (result), error);
-}
-
-/* Fails a call before anything is sent (bad arguments). */
-static void
-report_error (BbClient *self, gpointer source_tag, GAsyncReadyCallback callback, gpointer user_data,
-              GError *error)
-{
-  g_autoptr (GTask) task = g_task_new (self, NULL, callback, user_data);
-
-  g_task_set_source_tag (task, source_tag);
-  g_task_return_error (task, error);
 }
 
 /* ------------------------------------------------------------------------------------ */
@@ -862,16 +1066,53 @@ check_access_token (const char *token, GError **error)
   return FALSE;
 }
 
-/* Checks caller-supplied IDs before anything is sent. */
-static gboolean
-validate_id_arg (const char *text, gsize len, const char *field, GError **error)
+/* ------------------------------------------------------------------------------------ */
+/* Argument checks                                                                       */
+
+/* The checks of the arguments of a call, before anything is sent. Each does nothing
+ * once *@error is set, so that a call runs its checks in a row and hands the first
+ * failure to report_bad_arguments(). */
+
+static void
+check_id_arg (const char *text, gsize len, const char *field, GError **error)
 {
+  if (*error != NULL)
+    return;
   if (text == NULL)
-    {
-      g_set_error (error, BB_SYNC_ERROR, BB_SYNC_ERROR_INVALID_INPUT, _ ("%s: missing"), field);
-      return FALSE;
-    }
-  return bb_protocol_validate_lower_hex (text, len, field, error);
+    g_set_error (error, BB_SYNC_ERROR, BB_SYNC_ERROR_INVALID_INPUT, _ ("%s: missing"), field);
+  else
+    bb_protocol_validate_lower_hex (text, len, field, error);
+}
+
+static void
+check_key_arg (GBytes *key, const char *field, GError **error)
+{
+  if (*error == NULL && (key == NULL || g_bytes_get_size (key) != 32))
+    g_set_error (error, BB_SYNC_ERROR, BB_SYNC_ERROR_INVALID_INPUT, _ ("%s: expected 32 bytes"),
+                 field);
+}
+
+static void
+check_signature_arg (GBytes *signature, GError **error)
+{
+  if (*error == NULL
+      && (signature == NULL || g_bytes_get_size (signature) != BB_PROTOCOL_SIGNATURE_SIZE))
+    g_set_error (error, BB_SYNC_ERROR, BB_SYNC_ERROR_INVALID_INPUT,
+                 _ ("intentSignature: expected %d bytes"), BB_PROTOCOL_SIGNATURE_SIZE);
+}
+
+/* Ends a call whose arguments failed a check (@error, taken) through its callback,
+ * before anything is sent, and returns TRUE; returns FALSE when @error is NULL.
+ * Arguments often come from a binding, whose caller a g_return_if_fail() would leave
+ * waiting for a callback that never runs. */
+static gboolean
+report_bad_arguments (BbClient *self, gpointer source_tag, GAsyncReadyCallback callback,
+                      gpointer user_data, GError *error)
+{
+  if (error == NULL)
+    return FALSE;
+  g_task_report_error (self, callback, user_data, source_tag, error);
+  return TRUE;
 }
 
 /* ------------------------------------------------------------------------------------ */
@@ -1003,6 +1244,9 @@ bb_client_init (BbClient *self)
   self->session
       = soup_session_new_with_options ("user-agent", "bbsync/" PACKAGE_VERSION " ", "timeout", 0,
                                        "max-conns-per-host", BB_CLIENT_MAX_CONNECTIONS, NULL);
+  /* No content coding: the protocol needs none, and a decoder would turn a small
+   * answer into an unbounded one. Without it, no Accept-Encoding is sent. */
+  soup_session_remove_feature_by_type (self->session, SOUP_TYPE_CONTENT_DECODER);
 }
 
 static gboolean
@@ -1267,12 +1511,10 @@ bb_client_request_challenge_async (BbClient *self, const char *purpose, const ch
   g_return_if_fail (BB_IS_CLIENT (self));
   g_return_if_fail (purpose != NULL);
 
-  if (action_fields_hash != NULL
-      && !bb_protocol_validate_lower_hex (action_fields_hash, 32, "actionFieldsHash", &error))
-    {
-      report_error (self, bb_client_request_challenge_async, callback, user_data, error);
-      return;
-    }
+  if (action_fields_hash != NULL)
+    check_id_arg (action_fields_hash, 32, "actionFieldsHash", &error);
+  if (report_bad_arguments (self, bb_client_request_challenge_async, callback, user_data, error))
+    return;
 
   msg.purpose = (char *)purpose;
   msg.kind = (char *)BB_PROTOCOL_KIND_KEYSTORE;
@@ -1298,7 +1540,7 @@ bb_client_request_challenge_async (BbClient *self, const char *purpose, const ch
 BbChallenge *
 bb_client_request_challenge_finish (BbClient *self, GAsyncResult *result, GError **error)
 {
-  return request_finish (self, result, bb_client_request_challenge_async, error);
+  return request_finish (self, result, bb_client_request_challenge_async, G_STRFUNC, error);
 }
 
 static gpointer
@@ -1342,30 +1584,6 @@ hex_or_null (GBytes *bytes)
   return bytes != NULL ? bb_protocol_hex_encode (bytes) : NULL;
 }
 
-static gboolean
-check_key_arg (GBytes *key, const char *field, GError **error)
-{
-  if (key == NULL || g_bytes_get_size (key) != 32)
-    {
-      g_set_error (error, BB_SYNC_ERROR, BB_SYNC_ERROR_INVALID_INPUT, _ ("%s: expected 32 bytes"),
-                   field);
-      return FALSE;
-    }
-  return TRUE;
-}
-
-static gboolean
-check_signature_arg (GBytes *signature, GError **error)
-{
-  if (signature == NULL || g_bytes_get_size (signature) != BB_PROTOCOL_SIGNATURE_SIZE)
-    {
-      g_set_error (error, BB_SYNC_ERROR, BB_SYNC_ERROR_INVALID_INPUT,
-                   _ ("intentSignature: expected %d bytes"), BB_PROTOCOL_SIGNATURE_SIZE);
-      return FALSE;
-    }
-  return TRUE;
-}
-
 /**
  * bb_client_login_async:
  * @self: a #BbClient
@@ -1404,14 +1622,12 @@ bb_client_login_async (BbClient *self, const char *kind, const char *key_id,
   g_return_if_fail (kind != NULL);
   g_return_if_fail (challenge != NULL);
 
-  if (!validate_id_arg (key_id, BB_PROTOCOL_KEY_ID_SIZE, "keyId", &error)
-      || !check_key_arg (auth_public_key, "authPublicKey", &error)
-      || !check_key_arg (wrap_public_key, "wrapPublicKey", &error)
-      || !check_signature_arg (intent_signature, &error))
-    {
-      report_error (self, bb_client_login_async, callback, user_data, error);
-      return;
-    }
+  check_id_arg (key_id, BB_PROTOCOL_KEY_ID_SIZE, "keyId", &error);
+  check_key_arg (auth_public_key, "authPublicKey", &error);
+  check_key_arg (wrap_public_key, "wrapPublicKey", &error);
+  check_signature_arg (intent_signature, &error);
+  if (report_bad_arguments (self, bb_client_login_async, callback, user_data, error))
+    return;
 
   auth_hex = hex_or_null (auth_public_key);
   wrap_hex = hex_or_null (wrap_public_key);
@@ -1447,7 +1663,7 @@ bb_client_login_async (BbClient *self, const char *kind, const char *key_id,
 BbLoginResult *
 bb_client_login_finish (BbClient *self, GAsyncResult *result, GError **error)
 {
-  return request_finish (self, result, bb_client_login_async, error);
+  return request_finish (self, result, bb_client_login_async, G_STRFUNC, error);
 }
 
 static gpointer
@@ -1505,12 +1721,10 @@ bb_client_refresh_async (BbClient *self, const char *kind, const char *key_id,
   g_return_if_fail (kind != NULL);
   g_return_if_fail (challenge != NULL);
 
-  if (!validate_id_arg (key_id, BB_PROTOCOL_KEY_ID_SIZE, "keyId", &error)
-      || !check_signature_arg (intent_signature, &error))
-    {
-      report_error (self, bb_client_refresh_async, callback, user_data, error);
-      return;
-    }
+  check_id_arg (key_id, BB_PROTOCOL_KEY_ID_SIZE, "keyId", &error);
+  check_signature_arg (intent_signature, &error);
+  if (report_bad_arguments (self, bb_client_refresh_async, callback, user_data, error))
+    return;
 
   signature_hex = hex_or_null (intent_signature);
   attestation_b64 = attestation != NULL ? bb_protocol_base64_encode (attestation) : NULL;
@@ -1542,7 +1756,7 @@ bb_client_refresh_async (BbClient *self, const char *kind, const char *key_id,
 BbLoginResult *
 bb_client_refresh_finish (BbClient *self, GAsyncResult *result, GError **error)
 {
-  return request_finish (self, result, bb_client_refresh_async, error);
+  return request_finish (self, result, bb_client_refresh_async, G_STRFUNC, error);
 }
 
 static gpointer
@@ -1590,12 +1804,10 @@ bb_client_revoke_all_tokens_async (BbClient *self, const char *kind, const char 
   g_return_if_fail (kind != NULL);
   g_return_if_fail (challenge != NULL);
 
-  if (!validate_id_arg (key_id, BB_PROTOCOL_KEY_ID_SIZE, "keyId", &error)
-      || !check_signature_arg (intent_signature, &error))
-    {
-      report_error (self, bb_client_revoke_all_tokens_async, callback, user_data, error);
-      return;
-    }
+  check_id_arg (key_id, BB_PROTOCOL_KEY_ID_SIZE, "keyId", &error);
+  check_signature_arg (intent_signature, &error);
+  if (report_bad_arguments (self, bb_client_revoke_all_tokens_async, callback, user_data, error))
+    return;
 
   signature_hex = hex_or_null (intent_signature);
   msg.kind = (char *)kind;
@@ -1623,7 +1835,7 @@ bb_client_revoke_all_tokens_async (BbClient *self, const char *kind, const char 
 gboolean
 bb_client_revoke_all_tokens_finish (BbClient *self, GAsyncResult *result, GError **error)
 {
-  return request_finish (self, result, bb_client_revoke_all_tokens_async, error) != NULL;
+  return request_finish (self, result, bb_client_revoke_all_tokens_async, G_STRFUNC, error) != NULL;
 }
 
 /* ------------------------------------------------------------------------------------ */
@@ -1937,7 +2149,7 @@ bb_client_login_with_identity_async (BbClient *self, BbIdentity *identity,
 BbLoginResult *
 bb_client_login_with_identity_finish (BbClient *self, GAsyncResult *result, GError **error)
 {
-  return request_finish (self, result, bb_client_login_with_identity_async, error);
+  return request_finish (self, result, bb_client_login_with_identity_async, G_STRFUNC, error);
 }
 
 /**
@@ -1983,7 +2195,7 @@ bb_client_refresh_with_identity_async (BbClient *self, BbIdentity *identity,
 BbLoginResult *
 bb_client_refresh_with_identity_finish (BbClient *self, GAsyncResult *result, GError **error)
 {
-  return request_finish (self, result, bb_client_refresh_with_identity_async, error);
+  return request_finish (self, result, bb_client_refresh_with_identity_async, G_STRFUNC, error);
 }
 
 /**
@@ -2033,7 +2245,8 @@ gboolean
 bb_client_revoke_all_tokens_with_identity_finish (BbClient *self, GAsyncResult *result,
                                                   GError **error)
 {
-  return request_finish (self, result, bb_client_revoke_all_tokens_with_identity_async, error)
+  return request_finish (self, result, bb_client_revoke_all_tokens_with_identity_async, G_STRFUNC,
+                         error)
          != NULL;
 }
 
@@ -2087,10 +2300,10 @@ bb_client_create_invite_with_identity_async (BbClient *self, BbIdentity *identit
         bb_invite_get_namespace_id (invite), bb_invite_get_invite_id (invite),
         flow->server_secret_hash, bb_invite_get_expires_at (invite), max_pending, max_accepted,
         &error);
-  if (fields == NULL)
+  if (report_bad_arguments (self, bb_client_create_invite_with_identity_async, callback, user_data,
+                            error))
     {
       flow_free (flow);
-      report_error (self, bb_client_create_invite_with_identity_async, callback, user_data, error);
       return;
     }
   fields_hash = bb_protocol_action_fields_hash (fields);
@@ -2112,7 +2325,8 @@ bb_client_create_invite_with_identity_async (BbClient *self, BbIdentity *identit
 BbInviteInfo *
 bb_client_create_invite_with_identity_finish (BbClient *self, GAsyncResult *result, GError **error)
 {
-  return request_finish (self, result, bb_client_create_invite_with_identity_async, error);
+  return request_finish (self, result, bb_client_create_invite_with_identity_async, G_STRFUNC,
+                         error);
 }
 
 /* ------------------------------------------------------------------------------------ */
@@ -2176,7 +2390,7 @@ bb_client_get_default_namespace_async (BbClient *self, GCancellable *cancellable
 BbNamespaceInfo *
 bb_client_get_default_namespace_finish (BbClient *self, GAsyncResult *result, GError **error)
 {
-  return request_finish (self, result, bb_client_get_default_namespace_async, error);
+  return request_finish (self, result, bb_client_get_default_namespace_async, G_STRFUNC, error);
 }
 
 static gpointer
@@ -2238,12 +2452,11 @@ bb_client_ensure_default_namespace_async (BbClient *self, const char *proposed_n
   g_return_if_fail (BB_IS_CLIENT (self));
   g_return_if_fail (wrapped_dek != NULL);
 
-  if (!validate_id_arg (proposed_namespace_id, BB_PROTOCOL_NAMESPACE_ID_SIZE, "proposedNamespaceId",
-                        &error))
-    {
-      report_error (self, bb_client_ensure_default_namespace_async, callback, user_data, error);
-      return;
-    }
+  check_id_arg (proposed_namespace_id, BB_PROTOCOL_NAMESPACE_ID_SIZE, "proposedNamespaceId",
+                &error);
+  if (report_bad_arguments (self, bb_client_ensure_default_namespace_async, callback, user_data,
+                            error))
+    return;
 
   wrapped_b64 = bb_protocol_base64_encode (wrapped_dek);
   msg.proposed_namespace_id = (char *)proposed_namespace_id;
@@ -2271,7 +2484,7 @@ bb_client_ensure_default_namespace_async (BbClient *self, const char *proposed_n
 BbNamespaceInfo *
 bb_client_ensure_default_namespace_finish (BbClient *self, GAsyncResult *result, GError **error)
 {
-  return request_finish (self, result, bb_client_ensure_default_namespace_async, error);
+  return request_finish (self, result, bb_client_ensure_default_namespace_async, G_STRFUNC, error);
 }
 
 static gpointer
@@ -2326,7 +2539,7 @@ bb_client_list_namespaces_async (BbClient *self, GCancellable *cancellable,
 GPtrArray *
 bb_client_list_namespaces_finish (BbClient *self, GAsyncResult *result, GError **error)
 {
-  return request_finish (self, result, bb_client_list_namespaces_async, error);
+  return request_finish (self, result, bb_client_list_namespaces_async, G_STRFUNC, error);
 }
 
 static gpointer
@@ -2361,7 +2574,9 @@ handle_watch (const Expect *expect, const char *body, gsize len, GError **error)
  *
  * Waits until one of the caller's namespaces differs from @known_heads, or until the
  * server's wait times out (`POST /v1/namespaces/watch`, a long poll). Cancelling
- * @cancellable ends the wait at once with %G_IO_ERROR_CANCELLED.
+ * @cancellable ends the wait at once with %G_IO_ERROR_CANCELLED. A @known_heads of
+ * another type, or with a key that is not a namespace ID, fails the call with
+ * %BB_SYNC_ERROR_INVALID_INPUT.
  *
  * A server without watch support answers 404, 405 or 501 (%BB_SYNC_ERROR_API).
  *
@@ -2380,27 +2595,30 @@ bb_client_watch_async (BbClient *self, GVariant *known_heads, GCancellable *canc
   Request *req;
 
   g_return_if_fail (BB_IS_CLIENT (self));
-  g_return_if_fail (known_heads == NULL
-                    || g_variant_is_of_type (known_heads, G_VARIANT_TYPE ("a{st}")));
 
+  /* A binding can pass a variant of any type. */
   if (known_heads != NULL)
     heads = g_variant_ref_sink (known_heads);
+  if (heads != NULL && !g_variant_is_of_type (heads, G_VARIANT_TYPE ("a{st}")))
+    g_set_error (&error, BB_SYNC_ERROR, BB_SYNC_ERROR_INVALID_INPUT,
+                 _ ("knownHeads: expected a dictionary of type a{st}, not %s"),
+                 g_variant_get_type_string (heads));
 
   msg.known_heads = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
-  if (heads != NULL)
+  if (heads != NULL && error == NULL)
     {
       g_variant_iter_init (&iter, heads);
-      while (g_variant_iter_next (&iter, "{&st}", &namespace_id, &head))
+      while (error == NULL && g_variant_iter_next (&iter, "{&st}", &namespace_id, &head))
         {
-          if (!validate_id_arg (namespace_id, BB_PROTOCOL_NAMESPACE_ID_SIZE, "knownHeads", &error))
-            {
-              g_hash_table_unref (msg.known_heads);
-              report_error (self, bb_client_watch_async, callback, user_data, error);
-              return;
-            }
+          check_id_arg (namespace_id, BB_PROTOCOL_NAMESPACE_ID_SIZE, "knownHeads", &error);
           g_hash_table_replace (msg.known_heads, g_strdup (namespace_id),
                                 g_memdup2 (&head, sizeof head));
         }
+    }
+  if (report_bad_arguments (self, bb_client_watch_async, callback, user_data, error))
+    {
+      g_hash_table_unref (msg.known_heads);
+      return;
     }
 
   req = request_new ("POST", "/v1/namespaces/watch", g_strdup ("/v1/namespaces/watch"), TRUE,
@@ -2423,7 +2641,7 @@ bb_client_watch_async (BbClient *self, GVariant *known_heads, GCancellable *canc
 BbWatchResult *
 bb_client_watch_finish (BbClient *self, GAsyncResult *result, GError **error)
 {
-  return request_finish (self, result, bb_client_watch_async, error);
+  return request_finish (self, result, bb_client_watch_async, G_STRFUNC, error);
 }
 
 static gpointer
@@ -2476,11 +2694,9 @@ bb_client_create_namespace_async (BbClient *self, const char *namespace_id, GByt
   g_return_if_fail (BB_IS_CLIENT (self));
   g_return_if_fail (wrapped_dek != NULL);
 
-  if (!validate_id_arg (namespace_id, BB_PROTOCOL_NAMESPACE_ID_SIZE, "namespaceId", &error))
-    {
-      report_error (self, bb_client_create_namespace_async, callback, user_data, error);
-      return;
-    }
+  check_id_arg (namespace_id, BB_PROTOCOL_NAMESPACE_ID_SIZE, "namespaceId", &error);
+  if (report_bad_arguments (self, bb_client_create_namespace_async, callback, user_data, error))
+    return;
 
   wrapped_b64 = bb_protocol_base64_encode (wrapped_dek);
   msg.namespace_id = (char *)namespace_id;
@@ -2506,7 +2722,7 @@ bb_client_create_namespace_async (BbClient *self, const char *namespace_id, GByt
 BbNamespaceInfo *
 bb_client_create_namespace_finish (BbClient *self, GAsyncResult *result, GError **error)
 {
-  return request_finish (self, result, bb_client_create_namespace_async, error);
+  return request_finish (self, result, bb_client_create_namespace_async, G_STRFUNC, error);
 }
 
 static gpointer
@@ -2561,11 +2777,9 @@ bb_client_list_members_async (BbClient *self, const char *namespace_id, GCancell
 
   g_return_if_fail (BB_IS_CLIENT (self));
 
-  if (!validate_id_arg (namespace_id, BB_PROTOCOL_NAMESPACE_ID_SIZE, "namespaceId", &error))
-    {
-      report_error (self, bb_client_list_members_async, callback, user_data, error);
-      return;
-    }
+  check_id_arg (namespace_id, BB_PROTOCOL_NAMESPACE_ID_SIZE, "namespaceId", &error);
+  if (report_bad_arguments (self, bb_client_list_members_async, callback, user_data, error))
+    return;
   req = request_new ("GET", "/v1/namespaces/{ns}/members",
                      namespace_path (namespace_id, "/members"), TRUE, handle_members,
                      (GDestroyNotify)g_ptr_array_unref);
@@ -2587,7 +2801,7 @@ bb_client_list_members_async (BbClient *self, const char *namespace_id, GCancell
 GPtrArray *
 bb_client_list_members_finish (BbClient *self, GAsyncResult *result, GError **error)
 {
-  return request_finish (self, result, bb_client_list_members_async, error);
+  return request_finish (self, result, bb_client_list_members_async, G_STRFUNC, error);
 }
 
 static gpointer
@@ -2632,12 +2846,10 @@ bb_client_get_wrapped_dek_async (BbClient *self, const char *namespace_id, const
 
   g_return_if_fail (BB_IS_CLIENT (self));
 
-  if (!validate_id_arg (namespace_id, BB_PROTOCOL_NAMESPACE_ID_SIZE, "namespaceId", &error)
-      || !validate_id_arg (key_id, BB_PROTOCOL_KEY_ID_SIZE, "keyId", &error))
-    {
-      report_error (self, bb_client_get_wrapped_dek_async, callback, user_data, error);
-      return;
-    }
+  check_id_arg (namespace_id, BB_PROTOCOL_NAMESPACE_ID_SIZE, "namespaceId", &error);
+  check_id_arg (key_id, BB_PROTOCOL_KEY_ID_SIZE, "keyId", &error);
+  if (report_bad_arguments (self, bb_client_get_wrapped_dek_async, callback, user_data, error))
+    return;
   suffix = g_strconcat ("/wrapped-deks/", key_id, NULL);
   req = request_new ("GET", "/v1/namespaces/{ns}/wrapped-deks/{keyId}",
                      namespace_path (namespace_id, suffix), TRUE, handle_wrapped_dek,
@@ -2660,7 +2872,7 @@ bb_client_get_wrapped_dek_async (BbClient *self, const char *namespace_id, const
 GBytes *
 bb_client_get_wrapped_dek_finish (BbClient *self, GAsyncResult *result, GError **error)
 {
-  return request_finish (self, result, bb_client_get_wrapped_dek_async, error);
+  return request_finish (self, result, bb_client_get_wrapped_dek_async, G_STRFUNC, error);
 }
 
 /* ------------------------------------------------------------------------------------ */
@@ -2759,15 +2971,13 @@ bb_client_create_invite_async (BbClient *self, const char *namespace_id, const c
   g_return_if_fail (kind != NULL);
   g_return_if_fail (challenge != NULL);
 
-  if (!validate_id_arg (namespace_id, BB_PROTOCOL_NAMESPACE_ID_SIZE, "namespaceId", &error)
-      || !validate_id_arg (key_id, BB_PROTOCOL_KEY_ID_SIZE, "keyId", &error)
-      || !validate_id_arg (invite_id, BB_PROTOCOL_INVITE_ID_SIZE, "inviteId", &error)
-      || !check_key_arg (invite_server_secret_hash, "inviteServerSecretHash", &error)
-      || !check_signature_arg (intent_signature, &error))
-    {
-      report_error (self, bb_client_create_invite_async, callback, user_data, error);
-      return;
-    }
+  check_id_arg (namespace_id, BB_PROTOCOL_NAMESPACE_ID_SIZE, "namespaceId", &error);
+  check_id_arg (key_id, BB_PROTOCOL_KEY_ID_SIZE, "keyId", &error);
+  check_id_arg (invite_id, BB_PROTOCOL_INVITE_ID_SIZE, "inviteId", &error);
+  check_key_arg (invite_server_secret_hash, "inviteServerSecretHash", &error);
+  check_signature_arg (intent_signature, &error);
+  if (report_bad_arguments (self, bb_client_create_invite_async, callback, user_data, error))
+    return;
 
   hash_hex = bb_protocol_hex_encode (invite_server_secret_hash);
   signature_hex = bb_protocol_hex_encode (intent_signature);
@@ -2808,7 +3018,7 @@ bb_client_create_invite_async (BbClient *self, const char *namespace_id, const c
 BbInviteInfo *
 bb_client_create_invite_finish (BbClient *self, GAsyncResult *result, GError **error)
 {
-  return request_finish (self, result, bb_client_create_invite_async, error);
+  return request_finish (self, result, bb_client_create_invite_async, G_STRFUNC, error);
 }
 
 static gpointer
@@ -2852,11 +3062,9 @@ bb_client_list_invites_async (BbClient *self, const char *namespace_id, GCancell
 
   g_return_if_fail (BB_IS_CLIENT (self));
 
-  if (!validate_id_arg (namespace_id, BB_PROTOCOL_NAMESPACE_ID_SIZE, "namespaceId", &error))
-    {
-      report_error (self, bb_client_list_invites_async, callback, user_data, error);
-      return;
-    }
+  check_id_arg (namespace_id, BB_PROTOCOL_NAMESPACE_ID_SIZE, "namespaceId", &error);
+  if (report_bad_arguments (self, bb_client_list_invites_async, callback, user_data, error))
+    return;
   req = request_new ("GET", "/v1/namespaces/{ns}/invites",
                      namespace_path (namespace_id, "/invites"), TRUE, handle_list_invites,
                      (GDestroyNotify)g_ptr_array_unref);
@@ -2878,7 +3086,7 @@ bb_client_list_invites_async (BbClient *self, const char *namespace_id, GCancell
 GPtrArray *
 bb_client_list_invites_finish (BbClient *self, GAsyncResult *result, GError **error)
 {
-  return request_finish (self, result, bb_client_list_invites_async, error);
+  return request_finish (self, result, bb_client_list_invites_async, G_STRFUNC, error);
 }
 
 static gpointer
@@ -2927,12 +3135,10 @@ bb_client_revoke_invite_async (BbClient *self, const char *namespace_id, const c
 
   g_return_if_fail (BB_IS_CLIENT (self));
 
-  if (!validate_id_arg (namespace_id, BB_PROTOCOL_NAMESPACE_ID_SIZE, "namespaceId", &error)
-      || !validate_id_arg (invite_id, BB_PROTOCOL_INVITE_ID_SIZE, "inviteId", &error))
-    {
-      report_error (self, bb_client_revoke_invite_async, callback, user_data, error);
-      return;
-    }
+  check_id_arg (namespace_id, BB_PROTOCOL_NAMESPACE_ID_SIZE, "namespaceId", &error);
+  check_id_arg (invite_id, BB_PROTOCOL_INVITE_ID_SIZE, "inviteId", &error);
+  if (report_bad_arguments (self, bb_client_revoke_invite_async, callback, user_data, error))
+    return;
   suffix = g_strconcat ("/invites/", invite_id, NULL);
   req = request_new ("DELETE", "/v1/namespaces/{ns}/invites/{inviteId}",
                      namespace_path (namespace_id, suffix), TRUE, handle_revoke_invite, NULL);
@@ -2954,7 +3160,7 @@ bb_client_revoke_invite_async (BbClient *self, const char *namespace_id, const c
 gboolean
 bb_client_revoke_invite_finish (BbClient *self, GAsyncResult *result, GError **error)
 {
-  return request_finish (self, result, bb_client_revoke_invite_async, error) != NULL;
+  return request_finish (self, result, bb_client_revoke_invite_async, G_STRFUNC, error) != NULL;
 }
 
 static gpointer
@@ -3014,14 +3220,11 @@ bb_client_submit_join_request_async (BbClient *self, BbJoinRequest *request,
   g_return_if_fail (BB_IS_CLIENT (self));
   g_return_if_fail (request != NULL);
 
-  if (!validate_id_arg (request->msg.namespace_id, BB_PROTOCOL_NAMESPACE_ID_SIZE, "namespaceId",
-                        &error)
-      || !validate_id_arg (request->msg.invite_id, BB_PROTOCOL_INVITE_ID_SIZE, "inviteId", &error)
-      || !check_key_arg (invite_server_secret, "inviteServerSecret", &error))
-    {
-      report_error (self, bb_client_submit_join_request_async, callback, user_data, error);
-      return;
-    }
+  check_id_arg (request->msg.namespace_id, BB_PROTOCOL_NAMESPACE_ID_SIZE, "namespaceId", &error);
+  check_id_arg (request->msg.invite_id, BB_PROTOCOL_INVITE_ID_SIZE, "inviteId", &error);
+  check_key_arg (invite_server_secret, "inviteServerSecret", &error);
+  if (report_bad_arguments (self, bb_client_submit_join_request_async, callback, user_data, error))
+    return;
 
   msg.invite_server_secret = bb_protocol_base64url_encode (invite_server_secret);
   msg.join_request = request->msg;
@@ -3052,7 +3255,7 @@ bb_client_submit_join_request_async (BbClient *self, BbJoinRequest *request,
 BbJoinRequestInfo *
 bb_client_submit_join_request_finish (BbClient *self, GAsyncResult *result, GError **error)
 {
-  return request_finish (self, result, bb_client_submit_join_request_async, error);
+  return request_finish (self, result, bb_client_submit_join_request_async, G_STRFUNC, error);
 }
 
 static gpointer
@@ -3111,11 +3314,9 @@ bb_client_list_join_requests_async (BbClient *self, const char *namespace_id,
 
   g_return_if_fail (BB_IS_CLIENT (self));
 
-  if (!validate_id_arg (namespace_id, BB_PROTOCOL_NAMESPACE_ID_SIZE, "namespaceId", &error))
-    {
-      report_error (self, bb_client_list_join_requests_async, callback, user_data, error);
-      return;
-    }
+  check_id_arg (namespace_id, BB_PROTOCOL_NAMESPACE_ID_SIZE, "namespaceId", &error);
+  if (report_bad_arguments (self, bb_client_list_join_requests_async, callback, user_data, error))
+    return;
   req = request_new ("GET", "/v1/namespaces/{ns}/join-requests",
                      namespace_path (namespace_id, "/join-requests"), TRUE,
                      handle_list_join_requests, (GDestroyNotify)g_ptr_array_unref);
@@ -3137,7 +3338,7 @@ bb_client_list_join_requests_async (BbClient *self, const char *namespace_id,
 GPtrArray *
 bb_client_list_join_requests_finish (BbClient *self, GAsyncResult *result, GError **error)
 {
-  return request_finish (self, result, bb_client_list_join_requests_async, error);
+  return request_finish (self, result, bb_client_list_join_requests_async, G_STRFUNC, error);
 }
 
 static gpointer
@@ -3202,14 +3403,12 @@ bb_client_approve_join_request_async (BbClient *self, const char *namespace_id, 
   g_return_if_fail (BB_IS_CLIENT (self));
   g_return_if_fail (wrapped_dek != NULL);
 
-  if (!validate_id_arg (namespace_id, BB_PROTOCOL_NAMESPACE_ID_SIZE, "namespaceId", &error)
-      || !validate_id_arg (key_id, BB_PROTOCOL_KEY_ID_SIZE, "keyId", &error)
-      || !validate_id_arg (join_request_hash, 32, "joinRequestHash", &error)
-      || !check_key_arg (invite_server_secret, "inviteServerSecret", &error))
-    {
-      report_error (self, bb_client_approve_join_request_async, callback, user_data, error);
-      return;
-    }
+  check_id_arg (namespace_id, BB_PROTOCOL_NAMESPACE_ID_SIZE, "namespaceId", &error);
+  check_id_arg (key_id, BB_PROTOCOL_KEY_ID_SIZE, "keyId", &error);
+  check_id_arg (join_request_hash, 32, "joinRequestHash", &error);
+  check_key_arg (invite_server_secret, "inviteServerSecret", &error);
+  if (report_bad_arguments (self, bb_client_approve_join_request_async, callback, user_data, error))
+    return;
 
   msg.invite_server_secret = bb_protocol_base64url_encode (invite_server_secret);
   wrapped_b64 = bb_protocol_base64_encode (wrapped_dek);
@@ -3239,7 +3438,7 @@ bb_client_approve_join_request_async (BbClient *self, const char *namespace_id, 
 BbMember *
 bb_client_approve_join_request_finish (BbClient *self, GAsyncResult *result, GError **error)
 {
-  return request_finish (self, result, bb_client_approve_join_request_async, error);
+  return request_finish (self, result, bb_client_approve_join_request_async, G_STRFUNC, error);
 }
 
 static gpointer
@@ -3290,13 +3489,11 @@ bb_client_reject_join_request_async (BbClient *self, const char *namespace_id, c
 
   g_return_if_fail (BB_IS_CLIENT (self));
 
-  if (!validate_id_arg (namespace_id, BB_PROTOCOL_NAMESPACE_ID_SIZE, "namespaceId", &error)
-      || !validate_id_arg (key_id, BB_PROTOCOL_KEY_ID_SIZE, "keyId", &error)
-      || !validate_id_arg (join_request_hash, 32, "joinRequestHash", &error))
-    {
-      report_error (self, bb_client_reject_join_request_async, callback, user_data, error);
-      return;
-    }
+  check_id_arg (namespace_id, BB_PROTOCOL_NAMESPACE_ID_SIZE, "namespaceId", &error);
+  check_id_arg (key_id, BB_PROTOCOL_KEY_ID_SIZE, "keyId", &error);
+  check_id_arg (join_request_hash, 32, "joinRequestHash", &error);
+  if (report_bad_arguments (self, bb_client_reject_join_request_async, callback, user_data, error))
+    return;
   req = request_new ("DELETE", "/v1/namespaces/{ns}/join-requests/{keyId}/{hash}",
                      join_request_path (namespace_id, key_id, join_request_hash, ""), TRUE,
                      handle_reject, NULL);
@@ -3319,7 +3516,8 @@ bb_client_reject_join_request_async (BbClient *self, const char *namespace_id, c
 gboolean
 bb_client_reject_join_request_finish (BbClient *self, GAsyncResult *result, GError **error)
 {
-  return request_finish (self, result, bb_client_reject_join_request_async, error) != NULL;
+  return request_finish (self, result, bb_client_reject_join_request_async, G_STRFUNC, error)
+         != NULL;
 }
 
 /* ------------------------------------------------------------------------------------ */
@@ -3368,11 +3566,9 @@ bb_client_get_items_async (BbClient *self, const char *namespace_id, GCancellabl
 
   g_return_if_fail (BB_IS_CLIENT (self));
 
-  if (!validate_id_arg (namespace_id, BB_PROTOCOL_NAMESPACE_ID_SIZE, "namespaceId", &error))
-    {
-      report_error (self, bb_client_get_items_async, callback, user_data, error);
-      return;
-    }
+  check_id_arg (namespace_id, BB_PROTOCOL_NAMESPACE_ID_SIZE, "namespaceId", &error);
+  if (report_bad_arguments (self, bb_client_get_items_async, callback, user_data, error))
+    return;
   req = request_new ("GET", "/v1/namespaces/{ns}/items", namespace_path (namespace_id, "/items"),
                      TRUE, handle_items, (GDestroyNotify)bb_namespace_items_unref);
   req->expect.namespace_id = g_strdup (namespace_id);
@@ -3392,7 +3588,7 @@ bb_client_get_items_async (BbClient *self, const char *namespace_id, GCancellabl
 BbNamespaceItems *
 bb_client_get_items_finish (BbClient *self, GAsyncResult *result, GError **error)
 {
-  return request_finish (self, result, bb_client_get_items_async, error);
+  return request_finish (self, result, bb_client_get_items_async, G_STRFUNC, error);
 }
 
 /* A server must not hand out more than the protocol lets anyone store. */
@@ -3481,12 +3677,10 @@ bb_client_get_item_async (BbClient *self, const char *namespace_id, const char *
 
   g_return_if_fail (BB_IS_CLIENT (self));
 
-  if (!validate_id_arg (namespace_id, BB_PROTOCOL_NAMESPACE_ID_SIZE, "namespaceId", &error)
-      || !validate_id_arg (item_id, BB_PROTOCOL_ITEM_ID_SIZE, "itemId", &error))
-    {
-      report_error (self, bb_client_get_item_async, callback, user_data, error);
-      return;
-    }
+  check_id_arg (namespace_id, BB_PROTOCOL_NAMESPACE_ID_SIZE, "namespaceId", &error);
+  check_id_arg (item_id, BB_PROTOCOL_ITEM_ID_SIZE, "itemId", &error);
+  if (report_bad_arguments (self, bb_client_get_item_async, callback, user_data, error))
+    return;
   req = request_new ("GET", "/v1/kv/{ns}/{itemId}", item_path (namespace_id, item_id), TRUE,
                      handle_item, (GDestroyNotify)bb_item_envelope_unref);
   req->expect.namespace_id = g_strdup (namespace_id);
@@ -3507,7 +3701,7 @@ bb_client_get_item_async (BbClient *self, const char *namespace_id, const char *
 BbItemEnvelope *
 bb_client_get_item_finish (BbClient *self, GAsyncResult *result, GError **error)
 {
-  return request_finish (self, result, bb_client_get_item_async, error);
+  return request_finish (self, result, bb_client_get_item_async, G_STRFUNC, error);
 }
 
 static gpointer
@@ -3568,19 +3762,13 @@ bb_client_put_item_async (BbClient *self, const char *namespace_id, const char *
   g_return_if_fail (aad != NULL);
   g_return_if_fail (ciphertext != NULL);
 
-  if (!validate_id_arg (namespace_id, BB_PROTOCOL_NAMESPACE_ID_SIZE, "namespaceId", &error)
-      || !validate_id_arg (item_id, BB_PROTOCOL_ITEM_ID_SIZE, "itemId", &error))
-    {
-      report_error (self, bb_client_put_item_async, callback, user_data, error);
-      return;
-    }
-  if (known_version == G_MAXUINT64)
-    {
-      report_error (self, bb_client_put_item_async, callback, user_data,
-                    g_error_new (BB_SYNC_ERROR, BB_SYNC_ERROR_INVALID_INPUT,
-                                 _ ("known_version: out of range")));
-      return;
-    }
+  check_id_arg (namespace_id, BB_PROTOCOL_NAMESPACE_ID_SIZE, "namespaceId", &error);
+  check_id_arg (item_id, BB_PROTOCOL_ITEM_ID_SIZE, "itemId", &error);
+  if (error == NULL && known_version == G_MAXUINT64)
+    g_set_error (&error, BB_SYNC_ERROR, BB_SYNC_ERROR_INVALID_INPUT,
+                 _ ("known_version: out of range"));
+  if (report_bad_arguments (self, bb_client_put_item_async, callback, user_data, error))
+    return;
 
   msg.nonce = bb_protocol_base64_encode (nonce);
   msg.aad = bb_protocol_base64_encode (aad);
@@ -3611,7 +3799,8 @@ bb_client_put_item_async (BbClient *self, const char *namespace_id, const char *
 guint64
 bb_client_put_item_finish (BbClient *self, GAsyncResult *result, GError **error)
 {
-  g_autofree guint64 *version = request_finish (self, result, bb_client_put_item_async, error);
+  g_autofree guint64 *version
+      = request_finish (self, result, bb_client_put_item_async, G_STRFUNC, error);
 
   return version != NULL ? *version : 0;
 }
@@ -3671,5 +3860,5 @@ bb_client_health_async (BbClient *self, GCancellable *cancellable, GAsyncReadyCa
 char *
 bb_client_health_finish (BbClient *self, GAsyncResult *result, GError **error)
 {
-  return request_finish (self, result, bb_client_health_async, error);
+  return request_finish (self, result, bb_client_health_async, G_STRFUNC, error);
 }

@@ -26,6 +26,11 @@
 
 G_BEGIN_DECLS
 
+/* The largest body the _parse functions read. The largest legitimate body is an items
+ * snapshot of 10000 items (about 1 MiB); this leaves room while keeping a hostile body
+ * from costing much. A client enforces it while reading an answer. */
+#define BB_MSG_MAX_BODY_SIZE (8 * 1024 * 1024)
+
 #define BB_MSG_DECLARE(T, t)                                                   \
   void     t##_clear   (T *msg);                                               \
   char    *t##_to_json (const T *msg);                                         \

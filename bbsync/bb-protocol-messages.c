@@ -36,9 +36,9 @@
 #include "bb-protocol.h"
 #include "bb-protocol-messages-private.h"
 
-/* Limits of a body. The largest legitimate body is an items snapshot of 10000 items
- * (about 1 MiB); these leave room while keeping a hostile body from costing much. */
-#define MAX_BODY_SIZE (8 * 1024 * 1024)
+/* Limits of a body; the size limit is shared with the client, which stops reading
+ * there. */
+#define MAX_BODY_SIZE BB_MSG_MAX_BODY_SIZE
 #define MAX_DEPTH 64
 #define MAX_VALUE_COUNT (256 * 1024)
 /* Bounds the cost of hash collisions in one object; an items snapshot has at most 10000. */

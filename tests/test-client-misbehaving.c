@@ -12,6 +12,7 @@
 #include <gnutls/x509.h>
 #include <libsoup/soup.h>
 #include <string.h>
+#include <sys/resource.h>
 
 #include "bb-client-private.h"
 #include "bb-client-types-private.h"
@@ -61,6 +62,16 @@ typedef struct
   char *if_match;
   char *request_content_type;
   char *user_agent;
+  char *accept_encoding;
+  /* when stream_size is set, a body of that many bytes sent in chunks from one static
+   * buffer (stream_source when set, else x's), so the server allocates nothing for it */
+  guint64 stream_size;
+  gboolean stream_sized;       /* with a Content-Length, else chunked */
+  const char *stream_encoding; /* nullable: the Content-Encoding */
+  GBytes *stream_source;       /* nullable */
+  SoupServerMessage *stream_msg;
+  guint64 stream_sent;
+  gboolean stream_finished;
 } Fake;
 
 static void
@@ -108,6 +119,61 @@ fake_start_trickle (Fake *f, SoupServerMessage *msg)
   g_source_attach (f->trickle_source, NULL);
 }
 
+/* The x's of a streamed body. */
+static const char stream_chunk[64 * 1024] = { [0 ... 64 * 1024 - 1] = 'x' };
+
+/* Appends the next piece of the streamed body, or ends it. */
+static void
+stream_wrote_chunk_cb (SoupServerMessage *msg, gpointer user_data)
+{
+  Fake *f = user_data;
+  SoupMessageBody *body = soup_server_message_get_response_body (msg);
+  gsize n = (gsize)MIN ((guint64)sizeof stream_chunk, f->stream_size - f->stream_sent);
+  const char *piece = stream_chunk;
+
+  if (n == 0)
+    {
+      soup_message_body_complete (body);
+      return;
+    }
+  /* A source is as long as the body and sent piece by piece. */
+  if (f->stream_source != NULL)
+    piece = (const char *)g_bytes_get_data (f->stream_source, NULL) + f->stream_sent;
+  soup_message_body_append (body, SOUP_MEMORY_STATIC, piece, n);
+  f->stream_sent += n;
+}
+
+static void
+stream_finished_cb (SoupServerMessage *msg, gpointer user_data)
+{
+  Fake *f = user_data;
+
+  f->stream_finished = TRUE;
+}
+
+static void
+fake_start_stream (Fake *f, SoupServerMessage *msg)
+{
+  SoupMessageHeaders *headers = soup_server_message_get_response_headers (msg);
+  SoupMessageBody *body = soup_server_message_get_response_body (msg);
+
+  g_assert_null (f->stream_msg);
+  f->stream_msg = g_object_ref (msg);
+  g_signal_connect (msg, "wrote-chunk", G_CALLBACK (stream_wrote_chunk_cb), f);
+  g_signal_connect (msg, "finished", G_CALLBACK (stream_finished_cb), f);
+  soup_server_message_set_status (msg, f->status, NULL);
+  soup_message_headers_set_content_type (headers, f->content_type, NULL);
+  if (f->stream_encoding != NULL)
+    soup_message_headers_replace (headers, "Content-Encoding", f->stream_encoding);
+  if (f->stream_sized)
+    soup_message_headers_set_content_length (headers, (goffset)f->stream_size);
+  else
+    soup_message_headers_set_encoding (headers, SOUP_ENCODING_CHUNKED);
+  /* Written pieces are dropped, not kept. */
+  soup_message_body_set_accumulate (body, FALSE);
+  stream_wrote_chunk_cb (msg, f);
+}
+
 static void
 fake_handler (SoupServer *server, SoupServerMessage *msg, const char *path, GHashTable *query,
               gpointer user_data)
@@ -124,6 +190,7 @@ fake_handler (SoupServer *server, SoupServerMessage *msg, const char *path, GHas
   g_free (f->if_match);
   g_free (f->request_content_type);
   g_free (f->user_agent);
+  g_free (f->accept_encoding);
   f->method = g_strdup (soup_server_message_get_method (msg));
   f->path = g_strdup (path);
   f->request_body = body->length > 0 ? g_strndup (body->data, body->length) : NULL;
@@ -131,6 +198,7 @@ fake_handler (SoupServer *server, SoupServerMessage *msg, const char *path, GHas
   f->if_match = g_strdup (soup_message_headers_get_one (headers, "If-Match"));
   f->request_content_type = g_strdup (soup_message_headers_get_one (headers, "Content-Type"));
   f->user_agent = g_strdup (soup_message_headers_get_one (headers, "User-Agent"));
+  f->accept_encoding = g_strdup (soup_message_headers_get_one (headers, "Accept-Encoding"));
 
   if (f->hang)
     {
@@ -140,6 +208,11 @@ fake_handler (SoupServer *server, SoupServerMessage *msg, const char *path, GHas
   if (f->trickle)
     {
       fake_start_trickle (f, msg);
+      return;
+    }
+  if (f->stream_size > 0)
+    {
+      fake_start_stream (f, msg);
       return;
     }
   soup_server_message_set_status (msg, f->status, NULL);
@@ -203,8 +276,11 @@ fake_free (Fake *f)
     }
   if (f->trickle_msg != NULL)
     g_signal_handlers_disconnect_by_func (f->trickle_msg, trickle_finished_cb, f);
+  if (f->stream_msg != NULL)
+    g_signal_handlers_disconnect_by_data (f->stream_msg, f);
   soup_server_disconnect (f->server);
   g_clear_object (&f->trickle_msg);
+  g_clear_object (&f->stream_msg);
   g_clear_object (&f->server);
   g_free (f->base_url);
   g_free (f->body);
@@ -216,6 +292,7 @@ fake_free (Fake *f)
   g_free (f->if_match);
   g_free (f->request_content_type);
   g_free (f->user_agent);
+  g_free (f->accept_encoding);
   g_free (f);
   /* Let libsoup finish closing connections. */
   while (g_main_context_iteration (NULL, FALSE))
@@ -1399,6 +1476,7 @@ test_bad_arguments (void)
   g_autoptr (BbNamespaceItems) items = NULL;
   g_autoptr (BbWatchResult) watch = NULL;
   GVariantBuilder builder;
+  guint guard;
 
   BB_TEST_AWAIT (res, bb_client_get_items_async (f->client, "0123456789ABCDEF0123456789ABCDEF",
                                                  NULL, bb_test_got_result, &res));
@@ -1415,7 +1493,60 @@ test_bad_arguments (void)
   watch = bb_client_watch_finish (f->client, res, &error);
   g_assert_null (watch);
   g_assert_error (error, BB_SYNC_ERROR, BB_SYNC_ERROR_INVALID_INPUT);
+
+  /* A variant of the wrong type, as a binding may pass: an error in the callback (a
+   * failed precondition would leave the callback uncalled). */
+  g_clear_error (&error);
+  guard = g_timeout_add_seconds (20, guard_cb, (gpointer) "watch with a wrong variant type");
+  BB_TEST_AWAIT (res, bb_client_watch_async (f->client, g_variant_new_strv (NULL, 0), NULL,
+                                             bb_test_got_result, &res));
+  g_source_remove (guard);
+  watch = bb_client_watch_finish (f->client, res, &error);
+  g_assert_null (watch);
+  g_assert_error (error, BB_SYNC_ERROR, BB_SYNC_ERROR_INVALID_INPUT);
+  g_assert_nonnull (strstr (error->message, "knownHeads"));
+  g_assert_nonnull (strstr (error->message, "a{st}"));
   g_assert_cmpuint (f->n_requests, ==, 0);
+  fake_free (f);
+}
+
+/* A _finish given the result of another call warns under its own name, not that of an
+ * internal helper. */
+static void
+test_finish_wrong_result (void)
+{
+  Fake *f = fake_new ();
+  g_autoptr (GAsyncResult) res = NULL;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GTask) foreign = g_task_new (NULL, NULL, NULL, NULL);
+  g_autoptr (GPtrArray) namespaces = NULL;
+  g_autofree char *status = NULL;
+
+  fake_answer (f, 200, "{\"status\":\"ok\"}");
+  BB_TEST_AWAIT (res, bb_client_health_async (f->client, NULL, bb_test_got_result, &res));
+
+  g_test_expect_message (
+      "BbSync", G_LOG_LEVEL_CRITICAL,
+      "bb_client_list_namespaces_finish: assertion 'g_task_get_source_tag (G_TASK "
+      "(result)) == bb_client_list_namespaces_async' failed");
+  namespaces = bb_client_list_namespaces_finish (f->client, res, &error);
+  g_test_assert_expected_messages ();
+  g_assert_null (namespaces);
+  g_assert_no_error (error);
+
+  g_test_expect_message (
+      "BbSync", G_LOG_LEVEL_CRITICAL,
+      "bb_client_health_finish: assertion 'g_task_is_valid (result, self)' failed");
+  status = bb_client_health_finish (f->client, G_ASYNC_RESULT (foreign), &error);
+  g_test_assert_expected_messages ();
+  g_assert_null (status);
+  g_assert_no_error (error);
+  g_task_return_boolean (foreign, TRUE);
+
+  /* The result is still good for its own _finish. */
+  status = bb_client_health_finish (f->client, res, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (status, ==, "ok");
   fake_free (f);
 }
 
@@ -1832,6 +1963,165 @@ test_big_answer_timeout (void)
   fake_free (f);
 }
 
+/* Answers far beyond what the client keeps (issue 12): 600 MiB bodies, with and without
+ * a Content-Length, on a 200 and on a 500, and a gzip bomb. The client stops reading at
+ * its limit and drops the connection, so its peak memory grows by a few MiB at most,
+ * where buffering or inflating the answer costs the whole body. */
+
+#define HUGE_BODY_SIZE (G_GUINT64_CONSTANT (600) * 1024 * 1024)
+#define GZIP_BOMB_SIZE (G_GUINT64_CONSTANT (512) * 1024 * 1024)
+/* Far below every body above, far above what a bounded read costs. */
+#define HUGE_BODY_MAX_GROWTH_KIB (64 * 1024)
+
+/* The peak resident memory of this process so far, in KiB. */
+static glong
+peak_rss_kib (void)
+{
+  struct rusage usage;
+
+  g_assert_cmpint (getrusage (RUSAGE_SELF, &usage), ==, 0);
+  return usage.ru_maxrss;
+}
+
+/* A gzip stream of GZIP_BOMB_SIZE zero bytes (about 520 KB), compressed piece by piece
+ * so that the zeros are never in memory. */
+static GBytes *
+make_gzip_bomb (void)
+{
+  static const guint8 zeros[64 * 1024];
+  g_autoptr (GZlibCompressor) compressor = g_zlib_compressor_new (G_ZLIB_COMPRESSOR_FORMAT_GZIP, 9);
+  GByteArray *out = g_byte_array_new ();
+  guint64 fed = 0;
+  GConverterResult result;
+
+  do
+    {
+      g_autoptr (GError) error = NULL;
+      guint8 buffer[64 * 1024];
+      gsize n = (gsize)MIN ((guint64)sizeof zeros, GZIP_BOMB_SIZE - fed);
+      gsize n_read = 0;
+      gsize n_written = 0;
+
+      result = g_converter_convert (G_CONVERTER (compressor), zeros, n, buffer, sizeof buffer,
+                                    fed + n == GZIP_BOMB_SIZE ? G_CONVERTER_INPUT_AT_END
+                                                              : G_CONVERTER_NO_FLAGS,
+                                    &n_read, &n_written, &error);
+      g_assert_no_error (error);
+      fed += n_read;
+      g_byte_array_append (out, buffer, n_written);
+    }
+  while (result != G_CONVERTER_FINISHED);
+  return g_byte_array_free_to_bytes (out);
+}
+
+typedef struct
+{
+  const char *name;
+  guint status;
+  guint64 size;       /* ignored for the gzip bomb */
+  gboolean sized;     /* with a Content-Length, else chunked */
+  gboolean gzip_bomb; /* the gzip bomb with Content-Encoding: gzip, else x's */
+} HugeAnswer;
+
+static const HugeAnswer huge_answers[] = {
+  { "600-mib-chunked", 200, HUGE_BODY_SIZE, FALSE, FALSE },
+  { "600-mib-sized", 200, HUGE_BODY_SIZE, TRUE, FALSE },
+  { "gzip-bomb", 200, 0, TRUE, TRUE },
+  { "gzip-bomb-error", 500, 0, TRUE, TRUE },
+  { "600-mib-error-chunked", 500, HUGE_BODY_SIZE, FALSE, FALSE },
+  { "600-mib-error-sized", 500, HUGE_BODY_SIZE, TRUE, FALSE },
+};
+
+/* One huge answer to a list-namespaces call. The call fails with a clear error, the
+ * client's peak memory grows by far less than the body, the client drops the
+ * connection instead of reading on (the server's writes fail before the end of a
+ * 600 MiB body; the bomb is small enough to be sent whole before the client refuses
+ * it), and it still works afterwards. */
+static void
+test_huge_answer (gconstpointer data)
+{
+  const HugeAnswer *answer = data;
+  Fake *f;
+  g_autoptr (GBytes) bomb = NULL;
+  g_autoptr (GAsyncResult) res = NULL;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GPtrArray) namespaces = NULL;
+  g_autofree char *status = NULL;
+  glong before;
+  glong growth;
+  guint guard;
+
+  if (!g_test_subprocess ())
+    {
+      /* A process of its own, so that no earlier test's peak hides this one's: the child
+       * starts from this process's current size, not from its peak. */
+      g_test_trap_subprocess (NULL, 120 * G_USEC_PER_SEC,
+                              G_TEST_SUBPROCESS_INHERIT_STDOUT | G_TEST_SUBPROCESS_INHERIT_STDERR);
+      g_test_trap_assert_passed ();
+      return;
+    }
+
+  f = fake_new ();
+  f->status = answer->status;
+  f->stream_size = answer->size;
+  f->stream_sized = answer->sized;
+  if (answer->gzip_bomb)
+    {
+      bomb = make_gzip_bomb ();
+      g_assert_cmpuint (g_bytes_get_size (bomb), <, 1024 * 1024);
+      f->stream_source = bomb;
+      f->stream_size = g_bytes_get_size (bomb);
+      f->stream_encoding = "gzip";
+    }
+
+  guard = g_timeout_add_seconds (60, guard_cb, (gpointer)answer->name);
+  before = peak_rss_kib ();
+  BB_TEST_AWAIT (res, bb_client_list_namespaces_async (f->client, NULL, bb_test_got_result, &res));
+  growth = peak_rss_kib () - before;
+  namespaces = bb_client_list_namespaces_finish (f->client, res, &error);
+  /* A TAP comment on the parent's output: g_test_message() is muted in a subprocess. */
+  g_print ("# %s: peak RSS grew by %ld KiB; the server sent %" G_GUINT64_FORMAT
+           " of %" G_GUINT64_FORMAT " bytes\n",
+           answer->name, growth, f->stream_sent, f->stream_size);
+  while (!answer->gzip_bomb && !f->stream_finished)
+    g_main_context_iteration (NULL, TRUE);
+  g_source_remove (guard);
+
+  g_assert_null (namespaces);
+  if (answer->status == 200 && answer->gzip_bomb)
+    assert_protocol_error (error, "Content-Encoding", "gzip");
+  else if (answer->status == 200)
+    assert_protocol_error (error, "body", "larger than 8388608 bytes");
+  else if (answer->gzip_bomb)
+    {
+      /* The coded body is not read: the reason phrase stands in for it. */
+      g_assert_error (error, BB_SYNC_ERROR, BB_SYNC_ERROR_API);
+      g_assert_cmpstr (error->message, ==, "HTTP 500: Internal Server Error");
+    }
+  else
+    {
+      /* The first bytes make the message. */
+      g_assert_error (error, BB_SYNC_ERROR, BB_SYNC_ERROR_API);
+      g_assert_cmpuint (bb_sync_error_get_http_status (error), ==, 500);
+      g_assert_true (g_str_has_prefix (error->message, "HTTP 500: xxxxxxxx"));
+      g_assert_true (g_str_has_suffix (error->message, "\u2026"));
+    }
+  g_assert_cmpint (growth, <, HUGE_BODY_MAX_GROWTH_KIB);
+  if (!answer->gzip_bomb)
+    g_assert_cmpuint (f->stream_sent, <, f->stream_size);
+  /* No content coding is asked for. */
+  g_assert_null (f->accept_encoding);
+
+  g_clear_error (&error);
+  f->stream_size = 0;
+  fake_answer (f, 200, "{\"status\":\"ok\"}");
+  BB_TEST_AWAIT (res, bb_client_health_async (f->client, NULL, bb_test_got_result, &res));
+  status = bb_client_health_finish (f->client, res, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (status, ==, "ok");
+  fake_free (f);
+}
+
 /* A throwaway self-signed certificate for 127.0.0.1 and its key, as one PEM. */
 static char *
 make_self_signed_pem (GError **error)
@@ -1976,6 +2266,7 @@ main (int argc, char **argv)
   g_test_add_func ("/client-misbehaving/retry-after-getter", test_retry_after_getter);
   g_test_add_func ("/client-misbehaving/bad-success-bodies", test_bad_success_bodies);
   g_test_add_func ("/client-misbehaving/bad-arguments", test_bad_arguments);
+  g_test_add_func ("/client-misbehaving/finish-wrong-result", test_finish_wrong_result);
   g_test_add_func ("/client-misbehaving/base-url", test_base_url);
   g_test_add_func ("/client-misbehaving/network-error", test_network_error);
   g_test_add_func ("/client-misbehaving/timeout", test_timeout);
@@ -1985,6 +2276,13 @@ main (int argc, char **argv)
   g_test_add_func ("/client-misbehaving/big-answer-threaded", test_big_answer_threaded);
   g_test_add_func ("/client-misbehaving/big-answer-cancel", test_big_answer_cancel);
   g_test_add_func ("/client-misbehaving/big-answer-timeout", test_big_answer_timeout);
+  for (guint i = 0; i < G_N_ELEMENTS (huge_answers); i++)
+    {
+      g_autofree char *path
+          = g_strconcat ("/client-misbehaving/huge-answer/", huge_answers[i].name, NULL);
+
+      g_test_add_data_func (path, &huge_answers[i], test_huge_answer);
+    }
 
   return g_test_run ();
 }

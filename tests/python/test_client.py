@@ -170,6 +170,38 @@ class ClientTest(ServerTestCase):
             BbSync.Client.new('http://example.org')
         self.assertEqual(caught.exception.code, BbSync.SyncError.INVALID_INPUT)
 
+    def test_watch_wrong_variant_type(self):
+        """known_heads of another type than a{st} (heads as strings, a slip a Python
+        caller can make) is an error in the callback; a failed precondition would never
+        call it and leave the main loop running."""
+        client = BbSync.Client.new(self.base_url)
+        loop = GLib.MainLoop()
+        outcome = {}
+
+        def done(source, result):
+            try:
+                outcome['value'] = client.watch_finish(result)
+            except GLib.Error as error:
+                outcome['error'] = error
+            loop.quit()
+
+        def give_up():
+            outcome['gave_up'] = True
+            loop.quit()
+            return GLib.SOURCE_REMOVE
+
+        guard = GLib.timeout_add_seconds(20, give_up)
+        client.watch_async(GLib.Variant('a{ss}', {'00112233445566778899aabbccddeeff': '1'}),
+                           None, done)
+        loop.run()
+        self.assertNotIn('gave_up', outcome, 'the callback never ran')
+        GLib.source_remove(guard)
+        self.assertNotIn('value', outcome)
+        self.assertEqual(outcome['error'].domain, ERROR_DOMAIN)
+        self.assertEqual(outcome['error'].code, BbSync.SyncError.INVALID_INPUT)
+        self.assertIn('knownHeads', outcome['error'].message)
+        self.assertIn('a{st}', outcome['error'].message)
+
     def test_verify_join_request(self):
         """The approver's checks (spec §1.11) are callable through the typelib: a real
         listed entry passes with its invite and fails against a forged invite."""
