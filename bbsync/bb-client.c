@@ -7,7 +7,7 @@
 
 #include "bb-client.h"
 
-#include <glib/gi18n-lib.h>
+#include "bb-i18n-private.h"
 #include <libsoup/soup.h>
 #include <string.h>
 

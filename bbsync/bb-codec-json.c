@@ -30,7 +30,7 @@
 #include "bb-protocol.h"
 #include "bb-protocol-messages-private.h"
 
-#include <glib/gi18n-lib.h>
+#include "bb-i18n-private.h"
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
@@ -1245,10 +1245,9 @@ read_array (Reader *r, const GVariantType *type, guint depth, const Where *where
     {
       if (is_tuple)
         {
-          g_autofree char *expected
-              = g_strdup_printf (g_dngettext (GETTEXT_PACKAGE, "an array of %zu element",
-                                              "an array of %zu elements", n_items),
-                                 n_items);
+          g_autofree char *expected = g_strdup_printf (
+              bb_i18n_ngettext ("an array of %zu element", "an array of %zu elements", n_items),
+              n_items);
 
           return read_error_unexpected (r, where, expected), NULL;
         }
@@ -1274,8 +1273,8 @@ read_array (Reader *r, const GVariantType *type, guint depth, const Where *where
         {
           g_variant_builder_clear (&builder);
           return read_error_at (r, r->p, where,
-                                g_dngettext (GETTEXT_PACKAGE, "more than %zu element in a tuple",
-                                             "more than %zu elements in a tuple", n_items),
+                                bb_i18n_ngettext ("more than %zu element in a tuple",
+                                                  "more than %zu elements in a tuple", n_items),
                                 n_items),
                  NULL;
         }
@@ -1302,9 +1301,9 @@ read_array (Reader *r, const GVariantType *type, guint depth, const Where *where
     {
       g_variant_builder_clear (&builder);
       return read_error_at (r, r->p - 1, where,
-                            g_dngettext (GETTEXT_PACKAGE,
-                                         "expected %zu element in a tuple, found %zu",
-                                         "expected %zu elements in a tuple, found %zu", n_items),
+                            bb_i18n_ngettext ("expected %zu element in a tuple, found %zu",
+                                              "expected %zu elements in a tuple, found %zu",
+                                              n_items),
                             n_items, index),
              NULL;
     }

@@ -9,7 +9,7 @@
 #include "bb-codec-private.h"
 #include "bb-error.h"
 
-#include <glib/gi18n-lib.h>
+#include "bb-i18n-private.h"
 #include <string.h>
 
 /**

@@ -7,7 +7,7 @@
 
 #include "bb-identity.h"
 
-#include <glib/gi18n-lib.h>
+#include "bb-i18n-private.h"
 
 #include "bb-client-types-private.h"
 #include "bb-error.h"

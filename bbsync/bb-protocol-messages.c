@@ -29,7 +29,7 @@
 
 #include <string.h>
 
-#include <glib/gi18n-lib.h>
+#include "bb-i18n-private.h"
 
 #include "bb-crypto-private.h"
 #include "bb-error.h"

@@ -10,7 +10,7 @@
 #include "bb-crypto-private.h"
 #include "bb-error.h"
 
-#include <glib/gi18n-lib.h>
+#include "bb-i18n-private.h"
 #include <string.h>
 
 /* Domain-separation strings of the protocol (ASCII, used without terminator). */

@@ -7,7 +7,7 @@
 
 #include "bb-server-db.h"
 
-#include <glib/gi18n-lib.h>
+#include "bb-i18n-private.h"
 #include <stdarg.h>
 
 #include "bbsync/bb-error.h"

@@ -10,7 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <glib/gi18n-lib.h>
+#include "bb-i18n-private.h"
 #include <glib/gstdio.h>
 #include <libsecret/secret.h>
 #include <sqlite3.h>
