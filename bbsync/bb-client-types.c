@@ -10,7 +10,7 @@
 
 #include "bb-client-types-private.h"
 
-#include <glib/gi18n-lib.h>
+#include "bb-i18n-private.h"
 #include <string.h>
 
 #include "bb-crypto-private.h"

@@ -7,7 +7,7 @@
 
 #include "bb-client.h"
 
-#include <glib/gi18n-lib.h>
+#include "bb-i18n-private.h"
 #include <libsoup/soup.h>
 #include <string.h>
 
@@ -959,10 +959,9 @@ check_equal_int (const char *field, const char *what, gint64 got, gint64 want, G
 {
   if (got == want)
     return TRUE;
-  g_set_error (
-      error, BB_SYNC_ERROR, BB_SYNC_ERROR_PROTOCOL,
-      _ ("%s: %s mismatch: the server answered %" G_GINT64_FORMAT ", expected %" G_GINT64_FORMAT),
-      field, what, got, want);
+  g_set_error (error, BB_SYNC_ERROR, BB_SYNC_ERROR_PROTOCOL,
+               _ ("%s: %s mismatch: the server answered %lld, expected %lld"), field, what,
+               (long long)got, (long long)want);
   return FALSE;
 }
 
@@ -3598,7 +3597,7 @@ check_ciphertext_size (GBytes *ciphertext, GError **error)
   if (g_bytes_get_size (ciphertext) <= BB_PROTOCOL_MAX_CIPHERTEXT_SIZE)
     return TRUE;
   g_set_error (error, BB_SYNC_ERROR, BB_SYNC_ERROR_PROTOCOL,
-               _ ("ciphertext: %" G_GSIZE_FORMAT " bytes, more than the protocol maximum of %d"),
+               _ ("ciphertext: %zu bytes, more than the protocol maximum of %d"),
                g_bytes_get_size (ciphertext), BB_PROTOCOL_MAX_CIPHERTEXT_SIZE);
   return FALSE;
 }
@@ -3627,8 +3626,8 @@ handle_item (const Expect *expect, const char *body, gsize len, GError **error)
       expected_aad = bb_protocol_item_aad (msg.namespace_id, msg.item_id, msg.version, error);
       if (expected_aad != NULL && !g_bytes_equal (expected_aad, aad))
         g_set_error (error, BB_SYNC_ERROR, BB_SYNC_ERROR_PROTOCOL,
-                     _ ("aad: does not match namespace, item and version %" G_GUINT64_FORMAT),
-                     msg.version);
+                     _ ("aad: does not match namespace, item and version %llu"),
+                     (unsigned long long)msg.version);
       else if (expected_aad != NULL)
         {
           item = bb_item_envelope_new ();
@@ -3717,9 +3716,8 @@ handle_put_item (const Expect *expect, const char *body, gsize len, GError **err
     {
       if (msg.version != expect->version)
         g_set_error (error, BB_SYNC_ERROR, BB_SYNC_ERROR_PROTOCOL,
-                     _ ("version: version mismatch: the server answered %" G_GUINT64_FORMAT
-                        ", expected %" G_GUINT64_FORMAT),
-                     msg.version, expect->version);
+                     _ ("version: version mismatch: the server answered %llu, expected %llu"),
+                     (unsigned long long)msg.version, (unsigned long long)expect->version);
       else
         version = g_memdup2 (&msg.version, sizeof msg.version);
     }

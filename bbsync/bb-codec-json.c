@@ -30,7 +30,7 @@
 #include "bb-protocol.h"
 #include "bb-protocol-messages-private.h"
 
-#include <glib/gi18n-lib.h>
+#include "bb-i18n-private.h"
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
@@ -283,7 +283,7 @@ static gboolean G_GNUC_PRINTF (3, 4)
     }
   else if (where->in_array)
     g_set_error (error, BB_SYNC_ERROR, BB_SYNC_ERROR_INVALID_INPUT,
-                 _ ("JSON encoding: %s in element %" G_GSIZE_FORMAT), detail, where->index);
+                 _ ("JSON encoding: %s in element %zu"), detail, where->index);
   else
     g_set_error (error, BB_SYNC_ERROR, BB_SYNC_ERROR_INVALID_INPUT, _ ("JSON encoding: %s"),
                  detail);
@@ -515,16 +515,14 @@ static gboolean G_GNUC_PRINTF (4, 5)
       g_autofree char *key = key_for_message (where->key);
 
       g_set_error (r->error, BB_SYNC_ERROR, BB_SYNC_ERROR_INVALID_INPUT,
-                   _ ("JSON payload: %s for key “%s” at offset %" G_GSIZE_FORMAT), detail, key,
-                   offset);
+                   _ ("JSON payload: %s for key “%s” at offset %zu"), detail, key, offset);
     }
   else if (where->in_array)
     g_set_error (r->error, BB_SYNC_ERROR, BB_SYNC_ERROR_INVALID_INPUT,
-                 _ ("JSON payload: %s in element %" G_GSIZE_FORMAT " at offset %" G_GSIZE_FORMAT),
-                 detail, where->index, offset);
+                 _ ("JSON payload: %s in element %zu at offset %zu"), detail, where->index, offset);
   else
     g_set_error (r->error, BB_SYNC_ERROR, BB_SYNC_ERROR_INVALID_INPUT,
-                 _ ("JSON payload: %s at offset %" G_GSIZE_FORMAT), detail, offset);
+                 _ ("JSON payload: %s at offset %zu"), detail, offset);
   return FALSE;
 }
 
@@ -1248,8 +1246,7 @@ read_array (Reader *r, const GVariantType *type, guint depth, const Where *where
       if (is_tuple)
         {
           g_autofree char *expected = g_strdup_printf (
-              g_dngettext (GETTEXT_PACKAGE, "an array of %" G_GSIZE_FORMAT " element",
-                           "an array of %" G_GSIZE_FORMAT " elements", n_items),
+              bb_i18n_ngettext ("an array of %zu element", "an array of %zu elements", n_items),
               n_items);
 
           return read_error_unexpected (r, where, expected), NULL;
@@ -1276,10 +1273,8 @@ read_array (Reader *r, const GVariantType *type, guint depth, const Where *where
         {
           g_variant_builder_clear (&builder);
           return read_error_at (r, r->p, where,
-                                g_dngettext (GETTEXT_PACKAGE,
-                                             "more than %" G_GSIZE_FORMAT " element in a tuple",
-                                             "more than %" G_GSIZE_FORMAT " elements in a tuple",
-                                             n_items),
+                                bb_i18n_ngettext ("more than %zu element in a tuple",
+                                                  "more than %zu elements in a tuple", n_items),
                                 n_items),
                  NULL;
         }
@@ -1306,12 +1301,9 @@ read_array (Reader *r, const GVariantType *type, guint depth, const Where *where
     {
       g_variant_builder_clear (&builder);
       return read_error_at (r, r->p - 1, where,
-                            g_dngettext (GETTEXT_PACKAGE,
-                                         "expected %" G_GSIZE_FORMAT
-                                         " element in a tuple, found %" G_GSIZE_FORMAT,
-                                         "expected %" G_GSIZE_FORMAT
-                                         " elements in a tuple, found %" G_GSIZE_FORMAT,
-                                         n_items),
+                            bb_i18n_ngettext ("expected %zu element in a tuple, found %zu",
+                                              "expected %zu elements in a tuple, found %zu",
+                                              n_items),
                             n_items, index),
              NULL;
     }

@@ -9,7 +9,7 @@
 #include "bb-codec-private.h"
 #include "bb-error.h"
 
-#include <glib/gi18n-lib.h>
+#include "bb-i18n-private.h"
 #include <string.h>
 
 /**
@@ -320,15 +320,14 @@ bb_string_codec_decode (BbCodec *codec, GBytes *payload, GError **error)
   if (len > 0 && memchr (data, '\0', len) != NULL)
     {
       g_set_error (error, BB_SYNC_ERROR, BB_SYNC_ERROR_INVALID_INPUT,
-                   _ ("string payload: NUL byte at offset %" G_GSIZE_FORMAT),
+                   _ ("string payload: NUL byte at offset %zu"),
                    (gsize)((const char *)memchr (data, '\0', len) - data));
       return NULL;
     }
   if (len > 0 && !g_utf8_validate_len (data, len, &bad))
     {
       g_set_error (error, BB_SYNC_ERROR, BB_SYNC_ERROR_INVALID_INPUT,
-                   _ ("string payload: invalid UTF-8 at offset %" G_GSIZE_FORMAT),
-                   (gsize)(bad - data));
+                   _ ("string payload: invalid UTF-8 at offset %zu"), (gsize)(bad - data));
       return NULL;
     }
   if (len == 0)

@@ -7,7 +7,7 @@
 
 #include "bb-identity.h"
 
-#include <glib/gi18n-lib.h>
+#include "bb-i18n-private.h"
 
 #include "bb-client-types-private.h"
 #include "bb-error.h"
@@ -289,10 +289,9 @@ check_result (GBytes *bytes, GError *local_error, gsize expected_len, const char
   g_clear_error (&local_error);
   if (expected_len != 0 && g_bytes_get_size (bytes) != expected_len)
     {
-      g_set_error (
-          error, BB_SYNC_ERROR, BB_SYNC_ERROR_CRYPTO,
-          _ ("%s: expected %" G_GSIZE_FORMAT " bytes from the identity, got %" G_GSIZE_FORMAT),
-          what, expected_len, g_bytes_get_size (bytes));
+      g_set_error (error, BB_SYNC_ERROR, BB_SYNC_ERROR_CRYPTO,
+                   _ ("%s: expected %zu bytes from the identity, got %zu"), what, expected_len,
+                   g_bytes_get_size (bytes));
       g_bytes_unref (bytes);
       return NULL;
     }

@@ -24,7 +24,7 @@
 
 #include <string.h>
 
-#include <glib/gi18n-lib.h>
+#include "bb-i18n-private.h"
 #include <libsecret/secret.h>
 
 #include "bb-invite-secrets-private.h"

@@ -12,7 +12,7 @@
 #include "bb-crypto-private.h"
 #include "bb-error.h"
 
-#include <glib/gi18n-lib.h>
+#include "bb-i18n-private.h"
 #include <string.h>
 
 /**

@@ -29,7 +29,7 @@
 
 #include <string.h>
 
-#include <glib/gi18n-lib.h>
+#include "bb-i18n-private.h"
 
 #include "bb-crypto-private.h"
 #include "bb-error.h"
@@ -112,8 +112,7 @@ static gboolean G_GNUC_PRINTF (2, 3) reader_error (Reader *r, const char *format
   detail = g_strdup_vprintf (format, args);
   va_end (args);
   g_set_error (r->error, BB_SYNC_ERROR, BB_SYNC_ERROR_PROTOCOL,
-               _ ("body: invalid JSON at byte %" G_GSIZE_FORMAT ": %s"), (gsize)(r->p - r->start),
-               detail);
+               _ ("body: invalid JSON at byte %zu: %s"), (gsize)(r->p - r->start), detail);
   return FALSE;
 }
 

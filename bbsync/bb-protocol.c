@@ -10,7 +10,7 @@
 #include "bb-crypto-private.h"
 #include "bb-error.h"
 
-#include <glib/gi18n-lib.h>
+#include "bb-i18n-private.h"
 #include <string.h>
 
 /* Domain-separation strings of the protocol (ASCII, used without terminator). */
@@ -92,7 +92,7 @@ check_size (GBytes *bytes, gsize len, const char *field, GError **error)
   if (g_bytes_get_size (bytes) != len)
     {
       g_set_error (error, BB_SYNC_ERROR, BB_SYNC_ERROR_INVALID_INPUT,
-                   _ ("%s: must be %u bytes, got %" G_GSIZE_FORMAT), field, (guint)len,
+                   _ ("%s: must be %u bytes, got %zu"), field, (guint)len,
                    g_bytes_get_size (bytes));
       return FALSE;
     }
@@ -155,14 +155,13 @@ hex_decode_raw (const char *text, gboolean lower_only, gssize expected_len, cons
     if (g_ascii_xdigit_value (text[i]) < 0)
       {
         g_set_error (error, BB_SYNC_ERROR, BB_SYNC_ERROR_INVALID_INPUT,
-                     _ ("%s: invalid hex character at offset %" G_GSIZE_FORMAT), field, i);
+                     _ ("%s: invalid hex character at offset %zu"), field, i);
         return NULL;
       }
   if (expected_len >= 0 && len / 2 != (gsize)expected_len)
     {
       g_set_error (error, BB_SYNC_ERROR, BB_SYNC_ERROR_INVALID_INPUT,
-                   _ ("%s: must be %" G_GSSIZE_FORMAT " bytes of hex, got %" G_GSIZE_FORMAT), field,
-                   expected_len, len / 2);
+                   _ ("%s: must be %zd bytes of hex, got %zu"), field, expected_len, len / 2);
       return NULL;
     }
 
@@ -495,8 +494,7 @@ bb_protocol_base64_decode (const char *text, gssize expected_len, const char *fi
     {
       g_free (raw);
       g_set_error (error, BB_SYNC_ERROR, BB_SYNC_ERROR_INVALID_INPUT,
-                   _ ("%s: must be %" G_GSSIZE_FORMAT " bytes, got %" G_GSIZE_FORMAT), field,
-                   expected_len, len);
+                   _ ("%s: must be %zd bytes, got %zu"), field, expected_len, len);
       return NULL;
     }
   return g_bytes_new_take (raw, len);
@@ -552,8 +550,7 @@ base64url_decode_raw (const char *text, gssize expected_len, const char *field, 
       bb_crypto_wipe (raw, len);
       g_free (raw);
       g_set_error (error, BB_SYNC_ERROR, BB_SYNC_ERROR_INVALID_INPUT,
-                   _ ("%s: must be %" G_GSSIZE_FORMAT " bytes, got %" G_GSIZE_FORMAT), field,
-                   expected_len, len);
+                   _ ("%s: must be %zd bytes, got %zu"), field, expected_len, len);
       return NULL;
     }
   if (non_canonical)
@@ -875,7 +872,7 @@ bb_protocol_encrypt_item_with_key (GBytes *blob_key, const char *namespace_id, c
   if (pt_len > BB_PROTOCOL_MAX_PLAINTEXT_SIZE)
     {
       g_set_error (error, BB_SYNC_ERROR, BB_SYNC_ERROR_INVALID_INPUT,
-                   _ ("plaintext: %" G_GSIZE_FORMAT " bytes exceeds the maximum of %d"), pt_len,
+                   _ ("plaintext: %zu bytes exceeds the maximum of %d"), pt_len,
                    BB_PROTOCOL_MAX_PLAINTEXT_SIZE);
       return NULL;
     }
@@ -964,11 +961,9 @@ bb_protocol_decrypt_item_with_key (GBytes *blob_key, const char *namespace_id, c
   if (g_bytes_get_size (aad) != sizeof expected_aad
       || memcmp (bytes_data (aad), expected_aad, sizeof expected_aad) != 0)
     {
-      g_set_error (
-          error, BB_SYNC_ERROR, BB_SYNC_ERROR_CRYPTO,
-          _ ("aad: aad mismatch (not bound to namespace %s, item %s, version %" G_GUINT64_FORMAT
-             ")"),
-          namespace_id, item_id, version);
+      g_set_error (error, BB_SYNC_ERROR, BB_SYNC_ERROR_CRYPTO,
+                   _ ("aad: aad mismatch (not bound to namespace %s, item %s, version %llu)"),
+                   namespace_id, item_id, (unsigned long long)version);
       return NULL;
     }
   ct = g_bytes_get_data (ciphertext, &ct_len);
@@ -1108,8 +1103,8 @@ bb_protocol_validate_wrapped_dek (GBytes *wrapped_dek, GError **error)
   if (len != BB_PROTOCOL_WRAPPED_DEK_SIZE)
     {
       g_set_error (error, BB_SYNC_ERROR, BB_SYNC_ERROR_INVALID_INPUT,
-                   _ ("wrappedDek: invalid wrapped dek (%" G_GSIZE_FORMAT " bytes, expected %d)"),
-                   len, BB_PROTOCOL_WRAPPED_DEK_SIZE);
+                   _ ("wrappedDek: invalid wrapped dek (%zu bytes, expected %d)"), len,
+                   BB_PROTOCOL_WRAPPED_DEK_SIZE);
       return FALSE;
     }
   return TRUE;

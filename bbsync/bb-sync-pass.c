@@ -8,7 +8,7 @@
 
 #include <string.h>
 
-#include <glib/gi18n-lib.h>
+#include "bb-i18n-private.h"
 
 #include "bb-error.h"
 #include "bb-protocol.h"
@@ -901,9 +901,10 @@ apply_fetched (Pass *pass, BbNamespaceState *ns, Job *job, GPtrArray *saves, GPt
     }
   if (fetched < job->listed)
     {
-      g_propagate_error (error, rollback_error (_ ("item %s has version %" G_GUINT64_FORMAT
-                                                   ", below the listed %" G_GUINT64_FORMAT),
-                                                job->item_id, fetched, job->listed));
+      g_propagate_error (error,
+                         rollback_error (_ ("item %s has version %llu, below the listed %llu"),
+                                         job->item_id, (unsigned long long)fetched,
+                                         (unsigned long long)job->listed));
       return FALSE;
     }
 
@@ -996,9 +997,9 @@ download_fetched (GObject *source, GAsyncResult *result, gpointer user_data)
 
   if (env != NULL && bb_item_envelope_get_version (env) < known)
     {
-      error = rollback_error (
-          _ ("item %s went back from version %" G_GUINT64_FORMAT " to %" G_GUINT64_FORMAT),
-          job->item_id, known, bb_item_envelope_get_version (env));
+      error = rollback_error (_ ("item %s went back from version %llu to %llu"), job->item_id,
+                              (unsigned long long)known,
+                              (unsigned long long)bb_item_envelope_get_version (env));
       bb_item_envelope_unref (env);
       env = NULL;
     }
@@ -1099,10 +1100,10 @@ item_map_fetched (GObject *source, GAsyncResult *result, gpointer user_data)
   if (bb_namespace_items_get_head (map) < bb_namespace_state_get_namespace_head (ns)
       || bb_namespace_items_get_head (map) < pass->expected_head)
     {
-      error = rollback_error (
-          _ ("namespace %s item map head %" G_GUINT64_FORMAT " is below %" G_GUINT64_FORMAT), ns_id,
-          bb_namespace_items_get_head (map),
-          MAX (bb_namespace_state_get_namespace_head (ns), pass->expected_head));
+      error = rollback_error (_ ("namespace %s item map head %llu is below %llu"), ns_id,
+                              (unsigned long long)bb_namespace_items_get_head (map),
+                              (unsigned long long)MAX (bb_namespace_state_get_namespace_head (ns),
+                                                       pass->expected_head));
       goto failed;
     }
 
@@ -1120,9 +1121,8 @@ item_map_fetched (GObject *source, GAsyncResult *result, gpointer user_data)
 
       if (listed != 0 && listed < version)
         {
-          error = rollback_error (_ ("item %s is listed at version %" G_GUINT64_FORMAT
-                                     ", below the known %" G_GUINT64_FORMAT),
-                                  item_id, listed, version);
+          error = rollback_error (_ ("item %s is listed at version %llu, below the known %llu"),
+                                  item_id, (unsigned long long)listed, (unsigned long long)version);
           goto failed;
         }
       if (listed == 0 && version > 0)
@@ -1252,10 +1252,10 @@ next_namespace (Pass *pass)
     }
   if (bb_namespace_info_get_head (info) < bb_namespace_state_get_namespace_head (ns))
     {
-      pass_finish (pass, rollback_error (_ ("namespace %s head went back from %" G_GUINT64_FORMAT
-                                            " to %" G_GUINT64_FORMAT),
-                                         id, bb_namespace_state_get_namespace_head (ns),
-                                         bb_namespace_info_get_head (info)));
+      pass_finish (pass,
+                   rollback_error (_ ("namespace %s head went back from %llu to %llu"), id,
+                                   (unsigned long long)bb_namespace_state_get_namespace_head (ns),
+                                   (unsigned long long)bb_namespace_info_get_head (info)));
       return;
     }
   bb_namespace_state_set_kind (ns, bb_namespace_info_get_kind (info));
@@ -1539,10 +1539,10 @@ conflict_fetched (GObject *source, GAsyncResult *result, gpointer user_data)
   rv = bb_item_envelope_get_version (env);
   if (rv < bb_item_state_get_version (job->item))
     {
-      job_done (job, rollback_error (_ ("item %s went back from version %" G_GUINT64_FORMAT
-                                        " to %" G_GUINT64_FORMAT),
+      job_done (job, rollback_error (_ ("item %s went back from version %llu to %llu"),
                                      bb_item_state_get_item_id (job->item),
-                                     bb_item_state_get_version (job->item), rv));
+                                     (unsigned long long)bb_item_state_get_version (job->item),
+                                     (unsigned long long)rv));
       return;
     }
   blob_key = bb_sync_engine_blob_key (pass->engine, ns, &error);

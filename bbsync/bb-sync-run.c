@@ -5,7 +5,7 @@
 
 #include "config.h"
 
-#include <glib/gi18n-lib.h>
+#include "bb-i18n-private.h"
 
 #include "bb-client-private.h"
 #include "bb-error.h"
@@ -526,10 +526,10 @@ bb_sync_run_namespaces_need_sync (BbSyncEngine *self, GPtrArray *namespaces, GEr
       if (bb_namespace_state_get_namespace_head (ns) > reported)
         {
           g_set_error (error, BB_SYNC_ERROR, BB_SYNC_ERROR_ROLLBACK,
-                       _ ("Rollback detected: the watch reports head %" G_GUINT64_FORMAT
-                          " for namespace %s, below the known %" G_GUINT64_FORMAT),
-                       reported, bb_namespace_info_get_namespace_id (info),
-                       bb_namespace_state_get_namespace_head (ns));
+                       _ ("Rollback detected: the watch reports head %llu for namespace %s, below "
+                          "the known %llu"),
+                       (unsigned long long)reported, bb_namespace_info_get_namespace_id (info),
+                       (unsigned long long)bb_namespace_state_get_namespace_head (ns));
           return FALSE;
         }
     }

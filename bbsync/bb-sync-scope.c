@@ -7,7 +7,7 @@
 
 #include <string.h>
 
-#include <glib/gi18n-lib.h>
+#include "bb-i18n-private.h"
 
 #include "bb-error.h"
 #include "bb-sync-engine-private.h"

@@ -5,7 +5,7 @@
 
 #include "config.h"
 
-#include <glib/gi18n-lib.h>
+#include "bb-i18n-private.h"
 
 #include "bb-value-backend.h"
 

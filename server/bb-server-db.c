@@ -7,7 +7,7 @@
 
 #include "bb-server-db.h"
 
-#include <glib/gi18n-lib.h>
+#include "bb-i18n-private.h"
 #include <stdarg.h>
 
 #include "bbsync/bb-error.h"
@@ -171,8 +171,8 @@ bb_server_db_open (const char *path, GError **error)
     if (schema != 1)
       {
         g_set_error (error, BB_SYNC_ERROR, BB_SYNC_ERROR_STORE,
-                     _ ("The server database “%s” has unknown schema version %" G_GINT64_FORMAT),
-                     path, schema);
+                     _ ("The server database “%s” has unknown schema version %lld"), path,
+                     (long long)schema);
         return NULL;
       }
   }

@@ -15,7 +15,7 @@
 
 #include "bb-server.h"
 
-#include <glib/gi18n-lib.h>
+#include "bb-i18n-private.h"
 #include <libsoup/soup.h>
 #include <string.h>
 

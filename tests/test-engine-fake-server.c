@@ -16,8 +16,8 @@
 
 #include "bb-sync-engine-private.h"
 #include "bb-test-utils.h"
+#include "engine-fake-server.h"
 
-#define CHALLENGE_B64 "AQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQE="
 /* The engine's clock in these tests: 2027-01-15T08:00:00Z. */
 #define NOW_S G_GINT64_CONSTANT (1800000000)
 #define HOUR_US (G_GINT64_CONSTANT (3600) * G_USEC_PER_SEC)
@@ -128,15 +128,6 @@ typedef struct
 {
   char *method;
   char *path;
-  char *authorization;
-  char *if_match;
-  char *body;
-} Req;
-
-typedef struct
-{
-  char *method;
-  char *path;
   guint status;
   char *body;
 } Scripted;
@@ -149,23 +140,20 @@ typedef struct
 } KvReply;
 
 typedef struct _F F;
-typedef void (*RequestHook) (F *f, Req *req);
+typedef void (*RequestHook) (F *f, FakeRequest *req);
 
 struct _F
 {
-  SoupServer *server;
-  char *base_url;
-  BbClient *client;
-  BbStore *store;
-  BbTestIdentity *identity;
+  FakeServer *server;
+  BbStore *store;           /* the engine's */
+  BbTestIdentity *identity; /* the engine's */
   BbSyncEngine *engine;
   BbNamespace *ns;
   char *ns_id;
   GBytes *dek;
   gint64 now;
-  GPtrArray *requests; /* Req */
-  GPtrArray *events;   /* char * */
-  GQueue scripted;     /* Scripted, one-shot answers matched first */
+  GPtrArray *events; /* char * */
+  GQueue scripted;   /* Scripted, one-shot answers matched first */
   /* server state */
   guint64 remote_head;
   char *list_json;   /* overrides the one-namespace list */
@@ -178,17 +166,6 @@ struct _F
   guint challenges_failing; /* challenge answers 500 while set */
   RequestHook hook;
 };
-
-static void
-req_free (Req *req)
-{
-  g_free (req->method);
-  g_free (req->path);
-  g_free (req->authorization);
-  g_free (req->if_match);
-  g_free (req->body);
-  g_free (req);
-}
 
 static void
 scripted_free (Scripted *s)
@@ -212,23 +189,6 @@ kv_queue_free (GQueue *q)
   g_queue_free_full (q, (GDestroyNotify)kv_reply_free);
 }
 
-static void
-respond (SoupServerMessage *msg, guint status, const char *body)
-{
-  soup_server_message_set_status (msg, status, NULL);
-  if (body != NULL)
-    soup_server_message_set_response (msg, "application/json", SOUP_MEMORY_COPY, body,
-                                      strlen (body));
-}
-
-static void
-respond_error (SoupServerMessage *msg, guint status)
-{
-  g_autofree char *body = g_strdup_printf ("{\"error\":\"fake status %u\"}", status);
-
-  respond (msg, status, body);
-}
-
 static char *
 rfc3339 (gint64 usec)
 {
@@ -243,18 +203,6 @@ json_of (JsonBuilder *builder)
   g_autoptr (JsonNode) root = json_builder_get_root (builder);
 
   return json_to_string (root, FALSE);
-}
-
-static JsonObject *
-parse_object (const char *text)
-{
-  g_autoptr (JsonParser) parser = json_parser_new ();
-  g_autoptr (GError) error = NULL;
-
-  g_assert_nonnull (text);
-  json_parser_load_from_data (parser, text, -1, &error);
-  g_assert_no_error (error);
-  return json_object_ref (json_node_get_object (json_parser_get_root (parser)));
 }
 
 static char *
@@ -350,23 +298,23 @@ answer_kv_get (F *f, SoupServerMessage *msg, const char *item_id)
 
   if (q == NULL || g_queue_is_empty (q))
     {
-      respond_error (msg, 404);
+      fake_respond_error (msg, 404);
       return;
     }
   reply = g_queue_get_length (q) > 1 ? g_queue_pop_head (q) : g_queue_peek_head (q);
   if (reply->status != 0)
-    respond_error (msg, reply->status);
+    fake_respond_error (msg, reply->status);
   else
     {
       body = encrypted_item_response (f, item_id, reply->version, reply->value);
-      respond (msg, 200, body);
+      fake_respond (msg, 200, body);
     }
   if (reply != g_queue_peek_head (q))
     kv_reply_free (reply);
 }
 
 static void
-answer_kv_put (F *f, SoupServerMessage *msg, Req *req, const char *item_id)
+answer_kv_put (F *f, SoupServerMessage *msg, FakeRequest *req, const char *item_id)
 {
   guint status = GPOINTER_TO_UINT (g_queue_pop_head (&f->put_status));
   guint64 version = 1;
@@ -374,7 +322,7 @@ answer_kv_put (F *f, SoupServerMessage *msg, Req *req, const char *item_id)
 
   if (status != 0 && status != 200)
     {
-      respond_error (msg, status);
+      fake_respond_error (msg, status);
       return;
     }
   if (req->if_match != NULL)
@@ -382,7 +330,7 @@ answer_kv_put (F *f, SoupServerMessage *msg, Req *req, const char *item_id)
   body = g_strdup_printf ("{\"namespaceId\":\"%s\",\"itemId\":\"%s\",\"version\":%" G_GUINT64_FORMAT
                           "}",
                           f->ns_id, item_id, version);
-  respond (msg, 200, body);
+  fake_respond (msg, 200, body);
 }
 
 static void
@@ -398,38 +346,26 @@ answer_wrapped_dek (F *f, SoupServerMessage *msg, const char *ns, const char *ke
   b64 = bb_protocol_base64_encode (wrapped);
   body = g_strdup_printf ("{\"namespaceId\":\"%s\",\"keyId\":\"%s\",\"wrappedDek\":\"%s\"}", ns,
                           key_id, b64);
-  respond (msg, 200, body);
+  fake_respond (msg, 200, body);
 }
 
 static void
-answer_create_namespace (F *f, SoupServerMessage *msg, Req *req)
+answer_create_namespace (F *f, SoupServerMessage *msg, FakeRequest *req)
 {
-  g_autoptr (JsonObject) object = parse_object (req->body);
+  g_autoptr (JsonObject) object = fake_parse_object (req->body);
   g_autofree char *body = g_strdup_printf ("{\"namespaceId\":\"%s\",\"kind\":\"shared\"}",
                                            json_object_get_string_member (object, "namespaceId"));
 
-  respond (msg, 200, body);
+  fake_respond (msg, 200, body);
 }
 
 static void
-fake_handler (SoupServer *server, SoupServerMessage *msg, const char *path, GHashTable *query,
-              gpointer user_data)
+fake_handler (SoupServerMessage *msg, FakeRequest *req, gpointer user_data)
 {
   F *f = user_data;
-  SoupMessageHeaders *headers = soup_server_message_get_request_headers (msg);
-  SoupMessageBody *body = soup_server_message_get_request_body (msg);
-  Req *req = g_new0 (Req, 1);
+  const char *path = req->path;
   g_auto (GStrv) parts = NULL;
   guint n_parts;
-
-  req->method = g_strdup (soup_server_message_get_method (msg));
-  req->path = g_strdup (path);
-  req->authorization = g_strdup (soup_message_headers_get_one (headers, "Authorization"));
-  req->if_match = g_strdup (soup_message_headers_get_one (headers, "If-Match"));
-  req->body = body->length > 0 ? g_strndup (body->data, body->length) : NULL;
-  g_ptr_array_add (f->requests, req);
-  g_test_message ("request %u: %s %s auth=%s if-match=%s", f->requests->len, req->method, req->path,
-                  req->authorization, req->if_match);
 
   if (f->hook != NULL)
     f->hook (f, req);
@@ -441,9 +377,9 @@ fake_handler (SoupServer *server, SoupServerMessage *msg, const char *path, GHas
       if (strcmp (s->method, req->method) == 0 && strcmp (s->path, req->path) == 0)
         {
           if (s->body != NULL)
-            respond (msg, s->status, s->body);
+            fake_respond (msg, s->status, s->body);
           else
-            respond_error (msg, s->status);
+            fake_respond_error (msg, s->status);
           g_queue_delete_link (&f->scripted, l);
           scripted_free (s);
           return;
@@ -455,29 +391,27 @@ fake_handler (SoupServer *server, SoupServerMessage *msg, const char *path, GHas
   if (strcmp (req->method, "POST") == 0 && strcmp (path, "/v1/auth/challenge") == 0)
     {
       if (f->challenges_failing)
-        respond_error (msg, 500);
+        fake_respond_error (msg, 500);
       else
-        respond (msg, 200,
-                 "{\"challenge\":\"" CHALLENGE_B64 "\",\"expiresAt\":\"2030-01-01T00:00:00Z\","
-                 "\"spamControl\":{\"kind\":\"none\"}}");
+        fake_respond_challenge (msg);
     }
   else if (strcmp (req->method, "POST") == 0 && strcmp (path, "/v1/auth/login") == 0)
     {
       g_autofree char *answer = login_body (f, f->login_token, TRUE);
 
-      respond (msg, 200, answer);
+      fake_respond (msg, 200, answer);
     }
   else if (strcmp (req->method, "POST") == 0 && strcmp (path, "/v1/auth/refresh") == 0)
     {
       g_autofree char *answer = login_body (f, f->refresh_token, FALSE);
 
-      respond (msg, 200, answer);
+      fake_respond (msg, 200, answer);
     }
   else if (strcmp (req->method, "GET") == 0 && strcmp (path, "/v1/namespaces/mine") == 0)
     {
       g_autofree char *answer = list_body (f);
 
-      respond (msg, 200, answer);
+      fake_respond (msg, 200, answer);
     }
   else if (strcmp (req->method, "POST") == 0 && strcmp (path, "/v1/namespaces") == 0)
     answer_create_namespace (f, msg, req);
@@ -486,7 +420,7 @@ fake_handler (SoupServer *server, SoupServerMessage *msg, const char *path, GHas
     {
       g_autofree char *answer = map_body (f);
 
-      respond (msg, 200, answer);
+      fake_respond (msg, 200, answer);
     }
   else if (strcmp (req->method, "GET") == 0 && n_parts == 6 && strcmp (parts[2], "namespaces") == 0
            && strcmp (parts[4], "wrapped-deks") == 0)
@@ -498,13 +432,7 @@ fake_handler (SoupServer *server, SoupServerMessage *msg, const char *path, GHas
            && strcmp (req->method, "PUT") == 0)
     answer_kv_put (f, msg, req, parts[4]);
   else
-    respond_error (msg, 404);
-}
-
-static gint64
-fixed_now (gpointer user_data)
-{
-  return ((F *)user_data)->now;
+    fake_respond_error (msg, 404);
 }
 
 static void
@@ -560,16 +488,6 @@ on_auth (BbSyncEngine *engine, GDateTime *expires, gpointer user_data)
                                     expires != NULL ? g_date_time_to_unix (expires) : 0));
 }
 
-static GBytes *
-random_bytes (gsize n)
-{
-  guint8 *data = g_malloc (n);
-
-  for (gsize i = 0; i < n; i++)
-    data[i] = g_random_int_range (0, 256);
-  return g_bytes_new_take (data, n);
-}
-
 static const char *
 key_id (F *f)
 {
@@ -583,24 +501,10 @@ static F *
 f_new (void)
 {
   F *f = g_new0 (F, 1);
-  g_autoptr (GError) error = NULL;
-  g_autoptr (GBytes) store_key = bb_test_repeat (0x42, 32);
-  g_autoptr (GBytes) ns_raw = random_bytes (16);
-  g_autoptr (BbNamespaceState) ns = NULL;
+  g_autoptr (GBytes) ns_raw = fake_random_bytes (16);
   const char *item_signals[]
       = { "item-changed", "item-downloaded", "item-uploaded", "item-queued", "conflict-detected" };
-  GSList *uris;
 
-  f->server = soup_server_new (NULL, NULL);
-  soup_server_add_handler (f->server, NULL, fake_handler, f, NULL);
-  soup_server_listen_local (f->server, 0, SOUP_SERVER_LISTEN_IPV4_ONLY, &error);
-  g_assert_no_error (error);
-  uris = soup_server_get_uris (f->server);
-  g_assert_nonnull (uris);
-  f->base_url = g_strdup_printf ("http://127.0.0.1:%d", g_uri_get_port (uris->data));
-  g_slist_free_full (uris, (GDestroyNotify)g_uri_unref);
-
-  f->requests = g_ptr_array_new_with_free_func ((GDestroyNotify)req_free);
   f->events = g_ptr_array_new_with_free_func (g_free);
   f->map = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
   f->kv = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, (GDestroyNotify)kv_queue_free);
@@ -609,27 +513,14 @@ f_new (void)
   f->refresh_token = g_strdup ("refreshed-token");
   f->now = NOW_S * G_USEC_PER_SEC;
 
-  f->client = bb_client_new (f->base_url, &error);
-  g_assert_no_error (error);
-  f->store
-      = BB_STORE (bb_sqlite_store_new_sync (BB_SQLITE_STORE_IN_MEMORY, store_key, NULL, &error));
-  g_assert_no_error (error);
-  f->identity = bb_test_identity_new ("test-key");
-  f->engine = bb_sync_engine_new (f->client, BB_IDENTITY (f->identity), f->store, &error);
-  g_assert_no_error (error);
-  bb_sync_engine_set_now_func (f->engine, fixed_now, f);
+  f->server = fake_server_new (fake_handler, f);
+  f->engine = fake_engine_new (f->server, &f->now);
+  f->store = bb_sync_engine_get_store (f->engine);
+  f->identity = BB_TEST_IDENTITY (bb_sync_engine_get_identity (f->engine));
 
   f->ns_id = bb_protocol_hex_encode (ns_raw);
-  f->dek = random_bytes (32);
-  ns = bb_namespace_state_new (key_id (f), f->ns_id);
-  bb_namespace_state_set_kind (ns, "default");
-  bb_namespace_state_set_dek (ns, f->dek);
-  bb_namespace_state_set_namespace_head (ns, 0);
-  bb_namespace_state_set_active_scope_hash (ns, "");
-  bb_namespace_state_set_updated_at (ns, TEST_UPDATED_AT);
-  g_assert_true (bb_store_save_namespace (f->store, ns, &error));
-  g_assert_no_error (error);
-  f->ns = bb_sync_engine_ensure_namespace_handle (f->engine, f->ns_id, "default");
+  f->dek = fake_random_bytes (32);
+  f->ns = fake_engine_seed_namespace (f->engine, f->ns_id, "default", f->dek, TEST_UPDATED_AT);
 
   for (guint i = 0; i < G_N_ELEMENTS (item_signals); i++)
     g_signal_connect (f->engine, item_signals[i], G_CALLBACK (on_item_event), f);
@@ -650,14 +541,7 @@ f_free (F *f)
   bb_sync_engine_close (f->engine);
   g_clear_object (&f->ns);
   g_clear_object (&f->engine);
-  g_clear_object (&f->identity);
-  g_clear_object (&f->store);
-  g_clear_object (&f->client);
-  soup_server_disconnect (f->server);
-  g_clear_object (&f->server);
-  while (g_main_context_iteration (NULL, FALSE))
-    ;
-  g_ptr_array_unref (f->requests);
+  fake_server_free (f->server);
   g_ptr_array_unref (f->events);
   g_queue_clear_full (&f->scripted, (GDestroyNotify)scripted_free);
   g_queue_clear (&f->put_status);
@@ -666,7 +550,6 @@ f_free (F *f)
   g_free (f->list_json);
   g_free (f->login_token);
   g_free (f->refresh_token);
-  g_free (f->base_url);
   g_free (f->ns_id);
   g_bytes_unref (f->dek);
   g_free (f);
@@ -689,14 +572,7 @@ script (F *f, const char *method, const char *path, guint status, const char *bo
 static void
 set_token (F *f, const char *token, gint64 life_us)
 {
-  g_autoptr (BbIdentityState) state
-      = bb_identity_state_copy (bb_sync_engine_peek_identity_state (f->engine));
-  g_autoptr (GError) error = NULL;
-
-  bb_identity_state_set_access_token (state, token);
-  bb_identity_state_set_token_expiry (state, f->now + life_us);
-  g_assert_true (bb_sync_engine_save_identity_state (f->engine, state, &error));
-  g_assert_no_error (error);
+  fake_engine_save_token (f->engine, token, f->now + life_us, NULL);
 }
 
 static void
@@ -891,56 +767,11 @@ items_path (F *f)
   return g_strdup_printf ("/v1/namespaces/%s/items", f->ns_id);
 }
 
-static guint
-count_requests (F *f, const char *method, const char *path)
-{
-  guint n = 0;
-
-  for (guint i = 0; i < f->requests->len; i++)
-    {
-      Req *req = g_ptr_array_index (f->requests, i);
-
-      if (strcmp (req->method, method) == 0 && strcmp (req->path, path) == 0)
-        n++;
-    }
-  return n;
-}
-
-/* The @nth (0-based) request with this method and path. */
-static Req *
-nth_request (F *f, const char *method, const char *path, guint nth)
-{
-  for (guint i = 0; i < f->requests->len; i++)
-    {
-      Req *req = g_ptr_array_index (f->requests, i);
-
-      if (strcmp (req->method, method) == 0 && strcmp (req->path, path) == 0 && nth-- == 0)
-        return req;
-    }
-  g_assert_not_reached ();
-  return NULL;
-}
-
-static guint
-count_method_prefix (F *f, const char *method, const char *prefix)
-{
-  guint n = 0;
-
-  for (guint i = 0; i < f->requests->len; i++)
-    {
-      Req *req = g_ptr_array_index (f->requests, i);
-
-      if (strcmp (req->method, method) == 0 && g_str_has_prefix (req->path, prefix))
-        n++;
-    }
-  return n;
-}
-
 /* decryptTestPutItemRequest: checks the AAD for @target and returns the plaintext. */
 static char *
-decrypt_put (F *f, Req *req, const char *item, guint64 target)
+decrypt_put (F *f, FakeRequest *req, const char *item, guint64 target)
 {
-  g_autoptr (JsonObject) object = parse_object (req->body);
+  g_autoptr (JsonObject) object = fake_parse_object (req->body);
   g_autoptr (GError) error = NULL;
   g_autoptr (GBytes) nonce = NULL;
   g_autoptr (GBytes) aad = NULL;
@@ -971,7 +802,7 @@ assert_put (F *f, const char *item, guint nth, const char *if_match, guint64 tar
             const char *value)
 {
   g_autofree char *path = kv_path (f, item);
-  Req *req = nth_request (f, "PUT", path, nth);
+  FakeRequest *req = fake_server_nth (f->server, "PUT", path, nth);
   g_autofree char *plain = decrypt_put (f, req, item, target);
 
   g_assert_cmpstr (req->if_match, ==, if_match);
@@ -1118,11 +949,11 @@ test_relogin_after_unauthorized (void)
   script (f, "GET", "/v1/namespaces/mine", 401, NULL);
   sync_ok (f);
 
-  g_assert_cmpuint (count_requests (f, "GET", "/v1/namespaces/mine"), ==, 2);
-  g_assert_cmpuint (count_requests (f, "POST", "/v1/auth/login"), ==, 1);
-  g_assert_cmpstr (nth_request (f, "GET", "/v1/namespaces/mine", 0)->authorization, ==,
+  g_assert_cmpuint (fake_server_count (f->server, "GET", "/v1/namespaces/mine"), ==, 2);
+  g_assert_cmpuint (fake_server_count (f->server, "POST", "/v1/auth/login"), ==, 1);
+  g_assert_cmpstr (fake_server_nth (f->server, "GET", "/v1/namespaces/mine", 0)->authorization, ==,
                    "Bearer revoked-token");
-  g_assert_cmpstr (nth_request (f, "GET", "/v1/namespaces/mine", 1)->authorization, ==,
+  g_assert_cmpstr (fake_server_nth (f->server, "GET", "/v1/namespaces/mine", 1)->authorization, ==,
                    "Bearer fresh-token");
   state = bb_store_load_identity (f->store, key_id (f), NULL);
   g_assert_nonnull (state);
@@ -1147,8 +978,8 @@ test_second_unauthorized_is_final (void)
   g_assert_false (sync_now (f, &error));
   g_assert_error (error, BB_SYNC_ERROR, BB_SYNC_ERROR_API);
   g_assert_cmpint (bb_sync_error_get_http_status (error), ==, 401);
-  g_assert_cmpuint (count_requests (f, "GET", "/v1/namespaces/mine"), ==, 2);
-  g_assert_cmpuint (count_requests (f, "POST", "/v1/auth/login"), ==, 1);
+  g_assert_cmpuint (fake_server_count (f->server, "GET", "/v1/namespaces/mine"), ==, 2);
+  g_assert_cmpuint (fake_server_count (f->server, "POST", "/v1/auth/login"), ==, 1);
   g_assert_false (has_event (f, "auth-login-required"));
   assert_events (f, "sync-", "sync-started sync-failed");
   f_free (f);
@@ -1167,11 +998,11 @@ test_unexpired_token_when_refresh_fails (void)
   f->challenges_failing = TRUE;
   sync_ok (f);
 
-  g_assert_cmpuint (count_requests (f, "POST", "/v1/auth/challenge"), ==, 1);
-  g_assert_cmpuint (count_requests (f, "POST", "/v1/auth/login"), ==, 0);
-  g_assert_cmpuint (count_requests (f, "POST", "/v1/auth/refresh"), ==, 0);
-  g_assert_cmpuint (count_requests (f, "GET", "/v1/namespaces/mine"), ==, 1);
-  g_assert_cmpstr (nth_request (f, "GET", "/v1/namespaces/mine", 0)->authorization, ==,
+  g_assert_cmpuint (fake_server_count (f->server, "POST", "/v1/auth/challenge"), ==, 1);
+  g_assert_cmpuint (fake_server_count (f->server, "POST", "/v1/auth/login"), ==, 0);
+  g_assert_cmpuint (fake_server_count (f->server, "POST", "/v1/auth/refresh"), ==, 0);
+  g_assert_cmpuint (fake_server_count (f->server, "GET", "/v1/namespaces/mine"), ==, 1);
+  g_assert_cmpstr (fake_server_nth (f->server, "GET", "/v1/namespaces/mine", 0)->authorization, ==,
                    "Bearer expiring-token");
   state = bb_store_load_identity (f->store, key_id (f), NULL);
   g_assert_cmpstr (bb_identity_state_get_access_token (state), ==, "expiring-token");
@@ -1189,13 +1020,13 @@ test_session_ready_after_login (void)
   g_autofree char *expected = NULL;
 
   sync_ok (f);
-  g_assert_cmpuint (count_requests (f, "POST", "/v1/auth/login"), ==, 1);
-  g_assert_cmpuint (count_requests (f, "GET", "/v1/namespaces/mine"), ==, 1);
-  g_assert_cmpstr (nth_request (f, "GET", "/v1/namespaces/mine", 0)->authorization, ==,
+  g_assert_cmpuint (fake_server_count (f->server, "POST", "/v1/auth/login"), ==, 1);
+  g_assert_cmpuint (fake_server_count (f->server, "GET", "/v1/namespaces/mine"), ==, 1);
+  g_assert_cmpstr (fake_server_nth (f->server, "GET", "/v1/namespaces/mine", 0)->authorization, ==,
                    "Bearer fresh-token");
   /* The login challenge carries no bearer token. */
-  g_assert_null (nth_request (f, "POST", "/v1/auth/challenge", 0)->authorization);
-  g_assert_null (nth_request (f, "POST", "/v1/auth/login", 0)->authorization);
+  g_assert_null (fake_server_nth (f->server, "POST", "/v1/auth/challenge", 0)->authorization);
+  g_assert_null (fake_server_nth (f->server, "POST", "/v1/auth/login", 0)->authorization);
   expected = g_strdup_printf ("auth-session-ready:%" G_GINT64_FORMAT, NOW_S + 48 * 3600);
   assert_events (f, "auth-", expected);
   /* Spec §6.3 step i: the listed default becomes the identity's default namespace. */
@@ -1215,8 +1046,8 @@ test_login_required_after_login_failure (void)
 
   f->challenges_failing = TRUE;
   sync_fails (f, BB_SYNC_ERROR, BB_SYNC_ERROR_API);
-  g_assert_cmpuint (count_requests (f, "POST", "/v1/auth/login"), ==, 0);
-  g_assert_cmpuint (count_requests (f, "GET", "/v1/namespaces/mine"), ==, 0);
+  g_assert_cmpuint (fake_server_count (f->server, "POST", "/v1/auth/login"), ==, 0);
+  g_assert_cmpuint (fake_server_count (f->server, "GET", "/v1/namespaces/mine"), ==, 0);
   assert_events (f, NULL, "sync-started auth-login-required:0 sync-failed");
   f_free (f);
 }
@@ -1232,11 +1063,11 @@ test_auth_events_for_successful_refresh (void)
   set_token (f, "expiring-token", HOUR_US);
   sync_ok (f);
 
-  g_assert_cmpuint (count_requests (f, "POST", "/v1/auth/refresh"), ==, 1);
-  g_assert_cmpuint (count_requests (f, "POST", "/v1/auth/login"), ==, 0);
-  g_assert_cmpstr (nth_request (f, "POST", "/v1/auth/refresh", 0)->authorization, ==,
+  g_assert_cmpuint (fake_server_count (f->server, "POST", "/v1/auth/refresh"), ==, 1);
+  g_assert_cmpuint (fake_server_count (f->server, "POST", "/v1/auth/login"), ==, 0);
+  g_assert_cmpstr (fake_server_nth (f->server, "POST", "/v1/auth/refresh", 0)->authorization, ==,
                    "Bearer expiring-token");
-  g_assert_cmpstr (nth_request (f, "GET", "/v1/namespaces/mine", 0)->authorization, ==,
+  g_assert_cmpstr (fake_server_nth (f->server, "GET", "/v1/namespaces/mine", 0)->authorization, ==,
                    "Bearer refreshed-token");
   state = bb_store_load_identity (f->store, key_id (f), NULL);
   g_assert_cmpstr (bb_identity_state_get_access_token (state), ==, "refreshed-token");
@@ -1258,9 +1089,9 @@ test_token_expiring_now_is_refreshed (void)
 
   set_token (f, "expiring-token", 0);
   sync_ok (f);
-  g_assert_cmpuint (count_requests (f, "POST", "/v1/auth/login"), ==, 0);
-  g_assert_cmpuint (count_requests (f, "POST", "/v1/auth/refresh"), ==, 1);
-  g_assert_cmpstr (nth_request (f, "POST", "/v1/auth/refresh", 0)->authorization, ==,
+  g_assert_cmpuint (fake_server_count (f->server, "POST", "/v1/auth/login"), ==, 0);
+  g_assert_cmpuint (fake_server_count (f->server, "POST", "/v1/auth/refresh"), ==, 1);
+  g_assert_cmpstr (fake_server_nth (f->server, "POST", "/v1/auth/refresh", 0)->authorization, ==,
                    "Bearer expiring-token");
   expected = g_strdup_printf ("auth-refresh-recommended:%" G_GINT64_FORMAT
                               " auth-session-ready:%" G_GINT64_FORMAT,
@@ -1270,8 +1101,8 @@ test_token_expiring_now_is_refreshed (void)
   /* One microsecond later it has expired: a login. */
   set_token (f, "expired-token", -1);
   sync_ok (f);
-  g_assert_cmpuint (count_requests (f, "POST", "/v1/auth/login"), ==, 1);
-  g_assert_cmpuint (count_requests (f, "POST", "/v1/auth/refresh"), ==, 1);
+  g_assert_cmpuint (fake_server_count (f->server, "POST", "/v1/auth/login"), ==, 1);
+  g_assert_cmpuint (fake_server_count (f->server, "POST", "/v1/auth/refresh"), ==, 1);
   f_free (f);
 }
 
@@ -1279,7 +1110,7 @@ static void
 test_join_authenticates_before_fetching_dek (void)
 {
   F *f = f_new ();
-  g_autoptr (GBytes) raw = random_bytes (16);
+  g_autoptr (GBytes) raw = fake_random_bytes (16);
   g_autofree char *other = bb_protocol_hex_encode (raw);
   g_autofree char *dek_path = NULL;
   g_autoptr (GAsyncResult) res = NULL;
@@ -1294,11 +1125,12 @@ test_join_authenticates_before_fetching_dek (void)
   g_assert_cmpstr (bb_namespace_get_id (ns), ==, other);
 
   dek_path = g_strdup_printf ("/v1/namespaces/%s/wrapped-deks/%s", other, key_id (f));
-  g_assert_cmpuint (f->requests->len, ==, 3);
-  g_assert_cmpstr (((Req *)g_ptr_array_index (f->requests, 0))->path, ==, "/v1/auth/challenge");
-  g_assert_cmpstr (((Req *)g_ptr_array_index (f->requests, 1))->path, ==, "/v1/auth/login");
-  g_assert_cmpuint (count_requests (f, "GET", dek_path), ==, 1);
-  g_assert_cmpstr (nth_request (f, "GET", dek_path, 0)->authorization, ==, "Bearer fresh-token");
+  g_assert_cmpuint (f->server->requests->len, ==, 3);
+  g_assert_cmpstr (fake_server_request (f->server, 0)->path, ==, "/v1/auth/challenge");
+  g_assert_cmpstr (fake_server_request (f->server, 1)->path, ==, "/v1/auth/login");
+  g_assert_cmpuint (fake_server_count (f->server, "GET", dek_path), ==, 1);
+  g_assert_cmpstr (fake_server_nth (f->server, "GET", dek_path, 0)->authorization, ==,
+                   "Bearer fresh-token");
 
   /* Spec §5.2: joined with kind "" and the unwrapped DEK cached. */
   state = bb_store_get_namespace (f->store, key_id (f), other, &error);
@@ -1424,9 +1256,9 @@ test_reconciles_snapshot_before_upload (void)
   set_str (backend, "memo", "edited memo");
   sync_ok (f);
 
-  g_assert_cmpuint (count_requests (f, "GET", ipath), ==, 1);
-  g_assert_cmpuint (count_requests (f, "GET", path), ==, 0);
-  g_assert_cmpuint (count_requests (f, "PUT", path), ==, 1);
+  g_assert_cmpuint (fake_server_count (f->server, "GET", ipath), ==, 1);
+  g_assert_cmpuint (fake_server_count (f->server, "GET", path), ==, 0);
+  g_assert_cmpuint (fake_server_count (f->server, "PUT", path), ==, 1);
   assert_put (f, id, 0, "\"1\"", 2, "edited memo");
   assert_clean (f, COLL, "memo", 2, "edited memo");
   g_assert_cmpuint (ns_head (f), ==, 2);
@@ -1442,7 +1274,7 @@ typedef struct
 static WriteDuringGet write_during_get;
 
 static void
-write_local_memo_hook (F *f, Req *req)
+write_local_memo_hook (F *f, FakeRequest *req)
 {
   if (strcmp (req->method, "GET") == 0 && strcmp (req->path, write_during_get.path) == 0)
     {
@@ -1473,8 +1305,8 @@ test_no_overwrite_of_local_edit_after_snapshot (void)
   f->hook = write_local_memo_hook;
   sync_ok (f);
 
-  g_assert_cmpuint (count_requests (f, "GET", path), ==, 1);
-  g_assert_cmpuint (count_requests (f, "PUT", path), ==, 1);
+  g_assert_cmpuint (fake_server_count (f->server, "GET", path), ==, 1);
+  g_assert_cmpuint (fake_server_count (f->server, "PUT", path), ==, 1);
   assert_put (f, id, 0, "\"2\"", 3, "local memo");
   assert_str (backend, "memo", "local memo");
   assert_clean (f, COLL, "memo", 3, "local memo");
@@ -1505,8 +1337,8 @@ test_no_overwrite_between_reread_and_apply (void)
   sync_ok (f);
 
   g_assert_null (backend->race_value);
-  g_assert_cmpuint (count_requests (f, "GET", path), ==, 2);
-  g_assert_cmpuint (count_requests (f, "PUT", path), ==, 2);
+  g_assert_cmpuint (fake_server_count (f->server, "GET", path), ==, 2);
+  g_assert_cmpuint (fake_server_count (f->server, "PUT", path), ==, 2);
   assert_put (f, id, 0, "\"1\"", 2, "local memo");
   assert_put (f, id, 1, "\"2\"", 3, "local memo");
   assert_str (backend->inner, "memo", "local memo");
@@ -1538,7 +1370,7 @@ test_active_scope_change_at_current_head (void)
   remote_item (f, id, 1, "remote note");
   sync_ok (f);
 
-  g_assert_cmpuint (count_requests (f, "GET", ipath), ==, 1);
+  g_assert_cmpuint (fake_server_count (f->server, "GET", ipath), ==, 1);
   assert_str (backend, "reactivated", "remote note");
   assert_clean (f, COLL, "reactivated", 1, "remote note");
   ns = get_ns (f);
@@ -1547,7 +1379,7 @@ test_active_scope_change_at_current_head (void)
   g_assert_cmpuint (strlen (bb_namespace_state_get_active_scope_hash (ns)), ==, 64);
 
   sync_ok (f);
-  g_assert_cmpuint (count_requests (f, "GET", ipath), ==, 1);
+  g_assert_cmpuint (fake_server_count (f->server, "GET", ipath), ==, 1);
   f_free (f);
 }
 
@@ -1568,7 +1400,7 @@ static void
 test_rejects_multiple_default_namespaces (void)
 {
   F *f = f_new ();
-  g_autoptr (GBytes) raw = random_bytes (16);
+  g_autoptr (GBytes) raw = fake_random_bytes (16);
   g_autofree char *other = bb_protocol_hex_encode (raw);
   g_autoptr (GError) error = NULL;
 
@@ -1588,7 +1420,7 @@ static void
 test_rejects_default_namespace_mismatch (void)
 {
   F *f = f_new ();
-  g_autoptr (GBytes) raw = random_bytes (16);
+  g_autoptr (GBytes) raw = fake_random_bytes (16);
   g_autofree char *other = bb_protocol_hex_encode (raw);
   g_autoptr (BbIdentityState) state
       = bb_identity_state_copy (bb_sync_engine_peek_identity_state (f->engine));
@@ -1617,7 +1449,7 @@ test_create_shared_namespace_caches_dek (void)
   g_autoptr (BbNamespaceState) state = NULL;
   g_autoptr (JsonObject) body = NULL;
   g_autoptr (GBytes) wrapped = NULL;
-  Req *req;
+  FakeRequest *req;
 
   set_test_token (f);
   BB_TEST_AWAIT (res, bb_sync_engine_create_shared_namespace_async (f->engine, NULL,
@@ -1626,11 +1458,11 @@ test_create_shared_namespace_caches_dek (void)
   g_assert_no_error (error);
   g_assert_nonnull (ns);
 
-  g_assert_cmpuint (f->requests->len, ==, 1);
-  g_assert_cmpuint (count_requests (f, "POST", "/v1/namespaces"), ==, 1);
-  req = nth_request (f, "POST", "/v1/namespaces", 0);
+  g_assert_cmpuint (f->server->requests->len, ==, 1);
+  g_assert_cmpuint (fake_server_count (f->server, "POST", "/v1/namespaces"), ==, 1);
+  req = fake_server_nth (f->server, "POST", "/v1/namespaces", 0);
   g_assert_cmpstr (req->authorization, ==, "Bearer test-token");
-  body = parse_object (req->body);
+  body = fake_parse_object (req->body);
   g_assert_cmpstr (bb_namespace_get_id (ns), ==,
                    json_object_get_string_member (body, "namespaceId"));
   g_assert_cmpstr (bb_namespace_get_kind (ns), ==, "shared");
@@ -1679,9 +1511,9 @@ test_skips_inactive_scoped_items_and_advances_head (void)
   remote_map (f, id, 2);
   sync_ok (f);
 
-  g_assert_cmpuint (count_requests (f, "GET", ipath), ==, 1);
-  g_assert_cmpuint (count_method_prefix (f, "GET", "/v1/kv/"), ==, 0);
-  g_assert_cmpuint (count_method_prefix (f, "PUT", "/v1/kv/"), ==, 0);
+  g_assert_cmpuint (fake_server_count (f->server, "GET", ipath), ==, 1);
+  g_assert_cmpuint (fake_server_count_prefix (f->server, "GET", "/v1/kv/"), ==, 0);
+  g_assert_cmpuint (fake_server_count_prefix (f->server, "PUT", "/v1/kv/"), ==, 0);
   assert_str (backend->inner, "hidden", "hidden value");
   assert_item_unchanged (f, hidden);
   g_assert_cmpuint (ns_head (f), ==, 2);
@@ -1719,8 +1551,8 @@ test_skips_unregistered_cached_items (void)
   remote_item (f, id, 2, "remote");
   sync_ok (f);
 
-  g_assert_cmpuint (count_requests (f, "GET", ipath), ==, 1);
-  g_assert_cmpuint (count_method_prefix (f, "GET", "/v1/kv/"), ==, 0);
+  g_assert_cmpuint (fake_server_count (f->server, "GET", ipath), ==, 1);
+  g_assert_cmpuint (fake_server_count_prefix (f->server, "GET", "/v1/kv/"), ==, 0);
   assert_item_unchanged (f, item);
   g_assert_cmpuint (ns_head (f), ==, 2);
   g_assert_false (has_event (f, "unknown-remote-item"));
@@ -1735,7 +1567,7 @@ test_flush_skips_unregistered_collections (void)
 
   set_test_token (f);
   sync_ok (f);
-  g_assert_cmpuint (count_method_prefix (f, "PUT", "/v1/kv/"), ==, 0);
+  g_assert_cmpuint (fake_server_count_prefix (f->server, "PUT", "/v1/kv/"), ==, 0);
   assert_item_unchanged (f, item);
   g_assert_false (has_event (f, "item-"));
   f_free (f);
@@ -1760,8 +1592,8 @@ test_fetch_and_apply_uses_fetched_version (void)
   remote_item (f, id, 3, "latest remote");
   sync_ok (f);
 
-  g_assert_cmpuint (count_requests (f, "GET", path), ==, 1);
-  g_assert_cmpuint (count_requests (f, "PUT", path), ==, 0);
+  g_assert_cmpuint (fake_server_count (f->server, "GET", path), ==, 1);
+  g_assert_cmpuint (fake_server_count (f->server, "PUT", path), ==, 0);
   assert_str (backend, "k", "latest remote");
   assert_clean (f, COLL, "k", 3, "latest remote");
   assert_events (f, "item-", "item-changed:" COLL "/k item-downloaded:" COLL "/k");
@@ -1800,7 +1632,7 @@ test_snapshot_behind_expected_head (void)
   {
     g_autofree char *ipath = items_path (f);
 
-    g_assert_cmpuint (count_requests (f, "GET", ipath), ==, 1);
+    g_assert_cmpuint (fake_server_count (f->server, "GET", ipath), ==, 1);
   }
   f_free (f);
 }
@@ -1823,7 +1655,7 @@ test_fetch_below_listed_version_is_rollback (void)
   remote_map (f, id, 3);
   remote_item (f, id, 2, "stale remote");
   sync_rollback (f, "below the listed 3");
-  g_assert_cmpuint (count_requests (f, "GET", path), ==, 1);
+  g_assert_cmpuint (fake_server_count (f->server, "GET", path), ==, 1);
   assert_str (backend, "k", "v1 value");
   assert_item_unchanged (f, item);
   g_assert_cmpuint (ns_head (f), ==, 1);
@@ -1846,7 +1678,7 @@ test_item_listed_below_local_version_is_rollback (void)
   f->remote_head = 5;
   remote_map (f, id, 2);
   sync_rollback (f, "below the known 3");
-  g_assert_cmpuint (count_method_prefix (f, "GET", "/v1/kv/"), ==, 0);
+  g_assert_cmpuint (fake_server_count_prefix (f->server, "GET", "/v1/kv/"), ==, 0);
   assert_item_unchanged (f, item);
   g_assert_cmpuint (ns_head (f), ==, 4);
   f_free (f);
@@ -1879,7 +1711,7 @@ test_conflict_preserves_original_merge_base (void)
   assert_bytes_str (bb_item_state_get_base_value (item), "base value");
   g_assert_cmpuint (bb_item_state_get_conflict_remote_version (item), ==, 2);
   assert_bytes_str (bb_item_state_get_conflict_remote_value (item), "remote edit");
-  g_assert_cmpuint (count_method_prefix (f, "PUT", "/v1/kv/"), ==, 0);
+  g_assert_cmpuint (fake_server_count_prefix (f->server, "PUT", "/v1/kv/"), ==, 0);
   assert_events (f, "conflict-", "conflict-detected:" COLL "/k");
   f_free (f);
 }
@@ -1932,8 +1764,8 @@ test_concurrent_create_conflict_for_strict_codec (void)
   remote_item (f, id, 1, "\"remote create\"");
   sync_ok (f);
 
-  g_assert_cmpuint (count_requests (f, "PUT", path), ==, 1);
-  g_assert_cmpuint (count_requests (f, "GET", path), ==, 1);
+  g_assert_cmpuint (fake_server_count (f->server, "PUT", path), ==, 1);
+  g_assert_cmpuint (fake_server_count (f->server, "GET", path), ==, 1);
   assert_put (f, id, 0, NULL, 1, "\"local create\"");
   g_assert_cmpuint (spy.calls, ==, 1);
   g_assert_false (spy.saw_base);
@@ -1965,8 +1797,8 @@ test_concurrent_create_can_resolve (void)
   remote_item (f, id, 1, "remote create");
   sync_ok (f);
 
-  g_assert_cmpuint (count_requests (f, "PUT", path), ==, 2);
-  g_assert_cmpuint (count_requests (f, "GET", path), ==, 1);
+  g_assert_cmpuint (fake_server_count (f->server, "PUT", path), ==, 2);
+  g_assert_cmpuint (fake_server_count (f->server, "GET", path), ==, 1);
   assert_put (f, id, 0, NULL, 1, "local create");
   assert_put (f, id, 1, "\"1\"", 2, "local create");
   assert_str (backend, "k", "local create");
@@ -1997,8 +1829,8 @@ test_retry_also_conflicts_refreshes (void)
   remote_item (f, id, 3, "newer remote edit");
   sync_ok (f);
 
-  g_assert_cmpuint (count_requests (f, "PUT", path), ==, 2);
-  g_assert_cmpuint (count_requests (f, "GET", path), ==, 2);
+  g_assert_cmpuint (fake_server_count (f->server, "PUT", path), ==, 2);
+  g_assert_cmpuint (fake_server_count (f->server, "GET", path), ==, 2);
   assert_put (f, id, 0, "\"1\"", 2, "local edit");
   assert_put (f, id, 1, "\"2\"", 3, "local edit");
   assert_str (backend, "k", "local edit");
@@ -2031,8 +1863,8 @@ test_upload_conflict_rejects_rollback_version (void)
   remote_item (f, id, 1, "old remote");
   sync_rollback (f, "went back from version 2 to 1");
 
-  g_assert_cmpuint (count_requests (f, "PUT", path), ==, 1);
-  g_assert_cmpuint (count_requests (f, "GET", path), ==, 1);
+  g_assert_cmpuint (fake_server_count (f->server, "PUT", path), ==, 1);
+  g_assert_cmpuint (fake_server_count (f->server, "GET", path), ==, 1);
   assert_put (f, id, 0, "\"2\"", 3, "local edit");
   assert_item_unchanged (f, saved);
   assert_str (backend, "k", "local edit");

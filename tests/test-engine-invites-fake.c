@@ -13,6 +13,8 @@
 #include <libsoup/soup.h>
 #include <string.h>
 
+#include "engine-fake-server.h"
+
 #include "backends/bb-test-identity-private.h"
 #include "bb-client-types-private.h"
 #include "bb-invite-private.h"
@@ -21,7 +23,6 @@
 #include "bb-sync-engine-private.h"
 #include "bb-test-utils.h"
 
-#define CHALLENGE_B64 "AQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQE="
 #define ORIGIN "https://sync.example"
 /* The engine's clock: 2027-01-15T08:00:00Z. */
 #define NOW_S G_GINT64_CONSTANT (1800000000)
@@ -29,64 +30,24 @@
 
 typedef struct
 {
-  char *method;
-  char *path;
-  char *authorization;
-  char *body;
-} Req;
-
-typedef struct
-{
-  SoupServer *server;
-  BbClient *client;
-  BbStore *store;
-  BbTestIdentity *identity;
+  FakeServer *server;
+  BbTestIdentity *identity; /* the engine's */
   BbSyncEngine *engine;
   BbNamespace *ns;
   char *ns_id;
   GBytes *dek;
   gint64 now;
-  GPtrArray *requests; /* Req */
   /* answers */
   const char *bump;   /* create: the response field one too high */
   char *submit_reply; /* submit: this body instead of the echo */
   char *list_json;    /* list join requests */
 } F;
 
-static void
-req_free (Req *req)
-{
-  g_free (req->method);
-  g_free (req->path);
-  g_free (req->authorization);
-  g_free (req->body);
-  g_free (req);
-}
-
-static void
-respond (SoupServerMessage *msg, guint status, const char *body)
-{
-  soup_server_message_set_status (msg, status, NULL);
-  soup_server_message_set_response (msg, "application/json", SOUP_MEMORY_COPY, body, strlen (body));
-}
-
-static JsonObject *
-parse_object (const char *text)
-{
-  g_autoptr (JsonParser) parser = json_parser_new ();
-  g_autoptr (GError) error = NULL;
-
-  g_assert_nonnull (text);
-  json_parser_load_from_data (parser, text, -1, &error);
-  g_assert_no_error (error);
-  return json_object_ref (json_node_get_object (json_parser_get_root (parser)));
-}
-
 /* The create-invite answer: the request echoed, @f->bump one too high. */
 static char *
 create_reply (F *f, const char *body)
 {
-  g_autoptr (JsonObject) o = parse_object (body);
+  g_autoptr (JsonObject) o = fake_parse_object (body);
   g_autoptr (GString) out = g_string_new (NULL);
   gint64 expires = json_object_get_int_member (o, "expiresAt");
   gint64 accepted = json_object_get_int_member (o, "maxAccepted");
@@ -110,7 +71,7 @@ create_reply (F *f, const char *body)
 static char *
 submit_reply (F *f, const char *body)
 {
-  g_autoptr (JsonObject) o = parse_object (body);
+  g_autoptr (JsonObject) o = fake_parse_object (body);
   JsonObject *jr = json_object_get_object_member (o, "joinRequest");
 
   if (f->submit_reply != NULL)
@@ -125,63 +86,45 @@ submit_reply (F *f, const char *body)
 }
 
 static void
-fake_handler (SoupServer *server, SoupServerMessage *msg, const char *path, GHashTable *query,
-              gpointer user_data)
+fake_handler (SoupServerMessage *msg, FakeRequest *req, gpointer user_data)
 {
   F *f = user_data;
-  SoupMessageHeaders *headers = soup_server_message_get_request_headers (msg);
-  SoupMessageBody *body = soup_server_message_get_request_body (msg);
-  Req *req = g_new0 (Req, 1);
+  const char *path = req->path;
   g_auto (GStrv) parts = g_strsplit (path, "/", -1);
   guint n = g_strv_length (parts);
   g_autofree char *answer = NULL;
 
-  req->method = g_strdup (soup_server_message_get_method (msg));
-  req->path = g_strdup (path);
-  req->authorization = g_strdup (soup_message_headers_get_one (headers, "Authorization"));
-  req->body = body->length > 0 ? g_strndup (body->data, body->length) : NULL;
-  g_ptr_array_add (f->requests, req);
-  g_test_message ("request %u: %s %s", f->requests->len, req->method, req->path);
-
   /* parts: "", "v1", "namespaces", ns, ... */
   if (strcmp (req->method, "POST") == 0 && strcmp (path, "/v1/auth/challenge") == 0)
-    respond (msg, 200,
-             "{\"challenge\":\"" CHALLENGE_B64 "\",\"expiresAt\":\"2030-01-01T00:00:00Z\","
-             "\"spamControl\":{\"kind\":\"none\"}}");
+    fake_respond_challenge (msg);
   else if (strcmp (req->method, "POST") == 0 && n == 5 && strcmp (parts[4], "invites") == 0)
     {
       answer = create_reply (f, req->body);
-      respond (msg, 200, answer);
+      fake_respond (msg, 200, answer);
     }
   else if (strcmp (req->method, "POST") == 0 && n == 7 && strcmp (parts[6], "join-requests") == 0)
     {
       answer = submit_reply (f, req->body);
-      respond (msg, 200, answer);
+      fake_respond (msg, 200, answer);
     }
   else if (strcmp (req->method, "GET") == 0 && n == 5 && strcmp (parts[4], "join-requests") == 0)
-    respond (msg, 200, f->list_json != NULL ? f->list_json : "{}");
+    fake_respond (msg, 200, f->list_json != NULL ? f->list_json : "{}");
   else if (strcmp (req->method, "PUT") == 0 && n == 8 && strcmp (parts[7], "approve") == 0)
     {
       answer = g_strdup_printf ("{\"namespaceId\":\"%s\",\"memberKind\":\"keystore\","
                                 "\"memberKeyId\":\"%s\",\"joinRequestHash\":\"%s\"}",
                                 parts[3], parts[5], parts[6]);
-      respond (msg, 200, answer);
+      fake_respond (msg, 200, answer);
     }
   else if (strcmp (req->method, "DELETE") == 0 && n == 7 && strcmp (parts[4], "join-requests") == 0)
     {
       answer = g_strdup_printf ("{\"namespaceId\":\"%s\",\"requesterKeyId\":\"%s\","
                                 "\"joinRequestHash\":\"%s\",\"rejected\":true}",
                                 parts[3], parts[5], parts[6]);
-      respond (msg, 200, answer);
+      fake_respond (msg, 200, answer);
     }
   else
-    respond (msg, 404, "{\"error\":\"not found\"}");
-}
-
-static gint64
-fixed_now (gpointer user_data)
-{
-  return ((F *)user_data)->now;
+    fake_respond (msg, 404, "{\"error\":\"not found\"}");
 }
 
 /* newTestEngine plus the shared setup for @kind "shared": identity "test-key", an
@@ -191,55 +134,18 @@ static F *
 f_new (const char *kind, gboolean token)
 {
   F *f = g_new0 (F, 1);
-  g_autoptr (GError) error = NULL;
-  g_autoptr (GBytes) store_key = bb_test_repeat (0x42, 32);
-  g_autoptr (BbNamespaceState) ns = NULL;
-  g_autofree char *base_url = NULL;
-  GSList *uris;
 
-  f->server = soup_server_new (NULL, NULL);
-  soup_server_add_handler (f->server, NULL, fake_handler, f, NULL);
-  soup_server_listen_local (f->server, 0, SOUP_SERVER_LISTEN_IPV4_ONLY, &error);
-  g_assert_no_error (error);
-  uris = soup_server_get_uris (f->server);
-  base_url = g_strdup_printf ("http://127.0.0.1:%d", g_uri_get_port (uris->data));
-  g_slist_free_full (uris, (GDestroyNotify)g_uri_unref);
-  f->requests = g_ptr_array_new_with_free_func ((GDestroyNotify)req_free);
   f->now = NOW_S * G_USEC_PER_SEC;
-
-  f->client = bb_client_new (base_url, &error);
-  g_assert_no_error (error);
-  f->store
-      = BB_STORE (bb_sqlite_store_new_sync (BB_SQLITE_STORE_IN_MEMORY, store_key, NULL, &error));
-  g_assert_no_error (error);
-  f->identity = bb_test_identity_new ("test-key");
-  f->engine = bb_sync_engine_new (f->client, BB_IDENTITY (f->identity), f->store, &error);
-  g_assert_no_error (error);
-  bb_sync_engine_set_now_func (f->engine, fixed_now, f);
+  f->server = fake_server_new (fake_handler, f);
+  f->engine = fake_engine_new (f->server, &f->now);
+  f->identity = BB_TEST_IDENTITY (bb_sync_engine_get_identity (f->engine));
   bb_sync_engine_set_namespace_watch (f->engine, FALSE);
 
   f->ns_id = bb_protocol_new_namespace_id ();
   f->dek = bb_protocol_new_dek ();
-  ns = bb_namespace_state_new (bb_sync_engine_get_key_id (f->engine), f->ns_id);
-  bb_namespace_state_set_kind (ns, kind);
-  bb_namespace_state_set_dek (ns, f->dek);
-  bb_namespace_state_set_namespace_head (ns, 0);
-  bb_namespace_state_set_active_scope_hash (ns, "");
-  bb_namespace_state_set_updated_at (ns, f->now);
-  g_assert_true (bb_store_save_namespace (f->store, ns, &error));
-  g_assert_no_error (error);
-  f->ns = bb_sync_engine_ensure_namespace_handle (f->engine, f->ns_id, kind);
-
+  f->ns = fake_engine_seed_namespace (f->engine, f->ns_id, kind, f->dek, f->now);
   if (token)
-    {
-      g_autoptr (BbIdentityState) state
-          = bb_identity_state_copy (bb_sync_engine_peek_identity_state (f->engine));
-
-      bb_identity_state_set_access_token (state, "test-token");
-      bb_identity_state_set_token_expiry (state, f->now + 48 * HOUR_US);
-      g_assert_true (bb_sync_engine_save_identity_state (f->engine, state, &error));
-      g_assert_no_error (error);
-    }
+    fake_engine_save_token (f->engine, "test-token", f->now + 48 * HOUR_US, NULL);
   return f;
 }
 
@@ -249,41 +155,12 @@ f_free (F *f)
   bb_sync_engine_close (f->engine);
   g_clear_object (&f->ns);
   g_clear_object (&f->engine);
-  g_clear_object (&f->identity);
-  g_clear_object (&f->store);
-  g_clear_object (&f->client);
-  soup_server_disconnect (f->server);
-  g_clear_object (&f->server);
-  while (g_main_context_iteration (NULL, FALSE))
-    ;
-  g_ptr_array_unref (f->requests);
+  fake_server_free (f->server);
   g_free (f->submit_reply);
   g_free (f->list_json);
   g_free (f->ns_id);
   g_bytes_unref (f->dek);
   g_free (f);
-}
-
-static Req *
-req_at (F *f, guint i)
-{
-  g_assert_cmpuint (i, <, f->requests->len);
-  return g_ptr_array_index (f->requests, i);
-}
-
-static guint
-count (F *f, const char *method, const char *path_suffix)
-{
-  guint n = 0;
-
-  for (guint i = 0; i < f->requests->len; i++)
-    {
-      Req *req = g_ptr_array_index (f->requests, i);
-
-      if (strcmp (req->method, method) == 0 && g_str_has_suffix (req->path, path_suffix))
-        n++;
-    }
-  return n;
 }
 
 static BbInvite *
@@ -317,11 +194,11 @@ test_invite (F *f, gint64 expires_at)
 /* Checks the create request @req against @invite: fields, bearer, and a signature over
  * the create-invite intent with @fields_len bytes of action fields. */
 static void
-assert_create_request (F *f, Req *challenge, Req *req, BbInvite *invite, guint max_pending,
-                       guint max_accepted, gsize fields_len)
+assert_create_request (F *f, FakeRequest *challenge, FakeRequest *req, BbInvite *invite,
+                       guint max_pending, guint max_accepted, gsize fields_len)
 {
-  g_autoptr (JsonObject) c = parse_object (challenge->body);
-  g_autoptr (JsonObject) o = parse_object (req->body);
+  g_autoptr (JsonObject) c = fake_parse_object (challenge->body);
+  g_autoptr (JsonObject) o = fake_parse_object (req->body);
   g_autoptr (GBytes) server_secret = bb_invite_dup_server_secret (invite);
   g_autoptr (GBytes) hash = NULL;
   g_autoptr (GBytes) fields = NULL;
@@ -355,7 +232,7 @@ assert_create_request (F *f, Req *challenge, Req *req, BbInvite *invite, guint m
     g_assert_cmpint (json_object_get_int_member (o, "maxPending"), ==, max_pending);
   else
     g_assert_false (json_object_has_member (o, "maxPending"));
-  g_assert_cmpstr (json_object_get_string_member (o, "challenge"), ==, CHALLENGE_B64);
+  g_assert_cmpstr (json_object_get_string_member (o, "challenge"), ==, FAKE_CHALLENGE_B64);
 
   hash = bb_protocol_invite_server_secret_hash (server_secret, &error);
   g_assert_no_error (error);
@@ -369,7 +246,7 @@ assert_create_request (F *f, Req *challenge, Req *req, BbInvite *invite, guint m
   g_assert_cmpuint (g_bytes_get_size (fields), ==, fields_len);
   fields_hash = bb_protocol_action_fields_hash (fields);
   g_assert_cmpstr (json_object_get_string_member (c, "actionFieldsHash"), ==, fields_hash);
-  challenge_raw = bb_protocol_base64_decode (CHALLENGE_B64, 32, "challenge", &error);
+  challenge_raw = bb_protocol_base64_decode (FAKE_CHALLENGE_B64, 32, "challenge", &error);
   g_assert_no_error (error);
   intent
       = bb_protocol_sensitive_action_intent ("create-namespace-invite", challenge_raw, "keystore",
@@ -395,18 +272,19 @@ test_create_returns_invite (void)
 
   g_assert_no_error (error);
   g_assert_nonnull (invite);
-  g_assert_cmpuint (f->requests->len, ==, 2);
-  g_assert_cmpuint (count (f, "POST", "/v1/auth/challenge"), ==, 1);
-  g_assert_cmpuint (count (f, "POST", "/invites"), ==, 1);
+  g_assert_cmpuint (f->server->requests->len, ==, 2);
+  g_assert_cmpuint (fake_server_count_suffix (f->server, "POST", "/v1/auth/challenge"), ==, 1);
+  g_assert_cmpuint (fake_server_count_suffix (f->server, "POST", "/invites"), ==, 1);
   g_assert_cmpuint (bb_invite_get_version (invite), ==, 1);
   g_assert_cmpstr (bb_invite_get_server_origin (invite), ==, ORIGIN);
   g_assert_cmpstr (bb_invite_get_namespace_id (invite), ==, f->ns_id);
   /* The default lifetime (10 min) and maxAccepted (10). */
   g_assert_cmpint (bb_invite_get_expires_at (invite), ==, NOW_S + 600);
-  o = parse_object (req_at (f, 1)->body);
+  o = fake_parse_object (fake_server_request (f->server, 1)->body);
   g_assert_cmpstr (bb_invite_get_invite_id (invite), ==,
                    json_object_get_string_member (o, "inviteId"));
-  assert_create_request (f, req_at (f, 0), req_at (f, 1), invite, 5, 10, 80);
+  assert_create_request (f, fake_server_request (f->server, 0), fake_server_request (f->server, 1),
+                         invite, 5, 10, 80);
   f_free (f);
 }
 
@@ -420,9 +298,10 @@ test_create_variant_b (void)
   g_autoptr (BbInvite) invite = create_invite (f, ORIGIN, 1800, 3, 0, &error);
 
   g_assert_no_error (error);
-  g_assert_cmpuint (f->requests->len, ==, 2);
+  g_assert_cmpuint (f->server->requests->len, ==, 2);
   g_assert_cmpint (bb_invite_get_expires_at (invite), ==, NOW_S + 1800);
-  assert_create_request (f, req_at (f, 0), req_at (f, 1), invite, 0, 3, 76);
+  assert_create_request (f, fake_server_request (f->server, 0), fake_server_request (f->server, 1),
+                         invite, 0, 3, 76);
   f_free (f);
 }
 
@@ -442,7 +321,7 @@ test_create_rejects_not_shared (void)
       g_assert_null (invite);
       g_assert_nonnull (error);
       g_assert_true (strstr (error->message, "shared") != NULL);
-      g_assert_cmpuint (f->requests->len, ==, 0);
+      g_assert_cmpuint (f->server->requests->len, ==, 0);
       f_free (f);
     }
 }
@@ -471,7 +350,7 @@ test_create_rejects_policy (void)
       g_assert_null (invite);
       g_assert_error (error, BB_SYNC_ERROR, BB_SYNC_ERROR_INVALID_INPUT);
       g_assert_true (strstr (error->message, cases[i].message) != NULL);
-      g_assert_cmpuint (f->requests->len, ==, 0);
+      g_assert_cmpuint (f->server->requests->len, ==, 0);
       f_free (f);
     }
 }
@@ -495,7 +374,7 @@ test_create_rejects_mismatch (void)
       g_assert_null (invite);
       g_assert_error (error, BB_SYNC_ERROR, BB_SYNC_ERROR_PROTOCOL);
       g_assert_true (strstr (error->message, messages[i]) != NULL);
-      g_assert_cmpuint (count (f, "POST", "/invites"), ==, 1);
+      g_assert_cmpuint (fake_server_count_suffix (f->server, "POST", "/invites"), ==, 1);
       f_free (f);
     }
 }
@@ -537,7 +416,7 @@ test_submit_rejects_bad_invites (void)
   g_assert_null (parsed);
   g_assert_nonnull (error);
   g_assert_true (strstr (error->message, "canonical") != NULL);
-  g_assert_cmpuint (f->requests->len, ==, 0);
+  g_assert_cmpuint (f->server->requests->len, ==, 0);
   f_free (f);
 }
 
@@ -557,12 +436,12 @@ test_submit_caps_expiry (void)
   g_autoptr (GBytes) payload = NULL;
   g_autoptr (GBytes) signature = NULL;
   g_autoptr (GBytes) proof = NULL;
-  Req *req;
+  FakeRequest *req;
 
   g_assert_no_error (error);
   g_assert_nonnull (info);
-  g_assert_cmpuint (f->requests->len, ==, 1);
-  req = req_at (f, 0);
+  g_assert_cmpuint (f->server->requests->len, ==, 1);
+  req = fake_server_request (f->server, 0);
   path = g_strdup_printf ("/v1/namespaces/%s/invites/%s/join-requests", f->ns_id,
                           bb_invite_get_invite_id (invite));
   g_assert_cmpstr (req->method, ==, "POST");
@@ -618,10 +497,10 @@ test_submit_accepts_existing_pending (void)
   g_assert_cmpstr (bb_join_request_info_get_invite_id (info), ==, other_invite);
   g_assert_cmpstr (bb_join_request_info_get_join_request_hash (info), ==, other_hash);
   g_assert_cmpstr (bb_join_request_info_get_status (info), ==, "pending");
-  g_assert_cmpuint (count (f, "POST", "/join-requests"), ==, 1);
-  g_assert_cmpstr (req_at (f, 0)->authorization, ==, "Bearer test-token");
+  g_assert_cmpuint (fake_server_count_suffix (f->server, "POST", "/join-requests"), ==, 1);
+  g_assert_cmpstr (fake_server_request (f->server, 0)->authorization, ==, "Bearer test-token");
   /* The default expiry: ten minutes, the invite lasting an hour. */
-  o = parse_object (req_at (f, 0)->body);
+  o = fake_parse_object (fake_server_request (f->server, 0)->body);
   g_assert_cmpint (
       json_object_get_int_member (json_object_get_object_member (o, "joinRequest"), "expiresAt"),
       ==, NOW_S + 600);
@@ -724,26 +603,26 @@ test_approve_submits_wrapped_dek (void)
   g_autoptr (GBytes) dek = NULL;
   g_autoptr (JsonObject) o = NULL;
   const char *wrapped_b64;
-  Req *req;
+  FakeRequest *req;
 
   pending_setup (f, &p);
   g_assert_true (approve (f, &p, &error));
   g_assert_no_error (error);
   g_assert_cmpuint (g_list_model_get_n_items (bb_namespace_get_join_requests (f->ns)), ==, 0);
-  g_assert_cmpuint (count (f, "PUT", "/approve"), ==, 1);
+  g_assert_cmpuint (fake_server_count_suffix (f->server, "PUT", "/approve"), ==, 1);
   /* The approval (a listing of the invites may follow it). */
   req = NULL;
-  for (guint i = 0; i < f->requests->len && req == NULL; i++)
-    if (strcmp (req_at (f, i)->method, "PUT") == 0
-        && g_str_has_suffix (req_at (f, i)->path, "/approve"))
-      req = req_at (f, i);
+  for (guint i = 0; i < f->server->requests->len && req == NULL; i++)
+    if (strcmp (fake_server_request (f->server, i)->method, "PUT") == 0
+        && g_str_has_suffix (fake_server_request (f->server, i)->path, "/approve"))
+      req = fake_server_request (f->server, i);
   g_assert_nonnull (req);
   path = g_strdup_printf ("/v1/namespaces/%s/join-requests/%s/%s/approve", f->ns_id,
                           bb_test_identity_get_key_id (p.bob), p.hash);
   g_assert_cmpstr (req->method, ==, "PUT");
   g_assert_cmpstr (req->path, ==, path);
   g_assert_cmpstr (req->authorization, ==, "Bearer test-token");
-  o = parse_object (req->body);
+  o = fake_parse_object (req->body);
   secret = bb_test_repeat (0x44, 32);
   server_secret = bb_protocol_invite_server_secret (secret, &error);
   g_assert_no_error (error);
@@ -778,7 +657,7 @@ test_approve_rejects_default (void)
   g_assert_nonnull (error);
   g_assert_true (strstr (error->message, "expected") != NULL);
   g_assert_true (strstr (error->message, "shared") != NULL);
-  g_assert_cmpuint (count (f, "PUT", "/approve"), ==, 0);
+  g_assert_cmpuint (fake_server_count_suffix (f->server, "PUT", "/approve"), ==, 0);
   g_assert_cmpuint (g_list_model_get_n_items (bb_namespace_get_join_requests (f->ns)), ==, 1);
   pending_clear (&p);
   f_free (f);
@@ -793,20 +672,20 @@ test_reject (void)
   g_autoptr (GError) error = NULL;
   g_autoptr (GAsyncResult) res = NULL;
   g_autofree char *path = NULL;
-  Req *req;
+  FakeRequest *req;
 
   pending_setup (f, &p);
   BB_TEST_AWAIT (res, bb_namespace_reject_join_request_async (f->ns, p.request, NULL,
                                                               bb_test_got_result, &res));
   g_assert_true (bb_namespace_reject_join_request_finish (f->ns, res, &error));
   g_assert_no_error (error);
-  req = req_at (f, f->requests->len - 1);
+  req = fake_server_request (f->server, f->server->requests->len - 1);
   path = g_strdup_printf ("/v1/namespaces/%s/join-requests/%s/%s", f->ns_id,
                           bb_test_identity_get_key_id (p.bob), p.hash);
   g_assert_cmpstr (req->method, ==, "DELETE");
   g_assert_cmpstr (req->path, ==, path);
   g_assert_cmpstr (req->authorization, ==, "Bearer test-token");
-  g_assert_cmpuint (count (f, "PUT", "/approve"), ==, 0);
+  g_assert_cmpuint (fake_server_count_suffix (f->server, "PUT", "/approve"), ==, 0);
   g_assert_cmpuint (g_list_model_get_n_items (bb_namespace_get_join_requests (f->ns)), ==, 0);
   pending_clear (&p);
   f_free (f);

@@ -16,6 +16,7 @@
 
 #include "bb-sync-engine-private.h"
 #include "bb-test-utils.h"
+#include "engine-fake-server.h"
 
 /* The engine's wall clock for tokens: 2027-01-15T08:00:00Z. */
 #define NOW_S G_GINT64_CONSTANT (1800000000)
@@ -27,24 +28,13 @@
 
 typedef struct
 {
-  char *method;
-  char *path;
-  char *body;
-} Req;
-
-typedef struct
-{
-  SoupServer *server;
-  char *base_url;
+  FakeServer *server;
   char *map_path;
-  BbClient *client;
-  BbStore *store;
-  BbTestIdentity *identity;
+  BbStore *store; /* the engine's */
   BbSyncEngine *engine;
   BbTimeSource *time;
   char *ns_id;
   gint64 now;
-  GPtrArray *requests;   /* Req */
   GPtrArray *held_watch; /* SoupServerMessage, paused, oldest first */
   GPtrArray *held_map;   /* SoupServerMessage, paused */
   gboolean hold_map;
@@ -54,30 +44,6 @@ typedef struct
   guint failed;
   guint watch_failed;
 } F;
-
-static void
-req_free (Req *req)
-{
-  g_free (req->method);
-  g_free (req->path);
-  g_free (req->body);
-  g_free (req);
-}
-
-static void
-respond (SoupServerMessage *msg, guint status, const char *body)
-{
-  soup_server_message_set_status (msg, status, NULL);
-  soup_server_message_set_response (msg, "application/json", SOUP_MEMORY_COPY, body, strlen (body));
-}
-
-static void
-respond_error (SoupServerMessage *msg, guint status)
-{
-  g_autofree char *body = g_strdup_printf ("{\"error\":\"fake status %u\"}", status);
-
-  respond (msg, status, body);
-}
 
 static char *
 namespaces_json (F *f, guint64 head)
@@ -94,7 +60,7 @@ answer_map (F *f, SoupServerMessage *msg)
       "{\"namespaceId\":\"%s\",\"namespaceHead\":%" G_GUINT64_FORMAT ",\"items\":{}}", f->ns_id,
       f->remote_head);
 
-  respond (msg, 200, body);
+  fake_respond (msg, 200, body);
 }
 
 /* A held message whose connection went away is no longer ours to answer. */
@@ -129,26 +95,17 @@ take_held (F *f, GPtrArray *held)
 }
 
 static void
-fake_handler (SoupServer *server, SoupServerMessage *msg, const char *path, GHashTable *query,
-              gpointer user_data)
+fake_handler (SoupServerMessage *msg, FakeRequest *req, gpointer user_data)
 {
   F *f = user_data;
-  SoupMessageBody *body = soup_server_message_get_request_body (msg);
-  Req *req = g_new0 (Req, 1);
-
-  req->method = g_strdup (soup_server_message_get_method (msg));
-  req->path = g_strdup (path);
-  req->body = body->length > 0 ? g_strndup (body->data, body->length) : NULL;
-  g_ptr_array_add (f->requests, req);
-  g_test_message ("request %u: %s %s %s", f->requests->len, req->method, req->path,
-                  req->body != NULL ? req->body : "");
+  const char *path = req->path;
 
   if (strcmp (req->method, "GET") == 0 && strcmp (path, LIST_PATH) == 0)
     {
       g_autofree char *list = namespaces_json (f, f->remote_head);
       g_autofree char *answer = g_strdup_printf ("{\"namespaces\":%s}", list);
 
-      respond (msg, 200, answer);
+      fake_respond (msg, 200, answer);
     }
   else if (strcmp (req->method, "GET") == 0 && strcmp (path, f->map_path) == 0)
     {
@@ -160,13 +117,7 @@ fake_handler (SoupServer *server, SoupServerMessage *msg, const char *path, GHas
   else if (strcmp (req->method, "POST") == 0 && strcmp (path, WATCH_PATH) == 0)
     hold (f, f->held_watch, msg); /* a long poll: the test answers it */
   else
-    respond_error (msg, 404);
-}
-
-static gint64
-fixed_now (gpointer user_data)
-{
-  return ((F *)user_data)->now;
+    fake_respond_error (msg, 404);
 }
 
 static void
@@ -196,16 +147,6 @@ on_watch_failed (BbSyncEngine *engine, GError *error, gpointer user_data)
   ((F *)user_data)->watch_failed++;
 }
 
-static GBytes *
-random_bytes (gsize n)
-{
-  guint8 *data = g_malloc (n);
-
-  for (gsize i = 0; i < n; i++)
-    data[i] = g_random_int_range (0, 256);
-  return g_bytes_new_take (data, n);
-}
-
 /* newTestEngine (spec §9.0) with background sync's settings: a manual clock (random draws
  * 0), Poll 200 ms, Max 1 s, the watch on, a valid token and the seeded namespace as the
  * identity's default namespace (so a login succeeds from the cache). */
@@ -213,40 +154,19 @@ static F *
 f_new (void)
 {
   F *f = g_new0 (F, 1);
-  g_autoptr (GError) error = NULL;
-  g_autoptr (GBytes) store_key = bb_test_repeat (0x42, 32);
-  g_autoptr (GBytes) ns_raw = random_bytes (16);
-  g_autoptr (GBytes) dek = random_bytes (32);
-  g_autoptr (BbNamespaceState) ns = NULL;
-  g_autoptr (BbIdentityState) state = NULL;
+  g_autoptr (GBytes) ns_raw = fake_random_bytes (16);
+  g_autoptr (GBytes) dek = fake_random_bytes (32);
   g_autoptr (BbNamespace) handle G_GNUC_UNUSED = NULL;
-  GSList *uris;
 
-  f->requests = g_ptr_array_new_with_free_func ((GDestroyNotify)req_free);
   f->held_watch = g_ptr_array_new_with_free_func (g_object_unref);
   f->held_map = g_ptr_array_new_with_free_func (g_object_unref);
   f->now = NOW_S * G_USEC_PER_SEC;
   f->ns_id = bb_protocol_hex_encode (ns_raw);
   f->map_path = g_strdup_printf ("/v1/namespaces/%s/items", f->ns_id);
 
-  f->server = soup_server_new (NULL, NULL);
-  soup_server_add_handler (f->server, NULL, fake_handler, f, NULL);
-  soup_server_listen_local (f->server, 0, SOUP_SERVER_LISTEN_IPV4_ONLY, &error);
-  g_assert_no_error (error);
-  uris = soup_server_get_uris (f->server);
-  g_assert_nonnull (uris);
-  f->base_url = g_strdup_printf ("http://127.0.0.1:%d", g_uri_get_port (uris->data));
-  g_slist_free_full (uris, (GDestroyNotify)g_uri_unref);
-
-  f->client = bb_client_new (f->base_url, &error);
-  g_assert_no_error (error);
-  f->store
-      = BB_STORE (bb_sqlite_store_new_sync (BB_SQLITE_STORE_IN_MEMORY, store_key, NULL, &error));
-  g_assert_no_error (error);
-  f->identity = bb_test_identity_new ("test-key");
-  f->engine = bb_sync_engine_new (f->client, BB_IDENTITY (f->identity), f->store, &error);
-  g_assert_no_error (error);
-  bb_sync_engine_set_now_func (f->engine, fixed_now, f);
+  f->server = fake_server_new (fake_handler, f);
+  f->engine = fake_engine_new (f->server, &f->now);
+  f->store = bb_sync_engine_get_store (f->engine);
   bb_sync_engine_set_poll_interval (f->engine, POLL_MS);
   bb_sync_engine_set_max_poll_interval (f->engine, MAX_MS);
   bb_sync_engine_set_namespace_watch (f->engine, TRUE);
@@ -254,22 +174,8 @@ f_new (void)
   bb_time_source_set_random (f->time, 0);
   bb_sync_engine_set_time_source (f->engine, f->time);
 
-  ns = bb_namespace_state_new (bb_sync_engine_get_key_id (f->engine), f->ns_id);
-  bb_namespace_state_set_kind (ns, "default");
-  bb_namespace_state_set_dek (ns, dek);
-  bb_namespace_state_set_namespace_head (ns, 0);
-  bb_namespace_state_set_active_scope_hash (ns, "");
-  bb_namespace_state_set_updated_at (ns, 100 * G_USEC_PER_SEC);
-  g_assert_true (bb_store_save_namespace (f->store, ns, &error));
-  g_assert_no_error (error);
-  handle = bb_sync_engine_ensure_namespace_handle (f->engine, f->ns_id, "default");
-
-  state = bb_identity_state_copy (bb_sync_engine_peek_identity_state (f->engine));
-  bb_identity_state_set_default_namespace_id (state, f->ns_id);
-  bb_identity_state_set_access_token (state, "test-token");
-  bb_identity_state_set_token_expiry (state, f->now + 48 * HOUR_US);
-  g_assert_true (bb_sync_engine_save_identity_state (f->engine, state, &error));
-  g_assert_no_error (error);
+  handle = fake_engine_seed_namespace (f->engine, f->ns_id, "default", dek, 100 * G_USEC_PER_SEC);
+  fake_engine_save_token (f->engine, "test-token", f->now + 48 * HOUR_US, f->ns_id);
 
   g_signal_connect (f->engine, "sync-started", G_CALLBACK (on_started), f);
   g_signal_connect (f->engine, "sync-finished", G_CALLBACK (on_finished), f);
@@ -285,7 +191,7 @@ answer_all_held (F *f, GPtrArray *held)
     {
       g_autoptr (SoupServerMessage) msg = take_held (f, held);
 
-      respond_error (msg, 503);
+      fake_respond_error (msg, 503);
       soup_server_message_unpause (msg);
     }
 }
@@ -297,19 +203,11 @@ f_free (F *f)
   answer_all_held (f, f->held_watch);
   answer_all_held (f, f->held_map);
   g_clear_object (&f->engine);
-  g_clear_object (&f->identity);
-  g_clear_object (&f->store);
-  g_clear_object (&f->client);
-  soup_server_disconnect (f->server);
-  g_clear_object (&f->server);
-  while (g_main_context_iteration (NULL, FALSE))
-    ;
+  fake_server_free (f->server);
   g_clear_pointer (&f->time, bb_time_source_unref);
-  g_ptr_array_unref (f->requests);
   g_ptr_array_unref (f->held_watch);
   g_ptr_array_unref (f->held_map);
   g_free (f->map_path);
-  g_free (f->base_url);
   g_free (f->ns_id);
   g_free (f);
 }
@@ -321,36 +219,21 @@ run_of (F *f)
 }
 
 static guint
-count (F *f, const char *method, const char *path)
-{
-  guint n = 0;
-
-  for (guint i = 0; i < f->requests->len; i++)
-    {
-      Req *req = g_ptr_array_index (f->requests, i);
-
-      if (strcmp (req->method, method) == 0 && strcmp (req->path, path) == 0)
-        n++;
-    }
-  return n;
-}
-
-static guint
 n_watch (F *f)
 {
-  return count (f, "POST", WATCH_PATH);
+  return fake_server_count (f->server, "POST", WATCH_PATH);
 }
 
 static guint
 n_list (F *f)
 {
-  return count (f, "GET", LIST_PATH);
+  return fake_server_count (f->server, "GET", LIST_PATH);
 }
 
 static guint
 n_map (F *f)
 {
-  return count (f, "GET", f->map_path);
+  return fake_server_count (f->server, "GET", f->map_path);
 }
 
 /* The knownHeads[ns] of the @n-th (1-based) watch request. */
@@ -359,9 +242,9 @@ watch_known_head (F *f, guint n)
 {
   guint seen = 0;
 
-  for (guint i = 0; i < f->requests->len; i++)
+  for (guint i = 0; i < f->server->requests->len; i++)
     {
-      Req *req = g_ptr_array_index (f->requests, i);
+      FakeRequest *req = g_ptr_array_index (f->server->requests, i);
       g_autoptr (JsonParser) parser = NULL;
       g_autoptr (GError) error = NULL;
       JsonObject *heads;
@@ -435,9 +318,9 @@ answer_watch (F *f, guint status, const char *body)
   g_autoptr (SoupServerMessage) msg = take_held (f, f->held_watch);
 
   if (body != NULL)
-    respond (msg, status, body);
+    fake_respond (msg, status, body);
   else
-    respond_error (msg, status);
+    fake_respond_error (msg, status);
   soup_server_message_unpause (msg);
 }
 

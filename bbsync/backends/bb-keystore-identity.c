@@ -7,7 +7,7 @@
 
 #include "bb-keystore-identity.h"
 
-#include <glib/gi18n-lib.h>
+#include "bb-i18n-private.h"
 #include <libsecret/secret.h>
 #include <string.h>
 

@@ -10,7 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <glib/gi18n-lib.h>
+#include "bb-i18n-private.h"
 #include <glib/gstdio.h>
 #include <libsecret/secret.h>
 #include <sqlite3.h>
@@ -301,7 +301,8 @@ check_u64 (guint64 value, const char *field, GError **error)
   if (value <= G_MAXINT64)
     return TRUE;
   g_set_error (error, BB_SYNC_ERROR, BB_SYNC_ERROR_INVALID_INPUT,
-               _ ("%s is %" G_GUINT64_FORMAT ", above the largest storable value"), field, value);
+               _ ("%s is %llu, above the largest storable value"), field,
+               (unsigned long long)value);
   return FALSE;
 }
 
@@ -1748,8 +1749,8 @@ bb_sqlite_store_initable_init (GInitable *initable, GCancellable *cancellable, G
   if (self->supplied_key != NULL
       && g_bytes_get_size (self->supplied_key) != BB_SQLITE_STORE_KEY_SIZE)
     FAIL (g_set_error (&local_error, BB_SYNC_ERROR, BB_SYNC_ERROR_INVALID_INPUT,
-                       _ ("The store key must be %d bytes, not %" G_GSIZE_FORMAT),
-                       BB_SQLITE_STORE_KEY_SIZE, g_bytes_get_size (self->supplied_key)));
+                       _ ("The store key must be %d bytes, not %zu"), BB_SQLITE_STORE_KEY_SIZE,
+                       g_bytes_get_size (self->supplied_key)));
   key_from_app = self->supplied_key != NULL;
   in_memory = strcmp (self->path, BB_SQLITE_STORE_IN_MEMORY) == 0;
 
