@@ -78,7 +78,7 @@ case $mode in
       touch "$logs/asan.build-failed"
     fi
     echo "== fuzz targets (clang, libFuzzer), a short run each"
-    if CC=clang setup _build-fuzz -Dfuzzing=true -Dintrospection=disabled -Dexamples=false \
+    if CC=clang setup _build-fuzz -Dfuzzing=true -Dintrospection=disabled -Dexamples=disabled \
       -Db_lundef=false -Dbuildtype=debugoptimized; then
       "$here/tests/fuzz/run-fuzzers.sh" _build-fuzz "${BBSYNC_FUZZ_SECONDS:-10}" \
         | tee "$logs/fuzz.txt" || touch "$logs/fuzz.failed"
