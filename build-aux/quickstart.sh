@@ -17,7 +17,7 @@ packages=(
   libglib2.0-dev libsoup-3.0-dev libjson-glib-dev libsecret-1-dev nettle-dev libgnutls28-dev
   libsqlite3-dev gobject-introspection libgirepository1.0-dev gir1.2-glib-2.0
   python3 python3-gi gjs gnome-keyring libsecret-tools dbus dbus-daemon glib-networking
-  gettext gi-docgen
+  gettext gi-docgen valac systemd
 )
 
 install_missing () {

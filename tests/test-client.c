@@ -11,6 +11,7 @@
 
 #include "bb-client-types-private.h"
 #include "bb-crypto-private.h"
+#include "bb-test-identity-private.h"
 #include "bb-invite-private.h"
 #include "bb-server.h"
 #include "bb-test-utils.h"

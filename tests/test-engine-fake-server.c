@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "bb-sync-engine-private.h"
+#include "bb-test-identity-private.h"
 #include "bb-test-utils.h"
 #include "engine-fake-server.h"
 

@@ -248,14 +248,6 @@ bb_test_identity_get_label (BbTestIdentity *self)
   return self->label;
 }
 
-/**
- * bb_test_identity_get_auth_public_key:
- * @self: a test identity
- *
- * Returns: (transfer none): the 32-byte Ed25519 auth public key
- *
- * Since: 0.1
- */
 GBytes *
 bb_test_identity_get_auth_public_key (BbTestIdentity *self)
 {
@@ -264,14 +256,6 @@ bb_test_identity_get_auth_public_key (BbTestIdentity *self)
   return self->auth_public_key;
 }
 
-/**
- * bb_test_identity_get_wrap_public_key:
- * @self: a test identity
- *
- * Returns: (transfer none): the 32-byte X25519 wrap public key
- *
- * Since: 0.1
- */
 GBytes *
 bb_test_identity_get_wrap_public_key (BbTestIdentity *self)
 {
@@ -280,14 +264,6 @@ bb_test_identity_get_wrap_public_key (BbTestIdentity *self)
   return self->wrap_public_key;
 }
 
-/**
- * bb_test_identity_get_key_id:
- * @self: a test identity
- *
- * Returns: (transfer none): the key ID (lower-case hex)
- *
- * Since: 0.1
- */
 const char *
 bb_test_identity_get_key_id (BbTestIdentity *self)
 {

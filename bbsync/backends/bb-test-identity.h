@@ -24,11 +24,5 @@ BB_AVAILABLE_IN_ALL
 BbTestIdentity *bb_test_identity_new                 (const char *label);
 BB_AVAILABLE_IN_ALL
 const char     *bb_test_identity_get_label           (BbTestIdentity *self);
-BB_AVAILABLE_IN_ALL
-GBytes         *bb_test_identity_get_auth_public_key (BbTestIdentity *self);
-BB_AVAILABLE_IN_ALL
-GBytes         *bb_test_identity_get_wrap_public_key (BbTestIdentity *self);
-BB_AVAILABLE_IN_ALL
-const char     *bb_test_identity_get_key_id          (BbTestIdentity *self);
 
 G_END_DECLS
