@@ -38,8 +38,9 @@ install_missing () {
 setup () {
   local dir=$1; shift
   if [[ -f $dir/build.ninja ]]; then
-    # An existing folder (say from the demo command) gets this mode's options too.
-    meson configure "$dir" -Dwerror=true "$@" >/dev/null || return
+    # An existing folder (say from the demo command) gets this mode's options too;
+    # --reconfigure also when an option changed type since the folder was made.
+    meson setup --reconfigure "$dir" -Dwerror=true "$@" >/dev/null || return
   else
     meson setup "$dir" -Dwerror=true "$@" || return
   fi
