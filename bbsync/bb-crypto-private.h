@@ -45,6 +45,9 @@ void     bb_crypto_ed25519_sign         (const guint8 seed[32], const guint8 pub
 gboolean bb_crypto_ed25519_verify       (const guint8 pub[32],
                                          const guint8 *msg, gsize msg_len,
                                          const guint8 sig[64]);
+/* TRUE if @p encodes a point of order 1, 2, 4 or 8, in any encoding (either sign bit,
+ * y >= p). bb_crypto_ed25519_verify() refuses such public keys and such R. */
+gboolean bb_crypto_ed25519_is_small_order (const guint8 p[32]);
 
 /* X25519 (RFC 7748). bb_crypto_x25519 returns FALSE for an all-zero shared secret. */
 void     bb_crypto_x25519_public_key    (const guint8 priv[32], guint8 pub[32]);

@@ -227,6 +227,64 @@ test_ed25519_non_canonical_s (void)
   g_assert_false (bb_crypto_ed25519_verify (pub, NULL, 0, bad));
 }
 
+/* Every encoding of the eight small-order points, as public key and as R with S = 0,
+ * fails to verify any message. Without the check nettle accepts such forgeries for all
+ * eight canonical encodings (see the vector's source). */
+static void
+test_ed25519_small_order (void)
+{
+  JsonObject *v = json_object_get_object_member (vectors (), "ed25519_small_order");
+  JsonArray *points = json_object_get_array_member (v, "points");
+  guint n = json_array_get_length (points);
+  guint canonical = 0;
+  g_autoptr (GPtrArray) keep = g_ptr_array_new_with_free_func ((GDestroyNotify)g_bytes_unref);
+  JsonObject *honest = json_array_get_object_element (vector_list ("ed25519"), 0);
+
+  g_test_message ("%s", json_object_get_string_member (v, "source"));
+  g_assert_cmpuint (n, ==, 14);
+  for (guint a = 0; a < n; a++)
+    {
+      JsonObject *pa = json_array_get_object_element (points, a);
+      const guint8 *pub = hex32 (pa, "encoding", keep);
+
+      canonical += json_object_get_boolean_member (pa, "canonical") ? 1 : 0;
+      g_assert_true (bb_crypto_ed25519_is_small_order (pub));
+      for (guint r = 0; r < n; r++)
+        {
+          const guint8 *big_r = hex32 (json_array_get_object_element (points, r), "encoding", keep);
+          guint8 sig[64] = { 0 };
+
+          memcpy (sig, big_r, 32);
+          for (guint8 m = 0; m < 4; m++)
+            {
+              guint8 msg[8];
+
+              memset (msg, m, sizeof msg);
+              if (bb_crypto_ed25519_verify (pub, msg, sizeof msg, sig))
+                g_error ("small-order key %u verified (R = point %u, S = 0) over message %u", a, r,
+                         m);
+            }
+        }
+    }
+  g_assert_cmpuint (canonical, ==, 8);
+
+  /* An honest key and honest R values are not flagged, nor points next to the list. */
+  {
+    const guint8 *pub = hex32 (honest, "public", keep);
+    gsize sig_len = 0;
+    const guint8 *sig = hexm (honest, "signature", &sig_len, keep);
+    guint8 near[32] = { 2 };
+
+    g_assert_false (bb_crypto_ed25519_is_small_order (pub));
+    g_assert_false (bb_crypto_ed25519_is_small_order (sig));
+    g_assert_false (bb_crypto_ed25519_is_small_order (near));
+    memset (near, 0xff, sizeof near);
+    near[0] = 0xeb; /* p - 2 */
+    near[31] = 0x7f;
+    g_assert_false (bb_crypto_ed25519_is_small_order (near));
+  }
+}
+
 /* ------------------------------------------------------------------------------------ */
 
 static void
@@ -704,6 +762,7 @@ main (int argc, char *argv[])
   g_test_add_func ("/crypto/hkdf-sha256/rfc5869", test_hkdf_sha256);
   g_test_add_func ("/crypto/ed25519/rfc8032", test_ed25519);
   g_test_add_func ("/crypto/ed25519/non-canonical-s", test_ed25519_non_canonical_s);
+  g_test_add_func ("/crypto/ed25519/small-order", test_ed25519_small_order);
   g_test_add_func ("/crypto/x25519/rfc7748", test_x25519);
   g_test_add_func ("/crypto/x25519/iterated", test_x25519_iterated);
   g_test_add_func ("/crypto/x25519/diffie-hellman", test_x25519_dh);
