@@ -647,9 +647,10 @@ verify_fail (GError **error, BbSyncError code, const char *message)
  * 12. every field decodes strictly: the expiry is not negative, the namespace and invite
  *    IDs are lower-case hex of 16 bytes, the origin is canonical, the key ID and both
  *    public keys are lower-case hex of 32 bytes, the signature lower-case hex of 64
- *    bytes, the invite proof unpadded base64url of 32 bytes; the key ID is the SHA-256
- *    of the auth public key (%BB_SYNC_ERROR_CRYPTO, “key id does not match auth public
- *    key”);
+ *    bytes, the invite proof unpadded base64url of 32 bytes; the auth public key is not
+ *    a point of small order (“is a small-order point”: for such a key any signature
+ *    with S = 0 verifies); the key ID is the SHA-256 of the auth public key
+ *    (%BB_SYNC_ERROR_CRYPTO, “key id does not match auth public key”);
  * 13. the listed join-request hash is the hash of the payload rebuilt from these fields
  *    (%BB_SYNC_ERROR_CRYPTO, “join request hash mismatch”);
  * 14. the requester's Ed25519 signature over the payload is valid (%BB_SYNC_ERROR_CRYPTO,
@@ -756,7 +757,8 @@ bb_invite_verify_join_request (BbInvite *invite, const char *namespace_id, BbJoi
   auth_key = bb_protocol_lower_hex_decode (nonnull (bb_join_request_get_auth_public_key (request)),
                                            BB_PROTOCOL_PUBLIC_KEY_SIZE, "joinRequest.authPublicKey",
                                            error);
-  if (auth_key == NULL)
+  if (auth_key == NULL
+      || !bb_protocol_check_auth_public_key (auth_key, "joinRequest.authPublicKey", error))
     return FALSE;
   wrap_key = bb_protocol_lower_hex_decode (nonnull (bb_join_request_get_wrap_public_key (request)),
                                            BB_PROTOCOL_PUBLIC_KEY_SIZE, "joinRequest.wrapPublicKey",

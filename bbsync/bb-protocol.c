@@ -1430,6 +1430,23 @@ bb_protocol_action_fields_hash (GBytes *action_fields)
   return hex_encode_raw (digest, sizeof digest);
 }
 
+gboolean
+bb_protocol_check_auth_public_key (GBytes *auth_public_key, const char *field, GError **error)
+{
+  g_return_val_if_fail (auth_public_key != NULL, FALSE);
+  g_return_val_if_fail (field != NULL, FALSE);
+
+  if (!check_size (auth_public_key, BB_PROTOCOL_PUBLIC_KEY_SIZE, field, error))
+    return FALSE;
+  if (bb_crypto_ed25519_is_small_order (bytes_data (auth_public_key)))
+    {
+      g_set_error (error, BB_SYNC_ERROR, BB_SYNC_ERROR_INVALID_INPUT,
+                   _ ("%s: is a small-order point"), field);
+      return FALSE;
+    }
+  return TRUE;
+}
+
 /**
  * bb_protocol_verify_signature:
  * @auth_public_key: the 32-byte Ed25519 public key
@@ -1437,10 +1454,12 @@ bb_protocol_action_fields_hash (GBytes *action_fields)
  * @signature: the 64-byte signature
  * @error: return location for a #GError
  *
- * Verifies a pure Ed25519 signature.
+ * Verifies a pure Ed25519 signature. Public keys and signature R values that are points
+ * of small order are refused: for such a key a signature with S = 0 verifies for any
+ * message, so it proves nothing about who signed.
  *
- * Returns: %TRUE if valid; %FALSE with %BB_SYNC_ERROR_INVALID_INPUT for bad lengths or
- *   %BB_SYNC_ERROR_CRYPTO for an invalid signature
+ * Returns: %TRUE if valid; %FALSE with %BB_SYNC_ERROR_INVALID_INPUT for bad lengths or a
+ *   small-order public key, or %BB_SYNC_ERROR_CRYPTO for an invalid signature
  *
  * Since: 0.1
  */
@@ -1454,9 +1473,15 @@ bb_protocol_verify_signature (GBytes *auth_public_key, GBytes *message, GBytes *
   g_return_val_if_fail (message != NULL, FALSE);
   g_return_val_if_fail (signature != NULL, FALSE);
 
-  if (!check_size (auth_public_key, 32, "authPublicKey", error)
+  if (!bb_protocol_check_auth_public_key (auth_public_key, "authPublicKey", error)
       || !check_size (signature, BB_PROTOCOL_SIGNATURE_SIZE, "signature", error))
     return FALSE;
+  if (bb_crypto_ed25519_is_small_order (bytes_data (signature)))
+    {
+      g_set_error (error, BB_SYNC_ERROR, BB_SYNC_ERROR_CRYPTO,
+                   _ ("signature: R is a small-order point"));
+      return FALSE;
+    }
   len = g_bytes_get_size (message);
   if (!bb_crypto_ed25519_verify (bytes_data (auth_public_key), bytes_data (message), len,
                                  bytes_data (signature)))

@@ -23,6 +23,7 @@
 #include "bb-error.h"
 #include "bb-protocol-messages-private.h"
 #include "bb-protocol.h"
+#include "bb-protocol-private.h"
 #include "bb-server-db.h"
 
 #define DEFAULT_WATCH_TIMEOUT_MS 30000
@@ -866,6 +867,11 @@ handle_login (BbServer *self, Request *req)
                                        BB_PROTOCOL_PUBLIC_KEY_SIZE, "authPublicKey");
   if (auth_public_key == NULL)
     goto out;
+  if (!bb_protocol_check_auth_public_key (auth_public_key, "authPublicKey", &error))
+    {
+      respond_gerror (req, error);
+      goto out;
+    }
   wrap_public_key = decode_or_respond (req, bb_protocol_lower_hex_decode, request.wrap_public_key,
                                        BB_PROTOCOL_PUBLIC_KEY_SIZE, "wrapPublicKey");
   if (wrap_public_key == NULL)
@@ -2132,6 +2138,11 @@ handle_submit_join (BbServer *self, Request *req)
                                        BB_PROTOCOL_PUBLIC_KEY_SIZE, "joinRequest.authPublicKey");
   if (auth_public_key == NULL)
     goto out;
+  if (!bb_protocol_check_auth_public_key (auth_public_key, "joinRequest.authPublicKey", &error))
+    {
+      respond_gerror (req, error);
+      goto out;
+    }
   wrap_public_key = decode_or_respond (req, bb_protocol_lower_hex_decode, jr->wrap_public_key,
                                        BB_PROTOCOL_PUBLIC_KEY_SIZE, "joinRequest.wrapPublicKey");
   if (wrap_public_key == NULL)

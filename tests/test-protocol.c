@@ -1168,6 +1168,33 @@ test_intent_errors (void)
   }
 }
 
+/* A small-order key is refused by name, and so is a small-order R under an honest key.
+ * The key is the identity point, for which nettle alone accepts the "signature"
+ * (R = identity, S = 0) over any message. */
+static void
+test_signature_small_order (void)
+{
+  static const guint8 identity[32] = { 0x01 };
+  static const guint8 forged[64] = { 0x01 };
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GBytes) small = g_bytes_new_static (identity, sizeof identity);
+  g_autoptr (GBytes) signature = g_bytes_new_static (forged, sizeof forged);
+  g_autoptr (GBytes) msg = g_bytes_new_static ("any message", 11);
+  g_autoptr (BbTestIdentity) alice = bb_test_identity_new ("demo-alice");
+  GBytes *honest = bb_test_identity_get_auth_public_key (alice);
+
+  g_assert_false (bb_protocol_verify_signature (small, msg, signature, &error));
+  assert_error (&error, BB_SYNC_ERROR_INVALID_INPUT, "authPublicKey: is a small-order point");
+  g_assert_false (bb_protocol_check_auth_public_key (small, "joinRequest.authPublicKey", &error));
+  assert_error (&error, BB_SYNC_ERROR_INVALID_INPUT,
+                "joinRequest.authPublicKey: is a small-order point");
+
+  g_assert_true (bb_protocol_check_auth_public_key (honest, "authPublicKey", &error));
+  g_assert_no_error (error);
+  g_assert_false (bb_protocol_verify_signature (honest, msg, signature, &error));
+  assert_error (&error, BB_SYNC_ERROR_CRYPTO, "signature: R is a small-order point");
+}
+
 static void
 test_create_invite_fields_ranges (void)
 {
@@ -1986,6 +2013,7 @@ main (int argc, char *argv[])
   g_test_add_func ("/protocol/items/logical-key-separation", test_logical_key_separation);
   g_test_add_func ("/protocol/wrapped-dek/errors", test_wrapped_dek_errors);
   g_test_add_func ("/protocol/intents/errors", test_intent_errors);
+  g_test_add_func ("/protocol/signatures/small-order", test_signature_small_order);
   g_test_add_func ("/protocol/intents/create-invite-ranges", test_create_invite_fields_ranges);
   g_test_add_func ("/protocol/invite-secrets/errors", test_invite_secret_errors);
   g_test_add_func ("/protocol/join-request/errors", test_join_request_errors);
