@@ -60,7 +60,10 @@ gchar *bb_protocol_item_id_with_map_key (GBytes *map_key, const char *collection
                                          const char *key);
 
 /* Item encryption under an already derived blob key (bb_protocol_derive_blob_key()), so the
- * engine derives it once per namespace; otherwise as the public functions. */
+ * engine derives it once per namespace; otherwise as the public functions. @nonce is NULL
+ * in production (a fresh random nonce is drawn, as bb_protocol_encrypt_item() always
+ * does); only known-answer tests pass a fixed 24-byte one, since reusing a nonce under a
+ * key breaks XChaCha20-Poly1305. */
 GBytes *bb_protocol_encrypt_item_with_key (GBytes *blob_key, const char *namespace_id,
                                            const char *item_id, guint64 version, GBytes *plaintext,
                                            GBytes *nonce, GBytes **out_nonce, GBytes **out_aad,

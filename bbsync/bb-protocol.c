@@ -840,21 +840,23 @@ bb_protocol_item_aad (const char *namespace_id, const char *item_id, guint64 ver
  * @item_id: the item ID (lower-case hex)
  * @version: the version being written (1 for a create, v+1 for an update of v)
  * @plaintext: the payload, at most %BB_PROTOCOL_MAX_PLAINTEXT_SIZE bytes
- * @nonce: (nullable): a 24-byte nonce, or %NULL for a fresh random one (always pass
- *   %NULL except in known-answer tests)
  * @out_nonce: (out) (optional) (transfer full): return location for the nonce used
  * @out_aad: (out) (optional) (transfer full): return location for the AAD used
  * @error: return location for a #GError
  *
  * Encrypts an item payload with XChaCha20-Poly1305 under the namespace's blob key,
- * binding it to (namespace, item, version) through the AAD.
+ * binding it to (namespace, item, version) through the AAD. The 24-byte nonce is drawn
+ * fresh from the system's cryptographic random generator on every call, and returned in
+ * @out_nonce for the upload: a nonce used twice under one key would reveal the XOR of
+ * the two payloads and let the Poly1305 key be recovered, so callers cannot choose it.
  *
  * Returns: (transfer full): the ciphertext (payload followed by the 16-byte tag), or
  *   %NULL with %BB_SYNC_ERROR_INVALID_INPUT
  *
  * Since: 0.1
  */
-/* bb_protocol_encrypt_item() under a blob key from bb_protocol_derive_blob_key(). */
+/* bb_protocol_encrypt_item() under a blob key from bb_protocol_derive_blob_key(), with a
+ * caller-chosen nonce for the known-answer tests. */
 GBytes *
 bb_protocol_encrypt_item_with_key (GBytes *blob_key, const char *namespace_id, const char *item_id,
                                    guint64 version, GBytes *plaintext, GBytes *nonce,
@@ -901,8 +903,8 @@ bb_protocol_encrypt_item_with_key (GBytes *blob_key, const char *namespace_id, c
 
 GBytes *
 bb_protocol_encrypt_item (GBytes *dek, const char *namespace_id, const char *item_id,
-                          guint64 version, GBytes *plaintext, GBytes *nonce, GBytes **out_nonce,
-                          GBytes **out_aad, GError **error)
+                          guint64 version, GBytes *plaintext, GBytes **out_nonce, GBytes **out_aad,
+                          GError **error)
 {
   g_autoptr (GBytes) blob_key = NULL;
 
@@ -912,7 +914,7 @@ bb_protocol_encrypt_item (GBytes *dek, const char *namespace_id, const char *ite
   if (blob_key == NULL)
     return NULL;
   return bb_protocol_encrypt_item_with_key (blob_key, namespace_id, item_id, version, plaintext,
-                                            nonce, out_nonce, out_aad, error);
+                                            NULL, out_nonce, out_aad, error);
 }
 
 /**

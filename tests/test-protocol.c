@@ -378,8 +378,8 @@ test_vectors_items (void)
       g_assert_no_error (error);
       g_assert_true (g_bytes_equal (decrypted, plaintext));
 
-      reencrypted = bb_protocol_encrypt_item (dek, ns, item, version, plaintext, nonce, &out_nonce,
-                                              &out_aad, &error);
+      reencrypted = bb_protocol_encrypt_item_with_key (blob_key, ns, item, version, plaintext,
+                                                       nonce, &out_nonce, &out_aad, &error);
       g_assert_no_error (error);
       g_assert_true (g_bytes_equal (reencrypted, ciphertext));
       g_assert_true (g_bytes_equal (out_nonce, nonce));
@@ -823,8 +823,9 @@ test_spec_items (void)
   g_assert_cmpstr (aad_b64, ==, str (o, "aad_base64"));
   g_assert_cmpstr (nonce_b64, ==, str (o, "nonce_base64"));
 
-  ct = bb_protocol_encrypt_item (dek, str (o, "namespace_id"), item_id, (guint64)num (o, "version"),
-                                 plaintext, nonce, NULL, NULL, &error);
+  ct = bb_protocol_encrypt_item_with_key (blob_key, str (o, "namespace_id"), item_id,
+                                          (guint64)num (o, "version"), plaintext, nonce, NULL, NULL,
+                                          &error);
   g_assert_no_error (error);
   bb_test_assert_bytes_hex (ct, str (o, "ciphertext"));
   ct_b64 = bb_protocol_base64_encode (ct);
@@ -903,13 +904,13 @@ test_item_crypto_errors (void)
   g_autoptr (GBytes) other_nonce = NULL;
   g_autoptr (GBytes) ct2 = NULL;
 
-  ct = bb_protocol_encrypt_item (dek, NS, ITEM, 5, pt, NULL, &nonce, &aad, &error);
+  ct = bb_protocol_encrypt_item (dek, NS, ITEM, 5, pt, &nonce, &aad, &error);
   g_assert_no_error (error);
   g_assert_cmpuint (g_bytes_get_size (nonce), ==, 24);
   g_assert_cmpuint (g_bytes_get_size (ct), ==, 7 + 16);
 
   /* Random nonces differ. */
-  ct2 = bb_protocol_encrypt_item (dek, NS, ITEM, 5, pt, NULL, &other_nonce, NULL, &error);
+  ct2 = bb_protocol_encrypt_item (dek, NS, ITEM, 5, pt, &other_nonce, NULL, &error);
   g_assert_no_error (error);
   g_assert_false (g_bytes_equal (nonce, other_nonce));
   g_assert_false (g_bytes_equal (ct, ct2));
@@ -994,17 +995,19 @@ test_item_crypto_errors (void)
   {
     g_autoptr (GBytes) max = bb_test_repeat (0x55, BB_PROTOCOL_MAX_PLAINTEXT_SIZE);
     g_autoptr (GBytes) over = bb_test_repeat (0x55, BB_PROTOCOL_MAX_PLAINTEXT_SIZE + 1);
-    g_autoptr (GBytes) big
-        = bb_protocol_encrypt_item (dek, NS, ITEM, 1, max, NULL, NULL, NULL, &error);
+    g_autoptr (GBytes) big = bb_protocol_encrypt_item (dek, NS, ITEM, 1, max, NULL, NULL, &error);
     g_assert_no_error (error);
     g_assert_cmpuint (g_bytes_get_size (big), ==, BB_PROTOCOL_MAX_CIPHERTEXT_SIZE);
-    g_assert_null (bb_protocol_encrypt_item (dek, NS, ITEM, 1, over, NULL, NULL, NULL, &error));
+    g_assert_null (bb_protocol_encrypt_item (dek, NS, ITEM, 1, over, NULL, NULL, &error));
     assert_error (&error, BB_SYNC_ERROR_INVALID_INPUT, "plaintext");
   }
-  /* A caller-chosen nonce must be 24 bytes. */
+  /* A nonce chosen by a known-answer test must be 24 bytes. */
   {
+    g_autoptr (GBytes) blob_key = bb_protocol_derive_blob_key (dek, &error);
     g_autoptr (GBytes) n23 = bb_test_repeat (1, 23);
-    g_assert_null (bb_protocol_encrypt_item (dek, NS, ITEM, 1, pt, n23, NULL, NULL, &error));
+    g_assert_no_error (error);
+    g_assert_null (
+        bb_protocol_encrypt_item_with_key (blob_key, NS, ITEM, 1, pt, n23, NULL, NULL, &error));
     assert_error (&error, BB_SYNC_ERROR_INVALID_INPUT, "nonce");
   }
   /* Empty plaintext works. */
@@ -1012,7 +1015,7 @@ test_item_crypto_errors (void)
     g_autoptr (GBytes) empty = g_bytes_new (NULL, 0);
     g_autoptr (GBytes) n = NULL;
     g_autoptr (GBytes) a = NULL;
-    g_autoptr (GBytes) c = bb_protocol_encrypt_item (dek, NS, ITEM, 1, empty, NULL, &n, &a, &error);
+    g_autoptr (GBytes) c = bb_protocol_encrypt_item (dek, NS, ITEM, 1, empty, &n, &a, &error);
     g_autoptr (GBytes) p = NULL;
     g_assert_no_error (error);
     g_assert_cmpuint (g_bytes_get_size (c), ==, 16);
@@ -1020,6 +1023,39 @@ test_item_crypto_errors (void)
     g_assert_no_error (error);
     g_assert_cmpuint (g_bytes_get_size (p), ==, 0);
   }
+}
+
+/* The public encryption draws its nonce itself: two encryptions of the same input get
+ * different nonces and ciphertexts, and each decrypts. */
+static void
+test_item_encrypt_fresh_nonce (void)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GBytes) dek = bb_test_repeat (0x44, 32);
+  g_autoptr (GBytes) pt = g_bytes_new_static ("the same payload", 16);
+  GBytes *nonce[2] = { NULL, NULL };
+  GBytes *aad[2] = { NULL, NULL };
+  GBytes *ct[2] = { NULL, NULL };
+
+  for (guint i = 0; i < 2; i++)
+    {
+      ct[i] = bb_protocol_encrypt_item (dek, NS, ITEM, 3, pt, &nonce[i], &aad[i], &error);
+      g_assert_no_error (error);
+      g_assert_cmpuint (g_bytes_get_size (nonce[i]), ==, BB_PROTOCOL_NONCE_SIZE);
+    }
+  g_assert_false (g_bytes_equal (nonce[0], nonce[1]));
+  g_assert_false (g_bytes_equal (ct[0], ct[1]));
+  g_assert_true (g_bytes_equal (aad[0], aad[1]));
+  for (guint i = 0; i < 2; i++)
+    {
+      g_autoptr (GBytes) back
+          = bb_protocol_decrypt_item (dek, NS, ITEM, 3, nonce[i], aad[i], ct[i], &error);
+      g_assert_no_error (error);
+      g_assert_true (g_bytes_equal (back, pt));
+      g_bytes_unref (nonce[i]);
+      g_bytes_unref (aad[i]);
+      g_bytes_unref (ct[i]);
+    }
 }
 
 static void
@@ -2010,6 +2046,7 @@ main (int argc, char *argv[])
   g_test_add_func ("/protocol/spec/wrapped-dek", test_spec_wrapped_dek);
   g_test_add_func ("/protocol/spec/etag", test_spec_etag);
   g_test_add_func ("/protocol/items/errors", test_item_crypto_errors);
+  g_test_add_func ("/protocol/items/encrypt-fresh-nonce", test_item_encrypt_fresh_nonce);
   g_test_add_func ("/protocol/items/logical-key-separation", test_logical_key_separation);
   g_test_add_func ("/protocol/wrapped-dek/errors", test_wrapped_dek_errors);
   g_test_add_func ("/protocol/intents/errors", test_intent_errors);
