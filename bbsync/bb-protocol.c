@@ -2525,7 +2525,10 @@ bb_protocol_etag (guint64 version)
  * all-whitespace value means no precondition. Otherwise the value must be exactly a
  * canonical ETag (see bb_protocol_etag()): `3`, `"03"`, `"3" ` or a list are malformed.
  *
- * Returns: %TRUE on success; %FALSE with %BB_SYNC_ERROR_INVALID_INPUT if malformed
+ * Bindings do not see the boolean result, which only repeats whether @error was set:
+ * they return the pair (has_version, version) and raise the error instead.
+ *
+ * Returns: (skip): %TRUE on success; %FALSE with %BB_SYNC_ERROR_INVALID_INPUT if malformed
  *
  * Since: 0.1
  */
