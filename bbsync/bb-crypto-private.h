@@ -103,4 +103,17 @@ gboolean bb_crypto_equal        (const void *a, const void *b, gsize len);
 GBytes  *bb_crypto_secret_bytes_new      (const guint8 *data, gsize len);
 GBytes  *bb_crypto_secret_bytes_new_take (guint8 *data, gsize len);
 
+/* A GString for text holding a secret. Growing a GString reallocates it and frees the
+ * old block unwiped, so create it with room for the whole text (@reserve bytes, without
+ * the terminator) and never append beyond that. _free wipes the whole allocation, not
+ * only the text, then frees it. */
+GString *bb_crypto_secret_string_new  (gsize reserve);
+void     bb_crypto_secret_string_free (GString *string);
+
+/* Test hook: @observer is called with every range bb_crypto_wipe() is about to clear,
+ * so a test can check that a secret's buffer is wiped before it is freed. %NULL removes
+ * it. Set it only while no other thread runs bbsync code. */
+typedef void (*BbCryptoWipeObserver) (const void *buf, gsize len, gpointer user_data);
+void     bb_crypto_set_wipe_observer (BbCryptoWipeObserver observer, gpointer user_data);
+
 G_END_DECLS

@@ -36,11 +36,23 @@ G_STATIC_ASSERT (BB_CRYPTO_CHACHA_NONCE_SIZE == CHACHA_POLY1305_NONCE_SIZE);
 /* ------------------------------------------------------------------------------------ */
 /* Wiping, comparison, randomness */
 
+static BbCryptoWipeObserver wipe_observer;
+static gpointer wipe_observer_data;
+
+void
+bb_crypto_set_wipe_observer (BbCryptoWipeObserver observer, gpointer user_data)
+{
+  wipe_observer = observer;
+  wipe_observer_data = user_data;
+}
+
 void
 bb_crypto_wipe (void *buf, gsize len)
 {
   if (buf == NULL || len == 0)
     return;
+  if (G_UNLIKELY (wipe_observer != NULL))
+    wipe_observer (buf, len, wipe_observer_data);
   /* gnutls_memset goes through a volatile function pointer, so the compiler cannot drop
    * it as a dead store. */
   gnutls_memset (buf, 0, len);
@@ -104,6 +116,23 @@ bb_crypto_secret_bytes_new (const guint8 *data, gsize len)
   g_return_val_if_fail (data != NULL || len == 0, NULL);
 
   return bb_crypto_secret_bytes_new_take (len > 0 ? g_memdup2 (data, len) : NULL, len);
+}
+
+/* g_string_sized_new() allocates more than @reserve bytes, and GString reallocates only
+ * when the text with its terminator no longer fits, so @reserve bytes of text never move. */
+GString *
+bb_crypto_secret_string_new (gsize reserve)
+{
+  return g_string_sized_new (reserve);
+}
+
+void
+bb_crypto_secret_string_free (GString *string)
+{
+  if (string == NULL)
+    return;
+  bb_crypto_wipe (string->str, string->allocated_len);
+  g_string_free (string, TRUE);
 }
 
 /* ------------------------------------------------------------------------------------ */

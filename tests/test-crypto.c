@@ -752,6 +752,28 @@ test_secret_bytes (void)
   }
 }
 
+/* The secret string is sized for its text up front, and its whole allocation (not only
+ * the text) is wiped before it is freed. */
+static void
+test_secret_string (void)
+{
+  GString *s = bb_crypto_secret_string_new (200);
+  gconstpointer address = s->str;
+  gsize allocated = s->allocated_len;
+
+  g_assert_cmpuint (allocated, >, 200);
+  for (guint i = 0; i < 20; i++)
+    g_string_append (s, "0123456789");
+  g_assert_true (s->str == address);
+  g_assert_cmpuint (s->allocated_len, ==, allocated);
+
+  bb_test_wipes_begin ();
+  bb_crypto_secret_string_free (s);
+  bb_crypto_secret_string_free (NULL);
+  bb_test_wipes_end ();
+  g_assert_true (bb_test_wiped_at (address, allocated));
+}
+
 int
 main (int argc, char *argv[])
 {
@@ -778,6 +800,7 @@ main (int argc, char *argv[])
   g_test_add_func ("/crypto/random", test_random);
   g_test_add_func ("/crypto/wipe", test_wipe);
   g_test_add_func ("/crypto/secret-bytes", test_secret_bytes);
+  g_test_add_func ("/crypto/secret-string", test_secret_string);
 
   return g_test_run ();
 }
