@@ -387,8 +387,6 @@ bb_invite_new_from_uri (const char *uri, GError **error)
 out:
   form_fields_clear (&query);
   form_fields_clear (&fragment);
-  if (url.escaped_fragment != NULL)
-    bb_crypto_wipe (url.escaped_fragment, strlen (url.escaped_fragment));
   bb_protocol_url_clear (&url);
   return invite;
 }
@@ -449,17 +447,24 @@ gchar *
 bb_invite_to_uri (BbInvite *self)
 {
   g_autofree char *secret = NULL;
-  char *uri;
+  g_autofree char *public_part = NULL;
+  GString *uri;
 
   g_return_val_if_fail (self != NULL, NULL);
 
-  secret = bb_protocol_base64url_encode (self->secret);
-  uri = g_strdup_printf ("bitboxsync://join-namespace?v=1&s=%s&n=%s&i=%s&e=%" G_GINT64_FORMAT
-                         "#k=%s",
+  /* printf grows its buffer as it goes, freeing copies unwiped, so the secret is only
+   * ever appended to a buffer sized for the whole URI. */
+  public_part
+      = g_strdup_printf ("bitboxsync://join-namespace?v=1&s=%s&n=%s&i=%s&e=%" G_GINT64_FORMAT,
                          self->server_origin + strlen ("https://"), self->namespace_id,
-                         self->invite_id, self->expires_at, secret);
+                         self->invite_id, self->expires_at);
+  secret = bb_protocol_base64url_encode (self->secret);
+  uri = bb_crypto_secret_string_new (strlen (public_part) + strlen ("#k=") + strlen (secret));
+  g_string_append (uri, public_part);
+  g_string_append (uri, "#k=");
+  g_string_append (uri, secret);
   bb_crypto_wipe (secret, strlen (secret));
-  return uri;
+  return g_string_free (uri, FALSE);
 }
 
 /**

@@ -432,6 +432,8 @@ b64_decode_raw (const char *text, gboolean url, gsize *out_len, gboolean *non_ca
   return out;
 
 fail:
+  /* What was decoded before the bad character may be most of a secret. */
+  bb_crypto_wipe (out, o);
   g_free (out);
   return NULL;
 }
@@ -486,6 +488,8 @@ bb_protocol_base64_decode (const char *text, gssize expected_len, const char *fi
   raw = b64_decode_raw (text, FALSE, &len, &non_canonical);
   if (raw == NULL || non_canonical)
     {
+      if (raw != NULL)
+        bb_crypto_wipe (raw, len);
       g_free (raw);
       g_set_error (error, BB_SYNC_ERROR, BB_SYNC_ERROR_INVALID_INPUT,
                    _ ("%s: must use canonical base64"), field);
@@ -493,6 +497,7 @@ bb_protocol_base64_decode (const char *text, gssize expected_len, const char *fi
     }
   if (expected_len >= 0 && len != (gsize)expected_len)
     {
+      bb_crypto_wipe (raw, len);
       g_free (raw);
       g_set_error (error, BB_SYNC_ERROR, BB_SYNC_ERROR_INVALID_INPUT,
                    _ ("%s: must be %" G_GSSIZE_FORMAT " bytes, got %" G_GSIZE_FORMAT), field,
@@ -1882,17 +1887,24 @@ go_unescape (const char *s, gsize len, GoEncoding mode, gsize *out_len)
   return g_string_free (out, FALSE);
 }
 
-/* url.escape for the fragment mode only (the one bbsync re-escapes with). */
+/* url.escape for the fragment mode only (the one bbsync re-escapes with). The fragment
+ * of an invite URI holds its secret: the buffer is sized for the worst case (every byte
+ * escaped) so it never reallocates, and no printf scratch copies are made. */
 static char *
 go_escape_fragment (const char *s, gsize len)
 {
-  GString *out = g_string_sized_new (len + 1);
+  static const char upper_hex[] = "0123456789ABCDEF";
+  GString *out = bb_crypto_secret_string_new (3 * len);
 
   for (gsize i = 0; i < len; i++)
     {
       guchar c = (guchar)s[i];
       if (go_should_escape (c, ENC_FRAGMENT))
-        g_string_append_printf (out, "%%%02X", c);
+        {
+          g_string_append_c (out, '%');
+          g_string_append_c (out, upper_hex[c >> 4]);
+          g_string_append_c (out, upper_hex[c & 0x0f]);
+        }
       else
         g_string_append_c (out, (char)c);
     }
@@ -2000,6 +2012,9 @@ bb_protocol_url_clear (BbProtocolUrl *url)
   g_clear_pointer (&url->scheme, g_free);
   g_clear_pointer (&url->host, g_free);
   g_clear_pointer (&url->raw_query, g_free);
+  /* An invite URI's fragment is its secret. */
+  if (url->escaped_fragment != NULL)
+    bb_crypto_wipe (url->escaped_fragment, strlen (url->escaped_fragment));
   g_clear_pointer (&url->escaped_fragment, g_free);
   memset (url, 0, sizeof *url);
 }
@@ -2173,6 +2188,8 @@ bb_protocol_url_parse (const char *text, BbProtocolUrl *url, char **out_reason)
         url->escaped_fragment = g_strdup (frag);
       else
         url->escaped_fragment = go_escape_fragment (decoded, flen);
+      /* The decoded text of an invite URI's fragment is "k=" and the secret. */
+      bb_crypto_wipe (decoded, flen);
       g_free (decoded);
     }
   else

@@ -280,6 +280,41 @@ identity_entry (JsonObject *root, const char *label)
   return NULL;
 }
 
+/* Bytes decoded before a decode fails may be most of a secret: they are wiped before the
+ * buffer is freed. "c2VjcmV0" is the encoding of "secret". */
+static void
+test_failed_decode_wiped (void)
+{
+  g_autoptr (GError) error = NULL;
+
+  /* A bad character after two good quads, in either alphabet. */
+  bb_test_wipes_begin ();
+  g_assert_null (bb_protocol_base64url_decode ("c2VjcmV0c2VjcmV0!AAA", -1, "inviteSecret", &error));
+  bb_test_wipes_end ();
+  assert_error (&error, BB_SYNC_ERROR_INVALID_INPUT, "inviteSecret");
+  g_assert_true (bb_test_wiped_exactly ("secretsecret", 12));
+
+  bb_test_wipes_begin ();
+  g_assert_null (bb_protocol_base64_decode ("c2VjcmV0c2VjcmV0!AAA", -1, "challenge", &error));
+  bb_test_wipes_end ();
+  assert_error (&error, BB_SYNC_ERROR_INVALID_INPUT, "challenge");
+  g_assert_true (bb_test_wiped_exactly ("secretsecret", 12));
+
+  /* Standard base64 that decodes but is refused: the wrong length, non-zero trailing
+   * bits ("secre" is c2VjcmU=). */
+  bb_test_wipes_begin ();
+  g_assert_null (bb_protocol_base64_decode ("c2VjcmV0", 5, "challenge", &error));
+  bb_test_wipes_end ();
+  assert_error (&error, BB_SYNC_ERROR_INVALID_INPUT, "challenge");
+  g_assert_true (bb_test_wiped_exactly ("secret", 6));
+
+  bb_test_wipes_begin ();
+  g_assert_null (bb_protocol_base64_decode ("c2VjcmV=", -1, "challenge", &error));
+  bb_test_wipes_end ();
+  assert_error (&error, BB_SYNC_ERROR_INVALID_INPUT, "challenge");
+  g_assert_true (bb_test_wiped_exactly ("secre", 5));
+}
+
 static void
 test_vectors_identities (void)
 {
@@ -1604,6 +1639,25 @@ test_invite_round_trip (void)
   }
 }
 
+/* The URL parser's percent-decoded copy of the fragment ("k=" and the secret's text) is
+ * wiped. The %41 makes it differ from the raw fragment, which is wiped separately. */
+static void
+test_invite_parse_wipes_fragment (void)
+{
+  static const char decoded[] = "k=AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8";
+  g_autoptr (GError) error = NULL;
+  g_autoptr (BbInvite) invite = NULL;
+
+  bb_test_wipes_begin ();
+  invite = bb_invite_new_from_uri ("bitboxsync://join-namespace?v=1&s=sync.example&n=" ZERO_ID
+                                   "&i=" ONE_ID
+                                   "&e=1735689600#k=%41AECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8",
+                                   &error);
+  bb_test_wipes_end ();
+  g_assert_no_error (error);
+  g_assert_true (bb_test_wiped_exactly (decoded, strlen (decoded)));
+}
+
 static void
 test_invite_parse_accepts (void)
 {
@@ -2032,6 +2086,7 @@ main (int argc, char *argv[])
   g_test_add_func ("/protocol/encoding/hex", test_hex);
   g_test_add_func ("/protocol/encoding/base64", test_base64);
   g_test_add_func ("/protocol/encoding/base64url", test_base64url);
+  g_test_add_func ("/protocol/encoding/failed-decode-wiped", test_failed_decode_wiped);
   g_test_add_func ("/protocol/vectors/identities", test_vectors_identities);
   g_test_add_func ("/protocol/vectors/collection-keys", test_vectors_collection_keys);
   g_test_add_func ("/protocol/vectors/items", test_vectors_items);
@@ -2059,6 +2114,7 @@ main (int argc, char *argv[])
   g_test_add_func ("/protocol/if-match", test_if_match);
   g_test_add_func ("/protocol/invite/round-trip", test_invite_round_trip);
   g_test_add_func ("/protocol/invite/parse-accepts", test_invite_parse_accepts);
+  g_test_add_func ("/protocol/invite/parse-wipes-fragment", test_invite_parse_wipes_fragment);
   g_test_add_func ("/protocol/invite/parse-rejects", test_invite_parse_rejects);
   g_test_add_func ("/protocol/invite/new-validation", test_invite_new_validation);
   g_test_add_func ("/protocol/test-identity", test_test_identity);
