@@ -140,20 +140,25 @@ typedef struct
 
 typedef void (*Handler) (BbServer *self, Request *req);
 
+/* Bodies may carry bearer tokens, so each is wiped when libsoup lets it go. */
 static void
 respond_raw (SoupServerMessage *msg, guint status, const char *json)
 {
   /* Go's JSON encoder ends its output with a newline; clients ignore it. */
   char *body = g_strconcat (json, "\n", NULL);
+  gsize len = strlen (body);
+  g_autoptr (GBytes) bytes = bb_crypto_secret_bytes_new_take ((guint8 *)body, len);
 
   soup_server_message_set_status (msg, status, NULL);
-  soup_server_message_set_response (msg, "application/json", SOUP_MEMORY_TAKE, body, strlen (body));
+  soup_server_message_set_response (msg, "application/json", SOUP_MEMORY_STATIC, NULL, 0);
+  soup_message_body_append_bytes (soup_server_message_get_response_body (msg), bytes);
 }
 
 static void
 respond_json_take (Request *req, guint status, char *json)
 {
   respond_raw (req->msg, status, json);
+  bb_crypto_wipe (json, strlen (json));
   g_free (json);
 }
 

@@ -267,6 +267,22 @@ test_login_small_order_key (Fixture *f, gconstpointer data)
                 body, NULL);
 }
 
+/* The login response carries the bearer token; the server wipes its copies of the body
+ * (the JSON text, and the buffer libsoup sends from) instead of freeing them as they are. */
+static void
+test_login_response_wiped (Fixture *f, gconstpointer data)
+{
+  g_autoptr (BbTestIdentity) alice = bb_test_identity_new ("demo-alice");
+  g_autofree char *token = NULL;
+  g_autofree char *member = NULL;
+
+  bb_test_wipes_begin ();
+  token = login_full (f, alice, NULL);
+  bb_test_wipes_end ();
+  member = g_strdup_printf ("\"accessToken\":\"%s\"", token);
+  g_assert_true (bb_test_wiped_containing (member));
+}
+
 /* A refresh or revoke-all body for @id with a fresh challenge. */
 static char *
 refresh_body (Fixture *f, BbTestIdentity *id, const char *key_id)
@@ -2083,6 +2099,7 @@ main (int argc, char **argv)
   ADD ("challenge-rules", test_challenge_rules);
   ADD ("login", test_login);
   ADD ("login-small-order-key", test_login_small_order_key);
+  ADD ("login-response-wiped", test_login_response_wiped);
   ADD ("login-wrap-key-conflict", test_wrap_key_conflict);
   ADD ("tokens", test_tokens);
   ADD ("namespaces", test_namespaces);
