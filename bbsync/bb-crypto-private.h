@@ -45,6 +45,9 @@ void     bb_crypto_ed25519_sign         (const guint8 seed[32], const guint8 pub
 gboolean bb_crypto_ed25519_verify       (const guint8 pub[32],
                                          const guint8 *msg, gsize msg_len,
                                          const guint8 sig[64]);
+/* TRUE if @p encodes a point of order 1, 2, 4 or 8, in any encoding (either sign bit,
+ * y >= p). bb_crypto_ed25519_verify() refuses such public keys and such R. */
+gboolean bb_crypto_ed25519_is_small_order (const guint8 p[32]);
 
 /* X25519 (RFC 7748). bb_crypto_x25519 returns FALSE for an all-zero shared secret. */
 void     bb_crypto_x25519_public_key    (const guint8 priv[32], guint8 pub[32]);
@@ -99,5 +102,18 @@ gboolean bb_crypto_equal        (const void *a, const void *b, gsize len);
 /* A GBytes whose buffer is wiped when the last reference goes. */
 GBytes  *bb_crypto_secret_bytes_new      (const guint8 *data, gsize len);
 GBytes  *bb_crypto_secret_bytes_new_take (guint8 *data, gsize len);
+
+/* A GString for text holding a secret. Growing a GString reallocates it and frees the
+ * old block unwiped, so create it with room for the whole text (@reserve bytes, without
+ * the terminator) and never append beyond that. _free wipes the whole allocation, not
+ * only the text, then frees it. */
+GString *bb_crypto_secret_string_new  (gsize reserve);
+void     bb_crypto_secret_string_free (GString *string);
+
+/* Test hook: @observer is called with every range bb_crypto_wipe() is about to clear,
+ * so a test can check that a secret's buffer is wiped before it is freed. %NULL removes
+ * it. Set it only while no other thread runs bbsync code. */
+typedef void (*BbCryptoWipeObserver) (const void *buf, gsize len, gpointer user_data);
+void     bb_crypto_set_wipe_observer (BbCryptoWipeObserver observer, gpointer user_data);
 
 G_END_DECLS

@@ -36,11 +36,23 @@ G_STATIC_ASSERT (BB_CRYPTO_CHACHA_NONCE_SIZE == CHACHA_POLY1305_NONCE_SIZE);
 /* ------------------------------------------------------------------------------------ */
 /* Wiping, comparison, randomness */
 
+static BbCryptoWipeObserver wipe_observer;
+static gpointer wipe_observer_data;
+
+void
+bb_crypto_set_wipe_observer (BbCryptoWipeObserver observer, gpointer user_data)
+{
+  wipe_observer = observer;
+  wipe_observer_data = user_data;
+}
+
 void
 bb_crypto_wipe (void *buf, gsize len)
 {
   if (buf == NULL || len == 0)
     return;
+  if (G_UNLIKELY (wipe_observer != NULL))
+    wipe_observer (buf, len, wipe_observer_data);
   /* gnutls_memset goes through a volatile function pointer, so the compiler cannot drop
    * it as a dead store. */
   gnutls_memset (buf, 0, len);
@@ -104,6 +116,23 @@ bb_crypto_secret_bytes_new (const guint8 *data, gsize len)
   g_return_val_if_fail (data != NULL || len == 0, NULL);
 
   return bb_crypto_secret_bytes_new_take (len > 0 ? g_memdup2 (data, len) : NULL, len);
+}
+
+/* g_string_sized_new() allocates more than @reserve bytes, and GString reallocates only
+ * when the text with its terminator no longer fits, so @reserve bytes of text never move. */
+GString *
+bb_crypto_secret_string_new (gsize reserve)
+{
+  return g_string_sized_new (reserve);
+}
+
+void
+bb_crypto_secret_string_free (GString *string)
+{
+  if (string == NULL)
+    return;
+  bb_crypto_wipe (string->str, string->allocated_len);
+  g_string_free (string, TRUE);
 }
 
 /* ------------------------------------------------------------------------------------ */
@@ -192,10 +221,79 @@ bb_crypto_ed25519_sign (const guint8 seed[32], const guint8 pub[32], const guint
   ed25519_sha512_sign (pub, seed, msg_len, msg, sig);
 }
 
+/* The y coordinates (little-endian, bit 255 clear) of the eight points whose order divides
+ * 8 on edwards25519, -x^2 + y^2 = 1 + d x^2 y^2 over GF(p), p = 2^255 - 19, including
+ * the y + p forms that still fit in 255 bits. Derived from the curve, not copied:
+ *
+ * With a = -1, doubling maps (x, y) to (2xy / (y^2 - x^2), (y^2 + x^2) / (2 + x^2 - y^2)).
+ * - Order 1: the identity (0, 1), so y = 1.
+ * - Order 2: (0, -1), so y = p - 1.
+ * - Order 4: the points doubling to (0, -1) need 2xy = 0 with x != 0 (x = 0 gives
+ *   y = +-1), so y = 0, and the curve then gives x^2 = -1: the two points (+-sqrt(-1), 0).
+ * - Order 8: the points doubling to (+-sqrt(-1), 0) need y^2 + x^2 = 0, so x^2 = -y^2;
+ *   the curve becomes d y^4 + 2 y^2 - 1 = 0, y^2 = (-1 +- sqrt(1 + d)) / d. Exactly one of
+ *   the two roots is a square in GF(p); its square roots +-y8 give four points, since
+ *   x = +-sqrt(-y^2) is non-zero. (The rows y8 and p - y8 were computed this way with
+ *   Python integers from p and d = -121665/121666, and checked: the point is on the
+ *   curve, and its multiples reach the identity first at 8.)
+ * That is 1 + 1 + 2 + 4 = 8 points, the whole torsion subgroup.
+ *
+ * An encoding is y in bits 0..254 and the sign of x in bit 255. Every y above can appear
+ * with either sign bit (for x = 0 a set sign bit is the non-canonical "-0"), and y and
+ * y + p encode the same point when y + p < 2^255, which holds only for y < 19: here y = 0
+ * and y = 1, giving the non-canonical p and p + 1. Seven y values, fourteen encodings. */
+/* clang-format off */
+static const guint8 small_order_y[][32] = {
+  /* 0 (order 4) */
+  { 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+    0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00 },
+  /* 1 (the identity) */
+  { 0x01, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+    0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00 },
+  /* y8 (order 8) */
+  { 0x26, 0xe8, 0x95, 0x8f, 0xc2, 0xb2, 0x27, 0xb0, 0x45, 0xc3, 0xf4, 0x89, 0xf2, 0xef, 0x98, 0xf0,
+    0xd5, 0xdf, 0xac, 0x05, 0xd3, 0xc6, 0x33, 0x39, 0xb1, 0x38, 0x02, 0x88, 0x6d, 0x53, 0xfc, 0x05 },
+  /* p - y8 (order 8) */
+  { 0xc7, 0x17, 0x6a, 0x70, 0x3d, 0x4d, 0xd8, 0x4f, 0xba, 0x3c, 0x0b, 0x76, 0x0d, 0x10, 0x67, 0x0f,
+    0x2a, 0x20, 0x53, 0xfa, 0x2c, 0x39, 0xcc, 0xc6, 0x4e, 0xc7, 0xfd, 0x77, 0x92, 0xac, 0x03, 0x7a },
+  /* p - 1 (order 2) */
+  { 0xec, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+    0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f },
+  /* p, a non-canonical 0 */
+  { 0xed, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+    0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f },
+  /* p + 1, a non-canonical 1 */
+  { 0xee, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+    0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f },
+};
+/* clang-format on */
+
+/* Public keys and R values are public, so the comparison need not be constant time. */
+gboolean
+bb_crypto_ed25519_is_small_order (const guint8 p[32])
+{
+  guint8 y[32];
+
+  memcpy (y, p, sizeof y);
+  y[31] &= 0x7f;
+  for (gsize i = 0; i < G_N_ELEMENTS (small_order_y); i++)
+    if (memcmp (y, small_order_y[i], sizeof y) == 0)
+      return TRUE;
+  return FALSE;
+}
+
+/* nettle accepts a small-order public key A, and with one a signature (R, S = 0) verifies
+ * whenever R = -[h]A for the h = H(R || A || M) it yields: always for A the identity and
+ * R the identity, and for the other such A after trying a few small-order R. Anyone could
+ * then sign any message for that key. RFC 8032 does not require refusing such keys, but
+ * honest key generation never yields one. A small-order R is refused too: an honest
+ * signer's R = [r]B never has small order. */
 gboolean
 bb_crypto_ed25519_verify (const guint8 pub[32], const guint8 *msg, gsize msg_len,
                           const guint8 sig[64])
 {
+  if (bb_crypto_ed25519_is_small_order (pub) || bb_crypto_ed25519_is_small_order (sig))
+    return FALSE;
   return ed25519_sha512_verify (pub, msg_len, msg, sig) == 1;
 }
 

@@ -387,8 +387,6 @@ bb_invite_new_from_uri (const char *uri, GError **error)
 out:
   form_fields_clear (&query);
   form_fields_clear (&fragment);
-  if (url.escaped_fragment != NULL)
-    bb_crypto_wipe (url.escaped_fragment, strlen (url.escaped_fragment));
   bb_protocol_url_clear (&url);
   return invite;
 }
@@ -449,17 +447,24 @@ gchar *
 bb_invite_to_uri (BbInvite *self)
 {
   g_autofree char *secret = NULL;
-  char *uri;
+  g_autofree char *public_part = NULL;
+  GString *uri;
 
   g_return_val_if_fail (self != NULL, NULL);
 
-  secret = bb_protocol_base64url_encode (self->secret);
-  uri = g_strdup_printf ("bitboxsync://join-namespace?v=1&s=%s&n=%s&i=%s&e=%" G_GINT64_FORMAT
-                         "#k=%s",
+  /* printf grows its buffer as it goes, freeing copies unwiped, so the secret is only
+   * ever appended to a buffer sized for the whole URI. */
+  public_part
+      = g_strdup_printf ("bitboxsync://join-namespace?v=1&s=%s&n=%s&i=%s&e=%" G_GINT64_FORMAT,
                          self->server_origin + strlen ("https://"), self->namespace_id,
-                         self->invite_id, self->expires_at, secret);
+                         self->invite_id, self->expires_at);
+  secret = bb_protocol_base64url_encode (self->secret);
+  uri = bb_crypto_secret_string_new (strlen (public_part) + strlen ("#k=") + strlen (secret));
+  g_string_append (uri, public_part);
+  g_string_append (uri, "#k=");
+  g_string_append (uri, secret);
   bb_crypto_wipe (secret, strlen (secret));
-  return uri;
+  return g_string_free (uri, FALSE);
 }
 
 /**
@@ -647,9 +652,10 @@ verify_fail (GError **error, BbSyncError code, const char *message)
  * 12. every field decodes strictly: the expiry is not negative, the namespace and invite
  *    IDs are lower-case hex of 16 bytes, the origin is canonical, the key ID and both
  *    public keys are lower-case hex of 32 bytes, the signature lower-case hex of 64
- *    bytes, the invite proof unpadded base64url of 32 bytes; the key ID is the SHA-256
- *    of the auth public key (%BB_SYNC_ERROR_CRYPTO, “key id does not match auth public
- *    key”);
+ *    bytes, the invite proof unpadded base64url of 32 bytes; the auth public key is not
+ *    a point of small order (“is a small-order point”: for such a key any signature
+ *    with S = 0 verifies); the key ID is the SHA-256 of the auth public key
+ *    (%BB_SYNC_ERROR_CRYPTO, “key id does not match auth public key”);
  * 13. the listed join-request hash is the hash of the payload rebuilt from these fields
  *    (%BB_SYNC_ERROR_CRYPTO, “join request hash mismatch”);
  * 14. the requester's Ed25519 signature over the payload is valid (%BB_SYNC_ERROR_CRYPTO,
@@ -756,7 +762,8 @@ bb_invite_verify_join_request (BbInvite *invite, const char *namespace_id, BbJoi
   auth_key = bb_protocol_lower_hex_decode (nonnull (bb_join_request_get_auth_public_key (request)),
                                            BB_PROTOCOL_PUBLIC_KEY_SIZE, "joinRequest.authPublicKey",
                                            error);
-  if (auth_key == NULL)
+  if (auth_key == NULL
+      || !bb_protocol_check_auth_public_key (auth_key, "joinRequest.authPublicKey", error))
     return FALSE;
   wrap_key = bb_protocol_lower_hex_decode (nonnull (bb_join_request_get_wrap_public_key (request)),
                                            BB_PROTOCOL_PUBLIC_KEY_SIZE, "joinRequest.wrapPublicKey",

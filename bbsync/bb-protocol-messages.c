@@ -587,8 +587,7 @@ doc_load (Doc *doc, const char *data, gssize len, GError **error)
   r.doc = doc;
   r.error = error;
   doc->root = read_value (&r);
-  bb_crypto_wipe (r.scratch->str, r.scratch->allocated_len);
-  g_string_free (r.scratch, TRUE);
+  bb_crypto_secret_string_free (r.scratch);
 
   if (doc->root == NULL)
     {
@@ -748,35 +747,75 @@ bb_msg_append_json_string (GString *out, const char *str, gssize len)
   g_string_append_c (out, '"');
 }
 
+/* Writes one JSON object into @out, or, with @out %NULL, only adds an upper bound of the
+ * text's length to *@bound: a message carrying a secret is measured first, so that its
+ * buffer can be sized once and never grow (see write_secret()). */
 typedef struct
 {
   GString *out;
+  gsize *bound;
   gboolean first;
 } Writer;
+
+static void
+w_raw (const Writer *w, const char *text)
+{
+  if (w->out != NULL)
+    g_string_append (w->out, text);
+  else
+    *w->bound += strlen (text);
+}
+
+static void
+w_json_string (const Writer *w, const char *value)
+{
+  if (w->out != NULL)
+    bb_msg_append_json_string (w->out, value, -1);
+  else
+    /* Go's escaping turns one byte into at most six (\u00XX, \ufffd); then the quotes. */
+    *w->bound += 6 * (value != NULL ? strlen (value) : 0) + 2;
+}
+
+/* Opens an object in @w, whose output (or measure) is already set. */
+static void
+w_open (Writer *w)
+{
+  w->first = TRUE;
+  w_raw (w, "{");
+}
 
 static void
 w_begin (Writer *w, GString *out)
 {
   w->out = out;
-  w->first = TRUE;
-  g_string_append_c (out, '{');
+  w->bound = NULL;
+  w_open (w);
+}
+
+/* Opens an object that is a member value or element inside @parent's object. */
+static void
+w_begin_nested (Writer *w, const Writer *parent)
+{
+  w->out = parent->out;
+  w->bound = parent->bound;
+  w_open (w);
 }
 
 static void
 w_end (Writer *w)
 {
-  g_string_append_c (w->out, '}');
+  w_raw (w, "}");
 }
 
 static void
 w_key (Writer *w, const char *name)
 {
   if (!w->first)
-    g_string_append_c (w->out, ',');
+    w_raw (w, ",");
   w->first = FALSE;
-  g_string_append_c (w->out, '"');
-  g_string_append (w->out, name);
-  g_string_append (w->out, "\":");
+  w_raw (w, "\"");
+  w_raw (w, name);
+  w_raw (w, "\":");
 }
 
 /* A Go string field: NULL writes "" (Go's zero value). */
@@ -784,7 +823,7 @@ static void
 w_str (Writer *w, const char *name, const char *value)
 {
   w_key (w, name);
-  bb_msg_append_json_string (w->out, value, -1);
+  w_json_string (w, value);
 }
 
 /* A Go string field with omitempty. */
@@ -801,30 +840,36 @@ w_str_nullable (Writer *w, const char *name, const char *value)
 {
   w_key (w, name);
   if (value == NULL)
-    g_string_append (w->out, "null");
+    w_raw (w, "null");
   else
-    bb_msg_append_json_string (w->out, value, -1);
+    w_json_string (w, value);
 }
 
 static void
 w_int (Writer *w, const char *name, gint64 value)
 {
+  char text[24];
+
+  g_snprintf (text, sizeof text, "%" G_GINT64_FORMAT, value);
   w_key (w, name);
-  g_string_append_printf (w->out, "%" G_GINT64_FORMAT, value);
+  w_raw (w, text);
 }
 
 static void
 w_uint (Writer *w, const char *name, guint64 value)
 {
+  char text[24];
+
+  g_snprintf (text, sizeof text, "%" G_GUINT64_FORMAT, value);
   w_key (w, name);
-  g_string_append_printf (w->out, "%" G_GUINT64_FORMAT, value);
+  w_raw (w, text);
 }
 
 static void
 w_bool (Writer *w, const char *name, gboolean value)
 {
   w_key (w, name);
-  g_string_append (w->out, value ? "true" : "false");
+  w_raw (w, value ? "true" : "false");
 }
 
 /* A Go time.Time field: NULL writes Go's zero time. */
@@ -833,7 +878,7 @@ w_time (Writer *w, const char *name, GDateTime *value)
 {
   g_autofree char *text = bb_msg_format_time (value);
   w_key (w, name);
-  bb_msg_append_json_string (w->out, text, -1);
+  w_json_string (w, text);
 }
 
 /* A Go *time.Time field: NULL writes null. */
@@ -843,10 +888,35 @@ w_time_nullable (Writer *w, const char *name, GDateTime *value)
   if (value == NULL)
     {
       w_key (w, name);
-      g_string_append (w->out, "null");
+      w_raw (w, "null");
     }
   else
     w_time (w, name, value);
+}
+
+/* Writes a message that carries a secret (a bearer token, an invite server secret).
+ * Appending to a GString that is full reallocates it and frees the old block, and the
+ * secret already written with it, unwiped. So the message is measured first and written
+ * into a buffer of that size, which never grows; the caller wipes the result before
+ * freeing it. */
+static char *
+write_secret (void (*write) (Writer *w, gconstpointer msg), gconstpointer msg)
+{
+  gsize bound = 0;
+  Writer measure = { NULL, &bound, TRUE };
+  Writer w = { NULL, NULL, TRUE };
+  gsize allocated;
+
+  write (&measure, msg);
+  w.out = bb_crypto_secret_string_new (bound);
+  allocated = w.out->allocated_len;
+  write (&w, msg);
+  /* Only a wrong bound above can get here, and then a copy has already leaked. */
+  if (w.out->allocated_len != allocated)
+    g_critical ("bbsync: a JSON buffer holding a secret outgrew its bound of %" G_GSIZE_FORMAT
+                " bytes",
+                bound);
+  return g_string_free (w.out, FALSE);
 }
 
 /* ------------------------------------------------------------------------------------ */
@@ -1578,19 +1648,23 @@ bb_msg_login_response_clear (BbMsgLoginResponse *msg)
   memset (msg, 0, sizeof *msg);
 }
 
+static void
+write_login_response (Writer *w, gconstpointer data)
+{
+  const BbMsgLoginResponse *msg = data;
+
+  w_open (w);
+  w_str (w, "kind", msg->kind);
+  w_str (w, "accessToken", msg->access_token);
+  w_time (w, "expiresAt", msg->expires_at);
+  w_str_nullable (w, "defaultNamespaceId", msg->default_namespace_id);
+  w_end (w);
+}
+
 char *
 bb_msg_login_response_to_json (const BbMsgLoginResponse *msg)
 {
-  GString *out = g_string_new (NULL);
-  Writer w;
-
-  w_begin (&w, out);
-  w_str (&w, "kind", msg->kind);
-  w_str (&w, "accessToken", msg->access_token);
-  w_time (&w, "expiresAt", msg->expires_at);
-  w_str_nullable (&w, "defaultNamespaceId", msg->default_namespace_id);
-  w_end (&w);
-  return writer_finish (out);
+  return write_secret (write_login_response, msg);
 }
 
 static gboolean
@@ -1662,18 +1736,22 @@ bb_msg_refresh_response_clear (BbMsgRefreshResponse *msg)
   memset (msg, 0, sizeof *msg);
 }
 
+static void
+write_refresh_response (Writer *w, gconstpointer data)
+{
+  const BbMsgRefreshResponse *msg = data;
+
+  w_open (w);
+  w_str (w, "kind", msg->kind);
+  w_str (w, "accessToken", msg->access_token);
+  w_time (w, "expiresAt", msg->expires_at);
+  w_end (w);
+}
+
 char *
 bb_msg_refresh_response_to_json (const BbMsgRefreshResponse *msg)
 {
-  GString *out = g_string_new (NULL);
-  Writer w;
-
-  w_begin (&w, out);
-  w_str (&w, "kind", msg->kind);
-  w_str (&w, "accessToken", msg->access_token);
-  w_time (&w, "expiresAt", msg->expires_at);
-  w_end (&w);
-  return writer_finish (out);
+  return write_secret (write_refresh_response, msg);
 }
 
 static gboolean
@@ -2420,11 +2498,11 @@ bb_msg_join_request_copy (const BbMsgJoinRequest *src, BbMsgJoinRequest *dest)
 }
 
 static void
-write_join_request (GString *out, const BbMsgJoinRequest *jr)
+write_join_request (const Writer *parent, const BbMsgJoinRequest *jr)
 {
   Writer w;
 
-  w_begin (&w, out);
+  w_begin_nested (&w, parent);
   w_int (&w, "version", jr->version);
   w_str (&w, "namespaceId", jr->namespace_id);
   w_str (&w, "inviteId", jr->invite_id);
@@ -2516,18 +2594,22 @@ bb_msg_submit_join_request_clear (BbMsgSubmitJoinRequest *msg)
   memset (msg, 0, sizeof *msg);
 }
 
+static void
+write_submit_join_request (Writer *w, gconstpointer data)
+{
+  const BbMsgSubmitJoinRequest *msg = data;
+
+  w_open (w);
+  w_str (w, "inviteServerSecret", msg->invite_server_secret);
+  w_key (w, "joinRequest");
+  write_join_request (w, &msg->join_request);
+  w_end (w);
+}
+
 char *
 bb_msg_submit_join_request_to_json (const BbMsgSubmitJoinRequest *msg)
 {
-  GString *out = g_string_new (NULL);
-  Writer w;
-
-  w_begin (&w, out);
-  w_str (&w, "inviteServerSecret", msg->invite_server_secret);
-  w_key (&w, "joinRequest");
-  write_join_request (out, &msg->join_request);
-  w_end (&w);
-  return writer_finish (out);
+  return write_secret (write_submit_join_request, msg);
 }
 
 static gboolean
@@ -2634,7 +2716,7 @@ bb_msg_list_join_requests_response_to_json (const BbMsgListJoinRequestsResponse 
       w_time (&ew, "createdAt", e->created_at);
       w_str (&ew, "status", e->status);
       w_key (&ew, "joinRequest");
-      write_join_request (out, &e->join_request);
+      write_join_request (&ew, &e->join_request);
       w_end (&ew);
     }
   g_string_append_c (out, ']');
@@ -2692,17 +2774,21 @@ bb_msg_approve_request_clear (BbMsgApproveRequest *msg)
   memset (msg, 0, sizeof *msg);
 }
 
+static void
+write_approve_request (Writer *w, gconstpointer data)
+{
+  const BbMsgApproveRequest *msg = data;
+
+  w_open (w);
+  w_str (w, "inviteServerSecret", msg->invite_server_secret);
+  w_str (w, "wrappedDek", msg->wrapped_dek);
+  w_end (w);
+}
+
 char *
 bb_msg_approve_request_to_json (const BbMsgApproveRequest *msg)
 {
-  GString *out = g_string_new (NULL);
-  Writer w;
-
-  w_begin (&w, out);
-  w_str (&w, "inviteServerSecret", msg->invite_server_secret);
-  w_str (&w, "wrappedDek", msg->wrapped_dek);
-  w_end (&w);
-  return writer_finish (out);
+  return write_secret (write_approve_request, msg);
 }
 
 static gboolean

@@ -16,6 +16,12 @@ G_BEGIN_DECLS
 gboolean bb_protocol_decode_lower_hex_into (const char *text, const char *field, guint8 *out,
                                             gsize len, GError **error);
 
+/* Checks an Ed25519 auth public key wherever one is accepted or registered: 32 bytes and
+ * not a point of small order (for which a signature with S = 0 verifies for any message).
+ * Fails with BB_SYNC_ERROR_INVALID_INPUT, the message naming @field. */
+gboolean bb_protocol_check_auth_public_key (GBytes *auth_public_key, const char *field,
+                                            GError **error);
+
 /* bb_protocol_wrap_dek() with a caller-chosen ephemeral X25519 private key (32 bytes), for
  * the fixed-ephemeral known-answer vector of the protocol spec. Never use it in production:
  * reusing an ephemeral key across recipients breaks HPKE's guarantees. */
@@ -54,7 +60,10 @@ gchar *bb_protocol_item_id_with_map_key (GBytes *map_key, const char *collection
                                          const char *key);
 
 /* Item encryption under an already derived blob key (bb_protocol_derive_blob_key()), so the
- * engine derives it once per namespace; otherwise as the public functions. */
+ * engine derives it once per namespace; otherwise as the public functions. @nonce is NULL
+ * in production (a fresh random nonce is drawn, as bb_protocol_encrypt_item() always
+ * does); only known-answer tests pass a fixed 24-byte one, since reusing a nonce under a
+ * key breaks XChaCha20-Poly1305. */
 GBytes *bb_protocol_encrypt_item_with_key (GBytes *blob_key, const char *namespace_id,
                                            const char *item_id, guint64 version, GBytes *plaintext,
                                            GBytes *nonce, GBytes **out_nonce, GBytes **out_aad,

@@ -431,6 +431,8 @@ b64_decode_raw (const char *text, gboolean url, gsize *out_len, gboolean *non_ca
   return out;
 
 fail:
+  /* What was decoded before the bad character may be most of a secret. */
+  bb_crypto_wipe (out, o);
   g_free (out);
   return NULL;
 }
@@ -485,6 +487,8 @@ bb_protocol_base64_decode (const char *text, gssize expected_len, const char *fi
   raw = b64_decode_raw (text, FALSE, &len, &non_canonical);
   if (raw == NULL || non_canonical)
     {
+      if (raw != NULL)
+        bb_crypto_wipe (raw, len);
       g_free (raw);
       g_set_error (error, BB_SYNC_ERROR, BB_SYNC_ERROR_INVALID_INPUT,
                    _ ("%s: must use canonical base64"), field);
@@ -492,6 +496,7 @@ bb_protocol_base64_decode (const char *text, gssize expected_len, const char *fi
     }
   if (expected_len >= 0 && len != (gsize)expected_len)
     {
+      bb_crypto_wipe (raw, len);
       g_free (raw);
       g_set_error (error, BB_SYNC_ERROR, BB_SYNC_ERROR_INVALID_INPUT,
                    _ ("%s: must be %zd bytes, got %zu"), field, expected_len, len);
@@ -837,21 +842,23 @@ bb_protocol_item_aad (const char *namespace_id, const char *item_id, guint64 ver
  * @item_id: the item ID (lower-case hex)
  * @version: the version being written (1 for a create, v+1 for an update of v)
  * @plaintext: the payload, at most %BB_PROTOCOL_MAX_PLAINTEXT_SIZE bytes
- * @nonce: (nullable): a 24-byte nonce, or %NULL for a fresh random one (always pass
- *   %NULL except in known-answer tests)
  * @out_nonce: (out) (optional) (transfer full): return location for the nonce used
  * @out_aad: (out) (optional) (transfer full): return location for the AAD used
  * @error: return location for a #GError
  *
  * Encrypts an item payload with XChaCha20-Poly1305 under the namespace's blob key,
- * binding it to (namespace, item, version) through the AAD.
+ * binding it to (namespace, item, version) through the AAD. The 24-byte nonce is drawn
+ * fresh from the system's cryptographic random generator on every call, and returned in
+ * @out_nonce for the upload: a nonce used twice under one key would reveal the XOR of
+ * the two payloads and let the Poly1305 key be recovered, so callers cannot choose it.
  *
  * Returns: (transfer full): the ciphertext (payload followed by the 16-byte tag), or
  *   %NULL with %BB_SYNC_ERROR_INVALID_INPUT
  *
  * Since: 0.1
  */
-/* bb_protocol_encrypt_item() under a blob key from bb_protocol_derive_blob_key(). */
+/* bb_protocol_encrypt_item() under a blob key from bb_protocol_derive_blob_key(), with a
+ * caller-chosen nonce for the known-answer tests. */
 GBytes *
 bb_protocol_encrypt_item_with_key (GBytes *blob_key, const char *namespace_id, const char *item_id,
                                    guint64 version, GBytes *plaintext, GBytes *nonce,
@@ -898,8 +905,8 @@ bb_protocol_encrypt_item_with_key (GBytes *blob_key, const char *namespace_id, c
 
 GBytes *
 bb_protocol_encrypt_item (GBytes *dek, const char *namespace_id, const char *item_id,
-                          guint64 version, GBytes *plaintext, GBytes *nonce, GBytes **out_nonce,
-                          GBytes **out_aad, GError **error)
+                          guint64 version, GBytes *plaintext, GBytes **out_nonce, GBytes **out_aad,
+                          GError **error)
 {
   g_autoptr (GBytes) blob_key = NULL;
 
@@ -909,7 +916,7 @@ bb_protocol_encrypt_item (GBytes *dek, const char *namespace_id, const char *ite
   if (blob_key == NULL)
     return NULL;
   return bb_protocol_encrypt_item_with_key (blob_key, namespace_id, item_id, version, plaintext,
-                                            nonce, out_nonce, out_aad, error);
+                                            NULL, out_nonce, out_aad, error);
 }
 
 /**
@@ -1425,6 +1432,23 @@ bb_protocol_action_fields_hash (GBytes *action_fields)
   return hex_encode_raw (digest, sizeof digest);
 }
 
+gboolean
+bb_protocol_check_auth_public_key (GBytes *auth_public_key, const char *field, GError **error)
+{
+  g_return_val_if_fail (auth_public_key != NULL, FALSE);
+  g_return_val_if_fail (field != NULL, FALSE);
+
+  if (!check_size (auth_public_key, BB_PROTOCOL_PUBLIC_KEY_SIZE, field, error))
+    return FALSE;
+  if (bb_crypto_ed25519_is_small_order (bytes_data (auth_public_key)))
+    {
+      g_set_error (error, BB_SYNC_ERROR, BB_SYNC_ERROR_INVALID_INPUT,
+                   _ ("%s: is a small-order point"), field);
+      return FALSE;
+    }
+  return TRUE;
+}
+
 /**
  * bb_protocol_verify_signature:
  * @auth_public_key: the 32-byte Ed25519 public key
@@ -1432,10 +1456,12 @@ bb_protocol_action_fields_hash (GBytes *action_fields)
  * @signature: the 64-byte signature
  * @error: return location for a #GError
  *
- * Verifies a pure Ed25519 signature.
+ * Verifies a pure Ed25519 signature. Public keys and signature R values that are points
+ * of small order are refused: for such a key a signature with S = 0 verifies for any
+ * message, so it proves nothing about who signed.
  *
- * Returns: %TRUE if valid; %FALSE with %BB_SYNC_ERROR_INVALID_INPUT for bad lengths or
- *   %BB_SYNC_ERROR_CRYPTO for an invalid signature
+ * Returns: %TRUE if valid; %FALSE with %BB_SYNC_ERROR_INVALID_INPUT for bad lengths or a
+ *   small-order public key, or %BB_SYNC_ERROR_CRYPTO for an invalid signature
  *
  * Since: 0.1
  */
@@ -1449,9 +1475,15 @@ bb_protocol_verify_signature (GBytes *auth_public_key, GBytes *message, GBytes *
   g_return_val_if_fail (message != NULL, FALSE);
   g_return_val_if_fail (signature != NULL, FALSE);
 
-  if (!check_size (auth_public_key, 32, "authPublicKey", error)
+  if (!bb_protocol_check_auth_public_key (auth_public_key, "authPublicKey", error)
       || !check_size (signature, BB_PROTOCOL_SIGNATURE_SIZE, "signature", error))
     return FALSE;
+  if (bb_crypto_ed25519_is_small_order (bytes_data (signature)))
+    {
+      g_set_error (error, BB_SYNC_ERROR, BB_SYNC_ERROR_CRYPTO,
+                   _ ("signature: R is a small-order point"));
+      return FALSE;
+    }
   len = g_bytes_get_size (message);
   if (!bb_crypto_ed25519_verify (bytes_data (auth_public_key), bytes_data (message), len,
                                  bytes_data (signature)))
@@ -1850,17 +1882,24 @@ go_unescape (const char *s, gsize len, GoEncoding mode, gsize *out_len)
   return g_string_free (out, FALSE);
 }
 
-/* url.escape for the fragment mode only (the one bbsync re-escapes with). */
+/* url.escape for the fragment mode only (the one bbsync re-escapes with). The fragment
+ * of an invite URI holds its secret: the buffer is sized for the worst case (every byte
+ * escaped) so it never reallocates, and no printf scratch copies are made. */
 static char *
 go_escape_fragment (const char *s, gsize len)
 {
-  GString *out = g_string_sized_new (len + 1);
+  static const char upper_hex[] = "0123456789ABCDEF";
+  GString *out = bb_crypto_secret_string_new (3 * len);
 
   for (gsize i = 0; i < len; i++)
     {
       guchar c = (guchar)s[i];
       if (go_should_escape (c, ENC_FRAGMENT))
-        g_string_append_printf (out, "%%%02X", c);
+        {
+          g_string_append_c (out, '%');
+          g_string_append_c (out, upper_hex[c >> 4]);
+          g_string_append_c (out, upper_hex[c & 0x0f]);
+        }
       else
         g_string_append_c (out, (char)c);
     }
@@ -1968,6 +2007,9 @@ bb_protocol_url_clear (BbProtocolUrl *url)
   g_clear_pointer (&url->scheme, g_free);
   g_clear_pointer (&url->host, g_free);
   g_clear_pointer (&url->raw_query, g_free);
+  /* An invite URI's fragment is its secret. */
+  if (url->escaped_fragment != NULL)
+    bb_crypto_wipe (url->escaped_fragment, strlen (url->escaped_fragment));
   g_clear_pointer (&url->escaped_fragment, g_free);
   memset (url, 0, sizeof *url);
 }
@@ -2141,6 +2183,8 @@ bb_protocol_url_parse (const char *text, BbProtocolUrl *url, char **out_reason)
         url->escaped_fragment = g_strdup (frag);
       else
         url->escaped_fragment = go_escape_fragment (decoded, flen);
+      /* The decoded text of an invite URI's fragment is "k=" and the secret. */
+      bb_crypto_wipe (decoded, flen);
       g_free (decoded);
     }
   else
@@ -2493,7 +2537,10 @@ bb_protocol_etag (guint64 version)
  * all-whitespace value means no precondition. Otherwise the value must be exactly a
  * canonical ETag (see bb_protocol_etag()): `3`, `"03"`, `"3" ` or a list are malformed.
  *
- * Returns: %TRUE on success; %FALSE with %BB_SYNC_ERROR_INVALID_INPUT if malformed
+ * Bindings do not see the boolean result, which only repeats whether @error was set:
+ * they return the pair (has_version, version) and raise the error instead.
+ *
+ * Returns: (skip): %TRUE on success; %FALSE with %BB_SYNC_ERROR_INVALID_INPUT if malformed
  *
  * Since: 0.1
  */

@@ -99,9 +99,8 @@ GBytes  *bb_protocol_item_aad           (const char *namespace_id, const char *i
 BB_AVAILABLE_IN_ALL
 GBytes  *bb_protocol_encrypt_item       (GBytes *dek, const char *namespace_id,
                                          const char *item_id, guint64 version,
-                                         GBytes *plaintext, GBytes *nonce,
-                                         GBytes **out_nonce, GBytes **out_aad,
-                                         GError **error);
+                                         GBytes *plaintext, GBytes **out_nonce,
+                                         GBytes **out_aad, GError **error);
 BB_AVAILABLE_IN_ALL
 GBytes  *bb_protocol_decrypt_item       (GBytes *dek, const char *namespace_id,
                                          const char *item_id, guint64 version,

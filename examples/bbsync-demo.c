@@ -166,10 +166,10 @@ put_text (Person *who, const char *namespace_id, GBytes *dek, const char *collec
 
   if (item_id == NULL)
     return 0;
-  /* A NULL nonce asks for a fresh random one; the AAD binds namespace, item and the
-   * version this ciphertext is for. */
+  /* The nonce is fresh from the system RNG on every call; the AAD binds namespace, item
+   * and the version this ciphertext is for. */
   ciphertext = bb_protocol_encrypt_item (dek, namespace_id, item_id, known_version + 1, plaintext,
-                                         NULL, &nonce, &aad, error);
+                                         &nonce, &aad, error);
   if (ciphertext == NULL)
     return 0;
   CALL (res, bb_client_put_item_async (who->client, namespace_id, item_id, known_version, nonce,

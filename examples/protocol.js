@@ -26,11 +26,11 @@ const namespaceId = BbSync.protocol_hex_encode(new GLib.Bytes(randomBytes(16)));
 const itemId = BbSync.protocol_item_id(dek, 'tx-notes', 'txid:4a5e1e');
 print(`item ID: ${itemId}`);
 
-// Encrypt for version 1 (a fresh random nonce when none is given) and decrypt again;
-// the AAD binds namespace, item and version.
+// Encrypt for version 1 (under a fresh random nonce, returned for the upload) and
+// decrypt again; the AAD binds namespace, item and version.
 const note = new GLib.Bytes(new TextEncoder().encode('Paid the plumber'));
 const [ciphertext, nonce, aad] = BbSync.protocol_encrypt_item(dek, namespaceId, itemId, 1,
-    note, null);
+    note);
 print(`ciphertext: ${BbSync.protocol_base64_encode(ciphertext)}`);
 const plaintext = BbSync.protocol_decrypt_item(dek, namespaceId, itemId, 1, nonce, aad,
     ciphertext);

@@ -22,11 +22,11 @@ namespace_id = os.urandom(16).hex()
 item_id = BbSync.protocol_item_id(dek, 'tx-notes', 'txid:4a5e1e')
 print('item ID:', item_id)
 
-# Encrypt for version 1 (a fresh random nonce when none is given) and decrypt again;
-# the AAD binds namespace, item and version.
+# Encrypt for version 1 (under a fresh random nonce, returned for the upload) and
+# decrypt again; the AAD binds namespace, item and version.
 note = 'Paid the plumber'.encode()
 ciphertext, nonce, aad = BbSync.protocol_encrypt_item(dek, namespace_id, item_id, 1,
-                                                      GLib.Bytes.new(note), None)
+                                                      GLib.Bytes.new(note))
 print('ciphertext:', BbSync.protocol_base64_encode(ciphertext))
 plaintext = BbSync.protocol_decrypt_item(dek, namespace_id, item_id, 1, nonce, aad, ciphertext)
 print('decrypted:', plaintext.get_data().decode())

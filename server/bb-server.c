@@ -23,6 +23,7 @@
 #include "bb-error.h"
 #include "bb-protocol-messages-private.h"
 #include "bb-protocol.h"
+#include "bb-protocol-private.h"
 #include "bb-server-db.h"
 
 #define DEFAULT_WATCH_TIMEOUT_MS 30000
@@ -139,20 +140,25 @@ typedef struct
 
 typedef void (*Handler) (BbServer *self, Request *req);
 
+/* Bodies may carry bearer tokens, so each is wiped when libsoup lets it go. */
 static void
 respond_raw (SoupServerMessage *msg, guint status, const char *json)
 {
   /* Go's JSON encoder ends its output with a newline; clients ignore it. */
   char *body = g_strconcat (json, "\n", NULL);
+  gsize len = strlen (body);
+  g_autoptr (GBytes) bytes = bb_crypto_secret_bytes_new_take ((guint8 *)body, len);
 
   soup_server_message_set_status (msg, status, NULL);
-  soup_server_message_set_response (msg, "application/json", SOUP_MEMORY_TAKE, body, strlen (body));
+  soup_server_message_set_response (msg, "application/json", SOUP_MEMORY_STATIC, NULL, 0);
+  soup_message_body_append_bytes (soup_server_message_get_response_body (msg), bytes);
 }
 
 static void
 respond_json_take (Request *req, guint status, char *json)
 {
   respond_raw (req->msg, status, json);
+  bb_crypto_wipe (json, strlen (json));
   g_free (json);
 }
 
@@ -866,6 +872,11 @@ handle_login (BbServer *self, Request *req)
                                        BB_PROTOCOL_PUBLIC_KEY_SIZE, "authPublicKey");
   if (auth_public_key == NULL)
     goto out;
+  if (!bb_protocol_check_auth_public_key (auth_public_key, "authPublicKey", &error))
+    {
+      respond_gerror (req, error);
+      goto out;
+    }
   wrap_public_key = decode_or_respond (req, bb_protocol_lower_hex_decode, request.wrap_public_key,
                                        BB_PROTOCOL_PUBLIC_KEY_SIZE, "wrapPublicKey");
   if (wrap_public_key == NULL)
@@ -2132,6 +2143,11 @@ handle_submit_join (BbServer *self, Request *req)
                                        BB_PROTOCOL_PUBLIC_KEY_SIZE, "joinRequest.authPublicKey");
   if (auth_public_key == NULL)
     goto out;
+  if (!bb_protocol_check_auth_public_key (auth_public_key, "joinRequest.authPublicKey", &error))
+    {
+      respond_gerror (req, error);
+      goto out;
+    }
   wrap_public_key = decode_or_respond (req, bb_protocol_lower_hex_decode, jr->wrap_public_key,
                                        BB_PROTOCOL_PUBLIC_KEY_SIZE, "joinRequest.wrapPublicKey");
   if (wrap_public_key == NULL)

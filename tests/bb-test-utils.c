@@ -8,6 +8,7 @@
 #include "config.h"
 
 #include "bb-test-utils.h"
+#include "bb-crypto-private.h"
 
 #include <string.h>
 
@@ -88,4 +89,97 @@ bb_test_await_result (GAsyncResult **slot)
   while (*slot == NULL)
     g_main_context_iteration (NULL, TRUE);
   return *slot;
+}
+
+typedef struct
+{
+  gsize address;
+  GBytes *content;
+} Wipe;
+
+static GMutex wipes_lock;
+static GArray *wipes;
+
+static void
+wipe_clear (gpointer data)
+{
+  g_bytes_unref (((Wipe *)data)->content);
+}
+
+static void
+record_wipe (const void *buf, gsize len, gpointer user_data)
+{
+  Wipe wipe = { GPOINTER_TO_SIZE (buf), g_bytes_new (buf, len) };
+
+  g_mutex_lock (&wipes_lock);
+  g_array_append_val (wipes, wipe);
+  g_mutex_unlock (&wipes_lock);
+}
+
+void
+bb_test_wipes_begin (void)
+{
+  g_mutex_lock (&wipes_lock);
+  g_clear_pointer (&wipes, g_array_unref);
+  wipes = g_array_new (FALSE, FALSE, sizeof (Wipe));
+  g_array_set_clear_func (wipes, wipe_clear);
+  g_mutex_unlock (&wipes_lock);
+  bb_crypto_set_wipe_observer (record_wipe, NULL);
+}
+
+void
+bb_test_wipes_end (void)
+{
+  bb_crypto_set_wipe_observer (NULL, NULL);
+}
+
+/* Calls @match on every record until it returns TRUE. */
+static gboolean
+find_wipe (gboolean (*match) (const Wipe *wipe, gconstpointer data, gsize len), gconstpointer data,
+           gsize len)
+{
+  gboolean found = FALSE;
+
+  g_mutex_lock (&wipes_lock);
+  for (guint i = 0; wipes != NULL && !found && i < wipes->len; i++)
+    found = match (&g_array_index (wipes, Wipe, i), data, len);
+  g_mutex_unlock (&wipes_lock);
+  return found;
+}
+
+static gboolean
+match_address (const Wipe *wipe, gconstpointer address, gsize min_len)
+{
+  return wipe->address == GPOINTER_TO_SIZE (address) && g_bytes_get_size (wipe->content) >= min_len;
+}
+
+gboolean
+bb_test_wiped_at (gconstpointer address, gsize min_len)
+{
+  return find_wipe (match_address, address, min_len);
+}
+
+static gboolean
+match_exactly (const Wipe *wipe, gconstpointer data, gsize len)
+{
+  return g_bytes_get_size (wipe->content) == len
+         && memcmp (g_bytes_get_data (wipe->content, NULL), data, len) == 0;
+}
+
+gboolean
+bb_test_wiped_exactly (gconstpointer data, gsize len)
+{
+  return find_wipe (match_exactly, data, len);
+}
+
+static gboolean
+match_containing (const Wipe *wipe, gconstpointer text, gsize len)
+{
+  return bb_test_bytes_contain (wipe->content, text, len);
+}
+
+gboolean
+bb_test_wiped_containing (const char *text)
+{
+  return find_wipe (match_containing, text, strlen (text));
 }

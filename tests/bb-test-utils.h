@@ -43,4 +43,17 @@ char *bb_test_bytes_to_hex (GBytes *bytes);
 /* Whether @haystack contains @needle (for raw-file searches). */
 gboolean bb_test_bytes_contain (GBytes *haystack, const guint8 *needle, gsize needle_len);
 
+/* Records every bb_crypto_wipe() between _begin and _end (from any thread): the address,
+ * the length and a copy of the bytes about to be cleared, so a test can check that a
+ * buffer holding a secret was wiped before it was freed. The queries may be made after
+ * _end; the next _begin forgets the old records. */
+void     bb_test_wipes_begin (void);
+void     bb_test_wipes_end (void);
+/* Whether a wipe of at least @min_len bytes started at @address. */
+gboolean bb_test_wiped_at (gconstpointer address, gsize min_len);
+/* Whether a wiped range held exactly @len bytes equal to @data. */
+gboolean bb_test_wiped_exactly (gconstpointer data, gsize len);
+/* Whether a wiped range contained @text somewhere. */
+gboolean bb_test_wiped_containing (const char *text);
+
 G_END_DECLS

@@ -318,7 +318,7 @@ item_body (GBytes *dek, const char *ns, const char *item, guint64 version, const
   g_autofree char *c = NULL;
   BbMsgPutItemRequest request = { 0 };
 
-  ct = bb_protocol_encrypt_item (dek, ns, item, version, pt, NULL, &nonce, &aad, &error);
+  ct = bb_protocol_encrypt_item (dek, ns, item, version, pt, &nonce, &aad, &error);
   g_assert_no_error (error);
   n = b64 (nonce);
   a = b64 (aad);

@@ -155,7 +155,7 @@ put (BbClient *client, const char *namespace_id, const char *item_id, GBytes *de
   g_autoptr (GBytes) ciphertext = NULL;
 
   ciphertext = bb_protocol_encrypt_item (dek, namespace_id, item_id, known_version + 1, plaintext,
-                                         NULL, &nonce, &aad, &local_error);
+                                         &nonce, &aad, &local_error);
   g_assert_no_error (local_error);
   BB_TEST_AWAIT (res, bb_client_put_item_async (client, namespace_id, item_id, known_version, nonce,
                                                 aad, ciphertext, NULL, bb_test_got_result, &res));

@@ -227,6 +227,64 @@ test_ed25519_non_canonical_s (void)
   g_assert_false (bb_crypto_ed25519_verify (pub, NULL, 0, bad));
 }
 
+/* Every encoding of the eight small-order points, as public key and as R with S = 0,
+ * fails to verify any message. Without the check nettle accepts such forgeries for all
+ * eight canonical encodings (see the vector's source). */
+static void
+test_ed25519_small_order (void)
+{
+  JsonObject *v = json_object_get_object_member (vectors (), "ed25519_small_order");
+  JsonArray *points = json_object_get_array_member (v, "points");
+  guint n = json_array_get_length (points);
+  guint canonical = 0;
+  g_autoptr (GPtrArray) keep = g_ptr_array_new_with_free_func ((GDestroyNotify)g_bytes_unref);
+  JsonObject *honest = json_array_get_object_element (vector_list ("ed25519"), 0);
+
+  g_test_message ("%s", json_object_get_string_member (v, "source"));
+  g_assert_cmpuint (n, ==, 14);
+  for (guint a = 0; a < n; a++)
+    {
+      JsonObject *pa = json_array_get_object_element (points, a);
+      const guint8 *pub = hex32 (pa, "encoding", keep);
+
+      canonical += json_object_get_boolean_member (pa, "canonical") ? 1 : 0;
+      g_assert_true (bb_crypto_ed25519_is_small_order (pub));
+      for (guint r = 0; r < n; r++)
+        {
+          const guint8 *big_r = hex32 (json_array_get_object_element (points, r), "encoding", keep);
+          guint8 sig[64] = { 0 };
+
+          memcpy (sig, big_r, 32);
+          for (guint8 m = 0; m < 4; m++)
+            {
+              guint8 msg[8];
+
+              memset (msg, m, sizeof msg);
+              if (bb_crypto_ed25519_verify (pub, msg, sizeof msg, sig))
+                g_error ("small-order key %u verified (R = point %u, S = 0) over message %u", a, r,
+                         m);
+            }
+        }
+    }
+  g_assert_cmpuint (canonical, ==, 8);
+
+  /* An honest key and honest R values are not flagged, nor points next to the list. */
+  {
+    const guint8 *pub = hex32 (honest, "public", keep);
+    gsize sig_len = 0;
+    const guint8 *sig = hexm (honest, "signature", &sig_len, keep);
+    guint8 near[32] = { 2 };
+
+    g_assert_false (bb_crypto_ed25519_is_small_order (pub));
+    g_assert_false (bb_crypto_ed25519_is_small_order (sig));
+    g_assert_false (bb_crypto_ed25519_is_small_order (near));
+    memset (near, 0xff, sizeof near);
+    near[0] = 0xeb; /* p - 2 */
+    near[31] = 0x7f;
+    g_assert_false (bb_crypto_ed25519_is_small_order (near));
+  }
+}
+
 /* ------------------------------------------------------------------------------------ */
 
 static void
@@ -694,6 +752,28 @@ test_secret_bytes (void)
   }
 }
 
+/* The secret string is sized for its text up front, and its whole allocation (not only
+ * the text) is wiped before it is freed. */
+static void
+test_secret_string (void)
+{
+  GString *s = bb_crypto_secret_string_new (200);
+  gconstpointer address = s->str;
+  gsize allocated = s->allocated_len;
+
+  g_assert_cmpuint (allocated, >, 200);
+  for (guint i = 0; i < 20; i++)
+    g_string_append (s, "0123456789");
+  g_assert_true (s->str == address);
+  g_assert_cmpuint (s->allocated_len, ==, allocated);
+
+  bb_test_wipes_begin ();
+  bb_crypto_secret_string_free (s);
+  bb_crypto_secret_string_free (NULL);
+  bb_test_wipes_end ();
+  g_assert_true (bb_test_wiped_at (address, allocated));
+}
+
 int
 main (int argc, char *argv[])
 {
@@ -704,6 +784,7 @@ main (int argc, char *argv[])
   g_test_add_func ("/crypto/hkdf-sha256/rfc5869", test_hkdf_sha256);
   g_test_add_func ("/crypto/ed25519/rfc8032", test_ed25519);
   g_test_add_func ("/crypto/ed25519/non-canonical-s", test_ed25519_non_canonical_s);
+  g_test_add_func ("/crypto/ed25519/small-order", test_ed25519_small_order);
   g_test_add_func ("/crypto/x25519/rfc7748", test_x25519);
   g_test_add_func ("/crypto/x25519/iterated", test_x25519_iterated);
   g_test_add_func ("/crypto/x25519/diffie-hellman", test_x25519_dh);
@@ -719,6 +800,7 @@ main (int argc, char *argv[])
   g_test_add_func ("/crypto/random", test_random);
   g_test_add_func ("/crypto/wipe", test_wipe);
   g_test_add_func ("/crypto/secret-bytes", test_secret_bytes);
+  g_test_add_func ("/crypto/secret-string", test_secret_string);
 
   return g_test_run ();
 }

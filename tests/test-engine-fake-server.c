@@ -279,8 +279,8 @@ encrypted_item_response (F *f, const char *item_id, guint64 version, const char 
   g_autofree char *aad_b64 = NULL;
   g_autofree char *ct_b64 = NULL;
 
-  ciphertext = bb_protocol_encrypt_item (f->dek, f->ns_id, item_id, version, plaintext, NULL,
-                                         &nonce, &aad, &error);
+  ciphertext = bb_protocol_encrypt_item (f->dek, f->ns_id, item_id, version, plaintext, &nonce,
+                                         &aad, &error);
   g_assert_no_error (error);
   nonce_b64 = bb_protocol_base64_encode (nonce);
   aad_b64 = bb_protocol_base64_encode (aad);

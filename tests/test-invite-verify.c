@@ -315,6 +315,40 @@ mutate_invite_secret (Fixture *fx)
   bb_invite_unref (fx->invite);
   fx->invite = make_invite (NAMESPACE_ID, INVITE_ID, 0xa5);
 }
+/* A requester key of small order, here the identity point, with everything else rebuilt
+ * to match it (key ID, listed hash, invite proof) and the signature (R = identity,
+ * S = 0), which nettle alone accepts over any payload: a key nobody holds. */
+static void
+mutate_auth_key_small_order (Fixture *fx)
+{
+  static const guint8 identity[32] = { 0x01 };
+  static const guint8 forged[64] = { 0x01 };
+  g_autoptr (GBytes) auth_key = g_bytes_new_static (identity, sizeof identity);
+  g_autoptr (GBytes) signature = g_bytes_new_static (forged, sizeof forged);
+  g_autoptr (GBytes) secret = fixed_bytes (0x5a);
+  g_autoptr (GBytes) wrap_key = NULL;
+  g_autoptr (GBytes) payload = NULL;
+  g_autoptr (GBytes) proof = NULL;
+  g_autoptr (GError) error = NULL;
+  g_autofree char *key_id = bb_protocol_key_id (auth_key);
+
+  wrap_key = bb_protocol_lower_hex_decode (msg (fx)->wrap_public_key, 32, "wrap", &error);
+  payload = bb_protocol_join_request_payload (NAMESPACE_ID, INVITE_ID, ORIGIN, "keystore", key_id,
+                                              auth_key, wrap_key, REQUEST_EXP, &error);
+  proof = bb_protocol_invite_proof (secret, payload, &error);
+  g_assert_no_error (error);
+
+  set_string (&msg (fx)->key_id, key_id);
+  set_string (&fx->entry->requester_key_id, key_id);
+  g_free (msg (fx)->auth_public_key);
+  msg (fx)->auth_public_key = bb_protocol_hex_encode (auth_key);
+  g_free (msg (fx)->signature);
+  msg (fx)->signature = bb_protocol_hex_encode (signature);
+  g_free (msg (fx)->invite_proof);
+  msg (fx)->invite_proof = bb_protocol_base64url_encode (proof);
+  g_free (fx->entry->join_request_hash);
+  fx->entry->join_request_hash = bb_protocol_join_request_hash (payload);
+}
 static void
 mutate_no_request (Fixture *fx)
 {
@@ -352,6 +386,8 @@ static const RejectCase reject_cases[] = {
     "lower-case hex" },
   { "auth-key-short", mutate_auth_key_short, BB_SYNC_ERROR_INVALID_INPUT,
     "joinRequest.authPublicKey", "must be 32 bytes" },
+  { "auth-key-small-order", mutate_auth_key_small_order, BB_SYNC_ERROR_INVALID_INPUT,
+    "joinRequest.authPublicKey", "is a small-order point" },
   { "wrap-key-not-hex", mutate_wrap_key_not_hex, BB_SYNC_ERROR_INVALID_INPUT,
     "joinRequest.wrapPublicKey", "invalid hex character" },
   { "signature-uppercase", mutate_signature_uppercase, BB_SYNC_ERROR_INVALID_INPUT,

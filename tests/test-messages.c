@@ -1240,6 +1240,49 @@ test_check_known_fields (void)
   g_clear_error (&error);
 }
 
+/* The messages that carry a secret are measured, then written into a buffer of that
+ * size, which must never grow: growing frees an unwiped copy of the secret. The writer
+ * reports growth as a critical, which is fatal in tests. Worst cases: fields of every
+ * length up to 600 bytes made of what Go escapes to six bytes (<, controls, invalid
+ * UTF-8, U+2028), extreme integers, and NULL fields. */
+static void
+test_secret_writers_presized (void)
+{
+  static const char worst_bytes[] = "<\x01\xff\xe2\x80\xa8&\x1f\xfe>";
+  g_autoptr (GDateTime) when = g_date_time_new_utc (2026, 12, 31, 23, 59, 59.123456);
+
+  for (gsize n = 0; n <= 600; n += 23)
+    {
+      g_autofree char *worst = g_malloc (n + 1);
+      BbMsgLoginResponse login = { worst, worst, when, worst };
+      BbMsgRefreshResponse refresh = { worst, worst, when };
+      BbMsgSubmitJoinRequest submit = { worst,
+                                        { G_MININT64, worst, worst, worst, worst, worst, worst,
+                                          worst, G_MININT64, worst, worst } };
+      BbMsgApproveRequest approve = { worst, worst };
+      BbMsgLoginResponse login_nulls = { NULL, NULL, NULL, NULL };
+      BbMsgSubmitJoinRequest submit_nulls = { NULL, { 0 } };
+      BbMsgApproveRequest approve_nulls = { NULL, NULL };
+      char *json[7];
+
+      for (gsize i = 0; i < n; i++)
+        worst[i] = worst_bytes[i % (sizeof worst_bytes - 1)];
+      worst[n] = '\0';
+      json[0] = bb_msg_login_response_to_json (&login);
+      json[1] = bb_msg_refresh_response_to_json (&refresh);
+      json[2] = bb_msg_submit_join_request_to_json (&submit);
+      json[3] = bb_msg_approve_request_to_json (&approve);
+      json[4] = bb_msg_login_response_to_json (&login_nulls);
+      json[5] = bb_msg_submit_join_request_to_json (&submit_nulls);
+      json[6] = bb_msg_approve_request_to_json (&approve_nulls);
+      for (guint i = 0; i < G_N_ELEMENTS (json); i++)
+        {
+          g_assert_true (json[i][0] == '{' && g_str_has_suffix (json[i], "}"));
+          g_free (json[i]);
+        }
+    }
+}
+
 int
 main (int argc, char **argv)
 {
@@ -1267,6 +1310,7 @@ main (int argc, char **argv)
   g_test_add_func ("/messages/times", test_times);
   g_test_add_func ("/messages/join-request-node", test_join_request_node);
   g_test_add_func ("/messages/check-known-fields", test_check_known_fields);
+  g_test_add_func ("/messages/secret-writers-presized", test_secret_writers_presized);
 
   ret = g_test_run ();
   json_node_unref (messages_data);

@@ -280,6 +280,41 @@ identity_entry (JsonObject *root, const char *label)
   return NULL;
 }
 
+/* Bytes decoded before a decode fails may be most of a secret: they are wiped before the
+ * buffer is freed. "c2VjcmV0" is the encoding of "secret". */
+static void
+test_failed_decode_wiped (void)
+{
+  g_autoptr (GError) error = NULL;
+
+  /* A bad character after two good quads, in either alphabet. */
+  bb_test_wipes_begin ();
+  g_assert_null (bb_protocol_base64url_decode ("c2VjcmV0c2VjcmV0!AAA", -1, "inviteSecret", &error));
+  bb_test_wipes_end ();
+  assert_error (&error, BB_SYNC_ERROR_INVALID_INPUT, "inviteSecret");
+  g_assert_true (bb_test_wiped_exactly ("secretsecret", 12));
+
+  bb_test_wipes_begin ();
+  g_assert_null (bb_protocol_base64_decode ("c2VjcmV0c2VjcmV0!AAA", -1, "challenge", &error));
+  bb_test_wipes_end ();
+  assert_error (&error, BB_SYNC_ERROR_INVALID_INPUT, "challenge");
+  g_assert_true (bb_test_wiped_exactly ("secretsecret", 12));
+
+  /* Standard base64 that decodes but is refused: the wrong length, non-zero trailing
+   * bits ("secre" is c2VjcmU=). */
+  bb_test_wipes_begin ();
+  g_assert_null (bb_protocol_base64_decode ("c2VjcmV0", 5, "challenge", &error));
+  bb_test_wipes_end ();
+  assert_error (&error, BB_SYNC_ERROR_INVALID_INPUT, "challenge");
+  g_assert_true (bb_test_wiped_exactly ("secret", 6));
+
+  bb_test_wipes_begin ();
+  g_assert_null (bb_protocol_base64_decode ("c2VjcmV=", -1, "challenge", &error));
+  bb_test_wipes_end ();
+  assert_error (&error, BB_SYNC_ERROR_INVALID_INPUT, "challenge");
+  g_assert_true (bb_test_wiped_exactly ("secre", 5));
+}
+
 static void
 test_vectors_identities (void)
 {
@@ -378,8 +413,8 @@ test_vectors_items (void)
       g_assert_no_error (error);
       g_assert_true (g_bytes_equal (decrypted, plaintext));
 
-      reencrypted = bb_protocol_encrypt_item (dek, ns, item, version, plaintext, nonce, &out_nonce,
-                                              &out_aad, &error);
+      reencrypted = bb_protocol_encrypt_item_with_key (blob_key, ns, item, version, plaintext,
+                                                       nonce, &out_nonce, &out_aad, &error);
       g_assert_no_error (error);
       g_assert_true (g_bytes_equal (reencrypted, ciphertext));
       g_assert_true (g_bytes_equal (out_nonce, nonce));
@@ -823,8 +858,9 @@ test_spec_items (void)
   g_assert_cmpstr (aad_b64, ==, str (o, "aad_base64"));
   g_assert_cmpstr (nonce_b64, ==, str (o, "nonce_base64"));
 
-  ct = bb_protocol_encrypt_item (dek, str (o, "namespace_id"), item_id, (guint64)num (o, "version"),
-                                 plaintext, nonce, NULL, NULL, &error);
+  ct = bb_protocol_encrypt_item_with_key (blob_key, str (o, "namespace_id"), item_id,
+                                          (guint64)num (o, "version"), plaintext, nonce, NULL, NULL,
+                                          &error);
   g_assert_no_error (error);
   bb_test_assert_bytes_hex (ct, str (o, "ciphertext"));
   ct_b64 = bb_protocol_base64_encode (ct);
@@ -903,13 +939,13 @@ test_item_crypto_errors (void)
   g_autoptr (GBytes) other_nonce = NULL;
   g_autoptr (GBytes) ct2 = NULL;
 
-  ct = bb_protocol_encrypt_item (dek, NS, ITEM, 5, pt, NULL, &nonce, &aad, &error);
+  ct = bb_protocol_encrypt_item (dek, NS, ITEM, 5, pt, &nonce, &aad, &error);
   g_assert_no_error (error);
   g_assert_cmpuint (g_bytes_get_size (nonce), ==, 24);
   g_assert_cmpuint (g_bytes_get_size (ct), ==, 7 + 16);
 
   /* Random nonces differ. */
-  ct2 = bb_protocol_encrypt_item (dek, NS, ITEM, 5, pt, NULL, &other_nonce, NULL, &error);
+  ct2 = bb_protocol_encrypt_item (dek, NS, ITEM, 5, pt, &other_nonce, NULL, &error);
   g_assert_no_error (error);
   g_assert_false (g_bytes_equal (nonce, other_nonce));
   g_assert_false (g_bytes_equal (ct, ct2));
@@ -994,17 +1030,19 @@ test_item_crypto_errors (void)
   {
     g_autoptr (GBytes) max = bb_test_repeat (0x55, BB_PROTOCOL_MAX_PLAINTEXT_SIZE);
     g_autoptr (GBytes) over = bb_test_repeat (0x55, BB_PROTOCOL_MAX_PLAINTEXT_SIZE + 1);
-    g_autoptr (GBytes) big
-        = bb_protocol_encrypt_item (dek, NS, ITEM, 1, max, NULL, NULL, NULL, &error);
+    g_autoptr (GBytes) big = bb_protocol_encrypt_item (dek, NS, ITEM, 1, max, NULL, NULL, &error);
     g_assert_no_error (error);
     g_assert_cmpuint (g_bytes_get_size (big), ==, BB_PROTOCOL_MAX_CIPHERTEXT_SIZE);
-    g_assert_null (bb_protocol_encrypt_item (dek, NS, ITEM, 1, over, NULL, NULL, NULL, &error));
+    g_assert_null (bb_protocol_encrypt_item (dek, NS, ITEM, 1, over, NULL, NULL, &error));
     assert_error (&error, BB_SYNC_ERROR_INVALID_INPUT, "plaintext");
   }
-  /* A caller-chosen nonce must be 24 bytes. */
+  /* A nonce chosen by a known-answer test must be 24 bytes. */
   {
+    g_autoptr (GBytes) blob_key = bb_protocol_derive_blob_key (dek, &error);
     g_autoptr (GBytes) n23 = bb_test_repeat (1, 23);
-    g_assert_null (bb_protocol_encrypt_item (dek, NS, ITEM, 1, pt, n23, NULL, NULL, &error));
+    g_assert_no_error (error);
+    g_assert_null (
+        bb_protocol_encrypt_item_with_key (blob_key, NS, ITEM, 1, pt, n23, NULL, NULL, &error));
     assert_error (&error, BB_SYNC_ERROR_INVALID_INPUT, "nonce");
   }
   /* Empty plaintext works. */
@@ -1012,7 +1050,7 @@ test_item_crypto_errors (void)
     g_autoptr (GBytes) empty = g_bytes_new (NULL, 0);
     g_autoptr (GBytes) n = NULL;
     g_autoptr (GBytes) a = NULL;
-    g_autoptr (GBytes) c = bb_protocol_encrypt_item (dek, NS, ITEM, 1, empty, NULL, &n, &a, &error);
+    g_autoptr (GBytes) c = bb_protocol_encrypt_item (dek, NS, ITEM, 1, empty, &n, &a, &error);
     g_autoptr (GBytes) p = NULL;
     g_assert_no_error (error);
     g_assert_cmpuint (g_bytes_get_size (c), ==, 16);
@@ -1020,6 +1058,39 @@ test_item_crypto_errors (void)
     g_assert_no_error (error);
     g_assert_cmpuint (g_bytes_get_size (p), ==, 0);
   }
+}
+
+/* The public encryption draws its nonce itself: two encryptions of the same input get
+ * different nonces and ciphertexts, and each decrypts. */
+static void
+test_item_encrypt_fresh_nonce (void)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GBytes) dek = bb_test_repeat (0x44, 32);
+  g_autoptr (GBytes) pt = g_bytes_new_static ("the same payload", 16);
+  GBytes *nonce[2] = { NULL, NULL };
+  GBytes *aad[2] = { NULL, NULL };
+  GBytes *ct[2] = { NULL, NULL };
+
+  for (guint i = 0; i < 2; i++)
+    {
+      ct[i] = bb_protocol_encrypt_item (dek, NS, ITEM, 3, pt, &nonce[i], &aad[i], &error);
+      g_assert_no_error (error);
+      g_assert_cmpuint (g_bytes_get_size (nonce[i]), ==, BB_PROTOCOL_NONCE_SIZE);
+    }
+  g_assert_false (g_bytes_equal (nonce[0], nonce[1]));
+  g_assert_false (g_bytes_equal (ct[0], ct[1]));
+  g_assert_true (g_bytes_equal (aad[0], aad[1]));
+  for (guint i = 0; i < 2; i++)
+    {
+      g_autoptr (GBytes) back
+          = bb_protocol_decrypt_item (dek, NS, ITEM, 3, nonce[i], aad[i], ct[i], &error);
+      g_assert_no_error (error);
+      g_assert_true (g_bytes_equal (back, pt));
+      g_bytes_unref (nonce[i]);
+      g_bytes_unref (aad[i]);
+      g_bytes_unref (ct[i]);
+    }
 }
 
 static void
@@ -1166,6 +1237,33 @@ test_intent_errors (void)
     g_assert_false (bb_protocol_verify_signature (auth, msg, sig64, &error));
     assert_error (&error, BB_SYNC_ERROR_CRYPTO, "signature");
   }
+}
+
+/* A small-order key is refused by name, and so is a small-order R under an honest key.
+ * The key is the identity point, for which nettle alone accepts the "signature"
+ * (R = identity, S = 0) over any message. */
+static void
+test_signature_small_order (void)
+{
+  static const guint8 identity[32] = { 0x01 };
+  static const guint8 forged[64] = { 0x01 };
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GBytes) small = g_bytes_new_static (identity, sizeof identity);
+  g_autoptr (GBytes) signature = g_bytes_new_static (forged, sizeof forged);
+  g_autoptr (GBytes) msg = g_bytes_new_static ("any message", 11);
+  g_autoptr (BbTestIdentity) alice = bb_test_identity_new ("demo-alice");
+  GBytes *honest = bb_test_identity_get_auth_public_key (alice);
+
+  g_assert_false (bb_protocol_verify_signature (small, msg, signature, &error));
+  assert_error (&error, BB_SYNC_ERROR_INVALID_INPUT, "authPublicKey: is a small-order point");
+  g_assert_false (bb_protocol_check_auth_public_key (small, "joinRequest.authPublicKey", &error));
+  assert_error (&error, BB_SYNC_ERROR_INVALID_INPUT,
+                "joinRequest.authPublicKey: is a small-order point");
+
+  g_assert_true (bb_protocol_check_auth_public_key (honest, "authPublicKey", &error));
+  g_assert_no_error (error);
+  g_assert_false (bb_protocol_verify_signature (honest, msg, signature, &error));
+  assert_error (&error, BB_SYNC_ERROR_CRYPTO, "signature: R is a small-order point");
 }
 
 static void
@@ -1539,6 +1637,25 @@ test_invite_round_trip (void)
     g_assert_true (copy == parsed);
     g_boxed_free (BB_TYPE_INVITE, copy);
   }
+}
+
+/* The URL parser's percent-decoded copy of the fragment ("k=" and the secret's text) is
+ * wiped. The %41 makes it differ from the raw fragment, which is wiped separately. */
+static void
+test_invite_parse_wipes_fragment (void)
+{
+  static const char decoded[] = "k=AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8";
+  g_autoptr (GError) error = NULL;
+  g_autoptr (BbInvite) invite = NULL;
+
+  bb_test_wipes_begin ();
+  invite = bb_invite_new_from_uri ("bitboxsync://join-namespace?v=1&s=sync.example&n=" ZERO_ID
+                                   "&i=" ONE_ID
+                                   "&e=1735689600#k=%41AECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8",
+                                   &error);
+  bb_test_wipes_end ();
+  g_assert_no_error (error);
+  g_assert_true (bb_test_wiped_exactly (decoded, strlen (decoded)));
 }
 
 static void
@@ -1969,6 +2086,7 @@ main (int argc, char *argv[])
   g_test_add_func ("/protocol/encoding/hex", test_hex);
   g_test_add_func ("/protocol/encoding/base64", test_base64);
   g_test_add_func ("/protocol/encoding/base64url", test_base64url);
+  g_test_add_func ("/protocol/encoding/failed-decode-wiped", test_failed_decode_wiped);
   g_test_add_func ("/protocol/vectors/identities", test_vectors_identities);
   g_test_add_func ("/protocol/vectors/collection-keys", test_vectors_collection_keys);
   g_test_add_func ("/protocol/vectors/items", test_vectors_items);
@@ -1983,9 +2101,11 @@ main (int argc, char *argv[])
   g_test_add_func ("/protocol/spec/wrapped-dek", test_spec_wrapped_dek);
   g_test_add_func ("/protocol/spec/etag", test_spec_etag);
   g_test_add_func ("/protocol/items/errors", test_item_crypto_errors);
+  g_test_add_func ("/protocol/items/encrypt-fresh-nonce", test_item_encrypt_fresh_nonce);
   g_test_add_func ("/protocol/items/logical-key-separation", test_logical_key_separation);
   g_test_add_func ("/protocol/wrapped-dek/errors", test_wrapped_dek_errors);
   g_test_add_func ("/protocol/intents/errors", test_intent_errors);
+  g_test_add_func ("/protocol/signatures/small-order", test_signature_small_order);
   g_test_add_func ("/protocol/intents/create-invite-ranges", test_create_invite_fields_ranges);
   g_test_add_func ("/protocol/invite-secrets/errors", test_invite_secret_errors);
   g_test_add_func ("/protocol/join-request/errors", test_join_request_errors);
@@ -1994,6 +2114,7 @@ main (int argc, char *argv[])
   g_test_add_func ("/protocol/if-match", test_if_match);
   g_test_add_func ("/protocol/invite/round-trip", test_invite_round_trip);
   g_test_add_func ("/protocol/invite/parse-accepts", test_invite_parse_accepts);
+  g_test_add_func ("/protocol/invite/parse-wipes-fragment", test_invite_parse_wipes_fragment);
   g_test_add_func ("/protocol/invite/parse-rejects", test_invite_parse_rejects);
   g_test_add_func ("/protocol/invite/new-validation", test_invite_new_validation);
   g_test_add_func ("/protocol/test-identity", test_test_identity);

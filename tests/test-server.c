@@ -236,6 +236,53 @@ test_login (Fixture *f, gconstpointer data)
   }
 }
 
+/* A login with a small-order auth key, here the identity point, is refused by name. The
+ * intent "signature" (R = identity, S = 0) verifies for any intent under that key with
+ * nettle alone, so without the check anyone could register and log in as a key that
+ * nobody holds. */
+static void
+test_login_small_order_key (Fixture *f, gconstpointer data)
+{
+  static const guint8 identity[32] = { 0x01 };
+  static const guint8 forged[64] = { 0x01 };
+  g_autoptr (BbTestIdentity) alice = bb_test_identity_new ("demo-alice");
+  g_autoptr (GBytes) auth = g_bytes_new_static (identity, sizeof identity);
+  g_autoptr (GBytes) signature = g_bytes_new_static (forged, sizeof forged);
+  g_autofree char *challenge = get_challenge (f, "login", NULL, NULL);
+  g_autofree char *auth_hex = hex (auth);
+  g_autofree char *signature_hex = hex (signature);
+  g_autofree char *wrap_hex = hex (bb_test_identity_get_wrap_public_key (alice));
+  g_autofree char *key_id = bb_protocol_key_id (auth);
+  g_autofree char *body = NULL;
+  BbMsgLoginRequest request = { 0 };
+
+  request.kind = (char *)BB_PROTOCOL_KIND_KEYSTORE;
+  request.key_id = key_id;
+  request.auth_public_key = auth_hex;
+  request.wrap_public_key = wrap_hex;
+  request.challenge = challenge;
+  request.intent_signature = signature_hex;
+  body = bb_msg_login_request_to_json (&request);
+  expect_error (f, 400, "authPublicKey: is a small-order point", "POST", "/v1/auth/login", NULL,
+                body, NULL);
+}
+
+/* The login response carries the bearer token; the server wipes its copies of the body
+ * (the JSON text, and the buffer libsoup sends from) instead of freeing them as they are. */
+static void
+test_login_response_wiped (Fixture *f, gconstpointer data)
+{
+  g_autoptr (BbTestIdentity) alice = bb_test_identity_new ("demo-alice");
+  g_autofree char *token = NULL;
+  g_autofree char *member = NULL;
+
+  bb_test_wipes_begin ();
+  token = login_full (f, alice, NULL);
+  bb_test_wipes_end ();
+  member = g_strdup_printf ("\"accessToken\":\"%s\"", token);
+  g_assert_true (bb_test_wiped_containing (member));
+}
+
 /* A refresh or revoke-all body for @id with a fresh challenge. */
 static char *
 refresh_body (Fixture *f, BbTestIdentity *id, const char *key_id)
@@ -2051,6 +2098,8 @@ main (int argc, char **argv)
   ADD ("health-and-routes", test_health_and_routes);
   ADD ("challenge-rules", test_challenge_rules);
   ADD ("login", test_login);
+  ADD ("login-small-order-key", test_login_small_order_key);
+  ADD ("login-response-wiped", test_login_response_wiped);
   ADD ("login-wrap-key-conflict", test_wrap_key_conflict);
   ADD ("tokens", test_tokens);
   ADD ("namespaces", test_namespaces);

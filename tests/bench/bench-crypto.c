@@ -199,7 +199,7 @@ item_encrypt (gpointer data)
   g_autoptr (GBytes) nonce = NULL;
   g_autoptr (GBytes) aad = NULL;
   g_autoptr (GBytes) ct = bb_protocol_encrypt_item (b->dek, b->namespace_id, b->item_id, 7,
-                                                    b->plaintext, NULL, &nonce, &aad, &error);
+                                                    b->plaintext, &nonce, &aad, &error);
 
   if (ct == NULL)
     g_error ("bb_protocol_encrypt_item: %s", error->message);
@@ -233,7 +233,7 @@ item_bench (gsize len, double *enc, double *dec)
   b.dek = bb_crypto_secret_bytes_new (dek, sizeof dek);
   bb_crypto_wipe (dek, sizeof dek);
   b.plaintext = g_bytes_new_take (pt, len);
-  b.ciphertext = bb_protocol_encrypt_item (b.dek, b.namespace_id, b.item_id, 7, b.plaintext, NULL,
+  b.ciphertext = bb_protocol_encrypt_item (b.dek, b.namespace_id, b.item_id, 7, b.plaintext,
                                            &b.nonce, &b.aad, &error);
   g_assert_no_error (error);
 

@@ -83,7 +83,7 @@ class ClientTest(ServerTestCase):
 
     def put(self, client, namespace_id, item_id, dek, known_version, text):
         ciphertext, nonce, aad = BbSync.protocol_encrypt_item(
-            dek, namespace_id, item_id, known_version + 1, GLib.Bytes.new(text.encode()), None)
+            dek, namespace_id, item_id, known_version + 1, GLib.Bytes.new(text.encode()))
         return run(client.put_item_async, client.put_item_finish,
                    namespace_id, item_id, known_version, nonce, aad, ciphertext)
 
