@@ -1,4 +1,5 @@
-/* bb-client-private.h: BbClient internals that tests need to see.
+/* bb-client-private.h: BbClient internals: what tests and the engine need, then what
+ * the client's pieces (bb-client*.c) share.
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
@@ -6,6 +7,8 @@
 #pragma once
 
 #include "bb-client.h"
+
+#include <libsoup/soup.h>
 
 G_BEGIN_DECLS
 
@@ -30,5 +33,110 @@ typedef void (*BbClientParseHook) (BbClientParseStage stage, gsize body_len, gpo
 void bb_client_set_parse_hook_for_testing (BbClientParseHook hook, gpointer user_data);
 
 gboolean bb_client_is_loopback (BbClient *self);
+
+/* --- what the client's pieces share (bb-client*.c) --- */
+
+struct _BbClient
+{
+  GObject parent_instance;
+
+  SoupSession *session;
+  char *base_url;
+  char *access_token;
+  guint timeout;
+};
+
+/* --- the transport (bb-client-transport.c) --- */
+
+typedef struct _Request Request;
+
+/* What the answer must echo; which fields apply depends on the endpoint. */
+typedef struct
+{
+  char *namespace_id;
+  char *item_id;
+  char *invite_id;
+  char *key_id;
+  char *join_request_hash;
+  char *kind;
+  guint64 version;
+  gint64 expires_at;
+  gboolean has_max_pending;
+  guint max_pending;
+  guint max_accepted;
+} Expect;
+
+/* Turns the body of a 2xx answer into the task's result, or fails. Handlers are pure:
+ * they see only the answer and @expect, never the client, so they may run in a worker
+ * thread. */
+typedef gpointer (*ResponseHandler) (const Expect *expect, const char *body, gsize len,
+                                     GError **error);
+
+/* Applies an accepted answer to the client (the bearer token), on the caller's
+ * context. */
+typedef void (*ResponseApply) (BbClient *self, gpointer value);
+
+struct _Request
+{
+  const char *method;
+  const char *endpoint; /* for logs: a path template without IDs or secrets */
+  char *path;
+  GBytes *body; /* nullable */
+  gboolean authenticated;
+  char *if_match; /* nullable */
+  ResponseHandler handler;
+  ResponseApply apply; /* nullable */
+  GDestroyNotify result_free;
+  SoupMessage *message;
+  Expect expect;
+  /* The answer while it is read: at most body_cap bytes are kept, in a buffer that may
+   * hold a bearer token and is wiped when released. */
+  GInputStream *stream;
+  guint8 *body_data;
+  gsize body_len;
+  gsize body_allocated;
+  gsize body_cap;
+  /* The deadline: libsoup's own timeout only bounds each read, so a server that
+   * trickles bytes could hold a request forever. The request runs on its own
+   * cancellable, cancelled by the caller's one or by the deadline source. */
+  GCancellable *cancellable;
+  GCancellable *caller_cancellable; /* nullable */
+  gulong caller_handler;
+  GSource *deadline; /* nullable */
+  guint timeout;
+  gboolean timed_out;
+};
+
+Request *request_new (const char *method, const char *endpoint, char *path, gboolean authenticated,
+                      ResponseHandler handler, GDestroyNotify result_free);
+void wipe_and_free_string (gpointer data);
+void request_take_body (Request *req, char *json);
+void request_send (BbClient *self, Request *req, gpointer source_tag, GCancellable *cancellable,
+                   GAsyncReadyCallback callback, gpointer user_data);
+gpointer request_finish (BbClient *self, GAsyncResult *result, gpointer source_tag,
+                         const char *finish_name, GError **error);
+
+/* --- checks (bb-client-checks.c) --- */
+
+/* The longest bearer token accepted from a server. */
+#define BB_CLIENT_MAX_ACCESS_TOKEN_LENGTH 4096
+
+gboolean check_equal (const char *field, const char *what, const char *got, const char *want,
+                      GError **error);
+gboolean as_protocol_error (GError **error);
+GBytes *decode_base64_field (const char *text, gssize expected_len, const char *field,
+                             GError **error);
+gboolean validate_lower_hex_field (const char *text, gsize expected_len, const char *field,
+                                   GError **error);
+gboolean access_token_is_valid (const char *token);
+void check_id_arg (const char *text, gsize len, const char *field, GError **error);
+void check_key_arg (GBytes *key, const char *field, GError **error);
+void check_signature_arg (GBytes *signature, GError **error);
+gboolean report_bad_arguments (BbClient *self, gpointer source_tag, GAsyncReadyCallback callback,
+                               gpointer user_data, GError *error);
+
+/* --- namespaces (bb-client-namespaces.c) --- */
+
+char *namespace_path (const char *namespace_id, const char *suffix);
 
 G_END_DECLS

@@ -1,0 +1,68 @@
+/* bb-client-health.c: the server-status endpoint (`GET /health`, an endpoint of the
+ * reference server rather than of the protocol)
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+
+#include "config.h"
+
+#include "bb-i18n-private.h"
+
+#include "bb-client-private.h"
+#include "bb-error.h"
+#include "bb-protocol-messages-private.h"
+
+static gpointer
+handle_health (const Expect *expect, const char *body, gsize len, GError **error)
+{
+  BbMsgHealthResponse msg = { 0 };
+  char *status;
+
+  if (!bb_msg_health_response_parse (&msg, body, len, error))
+    return NULL;
+  status = g_steal_pointer (&msg.status);
+  bb_msg_health_response_clear (&msg);
+  if (status == NULL)
+    g_set_error (error, BB_SYNC_ERROR, BB_SYNC_ERROR_PROTOCOL, _ ("status: missing"));
+  return status;
+}
+
+/**
+ * bb_client_health_async:
+ * @self: a #BbClient
+ * @cancellable: (nullable): a #GCancellable
+ * @callback: (scope async): called when the request completes
+ * @user_data: data for @callback
+ *
+ * Asks whether the server is ready (`GET /health`, an endpoint of the bbsync reference
+ * server; the protocol does not fix its path).
+ *
+ * Since: 0.1
+ */
+void
+bb_client_health_async (BbClient *self, GCancellable *cancellable, GAsyncReadyCallback callback,
+                        gpointer user_data)
+{
+  Request *req;
+
+  g_return_if_fail (BB_IS_CLIENT (self));
+
+  req = request_new ("GET", "/health", g_strdup ("/health"), FALSE, handle_health, g_free);
+  request_send (self, req, bb_client_health_async, cancellable, callback, user_data);
+}
+
+/**
+ * bb_client_health_finish:
+ * @self: a #BbClient
+ * @result: the #GAsyncResult
+ * @error: return location for a #GError
+ *
+ * Returns: (transfer full): the server's status, `ok` when ready, or %NULL on error
+ *
+ * Since: 0.1
+ */
+char *
+bb_client_health_finish (BbClient *self, GAsyncResult *result, GError **error)
+{
+  return request_finish (self, result, bb_client_health_async, G_STRFUNC, error);
+}

@@ -1,0 +1,580 @@
+/* bb-client-namespaces.c: the namespace endpoints (spec §6.5 to §6.10, §6.18): the default
+ * namespace, the caller's list and its long-poll watch, shared namespaces, their members
+ * and wrapped DEKs
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+
+#include "config.h"
+
+#include "bb-i18n-private.h"
+
+#include "bb-client-private.h"
+#include "bb-client-types-private.h"
+#include "bb-error.h"
+#include "bb-protocol-messages-private.h"
+#include "bb-protocol.h"
+
+static BbNamespaceInfo *
+namespace_info_from_summary (const BbMsgNamespaceSummary *summary)
+{
+  BbNamespaceInfo *info = bb_namespace_info_new ();
+
+  info->namespace_id = g_strdup (summary->namespace_id);
+  info->kind = g_strdup (summary->kind);
+  info->head = summary->namespace_head;
+  return info;
+}
+
+static GPtrArray *
+namespace_infos_from_summaries (GPtrArray *summaries)
+{
+  GPtrArray *infos = g_ptr_array_new_with_free_func ((GDestroyNotify)bb_namespace_info_unref);
+
+  for (guint i = 0; summaries != NULL && i < summaries->len; i++)
+    g_ptr_array_add (infos, namespace_info_from_summary (g_ptr_array_index (summaries, i)));
+  return infos;
+}
+
+static gpointer
+handle_default_namespace (const Expect *expect, const char *body, gsize len, GError **error)
+{
+  BbMsgDefaultNamespaceResponse msg = { 0 };
+  BbNamespaceInfo *info = NULL;
+
+  if (!bb_msg_default_namespace_response_parse (&msg, body, len, error))
+    return NULL;
+  if (validate_lower_hex_field (msg.namespace_id, BB_PROTOCOL_NAMESPACE_ID_SIZE, "namespaceId",
+                                error)
+      && check_equal ("kind", "kind", msg.kind, BB_PROTOCOL_NAMESPACE_KIND_DEFAULT, error))
+    {
+      info = bb_namespace_info_new ();
+      info->namespace_id = g_steal_pointer (&msg.namespace_id);
+      info->kind = g_steal_pointer (&msg.kind);
+    }
+  bb_msg_default_namespace_response_clear (&msg);
+  return info;
+}
+
+/**
+ * bb_client_get_default_namespace_async:
+ * @self: a #BbClient
+ * @cancellable: (nullable): a #GCancellable
+ * @callback: (scope async): called when the request completes
+ * @user_data: data for @callback
+ *
+ * Asks for the caller's default namespace (`GET /v1/namespaces/default`). A server
+ * answers 404 (%BB_SYNC_ERROR_API) when there is none yet.
+ *
+ * Since: 0.1
+ */
+void
+bb_client_get_default_namespace_async (BbClient *self, GCancellable *cancellable,
+                                       GAsyncReadyCallback callback, gpointer user_data)
+{
+  Request *req;
+
+  g_return_if_fail (BB_IS_CLIENT (self));
+
+  req = request_new ("GET", "/v1/namespaces/default", g_strdup ("/v1/namespaces/default"), TRUE,
+                     handle_default_namespace, (GDestroyNotify)bb_namespace_info_unref);
+  request_send (self, req, bb_client_get_default_namespace_async, cancellable, callback, user_data);
+}
+
+/**
+ * bb_client_get_default_namespace_finish:
+ * @self: a #BbClient
+ * @result: the #GAsyncResult
+ * @error: return location for a #GError
+ *
+ * Returns: (transfer full): the default namespace, or %NULL on error
+ *
+ * Since: 0.1
+ */
+BbNamespaceInfo *
+bb_client_get_default_namespace_finish (BbClient *self, GAsyncResult *result, GError **error)
+{
+  return request_finish (self, result, bb_client_get_default_namespace_async, G_STRFUNC, error);
+}
+
+static gpointer
+handle_ensure_default (const Expect *expect, const char *body, gsize len, GError **error)
+{
+  BbMsgEnsureDefaultResponse msg = { 0 };
+  BbNamespaceInfo *info = NULL;
+  g_autoptr (GBytes) wrapped_dek = NULL;
+
+  if (!bb_msg_ensure_default_response_parse (&msg, body, len, error))
+    return NULL;
+  if (validate_lower_hex_field (msg.namespace_id, BB_PROTOCOL_NAMESPACE_ID_SIZE, "namespaceId",
+                                error)
+      && check_equal ("kind", "kind", msg.kind, BB_PROTOCOL_NAMESPACE_KIND_DEFAULT, error)
+      && (!msg.created
+          || check_equal ("namespaceId", "namespace", msg.namespace_id, expect->namespace_id,
+                          error))
+      && (wrapped_dek = decode_base64_field (msg.wrapped_dek, BB_PROTOCOL_WRAPPED_DEK_SIZE,
+                                             "wrappedDek", error))
+             != NULL)
+    {
+      info = bb_namespace_info_new ();
+      info->namespace_id = g_steal_pointer (&msg.namespace_id);
+      info->kind = g_steal_pointer (&msg.kind);
+      info->wrapped_dek = g_steal_pointer (&wrapped_dek);
+      info->created = msg.created;
+    }
+  bb_msg_ensure_default_response_clear (&msg);
+  return info;
+}
+
+/**
+ * bb_client_ensure_default_namespace_async:
+ * @self: a #BbClient
+ * @proposed_namespace_id: the ID to create the namespace under if there is none
+ *   (lower-case hex of 16 bytes)
+ * @wrapped_dek: the 97-byte DEK for a new namespace, wrapped to the caller
+ * @cancellable: (nullable): a #GCancellable
+ * @callback: (scope async): called when the request completes
+ * @user_data: data for @callback
+ *
+ * Creates the caller's default namespace, or returns the existing one
+ * (`PUT /v1/namespaces/default`). When the result is not
+ * [method@NamespaceInfo.get_created], unwrap its wrapped DEK: the proposed one was
+ * not used.
+ *
+ * Since: 0.1
+ */
+void
+bb_client_ensure_default_namespace_async (BbClient *self, const char *proposed_namespace_id,
+                                          GBytes *wrapped_dek, GCancellable *cancellable,
+                                          GAsyncReadyCallback callback, gpointer user_data)
+{
+  BbMsgEnsureDefaultRequest msg = { 0 };
+  g_autofree char *wrapped_b64 = NULL;
+  GError *error = NULL;
+  Request *req;
+
+  g_return_if_fail (BB_IS_CLIENT (self));
+  g_return_if_fail (wrapped_dek != NULL);
+
+  check_id_arg (proposed_namespace_id, BB_PROTOCOL_NAMESPACE_ID_SIZE, "proposedNamespaceId",
+                &error);
+  if (report_bad_arguments (self, bb_client_ensure_default_namespace_async, callback, user_data,
+                            error))
+    return;
+
+  wrapped_b64 = bb_protocol_base64_encode (wrapped_dek);
+  msg.proposed_namespace_id = (char *)proposed_namespace_id;
+  msg.wrapped_dek = wrapped_b64;
+
+  req = request_new ("PUT", "/v1/namespaces/default", g_strdup ("/v1/namespaces/default"), TRUE,
+                     handle_ensure_default, (GDestroyNotify)bb_namespace_info_unref);
+  req->expect.namespace_id = g_strdup (proposed_namespace_id);
+  request_take_body (req, bb_msg_ensure_default_request_to_json (&msg));
+  request_send (self, req, bb_client_ensure_default_namespace_async, cancellable, callback,
+                user_data);
+}
+
+/**
+ * bb_client_ensure_default_namespace_finish:
+ * @self: a #BbClient
+ * @result: the #GAsyncResult
+ * @error: return location for a #GError
+ *
+ * Returns: (transfer full): the default namespace with the caller's wrapped DEK, or
+ *   %NULL on error
+ *
+ * Since: 0.1
+ */
+BbNamespaceInfo *
+bb_client_ensure_default_namespace_finish (BbClient *self, GAsyncResult *result, GError **error)
+{
+  return request_finish (self, result, bb_client_ensure_default_namespace_async, G_STRFUNC, error);
+}
+
+static gpointer
+handle_mine (const Expect *expect, const char *body, gsize len, GError **error)
+{
+  BbMsgMineResponse msg = { 0 };
+  GPtrArray *infos;
+
+  if (!bb_msg_mine_response_parse (&msg, body, len, error))
+    return NULL;
+  infos = namespace_infos_from_summaries (msg.namespaces);
+  bb_msg_mine_response_clear (&msg);
+  return infos;
+}
+
+/**
+ * bb_client_list_namespaces_async:
+ * @self: a #BbClient
+ * @cancellable: (nullable): a #GCancellable
+ * @callback: (scope async): called when the request completes
+ * @user_data: data for @callback
+ *
+ * Lists every namespace the caller belongs to, with its head
+ * (`GET /v1/namespaces/mine`).
+ *
+ * Since: 0.1
+ */
+void
+bb_client_list_namespaces_async (BbClient *self, GCancellable *cancellable,
+                                 GAsyncReadyCallback callback, gpointer user_data)
+{
+  Request *req;
+
+  g_return_if_fail (BB_IS_CLIENT (self));
+
+  req = request_new ("GET", "/v1/namespaces/mine", g_strdup ("/v1/namespaces/mine"), TRUE,
+                     handle_mine, (GDestroyNotify)g_ptr_array_unref);
+  request_send (self, req, bb_client_list_namespaces_async, cancellable, callback, user_data);
+}
+
+/**
+ * bb_client_list_namespaces_finish:
+ * @self: a #BbClient
+ * @result: the #GAsyncResult
+ * @error: return location for a #GError
+ *
+ * Returns: (transfer container) (element-type BbNamespaceInfo): the namespaces, or
+ *   %NULL on error; the array frees its elements, release it with g_ptr_array_unref()
+ *
+ * Since: 0.1
+ */
+GPtrArray *
+bb_client_list_namespaces_finish (BbClient *self, GAsyncResult *result, GError **error)
+{
+  return request_finish (self, result, bb_client_list_namespaces_async, G_STRFUNC, error);
+}
+
+static gpointer
+handle_watch (const Expect *expect, const char *body, gsize len, GError **error)
+{
+  BbMsgWatchResponse msg = { 0 };
+  BbWatchResult *watch = NULL;
+
+  if (!bb_msg_watch_response_parse (&msg, body, len, error))
+    return NULL;
+  if (!msg.timed_out && (msg.namespaces == NULL || msg.namespaces->len == 0))
+    g_set_error (error, BB_SYNC_ERROR, BB_SYNC_ERROR_PROTOCOL,
+                 _ ("namespaces: the server reported no changes without timing out"));
+  else
+    {
+      watch = bb_watch_result_new ();
+      watch->namespaces = namespace_infos_from_summaries (msg.namespaces);
+      watch->timed_out = msg.timed_out;
+    }
+  bb_msg_watch_response_clear (&msg);
+  return watch;
+}
+
+/**
+ * bb_client_watch_async:
+ * @self: a #BbClient
+ * @known_heads: (nullable): a `a{st}` dictionary from namespace ID to the head the
+ *   caller has reconciled, or %NULL for none
+ * @cancellable: (nullable): a #GCancellable
+ * @callback: (scope async): called when the long poll ends
+ * @user_data: data for @callback
+ *
+ * Waits until one of the caller's namespaces differs from @known_heads, or until the
+ * server's wait times out (`POST /v1/namespaces/watch`, a long poll). Cancelling
+ * @cancellable ends the wait at once with %G_IO_ERROR_CANCELLED. A @known_heads of
+ * another type, or with a key that is not a namespace ID, fails the call with
+ * %BB_SYNC_ERROR_INVALID_INPUT.
+ *
+ * A server without watch support answers 404, 405 or 501 (%BB_SYNC_ERROR_API).
+ *
+ * Since: 0.1
+ */
+void
+bb_client_watch_async (BbClient *self, GVariant *known_heads, GCancellable *cancellable,
+                       GAsyncReadyCallback callback, gpointer user_data)
+{
+  g_autoptr (GVariant) heads = NULL;
+  BbMsgWatchRequest msg = { 0 };
+  GVariantIter iter;
+  const char *namespace_id;
+  guint64 head;
+  GError *error = NULL;
+  Request *req;
+
+  g_return_if_fail (BB_IS_CLIENT (self));
+
+  /* A binding can pass a variant of any type. */
+  if (known_heads != NULL)
+    heads = g_variant_ref_sink (known_heads);
+  if (heads != NULL && !g_variant_is_of_type (heads, G_VARIANT_TYPE ("a{st}")))
+    g_set_error (&error, BB_SYNC_ERROR, BB_SYNC_ERROR_INVALID_INPUT,
+                 _ ("knownHeads: expected a dictionary of type a{st}, not %s"),
+                 g_variant_get_type_string (heads));
+
+  msg.known_heads = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+  if (heads != NULL && error == NULL)
+    {
+      g_variant_iter_init (&iter, heads);
+      while (error == NULL && g_variant_iter_next (&iter, "{&st}", &namespace_id, &head))
+        {
+          check_id_arg (namespace_id, BB_PROTOCOL_NAMESPACE_ID_SIZE, "knownHeads", &error);
+          g_hash_table_replace (msg.known_heads, g_strdup (namespace_id),
+                                g_memdup2 (&head, sizeof head));
+        }
+    }
+  if (report_bad_arguments (self, bb_client_watch_async, callback, user_data, error))
+    {
+      g_hash_table_unref (msg.known_heads);
+      return;
+    }
+
+  req = request_new ("POST", "/v1/namespaces/watch", g_strdup ("/v1/namespaces/watch"), TRUE,
+                     handle_watch, (GDestroyNotify)bb_watch_result_unref);
+  request_take_body (req, bb_msg_watch_request_to_json (&msg));
+  g_hash_table_unref (msg.known_heads);
+  request_send (self, req, bb_client_watch_async, cancellable, callback, user_data);
+}
+
+/**
+ * bb_client_watch_finish:
+ * @self: a #BbClient
+ * @result: the #GAsyncResult
+ * @error: return location for a #GError
+ *
+ * Returns: (transfer full): the changed namespaces, or %NULL on error
+ *
+ * Since: 0.1
+ */
+BbWatchResult *
+bb_client_watch_finish (BbClient *self, GAsyncResult *result, GError **error)
+{
+  return request_finish (self, result, bb_client_watch_async, G_STRFUNC, error);
+}
+
+static gpointer
+handle_create_namespace (const Expect *expect, const char *body, gsize len, GError **error)
+{
+  BbMsgCreateNamespaceResponse msg = { 0 };
+  BbNamespaceInfo *info = NULL;
+
+  if (!bb_msg_create_namespace_response_parse (&msg, body, len, error))
+    return NULL;
+  /* `created` is deliberately not checked: servers may leave it out on a repeat. */
+  if (validate_lower_hex_field (msg.namespace_id, BB_PROTOCOL_NAMESPACE_ID_SIZE, "namespaceId",
+                                error)
+      && check_equal ("kind", "kind", msg.kind, BB_PROTOCOL_NAMESPACE_KIND_SHARED, error)
+      && check_equal ("namespaceId", "namespace", msg.namespace_id, expect->namespace_id, error))
+    {
+      info = bb_namespace_info_new ();
+      info->namespace_id = g_steal_pointer (&msg.namespace_id);
+      info->kind = g_steal_pointer (&msg.kind);
+      info->created = msg.created;
+    }
+  bb_msg_create_namespace_response_clear (&msg);
+  return info;
+}
+
+/**
+ * bb_client_create_namespace_async:
+ * @self: a #BbClient
+ * @namespace_id: the new namespace's ID (lower-case hex of 16 bytes)
+ * @wrapped_dek: the 97-byte namespace DEK wrapped to the caller
+ * @cancellable: (nullable): a #GCancellable
+ * @callback: (scope async): called when the request completes
+ * @user_data: data for @callback
+ *
+ * Creates a shared namespace with the caller as its only member
+ * (`POST /v1/namespaces`).
+ *
+ * Since: 0.1
+ */
+void
+bb_client_create_namespace_async (BbClient *self, const char *namespace_id, GBytes *wrapped_dek,
+                                  GCancellable *cancellable, GAsyncReadyCallback callback,
+                                  gpointer user_data)
+{
+  BbMsgCreateNamespaceRequest msg = { 0 };
+  g_autofree char *wrapped_b64 = NULL;
+  GError *error = NULL;
+  Request *req;
+
+  g_return_if_fail (BB_IS_CLIENT (self));
+  g_return_if_fail (wrapped_dek != NULL);
+
+  check_id_arg (namespace_id, BB_PROTOCOL_NAMESPACE_ID_SIZE, "namespaceId", &error);
+  if (report_bad_arguments (self, bb_client_create_namespace_async, callback, user_data, error))
+    return;
+
+  wrapped_b64 = bb_protocol_base64_encode (wrapped_dek);
+  msg.namespace_id = (char *)namespace_id;
+  msg.wrapped_dek = wrapped_b64;
+
+  req = request_new ("POST", "/v1/namespaces", g_strdup ("/v1/namespaces"), TRUE,
+                     handle_create_namespace, (GDestroyNotify)bb_namespace_info_unref);
+  req->expect.namespace_id = g_strdup (namespace_id);
+  request_take_body (req, bb_msg_create_namespace_request_to_json (&msg));
+  request_send (self, req, bb_client_create_namespace_async, cancellable, callback, user_data);
+}
+
+/**
+ * bb_client_create_namespace_finish:
+ * @self: a #BbClient
+ * @result: the #GAsyncResult
+ * @error: return location for a #GError
+ *
+ * Returns: (transfer full): the new namespace, or %NULL on error
+ *
+ * Since: 0.1
+ */
+BbNamespaceInfo *
+bb_client_create_namespace_finish (BbClient *self, GAsyncResult *result, GError **error)
+{
+  return request_finish (self, result, bb_client_create_namespace_async, G_STRFUNC, error);
+}
+
+static gpointer
+handle_members (const Expect *expect, const char *body, gsize len, GError **error)
+{
+  BbMsgMembersResponse msg = { 0 };
+  GPtrArray *members = NULL;
+
+  if (!bb_msg_members_response_parse (&msg, body, len, error))
+    return NULL;
+  if (check_equal ("namespaceId", "namespace", msg.namespace_id, expect->namespace_id, error))
+    {
+      members = g_ptr_array_new_with_free_func ((GDestroyNotify)bb_member_unref);
+      for (guint i = 0; msg.members != NULL && i < msg.members->len; i++)
+        {
+          BbMsgMember *m = g_ptr_array_index (msg.members, i);
+          BbMember *member = bb_member_new ();
+
+          member->kind = g_strdup (m->kind);
+          member->key_id = g_strdup (m->key_id);
+          g_ptr_array_add (members, member);
+        }
+    }
+  bb_msg_members_response_clear (&msg);
+  return members;
+}
+
+char *
+namespace_path (const char *namespace_id, const char *suffix)
+{
+  return g_strconcat ("/v1/namespaces/", namespace_id, suffix, NULL);
+}
+
+/**
+ * bb_client_list_members_async:
+ * @self: a #BbClient
+ * @namespace_id: the namespace (lower-case hex of 16 bytes)
+ * @cancellable: (nullable): a #GCancellable
+ * @callback: (scope async): called when the request completes
+ * @user_data: data for @callback
+ *
+ * Lists the members of a namespace (`GET /v1/namespaces/{ns}/members`).
+ *
+ * Since: 0.1
+ */
+void
+bb_client_list_members_async (BbClient *self, const char *namespace_id, GCancellable *cancellable,
+                              GAsyncReadyCallback callback, gpointer user_data)
+{
+  GError *error = NULL;
+  Request *req;
+
+  g_return_if_fail (BB_IS_CLIENT (self));
+
+  check_id_arg (namespace_id, BB_PROTOCOL_NAMESPACE_ID_SIZE, "namespaceId", &error);
+  if (report_bad_arguments (self, bb_client_list_members_async, callback, user_data, error))
+    return;
+  req = request_new ("GET", "/v1/namespaces/{ns}/members",
+                     namespace_path (namespace_id, "/members"), TRUE, handle_members,
+                     (GDestroyNotify)g_ptr_array_unref);
+  req->expect.namespace_id = g_strdup (namespace_id);
+  request_send (self, req, bb_client_list_members_async, cancellable, callback, user_data);
+}
+
+/**
+ * bb_client_list_members_finish:
+ * @self: a #BbClient
+ * @result: the #GAsyncResult
+ * @error: return location for a #GError
+ *
+ * Returns: (transfer container) (element-type BbMember): the members, or %NULL on
+ *   error; the array frees its elements, release it with g_ptr_array_unref()
+ *
+ * Since: 0.1
+ */
+GPtrArray *
+bb_client_list_members_finish (BbClient *self, GAsyncResult *result, GError **error)
+{
+  return request_finish (self, result, bb_client_list_members_async, G_STRFUNC, error);
+}
+
+static gpointer
+handle_wrapped_dek (const Expect *expect, const char *body, gsize len, GError **error)
+{
+  BbMsgWrappedDekResponse msg = { 0 };
+  GBytes *wrapped_dek = NULL;
+
+  if (!bb_msg_wrapped_dek_response_parse (&msg, body, len, error))
+    return NULL;
+  if (check_equal ("namespaceId", "namespace", msg.namespace_id, expect->namespace_id, error)
+      && check_equal ("keyId", "key", msg.key_id, expect->key_id, error))
+    wrapped_dek
+        = decode_base64_field (msg.wrapped_dek, BB_PROTOCOL_WRAPPED_DEK_SIZE, "wrappedDek", error);
+  bb_msg_wrapped_dek_response_clear (&msg);
+  return wrapped_dek;
+}
+
+/**
+ * bb_client_get_wrapped_dek_async:
+ * @self: a #BbClient
+ * @namespace_id: the namespace (lower-case hex of 16 bytes)
+ * @key_id: the member's key ID, normally the caller's own (lower-case hex of 32 bytes)
+ * @cancellable: (nullable): a #GCancellable
+ * @callback: (scope async): called when the request completes
+ * @user_data: data for @callback
+ *
+ * Fetches the namespace DEK wrapped to a member
+ * (`GET /v1/namespaces/{ns}/wrapped-deks/{keyId}`); unwrap it with
+ * [method@Identity.unwrap_dek_async].
+ *
+ * Since: 0.1
+ */
+void
+bb_client_get_wrapped_dek_async (BbClient *self, const char *namespace_id, const char *key_id,
+                                 GCancellable *cancellable, GAsyncReadyCallback callback,
+                                 gpointer user_data)
+{
+  GError *error = NULL;
+  g_autofree char *suffix = NULL;
+  Request *req;
+
+  g_return_if_fail (BB_IS_CLIENT (self));
+
+  check_id_arg (namespace_id, BB_PROTOCOL_NAMESPACE_ID_SIZE, "namespaceId", &error);
+  check_id_arg (key_id, BB_PROTOCOL_KEY_ID_SIZE, "keyId", &error);
+  if (report_bad_arguments (self, bb_client_get_wrapped_dek_async, callback, user_data, error))
+    return;
+  suffix = g_strconcat ("/wrapped-deks/", key_id, NULL);
+  req = request_new ("GET", "/v1/namespaces/{ns}/wrapped-deks/{keyId}",
+                     namespace_path (namespace_id, suffix), TRUE, handle_wrapped_dek,
+                     (GDestroyNotify)g_bytes_unref);
+  req->expect.namespace_id = g_strdup (namespace_id);
+  req->expect.key_id = g_strdup (key_id);
+  request_send (self, req, bb_client_get_wrapped_dek_async, cancellable, callback, user_data);
+}
+
+/**
+ * bb_client_get_wrapped_dek_finish:
+ * @self: a #BbClient
+ * @result: the #GAsyncResult
+ * @error: return location for a #GError
+ *
+ * Returns: (transfer full): the 97-byte wrapped DEK, or %NULL on error
+ *
+ * Since: 0.1
+ */
+GBytes *
+bb_client_get_wrapped_dek_finish (BbClient *self, GAsyncResult *result, GError **error)
+{
+  return request_finish (self, result, bb_client_get_wrapped_dek_async, G_STRFUNC, error);
+}
