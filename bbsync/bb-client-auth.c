@@ -21,7 +21,7 @@
 static gboolean
 check_access_token (const char *token, GError **error)
 {
-  if (access_token_is_valid (token))
+  if (bb_client_access_token_is_valid (token))
     return TRUE;
   g_set_error (error, BB_SYNC_ERROR, BB_SYNC_ERROR_PROTOCOL,
                _ ("accessToken: not a bearer token of 1 to %d characters (RFC 6750 b64token)"),
@@ -30,7 +30,7 @@ check_access_token (const char *token, GError **error)
 }
 
 static gpointer
-handle_challenge (const Expect *expect, const char *body, gsize len, GError **error)
+handle_challenge (const BbClientExpect *expect, const char *body, gsize len, GError **error)
 {
   BbMsgChallengeResponse msg = { 0 };
   BbChallenge *challenge = NULL;
@@ -38,7 +38,8 @@ handle_challenge (const Expect *expect, const char *body, gsize len, GError **er
 
   if (!bb_msg_challenge_response_parse (&msg, body, len, error))
     return NULL;
-  bytes = decode_base64_field (msg.challenge, BB_PROTOCOL_CHALLENGE_SIZE, "challenge", error);
+  bytes = bb_client_decode_base64_field (msg.challenge, BB_PROTOCOL_CHALLENGE_SIZE, "challenge",
+                                         error);
   if (bytes != NULL)
     {
       challenge = bb_challenge_new ();
@@ -74,14 +75,15 @@ bb_client_request_challenge_async (BbClient *self, const char *purpose, const ch
 {
   BbMsgChallengeRequest msg = { 0 };
   GError *error = NULL;
-  Request *req;
+  BbClientRequest *req;
 
   g_return_if_fail (BB_IS_CLIENT (self));
   g_return_if_fail (purpose != NULL);
 
   if (action_fields_hash != NULL)
-    check_id_arg (action_fields_hash, 32, "actionFieldsHash", &error);
-  if (report_bad_arguments (self, bb_client_request_challenge_async, callback, user_data, error))
+    bb_client_check_id_arg (action_fields_hash, 32, "actionFieldsHash", &error);
+  if (bb_client_report_bad_arguments (self, bb_client_request_challenge_async, callback, user_data,
+                                      error))
     return;
 
   msg.purpose = (char *)purpose;
@@ -89,10 +91,11 @@ bb_client_request_challenge_async (BbClient *self, const char *purpose, const ch
   msg.action = (char *)action;
   msg.action_fields_hash = (char *)action_fields_hash;
 
-  req = request_new ("POST", "/v1/auth/challenge", g_strdup ("/v1/auth/challenge"), FALSE,
-                     handle_challenge, (GDestroyNotify)bb_challenge_unref);
-  request_take_body (req, bb_msg_challenge_request_to_json (&msg));
-  request_send (self, req, bb_client_request_challenge_async, cancellable, callback, user_data);
+  req = bb_client_request_new ("POST", "/v1/auth/challenge", g_strdup ("/v1/auth/challenge"), FALSE,
+                               handle_challenge, (GDestroyNotify)bb_challenge_unref);
+  bb_client_request_take_body (req, bb_msg_challenge_request_to_json (&msg));
+  bb_client_request_send (self, req, bb_client_request_challenge_async, cancellable, callback,
+                          user_data);
 }
 
 /**
@@ -108,22 +111,24 @@ bb_client_request_challenge_async (BbClient *self, const char *purpose, const ch
 BbChallenge *
 bb_client_request_challenge_finish (BbClient *self, GAsyncResult *result, GError **error)
 {
-  return request_finish (self, result, bb_client_request_challenge_async, G_STRFUNC, error);
+  return bb_client_request_finish (self, result, bb_client_request_challenge_async, G_STRFUNC,
+                                   error);
 }
 
 static gpointer
-handle_login (const Expect *expect, const char *body, gsize len, GError **error)
+handle_login (const BbClientExpect *expect, const char *body, gsize len, GError **error)
 {
   BbMsgLoginResponse msg = { 0 };
   BbLoginResult *login = NULL;
 
   if (!bb_msg_login_response_parse (&msg, body, len, error))
     return NULL;
-  if (check_equal ("kind", "kind", msg.kind, expect->kind, error)
+  if (bb_client_check_equal ("kind", "kind", msg.kind, expect->kind, error)
       && check_access_token (msg.access_token, error)
       && (msg.default_namespace_id == NULL
-          || validate_lower_hex_field (msg.default_namespace_id, BB_PROTOCOL_NAMESPACE_ID_SIZE,
-                                       "defaultNamespaceId", error)))
+          || bb_client_validate_lower_hex_field (msg.default_namespace_id,
+                                                 BB_PROTOCOL_NAMESPACE_ID_SIZE,
+                                                 "defaultNamespaceId", error)))
     {
       login = bb_login_result_new ();
       login->kind = g_steal_pointer (&msg.kind);
@@ -184,17 +189,17 @@ bb_client_login_async (BbClient *self, const char *kind, const char *key_id,
   g_autofree char *signature_hex = NULL;
   g_autofree char *attestation_b64 = NULL;
   GError *error = NULL;
-  Request *req;
+  BbClientRequest *req;
 
   g_return_if_fail (BB_IS_CLIENT (self));
   g_return_if_fail (kind != NULL);
   g_return_if_fail (challenge != NULL);
 
-  check_id_arg (key_id, BB_PROTOCOL_KEY_ID_SIZE, "keyId", &error);
-  check_key_arg (auth_public_key, "authPublicKey", &error);
-  check_key_arg (wrap_public_key, "wrapPublicKey", &error);
-  check_signature_arg (intent_signature, &error);
-  if (report_bad_arguments (self, bb_client_login_async, callback, user_data, error))
+  bb_client_check_id_arg (key_id, BB_PROTOCOL_KEY_ID_SIZE, "keyId", &error);
+  bb_client_check_key_arg (auth_public_key, "authPublicKey", &error);
+  bb_client_check_key_arg (wrap_public_key, "wrapPublicKey", &error);
+  bb_client_check_signature_arg (intent_signature, &error);
+  if (bb_client_report_bad_arguments (self, bb_client_login_async, callback, user_data, error))
     return;
 
   auth_hex = hex_or_null (auth_public_key);
@@ -209,12 +214,12 @@ bb_client_login_async (BbClient *self, const char *kind, const char *key_id,
   msg.intent_signature = signature_hex;
   msg.attestation = attestation_b64;
 
-  req = request_new ("POST", "/v1/auth/login", g_strdup ("/v1/auth/login"), FALSE, handle_login,
-                     (GDestroyNotify)bb_login_result_unref);
+  req = bb_client_request_new ("POST", "/v1/auth/login", g_strdup ("/v1/auth/login"), FALSE,
+                               handle_login, (GDestroyNotify)bb_login_result_unref);
   req->apply = apply_new_token;
   req->expect.kind = g_strdup (kind);
-  request_take_body (req, bb_msg_login_request_to_json (&msg));
-  request_send (self, req, bb_client_login_async, cancellable, callback, user_data);
+  bb_client_request_take_body (req, bb_msg_login_request_to_json (&msg));
+  bb_client_request_send (self, req, bb_client_login_async, cancellable, callback, user_data);
 }
 
 /**
@@ -231,18 +236,18 @@ bb_client_login_async (BbClient *self, const char *kind, const char *key_id,
 BbLoginResult *
 bb_client_login_finish (BbClient *self, GAsyncResult *result, GError **error)
 {
-  return request_finish (self, result, bb_client_login_async, G_STRFUNC, error);
+  return bb_client_request_finish (self, result, bb_client_login_async, G_STRFUNC, error);
 }
 
 static gpointer
-handle_refresh (const Expect *expect, const char *body, gsize len, GError **error)
+handle_refresh (const BbClientExpect *expect, const char *body, gsize len, GError **error)
 {
   BbMsgRefreshResponse msg = { 0 };
   BbLoginResult *login = NULL;
 
   if (!bb_msg_refresh_response_parse (&msg, body, len, error))
     return NULL;
-  if (check_equal ("kind", "kind", msg.kind, expect->kind, error)
+  if (bb_client_check_equal ("kind", "kind", msg.kind, expect->kind, error)
       && check_access_token (msg.access_token, error))
     {
       login = bb_login_result_new ();
@@ -283,15 +288,15 @@ bb_client_refresh_async (BbClient *self, const char *kind, const char *key_id,
   g_autofree char *signature_hex = NULL;
   g_autofree char *attestation_b64 = NULL;
   GError *error = NULL;
-  Request *req;
+  BbClientRequest *req;
 
   g_return_if_fail (BB_IS_CLIENT (self));
   g_return_if_fail (kind != NULL);
   g_return_if_fail (challenge != NULL);
 
-  check_id_arg (key_id, BB_PROTOCOL_KEY_ID_SIZE, "keyId", &error);
-  check_signature_arg (intent_signature, &error);
-  if (report_bad_arguments (self, bb_client_refresh_async, callback, user_data, error))
+  bb_client_check_id_arg (key_id, BB_PROTOCOL_KEY_ID_SIZE, "keyId", &error);
+  bb_client_check_signature_arg (intent_signature, &error);
+  if (bb_client_report_bad_arguments (self, bb_client_refresh_async, callback, user_data, error))
     return;
 
   signature_hex = hex_or_null (intent_signature);
@@ -302,12 +307,12 @@ bb_client_refresh_async (BbClient *self, const char *kind, const char *key_id,
   msg.intent_signature = signature_hex;
   msg.attestation = attestation_b64;
 
-  req = request_new ("POST", "/v1/auth/refresh", g_strdup ("/v1/auth/refresh"), TRUE,
-                     handle_refresh, (GDestroyNotify)bb_login_result_unref);
+  req = bb_client_request_new ("POST", "/v1/auth/refresh", g_strdup ("/v1/auth/refresh"), TRUE,
+                               handle_refresh, (GDestroyNotify)bb_login_result_unref);
   req->apply = apply_new_token;
   req->expect.kind = g_strdup (kind);
-  request_take_body (req, bb_msg_refresh_request_to_json (&msg));
-  request_send (self, req, bb_client_refresh_async, cancellable, callback, user_data);
+  bb_client_request_take_body (req, bb_msg_refresh_request_to_json (&msg));
+  bb_client_request_send (self, req, bb_client_refresh_async, cancellable, callback, user_data);
 }
 
 /**
@@ -324,11 +329,11 @@ bb_client_refresh_async (BbClient *self, const char *kind, const char *key_id,
 BbLoginResult *
 bb_client_refresh_finish (BbClient *self, GAsyncResult *result, GError **error)
 {
-  return request_finish (self, result, bb_client_refresh_async, G_STRFUNC, error);
+  return bb_client_request_finish (self, result, bb_client_refresh_async, G_STRFUNC, error);
 }
 
 static gpointer
-handle_revoke_all (const Expect *expect, const char *body, gsize len, GError **error)
+handle_revoke_all (const BbClientExpect *expect, const char *body, gsize len, GError **error)
 {
   /* Any 2xx will do; the body is ignored. */
   return GINT_TO_POINTER (TRUE);
@@ -366,15 +371,16 @@ bb_client_revoke_all_tokens_async (BbClient *self, const char *kind, const char 
   BbMsgRevokeTokensRequest msg = { 0 };
   g_autofree char *signature_hex = NULL;
   GError *error = NULL;
-  Request *req;
+  BbClientRequest *req;
 
   g_return_if_fail (BB_IS_CLIENT (self));
   g_return_if_fail (kind != NULL);
   g_return_if_fail (challenge != NULL);
 
-  check_id_arg (key_id, BB_PROTOCOL_KEY_ID_SIZE, "keyId", &error);
-  check_signature_arg (intent_signature, &error);
-  if (report_bad_arguments (self, bb_client_revoke_all_tokens_async, callback, user_data, error))
+  bb_client_check_id_arg (key_id, BB_PROTOCOL_KEY_ID_SIZE, "keyId", &error);
+  bb_client_check_signature_arg (intent_signature, &error);
+  if (bb_client_report_bad_arguments (self, bb_client_revoke_all_tokens_async, callback, user_data,
+                                      error))
     return;
 
   signature_hex = hex_or_null (intent_signature);
@@ -383,11 +389,12 @@ bb_client_revoke_all_tokens_async (BbClient *self, const char *kind, const char 
   msg.challenge = challenge->challenge;
   msg.intent_signature = signature_hex;
 
-  req = request_new ("DELETE", "/v1/auth/tokens", g_strdup ("/v1/auth/tokens"), TRUE,
-                     handle_revoke_all, NULL);
+  req = bb_client_request_new ("DELETE", "/v1/auth/tokens", g_strdup ("/v1/auth/tokens"), TRUE,
+                               handle_revoke_all, NULL);
   req->apply = apply_revoke_all;
-  request_take_body (req, bb_msg_revoke_tokens_request_to_json (&msg));
-  request_send (self, req, bb_client_revoke_all_tokens_async, cancellable, callback, user_data);
+  bb_client_request_take_body (req, bb_msg_revoke_tokens_request_to_json (&msg));
+  bb_client_request_send (self, req, bb_client_revoke_all_tokens_async, cancellable, callback,
+                          user_data);
 }
 
 /**
@@ -403,5 +410,7 @@ bb_client_revoke_all_tokens_async (BbClient *self, const char *kind, const char 
 gboolean
 bb_client_revoke_all_tokens_finish (BbClient *self, GAsyncResult *result, GError **error)
 {
-  return request_finish (self, result, bb_client_revoke_all_tokens_async, G_STRFUNC, error) != NULL;
+  return bb_client_request_finish (self, result, bb_client_revoke_all_tokens_async, G_STRFUNC,
+                                   error)
+         != NULL;
 }

@@ -18,7 +18,8 @@
 /* Answer checks                                                                         */
 
 gboolean
-check_equal (const char *field, const char *what, const char *got, const char *want, GError **error)
+bb_client_check_equal (const char *field, const char *what, const char *got, const char *want,
+                       GError **error)
 {
   if (g_strcmp0 (got, want) == 0)
     return TRUE;
@@ -32,7 +33,7 @@ check_equal (const char *field, const char *what, const char *got, const char *w
 /* Re-labels an encoding error of server data as a protocol violation (the decoders
  * report INVALID_INPUT, which is meant for caller-supplied data). */
 gboolean
-as_protocol_error (GError **error)
+bb_client_as_protocol_error (GError **error)
 {
   if (error != NULL && *error != NULL)
     (*error)->code = BB_SYNC_ERROR_PROTOCOL;
@@ -40,7 +41,8 @@ as_protocol_error (GError **error)
 }
 
 GBytes *
-decode_base64_field (const char *text, gssize expected_len, const char *field, GError **error)
+bb_client_decode_base64_field (const char *text, gssize expected_len, const char *field,
+                               GError **error)
 {
   GError *local_error = NULL;
   GBytes *bytes;
@@ -61,7 +63,8 @@ decode_base64_field (const char *text, gssize expected_len, const char *field, G
 }
 
 gboolean
-validate_lower_hex_field (const char *text, gsize expected_len, const char *field, GError **error)
+bb_client_validate_lower_hex_field (const char *text, gsize expected_len, const char *field,
+                                    GError **error)
 {
   if (text == NULL)
     {
@@ -69,7 +72,7 @@ validate_lower_hex_field (const char *text, gsize expected_len, const char *fiel
       return FALSE;
     }
   if (!bb_protocol_validate_lower_hex (text, expected_len, field, error))
-    return as_protocol_error (error);
+    return bb_client_as_protocol_error (error);
   return TRUE;
 }
 
@@ -78,7 +81,7 @@ validate_lower_hex_field (const char *text, gsize expected_len, const char *fiel
  * "+" / "/", then optional "="s. Anything else (CR LF, spaces, quotes) could smuggle
  * headers or break the Authorization line the token goes into. */
 gboolean
-access_token_is_valid (const char *token)
+bb_client_access_token_is_valid (const char *token)
 {
   gsize i = 0;
 
@@ -98,10 +101,10 @@ access_token_is_valid (const char *token)
 
 /* The checks of the arguments of a call, before anything is sent. Each does nothing
  * once *@error is set, so that a call runs its checks in a row and hands the first
- * failure to report_bad_arguments(). */
+ * failure to bb_client_report_bad_arguments(). */
 
 void
-check_id_arg (const char *text, gsize len, const char *field, GError **error)
+bb_client_check_id_arg (const char *text, gsize len, const char *field, GError **error)
 {
   if (*error != NULL)
     return;
@@ -112,7 +115,7 @@ check_id_arg (const char *text, gsize len, const char *field, GError **error)
 }
 
 void
-check_key_arg (GBytes *key, const char *field, GError **error)
+bb_client_check_key_arg (GBytes *key, const char *field, GError **error)
 {
   if (*error == NULL && (key == NULL || g_bytes_get_size (key) != 32))
     g_set_error (error, BB_SYNC_ERROR, BB_SYNC_ERROR_INVALID_INPUT, _ ("%s: expected 32 bytes"),
@@ -120,7 +123,7 @@ check_key_arg (GBytes *key, const char *field, GError **error)
 }
 
 void
-check_signature_arg (GBytes *signature, GError **error)
+bb_client_check_signature_arg (GBytes *signature, GError **error)
 {
   if (*error == NULL
       && (signature == NULL || g_bytes_get_size (signature) != BB_PROTOCOL_SIGNATURE_SIZE))
@@ -133,8 +136,8 @@ check_signature_arg (GBytes *signature, GError **error)
  * Arguments often come from a binding, whose caller a g_return_if_fail() would leave
  * waiting for a callback that never runs. */
 gboolean
-report_bad_arguments (BbClient *self, gpointer source_tag, GAsyncReadyCallback callback,
-                      gpointer user_data, GError *error)
+bb_client_report_bad_arguments (BbClient *self, gpointer source_tag, GAsyncReadyCallback callback,
+                                gpointer user_data, GError *error)
 {
   if (error == NULL)
     return FALSE;

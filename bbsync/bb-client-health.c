@@ -13,7 +13,7 @@
 #include "bb-protocol-messages-private.h"
 
 static gpointer
-handle_health (const Expect *expect, const char *body, gsize len, GError **error)
+handle_health (const BbClientExpect *expect, const char *body, gsize len, GError **error)
 {
   BbMsgHealthResponse msg = { 0 };
   char *status;
@@ -43,12 +43,13 @@ void
 bb_client_health_async (BbClient *self, GCancellable *cancellable, GAsyncReadyCallback callback,
                         gpointer user_data)
 {
-  Request *req;
+  BbClientRequest *req;
 
   g_return_if_fail (BB_IS_CLIENT (self));
 
-  req = request_new ("GET", "/health", g_strdup ("/health"), FALSE, handle_health, g_free);
-  request_send (self, req, bb_client_health_async, cancellable, callback, user_data);
+  req = bb_client_request_new ("GET", "/health", g_strdup ("/health"), FALSE, handle_health,
+                               g_free);
+  bb_client_request_send (self, req, bb_client_health_async, cancellable, callback, user_data);
 }
 
 /**
@@ -64,5 +65,5 @@ bb_client_health_async (BbClient *self, GCancellable *cancellable, GAsyncReadyCa
 char *
 bb_client_health_finish (BbClient *self, GAsyncResult *result, GError **error)
 {
-  return request_finish (self, result, bb_client_health_async, G_STRFUNC, error);
+  return bb_client_request_finish (self, result, bb_client_health_async, G_STRFUNC, error);
 }

@@ -323,7 +323,8 @@ bb_client_login_with_identity_async (BbClient *self, BbIdentity *identity,
 BbLoginResult *
 bb_client_login_with_identity_finish (BbClient *self, GAsyncResult *result, GError **error)
 {
-  return request_finish (self, result, bb_client_login_with_identity_async, G_STRFUNC, error);
+  return bb_client_request_finish (self, result, bb_client_login_with_identity_async, G_STRFUNC,
+                                   error);
 }
 
 /**
@@ -369,7 +370,8 @@ bb_client_refresh_with_identity_async (BbClient *self, BbIdentity *identity,
 BbLoginResult *
 bb_client_refresh_with_identity_finish (BbClient *self, GAsyncResult *result, GError **error)
 {
-  return request_finish (self, result, bb_client_refresh_with_identity_async, G_STRFUNC, error);
+  return bb_client_request_finish (self, result, bb_client_refresh_with_identity_async, G_STRFUNC,
+                                   error);
 }
 
 /**
@@ -419,8 +421,8 @@ gboolean
 bb_client_revoke_all_tokens_with_identity_finish (BbClient *self, GAsyncResult *result,
                                                   GError **error)
 {
-  return request_finish (self, result, bb_client_revoke_all_tokens_with_identity_async, G_STRFUNC,
-                         error)
+  return bb_client_request_finish (self, result, bb_client_revoke_all_tokens_with_identity_async,
+                                   G_STRFUNC, error)
          != NULL;
 }
 
@@ -474,8 +476,8 @@ bb_client_create_invite_with_identity_async (BbClient *self, BbIdentity *identit
         bb_invite_get_namespace_id (invite), bb_invite_get_invite_id (invite),
         flow->server_secret_hash, bb_invite_get_expires_at (invite), max_pending, max_accepted,
         &error);
-  if (report_bad_arguments (self, bb_client_create_invite_with_identity_async, callback, user_data,
-                            error))
+  if (bb_client_report_bad_arguments (self, bb_client_create_invite_with_identity_async, callback,
+                                      user_data, error))
     {
       flow_free (flow);
       return;
@@ -499,6 +501,6 @@ bb_client_create_invite_with_identity_async (BbClient *self, BbIdentity *identit
 BbInviteInfo *
 bb_client_create_invite_with_identity_finish (BbClient *self, GAsyncResult *result, GError **error)
 {
-  return request_finish (self, result, bb_client_create_invite_with_identity_async, G_STRFUNC,
-                         error);
+  return bb_client_request_finish (self, result, bb_client_create_invite_with_identity_async,
+                                   G_STRFUNC, error);
 }

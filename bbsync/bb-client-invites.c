@@ -45,7 +45,7 @@ invite_info_from_summary (const char *namespace_id, const BbMsgInviteSummary *su
 }
 
 static gpointer
-handle_create_invite (const Expect *expect, const char *body, gsize len, GError **error)
+handle_create_invite (const BbClientExpect *expect, const char *body, gsize len, GError **error)
 {
   BbMsgCreateInviteResponse msg = { 0 };
   BbInviteInfo *info = NULL;
@@ -53,8 +53,9 @@ handle_create_invite (const Expect *expect, const char *body, gsize len, GError 
 
   if (!bb_msg_create_invite_response_parse (&msg, body, len, error))
     return NULL;
-  ok = check_equal ("namespaceId", "namespace", msg.namespace_id, expect->namespace_id, error)
-       && check_equal ("inviteId", "invite", msg.invite_id, expect->invite_id, error)
+  ok = bb_client_check_equal ("namespaceId", "namespace", msg.namespace_id, expect->namespace_id,
+                              error)
+       && bb_client_check_equal ("inviteId", "invite", msg.invite_id, expect->invite_id, error)
        && check_equal_int ("expiresAt", "expiry", msg.expires_at, expect->expires_at, error);
   if (ok && expect->has_max_pending)
     ok = check_equal_int ("maxPending", "maxPending", msg.has_max_pending ? msg.max_pending : -1,
@@ -112,18 +113,19 @@ bb_client_create_invite_async (BbClient *self, const char *namespace_id, const c
   g_autofree char *hash_hex = NULL;
   g_autofree char *signature_hex = NULL;
   GError *error = NULL;
-  Request *req;
+  BbClientRequest *req;
 
   g_return_if_fail (BB_IS_CLIENT (self));
   g_return_if_fail (kind != NULL);
   g_return_if_fail (challenge != NULL);
 
-  check_id_arg (namespace_id, BB_PROTOCOL_NAMESPACE_ID_SIZE, "namespaceId", &error);
-  check_id_arg (key_id, BB_PROTOCOL_KEY_ID_SIZE, "keyId", &error);
-  check_id_arg (invite_id, BB_PROTOCOL_INVITE_ID_SIZE, "inviteId", &error);
-  check_key_arg (invite_server_secret_hash, "inviteServerSecretHash", &error);
-  check_signature_arg (intent_signature, &error);
-  if (report_bad_arguments (self, bb_client_create_invite_async, callback, user_data, error))
+  bb_client_check_id_arg (namespace_id, BB_PROTOCOL_NAMESPACE_ID_SIZE, "namespaceId", &error);
+  bb_client_check_id_arg (key_id, BB_PROTOCOL_KEY_ID_SIZE, "keyId", &error);
+  bb_client_check_id_arg (invite_id, BB_PROTOCOL_INVITE_ID_SIZE, "inviteId", &error);
+  bb_client_check_key_arg (invite_server_secret_hash, "inviteServerSecretHash", &error);
+  bb_client_check_signature_arg (intent_signature, &error);
+  if (bb_client_report_bad_arguments (self, bb_client_create_invite_async, callback, user_data,
+                                      error))
     return;
 
   hash_hex = bb_protocol_hex_encode (invite_server_secret_hash);
@@ -139,17 +141,18 @@ bb_client_create_invite_async (BbClient *self, const char *namespace_id, const c
   msg.max_pending = max_pending;
   msg.max_accepted = max_accepted;
 
-  req = request_new ("POST", "/v1/namespaces/{ns}/invites",
-                     namespace_path (namespace_id, "/invites"), TRUE, handle_create_invite,
-                     (GDestroyNotify)bb_invite_info_unref);
+  req = bb_client_request_new ("POST", "/v1/namespaces/{ns}/invites",
+                               bb_client_namespace_path (namespace_id, "/invites"), TRUE,
+                               handle_create_invite, (GDestroyNotify)bb_invite_info_unref);
   req->expect.namespace_id = g_strdup (namespace_id);
   req->expect.invite_id = g_strdup (invite_id);
   req->expect.expires_at = expires_at;
   req->expect.has_max_pending = max_pending != 0;
   req->expect.max_pending = max_pending;
   req->expect.max_accepted = max_accepted;
-  request_take_body (req, bb_msg_create_invite_request_to_json (&msg));
-  request_send (self, req, bb_client_create_invite_async, cancellable, callback, user_data);
+  bb_client_request_take_body (req, bb_msg_create_invite_request_to_json (&msg));
+  bb_client_request_send (self, req, bb_client_create_invite_async, cancellable, callback,
+                          user_data);
 }
 
 /**
@@ -165,18 +168,19 @@ bb_client_create_invite_async (BbClient *self, const char *namespace_id, const c
 BbInviteInfo *
 bb_client_create_invite_finish (BbClient *self, GAsyncResult *result, GError **error)
 {
-  return request_finish (self, result, bb_client_create_invite_async, G_STRFUNC, error);
+  return bb_client_request_finish (self, result, bb_client_create_invite_async, G_STRFUNC, error);
 }
 
 static gpointer
-handle_list_invites (const Expect *expect, const char *body, gsize len, GError **error)
+handle_list_invites (const BbClientExpect *expect, const char *body, gsize len, GError **error)
 {
   BbMsgListInvitesResponse msg = { 0 };
   GPtrArray *invites = NULL;
 
   if (!bb_msg_list_invites_response_parse (&msg, body, len, error))
     return NULL;
-  if (check_equal ("namespaceId", "namespace", msg.namespace_id, expect->namespace_id, error))
+  if (bb_client_check_equal ("namespaceId", "namespace", msg.namespace_id, expect->namespace_id,
+                             error))
     {
       invites = g_ptr_array_new_with_free_func ((GDestroyNotify)bb_invite_info_unref);
       for (guint i = 0; msg.invites != NULL && i < msg.invites->len; i++)
@@ -205,18 +209,20 @@ bb_client_list_invites_async (BbClient *self, const char *namespace_id, GCancell
                               GAsyncReadyCallback callback, gpointer user_data)
 {
   GError *error = NULL;
-  Request *req;
+  BbClientRequest *req;
 
   g_return_if_fail (BB_IS_CLIENT (self));
 
-  check_id_arg (namespace_id, BB_PROTOCOL_NAMESPACE_ID_SIZE, "namespaceId", &error);
-  if (report_bad_arguments (self, bb_client_list_invites_async, callback, user_data, error))
+  bb_client_check_id_arg (namespace_id, BB_PROTOCOL_NAMESPACE_ID_SIZE, "namespaceId", &error);
+  if (bb_client_report_bad_arguments (self, bb_client_list_invites_async, callback, user_data,
+                                      error))
     return;
-  req = request_new ("GET", "/v1/namespaces/{ns}/invites",
-                     namespace_path (namespace_id, "/invites"), TRUE, handle_list_invites,
-                     (GDestroyNotify)g_ptr_array_unref);
+  req = bb_client_request_new ("GET", "/v1/namespaces/{ns}/invites",
+                               bb_client_namespace_path (namespace_id, "/invites"), TRUE,
+                               handle_list_invites, (GDestroyNotify)g_ptr_array_unref);
   req->expect.namespace_id = g_strdup (namespace_id);
-  request_send (self, req, bb_client_list_invites_async, cancellable, callback, user_data);
+  bb_client_request_send (self, req, bb_client_list_invites_async, cancellable, callback,
+                          user_data);
 }
 
 /**
@@ -233,19 +239,20 @@ bb_client_list_invites_async (BbClient *self, const char *namespace_id, GCancell
 GPtrArray *
 bb_client_list_invites_finish (BbClient *self, GAsyncResult *result, GError **error)
 {
-  return request_finish (self, result, bb_client_list_invites_async, G_STRFUNC, error);
+  return bb_client_request_finish (self, result, bb_client_list_invites_async, G_STRFUNC, error);
 }
 
 static gpointer
-handle_revoke_invite (const Expect *expect, const char *body, gsize len, GError **error)
+handle_revoke_invite (const BbClientExpect *expect, const char *body, gsize len, GError **error)
 {
   BbMsgRevokeInviteResponse msg = { 0 };
   gpointer ok = NULL;
 
   if (!bb_msg_revoke_invite_response_parse (&msg, body, len, error))
     return NULL;
-  if (check_equal ("namespaceId", "namespace", msg.namespace_id, expect->namespace_id, error)
-      && check_equal ("inviteId", "invite", msg.invite_id, expect->invite_id, error))
+  if (bb_client_check_equal ("namespaceId", "namespace", msg.namespace_id, expect->namespace_id,
+                             error)
+      && bb_client_check_equal ("inviteId", "invite", msg.invite_id, expect->invite_id, error))
     {
       if (msg.revoked)
         ok = GINT_TO_POINTER (TRUE);
@@ -278,20 +285,23 @@ bb_client_revoke_invite_async (BbClient *self, const char *namespace_id, const c
 {
   GError *error = NULL;
   g_autofree char *suffix = NULL;
-  Request *req;
+  BbClientRequest *req;
 
   g_return_if_fail (BB_IS_CLIENT (self));
 
-  check_id_arg (namespace_id, BB_PROTOCOL_NAMESPACE_ID_SIZE, "namespaceId", &error);
-  check_id_arg (invite_id, BB_PROTOCOL_INVITE_ID_SIZE, "inviteId", &error);
-  if (report_bad_arguments (self, bb_client_revoke_invite_async, callback, user_data, error))
+  bb_client_check_id_arg (namespace_id, BB_PROTOCOL_NAMESPACE_ID_SIZE, "namespaceId", &error);
+  bb_client_check_id_arg (invite_id, BB_PROTOCOL_INVITE_ID_SIZE, "inviteId", &error);
+  if (bb_client_report_bad_arguments (self, bb_client_revoke_invite_async, callback, user_data,
+                                      error))
     return;
   suffix = g_strconcat ("/invites/", invite_id, NULL);
-  req = request_new ("DELETE", "/v1/namespaces/{ns}/invites/{inviteId}",
-                     namespace_path (namespace_id, suffix), TRUE, handle_revoke_invite, NULL);
+  req = bb_client_request_new ("DELETE", "/v1/namespaces/{ns}/invites/{inviteId}",
+                               bb_client_namespace_path (namespace_id, suffix), TRUE,
+                               handle_revoke_invite, NULL);
   req->expect.namespace_id = g_strdup (namespace_id);
   req->expect.invite_id = g_strdup (invite_id);
-  request_send (self, req, bb_client_revoke_invite_async, cancellable, callback, user_data);
+  bb_client_request_send (self, req, bb_client_revoke_invite_async, cancellable, callback,
+                          user_data);
 }
 
 /**
@@ -307,11 +317,12 @@ bb_client_revoke_invite_async (BbClient *self, const char *namespace_id, const c
 gboolean
 bb_client_revoke_invite_finish (BbClient *self, GAsyncResult *result, GError **error)
 {
-  return request_finish (self, result, bb_client_revoke_invite_async, G_STRFUNC, error) != NULL;
+  return bb_client_request_finish (self, result, bb_client_revoke_invite_async, G_STRFUNC, error)
+         != NULL;
 }
 
 static gpointer
-handle_submit_join (const Expect *expect, const char *body, gsize len, GError **error)
+handle_submit_join (const BbClientExpect *expect, const char *body, gsize len, GError **error)
 {
   BbMsgSubmitJoinResponse msg = { 0 };
   BbJoinRequestInfo *info = NULL;
@@ -320,12 +331,16 @@ handle_submit_join (const Expect *expect, const char *body, gsize len, GError **
     return NULL;
   /* The invite ID may differ from the request's: a server may answer with the
    * requester's earlier pending request. */
-  if (check_equal ("namespaceId", "namespace", msg.namespace_id, expect->namespace_id, error)
-      && validate_lower_hex_field (msg.invite_id, BB_PROTOCOL_INVITE_ID_SIZE, "inviteId", error)
-      && validate_lower_hex_field (msg.join_request_hash, 32, "joinRequestHash", error)
-      && check_equal ("requesterKind", "kind", msg.requester_kind, expect->kind, error)
-      && check_equal ("requesterKeyId", "key", msg.requester_key_id, expect->key_id, error)
-      && check_equal ("status", "status", msg.status, BB_PROTOCOL_JOIN_STATUS_PENDING, error))
+  if (bb_client_check_equal ("namespaceId", "namespace", msg.namespace_id, expect->namespace_id,
+                             error)
+      && bb_client_validate_lower_hex_field (msg.invite_id, BB_PROTOCOL_INVITE_ID_SIZE, "inviteId",
+                                             error)
+      && bb_client_validate_lower_hex_field (msg.join_request_hash, 32, "joinRequestHash", error)
+      && bb_client_check_equal ("requesterKind", "kind", msg.requester_kind, expect->kind, error)
+      && bb_client_check_equal ("requesterKeyId", "key", msg.requester_key_id, expect->key_id,
+                                error)
+      && bb_client_check_equal ("status", "status", msg.status, BB_PROTOCOL_JOIN_STATUS_PENDING,
+                                error))
     {
       info = bb_join_request_info_new ();
       info->namespace_id = g_steal_pointer (&msg.namespace_id);
@@ -362,30 +377,33 @@ bb_client_submit_join_request_async (BbClient *self, BbJoinRequest *request,
   BbMsgSubmitJoinRequest msg = { 0 };
   GError *error = NULL;
   g_autofree char *suffix = NULL;
-  Request *req;
+  BbClientRequest *req;
 
   g_return_if_fail (BB_IS_CLIENT (self));
   g_return_if_fail (request != NULL);
 
-  check_id_arg (request->msg.namespace_id, BB_PROTOCOL_NAMESPACE_ID_SIZE, "namespaceId", &error);
-  check_id_arg (request->msg.invite_id, BB_PROTOCOL_INVITE_ID_SIZE, "inviteId", &error);
-  check_key_arg (invite_server_secret, "inviteServerSecret", &error);
-  if (report_bad_arguments (self, bb_client_submit_join_request_async, callback, user_data, error))
+  bb_client_check_id_arg (request->msg.namespace_id, BB_PROTOCOL_NAMESPACE_ID_SIZE, "namespaceId",
+                          &error);
+  bb_client_check_id_arg (request->msg.invite_id, BB_PROTOCOL_INVITE_ID_SIZE, "inviteId", &error);
+  bb_client_check_key_arg (invite_server_secret, "inviteServerSecret", &error);
+  if (bb_client_report_bad_arguments (self, bb_client_submit_join_request_async, callback,
+                                      user_data, error))
     return;
 
   msg.invite_server_secret = bb_protocol_base64url_encode (invite_server_secret);
   msg.join_request = request->msg;
 
   suffix = g_strconcat ("/invites/", request->msg.invite_id, "/join-requests", NULL);
-  req = request_new ("POST", "/v1/namespaces/{ns}/invites/{inviteId}/join-requests",
-                     namespace_path (request->msg.namespace_id, suffix), TRUE, handle_submit_join,
-                     (GDestroyNotify)bb_join_request_info_unref);
+  req = bb_client_request_new ("POST", "/v1/namespaces/{ns}/invites/{inviteId}/join-requests",
+                               bb_client_namespace_path (request->msg.namespace_id, suffix), TRUE,
+                               handle_submit_join, (GDestroyNotify)bb_join_request_info_unref);
   req->expect.namespace_id = g_strdup (request->msg.namespace_id);
   req->expect.kind = g_strdup (request->msg.kind);
   req->expect.key_id = g_strdup (request->msg.key_id);
-  request_take_body (req, bb_msg_submit_join_request_to_json (&msg));
-  wipe_and_free_string (msg.invite_server_secret);
-  request_send (self, req, bb_client_submit_join_request_async, cancellable, callback, user_data);
+  bb_client_request_take_body (req, bb_msg_submit_join_request_to_json (&msg));
+  bb_client_wipe_and_free_string (msg.invite_server_secret);
+  bb_client_request_send (self, req, bb_client_submit_join_request_async, cancellable, callback,
+                          user_data);
 }
 
 /**
@@ -402,18 +420,21 @@ bb_client_submit_join_request_async (BbClient *self, BbJoinRequest *request,
 BbJoinRequestInfo *
 bb_client_submit_join_request_finish (BbClient *self, GAsyncResult *result, GError **error)
 {
-  return request_finish (self, result, bb_client_submit_join_request_async, G_STRFUNC, error);
+  return bb_client_request_finish (self, result, bb_client_submit_join_request_async, G_STRFUNC,
+                                   error);
 }
 
 static gpointer
-handle_list_join_requests (const Expect *expect, const char *body, gsize len, GError **error)
+handle_list_join_requests (const BbClientExpect *expect, const char *body, gsize len,
+                           GError **error)
 {
   BbMsgListJoinRequestsResponse msg = { 0 };
   GPtrArray *requests = NULL;
 
   if (!bb_msg_list_join_requests_response_parse (&msg, body, len, error))
     return NULL;
-  if (check_equal ("namespaceId", "namespace", msg.namespace_id, expect->namespace_id, error))
+  if (bb_client_check_equal ("namespaceId", "namespace", msg.namespace_id, expect->namespace_id,
+                             error))
     {
       requests = g_ptr_array_new_with_free_func ((GDestroyNotify)bb_join_request_info_unref);
       for (guint i = 0; msg.requests != NULL && i < msg.requests->len; i++)
@@ -457,18 +478,20 @@ bb_client_list_join_requests_async (BbClient *self, const char *namespace_id,
                                     gpointer user_data)
 {
   GError *error = NULL;
-  Request *req;
+  BbClientRequest *req;
 
   g_return_if_fail (BB_IS_CLIENT (self));
 
-  check_id_arg (namespace_id, BB_PROTOCOL_NAMESPACE_ID_SIZE, "namespaceId", &error);
-  if (report_bad_arguments (self, bb_client_list_join_requests_async, callback, user_data, error))
+  bb_client_check_id_arg (namespace_id, BB_PROTOCOL_NAMESPACE_ID_SIZE, "namespaceId", &error);
+  if (bb_client_report_bad_arguments (self, bb_client_list_join_requests_async, callback, user_data,
+                                      error))
     return;
-  req = request_new ("GET", "/v1/namespaces/{ns}/join-requests",
-                     namespace_path (namespace_id, "/join-requests"), TRUE,
-                     handle_list_join_requests, (GDestroyNotify)g_ptr_array_unref);
+  req = bb_client_request_new ("GET", "/v1/namespaces/{ns}/join-requests",
+                               bb_client_namespace_path (namespace_id, "/join-requests"), TRUE,
+                               handle_list_join_requests, (GDestroyNotify)g_ptr_array_unref);
   req->expect.namespace_id = g_strdup (namespace_id);
-  request_send (self, req, bb_client_list_join_requests_async, cancellable, callback, user_data);
+  bb_client_request_send (self, req, bb_client_list_join_requests_async, cancellable, callback,
+                          user_data);
 }
 
 /**
@@ -485,11 +508,12 @@ bb_client_list_join_requests_async (BbClient *self, const char *namespace_id,
 GPtrArray *
 bb_client_list_join_requests_finish (BbClient *self, GAsyncResult *result, GError **error)
 {
-  return request_finish (self, result, bb_client_list_join_requests_async, G_STRFUNC, error);
+  return bb_client_request_finish (self, result, bb_client_list_join_requests_async, G_STRFUNC,
+                                   error);
 }
 
 static gpointer
-handle_approve (const Expect *expect, const char *body, gsize len, GError **error)
+handle_approve (const BbClientExpect *expect, const char *body, gsize len, GError **error)
 {
   BbMsgApproveResponse msg = { 0 };
   BbMember *member = NULL;
@@ -497,10 +521,11 @@ handle_approve (const Expect *expect, const char *body, gsize len, GError **erro
   if (!bb_msg_approve_response_parse (&msg, body, len, error))
     return NULL;
   /* memberKind is not checked, as in the reference client. */
-  if (check_equal ("namespaceId", "namespace", msg.namespace_id, expect->namespace_id, error)
-      && check_equal ("memberKeyId", "key", msg.member_key_id, expect->key_id, error)
-      && check_equal ("joinRequestHash", "hash", msg.join_request_hash, expect->join_request_hash,
-                      error))
+  if (bb_client_check_equal ("namespaceId", "namespace", msg.namespace_id, expect->namespace_id,
+                             error)
+      && bb_client_check_equal ("memberKeyId", "key", msg.member_key_id, expect->key_id, error)
+      && bb_client_check_equal ("joinRequestHash", "hash", msg.join_request_hash,
+                                expect->join_request_hash, error))
     {
       member = bb_member_new ();
       member->kind = g_steal_pointer (&msg.member_kind);
@@ -545,31 +570,34 @@ bb_client_approve_join_request_async (BbClient *self, const char *namespace_id, 
   BbMsgApproveRequest msg = { 0 };
   g_autofree char *wrapped_b64 = NULL;
   GError *error = NULL;
-  Request *req;
+  BbClientRequest *req;
 
   g_return_if_fail (BB_IS_CLIENT (self));
   g_return_if_fail (wrapped_dek != NULL);
 
-  check_id_arg (namespace_id, BB_PROTOCOL_NAMESPACE_ID_SIZE, "namespaceId", &error);
-  check_id_arg (key_id, BB_PROTOCOL_KEY_ID_SIZE, "keyId", &error);
-  check_id_arg (join_request_hash, 32, "joinRequestHash", &error);
-  check_key_arg (invite_server_secret, "inviteServerSecret", &error);
-  if (report_bad_arguments (self, bb_client_approve_join_request_async, callback, user_data, error))
+  bb_client_check_id_arg (namespace_id, BB_PROTOCOL_NAMESPACE_ID_SIZE, "namespaceId", &error);
+  bb_client_check_id_arg (key_id, BB_PROTOCOL_KEY_ID_SIZE, "keyId", &error);
+  bb_client_check_id_arg (join_request_hash, 32, "joinRequestHash", &error);
+  bb_client_check_key_arg (invite_server_secret, "inviteServerSecret", &error);
+  if (bb_client_report_bad_arguments (self, bb_client_approve_join_request_async, callback,
+                                      user_data, error))
     return;
 
   msg.invite_server_secret = bb_protocol_base64url_encode (invite_server_secret);
   wrapped_b64 = bb_protocol_base64_encode (wrapped_dek);
   msg.wrapped_dek = wrapped_b64;
 
-  req = request_new ("PUT", "/v1/namespaces/{ns}/join-requests/{keyId}/{hash}/approve",
-                     join_request_path (namespace_id, key_id, join_request_hash, "/approve"), TRUE,
-                     handle_approve, (GDestroyNotify)bb_member_unref);
+  req = bb_client_request_new (
+      "PUT", "/v1/namespaces/{ns}/join-requests/{keyId}/{hash}/approve",
+      join_request_path (namespace_id, key_id, join_request_hash, "/approve"), TRUE, handle_approve,
+      (GDestroyNotify)bb_member_unref);
   req->expect.namespace_id = g_strdup (namespace_id);
   req->expect.key_id = g_strdup (key_id);
   req->expect.join_request_hash = g_strdup (join_request_hash);
-  request_take_body (req, bb_msg_approve_request_to_json (&msg));
-  wipe_and_free_string (msg.invite_server_secret);
-  request_send (self, req, bb_client_approve_join_request_async, cancellable, callback, user_data);
+  bb_client_request_take_body (req, bb_msg_approve_request_to_json (&msg));
+  bb_client_wipe_and_free_string (msg.invite_server_secret);
+  bb_client_request_send (self, req, bb_client_approve_join_request_async, cancellable, callback,
+                          user_data);
 }
 
 /**
@@ -585,21 +613,24 @@ bb_client_approve_join_request_async (BbClient *self, const char *namespace_id, 
 BbMember *
 bb_client_approve_join_request_finish (BbClient *self, GAsyncResult *result, GError **error)
 {
-  return request_finish (self, result, bb_client_approve_join_request_async, G_STRFUNC, error);
+  return bb_client_request_finish (self, result, bb_client_approve_join_request_async, G_STRFUNC,
+                                   error);
 }
 
 static gpointer
-handle_reject (const Expect *expect, const char *body, gsize len, GError **error)
+handle_reject (const BbClientExpect *expect, const char *body, gsize len, GError **error)
 {
   BbMsgRejectResponse msg = { 0 };
   gpointer ok = NULL;
 
   if (!bb_msg_reject_response_parse (&msg, body, len, error))
     return NULL;
-  if (check_equal ("namespaceId", "namespace", msg.namespace_id, expect->namespace_id, error)
-      && check_equal ("requesterKeyId", "key", msg.requester_key_id, expect->key_id, error)
-      && check_equal ("joinRequestHash", "hash", msg.join_request_hash, expect->join_request_hash,
-                      error))
+  if (bb_client_check_equal ("namespaceId", "namespace", msg.namespace_id, expect->namespace_id,
+                             error)
+      && bb_client_check_equal ("requesterKeyId", "key", msg.requester_key_id, expect->key_id,
+                                error)
+      && bb_client_check_equal ("joinRequestHash", "hash", msg.join_request_hash,
+                                expect->join_request_hash, error))
     {
       if (msg.rejected)
         ok = GINT_TO_POINTER (TRUE);
@@ -632,22 +663,24 @@ bb_client_reject_join_request_async (BbClient *self, const char *namespace_id, c
                                      GAsyncReadyCallback callback, gpointer user_data)
 {
   GError *error = NULL;
-  Request *req;
+  BbClientRequest *req;
 
   g_return_if_fail (BB_IS_CLIENT (self));
 
-  check_id_arg (namespace_id, BB_PROTOCOL_NAMESPACE_ID_SIZE, "namespaceId", &error);
-  check_id_arg (key_id, BB_PROTOCOL_KEY_ID_SIZE, "keyId", &error);
-  check_id_arg (join_request_hash, 32, "joinRequestHash", &error);
-  if (report_bad_arguments (self, bb_client_reject_join_request_async, callback, user_data, error))
+  bb_client_check_id_arg (namespace_id, BB_PROTOCOL_NAMESPACE_ID_SIZE, "namespaceId", &error);
+  bb_client_check_id_arg (key_id, BB_PROTOCOL_KEY_ID_SIZE, "keyId", &error);
+  bb_client_check_id_arg (join_request_hash, 32, "joinRequestHash", &error);
+  if (bb_client_report_bad_arguments (self, bb_client_reject_join_request_async, callback,
+                                      user_data, error))
     return;
-  req = request_new ("DELETE", "/v1/namespaces/{ns}/join-requests/{keyId}/{hash}",
-                     join_request_path (namespace_id, key_id, join_request_hash, ""), TRUE,
-                     handle_reject, NULL);
+  req = bb_client_request_new ("DELETE", "/v1/namespaces/{ns}/join-requests/{keyId}/{hash}",
+                               join_request_path (namespace_id, key_id, join_request_hash, ""),
+                               TRUE, handle_reject, NULL);
   req->expect.namespace_id = g_strdup (namespace_id);
   req->expect.key_id = g_strdup (key_id);
   req->expect.join_request_hash = g_strdup (join_request_hash);
-  request_send (self, req, bb_client_reject_join_request_async, cancellable, callback, user_data);
+  bb_client_request_send (self, req, bb_client_reject_join_request_async, cancellable, callback,
+                          user_data);
 }
 
 /**
@@ -663,6 +696,7 @@ bb_client_reject_join_request_async (BbClient *self, const char *namespace_id, c
 gboolean
 bb_client_reject_join_request_finish (BbClient *self, GAsyncResult *result, GError **error)
 {
-  return request_finish (self, result, bb_client_reject_join_request_async, G_STRFUNC, error)
+  return bb_client_request_finish (self, result, bb_client_reject_join_request_async, G_STRFUNC,
+                                   error)
          != NULL;
 }

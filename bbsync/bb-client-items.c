@@ -15,14 +15,15 @@
 #include "bb-protocol.h"
 
 static gpointer
-handle_items (const Expect *expect, const char *body, gsize len, GError **error)
+handle_items (const BbClientExpect *expect, const char *body, gsize len, GError **error)
 {
   BbMsgItemsResponse msg = { 0 };
   BbNamespaceItems *items = NULL;
 
   if (!bb_msg_items_response_parse (&msg, body, len, error))
     return NULL;
-  if (check_equal ("namespaceId", "namespace", msg.namespace_id, expect->namespace_id, error))
+  if (bb_client_check_equal ("namespaceId", "namespace", msg.namespace_id, expect->namespace_id,
+                             error))
     {
       items = bb_namespace_items_new ();
       items->namespace_id = g_steal_pointer (&msg.namespace_id);
@@ -53,17 +54,18 @@ bb_client_get_items_async (BbClient *self, const char *namespace_id, GCancellabl
                            GAsyncReadyCallback callback, gpointer user_data)
 {
   GError *error = NULL;
-  Request *req;
+  BbClientRequest *req;
 
   g_return_if_fail (BB_IS_CLIENT (self));
 
-  check_id_arg (namespace_id, BB_PROTOCOL_NAMESPACE_ID_SIZE, "namespaceId", &error);
-  if (report_bad_arguments (self, bb_client_get_items_async, callback, user_data, error))
+  bb_client_check_id_arg (namespace_id, BB_PROTOCOL_NAMESPACE_ID_SIZE, "namespaceId", &error);
+  if (bb_client_report_bad_arguments (self, bb_client_get_items_async, callback, user_data, error))
     return;
-  req = request_new ("GET", "/v1/namespaces/{ns}/items", namespace_path (namespace_id, "/items"),
-                     TRUE, handle_items, (GDestroyNotify)bb_namespace_items_unref);
+  req = bb_client_request_new ("GET", "/v1/namespaces/{ns}/items",
+                               bb_client_namespace_path (namespace_id, "/items"), TRUE,
+                               handle_items, (GDestroyNotify)bb_namespace_items_unref);
   req->expect.namespace_id = g_strdup (namespace_id);
-  request_send (self, req, bb_client_get_items_async, cancellable, callback, user_data);
+  bb_client_request_send (self, req, bb_client_get_items_async, cancellable, callback, user_data);
 }
 
 /**
@@ -79,7 +81,7 @@ bb_client_get_items_async (BbClient *self, const char *namespace_id, GCancellabl
 BbNamespaceItems *
 bb_client_get_items_finish (BbClient *self, GAsyncResult *result, GError **error)
 {
-  return request_finish (self, result, bb_client_get_items_async, G_STRFUNC, error);
+  return bb_client_request_finish (self, result, bb_client_get_items_async, G_STRFUNC, error);
 }
 
 /* A server must not hand out more than the protocol lets anyone store. */
@@ -95,7 +97,7 @@ check_ciphertext_size (GBytes *ciphertext, GError **error)
 }
 
 static gpointer
-handle_item (const Expect *expect, const char *body, gsize len, GError **error)
+handle_item (const BbClientExpect *expect, const char *body, gsize len, GError **error)
 {
   BbMsgItemResponse msg = { 0 };
   BbItemEnvelope *item = NULL;
@@ -106,11 +108,14 @@ handle_item (const Expect *expect, const char *body, gsize len, GError **error)
 
   if (!bb_msg_item_response_parse (&msg, body, len, error))
     return NULL;
-  if (check_equal ("namespaceId", "namespace", msg.namespace_id, expect->namespace_id, error)
-      && check_equal ("itemId", "item", msg.item_id, expect->item_id, error)
-      && (nonce = decode_base64_field (msg.nonce, BB_PROTOCOL_NONCE_SIZE, "nonce", error)) != NULL
-      && (aad = decode_base64_field (msg.aad, -1, "aad", error)) != NULL
-      && (ciphertext = decode_base64_field (msg.ciphertext, -1, "ciphertext", error)) != NULL
+  if (bb_client_check_equal ("namespaceId", "namespace", msg.namespace_id, expect->namespace_id,
+                             error)
+      && bb_client_check_equal ("itemId", "item", msg.item_id, expect->item_id, error)
+      && (nonce = bb_client_decode_base64_field (msg.nonce, BB_PROTOCOL_NONCE_SIZE, "nonce", error))
+             != NULL
+      && (aad = bb_client_decode_base64_field (msg.aad, -1, "aad", error)) != NULL
+      && (ciphertext = bb_client_decode_base64_field (msg.ciphertext, -1, "ciphertext", error))
+             != NULL
       && check_ciphertext_size (ciphertext, error))
     {
       /* The AAD names namespace, item and version: a server that answers with another
@@ -131,7 +136,7 @@ handle_item (const Expect *expect, const char *body, gsize len, GError **error)
           item->ciphertext = g_steal_pointer (&ciphertext);
         }
       else
-        as_protocol_error (error);
+        bb_client_as_protocol_error (error);
     }
   bb_msg_item_response_clear (&msg);
   return item;
@@ -164,19 +169,19 @@ bb_client_get_item_async (BbClient *self, const char *namespace_id, const char *
                           gpointer user_data)
 {
   GError *error = NULL;
-  Request *req;
+  BbClientRequest *req;
 
   g_return_if_fail (BB_IS_CLIENT (self));
 
-  check_id_arg (namespace_id, BB_PROTOCOL_NAMESPACE_ID_SIZE, "namespaceId", &error);
-  check_id_arg (item_id, BB_PROTOCOL_ITEM_ID_SIZE, "itemId", &error);
-  if (report_bad_arguments (self, bb_client_get_item_async, callback, user_data, error))
+  bb_client_check_id_arg (namespace_id, BB_PROTOCOL_NAMESPACE_ID_SIZE, "namespaceId", &error);
+  bb_client_check_id_arg (item_id, BB_PROTOCOL_ITEM_ID_SIZE, "itemId", &error);
+  if (bb_client_report_bad_arguments (self, bb_client_get_item_async, callback, user_data, error))
     return;
-  req = request_new ("GET", "/v1/kv/{ns}/{itemId}", item_path (namespace_id, item_id), TRUE,
-                     handle_item, (GDestroyNotify)bb_item_envelope_unref);
+  req = bb_client_request_new ("GET", "/v1/kv/{ns}/{itemId}", item_path (namespace_id, item_id),
+                               TRUE, handle_item, (GDestroyNotify)bb_item_envelope_unref);
   req->expect.namespace_id = g_strdup (namespace_id);
   req->expect.item_id = g_strdup (item_id);
-  request_send (self, req, bb_client_get_item_async, cancellable, callback, user_data);
+  bb_client_request_send (self, req, bb_client_get_item_async, cancellable, callback, user_data);
 }
 
 /**
@@ -192,19 +197,20 @@ bb_client_get_item_async (BbClient *self, const char *namespace_id, const char *
 BbItemEnvelope *
 bb_client_get_item_finish (BbClient *self, GAsyncResult *result, GError **error)
 {
-  return request_finish (self, result, bb_client_get_item_async, G_STRFUNC, error);
+  return bb_client_request_finish (self, result, bb_client_get_item_async, G_STRFUNC, error);
 }
 
 static gpointer
-handle_put_item (const Expect *expect, const char *body, gsize len, GError **error)
+handle_put_item (const BbClientExpect *expect, const char *body, gsize len, GError **error)
 {
   BbMsgPutItemResponse msg = { 0 };
   guint64 *version = NULL;
 
   if (!bb_msg_put_item_response_parse (&msg, body, len, error))
     return NULL;
-  if (check_equal ("namespaceId", "namespace", msg.namespace_id, expect->namespace_id, error)
-      && check_equal ("itemId", "item", msg.item_id, expect->item_id, error))
+  if (bb_client_check_equal ("namespaceId", "namespace", msg.namespace_id, expect->namespace_id,
+                             error)
+      && bb_client_check_equal ("itemId", "item", msg.item_id, expect->item_id, error))
     {
       if (msg.version != expect->version)
         g_set_error (error, BB_SYNC_ERROR, BB_SYNC_ERROR_PROTOCOL,
@@ -245,35 +251,35 @@ bb_client_put_item_async (BbClient *self, const char *namespace_id, const char *
 {
   BbMsgPutItemRequest msg = { 0 };
   GError *error = NULL;
-  Request *req;
+  BbClientRequest *req;
 
   g_return_if_fail (BB_IS_CLIENT (self));
   g_return_if_fail (nonce != NULL);
   g_return_if_fail (aad != NULL);
   g_return_if_fail (ciphertext != NULL);
 
-  check_id_arg (namespace_id, BB_PROTOCOL_NAMESPACE_ID_SIZE, "namespaceId", &error);
-  check_id_arg (item_id, BB_PROTOCOL_ITEM_ID_SIZE, "itemId", &error);
+  bb_client_check_id_arg (namespace_id, BB_PROTOCOL_NAMESPACE_ID_SIZE, "namespaceId", &error);
+  bb_client_check_id_arg (item_id, BB_PROTOCOL_ITEM_ID_SIZE, "itemId", &error);
   if (error == NULL && known_version == G_MAXUINT64)
     g_set_error (&error, BB_SYNC_ERROR, BB_SYNC_ERROR_INVALID_INPUT,
                  _ ("known_version: out of range"));
-  if (report_bad_arguments (self, bb_client_put_item_async, callback, user_data, error))
+  if (bb_client_report_bad_arguments (self, bb_client_put_item_async, callback, user_data, error))
     return;
 
   msg.nonce = bb_protocol_base64_encode (nonce);
   msg.aad = bb_protocol_base64_encode (aad);
   msg.ciphertext = bb_protocol_base64_encode (ciphertext);
 
-  req = request_new ("PUT", "/v1/kv/{ns}/{itemId}", item_path (namespace_id, item_id), TRUE,
-                     handle_put_item, g_free);
+  req = bb_client_request_new ("PUT", "/v1/kv/{ns}/{itemId}", item_path (namespace_id, item_id),
+                               TRUE, handle_put_item, g_free);
   req->expect.namespace_id = g_strdup (namespace_id);
   req->expect.item_id = g_strdup (item_id);
   req->expect.version = known_version + 1;
   if (known_version != 0)
     req->if_match = bb_protocol_etag (known_version);
-  request_take_body (req, bb_msg_put_item_request_to_json (&msg));
+  bb_client_request_take_body (req, bb_msg_put_item_request_to_json (&msg));
   bb_msg_put_item_request_clear (&msg);
-  request_send (self, req, bb_client_put_item_async, cancellable, callback, user_data);
+  bb_client_request_send (self, req, bb_client_put_item_async, cancellable, callback, user_data);
 }
 
 /**
@@ -290,7 +296,7 @@ guint64
 bb_client_put_item_finish (BbClient *self, GAsyncResult *result, GError **error)
 {
   g_autofree guint64 *version
-      = request_finish (self, result, bb_client_put_item_async, G_STRFUNC, error);
+      = bb_client_request_finish (self, result, bb_client_put_item_async, G_STRFUNC, error);
 
   return version != NULL ? *version : 0;
 }

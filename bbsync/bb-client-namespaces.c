@@ -37,16 +37,17 @@ namespace_infos_from_summaries (GPtrArray *summaries)
 }
 
 static gpointer
-handle_default_namespace (const Expect *expect, const char *body, gsize len, GError **error)
+handle_default_namespace (const BbClientExpect *expect, const char *body, gsize len, GError **error)
 {
   BbMsgDefaultNamespaceResponse msg = { 0 };
   BbNamespaceInfo *info = NULL;
 
   if (!bb_msg_default_namespace_response_parse (&msg, body, len, error))
     return NULL;
-  if (validate_lower_hex_field (msg.namespace_id, BB_PROTOCOL_NAMESPACE_ID_SIZE, "namespaceId",
-                                error)
-      && check_equal ("kind", "kind", msg.kind, BB_PROTOCOL_NAMESPACE_KIND_DEFAULT, error))
+  if (bb_client_validate_lower_hex_field (msg.namespace_id, BB_PROTOCOL_NAMESPACE_ID_SIZE,
+                                          "namespaceId", error)
+      && bb_client_check_equal ("kind", "kind", msg.kind, BB_PROTOCOL_NAMESPACE_KIND_DEFAULT,
+                                error))
     {
       info = bb_namespace_info_new ();
       info->namespace_id = g_steal_pointer (&msg.namespace_id);
@@ -72,13 +73,15 @@ void
 bb_client_get_default_namespace_async (BbClient *self, GCancellable *cancellable,
                                        GAsyncReadyCallback callback, gpointer user_data)
 {
-  Request *req;
+  BbClientRequest *req;
 
   g_return_if_fail (BB_IS_CLIENT (self));
 
-  req = request_new ("GET", "/v1/namespaces/default", g_strdup ("/v1/namespaces/default"), TRUE,
-                     handle_default_namespace, (GDestroyNotify)bb_namespace_info_unref);
-  request_send (self, req, bb_client_get_default_namespace_async, cancellable, callback, user_data);
+  req = bb_client_request_new ("GET", "/v1/namespaces/default", g_strdup ("/v1/namespaces/default"),
+                               TRUE, handle_default_namespace,
+                               (GDestroyNotify)bb_namespace_info_unref);
+  bb_client_request_send (self, req, bb_client_get_default_namespace_async, cancellable, callback,
+                          user_data);
 }
 
 /**
@@ -94,11 +97,12 @@ bb_client_get_default_namespace_async (BbClient *self, GCancellable *cancellable
 BbNamespaceInfo *
 bb_client_get_default_namespace_finish (BbClient *self, GAsyncResult *result, GError **error)
 {
-  return request_finish (self, result, bb_client_get_default_namespace_async, G_STRFUNC, error);
+  return bb_client_request_finish (self, result, bb_client_get_default_namespace_async, G_STRFUNC,
+                                   error);
 }
 
 static gpointer
-handle_ensure_default (const Expect *expect, const char *body, gsize len, GError **error)
+handle_ensure_default (const BbClientExpect *expect, const char *body, gsize len, GError **error)
 {
   BbMsgEnsureDefaultResponse msg = { 0 };
   BbNamespaceInfo *info = NULL;
@@ -106,14 +110,14 @@ handle_ensure_default (const Expect *expect, const char *body, gsize len, GError
 
   if (!bb_msg_ensure_default_response_parse (&msg, body, len, error))
     return NULL;
-  if (validate_lower_hex_field (msg.namespace_id, BB_PROTOCOL_NAMESPACE_ID_SIZE, "namespaceId",
-                                error)
-      && check_equal ("kind", "kind", msg.kind, BB_PROTOCOL_NAMESPACE_KIND_DEFAULT, error)
+  if (bb_client_validate_lower_hex_field (msg.namespace_id, BB_PROTOCOL_NAMESPACE_ID_SIZE,
+                                          "namespaceId", error)
+      && bb_client_check_equal ("kind", "kind", msg.kind, BB_PROTOCOL_NAMESPACE_KIND_DEFAULT, error)
       && (!msg.created
-          || check_equal ("namespaceId", "namespace", msg.namespace_id, expect->namespace_id,
-                          error))
-      && (wrapped_dek = decode_base64_field (msg.wrapped_dek, BB_PROTOCOL_WRAPPED_DEK_SIZE,
-                                             "wrappedDek", error))
+          || bb_client_check_equal ("namespaceId", "namespace", msg.namespace_id,
+                                    expect->namespace_id, error))
+      && (wrapped_dek = bb_client_decode_base64_field (
+              msg.wrapped_dek, BB_PROTOCOL_WRAPPED_DEK_SIZE, "wrappedDek", error))
              != NULL)
     {
       info = bb_namespace_info_new ();
@@ -151,27 +155,28 @@ bb_client_ensure_default_namespace_async (BbClient *self, const char *proposed_n
   BbMsgEnsureDefaultRequest msg = { 0 };
   g_autofree char *wrapped_b64 = NULL;
   GError *error = NULL;
-  Request *req;
+  BbClientRequest *req;
 
   g_return_if_fail (BB_IS_CLIENT (self));
   g_return_if_fail (wrapped_dek != NULL);
 
-  check_id_arg (proposed_namespace_id, BB_PROTOCOL_NAMESPACE_ID_SIZE, "proposedNamespaceId",
-                &error);
-  if (report_bad_arguments (self, bb_client_ensure_default_namespace_async, callback, user_data,
-                            error))
+  bb_client_check_id_arg (proposed_namespace_id, BB_PROTOCOL_NAMESPACE_ID_SIZE,
+                          "proposedNamespaceId", &error);
+  if (bb_client_report_bad_arguments (self, bb_client_ensure_default_namespace_async, callback,
+                                      user_data, error))
     return;
 
   wrapped_b64 = bb_protocol_base64_encode (wrapped_dek);
   msg.proposed_namespace_id = (char *)proposed_namespace_id;
   msg.wrapped_dek = wrapped_b64;
 
-  req = request_new ("PUT", "/v1/namespaces/default", g_strdup ("/v1/namespaces/default"), TRUE,
-                     handle_ensure_default, (GDestroyNotify)bb_namespace_info_unref);
+  req = bb_client_request_new ("PUT", "/v1/namespaces/default", g_strdup ("/v1/namespaces/default"),
+                               TRUE, handle_ensure_default,
+                               (GDestroyNotify)bb_namespace_info_unref);
   req->expect.namespace_id = g_strdup (proposed_namespace_id);
-  request_take_body (req, bb_msg_ensure_default_request_to_json (&msg));
-  request_send (self, req, bb_client_ensure_default_namespace_async, cancellable, callback,
-                user_data);
+  bb_client_request_take_body (req, bb_msg_ensure_default_request_to_json (&msg));
+  bb_client_request_send (self, req, bb_client_ensure_default_namespace_async, cancellable,
+                          callback, user_data);
 }
 
 /**
@@ -188,11 +193,12 @@ bb_client_ensure_default_namespace_async (BbClient *self, const char *proposed_n
 BbNamespaceInfo *
 bb_client_ensure_default_namespace_finish (BbClient *self, GAsyncResult *result, GError **error)
 {
-  return request_finish (self, result, bb_client_ensure_default_namespace_async, G_STRFUNC, error);
+  return bb_client_request_finish (self, result, bb_client_ensure_default_namespace_async,
+                                   G_STRFUNC, error);
 }
 
 static gpointer
-handle_mine (const Expect *expect, const char *body, gsize len, GError **error)
+handle_mine (const BbClientExpect *expect, const char *body, gsize len, GError **error)
 {
   BbMsgMineResponse msg = { 0 };
   GPtrArray *infos;
@@ -220,13 +226,14 @@ void
 bb_client_list_namespaces_async (BbClient *self, GCancellable *cancellable,
                                  GAsyncReadyCallback callback, gpointer user_data)
 {
-  Request *req;
+  BbClientRequest *req;
 
   g_return_if_fail (BB_IS_CLIENT (self));
 
-  req = request_new ("GET", "/v1/namespaces/mine", g_strdup ("/v1/namespaces/mine"), TRUE,
-                     handle_mine, (GDestroyNotify)g_ptr_array_unref);
-  request_send (self, req, bb_client_list_namespaces_async, cancellable, callback, user_data);
+  req = bb_client_request_new ("GET", "/v1/namespaces/mine", g_strdup ("/v1/namespaces/mine"), TRUE,
+                               handle_mine, (GDestroyNotify)g_ptr_array_unref);
+  bb_client_request_send (self, req, bb_client_list_namespaces_async, cancellable, callback,
+                          user_data);
 }
 
 /**
@@ -243,11 +250,11 @@ bb_client_list_namespaces_async (BbClient *self, GCancellable *cancellable,
 GPtrArray *
 bb_client_list_namespaces_finish (BbClient *self, GAsyncResult *result, GError **error)
 {
-  return request_finish (self, result, bb_client_list_namespaces_async, G_STRFUNC, error);
+  return bb_client_request_finish (self, result, bb_client_list_namespaces_async, G_STRFUNC, error);
 }
 
 static gpointer
-handle_watch (const Expect *expect, const char *body, gsize len, GError **error)
+handle_watch (const BbClientExpect *expect, const char *body, gsize len, GError **error)
 {
   BbMsgWatchResponse msg = { 0 };
   BbWatchResult *watch = NULL;
@@ -296,7 +303,7 @@ bb_client_watch_async (BbClient *self, GVariant *known_heads, GCancellable *canc
   const char *namespace_id;
   guint64 head;
   GError *error = NULL;
-  Request *req;
+  BbClientRequest *req;
 
   g_return_if_fail (BB_IS_CLIENT (self));
 
@@ -314,22 +321,23 @@ bb_client_watch_async (BbClient *self, GVariant *known_heads, GCancellable *canc
       g_variant_iter_init (&iter, heads);
       while (error == NULL && g_variant_iter_next (&iter, "{&st}", &namespace_id, &head))
         {
-          check_id_arg (namespace_id, BB_PROTOCOL_NAMESPACE_ID_SIZE, "knownHeads", &error);
+          bb_client_check_id_arg (namespace_id, BB_PROTOCOL_NAMESPACE_ID_SIZE, "knownHeads",
+                                  &error);
           g_hash_table_replace (msg.known_heads, g_strdup (namespace_id),
                                 g_memdup2 (&head, sizeof head));
         }
     }
-  if (report_bad_arguments (self, bb_client_watch_async, callback, user_data, error))
+  if (bb_client_report_bad_arguments (self, bb_client_watch_async, callback, user_data, error))
     {
       g_hash_table_unref (msg.known_heads);
       return;
     }
 
-  req = request_new ("POST", "/v1/namespaces/watch", g_strdup ("/v1/namespaces/watch"), TRUE,
-                     handle_watch, (GDestroyNotify)bb_watch_result_unref);
-  request_take_body (req, bb_msg_watch_request_to_json (&msg));
+  req = bb_client_request_new ("POST", "/v1/namespaces/watch", g_strdup ("/v1/namespaces/watch"),
+                               TRUE, handle_watch, (GDestroyNotify)bb_watch_result_unref);
+  bb_client_request_take_body (req, bb_msg_watch_request_to_json (&msg));
   g_hash_table_unref (msg.known_heads);
-  request_send (self, req, bb_client_watch_async, cancellable, callback, user_data);
+  bb_client_request_send (self, req, bb_client_watch_async, cancellable, callback, user_data);
 }
 
 /**
@@ -345,11 +353,11 @@ bb_client_watch_async (BbClient *self, GVariant *known_heads, GCancellable *canc
 BbWatchResult *
 bb_client_watch_finish (BbClient *self, GAsyncResult *result, GError **error)
 {
-  return request_finish (self, result, bb_client_watch_async, G_STRFUNC, error);
+  return bb_client_request_finish (self, result, bb_client_watch_async, G_STRFUNC, error);
 }
 
 static gpointer
-handle_create_namespace (const Expect *expect, const char *body, gsize len, GError **error)
+handle_create_namespace (const BbClientExpect *expect, const char *body, gsize len, GError **error)
 {
   BbMsgCreateNamespaceResponse msg = { 0 };
   BbNamespaceInfo *info = NULL;
@@ -357,10 +365,11 @@ handle_create_namespace (const Expect *expect, const char *body, gsize len, GErr
   if (!bb_msg_create_namespace_response_parse (&msg, body, len, error))
     return NULL;
   /* `created` is deliberately not checked: servers may leave it out on a repeat. */
-  if (validate_lower_hex_field (msg.namespace_id, BB_PROTOCOL_NAMESPACE_ID_SIZE, "namespaceId",
-                                error)
-      && check_equal ("kind", "kind", msg.kind, BB_PROTOCOL_NAMESPACE_KIND_SHARED, error)
-      && check_equal ("namespaceId", "namespace", msg.namespace_id, expect->namespace_id, error))
+  if (bb_client_validate_lower_hex_field (msg.namespace_id, BB_PROTOCOL_NAMESPACE_ID_SIZE,
+                                          "namespaceId", error)
+      && bb_client_check_equal ("kind", "kind", msg.kind, BB_PROTOCOL_NAMESPACE_KIND_SHARED, error)
+      && bb_client_check_equal ("namespaceId", "namespace", msg.namespace_id, expect->namespace_id,
+                                error))
     {
       info = bb_namespace_info_new ();
       info->namespace_id = g_steal_pointer (&msg.namespace_id);
@@ -393,24 +402,26 @@ bb_client_create_namespace_async (BbClient *self, const char *namespace_id, GByt
   BbMsgCreateNamespaceRequest msg = { 0 };
   g_autofree char *wrapped_b64 = NULL;
   GError *error = NULL;
-  Request *req;
+  BbClientRequest *req;
 
   g_return_if_fail (BB_IS_CLIENT (self));
   g_return_if_fail (wrapped_dek != NULL);
 
-  check_id_arg (namespace_id, BB_PROTOCOL_NAMESPACE_ID_SIZE, "namespaceId", &error);
-  if (report_bad_arguments (self, bb_client_create_namespace_async, callback, user_data, error))
+  bb_client_check_id_arg (namespace_id, BB_PROTOCOL_NAMESPACE_ID_SIZE, "namespaceId", &error);
+  if (bb_client_report_bad_arguments (self, bb_client_create_namespace_async, callback, user_data,
+                                      error))
     return;
 
   wrapped_b64 = bb_protocol_base64_encode (wrapped_dek);
   msg.namespace_id = (char *)namespace_id;
   msg.wrapped_dek = wrapped_b64;
 
-  req = request_new ("POST", "/v1/namespaces", g_strdup ("/v1/namespaces"), TRUE,
-                     handle_create_namespace, (GDestroyNotify)bb_namespace_info_unref);
+  req = bb_client_request_new ("POST", "/v1/namespaces", g_strdup ("/v1/namespaces"), TRUE,
+                               handle_create_namespace, (GDestroyNotify)bb_namespace_info_unref);
   req->expect.namespace_id = g_strdup (namespace_id);
-  request_take_body (req, bb_msg_create_namespace_request_to_json (&msg));
-  request_send (self, req, bb_client_create_namespace_async, cancellable, callback, user_data);
+  bb_client_request_take_body (req, bb_msg_create_namespace_request_to_json (&msg));
+  bb_client_request_send (self, req, bb_client_create_namespace_async, cancellable, callback,
+                          user_data);
 }
 
 /**
@@ -426,18 +437,20 @@ bb_client_create_namespace_async (BbClient *self, const char *namespace_id, GByt
 BbNamespaceInfo *
 bb_client_create_namespace_finish (BbClient *self, GAsyncResult *result, GError **error)
 {
-  return request_finish (self, result, bb_client_create_namespace_async, G_STRFUNC, error);
+  return bb_client_request_finish (self, result, bb_client_create_namespace_async, G_STRFUNC,
+                                   error);
 }
 
 static gpointer
-handle_members (const Expect *expect, const char *body, gsize len, GError **error)
+handle_members (const BbClientExpect *expect, const char *body, gsize len, GError **error)
 {
   BbMsgMembersResponse msg = { 0 };
   GPtrArray *members = NULL;
 
   if (!bb_msg_members_response_parse (&msg, body, len, error))
     return NULL;
-  if (check_equal ("namespaceId", "namespace", msg.namespace_id, expect->namespace_id, error))
+  if (bb_client_check_equal ("namespaceId", "namespace", msg.namespace_id, expect->namespace_id,
+                             error))
     {
       members = g_ptr_array_new_with_free_func ((GDestroyNotify)bb_member_unref);
       for (guint i = 0; msg.members != NULL && i < msg.members->len; i++)
@@ -455,7 +468,7 @@ handle_members (const Expect *expect, const char *body, gsize len, GError **erro
 }
 
 char *
-namespace_path (const char *namespace_id, const char *suffix)
+bb_client_namespace_path (const char *namespace_id, const char *suffix)
 {
   return g_strconcat ("/v1/namespaces/", namespace_id, suffix, NULL);
 }
@@ -477,18 +490,20 @@ bb_client_list_members_async (BbClient *self, const char *namespace_id, GCancell
                               GAsyncReadyCallback callback, gpointer user_data)
 {
   GError *error = NULL;
-  Request *req;
+  BbClientRequest *req;
 
   g_return_if_fail (BB_IS_CLIENT (self));
 
-  check_id_arg (namespace_id, BB_PROTOCOL_NAMESPACE_ID_SIZE, "namespaceId", &error);
-  if (report_bad_arguments (self, bb_client_list_members_async, callback, user_data, error))
+  bb_client_check_id_arg (namespace_id, BB_PROTOCOL_NAMESPACE_ID_SIZE, "namespaceId", &error);
+  if (bb_client_report_bad_arguments (self, bb_client_list_members_async, callback, user_data,
+                                      error))
     return;
-  req = request_new ("GET", "/v1/namespaces/{ns}/members",
-                     namespace_path (namespace_id, "/members"), TRUE, handle_members,
-                     (GDestroyNotify)g_ptr_array_unref);
+  req = bb_client_request_new ("GET", "/v1/namespaces/{ns}/members",
+                               bb_client_namespace_path (namespace_id, "/members"), TRUE,
+                               handle_members, (GDestroyNotify)g_ptr_array_unref);
   req->expect.namespace_id = g_strdup (namespace_id);
-  request_send (self, req, bb_client_list_members_async, cancellable, callback, user_data);
+  bb_client_request_send (self, req, bb_client_list_members_async, cancellable, callback,
+                          user_data);
 }
 
 /**
@@ -505,21 +520,22 @@ bb_client_list_members_async (BbClient *self, const char *namespace_id, GCancell
 GPtrArray *
 bb_client_list_members_finish (BbClient *self, GAsyncResult *result, GError **error)
 {
-  return request_finish (self, result, bb_client_list_members_async, G_STRFUNC, error);
+  return bb_client_request_finish (self, result, bb_client_list_members_async, G_STRFUNC, error);
 }
 
 static gpointer
-handle_wrapped_dek (const Expect *expect, const char *body, gsize len, GError **error)
+handle_wrapped_dek (const BbClientExpect *expect, const char *body, gsize len, GError **error)
 {
   BbMsgWrappedDekResponse msg = { 0 };
   GBytes *wrapped_dek = NULL;
 
   if (!bb_msg_wrapped_dek_response_parse (&msg, body, len, error))
     return NULL;
-  if (check_equal ("namespaceId", "namespace", msg.namespace_id, expect->namespace_id, error)
-      && check_equal ("keyId", "key", msg.key_id, expect->key_id, error))
-    wrapped_dek
-        = decode_base64_field (msg.wrapped_dek, BB_PROTOCOL_WRAPPED_DEK_SIZE, "wrappedDek", error);
+  if (bb_client_check_equal ("namespaceId", "namespace", msg.namespace_id, expect->namespace_id,
+                             error)
+      && bb_client_check_equal ("keyId", "key", msg.key_id, expect->key_id, error))
+    wrapped_dek = bb_client_decode_base64_field (msg.wrapped_dek, BB_PROTOCOL_WRAPPED_DEK_SIZE,
+                                                 "wrappedDek", error);
   bb_msg_wrapped_dek_response_clear (&msg);
   return wrapped_dek;
 }
@@ -546,21 +562,23 @@ bb_client_get_wrapped_dek_async (BbClient *self, const char *namespace_id, const
 {
   GError *error = NULL;
   g_autofree char *suffix = NULL;
-  Request *req;
+  BbClientRequest *req;
 
   g_return_if_fail (BB_IS_CLIENT (self));
 
-  check_id_arg (namespace_id, BB_PROTOCOL_NAMESPACE_ID_SIZE, "namespaceId", &error);
-  check_id_arg (key_id, BB_PROTOCOL_KEY_ID_SIZE, "keyId", &error);
-  if (report_bad_arguments (self, bb_client_get_wrapped_dek_async, callback, user_data, error))
+  bb_client_check_id_arg (namespace_id, BB_PROTOCOL_NAMESPACE_ID_SIZE, "namespaceId", &error);
+  bb_client_check_id_arg (key_id, BB_PROTOCOL_KEY_ID_SIZE, "keyId", &error);
+  if (bb_client_report_bad_arguments (self, bb_client_get_wrapped_dek_async, callback, user_data,
+                                      error))
     return;
   suffix = g_strconcat ("/wrapped-deks/", key_id, NULL);
-  req = request_new ("GET", "/v1/namespaces/{ns}/wrapped-deks/{keyId}",
-                     namespace_path (namespace_id, suffix), TRUE, handle_wrapped_dek,
-                     (GDestroyNotify)g_bytes_unref);
+  req = bb_client_request_new ("GET", "/v1/namespaces/{ns}/wrapped-deks/{keyId}",
+                               bb_client_namespace_path (namespace_id, suffix), TRUE,
+                               handle_wrapped_dek, (GDestroyNotify)g_bytes_unref);
   req->expect.namespace_id = g_strdup (namespace_id);
   req->expect.key_id = g_strdup (key_id);
-  request_send (self, req, bb_client_get_wrapped_dek_async, cancellable, callback, user_data);
+  bb_client_request_send (self, req, bb_client_get_wrapped_dek_async, cancellable, callback,
+                          user_data);
 }
 
 /**
@@ -576,5 +594,5 @@ bb_client_get_wrapped_dek_async (BbClient *self, const char *namespace_id, const
 GBytes *
 bb_client_get_wrapped_dek_finish (BbClient *self, GAsyncResult *result, GError **error)
 {
-  return request_finish (self, result, bb_client_get_wrapped_dek_async, G_STRFUNC, error);
+  return bb_client_request_finish (self, result, bb_client_get_wrapped_dek_async, G_STRFUNC, error);
 }

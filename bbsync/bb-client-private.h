@@ -48,7 +48,7 @@ struct _BbClient
 
 /* --- the transport (bb-client-transport.c) --- */
 
-typedef struct _Request Request;
+typedef struct _BbClientRequest BbClientRequest;
 
 /* What the answer must echo; which fields apply depends on the endpoint. */
 typedef struct
@@ -64,19 +64,19 @@ typedef struct
   gboolean has_max_pending;
   guint max_pending;
   guint max_accepted;
-} Expect;
+} BbClientExpect;
 
 /* Turns the body of a 2xx answer into the task's result, or fails. Handlers are pure:
  * they see only the answer and @expect, never the client, so they may run in a worker
  * thread. */
-typedef gpointer (*ResponseHandler) (const Expect *expect, const char *body, gsize len,
-                                     GError **error);
+typedef gpointer (*BbClientResponseHandler) (const BbClientExpect *expect, const char *body,
+                                             gsize len, GError **error);
 
 /* Applies an accepted answer to the client (the bearer token), on the caller's
  * context. */
-typedef void (*ResponseApply) (BbClient *self, gpointer value);
+typedef void (*BbClientResponseApply) (BbClient *self, gpointer value);
 
-struct _Request
+struct _BbClientRequest
 {
   const char *method;
   const char *endpoint; /* for logs: a path template without IDs or secrets */
@@ -84,11 +84,11 @@ struct _Request
   GBytes *body; /* nullable */
   gboolean authenticated;
   char *if_match; /* nullable */
-  ResponseHandler handler;
-  ResponseApply apply; /* nullable */
+  BbClientResponseHandler handler;
+  BbClientResponseApply apply; /* nullable */
   GDestroyNotify result_free;
   SoupMessage *message;
-  Expect expect;
+  BbClientExpect expect;
   /* The answer while it is read: at most body_cap bytes are kept, in a buffer that may
    * hold a bearer token and is wiped when released. */
   GInputStream *stream;
@@ -107,36 +107,39 @@ struct _Request
   gboolean timed_out;
 };
 
-Request *request_new (const char *method, const char *endpoint, char *path, gboolean authenticated,
-                      ResponseHandler handler, GDestroyNotify result_free);
-void wipe_and_free_string (gpointer data);
-void request_take_body (Request *req, char *json);
-void request_send (BbClient *self, Request *req, gpointer source_tag, GCancellable *cancellable,
-                   GAsyncReadyCallback callback, gpointer user_data);
-gpointer request_finish (BbClient *self, GAsyncResult *result, gpointer source_tag,
-                         const char *finish_name, GError **error);
+BbClientRequest *bb_client_request_new (const char *method, const char *endpoint, char *path,
+                                        gboolean authenticated, BbClientResponseHandler handler,
+                                        GDestroyNotify result_free);
+void bb_client_wipe_and_free_string (gpointer data);
+void bb_client_request_take_body (BbClientRequest *req, char *json);
+void bb_client_request_send (BbClient *self, BbClientRequest *req, gpointer source_tag,
+                             GCancellable *cancellable, GAsyncReadyCallback callback,
+                             gpointer user_data);
+gpointer bb_client_request_finish (BbClient *self, GAsyncResult *result, gpointer source_tag,
+                                   const char *finish_name, GError **error);
 
 /* --- checks (bb-client-checks.c) --- */
 
 /* The longest bearer token accepted from a server. */
 #define BB_CLIENT_MAX_ACCESS_TOKEN_LENGTH 4096
 
-gboolean check_equal (const char *field, const char *what, const char *got, const char *want,
-                      GError **error);
-gboolean as_protocol_error (GError **error);
-GBytes *decode_base64_field (const char *text, gssize expected_len, const char *field,
-                             GError **error);
-gboolean validate_lower_hex_field (const char *text, gsize expected_len, const char *field,
-                                   GError **error);
-gboolean access_token_is_valid (const char *token);
-void check_id_arg (const char *text, gsize len, const char *field, GError **error);
-void check_key_arg (GBytes *key, const char *field, GError **error);
-void check_signature_arg (GBytes *signature, GError **error);
-gboolean report_bad_arguments (BbClient *self, gpointer source_tag, GAsyncReadyCallback callback,
-                               gpointer user_data, GError *error);
+gboolean bb_client_check_equal (const char *field, const char *what, const char *got,
+                                const char *want, GError **error);
+gboolean bb_client_as_protocol_error (GError **error);
+GBytes *bb_client_decode_base64_field (const char *text, gssize expected_len, const char *field,
+                                       GError **error);
+gboolean bb_client_validate_lower_hex_field (const char *text, gsize expected_len,
+                                             const char *field, GError **error);
+gboolean bb_client_access_token_is_valid (const char *token);
+void bb_client_check_id_arg (const char *text, gsize len, const char *field, GError **error);
+void bb_client_check_key_arg (GBytes *key, const char *field, GError **error);
+void bb_client_check_signature_arg (GBytes *signature, GError **error);
+gboolean bb_client_report_bad_arguments (BbClient *self, gpointer source_tag,
+                                         GAsyncReadyCallback callback, gpointer user_data,
+                                         GError *error);
 
 /* --- namespaces (bb-client-namespaces.c) --- */
 
-char *namespace_path (const char *namespace_id, const char *suffix);
+char *bb_client_namespace_path (const char *namespace_id, const char *suffix);
 
 G_END_DECLS

@@ -24,7 +24,7 @@
 #define BB_CLIENT_THREADED_PARSE_MIN_SIZE (64 * 1024)
 
 static void
-request_stop_deadline (Request *req)
+request_stop_deadline (BbClientRequest *req)
 {
   if (req->deadline != NULL)
     {
@@ -39,7 +39,7 @@ request_stop_deadline (Request *req)
 }
 
 static void
-expect_clear (Expect *expect)
+expect_clear (BbClientExpect *expect)
 {
   g_free (expect->namespace_id);
   g_free (expect->item_id);
@@ -50,7 +50,7 @@ expect_clear (Expect *expect)
 }
 
 static void
-expect_copy (Expect *dest, const Expect *src)
+expect_copy (BbClientExpect *dest, const BbClientExpect *src)
 {
   *dest = *src;
   dest->namespace_id = g_strdup (src->namespace_id);
@@ -64,7 +64,7 @@ expect_copy (Expect *dest, const Expect *src)
 /* Lets go of the answer's stream. Closed before its end, it makes libsoup drop the
  * connection rather than read the rest. */
 static void
-request_close_stream (Request *req)
+request_close_stream (BbClientRequest *req)
 {
   if (req->stream == NULL)
     return;
@@ -73,7 +73,7 @@ request_close_stream (Request *req)
 }
 
 static void
-request_free (Request *req)
+request_free (BbClientRequest *req)
 {
   request_close_stream (req);
   if (req->body_data != NULL)
@@ -90,11 +90,11 @@ request_free (Request *req)
   g_free (req);
 }
 
-Request *
-request_new (const char *method, const char *endpoint, char *path, gboolean authenticated,
-             ResponseHandler handler, GDestroyNotify result_free)
+BbClientRequest *
+bb_client_request_new (const char *method, const char *endpoint, char *path, gboolean authenticated,
+                       BbClientResponseHandler handler, GDestroyNotify result_free)
 {
-  Request *req = g_new0 (Request, 1);
+  BbClientRequest *req = g_new0 (BbClientRequest, 1);
 
   req->method = method;
   req->endpoint = endpoint;
@@ -106,7 +106,7 @@ request_new (const char *method, const char *endpoint, char *path, gboolean auth
 }
 
 void
-wipe_and_free_string (gpointer data)
+bb_client_wipe_and_free_string (gpointer data)
 {
   char *text = data;
 
@@ -117,9 +117,10 @@ wipe_and_free_string (gpointer data)
 /* Takes @json. Request bodies may carry signatures and invite server secrets, so the
  * buffer is wiped when libsoup lets go of it. */
 void
-request_take_body (Request *req, char *json)
+bb_client_request_take_body (BbClientRequest *req, char *json)
 {
-  req->body = g_bytes_new_with_free_func (json, strlen (json), wipe_and_free_string, json);
+  req->body
+      = g_bytes_new_with_free_func (json, strlen (json), bb_client_wipe_and_free_string, json);
 }
 
 /* Error texts come from the server (or a proxy) and end up in GError messages, logs
@@ -356,7 +357,8 @@ call_parse_hook (BbClientParseStage stage, gsize len)
 }
 
 static gpointer
-run_handler (ResponseHandler handler, const Expect *expect, GBytes *body, GError **error)
+run_handler (BbClientResponseHandler handler, const BbClientExpect *expect, GBytes *body,
+             GError **error)
 {
   gsize len = 0;
   const guint8 *data = g_bytes_get_data (body, &len);
@@ -368,7 +370,7 @@ run_handler (ResponseHandler handler, const Expect *expect, GBytes *body, GError
 /* A cancellation of the request's own cancellable that the caller did not ask for was
  * the deadline. */
 static void
-request_check_timed_out (Request *req, GError **error)
+request_check_timed_out (BbClientRequest *req, GError **error)
 {
   if (req->timed_out && g_error_matches (*error, G_IO_ERROR, G_IO_ERROR_CANCELLED)
       && !g_cancellable_is_cancelled (req->caller_cancellable))
@@ -384,7 +386,7 @@ static void
 request_complete (GTask *task, gpointer value, GError *error)
 {
   BbClient *self = g_task_get_source_object (task);
-  Request *req = g_task_get_task_data (task);
+  BbClientRequest *req = g_task_get_task_data (task);
 
   request_stop_deadline (req);
   if (value == NULL)
@@ -402,9 +404,9 @@ request_complete (GTask *task, gpointer value, GError *error)
  * after a cancellation the thread may outlive the request. */
 typedef struct
 {
-  ResponseHandler handler;
+  BbClientResponseHandler handler;
   GDestroyNotify result_free;
-  Expect expect;
+  BbClientExpect expect;
   BbResponseBody *body;
 } ParseJob;
 
@@ -438,7 +440,7 @@ static void
 parse_done_cb (GObject *source, GAsyncResult *result, gpointer user_data)
 {
   g_autoptr (GTask) task = user_data;
-  Request *req = g_task_get_task_data (task);
+  BbClientRequest *req = g_task_get_task_data (task);
   GError *error = NULL;
   gpointer value;
 
@@ -452,7 +454,7 @@ parse_done_cb (GObject *source, GAsyncResult *result, gpointer user_data)
  * job runs on the request's own cancellable, so the caller's cancellable and the
  * deadline (still armed) end it at once, without waiting for the parse. */
 static void
-request_parse_in_thread (GTask *task, Request *req, BbResponseBody *body)
+request_parse_in_thread (GTask *task, BbClientRequest *req, BbResponseBody *body)
 {
   g_autoptr (GTask) parse_task = NULL;
   ParseJob *job = g_new0 (ParseJob, 1);
@@ -477,7 +479,7 @@ request_parse_in_thread (GTask *task, Request *req, BbResponseBody *body)
 static void
 request_fail (GTask *task, GError *error)
 {
-  Request *req = g_task_get_task_data (task);
+  BbClientRequest *req = g_task_get_task_data (task);
 
   request_close_stream (req);
   request_stop_deadline (req);
@@ -491,7 +493,7 @@ request_fail (GTask *task, GError *error)
 static void
 request_handle_answer (GTask *task)
 {
-  Request *req = g_task_get_task_data (task);
+  BbClientRequest *req = g_task_get_task_data (task);
   g_autoptr (BbResponseBody) body = NULL;
   GError *error = NULL;
   gpointer value;
@@ -542,7 +544,7 @@ static void request_read_cb (GObject *source, GAsyncResult *result, gpointer use
 static void
 request_read_more (GTask *task)
 {
-  Request *req = g_task_get_task_data (task);
+  BbClientRequest *req = g_task_get_task_data (task);
 
   if (req->body_len == req->body_allocated)
     {
@@ -566,7 +568,7 @@ static void
 request_read_cb (GObject *source, GAsyncResult *result, gpointer user_data)
 {
   g_autoptr (GTask) task = user_data;
-  Request *req = g_task_get_task_data (task);
+  BbClientRequest *req = g_task_get_task_data (task);
   GError *error = NULL;
   gssize n;
 
@@ -642,7 +644,7 @@ static void
 request_sent_cb (GObject *source, GAsyncResult *result, gpointer user_data)
 {
   g_autoptr (GTask) task = user_data;
-  Request *req = g_task_get_task_data (task);
+  BbClientRequest *req = g_task_get_task_data (task);
   SoupMessageHeaders *headers;
   GError *error = NULL;
   guint status;
@@ -701,7 +703,7 @@ caller_cancelled_cb (GCancellable *caller_cancellable, gpointer user_data)
 static gboolean
 deadline_cb (gpointer user_data)
 {
-  Request *req = user_data;
+  BbClientRequest *req = user_data;
 
   req->timed_out = TRUE;
   g_clear_pointer (&req->deadline, g_source_unref);
@@ -713,7 +715,8 @@ deadline_cb (gpointer user_data)
  * where libsoup runs the request and the callback), and chains the caller's
  * cancellable to the request's own. */
 static void
-request_start_deadline (BbClient *self, Request *req, GTask *task, GCancellable *cancellable)
+request_start_deadline (BbClient *self, BbClientRequest *req, GTask *task,
+                        GCancellable *cancellable)
 {
   req->cancellable = g_cancellable_new ();
   if (cancellable != NULL)
@@ -742,8 +745,8 @@ request_start_deadline (BbClient *self, Request *req, GTask *task, GCancellable 
 
 /* Sends @req (taken) for a task with @source_tag. */
 void
-request_send (BbClient *self, Request *req, gpointer source_tag, GCancellable *cancellable,
-              GAsyncReadyCallback callback, gpointer user_data)
+bb_client_request_send (BbClient *self, BbClientRequest *req, gpointer source_tag,
+                        GCancellable *cancellable, GAsyncReadyCallback callback, gpointer user_data)
 {
   g_autoptr (GTask) task = g_task_new (self, cancellable, callback, user_data);
   g_autofree char *url = NULL;
@@ -787,8 +790,8 @@ request_send (BbClient *self, Request *req, gpointer source_tag, GCancellable *c
  * names a wrong @self or @result in the critical warning, as a g_return_val_if_fail()
  * in that function would. */
 gpointer
-request_finish (BbClient *self, GAsyncResult *result, gpointer source_tag, const char *finish_name,
-                GError **error)
+bb_client_request_finish (BbClient *self, GAsyncResult *result, gpointer source_tag,
+                          const char *finish_name, GError **error)
 {
   g_autofree char *wrong_call = NULL;
   const char *failed = NULL;

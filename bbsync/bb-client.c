@@ -77,7 +77,7 @@ bb_client_finalize (GObject *object)
   g_clear_object (&self->session);
   g_free (self->base_url);
   if (self->access_token != NULL)
-    wipe_and_free_string (g_steal_pointer (&self->access_token));
+    bb_client_wipe_and_free_string (g_steal_pointer (&self->access_token));
 
   G_OBJECT_CLASS (bb_client_parent_class)->finalize (object);
 }
@@ -356,7 +356,7 @@ bb_client_set_access_token (BbClient *self, const char *access_token)
 
   if (access_token != NULL && access_token[0] == '\0')
     access_token = NULL;
-  if (access_token != NULL && !access_token_is_valid (access_token))
+  if (access_token != NULL && !bb_client_access_token_is_valid (access_token))
     {
       /* Reported like a failed g_return_if_fail() (which never quotes the token), but
        * the old token does not survive. */
@@ -366,7 +366,7 @@ bb_client_set_access_token (BbClient *self, const char *access_token)
   if (g_strcmp0 (self->access_token, access_token) == 0)
     return;
   if (self->access_token != NULL)
-    wipe_and_free_string (g_steal_pointer (&self->access_token));
+    bb_client_wipe_and_free_string (g_steal_pointer (&self->access_token));
   self->access_token = g_strdup (access_token);
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_ACCESS_TOKEN]);
 }
