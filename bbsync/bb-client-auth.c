@@ -91,8 +91,8 @@ bb_client_request_challenge_async (BbClient *self, const char *purpose, const ch
   msg.action = (char *)action;
   msg.action_fields_hash = (char *)action_fields_hash;
 
-  req = bb_client_request_new ("POST", "/v1/auth/challenge", g_strdup ("/v1/auth/challenge"), FALSE,
-                               handle_challenge, (GDestroyNotify)bb_challenge_unref);
+  req = bb_client_request_new ("POST", "/v1/auth/challenge", FALSE, handle_challenge,
+                               (GDestroyNotify)bb_challenge_unref, NULL);
   bb_client_request_take_body (req, bb_msg_challenge_request_to_json (&msg));
   bb_client_request_send (self, req, bb_client_request_challenge_async, cancellable, callback,
                           user_data);
@@ -214,8 +214,8 @@ bb_client_login_async (BbClient *self, const char *kind, const char *key_id,
   msg.intent_signature = signature_hex;
   msg.attestation = attestation_b64;
 
-  req = bb_client_request_new ("POST", "/v1/auth/login", g_strdup ("/v1/auth/login"), FALSE,
-                               handle_login, (GDestroyNotify)bb_login_result_unref);
+  req = bb_client_request_new ("POST", "/v1/auth/login", FALSE, handle_login,
+                               (GDestroyNotify)bb_login_result_unref, NULL);
   req->apply = apply_new_token;
   req->expect.kind = g_strdup (kind);
   bb_client_request_take_body (req, bb_msg_login_request_to_json (&msg));
@@ -307,8 +307,8 @@ bb_client_refresh_async (BbClient *self, const char *kind, const char *key_id,
   msg.intent_signature = signature_hex;
   msg.attestation = attestation_b64;
 
-  req = bb_client_request_new ("POST", "/v1/auth/refresh", g_strdup ("/v1/auth/refresh"), TRUE,
-                               handle_refresh, (GDestroyNotify)bb_login_result_unref);
+  req = bb_client_request_new ("POST", "/v1/auth/refresh", TRUE, handle_refresh,
+                               (GDestroyNotify)bb_login_result_unref, NULL);
   req->apply = apply_new_token;
   req->expect.kind = g_strdup (kind);
   bb_client_request_take_body (req, bb_msg_refresh_request_to_json (&msg));
@@ -389,8 +389,7 @@ bb_client_revoke_all_tokens_async (BbClient *self, const char *kind, const char 
   msg.challenge = challenge->challenge;
   msg.intent_signature = signature_hex;
 
-  req = bb_client_request_new ("DELETE", "/v1/auth/tokens", g_strdup ("/v1/auth/tokens"), TRUE,
-                               handle_revoke_all, NULL);
+  req = bb_client_request_new ("DELETE", "/v1/auth/tokens", TRUE, handle_revoke_all, NULL, NULL);
   req->apply = apply_revoke_all;
   bb_client_request_take_body (req, bb_msg_revoke_tokens_request_to_json (&msg));
   bb_client_request_send (self, req, bb_client_revoke_all_tokens_async, cancellable, callback,

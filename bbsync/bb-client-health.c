@@ -47,8 +47,7 @@ bb_client_health_async (BbClient *self, GCancellable *cancellable, GAsyncReadyCa
 
   g_return_if_fail (BB_IS_CLIENT (self));
 
-  req = bb_client_request_new ("GET", "/health", g_strdup ("/health"), FALSE, handle_health,
-                               g_free);
+  req = bb_client_request_new ("GET", "/health", FALSE, handle_health, g_free, NULL);
   bb_client_request_send (self, req, bb_client_health_async, cancellable, callback, user_data);
 }
 

@@ -141,9 +141,8 @@ bb_client_create_invite_async (BbClient *self, const char *namespace_id, const c
   msg.max_pending = max_pending;
   msg.max_accepted = max_accepted;
 
-  req = bb_client_request_new ("POST", "/v1/namespaces/{ns}/invites",
-                               bb_client_namespace_path (namespace_id, "/invites"), TRUE,
-                               handle_create_invite, (GDestroyNotify)bb_invite_info_unref);
+  req = bb_client_request_new ("POST", "/v1/namespaces/{ns}/invites", TRUE, handle_create_invite,
+                               (GDestroyNotify)bb_invite_info_unref, namespace_id, NULL);
   req->expect.namespace_id = g_strdup (namespace_id);
   req->expect.invite_id = g_strdup (invite_id);
   req->expect.expires_at = expires_at;
@@ -217,9 +216,8 @@ bb_client_list_invites_async (BbClient *self, const char *namespace_id, GCancell
   if (bb_client_report_bad_arguments (self, bb_client_list_invites_async, callback, user_data,
                                       error))
     return;
-  req = bb_client_request_new ("GET", "/v1/namespaces/{ns}/invites",
-                               bb_client_namespace_path (namespace_id, "/invites"), TRUE,
-                               handle_list_invites, (GDestroyNotify)g_ptr_array_unref);
+  req = bb_client_request_new ("GET", "/v1/namespaces/{ns}/invites", TRUE, handle_list_invites,
+                               (GDestroyNotify)g_ptr_array_unref, namespace_id, NULL);
   req->expect.namespace_id = g_strdup (namespace_id);
   bb_client_request_send (self, req, bb_client_list_invites_async, cancellable, callback,
                           user_data);
@@ -284,7 +282,6 @@ bb_client_revoke_invite_async (BbClient *self, const char *namespace_id, const c
                                gpointer user_data)
 {
   GError *error = NULL;
-  g_autofree char *suffix = NULL;
   BbClientRequest *req;
 
   g_return_if_fail (BB_IS_CLIENT (self));
@@ -294,10 +291,8 @@ bb_client_revoke_invite_async (BbClient *self, const char *namespace_id, const c
   if (bb_client_report_bad_arguments (self, bb_client_revoke_invite_async, callback, user_data,
                                       error))
     return;
-  suffix = g_strconcat ("/invites/", invite_id, NULL);
-  req = bb_client_request_new ("DELETE", "/v1/namespaces/{ns}/invites/{inviteId}",
-                               bb_client_namespace_path (namespace_id, suffix), TRUE,
-                               handle_revoke_invite, NULL);
+  req = bb_client_request_new ("DELETE", "/v1/namespaces/{ns}/invites/{inviteId}", TRUE,
+                               handle_revoke_invite, NULL, namespace_id, invite_id, NULL);
   req->expect.namespace_id = g_strdup (namespace_id);
   req->expect.invite_id = g_strdup (invite_id);
   bb_client_request_send (self, req, bb_client_revoke_invite_async, cancellable, callback,
@@ -376,7 +371,6 @@ bb_client_submit_join_request_async (BbClient *self, BbJoinRequest *request,
 {
   BbMsgSubmitJoinRequest msg = { 0 };
   GError *error = NULL;
-  g_autofree char *suffix = NULL;
   BbClientRequest *req;
 
   g_return_if_fail (BB_IS_CLIENT (self));
@@ -393,10 +387,9 @@ bb_client_submit_join_request_async (BbClient *self, BbJoinRequest *request,
   msg.invite_server_secret = bb_protocol_base64url_encode (invite_server_secret);
   msg.join_request = request->msg;
 
-  suffix = g_strconcat ("/invites/", request->msg.invite_id, "/join-requests", NULL);
-  req = bb_client_request_new ("POST", "/v1/namespaces/{ns}/invites/{inviteId}/join-requests",
-                               bb_client_namespace_path (request->msg.namespace_id, suffix), TRUE,
-                               handle_submit_join, (GDestroyNotify)bb_join_request_info_unref);
+  req = bb_client_request_new ("POST", "/v1/namespaces/{ns}/invites/{inviteId}/join-requests", TRUE,
+                               handle_submit_join, (GDestroyNotify)bb_join_request_info_unref,
+                               request->msg.namespace_id, request->msg.invite_id, NULL);
   req->expect.namespace_id = g_strdup (request->msg.namespace_id);
   req->expect.kind = g_strdup (request->msg.kind);
   req->expect.key_id = g_strdup (request->msg.key_id);
@@ -486,9 +479,9 @@ bb_client_list_join_requests_async (BbClient *self, const char *namespace_id,
   if (bb_client_report_bad_arguments (self, bb_client_list_join_requests_async, callback, user_data,
                                       error))
     return;
-  req = bb_client_request_new ("GET", "/v1/namespaces/{ns}/join-requests",
-                               bb_client_namespace_path (namespace_id, "/join-requests"), TRUE,
-                               handle_list_join_requests, (GDestroyNotify)g_ptr_array_unref);
+  req = bb_client_request_new ("GET", "/v1/namespaces/{ns}/join-requests", TRUE,
+                               handle_list_join_requests, (GDestroyNotify)g_ptr_array_unref,
+                               namespace_id, NULL);
   req->expect.namespace_id = g_strdup (namespace_id);
   bb_client_request_send (self, req, bb_client_list_join_requests_async, cancellable, callback,
                           user_data);
@@ -535,14 +528,6 @@ handle_approve (const BbClientExpect *expect, const char *body, gsize len, GErro
   return member;
 }
 
-static char *
-join_request_path (const char *namespace_id, const char *key_id, const char *join_request_hash,
-                   const char *suffix)
-{
-  return g_strconcat ("/v1/namespaces/", namespace_id, "/join-requests/", key_id, "/",
-                      join_request_hash, suffix, NULL);
-}
-
 /**
  * bb_client_approve_join_request_async:
  * @self: a #BbClient
@@ -587,10 +572,9 @@ bb_client_approve_join_request_async (BbClient *self, const char *namespace_id, 
   wrapped_b64 = bb_protocol_base64_encode (wrapped_dek);
   msg.wrapped_dek = wrapped_b64;
 
-  req = bb_client_request_new (
-      "PUT", "/v1/namespaces/{ns}/join-requests/{keyId}/{hash}/approve",
-      join_request_path (namespace_id, key_id, join_request_hash, "/approve"), TRUE, handle_approve,
-      (GDestroyNotify)bb_member_unref);
+  req = bb_client_request_new ("PUT", "/v1/namespaces/{ns}/join-requests/{keyId}/{hash}/approve",
+                               TRUE, handle_approve, (GDestroyNotify)bb_member_unref, namespace_id,
+                               key_id, join_request_hash, NULL);
   req->expect.namespace_id = g_strdup (namespace_id);
   req->expect.key_id = g_strdup (key_id);
   req->expect.join_request_hash = g_strdup (join_request_hash);
@@ -673,9 +657,8 @@ bb_client_reject_join_request_async (BbClient *self, const char *namespace_id, c
   if (bb_client_report_bad_arguments (self, bb_client_reject_join_request_async, callback,
                                       user_data, error))
     return;
-  req = bb_client_request_new ("DELETE", "/v1/namespaces/{ns}/join-requests/{keyId}/{hash}",
-                               join_request_path (namespace_id, key_id, join_request_hash, ""),
-                               TRUE, handle_reject, NULL);
+  req = bb_client_request_new ("DELETE", "/v1/namespaces/{ns}/join-requests/{keyId}/{hash}", TRUE,
+                               handle_reject, NULL, namespace_id, key_id, join_request_hash, NULL);
   req->expect.namespace_id = g_strdup (namespace_id);
   req->expect.key_id = g_strdup (key_id);
   req->expect.join_request_hash = g_strdup (join_request_hash);

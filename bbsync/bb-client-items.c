@@ -61,9 +61,8 @@ bb_client_get_items_async (BbClient *self, const char *namespace_id, GCancellabl
   bb_client_check_id_arg (namespace_id, BB_PROTOCOL_NAMESPACE_ID_SIZE, "namespaceId", &error);
   if (bb_client_report_bad_arguments (self, bb_client_get_items_async, callback, user_data, error))
     return;
-  req = bb_client_request_new ("GET", "/v1/namespaces/{ns}/items",
-                               bb_client_namespace_path (namespace_id, "/items"), TRUE,
-                               handle_items, (GDestroyNotify)bb_namespace_items_unref);
+  req = bb_client_request_new ("GET", "/v1/namespaces/{ns}/items", TRUE, handle_items,
+                               (GDestroyNotify)bb_namespace_items_unref, namespace_id, NULL);
   req->expect.namespace_id = g_strdup (namespace_id);
   bb_client_request_send (self, req, bb_client_get_items_async, cancellable, callback, user_data);
 }
@@ -142,12 +141,6 @@ handle_item (const BbClientExpect *expect, const char *body, gsize len, GError *
   return item;
 }
 
-static char *
-item_path (const char *namespace_id, const char *item_id)
-{
-  return g_strconcat ("/v1/kv/", namespace_id, "/", item_id, NULL);
-}
-
 /**
  * bb_client_get_item_async:
  * @self: a #BbClient
@@ -177,8 +170,8 @@ bb_client_get_item_async (BbClient *self, const char *namespace_id, const char *
   bb_client_check_id_arg (item_id, BB_PROTOCOL_ITEM_ID_SIZE, "itemId", &error);
   if (bb_client_report_bad_arguments (self, bb_client_get_item_async, callback, user_data, error))
     return;
-  req = bb_client_request_new ("GET", "/v1/kv/{ns}/{itemId}", item_path (namespace_id, item_id),
-                               TRUE, handle_item, (GDestroyNotify)bb_item_envelope_unref);
+  req = bb_client_request_new ("GET", "/v1/kv/{ns}/{itemId}", TRUE, handle_item,
+                               (GDestroyNotify)bb_item_envelope_unref, namespace_id, item_id, NULL);
   req->expect.namespace_id = g_strdup (namespace_id);
   req->expect.item_id = g_strdup (item_id);
   bb_client_request_send (self, req, bb_client_get_item_async, cancellable, callback, user_data);
@@ -270,8 +263,8 @@ bb_client_put_item_async (BbClient *self, const char *namespace_id, const char *
   msg.aad = bb_protocol_base64_encode (aad);
   msg.ciphertext = bb_protocol_base64_encode (ciphertext);
 
-  req = bb_client_request_new ("PUT", "/v1/kv/{ns}/{itemId}", item_path (namespace_id, item_id),
-                               TRUE, handle_put_item, g_free);
+  req = bb_client_request_new ("PUT", "/v1/kv/{ns}/{itemId}", TRUE, handle_put_item, g_free,
+                               namespace_id, item_id, NULL);
   req->expect.namespace_id = g_strdup (namespace_id);
   req->expect.item_id = g_strdup (item_id);
   req->expect.version = known_version + 1;

@@ -77,9 +77,8 @@ bb_client_get_default_namespace_async (BbClient *self, GCancellable *cancellable
 
   g_return_if_fail (BB_IS_CLIENT (self));
 
-  req = bb_client_request_new ("GET", "/v1/namespaces/default", g_strdup ("/v1/namespaces/default"),
-                               TRUE, handle_default_namespace,
-                               (GDestroyNotify)bb_namespace_info_unref);
+  req = bb_client_request_new ("GET", "/v1/namespaces/default", TRUE, handle_default_namespace,
+                               (GDestroyNotify)bb_namespace_info_unref, NULL);
   bb_client_request_send (self, req, bb_client_get_default_namespace_async, cancellable, callback,
                           user_data);
 }
@@ -170,9 +169,8 @@ bb_client_ensure_default_namespace_async (BbClient *self, const char *proposed_n
   msg.proposed_namespace_id = (char *)proposed_namespace_id;
   msg.wrapped_dek = wrapped_b64;
 
-  req = bb_client_request_new ("PUT", "/v1/namespaces/default", g_strdup ("/v1/namespaces/default"),
-                               TRUE, handle_ensure_default,
-                               (GDestroyNotify)bb_namespace_info_unref);
+  req = bb_client_request_new ("PUT", "/v1/namespaces/default", TRUE, handle_ensure_default,
+                               (GDestroyNotify)bb_namespace_info_unref, NULL);
   req->expect.namespace_id = g_strdup (proposed_namespace_id);
   bb_client_request_take_body (req, bb_msg_ensure_default_request_to_json (&msg));
   bb_client_request_send (self, req, bb_client_ensure_default_namespace_async, cancellable,
@@ -230,8 +228,8 @@ bb_client_list_namespaces_async (BbClient *self, GCancellable *cancellable,
 
   g_return_if_fail (BB_IS_CLIENT (self));
 
-  req = bb_client_request_new ("GET", "/v1/namespaces/mine", g_strdup ("/v1/namespaces/mine"), TRUE,
-                               handle_mine, (GDestroyNotify)g_ptr_array_unref);
+  req = bb_client_request_new ("GET", "/v1/namespaces/mine", TRUE, handle_mine,
+                               (GDestroyNotify)g_ptr_array_unref, NULL);
   bb_client_request_send (self, req, bb_client_list_namespaces_async, cancellable, callback,
                           user_data);
 }
@@ -333,8 +331,8 @@ bb_client_watch_async (BbClient *self, GVariant *known_heads, GCancellable *canc
       return;
     }
 
-  req = bb_client_request_new ("POST", "/v1/namespaces/watch", g_strdup ("/v1/namespaces/watch"),
-                               TRUE, handle_watch, (GDestroyNotify)bb_watch_result_unref);
+  req = bb_client_request_new ("POST", "/v1/namespaces/watch", TRUE, handle_watch,
+                               (GDestroyNotify)bb_watch_result_unref, NULL);
   bb_client_request_take_body (req, bb_msg_watch_request_to_json (&msg));
   g_hash_table_unref (msg.known_heads);
   bb_client_request_send (self, req, bb_client_watch_async, cancellable, callback, user_data);
@@ -416,8 +414,8 @@ bb_client_create_namespace_async (BbClient *self, const char *namespace_id, GByt
   msg.namespace_id = (char *)namespace_id;
   msg.wrapped_dek = wrapped_b64;
 
-  req = bb_client_request_new ("POST", "/v1/namespaces", g_strdup ("/v1/namespaces"), TRUE,
-                               handle_create_namespace, (GDestroyNotify)bb_namespace_info_unref);
+  req = bb_client_request_new ("POST", "/v1/namespaces", TRUE, handle_create_namespace,
+                               (GDestroyNotify)bb_namespace_info_unref, NULL);
   req->expect.namespace_id = g_strdup (namespace_id);
   bb_client_request_take_body (req, bb_msg_create_namespace_request_to_json (&msg));
   bb_client_request_send (self, req, bb_client_create_namespace_async, cancellable, callback,
@@ -467,12 +465,6 @@ handle_members (const BbClientExpect *expect, const char *body, gsize len, GErro
   return members;
 }
 
-char *
-bb_client_namespace_path (const char *namespace_id, const char *suffix)
-{
-  return g_strconcat ("/v1/namespaces/", namespace_id, suffix, NULL);
-}
-
 /**
  * bb_client_list_members_async:
  * @self: a #BbClient
@@ -498,9 +490,8 @@ bb_client_list_members_async (BbClient *self, const char *namespace_id, GCancell
   if (bb_client_report_bad_arguments (self, bb_client_list_members_async, callback, user_data,
                                       error))
     return;
-  req = bb_client_request_new ("GET", "/v1/namespaces/{ns}/members",
-                               bb_client_namespace_path (namespace_id, "/members"), TRUE,
-                               handle_members, (GDestroyNotify)g_ptr_array_unref);
+  req = bb_client_request_new ("GET", "/v1/namespaces/{ns}/members", TRUE, handle_members,
+                               (GDestroyNotify)g_ptr_array_unref, namespace_id, NULL);
   req->expect.namespace_id = g_strdup (namespace_id);
   bb_client_request_send (self, req, bb_client_list_members_async, cancellable, callback,
                           user_data);
@@ -561,7 +552,6 @@ bb_client_get_wrapped_dek_async (BbClient *self, const char *namespace_id, const
                                  gpointer user_data)
 {
   GError *error = NULL;
-  g_autofree char *suffix = NULL;
   BbClientRequest *req;
 
   g_return_if_fail (BB_IS_CLIENT (self));
@@ -571,10 +561,9 @@ bb_client_get_wrapped_dek_async (BbClient *self, const char *namespace_id, const
   if (bb_client_report_bad_arguments (self, bb_client_get_wrapped_dek_async, callback, user_data,
                                       error))
     return;
-  suffix = g_strconcat ("/wrapped-deks/", key_id, NULL);
-  req = bb_client_request_new ("GET", "/v1/namespaces/{ns}/wrapped-deks/{keyId}",
-                               bb_client_namespace_path (namespace_id, suffix), TRUE,
-                               handle_wrapped_dek, (GDestroyNotify)g_bytes_unref);
+  req = bb_client_request_new ("GET", "/v1/namespaces/{ns}/wrapped-deks/{keyId}", TRUE,
+                               handle_wrapped_dek, (GDestroyNotify)g_bytes_unref, namespace_id,
+                               key_id, NULL);
   req->expect.namespace_id = g_strdup (namespace_id);
   req->expect.key_id = g_strdup (key_id);
   bb_client_request_send (self, req, bb_client_get_wrapped_dek_async, cancellable, callback,

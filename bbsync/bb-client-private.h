@@ -107,9 +107,9 @@ struct _BbClientRequest
   gboolean timed_out;
 };
 
-BbClientRequest *bb_client_request_new (const char *method, const char *endpoint, char *path,
+BbClientRequest *bb_client_request_new (const char *method, const char *endpoint,
                                         gboolean authenticated, BbClientResponseHandler handler,
-                                        GDestroyNotify result_free);
+                                        GDestroyNotify result_free, ...) G_GNUC_NULL_TERMINATED;
 void bb_client_wipe_and_free_string (gpointer data);
 void bb_client_request_take_body (BbClientRequest *req, char *json);
 void bb_client_request_send (BbClient *self, BbClientRequest *req, gpointer source_tag,
@@ -137,9 +137,5 @@ void bb_client_check_signature_arg (GBytes *signature, GError **error);
 gboolean bb_client_report_bad_arguments (BbClient *self, gpointer source_tag,
                                          GAsyncReadyCallback callback, gpointer user_data,
                                          GError *error);
-
-/* --- namespaces (bb-client-namespaces.c) --- */
-
-char *bb_client_namespace_path (const char *namespace_id, const char *suffix);
 
 G_END_DECLS

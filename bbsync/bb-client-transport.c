@@ -90,15 +90,46 @@ request_free (BbClientRequest *req)
   g_free (req);
 }
 
+/* The path of @endpoint with each `{name}` in it replaced by the next of @segments,
+ * URI-escaped. */
+static char *
+request_path (const char *endpoint, va_list segments)
+{
+  GString *path = g_string_new (NULL);
+  const char *rest = endpoint;
+  const char *open;
+
+  while ((open = strchr (rest, '{')) != NULL)
+    {
+      const char *close = strchr (open, '}');
+      const char *segment = va_arg (segments, const char *);
+
+      g_assert (close != NULL && segment != NULL);
+      g_string_append_len (path, rest, open - rest);
+      g_string_append_uri_escaped (path, segment, NULL, FALSE);
+      rest = close + 1;
+    }
+  g_string_append (path, rest);
+  /* As many segments as placeholders. */
+  g_assert (va_arg (segments, const char *) == NULL);
+  return g_string_free (path, FALSE);
+}
+
+/* @endpoint is the request path as a template (`/v1/kv/{ns}/{itemId}`): logs show it as
+ * is, and the path sent is made from it and the IDs that follow, one for each `{name}`,
+ * then NULL. */
 BbClientRequest *
-bb_client_request_new (const char *method, const char *endpoint, char *path, gboolean authenticated,
-                       BbClientResponseHandler handler, GDestroyNotify result_free)
+bb_client_request_new (const char *method, const char *endpoint, gboolean authenticated,
+                       BbClientResponseHandler handler, GDestroyNotify result_free, ...)
 {
   BbClientRequest *req = g_new0 (BbClientRequest, 1);
+  va_list segments;
 
   req->method = method;
   req->endpoint = endpoint;
-  req->path = path;
+  va_start (segments, result_free);
+  req->path = request_path (endpoint, segments);
+  va_end (segments);
   req->authenticated = authenticated;
   req->handler = handler;
   req->result_free = result_free;
