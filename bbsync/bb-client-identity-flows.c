@@ -15,17 +15,27 @@
 #include "bb-invite-private.h"
 #include "bb-protocol.h"
 
-typedef enum
-{
-  FLOW_LOGIN,
-  FLOW_REFRESH,
-  FLOW_REVOKE_ALL,
-  FLOW_CREATE_INVITE,
-} FlowKind;
+typedef struct _Flow Flow;
 
+/* What sets one flow apart from the others: its challenge, how the identity signs it,
+ * and the endpoint that sends the signed intent. A flow with an action is a sensitive
+ * action, which cannot carry an attestation. */
 typedef struct
 {
-  FlowKind kind;
+  const char *purpose;
+  const char *action; /* nullable */
+  void (*sign) (Flow *flow, GCancellable *cancellable, GAsyncReadyCallback callback,
+                gpointer user_data);
+  GBytes *(*sign_finish) (BbIdentity *identity, GAsyncResult *result, GError **error);
+  void (*send) (BbClient *self, Flow *flow, GCancellable *cancellable, GAsyncReadyCallback callback,
+                gpointer user_data);
+  /* Finishes the endpoint's call and ends @task with its result. */
+  void (*sent) (BbClient *self, GAsyncResult *result, GTask *task);
+} FlowClass;
+
+struct _Flow
+{
+  const FlowClass *klass;
   BbIdentity *identity;
   char *identity_kind;
   char *key_id;
@@ -39,7 +49,7 @@ typedef struct
   GBytes *server_secret_hash;
   guint max_pending;
   guint max_accepted;
-} Flow;
+};
 
 static void
 flow_free (Flow *flow)
@@ -64,9 +74,8 @@ static void flow_sent_cb (GObject *source, GAsyncResult *result, gpointer user_d
 
 /* Starts a flow: reads the identity's public material, then asks for the challenge. */
 static void
-flow_start (BbClient *self, Flow *flow, gpointer source_tag, const char *purpose,
-            const char *action, const char *action_fields_hash, GCancellable *cancellable,
-            GAsyncReadyCallback callback, gpointer user_data)
+flow_start (BbClient *self, Flow *flow, gpointer source_tag, const char *action_fields_hash,
+            GCancellable *cancellable, GAsyncReadyCallback callback, gpointer user_data)
 {
   g_autoptr (GTask) task = g_task_new (self, cancellable, callback, user_data);
 
@@ -85,8 +94,9 @@ flow_start (BbClient *self, Flow *flow, gpointer source_tag, const char *purpose
       return;
     }
 
-  bb_client_request_challenge_async (self, purpose, action, action_fields_hash, cancellable,
-                                     flow_challenge_cb, g_steal_pointer (&task));
+  bb_client_request_challenge_async (self, flow->klass->purpose, flow->klass->action,
+                                     action_fields_hash, cancellable, flow_challenge_cb,
+                                     g_steal_pointer (&task));
 }
 
 static void
@@ -96,7 +106,6 @@ flow_challenge_cb (GObject *source, GAsyncResult *result, gpointer user_data)
   Flow *flow = g_task_get_task_data (task);
   GCancellable *cancellable = g_task_get_cancellable (task);
   GError *error = NULL;
-  GBytes *bytes;
 
   flow->challenge = bb_client_request_challenge_finish (BB_CLIENT (source), result, &error);
   if (flow->challenge == NULL)
@@ -104,11 +113,10 @@ flow_challenge_cb (GObject *source, GAsyncResult *result, gpointer user_data)
       g_task_return_error (task, error);
       return;
     }
-  bytes = flow->challenge->bytes;
 
   /* Sensitive actions cannot carry an attestation, so any spam control but none is a
    * dead end (the reference client refuses it too). */
-  if ((flow->kind == FLOW_REVOKE_ALL || flow->kind == FLOW_CREATE_INVITE)
+  if (flow->klass->action != NULL
       && g_strcmp0 (flow->challenge->spam_control_kind, BB_PROTOCOL_SPAM_CONTROL_NONE) != 0)
     {
       g_task_return_new_error (
@@ -118,84 +126,16 @@ flow_challenge_cb (GObject *source, GAsyncResult *result, gpointer user_data)
       return;
     }
 
-  switch (flow->kind)
-    {
-      case FLOW_LOGIN:
-        bb_identity_sign_login_async (flow->identity, bytes, cancellable, flow_signed_cb,
-                                      g_steal_pointer (&task));
-        break;
-      case FLOW_REFRESH:
-        bb_identity_sign_refresh_async (flow->identity, bytes, cancellable, flow_signed_cb,
-                                        g_steal_pointer (&task));
-        break;
-      case FLOW_REVOKE_ALL:
-        bb_identity_sign_revoke_all_tokens_async (flow->identity, bytes, cancellable,
-                                                  flow_signed_cb, g_steal_pointer (&task));
-        break;
-      case FLOW_CREATE_INVITE:
-        bb_identity_sign_create_invite_async (
-            flow->identity, bytes, bb_invite_get_namespace_id (flow->invite),
-            bb_invite_get_invite_id (flow->invite), flow->server_secret_hash,
-            bb_invite_get_expires_at (flow->invite), flow->max_pending, flow->max_accepted,
-            cancellable, flow_signed_cb, g_steal_pointer (&task));
-        break;
-      default:
-        g_assert_not_reached ();
-    }
-}
-
-static GBytes *
-flow_sign_finish (Flow *flow, GAsyncResult *result, GError **error)
-{
-  switch (flow->kind)
-    {
-      case FLOW_LOGIN:
-        return bb_identity_sign_login_finish (flow->identity, result, error);
-      case FLOW_REFRESH:
-        return bb_identity_sign_refresh_finish (flow->identity, result, error);
-      case FLOW_REVOKE_ALL:
-        return bb_identity_sign_revoke_all_tokens_finish (flow->identity, result, error);
-      case FLOW_CREATE_INVITE:
-        return bb_identity_sign_create_invite_finish (flow->identity, result, error);
-      default:
-        g_assert_not_reached ();
-    }
-  return NULL;
+  flow->klass->sign (flow, cancellable, flow_signed_cb, g_steal_pointer (&task));
 }
 
 static void
 flow_send (GTask *task)
 {
-  BbClient *self = g_task_get_source_object (task);
   Flow *flow = g_task_get_task_data (task);
-  GCancellable *cancellable = g_task_get_cancellable (task);
 
-  switch (flow->kind)
-    {
-      case FLOW_LOGIN:
-        bb_client_login_async (self, flow->identity_kind, flow->key_id, flow->auth_public_key,
-                               flow->wrap_public_key, flow->challenge, flow->signature,
-                               flow->attestation, cancellable, flow_sent_cb, task);
-        break;
-      case FLOW_REFRESH:
-        bb_client_refresh_async (self, flow->identity_kind, flow->key_id, flow->challenge,
-                                 flow->signature, flow->attestation, cancellable, flow_sent_cb,
-                                 task);
-        break;
-      case FLOW_REVOKE_ALL:
-        bb_client_revoke_all_tokens_async (self, flow->identity_kind, flow->key_id, flow->challenge,
-                                           flow->signature, cancellable, flow_sent_cb, task);
-        break;
-      case FLOW_CREATE_INVITE:
-        bb_client_create_invite_async (
-            self, bb_invite_get_namespace_id (flow->invite), flow->identity_kind, flow->key_id,
-            bb_invite_get_invite_id (flow->invite), flow->server_secret_hash, flow->challenge,
-            flow->signature, bb_invite_get_expires_at (flow->invite), flow->max_pending,
-            flow->max_accepted, cancellable, flow_sent_cb, task);
-        break;
-      default:
-        g_assert_not_reached ();
-    }
+  flow->klass->send (g_task_get_source_object (task), flow, g_task_get_cancellable (task),
+                     flow_sent_cb, task);
 }
 
 static void
@@ -205,7 +145,7 @@ flow_signed_cb (GObject *source, GAsyncResult *result, gpointer user_data)
   Flow *flow = g_task_get_task_data (task);
   GError *error = NULL;
 
-  flow->signature = flow_sign_finish (flow, result, &error);
+  flow->signature = flow->klass->sign_finish (flow->identity, result, &error);
   if (flow->signature == NULL)
     {
       g_task_return_error (task, error);
@@ -214,7 +154,7 @@ flow_signed_cb (GObject *source, GAsyncResult *result, gpointer user_data)
 
   /* Login and refresh attach an attestation only when the server asks for one; any
    * other kind, even an unknown one, means none. */
-  if ((flow->kind == FLOW_LOGIN || flow->kind == FLOW_REFRESH)
+  if (flow->klass->action == NULL
       && g_strcmp0 (flow->challenge->spam_control_kind, BB_PROTOCOL_SPAM_CONTROL_ATTEST) == 0)
     {
       bb_identity_attest_async (flow->identity, flow->challenge->bytes,
@@ -246,37 +186,170 @@ flow_sent_cb (GObject *source, GAsyncResult *result, gpointer user_data)
 {
   g_autoptr (GTask) task = user_data;
   Flow *flow = g_task_get_task_data (task);
-  BbClient *self = BB_CLIENT (source);
-  GError *error = NULL;
-  gpointer value = NULL;
-  GDestroyNotify free_func = NULL;
 
-  switch (flow->kind)
-    {
-      case FLOW_LOGIN:
-        value = bb_client_login_finish (self, result, &error);
-        free_func = (GDestroyNotify)bb_login_result_unref;
-        break;
-      case FLOW_REFRESH:
-        value = bb_client_refresh_finish (self, result, &error);
-        free_func = (GDestroyNotify)bb_login_result_unref;
-        break;
-      case FLOW_REVOKE_ALL:
-        value = bb_client_revoke_all_tokens_finish (self, result, &error) ? GINT_TO_POINTER (TRUE)
-                                                                          : NULL;
-        break;
-      case FLOW_CREATE_INVITE:
-        value = bb_client_create_invite_finish (self, result, &error);
-        free_func = (GDestroyNotify)bb_invite_info_unref;
-        break;
-      default:
-        g_assert_not_reached ();
-    }
+  flow->klass->sent (BB_CLIENT (source), result, task);
+}
+
+/* Ends @task with @value (taken, freed with @value_free), or with @error (taken) when
+ * @value is NULL. */
+static void
+flow_return (GTask *task, gpointer value, GDestroyNotify value_free, GError *error)
+{
   if (value == NULL)
     g_task_return_error (task, error);
   else
-    g_task_return_pointer (task, value, free_func);
+    g_task_return_pointer (task, value, value_free);
 }
+
+/* --- login --- */
+
+static void
+login_sign (Flow *flow, GCancellable *cancellable, GAsyncReadyCallback callback, gpointer user_data)
+{
+  bb_identity_sign_login_async (flow->identity, flow->challenge->bytes, cancellable, callback,
+                                user_data);
+}
+
+static void
+login_send (BbClient *self, Flow *flow, GCancellable *cancellable, GAsyncReadyCallback callback,
+            gpointer user_data)
+{
+  bb_client_login_async (self, flow->identity_kind, flow->key_id, flow->auth_public_key,
+                         flow->wrap_public_key, flow->challenge, flow->signature, flow->attestation,
+                         cancellable, callback, user_data);
+}
+
+static void
+login_sent (BbClient *self, GAsyncResult *result, GTask *task)
+{
+  GError *error = NULL;
+  BbLoginResult *login = bb_client_login_finish (self, result, &error);
+
+  flow_return (task, login, (GDestroyNotify)bb_login_result_unref, error);
+}
+
+static const FlowClass login_flow = {
+  .purpose = BB_PROTOCOL_PURPOSE_LOGIN,
+  .sign = login_sign,
+  .sign_finish = bb_identity_sign_login_finish,
+  .send = login_send,
+  .sent = login_sent,
+};
+
+/* --- refresh --- */
+
+static void
+refresh_sign (Flow *flow, GCancellable *cancellable, GAsyncReadyCallback callback,
+              gpointer user_data)
+{
+  bb_identity_sign_refresh_async (flow->identity, flow->challenge->bytes, cancellable, callback,
+                                  user_data);
+}
+
+static void
+refresh_send (BbClient *self, Flow *flow, GCancellable *cancellable, GAsyncReadyCallback callback,
+              gpointer user_data)
+{
+  bb_client_refresh_async (self, flow->identity_kind, flow->key_id, flow->challenge,
+                           flow->signature, flow->attestation, cancellable, callback, user_data);
+}
+
+static void
+refresh_sent (BbClient *self, GAsyncResult *result, GTask *task)
+{
+  GError *error = NULL;
+  BbLoginResult *login = bb_client_refresh_finish (self, result, &error);
+
+  flow_return (task, login, (GDestroyNotify)bb_login_result_unref, error);
+}
+
+static const FlowClass refresh_flow = {
+  .purpose = BB_PROTOCOL_PURPOSE_REFRESH,
+  .sign = refresh_sign,
+  .sign_finish = bb_identity_sign_refresh_finish,
+  .send = refresh_send,
+  .sent = refresh_sent,
+};
+
+/* --- revoke all tokens --- */
+
+static void
+revoke_all_sign (Flow *flow, GCancellable *cancellable, GAsyncReadyCallback callback,
+                 gpointer user_data)
+{
+  bb_identity_sign_revoke_all_tokens_async (flow->identity, flow->challenge->bytes, cancellable,
+                                            callback, user_data);
+}
+
+static void
+revoke_all_send (BbClient *self, Flow *flow, GCancellable *cancellable,
+                 GAsyncReadyCallback callback, gpointer user_data)
+{
+  bb_client_revoke_all_tokens_async (self, flow->identity_kind, flow->key_id, flow->challenge,
+                                     flow->signature, cancellable, callback, user_data);
+}
+
+static void
+revoke_all_sent (BbClient *self, GAsyncResult *result, GTask *task)
+{
+  GError *error = NULL;
+
+  if (bb_client_revoke_all_tokens_finish (self, result, &error))
+    g_task_return_pointer (task, GINT_TO_POINTER (TRUE), NULL);
+  else
+    g_task_return_error (task, error);
+}
+
+static const FlowClass revoke_all_flow = {
+  .purpose = BB_PROTOCOL_PURPOSE_SENSITIVE,
+  .action = BB_PROTOCOL_ACTION_REVOKE_ALL,
+  .sign = revoke_all_sign,
+  .sign_finish = bb_identity_sign_revoke_all_tokens_finish,
+  .send = revoke_all_send,
+  .sent = revoke_all_sent,
+};
+
+/* --- create invite --- */
+
+static void
+create_invite_sign (Flow *flow, GCancellable *cancellable, GAsyncReadyCallback callback,
+                    gpointer user_data)
+{
+  bb_identity_sign_create_invite_async (
+      flow->identity, flow->challenge->bytes, bb_invite_get_namespace_id (flow->invite),
+      bb_invite_get_invite_id (flow->invite), flow->server_secret_hash,
+      bb_invite_get_expires_at (flow->invite), flow->max_pending, flow->max_accepted, cancellable,
+      callback, user_data);
+}
+
+static void
+create_invite_send (BbClient *self, Flow *flow, GCancellable *cancellable,
+                    GAsyncReadyCallback callback, gpointer user_data)
+{
+  bb_client_create_invite_async (
+      self, bb_invite_get_namespace_id (flow->invite), flow->identity_kind, flow->key_id,
+      bb_invite_get_invite_id (flow->invite), flow->server_secret_hash, flow->challenge,
+      flow->signature, bb_invite_get_expires_at (flow->invite), flow->max_pending,
+      flow->max_accepted, cancellable, callback, user_data);
+}
+
+static void
+create_invite_sent (BbClient *self, GAsyncResult *result, GTask *task)
+{
+  GError *error = NULL;
+  BbInviteInfo *info = bb_client_create_invite_finish (self, result, &error);
+
+  flow_return (task, info, (GDestroyNotify)bb_invite_info_unref, error);
+}
+
+static const FlowClass create_invite_flow = {
+  .purpose = BB_PROTOCOL_PURPOSE_SENSITIVE,
+  .action = BB_PROTOCOL_ACTION_CREATE_INVITE,
+  .sign = create_invite_sign,
+  .sign_finish = bb_identity_sign_create_invite_finish,
+  .send = create_invite_send,
+  .sent = create_invite_sent,
+};
 
 /**
  * bb_client_login_with_identity_async:
@@ -303,10 +376,10 @@ bb_client_login_with_identity_async (BbClient *self, BbIdentity *identity,
   g_return_if_fail (BB_IS_IDENTITY (identity));
 
   flow = g_new0 (Flow, 1);
-  flow->kind = FLOW_LOGIN;
+  flow->klass = &login_flow;
   flow->identity = g_object_ref (identity);
-  flow_start (self, flow, bb_client_login_with_identity_async, BB_PROTOCOL_PURPOSE_LOGIN, NULL,
-              NULL, cancellable, callback, user_data);
+  flow_start (self, flow, bb_client_login_with_identity_async, NULL, cancellable, callback,
+              user_data);
 }
 
 /**
@@ -351,10 +424,10 @@ bb_client_refresh_with_identity_async (BbClient *self, BbIdentity *identity,
   g_return_if_fail (BB_IS_IDENTITY (identity));
 
   flow = g_new0 (Flow, 1);
-  flow->kind = FLOW_REFRESH;
+  flow->klass = &refresh_flow;
   flow->identity = g_object_ref (identity);
-  flow_start (self, flow, bb_client_refresh_with_identity_async, BB_PROTOCOL_PURPOSE_REFRESH, NULL,
-              NULL, cancellable, callback, user_data);
+  flow_start (self, flow, bb_client_refresh_with_identity_async, NULL, cancellable, callback,
+              user_data);
 }
 
 /**
@@ -400,11 +473,10 @@ bb_client_revoke_all_tokens_with_identity_async (BbClient *self, BbIdentity *ide
   g_return_if_fail (BB_IS_IDENTITY (identity));
 
   flow = g_new0 (Flow, 1);
-  flow->kind = FLOW_REVOKE_ALL;
+  flow->klass = &revoke_all_flow;
   flow->identity = g_object_ref (identity);
-  flow_start (self, flow, bb_client_revoke_all_tokens_with_identity_async,
-              BB_PROTOCOL_PURPOSE_SENSITIVE, BB_PROTOCOL_ACTION_REVOKE_ALL, fields_hash,
-              cancellable, callback, user_data);
+  flow_start (self, flow, bb_client_revoke_all_tokens_with_identity_async, fields_hash, cancellable,
+              callback, user_data);
 }
 
 /**
@@ -462,7 +534,7 @@ bb_client_create_invite_with_identity_async (BbClient *self, BbIdentity *identit
   g_return_if_fail (invite != NULL);
 
   flow = g_new0 (Flow, 1);
-  flow->kind = FLOW_CREATE_INVITE;
+  flow->klass = &create_invite_flow;
   flow->identity = g_object_ref (identity);
   flow->invite = bb_invite_ref (invite);
   flow->max_pending = max_pending;
@@ -483,9 +555,8 @@ bb_client_create_invite_with_identity_async (BbClient *self, BbIdentity *identit
       return;
     }
   fields_hash = bb_protocol_action_fields_hash (fields);
-  flow_start (self, flow, bb_client_create_invite_with_identity_async,
-              BB_PROTOCOL_PURPOSE_SENSITIVE, BB_PROTOCOL_ACTION_CREATE_INVITE, fields_hash,
-              cancellable, callback, user_data);
+  flow_start (self, flow, bb_client_create_invite_with_identity_async, fields_hash, cancellable,
+              callback, user_data);
 }
 
 /**
