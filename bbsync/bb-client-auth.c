@@ -332,11 +332,11 @@ bb_client_refresh_finish (BbClient *self, GAsyncResult *result, GError **error)
   return bb_client_request_finish (self, result, bb_client_refresh_async, G_STRFUNC, error);
 }
 
-static gpointer
+static gboolean
 handle_revoke_all (const BbClientExpect *expect, const char *body, gsize len, GError **error)
 {
   /* Any 2xx will do; the body is ignored. */
-  return GINT_TO_POINTER (TRUE);
+  return TRUE;
 }
 
 static void
@@ -389,7 +389,8 @@ bb_client_revoke_all_tokens_async (BbClient *self, const char *kind, const char 
   msg.challenge = challenge->challenge;
   msg.intent_signature = signature_hex;
 
-  req = bb_client_request_new ("DELETE", "/v1/auth/tokens", TRUE, handle_revoke_all, NULL, NULL);
+  req = bb_client_request_new ("DELETE", "/v1/auth/tokens", TRUE, NULL, NULL, NULL);
+  req->check = handle_revoke_all;
   req->apply = apply_revoke_all;
   bb_client_request_take_body (req, bb_msg_revoke_tokens_request_to_json (&msg));
   bb_client_request_send (self, req, bb_client_revoke_all_tokens_async, cancellable, callback,
@@ -409,7 +410,6 @@ bb_client_revoke_all_tokens_async (BbClient *self, const char *kind, const char 
 gboolean
 bb_client_revoke_all_tokens_finish (BbClient *self, GAsyncResult *result, GError **error)
 {
-  return bb_client_request_finish (self, result, bb_client_revoke_all_tokens_async, G_STRFUNC,
-                                   error)
-         != NULL;
+  return bb_client_request_finish_boolean (self, result, bb_client_revoke_all_tokens_async,
+                                           G_STRFUNC, error);
 }

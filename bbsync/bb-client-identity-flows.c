@@ -295,7 +295,7 @@ revoke_all_sent (BbClient *self, GAsyncResult *result, GTask *task)
   GError *error = NULL;
 
   if (bb_client_revoke_all_tokens_finish (self, result, &error))
-    g_task_return_pointer (task, GINT_TO_POINTER (TRUE), NULL);
+    g_task_return_boolean (task, TRUE);
   else
     g_task_return_error (task, error);
 }
@@ -493,9 +493,8 @@ gboolean
 bb_client_revoke_all_tokens_with_identity_finish (BbClient *self, GAsyncResult *result,
                                                   GError **error)
 {
-  return bb_client_request_finish (self, result, bb_client_revoke_all_tokens_with_identity_async,
-                                   G_STRFUNC, error)
-         != NULL;
+  return bb_client_request_finish_boolean (
+      self, result, bb_client_revoke_all_tokens_with_identity_async, G_STRFUNC, error);
 }
 
 /**

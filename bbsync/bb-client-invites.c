@@ -240,20 +240,20 @@ bb_client_list_invites_finish (BbClient *self, GAsyncResult *result, GError **er
   return bb_client_request_finish (self, result, bb_client_list_invites_async, G_STRFUNC, error);
 }
 
-static gpointer
+static gboolean
 handle_revoke_invite (const BbClientExpect *expect, const char *body, gsize len, GError **error)
 {
   BbMsgRevokeInviteResponse msg = { 0 };
-  gpointer ok = NULL;
+  gboolean ok = FALSE;
 
   if (!bb_msg_revoke_invite_response_parse (&msg, body, len, error))
-    return NULL;
+    return FALSE;
   if (bb_client_check_equal ("namespaceId", "namespace", msg.namespace_id, expect->namespace_id,
                              error)
       && bb_client_check_equal ("inviteId", "invite", msg.invite_id, expect->invite_id, error))
     {
       if (msg.revoked)
-        ok = GINT_TO_POINTER (TRUE);
+        ok = TRUE;
       else
         g_set_error (error, BB_SYNC_ERROR, BB_SYNC_ERROR_PROTOCOL,
                      _ ("revoked: the revoke invite response must report revoked"));
@@ -291,8 +291,9 @@ bb_client_revoke_invite_async (BbClient *self, const char *namespace_id, const c
   if (bb_client_report_bad_arguments (self, bb_client_revoke_invite_async, callback, user_data,
                                       error))
     return;
-  req = bb_client_request_new ("DELETE", "/v1/namespaces/{ns}/invites/{inviteId}", TRUE,
-                               handle_revoke_invite, NULL, namespace_id, invite_id, NULL);
+  req = bb_client_request_new ("DELETE", "/v1/namespaces/{ns}/invites/{inviteId}", TRUE, NULL, NULL,
+                               namespace_id, invite_id, NULL);
+  req->check = handle_revoke_invite;
   req->expect.namespace_id = g_strdup (namespace_id);
   req->expect.invite_id = g_strdup (invite_id);
   bb_client_request_send (self, req, bb_client_revoke_invite_async, cancellable, callback,
@@ -312,8 +313,8 @@ bb_client_revoke_invite_async (BbClient *self, const char *namespace_id, const c
 gboolean
 bb_client_revoke_invite_finish (BbClient *self, GAsyncResult *result, GError **error)
 {
-  return bb_client_request_finish (self, result, bb_client_revoke_invite_async, G_STRFUNC, error)
-         != NULL;
+  return bb_client_request_finish_boolean (self, result, bb_client_revoke_invite_async, G_STRFUNC,
+                                           error);
 }
 
 static gpointer
@@ -601,14 +602,14 @@ bb_client_approve_join_request_finish (BbClient *self, GAsyncResult *result, GEr
                                    error);
 }
 
-static gpointer
+static gboolean
 handle_reject (const BbClientExpect *expect, const char *body, gsize len, GError **error)
 {
   BbMsgRejectResponse msg = { 0 };
-  gpointer ok = NULL;
+  gboolean ok = FALSE;
 
   if (!bb_msg_reject_response_parse (&msg, body, len, error))
-    return NULL;
+    return FALSE;
   if (bb_client_check_equal ("namespaceId", "namespace", msg.namespace_id, expect->namespace_id,
                              error)
       && bb_client_check_equal ("requesterKeyId", "key", msg.requester_key_id, expect->key_id,
@@ -617,7 +618,7 @@ handle_reject (const BbClientExpect *expect, const char *body, gsize len, GError
                                 expect->join_request_hash, error))
     {
       if (msg.rejected)
-        ok = GINT_TO_POINTER (TRUE);
+        ok = TRUE;
       else
         g_set_error (error, BB_SYNC_ERROR, BB_SYNC_ERROR_PROTOCOL,
                      _ ("rejected: the reject join request response must report rejected"));
@@ -658,7 +659,8 @@ bb_client_reject_join_request_async (BbClient *self, const char *namespace_id, c
                                       user_data, error))
     return;
   req = bb_client_request_new ("DELETE", "/v1/namespaces/{ns}/join-requests/{keyId}/{hash}", TRUE,
-                               handle_reject, NULL, namespace_id, key_id, join_request_hash, NULL);
+                               NULL, NULL, namespace_id, key_id, join_request_hash, NULL);
+  req->check = handle_reject;
   req->expect.namespace_id = g_strdup (namespace_id);
   req->expect.key_id = g_strdup (key_id);
   req->expect.join_request_hash = g_strdup (join_request_hash);
@@ -679,7 +681,6 @@ bb_client_reject_join_request_async (BbClient *self, const char *namespace_id, c
 gboolean
 bb_client_reject_join_request_finish (BbClient *self, GAsyncResult *result, GError **error)
 {
-  return bb_client_request_finish (self, result, bb_client_reject_join_request_async, G_STRFUNC,
-                                   error)
-         != NULL;
+  return bb_client_request_finish_boolean (self, result, bb_client_reject_join_request_async,
+                                           G_STRFUNC, error);
 }

@@ -72,6 +72,11 @@ typedef struct
 typedef gpointer (*BbClientResponseHandler) (const BbClientExpect *expect, const char *body,
                                              gsize len, GError **error);
 
+/* Checks the body of a 2xx answer that carries no result (a revocation, a rejection):
+ * a request with a check instead of a handler returns a boolean. Pure, like a handler. */
+typedef gboolean (*BbClientResponseCheck) (const BbClientExpect *expect, const char *body,
+                                           gsize len, GError **error);
+
 /* Applies an accepted answer to the client (the bearer token), on the caller's
  * context. */
 typedef void (*BbClientResponseApply) (BbClient *self, gpointer value);
@@ -85,6 +90,7 @@ struct _BbClientRequest
   gboolean authenticated;
   char *if_match; /* nullable */
   BbClientResponseHandler handler;
+  BbClientResponseCheck check; /* instead of handler: the task returns a boolean */
   BbClientResponseApply apply; /* nullable */
   GDestroyNotify result_free;
   SoupMessage *message;
@@ -117,6 +123,9 @@ void bb_client_request_send (BbClient *self, BbClientRequest *req, gpointer sour
                              gpointer user_data);
 gpointer bb_client_request_finish (BbClient *self, GAsyncResult *result, gpointer source_tag,
                                    const char *finish_name, GError **error);
+gboolean bb_client_request_finish_boolean (BbClient *self, GAsyncResult *result,
+                                           gpointer source_tag, const char *finish_name,
+                                           GError **error);
 
 /* --- checks (bb-client-checks.c) --- */
 

@@ -387,15 +387,32 @@ call_parse_hook (BbClientParseStage stage, gsize len)
     hook (stage, len, g_atomic_pointer_get (&parse_hook_data));
 }
 
-static gpointer
-run_handler (BbClientResponseHandler handler, const BbClientExpect *expect, GBytes *body,
-             GError **error)
+/* Runs @check or, when it is NULL, @handler on @body: FALSE when the answer is refused,
+ * else TRUE with the handler's result (NULL for a check) in @value. */
+static gboolean
+run_handler (BbClientResponseHandler handler, BbClientResponseCheck check,
+             const BbClientExpect *expect, GBytes *body, gpointer *value, GError **error)
 {
   gsize len = 0;
   const guint8 *data = g_bytes_get_data (body, &len);
+  const char *text = (const char *)(data != NULL ? data : (const guint8 *)"");
 
   call_parse_hook (BB_CLIENT_PARSE_STARTED, len);
-  return handler (expect, (const char *)(data != NULL ? data : (const guint8 *)""), len, error);
+  *value = NULL;
+  if (check != NULL)
+    return check (expect, text, len, error);
+  *value = handler (expect, text, len, error);
+  return *value != NULL;
+}
+
+/* Ends @task with an accepted answer: TRUE after a check, else @value (taken). */
+static void
+return_answer (GTask *task, BbClientResponseCheck check, gpointer value, GDestroyNotify result_free)
+{
+  if (check != NULL)
+    g_task_return_boolean (task, TRUE);
+  else
+    g_task_return_pointer (task, value, result_free);
 }
 
 /* A cancellation of the request's own cancellable that the caller did not ask for was
@@ -412,15 +429,16 @@ request_check_timed_out (BbClientRequest *req, GError **error)
     }
 }
 
-/* Ends @task with @value (taken) or @error (taken), on the caller's context. */
+/* Ends @task with the accepted answer (@value, taken) or, unless @accepted, with @error
+ * (taken), on the caller's context. */
 static void
-request_complete (GTask *task, gpointer value, GError *error)
+request_complete (GTask *task, gboolean accepted, gpointer value, GError *error)
 {
   BbClient *self = g_task_get_source_object (task);
   BbClientRequest *req = g_task_get_task_data (task);
 
   request_stop_deadline (req);
-  if (value == NULL)
+  if (!accepted)
     {
       g_debug ("%s %s: rejected answer: %s", req->method, req->endpoint, error->message);
       g_task_return_error (task, error);
@@ -428,7 +446,7 @@ request_complete (GTask *task, gpointer value, GError *error)
     }
   if (req->apply != NULL)
     req->apply (self, value);
-  g_task_return_pointer (task, value, req->result_free);
+  return_answer (task, req->check, value, req->result_free);
 }
 
 /* What a worker thread needs to parse one answer; it owns copies of everything, because
@@ -436,6 +454,7 @@ request_complete (GTask *task, gpointer value, GError *error)
 typedef struct
 {
   BbClientResponseHandler handler;
+  BbClientResponseCheck check;
   GDestroyNotify result_free;
   BbClientExpect expect;
   BbResponseBody *body;
@@ -460,11 +479,10 @@ parse_thread (GTask *parse_task, gpointer source_object, gpointer task_data,
   GError *error = NULL;
   gpointer value;
 
-  value = run_handler (job->handler, &job->expect, job->body, &error);
-  if (value == NULL)
-    g_task_return_error (parse_task, error);
+  if (run_handler (job->handler, job->check, &job->expect, job->body, &value, &error))
+    return_answer (parse_task, job->check, value, job->result_free);
   else
-    g_task_return_pointer (parse_task, value, job->result_free);
+    g_task_return_error (parse_task, error);
 }
 
 static void
@@ -473,12 +491,19 @@ parse_done_cb (GObject *source, GAsyncResult *result, gpointer user_data)
   g_autoptr (GTask) task = user_data;
   BbClientRequest *req = g_task_get_task_data (task);
   GError *error = NULL;
-  gpointer value;
+  gpointer value = NULL;
+  gboolean accepted;
 
-  value = g_task_propagate_pointer (G_TASK (result), &error);
-  if (value == NULL)
+  if (req->check != NULL)
+    accepted = g_task_propagate_boolean (G_TASK (result), &error);
+  else
+    {
+      value = g_task_propagate_pointer (G_TASK (result), &error);
+      accepted = value != NULL;
+    }
+  if (!accepted)
     request_check_timed_out (req, &error);
-  request_complete (task, value, error);
+  request_complete (task, accepted, value, error);
 }
 
 /* Parses @body (taken) in a worker thread; the result comes back on the context of @task. The
@@ -491,6 +516,7 @@ request_parse_in_thread (GTask *task, BbClientRequest *req, BbResponseBody *body
   ParseJob *job = g_new0 (ParseJob, 1);
 
   job->handler = req->handler;
+  job->check = req->check;
   job->result_free = req->result_free;
   expect_copy (&job->expect, &req->expect);
   job->body = body;
@@ -528,6 +554,7 @@ request_handle_answer (GTask *task)
   g_autoptr (BbResponseBody) body = NULL;
   GError *error = NULL;
   gpointer value;
+  gboolean accepted;
   guint status = soup_message_get_status (req->message);
   const guint8 *data;
   gsize len;
@@ -563,9 +590,9 @@ request_handle_answer (GTask *task)
       return;
     }
 
-  value = run_handler (req->handler, &req->expect, body, &error);
+  accepted = run_handler (req->handler, req->check, &req->expect, body, &value, &error);
   call_parse_hook (BB_CLIENT_PARSE_FINISHED, len);
-  request_complete (task, value, error);
+  request_complete (task, accepted, value, error);
 }
 
 static void request_read_cb (GObject *source, GAsyncResult *result, gpointer user_data);
@@ -620,7 +647,7 @@ request_read_cb (GObject *source, GAsyncResult *result, gpointer user_data)
   request_close_stream (req);
   if (soup_message_get_status (req->message) < 400 && req->body_len > BB_CLIENT_BODY_MAX)
     {
-      request_complete (task, NULL,
+      request_complete (task, FALSE, NULL,
                         g_error_new (BB_SYNC_ERROR, BB_SYNC_ERROR_PROTOCOL,
                                      _ ("body: larger than %u bytes"), (guint)BB_CLIENT_BODY_MAX));
       return;
@@ -707,7 +734,7 @@ request_sent_cb (GObject *source, GAsyncResult *result, gpointer user_data)
       if (!check_answer_headers (req->message, &error))
         {
           request_close_stream (req);
-          request_complete (task, NULL, error);
+          request_complete (task, FALSE, NULL, error);
           return;
         }
       /* One byte more than the limit, to tell a body at the limit from a bigger one. */
@@ -817,12 +844,12 @@ bb_client_request_send (BbClient *self, BbClientRequest *req, gpointer source_ta
                            request_sent_cb, g_object_ref (task));
 }
 
-/* Finishes a task of @source_tag for the public @finish_name (its G_STRFUNC), which
- * names a wrong @self or @result in the critical warning, as a g_return_val_if_fail()
- * in that function would. */
-gpointer
-bb_client_request_finish (BbClient *self, GAsyncResult *result, gpointer source_tag,
-                          const char *finish_name, GError **error)
+/* Whether @result is a task of @source_tag for @self; if not, warns in the name of the
+ * public @finish_name (its G_STRFUNC), as a g_return_val_if_fail() in that function
+ * would. */
+static gboolean
+request_finish_is_valid (BbClient *self, GAsyncResult *result, gpointer source_tag,
+                         const char *finish_name)
 {
   g_autofree char *wrong_call = NULL;
   const char *failed = NULL;
@@ -841,7 +868,27 @@ bb_client_request_finish (BbClient *self, GAsyncResult *result, gpointer source_
   if (failed != NULL)
     {
       g_return_if_fail_warning (G_LOG_DOMAIN, finish_name, failed);
-      return NULL;
+      return FALSE;
     }
+  return TRUE;
+}
+
+/* Finishes a task of @source_tag for the public @finish_name (its G_STRFUNC). */
+gpointer
+bb_client_request_finish (BbClient *self, GAsyncResult *result, gpointer source_tag,
+                          const char *finish_name, GError **error)
+{
+  if (!request_finish_is_valid (self, result, source_tag, finish_name))
+    return NULL;
   return g_task_propagate_pointer (G_TASK (result), error);
+}
+
+/* The same for a call that returns a boolean: an answer checked by a
+ * #BbClientResponseCheck, or a flow that ends in one. */
+gboolean
+bb_client_request_finish_boolean (BbClient *self, GAsyncResult *result, gpointer source_tag,
+                                  const char *finish_name, GError **error)
+{
+  return request_finish_is_valid (self, result, source_tag, finish_name)
+         && g_task_propagate_boolean (G_TASK (result), error);
 }

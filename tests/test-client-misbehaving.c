@@ -1901,6 +1901,50 @@ test_big_answer_threaded (void)
   fake_free (f);
 }
 
+/* A big answer to a call that returns a boolean is checked in the thread too: the call
+ * returns TRUE, or the check's error. */
+static void
+test_big_answer_boolean (void)
+{
+  Fake *f = fake_new ();
+  g_autoptr (GAsyncResult) res = NULL;
+  g_autoptr (GError) error = NULL;
+  g_autofree char *padding = g_strnfill (80 * 1024, ' ');
+  ParseWatch w;
+
+  parse_watch_init (&w);
+  for (guint i = 0; i < 2; i++)
+    {
+      gboolean revoked = i == 0;
+      g_autofree char *body = g_strdup_printf ("{%s\"namespaceId\":\"" NS
+                                               "\",\"inviteId\":\"" INVITE "\",\"revoked\":%s}",
+                                               padding, revoked ? "true" : "false");
+      gboolean ok;
+
+      fake_answer (f, 200, body);
+      BB_TEST_AWAIT (res, bb_client_revoke_invite_async (f->client, NS, INVITE, NULL,
+                                                         bb_test_got_result, &res));
+      ok = bb_client_revoke_invite_finish (f->client, res, &error);
+      if (revoked)
+        {
+          g_assert_no_error (error);
+          g_assert_true (ok);
+        }
+      else
+        {
+          g_assert_false (ok);
+          assert_protocol_error (error, "revoked", "must report revoked");
+          g_clear_error (&error);
+        }
+      g_mutex_lock (&w.lock);
+      g_assert_cmpuint (w.n_started_in_worker, ==, i + 1);
+      g_mutex_unlock (&w.lock);
+    }
+
+  parse_watch_finish (&w);
+  fake_free (f);
+}
+
 /* Cancelling while a big answer is parsed in its thread ends the call with CANCELLED,
  * without waiting for the parse. */
 static void
@@ -2274,6 +2318,7 @@ main (int argc, char **argv)
   g_test_add_func ("/client-misbehaving/cancel-trickle", test_cancel_trickle);
   g_test_add_func ("/client-misbehaving/https-untrusted", test_https_untrusted);
   g_test_add_func ("/client-misbehaving/big-answer-threaded", test_big_answer_threaded);
+  g_test_add_func ("/client-misbehaving/big-answer-boolean", test_big_answer_boolean);
   g_test_add_func ("/client-misbehaving/big-answer-cancel", test_big_answer_cancel);
   g_test_add_func ("/client-misbehaving/big-answer-timeout", test_big_answer_timeout);
   for (guint i = 0; i < G_N_ELEMENTS (huge_answers); i++)
