@@ -157,9 +157,12 @@ flow_signed_cb (GObject *source, GAsyncResult *result, gpointer user_data)
   if (flow->klass->action == NULL
       && g_strcmp0 (flow->challenge->spam_control_kind, BB_PROTOCOL_SPAM_CONTROL_ATTEST) == 0)
     {
-      bb_identity_attest_async (flow->identity, flow->challenge->bytes,
-                                g_task_get_cancellable (task), flow_attested_cb,
-                                g_steal_pointer (&task));
+      GCancellable *cancellable = g_task_get_cancellable (task);
+
+      /* Not in the call: its arguments are evaluated in no set order, and the task
+       * must be read before it is stolen. */
+      bb_identity_attest_async (flow->identity, flow->challenge->bytes, cancellable,
+                                flow_attested_cb, g_steal_pointer (&task));
       return;
     }
   flow_send (g_steal_pointer (&task));

@@ -289,6 +289,29 @@ test_login_namespace_items (void)
   env_free (env);
 }
 
+/* A server that asks for an attestation gets one with login and refresh (the server
+ * refuses both without a valid one). */
+static void
+test_login_with_attestation (void)
+{
+  Env *env = env_new (30000);
+  g_autoptr (BbTestIdentity) alice = bb_test_identity_new ("client-attest");
+  g_autoptr (BbLoginResult) first = NULL;
+  g_autoptr (BbLoginResult) refreshed = NULL;
+  g_autoptr (GAsyncResult) res = NULL;
+  g_autoptr (GError) error = NULL;
+
+  bb_server_set_require_attestation (env->server, TRUE);
+  first = login (env->client, BB_IDENTITY (alice));
+  BB_TEST_AWAIT (res, bb_client_refresh_with_identity_async (env->client, BB_IDENTITY (alice), NULL,
+                                                             bb_test_got_result, &res));
+  refreshed = bb_client_refresh_with_identity_finish (env->client, res, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (bb_login_result_get_kind (refreshed), ==, "keystore");
+
+  env_free (env);
+}
+
 /* Refresh, revoke-all-tokens and the 401 that follows. */
 static void
 test_refresh_and_revoke (void)
@@ -1012,6 +1035,7 @@ main (int argc, char **argv)
   g_test_init (&argc, &argv, NULL);
 
   g_test_add_func ("/client/login-namespace-items", test_login_namespace_items);
+  g_test_add_func ("/client/login-with-attestation", test_login_with_attestation);
   g_test_add_func ("/client/refresh-and-revoke", test_refresh_and_revoke);
   g_test_add_func ("/client/invites-and-join-requests", test_invites_and_join_requests);
   g_test_add_func ("/client/watch-and-cancel", test_watch_and_cancel);
