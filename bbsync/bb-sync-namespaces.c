@@ -280,6 +280,7 @@ default_ensured (GObject *source, GAsyncResult *result, gpointer user_data)
   g_autoptr (GTask) task = user_data;
   BbSyncEngine *self = g_task_get_source_object (task);
   NsData *data = g_task_get_task_data (task);
+  GCancellable *cancellable;
   GError *error = NULL;
 
   data->info = bb_client_ensure_default_namespace_finish (BB_CLIENT (source), result, &error);
@@ -293,11 +294,13 @@ default_ensured (GObject *source, GAsyncResult *result, gpointer user_data)
       default_save (task, data->dek);
       return;
     }
-  /* Another device created it first: use its key, wrapped to this identity. */
+  /* Another device created it first: use its key, wrapped to this identity. The
+   * cancellable is read before the task is handed over (argument order is unspecified). */
+  cancellable = g_task_get_cancellable (task);
   bb_identity_unwrap_dek_async (
       bb_sync_engine_get_identity (self), bb_namespace_info_get_namespace_id (data->info),
-      bb_namespace_info_get_wrapped_dek (data->info), g_task_get_cancellable (task),
-      default_unwrapped, g_steal_pointer (&task));
+      bb_namespace_info_get_wrapped_dek (data->info), cancellable, default_unwrapped,
+      g_steal_pointer (&task));
 }
 
 void
