@@ -297,10 +297,10 @@ default_ensured (GObject *source, GAsyncResult *result, gpointer user_data)
   /* Another device created it first: use its key, wrapped to this identity. The
    * cancellable is read before the task is handed over (argument order is unspecified). */
   cancellable = g_task_get_cancellable (task);
-  bb_identity_unwrap_dek_async (
-      bb_sync_engine_get_identity (self), bb_namespace_info_get_namespace_id (data->info),
-      bb_namespace_info_get_wrapped_dek (data->info), cancellable, default_unwrapped,
-      g_steal_pointer (&task));
+  bb_identity_unwrap_dek_async (bb_sync_engine_get_identity (self),
+                                bb_namespace_info_get_namespace_id (data->info),
+                                bb_namespace_info_get_wrapped_dek (data->info), cancellable,
+                                default_unwrapped, g_steal_pointer (&task));
 }
 
 void
