@@ -8,7 +8,10 @@
 #include "bb-server-db.h"
 
 #include "bb-i18n-private.h"
+#include <fcntl.h>
+#include <glib/gstdio.h>
 #include <stdarg.h>
+#include <unistd.h>
 
 #include "bbsync/bb-error.h"
 
@@ -132,6 +135,17 @@ bb_server_db_open (const char *path, GError **error)
                                           (GDestroyNotify)sqlite3_finalize);
   db->snapshots
       = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, (GDestroyNotify)sqlite3_close_v2);
+
+  /* The database holds every user's keys, memberships and sealed items: only its owner
+   * may read it. SQLite gives its -wal and -shm files the mode of the database file, so
+   * creating that 0600 before SQLite does covers them too; an existing file keeps its
+   * mode. */
+  if (!memory && path[0] != '\0')
+    {
+      int fd = g_open (path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+      if (fd >= 0)
+        close (fd);
+    }
 
   rc = sqlite3_open_v2 (path, &db->conn,
                         SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);

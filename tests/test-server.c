@@ -2088,6 +2088,48 @@ test_random_malformed (Fixture *f, gconstpointer data)
   g_assert_cmpstr (text, ==, "intact");
 }
 
+/* ------------------------------------------------------------------------------------ */
+/* Hardening: slow connections, challenge floods, encoded paths, file modes, web pages */
+
+static guint
+file_mode (const char *path)
+{
+  GStatBuf st;
+
+  g_assert_cmpint (g_stat (path, &st), ==, 0);
+  return st.st_mode & 0777;
+}
+
+/* The database and its journal files are created readable by their owner only, whatever
+ * the umask lets through. */
+static void
+test_database_mode (Fixture *f, gconstpointer data)
+{
+  g_autoptr (BbTestIdentity) alice = bb_test_identity_new ("demo-alice");
+  g_autoptr (GError) error = NULL;
+  g_autofree char *db = NULL;
+  g_autofree char *wal = NULL;
+  g_autofree char *shm = NULL;
+  g_autofree char *token = NULL;
+  mode_t old_umask = umask (022);
+
+  f->tmpdir = g_dir_make_tmp ("bbsync-server-XXXXXX", &error);
+  g_assert_no_error (error);
+  db = g_build_filename (f->tmpdir, "server.db", NULL);
+  wal = g_strconcat (db, "-wal", NULL);
+  shm = g_strconcat (db, "-shm", NULL);
+  fixture_stop_server (f);
+  fixture_setup_with (f, db);
+  token = login (f, alice);
+  umask (old_umask);
+
+  g_assert_true (g_file_test (wal, G_FILE_TEST_EXISTS));
+  g_assert_true (g_file_test (shm, G_FILE_TEST_EXISTS));
+  g_assert_cmpuint (file_mode (db), ==, 0600);
+  g_assert_cmpuint (file_mode (wal), ==, 0600);
+  g_assert_cmpuint (file_mode (shm), ==, 0600);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -2118,6 +2160,7 @@ main (int argc, char **argv)
   ADD ("concurrent-clients", test_concurrent_clients);
   ADD ("shutdown-with-open-requests", test_shutdown_with_open_requests);
   ADD ("random-malformed", test_random_malformed);
+  ADD ("database-mode", test_database_mode);
 #undef ADD
 
   return g_test_run ();
