@@ -34,8 +34,6 @@
 #define CLOCK_SKEW 60
 /* How long revoked or expired invites stay in the invite list. */
 #define INVITE_RETENTION (24 * 3600)
-/* Outstanding challenges kept in memory at most (expired ones are purged first). */
-#define MAX_CHALLENGES 100000
 
 struct _BbServer
 {
@@ -56,6 +54,9 @@ struct _BbServer
   gint64 clock_offset;
   gboolean require_attestation;
   guint64 limits[BB_SERVER_N_LIMITS];
+
+  GQueue challenge_queue;        /* Challenge, oldest first */
+  GHashTable *challenge_sources; /* source -> GQueue of Challenge, oldest first */
 
   GHashTable *challenges; /* base64 text -> Challenge */
   GPtrArray *watches;     /* Watch */
@@ -96,22 +97,35 @@ static const guint64 default_limits[BB_SERVER_N_LIMITS] = {
   [BB_SERVER_LIMIT_PENDING_PER_REQUESTER] = 20,
   [BB_SERVER_LIMIT_PENDING_PER_INVITE] = BB_PROTOCOL_MAX_PENDING,
   [BB_SERVER_LIMIT_BODY_SIZE] = 256 * 1024,
+  [BB_SERVER_LIMIT_CHALLENGES] = 100000,
+  [BB_SERVER_LIMIT_CHALLENGES_PER_SOURCE] = 1000,
 };
 
 /* ------------------------------------------------------------------------------------ */
 /* Challenges (in memory: they live two minutes, a restart may forget them) */
 
+/* Outstanding challenges are in self->challenges by text, and in two queues in issue
+ * order: self->challenge_queue, and the queue of the address they were issued to in
+ * self->challenge_sources. When a cap is reached the oldest challenge goes, so a flood
+ * never refuses anyone a challenge, and the per-source cap keeps one address from
+ * pushing out everybody else's challenges (a user may take a while to sign one). */
 typedef struct
 {
+  char *text; /* the key in self->challenges */
+  char *source;
   char *purpose;
   char *action;             /* nullable */
   char *action_fields_hash; /* nullable */
   gint64 expires_at;
+  GList queue_link;  /* in self->challenge_queue */
+  GList source_link; /* in the queue of self->challenge_sources for source */
 } Challenge;
 
 static void
 challenge_free (Challenge *challenge)
 {
+  g_free (challenge->text);
+  g_free (challenge->source);
   g_free (challenge->purpose);
   g_free (challenge->action);
   g_free (challenge->action_fields_hash);
@@ -640,16 +654,91 @@ handle_version (BbServer *self, Request *req)
 static const char *const challenge_fields[]
     = { "purpose", "kind", "action", "actionFieldsHash", NULL };
 
-static void
-purge_expired_challenges (BbServer *self, gint64 now)
+/* Removes @text from the outstanding challenges and returns it, or NULL if unknown. */
+static Challenge *
+take_challenge (BbServer *self, const char *text)
 {
-  GHashTableIter iter;
-  Challenge *challenge;
+  Challenge *challenge = g_hash_table_lookup (self->challenges, text);
+  GQueue *source_queue;
 
-  g_hash_table_iter_init (&iter, self->challenges);
-  while (g_hash_table_iter_next (&iter, NULL, (gpointer *)&challenge))
-    if (challenge->expires_at <= now)
-      g_hash_table_iter_remove (&iter);
+  if (challenge == NULL)
+    return NULL;
+  g_hash_table_steal (self->challenges, text);
+  g_queue_unlink (&self->challenge_queue, &challenge->queue_link);
+  source_queue = g_hash_table_lookup (self->challenge_sources, challenge->source);
+  g_queue_unlink (source_queue, &challenge->source_link);
+  if (g_queue_is_empty (source_queue))
+    g_hash_table_remove (self->challenge_sources, challenge->source);
+  return challenge;
+}
+
+static void
+evict_challenge (BbServer *self, Challenge *challenge)
+{
+  challenge_free (take_challenge (self, challenge->text));
+}
+
+/* Makes room for one more challenge from @source: the expired ones at the head of the
+ * queue go (it is in issue order, so nearly in expiry order), then the oldest of
+ * @source, then the oldest of all, down to the caps. */
+static void
+make_room_for_challenge (BbServer *self, const char *source, gint64 now)
+{
+  guint64 per_source = MAX (self->limits[BB_SERVER_LIMIT_CHALLENGES_PER_SOURCE], 1);
+  guint64 total = MAX (self->limits[BB_SERVER_LIMIT_CHALLENGES], 1);
+  Challenge *oldest;
+  GQueue *source_queue;
+
+  while ((oldest = g_queue_peek_head (&self->challenge_queue)) != NULL && oldest->expires_at <= now)
+    evict_challenge (self, oldest);
+  while ((source_queue = g_hash_table_lookup (self->challenge_sources, source)) != NULL
+         && source_queue->length >= per_source)
+    evict_challenge (self, g_queue_peek_head (source_queue));
+  while (g_hash_table_size (self->challenges) >= total)
+    evict_challenge (self, g_queue_peek_head (&self->challenge_queue));
+}
+
+static void
+add_challenge (BbServer *self, Challenge *challenge)
+{
+  GQueue *source_queue = g_hash_table_lookup (self->challenge_sources, challenge->source);
+
+  if (source_queue == NULL)
+    {
+      source_queue = g_queue_new ();
+      g_hash_table_insert (self->challenge_sources, g_strdup (challenge->source), source_queue);
+    }
+  challenge->queue_link.data = challenge;
+  challenge->source_link.data = challenge;
+  g_queue_push_tail_link (&self->challenge_queue, &challenge->queue_link);
+  g_queue_push_tail_link (source_queue, &challenge->source_link);
+  g_hash_table_insert (self->challenges, challenge->text, challenge);
+}
+
+/* The address a request came from, as challenges are counted: an IPv4 address, or the /64
+ * of an IPv6 address (one host commonly has a whole /64). */
+static char *
+request_source (Request *req)
+{
+  GSocketAddress *address = soup_server_message_get_remote_address (req->msg);
+  GInetAddress *inet;
+  guint8 bytes[16];
+
+  if (!G_IS_INET_SOCKET_ADDRESS (address))
+    return g_strdup ("");
+  inet = g_inet_socket_address_get_address (G_INET_SOCKET_ADDRESS (address));
+  if (g_inet_address_get_family (inet) == G_SOCKET_FAMILY_IPV6)
+    {
+      g_autoptr (GInetAddress) prefix = NULL;
+      g_autofree char *text = NULL;
+
+      memcpy (bytes, g_inet_address_to_bytes (inet), sizeof bytes);
+      memset (bytes + 8, 0, 8);
+      prefix = g_inet_address_new_from_bytes (bytes, G_SOCKET_FAMILY_IPV6);
+      text = g_inet_address_to_string (prefix);
+      return g_strconcat (text, "/64", NULL);
+    }
+  return g_inet_address_to_string (inet);
 }
 
 static void
@@ -701,28 +790,23 @@ handle_challenge (BbServer *self, Request *req)
       goto out;
     }
 
-  if (g_hash_table_size (self->challenges) >= MAX_CHALLENGES)
-    purge_expired_challenges (self, req->now);
-  if (g_hash_table_size (self->challenges) >= MAX_CHALLENGES)
-    {
-      respond_error (req, 429, "too many outstanding challenges");
-      goto out;
-    }
-
   bb_crypto_random_bytes (raw, sizeof raw);
   raw_bytes = g_bytes_new (raw, sizeof raw);
   challenge = g_new0 (Challenge, 1);
+  challenge->source = request_source (req);
   challenge->purpose = g_strdup (request.purpose);
   challenge->action = g_strdup (request.action);
   challenge->action_fields_hash = g_strdup (request.action_fields_hash);
   challenge->expires_at = req->now + self->challenge_lifetime;
+  challenge->text = bb_protocol_base64_encode (raw_bytes);
 
-  response.challenge = bb_protocol_base64_encode (raw_bytes);
+  response.challenge = g_strdup (challenge->text);
   response.expires_at = make_time (challenge->expires_at);
   response.spam_control_kind
       = g_strdup (!sensitive && self->require_attestation ? BB_PROTOCOL_SPAM_CONTROL_ATTEST
                                                           : BB_PROTOCOL_SPAM_CONTROL_NONE);
-  g_hash_table_replace (self->challenges, g_strdup (response.challenge), challenge);
+  make_room_for_challenge (self, challenge->source, req->now);
+  add_challenge (self, challenge);
   respond_json_take (req, 200, bb_msg_challenge_response_to_json (&response));
   bb_msg_challenge_response_clear (&response);
 
@@ -737,17 +821,13 @@ static GBytes *
 consume_challenge (BbServer *self, Request *req, const char *text, const char *purpose,
                    const char *action, char **out_fields_hash)
 {
-  g_autoptr (Challenge) challenge = NULL;
-  gpointer key = NULL;
-  gpointer value = NULL;
+  g_autoptr (Challenge) challenge = text != NULL ? take_challenge (self, text) : NULL;
 
-  if (text == NULL || !g_hash_table_steal_extended (self->challenges, text, &key, &value))
+  if (challenge == NULL)
     {
       respond_error (req, 400, "challenge: unknown or already used");
       return NULL;
     }
-  g_free (key);
-  challenge = value;
   if (challenge->expires_at <= req->now)
     {
       respond_error (req, 400, "challenge: expired");
@@ -2863,6 +2943,10 @@ bb_server_finalize (GObject *object)
   g_clear_pointer (&self->db, bb_server_db_free);
   g_clear_pointer (&self->database_path, g_free);
   g_clear_pointer (&self->public_origins, g_ptr_array_unref);
+  /* The queues link the challenges in place: take each out of them before freeing it. */
+  while (!g_queue_is_empty (&self->challenge_queue))
+    evict_challenge (self, g_queue_peek_head (&self->challenge_queue));
+  g_clear_pointer (&self->challenge_sources, g_hash_table_unref);
   g_clear_pointer (&self->challenges, g_hash_table_unref);
   g_clear_pointer (&self->watches, g_ptr_array_unref);
   g_clear_pointer (&self->delayed, g_ptr_array_unref);
@@ -2968,8 +3052,12 @@ bb_server_init (BbServer *self)
   self->watch_timeout_ms = DEFAULT_WATCH_TIMEOUT_MS;
   self->token_lifetime = DEFAULT_TOKEN_LIFETIME;
   self->challenge_lifetime = DEFAULT_CHALLENGE_LIFETIME;
+  /* Keys are the challenges' own text. */
   self->challenges
-      = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, (GDestroyNotify)challenge_free);
+      = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, (GDestroyNotify)challenge_free);
+  g_queue_init (&self->challenge_queue);
+  self->challenge_sources
+      = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, (GDestroyNotify)g_queue_free);
   self->watches = g_ptr_array_new_with_free_func ((GDestroyNotify)watch_free);
   self->delayed = g_ptr_array_new_with_free_func ((GDestroyNotify)delayed_free);
   self->error_status = 500;

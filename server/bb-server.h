@@ -82,6 +82,9 @@ typedef enum
   BB_SERVER_LIMIT_PENDING_PER_REQUESTER, /* 20 */
   BB_SERVER_LIMIT_PENDING_PER_INVITE,    /* 20; variant B invites, and the cap of maxPending */
   BB_SERVER_LIMIT_BODY_SIZE,             /* 262144 bytes per request body */
+  BB_SERVER_LIMIT_CHALLENGES,            /* 100000 outstanding; the oldest is evicted */
+  BB_SERVER_LIMIT_CHALLENGES_PER_SOURCE, /* 1000 per IPv4 address or IPv6 /64; the oldest is
+                                            evicted */
   BB_SERVER_N_LIMITS
 } BbServerLimit;
 

@@ -2091,6 +2091,78 @@ test_random_malformed (Fixture *f, gconstpointer data)
 /* ------------------------------------------------------------------------------------ */
 /* Hardening: slow connections, challenge floods, encoded paths, file modes, web pages */
 
+/* A session whose connections come from @local_ip (any 127/8 address reaches loopback). */
+static SoupSession *
+session_from (const char *local_ip)
+{
+  g_autoptr (GInetSocketAddress) local
+      = G_INET_SOCKET_ADDRESS (g_inet_socket_address_new_from_string (local_ip, 0));
+  SoupSession *session
+      = soup_session_new_with_options ("local-address", local, "timeout", 20, NULL);
+
+  return session;
+}
+
+static gboolean
+can_bind (const char *ip)
+{
+  g_autoptr (GSocket) socket
+      = g_socket_new (G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_STREAM, G_SOCKET_PROTOCOL_TCP, NULL);
+  g_autoptr (GSocketAddress) address = g_inet_socket_address_new_from_string (ip, 0);
+
+  return socket != NULL && g_socket_bind (socket, address, FALSE, NULL);
+}
+
+static void
+flood_challenges (Fixture *f, guint count)
+{
+  for (guint i = 0; i < count; i++)
+    expect_status (f, 200, "POST", "/v1/auth/challenge", NULL,
+                   "{\"purpose\":\"login\",\"kind\":\"keystore\"}", NULL);
+}
+
+/* A flood of challenge requests locks nobody out: the oldest challenges make room, first
+ * those of the flooding address. A challenge taken before a flood from elsewhere still
+ * logs in, a fresh one always does, and used or pushed-out challenges are refused. */
+static void
+test_challenge_flood (Fixture *f, gconstpointer data)
+{
+  g_autoptr (BbTestIdentity) alice = bb_test_identity_new ("demo-alice");
+  g_autofree char *before = get_challenge (f, "login", NULL, NULL);
+  g_autofree char *before_body = login_body (alice, before);
+  g_autofree char *token = NULL;
+  g_autofree char *evicted = NULL;
+  g_autofree char *evicted_body = NULL;
+
+  bb_server_set_limit (f->server, BB_SERVER_LIMIT_CHALLENGES, 200);
+  bb_server_set_limit (f->server, BB_SERVER_LIMIT_CHALLENGES_PER_SOURCE, 100);
+
+  /* From another address: Alice's challenge, taken before, survives it. */
+  if (can_bind ("127.0.0.2"))
+    {
+      Fixture flooder = *f;
+
+      flooder.session = session_from ("127.0.0.2");
+      flood_challenges (&flooder, 1000);
+      g_object_unref (flooder.session);
+      expect_status (f, 200, "POST", "/v1/auth/login", NULL, before_body, NULL);
+      /* A replay of a used challenge. */
+      expect_error (f, 400, "challenge", "POST", "/v1/auth/login", NULL, before_body, NULL);
+    }
+  else
+    g_test_message ("127.0.0.2 is not reachable here: no flood from another address");
+  token = login (f, alice);
+
+  /* From Alice's own address: her old challenge is pushed out, a new one works. */
+  evicted = get_challenge (f, "login", NULL, NULL);
+  evicted_body = login_body (alice, evicted);
+  flood_challenges (f, 1000);
+  expect_error (f, 400, "challenge", "POST", "/v1/auth/login", NULL, evicted_body, NULL);
+  g_clear_pointer (&token, g_free);
+  token = login (f, alice);
+  expect_status (f, 200, "GET", "/v1/namespaces/mine", token, NULL, NULL);
+}
+
 static guint
 file_mode (const char *path)
 {
@@ -2160,6 +2232,7 @@ main (int argc, char **argv)
   ADD ("concurrent-clients", test_concurrent_clients);
   ADD ("shutdown-with-open-requests", test_shutdown_with_open_requests);
   ADD ("random-malformed", test_random_malformed);
+  ADD ("challenge-flood", test_challenge_flood);
   ADD ("database-mode", test_database_mode);
 #undef ADD
 
