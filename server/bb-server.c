@@ -16,8 +16,13 @@
 #include "bb-server.h"
 
 #include "bb-i18n-private.h"
+#include <errno.h>
+#include <gio/gnetworking.h>
 #include <libsoup/soup.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include "bb-crypto-private.h"
 #include "bb-error.h"
@@ -27,6 +32,7 @@
 #include "bb-server-db.h"
 
 #define DEFAULT_WATCH_TIMEOUT_MS 30000
+#define DEFAULT_REQUEST_TIMEOUT_MS 10000
 #define DEFAULT_TOKEN_LIFETIME (90 * 24 * 3600)
 #define DEFAULT_CHALLENGE_LIFETIME 120
 #define DEFAULT_PUBLIC_ORIGIN "https://sync.example"
@@ -46,6 +52,15 @@ struct _BbServer
   SoupServer *soup;
   char *base_url;
   guint port;
+
+  GSocket *listen_socket;
+  GSource *accept_source;      /* while accepting */
+  GSource *accept_retry;       /* while pausing after running out of descriptors */
+  GSocket *idle_listener_peer; /* see give_soup_idle_listener() */
+  GHashTable *connections;     /* remote address text -> Connection */
+  guint max_connections;       /* 0: derived_connection_cap */
+  guint derived_connection_cap;
+  guint request_timeout_ms;
 
   GPtrArray *public_origins; /* canonical origin strings */
   guint watch_timeout_ms;
@@ -82,6 +97,8 @@ enum
   PROP_CHALLENGE_LIFETIME,
   PROP_CLOCK_OFFSET,
   PROP_BASE_URL,
+  PROP_MAX_CONNECTIONS,
+  PROP_REQUEST_TIMEOUT,
   N_PROPS
 };
 
@@ -2932,6 +2949,315 @@ request_started_cb (SoupServer *server, SoupServerMessage *msg, gpointer user_da
 }
 
 /* ------------------------------------------------------------------------------------ */
+/* Connections: accepting, the connection cap and the request deadline
+ *
+ * The server accepts connections itself and hands them to libsoup, instead of letting
+ * libsoup listen: libsoup stops accepting for good the first time accept() fails, which
+ * running out of descriptors does (a few hundred idle connections were enough). Here,
+ * accepting pauses while the cap of connections is reached (further connections wait in
+ * the kernel's listen queue) and, should descriptors run out anyway (an application
+ * embedding the server uses some too), for a moment, then goes on. A connection that
+ * takes longer than the request timeout to deliver a request is closed, so idle or slow
+ * connections cannot keep the cap reached. */
+
+/* Connections waiting in the kernel's queue while accepting is paused. */
+#define LISTEN_BACKLOG 128
+/* How long accepting pauses after running out of descriptors. */
+#define ACCEPT_RETRY_MS 100
+/* Upper bound of the cap derived from RLIMIT_NOFILE. */
+#define MAX_CONNECTION_CAP 16384
+
+typedef struct
+{
+  BbServer *self;
+  GSocketConnection *stream; /* weak: libsoup owns it; NULL once it is gone */
+  char *peer;                /* its key in self->connections */
+  GSource *deadline;         /* while the server waits for a request on it */
+  GSource *closing;          /* once the deadline has passed */
+} Connection;
+
+static void connection_gone_cb (gpointer user_data, GObject *stream);
+
+static void
+connection_free (Connection *conn)
+{
+  if (conn->deadline != NULL)
+    {
+      g_source_destroy (conn->deadline);
+      g_source_unref (conn->deadline);
+    }
+  if (conn->closing != NULL)
+    {
+      g_source_destroy (conn->closing);
+      g_source_unref (conn->closing);
+    }
+  if (conn->stream != NULL)
+    g_object_weak_unref (G_OBJECT (conn->stream), connection_gone_cb, conn);
+  g_free (conn->peer);
+  g_free (conn);
+}
+
+/* A quarter of the descriptors, plus 16, stays for everything that is not a connection:
+ * the standard streams, the listening socket, the database and its journal files, GLib's
+ * own descriptors and those of an application embedding the server. */
+static guint
+connection_cap_from_rlimit (void)
+{
+  struct rlimit limit;
+  guint64 descriptors = 1024;
+  guint64 reserved;
+
+  if (getrlimit (RLIMIT_NOFILE, &limit) == 0)
+    descriptors = limit.rlim_cur == RLIM_INFINITY ? G_MAXUINT64 : (guint64)limit.rlim_cur;
+  reserved = descriptors / 4 + 16;
+  if (descriptors <= reserved)
+    return 1;
+  return (guint)MIN (descriptors - reserved, MAX_CONNECTION_CAP);
+}
+
+static guint
+connection_cap (BbServer *self)
+{
+  return self->max_connections != 0 ? self->max_connections : self->derived_connection_cap;
+}
+
+static gboolean accept_cb (GSocket *socket, GIOCondition condition, gpointer user_data);
+
+/* Watches the listening socket while below the cap and not pausing after running out
+ * of descriptors, and stops watching it otherwise. */
+static void
+update_accepting (BbServer *self)
+{
+  gboolean wanted = self->listen_socket != NULL && self->accept_retry == NULL
+                    && g_hash_table_size (self->connections) < connection_cap (self);
+
+  if (wanted && self->accept_source == NULL)
+    {
+      self->accept_source = g_socket_create_source (self->listen_socket, G_IO_IN, NULL);
+      g_source_set_callback (self->accept_source, G_SOURCE_FUNC (accept_cb), self, NULL);
+      g_source_attach (self->accept_source, self->context);
+    }
+  else if (!wanted && self->accept_source != NULL)
+    {
+      g_source_destroy (self->accept_source);
+      g_clear_pointer (&self->accept_source, g_source_unref);
+    }
+}
+
+static void
+connection_gone_cb (gpointer user_data, GObject *stream)
+{
+  Connection *conn = user_data;
+  BbServer *self = conn->self;
+
+  conn->stream = NULL;
+  g_hash_table_remove (self->connections, conn->peer);
+  update_accepting (self);
+}
+
+/* Runs once libsoup has seen the end of the stream, as it gives the end of a stream
+ * priority over idle work. libsoup 3.2 gives up a request cut short and lets its
+ * connection go, but on a kept-alive connection it stops reading without closing or
+ * releasing it (as when a client closes an idle connection): close it here, then. */
+static gboolean
+connection_close_cb (gpointer user_data)
+{
+  Connection *conn = user_data;
+  BbServer *self = conn->self;
+
+  g_clear_pointer (&conn->closing, g_source_unref);
+  if (conn->stream != NULL)
+    g_io_stream_close (G_IO_STREAM (conn->stream), NULL, NULL);
+  g_hash_table_remove (self->connections, conn->peer);
+  update_accepting (self);
+  return G_SOURCE_REMOVE;
+}
+
+/* Ends a connection that was too slow to deliver its request: shutting it down ends the
+ * stream for libsoup as well as for the client. */
+static gboolean
+connection_deadline_cb (gpointer user_data)
+{
+  Connection *conn = user_data;
+
+  g_clear_pointer (&conn->deadline, g_source_unref);
+  if (conn->stream != NULL)
+    g_socket_shutdown (g_socket_connection_get_socket (conn->stream), TRUE, TRUE, NULL);
+  conn->closing = g_idle_source_new ();
+  g_source_set_priority (conn->closing, G_PRIORITY_LOW);
+  g_source_set_callback (conn->closing, connection_close_cb, conn, NULL);
+  g_source_attach (conn->closing, conn->self->context);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+connection_wait_for_request (Connection *conn)
+{
+  if (conn->deadline != NULL || conn->closing != NULL)
+    return;
+  conn->deadline = g_timeout_source_new (conn->self->request_timeout_ms);
+  g_source_set_callback (conn->deadline, connection_deadline_cb, conn, NULL);
+  g_source_attach (conn->deadline, conn->self->context);
+}
+
+/* The connection @msg arrived on, found by the remote address (unique among open
+ * connections) that the server gave libsoup with it. */
+static Connection *
+connection_of_message (BbServer *self, SoupServerMessage *msg)
+{
+  GSocketAddress *remote = soup_server_message_get_remote_address (msg);
+  g_autofree char *peer = NULL;
+
+  if (remote == NULL)
+    return NULL;
+  peer = g_socket_connectable_to_string (G_SOCKET_CONNECTABLE (remote));
+  return g_hash_table_lookup (self->connections, peer);
+}
+
+/* The server waits for a request from accepting a connection, and again from the end of
+ * each response on a kept-alive one ("request-finished" and "request-aborted"; libsoup
+ * starts the next message only once its first bytes arrive). */
+static void
+connection_request_done_cb (SoupServer *server, SoupServerMessage *msg, gpointer user_data)
+{
+  Connection *conn = connection_of_message (user_data, msg);
+
+  if (conn != NULL)
+    connection_wait_for_request (conn);
+}
+
+static void
+connection_request_read_cb (SoupServer *server, SoupServerMessage *msg, gpointer user_data)
+{
+  Connection *conn = connection_of_message (user_data, msg);
+
+  if (conn != NULL && conn->deadline != NULL)
+    {
+      g_source_destroy (conn->deadline);
+      g_clear_pointer (&conn->deadline, g_source_unref);
+    }
+}
+
+static void
+serve_connection (BbServer *self, GSocket *socket)
+{
+  g_autoptr (GSocketConnection) stream = g_socket_connection_factory_create_connection (socket);
+  g_autoptr (GSocketAddress) local = g_socket_get_local_address (socket, NULL);
+  g_autoptr (GSocketAddress) remote = g_socket_get_remote_address (socket, NULL);
+  g_autoptr (GError) error = NULL;
+  Connection *conn;
+
+  if (local == NULL || remote == NULL)
+    {
+      /* The client has already gone. */
+      g_io_stream_close (G_IO_STREAM (stream), NULL, NULL);
+      return;
+    }
+  g_socket_set_option (socket, IPPROTO_TCP, TCP_NODELAY, TRUE, NULL);
+  conn = g_new0 (Connection, 1);
+  conn->self = self;
+  conn->stream = stream;
+  conn->peer = g_socket_connectable_to_string (G_SOCKET_CONNECTABLE (remote));
+  g_object_weak_ref (G_OBJECT (stream), connection_gone_cb, conn);
+  /* A connection from the same address and port can only be a new one: the old one is
+   * closed, only not yet released. */
+  g_hash_table_replace (self->connections, conn->peer, conn);
+  connection_wait_for_request (conn);
+  if (!soup_server_accept_iostream (self->soup, G_IO_STREAM (stream), local, remote, &error))
+    {
+      g_debug ("bbsync-server: cannot serve a connection: %s", error->message);
+      g_io_stream_close (G_IO_STREAM (stream), NULL, NULL);
+    }
+}
+
+static gboolean
+accept_retry_cb (gpointer user_data)
+{
+  BbServer *self = user_data;
+
+  g_clear_pointer (&self->accept_retry, g_source_unref);
+  update_accepting (self);
+  return G_SOURCE_REMOVE;
+}
+
+static gboolean
+accept_cb (GSocket *listen_socket, GIOCondition condition, gpointer user_data)
+{
+  BbServer *self = user_data;
+  g_autoptr (GSocket) socket = NULL;
+  g_autoptr (GError) error = NULL;
+
+  socket = g_socket_accept (listen_socket, NULL, &error);
+  if (socket != NULL)
+    serve_connection (self, socket);
+  else if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_TOO_MANY_OPEN_FILES)
+           || g_error_matches (error, G_IO_ERROR, G_IO_ERROR_NO_SPACE))
+    {
+      /* The connection stays queued; take it once descriptors are free again. */
+      self->accept_retry = g_timeout_source_new (ACCEPT_RETRY_MS);
+      g_source_set_callback (self->accept_retry, accept_retry_cb, self, NULL);
+      g_source_attach (self->accept_retry, self->context);
+    }
+  /* Any other failure concerns that one connection (reset before it was accepted). */
+
+  /* The source is destroyed here when the cap is reached or a retry is pending. */
+  update_accepting (self);
+  return G_SOURCE_CONTINUE;
+}
+
+/* libsoup keeps a connection open after a response only while it has a listening socket
+ * of its own (request_finished() in soup-server.c checks for one; connections handed to
+ * soup_server_accept_iostream() alone are closed after one request). Give it one that
+ * can never accept anything: one end of a socket pair whose other end never writes. */
+static gboolean
+give_soup_idle_listener (BbServer *self, GError **error)
+{
+  int fds[2];
+  g_autoptr (GSocket) soup_end = NULL;
+
+  if (socketpair (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) != 0)
+    {
+      int saved_errno = errno;
+      g_set_error (error, G_IO_ERROR, g_io_error_from_errno (saved_errno),
+                   _ ("Cannot create a socket pair: %s"), g_strerror (saved_errno));
+      return FALSE;
+    }
+  soup_end = g_socket_new_from_fd (fds[0], error);
+  if (soup_end == NULL)
+    {
+      close (fds[0]);
+      close (fds[1]);
+      return FALSE;
+    }
+  self->idle_listener_peer = g_socket_new_from_fd (fds[1], error);
+  if (self->idle_listener_peer == NULL)
+    {
+      close (fds[1]);
+      return FALSE;
+    }
+  return soup_server_listen_socket (self->soup, soup_end, 0, error);
+}
+
+static GSocket *
+open_listen_socket (GSocketAddress *address, GError **error)
+{
+  g_autoptr (GSocket) socket = NULL;
+
+  socket = g_socket_new (g_socket_address_get_family (address), G_SOCKET_TYPE_STREAM,
+                         G_SOCKET_PROTOCOL_DEFAULT, error);
+  if (socket == NULL)
+    return NULL;
+  /* As libsoup does: an IPv6 address serves IPv6 only. */
+  if (g_socket_address_get_family (address) == G_SOCKET_FAMILY_IPV6)
+    g_socket_set_option (socket, IPPROTO_IPV6, IPV6_V6ONLY, TRUE, NULL);
+  g_socket_set_blocking (socket, FALSE);
+  g_socket_set_listen_backlog (socket, LISTEN_BACKLOG);
+  if (!g_socket_bind (socket, address, TRUE, error) || !g_socket_listen (socket, error))
+    return NULL;
+  return g_steal_pointer (&socket);
+}
+
+/* ------------------------------------------------------------------------------------ */
 /* Object */
 
 static void
@@ -2948,6 +3274,7 @@ bb_server_finalize (GObject *object)
     evict_challenge (self, g_queue_peek_head (&self->challenge_queue));
   g_clear_pointer (&self->challenge_sources, g_hash_table_unref);
   g_clear_pointer (&self->challenges, g_hash_table_unref);
+  g_clear_pointer (&self->connections, g_hash_table_unref);
   g_clear_pointer (&self->watches, g_ptr_array_unref);
   g_clear_pointer (&self->delayed, g_ptr_array_unref);
   g_clear_pointer (&self->fault_rand, g_rand_free);
@@ -2982,6 +3309,12 @@ bb_server_get_property (GObject *object, guint prop_id, GValue *value, GParamSpe
       case PROP_BASE_URL:
         g_value_set_string (value, self->base_url);
         break;
+      case PROP_MAX_CONNECTIONS:
+        g_value_set_uint (value, self->max_connections);
+        break;
+      case PROP_REQUEST_TIMEOUT:
+        g_value_set_uint (value, self->request_timeout_ms);
+        break;
       default:
         G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
     }
@@ -3008,6 +3341,12 @@ bb_server_set_property (GObject *object, guint prop_id, const GValue *value, GPa
         break;
       case PROP_CLOCK_OFFSET:
         bb_server_set_clock_offset (self, g_value_get_int64 (value));
+        break;
+      case PROP_MAX_CONNECTIONS:
+        bb_server_set_max_connections (self, g_value_get_uint (value));
+        break;
+      case PROP_REQUEST_TIMEOUT:
+        bb_server_set_request_timeout (self, g_value_get_uint (value));
         break;
       default:
         G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
@@ -3041,6 +3380,12 @@ bb_server_class_init (BbServerClass *klass)
   properties[PROP_BASE_URL]
       = g_param_spec_string ("base-url", NULL, NULL, NULL,
                              G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+  properties[PROP_MAX_CONNECTIONS]
+      = g_param_spec_uint ("max-connections", NULL, NULL, 0, G_MAXUINT, 0,
+                           G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+  properties[PROP_REQUEST_TIMEOUT]
+      = g_param_spec_uint ("request-timeout", NULL, NULL, 1, G_MAXUINT, DEFAULT_REQUEST_TIMEOUT_MS,
+                           G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
   g_object_class_install_properties (object_class, N_PROPS, properties);
 }
 
@@ -3050,6 +3395,10 @@ bb_server_init (BbServer *self)
   self->context = g_main_context_ref_thread_default ();
   self->public_origins = g_ptr_array_new_with_free_func (g_free);
   self->watch_timeout_ms = DEFAULT_WATCH_TIMEOUT_MS;
+  self->request_timeout_ms = DEFAULT_REQUEST_TIMEOUT_MS;
+  /* Keys are the connections' own peer text. */
+  self->connections
+      = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, (GDestroyNotify)connection_free);
   self->token_lifetime = DEFAULT_TOKEN_LIFETIME;
   self->challenge_lifetime = DEFAULT_CHALLENGE_LIFETIME;
   /* Keys are the challenges' own text. */
@@ -3125,6 +3474,31 @@ bb_server_set_watch_timeout (BbServer *self, guint timeout_ms)
     return;
   self->watch_timeout_ms = timeout_ms;
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_WATCH_TIMEOUT]);
+}
+
+void
+bb_server_set_max_connections (BbServer *self, guint max_connections)
+{
+  g_return_if_fail (BB_IS_SERVER (self));
+
+  if (self->max_connections == max_connections)
+    return;
+  self->max_connections = max_connections;
+  update_accepting (self);
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_MAX_CONNECTIONS]);
+}
+
+void
+bb_server_set_request_timeout (BbServer *self, guint timeout_ms)
+{
+  g_return_if_fail (BB_IS_SERVER (self));
+
+  /* Connections already waiting keep their deadline. */
+  timeout_ms = MAX (timeout_ms, 1);
+  if (self->request_timeout_ms == timeout_ms)
+    return;
+  self->request_timeout_ms = timeout_ms;
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_REQUEST_TIMEOUT]);
 }
 
 void
@@ -3208,7 +3582,7 @@ gboolean
 bb_server_listen (BbServer *self, const char *host, guint port, GError **error)
 {
   g_autoptr (GSocketAddress) address = NULL;
-  g_autoptr (GSList) uris = NULL;
+  g_autoptr (GSocketAddress) bound = NULL;
   GInetAddress *inet;
   g_autofree char *host_text = NULL;
 
@@ -3232,15 +3606,25 @@ bb_server_listen (BbServer *self, const char *host, guint port, GError **error)
   self->soup = soup_server_new ("server-header", "bbsync-server/" PACKAGE_VERSION " ", NULL);
   soup_server_add_handler (self->soup, NULL, server_callback, self, NULL);
   g_signal_connect (self->soup, "request-started", G_CALLBACK (request_started_cb), self);
-  if (!soup_server_listen (self->soup, address, 0, error))
+  g_signal_connect (self->soup, "request-finished", G_CALLBACK (connection_request_done_cb), self);
+  g_signal_connect (self->soup, "request-aborted", G_CALLBACK (connection_request_done_cb), self);
+  g_signal_connect (self->soup, "request-read", G_CALLBACK (connection_request_read_cb), self);
+  self->listen_socket = open_listen_socket (address, error);
+  if (self->listen_socket == NULL || !give_soup_idle_listener (self, error))
     {
-      g_clear_object (&self->soup);
+      bb_server_shutdown (self);
       return FALSE;
     }
+  bound = g_socket_get_local_address (self->listen_socket, error);
+  if (bound == NULL)
+    {
+      bb_server_shutdown (self);
+      return FALSE;
+    }
+  self->port = g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (bound));
+  self->derived_connection_cap = connection_cap_from_rlimit ();
+  update_accepting (self);
 
-  uris = soup_server_get_uris (self->soup);
-  self->port = uris != NULL ? (guint)g_uri_get_port (uris->data) : port;
-  g_slist_free_full (g_steal_pointer (&uris), (GDestroyNotify)g_uri_unref);
   inet = g_inet_socket_address_get_address (G_INET_SOCKET_ADDRESS (address));
   host_text = g_inet_address_to_string (inet);
   if (g_inet_address_get_family (inet) == G_SOCKET_FAMILY_IPV6)
@@ -3277,12 +3661,31 @@ bb_server_shutdown (BbServer *self)
     g_ptr_array_set_size (self->watches, 0);
   if (self->delayed != NULL)
     g_ptr_array_set_size (self->delayed, 0);
+  if (self->accept_source != NULL)
+    {
+      g_source_destroy (self->accept_source);
+      g_clear_pointer (&self->accept_source, g_source_unref);
+    }
+  if (self->accept_retry != NULL)
+    {
+      g_source_destroy (self->accept_retry);
+      g_clear_pointer (&self->accept_retry, g_source_unref);
+    }
+  if (self->listen_socket != NULL)
+    {
+      g_socket_close (self->listen_socket, NULL);
+      g_clear_object (&self->listen_socket);
+    }
+  /* Forget the connections before libsoup closes them, as it may release them later. */
+  if (self->connections != NULL)
+    g_hash_table_remove_all (self->connections);
   if (self->soup != NULL)
     {
       g_signal_handlers_disconnect_by_data (self->soup, self);
       soup_server_disconnect (self->soup);
       g_clear_object (&self->soup);
     }
+  g_clear_object (&self->idle_listener_peer);
   g_clear_pointer (&self->base_url, g_free);
   self->port = 0;
 }

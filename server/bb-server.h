@@ -70,6 +70,14 @@ guint bb_server_get_port (BbServer *self);
 void bb_server_set_require_attestation (BbServer *self, gboolean require);
 /* Seeds the random choices of fault injection (for reproducible tests). */
 void bb_server_set_fault_seed (BbServer *self, guint32 seed);
+/* Connections served at once (property "max-connections"); further ones wait in the
+ * kernel's listen queue until one ends. 0, the default, derives the cap from
+ * RLIMIT_NOFILE when listening, leaving descriptors for everything else. */
+void bb_server_set_max_connections (BbServer *self, guint max_connections);
+/* How long a connection may take to deliver each request, headers and body, counted from
+ * the moment the server waits for it: accepted, or done with the previous response
+ * (property "request-timeout", default 10000 ms). A slower connection is closed. */
+void bb_server_set_request_timeout (BbServer *self, guint timeout_ms);
 
 typedef enum
 {

@@ -20,6 +20,8 @@ static char **opt_origins = NULL;
 static int opt_watch_timeout_ms = 30000;
 static int opt_token_lifetime = 90 * 24 * 3600;
 static int opt_challenge_lifetime = 120;
+static int opt_max_connections = 0;
+static int opt_request_timeout_ms = 10000;
 static int opt_latency_ms = 0;
 static double opt_error_rate = 0.0;
 static int opt_error_status = 500;
@@ -45,6 +47,13 @@ static const GOptionEntry entries[] = {
     N_ ("Lifetime of bearer tokens in seconds (default 7776000, 90 days)"), N_ ("SECONDS") },
   { "challenge-lifetime", 0, 0, G_OPTION_ARG_INT, &opt_challenge_lifetime,
     N_ ("Lifetime of challenges in seconds (default 120)"), N_ ("SECONDS") },
+  { "max-connections", 0, 0, G_OPTION_ARG_INT, &opt_max_connections,
+    N_ ("Connections served at once, further ones wait; 0 derives it from the descriptor "
+        "limit (default 0)"),
+    N_ ("N") },
+  { "request-timeout-ms", 0, 0, G_OPTION_ARG_INT, &opt_request_timeout_ms,
+    N_ ("Time a connection has to deliver each request before it is closed (default 10000)"),
+    N_ ("MS") },
   { "require-attestation", 0, 0, G_OPTION_ARG_NONE, &opt_attestation,
     N_ ("Require the demo attestation on login and refresh"), NULL },
   { "latency-ms", 0, 0, G_OPTION_ARG_INT, &opt_latency_ms,
@@ -136,8 +145,8 @@ main (int argc, char **argv)
       return 2;
     }
   if (opt_watch_timeout_ms <= 0 || opt_token_lifetime <= 0 || opt_challenge_lifetime <= 0
-      || opt_latency_ms < 0 || opt_error_rate < 0.0 || opt_error_rate > 1.0 || opt_drop_rate < 0.0
-      || opt_drop_rate > 1.0
+      || opt_max_connections < 0 || opt_request_timeout_ms <= 0 || opt_latency_ms < 0
+      || opt_error_rate < 0.0 || opt_error_rate > 1.0 || opt_drop_rate < 0.0 || opt_drop_rate > 1.0
       || (opt_error_status != 500 && opt_error_status != 503 && opt_error_status != 429)
       || opt_retry_after < 0)
     {
@@ -180,6 +189,8 @@ main (int argc, char **argv)
   bb_server_set_watch_timeout (server, (guint)opt_watch_timeout_ms);
   bb_server_set_token_lifetime (server, (guint)opt_token_lifetime);
   bb_server_set_challenge_lifetime (server, (guint)opt_challenge_lifetime);
+  bb_server_set_max_connections (server, (guint)opt_max_connections);
+  bb_server_set_request_timeout (server, (guint)opt_request_timeout_ms);
   bb_server_set_require_attestation (server, opt_attestation);
   bb_server_set_latency (server, (guint)opt_latency_ms);
   bb_server_set_error_rate (server, opt_error_rate, (guint)opt_error_status);

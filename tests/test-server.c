@@ -2091,6 +2091,138 @@ test_random_malformed (Fixture *f, gconstpointer data)
 /* ------------------------------------------------------------------------------------ */
 /* Hardening: slow connections, challenge floods, encoded paths, file modes, web pages */
 
+/* A raw connection to the server that sends @data (NULL: nothing) and then nothing more.
+ * The kernel completes the connection from its listen queue, without the server. */
+static GSocket *
+open_slow_connection (Fixture *f, const char *data)
+{
+  g_autoptr (GSocketAddress) address
+      = g_inet_socket_address_new_from_string ("127.0.0.1", bb_server_get_port (f->server));
+  g_autoptr (GError) error = NULL;
+  GSocket *socket;
+
+  socket = g_socket_new (G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_STREAM, G_SOCKET_PROTOCOL_TCP, &error);
+  g_assert_no_error (error);
+  g_socket_set_timeout (socket, 10);
+  g_assert_true (g_socket_connect (socket, address, NULL, &error));
+  g_assert_no_error (error);
+  if (data != NULL)
+    {
+      g_assert_cmpint (g_socket_send (socket, data, strlen (data), NULL, &error), ==,
+                       strlen (data));
+      g_assert_no_error (error);
+    }
+  return socket;
+}
+
+/* Whether the server has closed @socket: a read that does not block ends the stream or
+ * fails. Whatever the server sent before is skipped. */
+static gboolean
+closed_by_server (GSocket *socket)
+{
+  char buffer[512];
+  gssize n;
+
+  while (g_socket_condition_check (socket, G_IO_IN | G_IO_HUP | G_IO_ERR) != 0)
+    {
+      n = g_socket_receive_with_blocking (socket, buffer, sizeof buffer, FALSE, NULL, NULL);
+      if (n <= 0)
+        return TRUE;
+    }
+  return FALSE;
+}
+
+static gboolean
+set_flag_cb (gpointer user_data)
+{
+  *(gboolean *)user_data = TRUE;
+  return G_SOURCE_REMOVE;
+}
+
+/* Runs the server until it closes @socket, or at most @seconds: without the request
+ * deadline the test then fails instead of hanging. */
+static gboolean
+wait_closed_by_server (GSocket *socket, guint seconds)
+{
+  gboolean timed_out = FALSE;
+  guint timeout_id = g_timeout_add_seconds (seconds, set_flag_cb, &timed_out);
+  gboolean closed;
+
+  while (!(closed = closed_by_server (socket)) && !timed_out)
+    g_main_context_iteration (NULL, TRUE);
+  if (!timed_out)
+    g_source_remove (timeout_id);
+  return closed;
+}
+
+/* A connection that does not deliver its request in time is closed: one that sends
+ * nothing, one stuck in its request line, one stuck in its body, one kept alive idle
+ * after a response. Then the server goes on serving. */
+static void
+test_request_timeout (Fixture *f, gconstpointer data)
+{
+  g_autoptr (BbTestIdentity) alice = bb_test_identity_new ("demo-alice");
+  g_autofree char *token = login (f, alice);
+  const char *const partial[] = {
+    NULL,
+    "GET /v1/namespaces/mi",
+    "POST /v1/auth/challenge HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+    "Content-Length: 40\r\n\r\n{\"purpose\":",
+    "GET /health HTTP/1.1\r\nHost: x\r\n\r\n",
+  };
+  guint timeout = 0;
+
+  g_object_set (f->server, "request-timeout", 200, NULL);
+  g_object_get (f->server, "request-timeout", &timeout, NULL);
+  g_assert_cmpuint (timeout, ==, 200);
+  for (gsize i = 0; i < G_N_ELEMENTS (partial); i++)
+    {
+      g_autoptr (GSocket) slow = open_slow_connection (f, partial[i]);
+
+      if (!wait_closed_by_server (slow, 10))
+        g_error ("a connection that sent “%s” was not closed", partial[i] ? partial[i] : "");
+    }
+  expect_status (f, 200, "GET", "/v1/namespaces/mine", token, NULL, NULL);
+}
+
+/* Past the connection cap, connections wait until one ends: a request arriving while slow
+ * connections fill the cap is answered once the server has dropped one of them, and the
+ * server goes on accepting after they are all gone. */
+static void
+test_connection_cap (Fixture *f, gconstpointer data)
+{
+  g_autoptr (BbTestIdentity) alice = bb_test_identity_new ("demo-alice");
+  g_autofree char *token = NULL;
+  g_autoptr (GPtrArray) slow = g_ptr_array_new_with_free_func (g_object_unref);
+  g_autoptr (Call) call = NULL;
+  guint cap = 0;
+  guint closed = 0;
+
+  bb_server_set_request_timeout (f->server, 200);
+  token = login (f, alice);
+  g_object_set (f->server, "max-connections", 2, NULL);
+  g_object_get (f->server, "max-connections", &cap, NULL);
+  g_assert_cmpuint (cap, ==, 2);
+  /* Without its kept-alive connection, the session's next request needs a new one. */
+  soup_session_abort (f->session);
+  for (int i = 0; i < 4; i++)
+    g_ptr_array_add (slow, open_slow_connection (f, "GET /health HTTP/1.1\r\nHo"));
+
+  call = call_start (f, "GET", "/v1/namespaces/mine", token, NULL, -1, NULL);
+  call_wait (call);
+  g_assert_no_error (call->error);
+  g_assert_cmpuint (soup_message_get_status (call->msg), ==, 200);
+  /* The request came after the slow connections, and could only be taken once they had
+   * been dropped down to below the cap. */
+  for (guint i = 0; i < slow->len; i++)
+    closed += closed_by_server (g_ptr_array_index (slow, i));
+  g_assert_cmpuint (closed, >=, slow->len - 1);
+
+  g_ptr_array_set_size (slow, 0);
+  for (int i = 0; i < 8; i++)
+    expect_status (f, 200, "GET", "/v1/namespaces/mine", token, NULL, NULL);
+}
+
 /* A session whose connections come from @local_ip (any 127/8 address reaches loopback). */
 static SoupSession *
 session_from (const char *local_ip)
@@ -2232,6 +2364,8 @@ main (int argc, char **argv)
   ADD ("concurrent-clients", test_concurrent_clients);
   ADD ("shutdown-with-open-requests", test_shutdown_with_open_requests);
   ADD ("random-malformed", test_random_malformed);
+  ADD ("request-timeout", test_request_timeout);
+  ADD ("connection-cap", test_connection_cap);
   ADD ("challenge-flood", test_challenge_flood);
   ADD ("database-mode", test_database_mode);
 #undef ADD
