@@ -3603,7 +3603,9 @@ bb_server_listen (BbServer *self, const char *host, guint port, GError **error)
       return FALSE;
     }
 
-  self->soup = soup_server_new ("server-header", "bbsync-server/" PACKAGE_VERSION " ", NULL);
+  /* raw-paths: routes match the path as sent, so "%2f" is never taken for a "/". */
+  self->soup = soup_server_new ("server-header", "bbsync-server/" PACKAGE_VERSION " ", "raw-paths",
+                                TRUE, NULL);
   soup_server_add_handler (self->soup, NULL, server_callback, self, NULL);
   g_signal_connect (self->soup, "request-started", G_CALLBACK (request_started_cb), self);
   g_signal_connect (self->soup, "request-finished", G_CALLBACK (connection_request_done_cb), self);

@@ -2295,6 +2295,30 @@ test_challenge_flood (Fixture *f, gconstpointer data)
   expect_status (f, 200, "GET", "/v1/namespaces/mine", token, NULL, NULL);
 }
 
+/* Routes match the path as sent: an encoded "/" or letter is not one. */
+static void
+test_encoded_path (Fixture *f, gconstpointer data)
+{
+  g_autoptr (BbTestIdentity) alice = bb_test_identity_new ("demo-alice");
+  g_autoptr (GBytes) dek = fixed_dek (0x5e);
+  g_autofree char *token = login (f, alice);
+  g_autofree char *ns = create_shared (f, alice, token, dek);
+  g_autofree char *plain = g_strdup_printf ("/v1/namespaces/%s/members", ns);
+  /* Each path is the namespace ID between a prefix and a suffix. (libsoup decodes
+   * unreserved characters such as "%6d" for "m", which RFC 3986 makes equivalent.) */
+  const char *const encoded[][2] = { { "/v1/namespaces/", "%2fmembers" },
+                                     { "/v1/namespaces/", "%2Fmembers" },
+                                     { "/v1%2fnamespaces/", "/members" },
+                                     { "/v1/namespaces%2f", "/members" } };
+
+  expect_status (f, 200, "GET", plain, token, NULL, NULL);
+  for (gsize i = 0; i < G_N_ELEMENTS (encoded); i++)
+    {
+      g_autofree char *path = g_strconcat (encoded[i][0], ns, encoded[i][1], NULL);
+      expect_status (f, 404, "GET", path, token, NULL, NULL);
+    }
+}
+
 static guint
 file_mode (const char *path)
 {
@@ -2367,6 +2391,7 @@ main (int argc, char **argv)
   ADD ("request-timeout", test_request_timeout);
   ADD ("connection-cap", test_connection_cap);
   ADD ("challenge-flood", test_challenge_flood);
+  ADD ("encoded-path", test_encoded_path);
   ADD ("database-mode", test_database_mode);
 #undef ADD
 
