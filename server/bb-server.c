@@ -2790,6 +2790,59 @@ drop_connection (SoupServerMessage *msg)
   g_io_stream_close (stream, NULL, NULL);
 }
 
+/* The server answers any Host and any client, and a web page can reach a server on the
+ * machine it runs on (localhost, or a name rebound to it). Browsers label the requests
+ * pages make: an Origin that is not this server's own (its base URL or a public origin,
+ * when it serves through a proxy) or a Sec-Fetch-Site other than same-origin and none (a
+ * URL the user opened) is a page elsewhere speaking to it, and is refused with 403.
+ * Requiring JSON bodies to say so (415) keeps pages from sending them without a CORS
+ * preflight, which the server never grants. Apps and the library send neither header,
+ * and application/json. */
+static gboolean
+check_not_cross_site (BbServer *self, Request *req)
+{
+  SoupMessageHeaders *headers = soup_server_message_get_request_headers (req->msg);
+  const char *origin = soup_message_headers_get_one (headers, "Origin");
+  const char *fetch_site = soup_message_headers_get_one (headers, "Sec-Fetch-Site");
+
+  if (origin != NULL && g_strcmp0 (origin, self->base_url) != 0 && !is_public_origin (self, origin))
+    {
+      respond_error (req, 403, "Origin: requests from web pages elsewhere are not accepted");
+      return FALSE;
+    }
+  if (fetch_site != NULL && !g_str_equal (fetch_site, "same-origin")
+      && !g_str_equal (fetch_site, "none"))
+    {
+      respond_error (req, 403,
+                     "Sec-Fetch-Site: requests from web pages elsewhere are not accepted");
+      return FALSE;
+    }
+  return TRUE;
+}
+
+/* Answers, before routing, the requests no handler takes: from web pages elsewhere, with
+ * a body too large, or with a body that is not said to be JSON. */
+static gboolean
+admit_request (BbServer *self, Request *req, SoupMessageBody *body)
+{
+  SoupMessageHeaders *headers = soup_server_message_get_request_headers (req->msg);
+  const char *type = soup_message_headers_get_content_type (headers, NULL);
+
+  if (!check_not_cross_site (self, req))
+    return FALSE;
+  if ((guint64)body->length > self->limits[BB_SERVER_LIMIT_BODY_SIZE])
+    {
+      respond_error (req, 413, "request body too large");
+      return FALSE;
+    }
+  if (body->length > 0 && (type == NULL || g_ascii_strcasecmp (type, "application/json") != 0))
+    {
+      respond_error (req, 415, "Content-Type: request bodies must be application/json");
+      return FALSE;
+    }
+  return TRUE;
+}
+
 static void
 process_request (BbServer *self, SoupServerMessage *msg, gboolean paused)
 {
@@ -2814,11 +2867,7 @@ process_request (BbServer *self, SoupServerMessage *msg, gboolean paused)
     {
       respond_injected (self, &req, self->error_status);
     }
-  else if ((guint64)body->length > self->limits[BB_SERVER_LIMIT_BODY_SIZE])
-    {
-      respond_error (&req, 413, "request body too large");
-    }
-  else
+  else if (admit_request (self, &req, body))
     {
       flat = soup_message_body_flatten (body);
       req.body = g_bytes_get_data (flat, &req.body_len);

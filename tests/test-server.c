@@ -2358,6 +2358,79 @@ test_database_mode (Fixture *f, gconstpointer data)
   g_assert_cmpuint (file_mode (shm), ==, 0600);
 }
 
+/* Sends @method @path with one extra header (@header NULL: none) and @body labelled
+ * @content_type (NULL: unlabelled); returns the status. Error answers name the header. */
+static guint
+send_labelled (Fixture *f, const char *method, const char *path, const char *header,
+               const char *value, const char *content_type, const char *body)
+{
+  g_autofree char *url = g_strconcat (f->base, path, NULL);
+  SoupMessage *msg = soup_message_new (method, url);
+  g_autoptr (Call) call = NULL;
+
+  if (header != NULL)
+    soup_message_headers_replace (soup_message_get_request_headers (msg), header, value);
+  if (body != NULL)
+    {
+      g_autoptr (GBytes) bytes = g_bytes_new (body, strlen (body));
+      soup_message_set_request_body_from_bytes (msg, content_type, bytes);
+    }
+  call = call_send (f, msg);
+  call_wait (call);
+  g_assert_no_error (call->error);
+  if (soup_message_get_status (call->msg) >= 400)
+    g_assert_nonnull (g_strstr_len (g_bytes_get_data (call->body, NULL),
+                                    g_bytes_get_size (call->body),
+                                    header != NULL ? header : "Content-Type"));
+  return soup_message_get_status (call->msg);
+}
+
+/* What a web page elsewhere sends is refused: its Origin, its Sec-Fetch-Site, and the
+ * bodies it may send without asking first. What apps send is served. */
+static void
+test_cross_site_requests (Fixture *f, gconstpointer data)
+{
+  const char *challenge = "{\"purpose\":\"login\",\"kind\":\"keystore\"}";
+  const char *const foreign_origins[]
+      = { "https://evil.example", "null", "http://localhost:1", "http://127.0.0.1" };
+  const char *const own_origins[] = { f->base, ORIGIN };
+  const char *const refused_sites[] = { "cross-site", "same-site" };
+  const char *const served_sites[] = { "same-origin", "none" };
+  const char *const refused_types[]
+      = { "text/plain", "application/x-www-form-urlencoded", "multipart/form-data", NULL };
+  const char *const served_types[]
+      = { "application/json", "application/json; charset=utf-8", "Application/JSON" };
+
+  for (gsize i = 0; i < G_N_ELEMENTS (foreign_origins); i++)
+    {
+      g_assert_cmpuint (
+          send_labelled (f, "GET", "/health", "Origin", foreign_origins[i], NULL, NULL), ==, 403);
+      g_assert_cmpuint (send_labelled (f, "POST", "/v1/auth/challenge", "Origin",
+                                       foreign_origins[i], "application/json", challenge),
+                        ==, 403);
+    }
+  for (gsize i = 0; i < G_N_ELEMENTS (own_origins); i++)
+    g_assert_cmpuint (send_labelled (f, "POST", "/v1/auth/challenge", "Origin", own_origins[i],
+                                     "application/json", challenge),
+                      ==, 200);
+  for (gsize i = 0; i < G_N_ELEMENTS (refused_sites); i++)
+    g_assert_cmpuint (
+        send_labelled (f, "GET", "/health", "Sec-Fetch-Site", refused_sites[i], NULL, NULL), ==,
+        403);
+  for (gsize i = 0; i < G_N_ELEMENTS (served_sites); i++)
+    g_assert_cmpuint (send_labelled (f, "POST", "/v1/auth/challenge", "Sec-Fetch-Site",
+                                     served_sites[i], "application/json", challenge),
+                      ==, 200);
+  for (gsize i = 0; i < G_N_ELEMENTS (refused_types); i++)
+    g_assert_cmpuint (
+        send_labelled (f, "POST", "/v1/auth/challenge", NULL, NULL, refused_types[i], challenge),
+        ==, 415);
+  for (gsize i = 0; i < G_N_ELEMENTS (served_types); i++)
+    g_assert_cmpuint (
+        send_labelled (f, "POST", "/v1/auth/challenge", NULL, NULL, served_types[i], challenge), ==,
+        200);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -2393,6 +2466,7 @@ main (int argc, char **argv)
   ADD ("challenge-flood", test_challenge_flood);
   ADD ("encoded-path", test_encoded_path);
   ADD ("database-mode", test_database_mode);
+  ADD ("cross-site-requests", test_cross_site_requests);
 #undef ADD
 
   return g_test_run ();
