@@ -9,9 +9,12 @@
 
 #include "config.h"
 
+#include <fcntl.h>
 #include <glib/gstdio.h>
 #include <libsoup/soup.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <unistd.h>
 
 #include "bb-crypto-private.h"
 #include "bb-error.h"
@@ -2223,6 +2226,56 @@ test_connection_cap (Fixture *f, gconstpointer data)
     expect_status (f, 200, "GET", "/v1/namespaces/mine", token, NULL, NULL);
 }
 
+/* The highest descriptor this process has open. */
+static int
+highest_descriptor (void)
+{
+  g_autoptr (GDir) dir = g_dir_open ("/proc/self/fd", 0, NULL);
+  const char *name;
+  int highest = -1;
+
+  g_assert_nonnull (dir);
+  while ((name = g_dir_read_name (dir)) != NULL)
+    highest = MAX (highest, (int)g_ascii_strtoll (name, NULL, 10));
+  return highest;
+}
+
+/* An application embedding the server may leave it no descriptor to accept with: the
+ * server goes on accepting once some are free again (libsoup stopped for good). */
+static void
+test_descriptors_run_out (Fixture *f, gconstpointer data)
+{
+  g_autoptr (BbTestIdentity) alice = bb_test_identity_new ("demo-alice");
+  g_autofree char *token = login (f, alice);
+  g_autoptr (GArray) hog = g_array_new (FALSE, FALSE, sizeof (int));
+  g_autoptr (GSocket) waiting = NULL;
+  struct rlimit saved;
+  struct rlimit lowered;
+  int fd;
+
+  soup_session_abort (f->session);
+  g_assert_cmpint (getrlimit (RLIMIT_NOFILE, &saved), ==, 0);
+  lowered = saved;
+  lowered.rlim_cur = MIN (saved.rlim_cur, (rlim_t)highest_descriptor () + 32);
+  g_assert_cmpint (setrlimit (RLIMIT_NOFILE, &lowered), ==, 0);
+
+  /* Every descriptor taken, but for one connection waiting to be accepted. */
+  while ((fd = g_open ("/dev/null", O_RDONLY | O_CLOEXEC, 0)) >= 0)
+    g_array_append_val (hog, fd);
+  g_assert_cmpuint (hog->len, >, 0);
+  close (g_array_index (hog, int, hog->len - 1));
+  g_array_set_size (hog, hog->len - 1);
+  waiting = open_slow_connection (f, NULL);
+  for (int i = 0; i < 20; i++)
+    g_main_context_iteration (NULL, FALSE);
+
+  for (guint i = 0; i < hog->len; i++)
+    close (g_array_index (hog, int, i));
+  g_assert_cmpint (setrlimit (RLIMIT_NOFILE, &saved), ==, 0);
+  g_clear_object (&waiting);
+  expect_status (f, 200, "GET", "/v1/namespaces/mine", token, NULL, NULL);
+}
+
 /* A session whose connections come from @local_ip (any 127/8 address reaches loopback). */
 static SoupSession *
 session_from (const char *local_ip)
@@ -2463,6 +2516,7 @@ main (int argc, char **argv)
   ADD ("random-malformed", test_random_malformed);
   ADD ("request-timeout", test_request_timeout);
   ADD ("connection-cap", test_connection_cap);
+  ADD ("descriptors-run-out", test_descriptors_run_out);
   ADD ("challenge-flood", test_challenge_flood);
   ADD ("encoded-path", test_encoded_path);
   ADD ("database-mode", test_database_mode);
