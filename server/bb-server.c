@@ -3003,11 +3003,11 @@ request_started_cb (SoupServer *server, SoupServerMessage *msg, gpointer user_da
  * The server accepts connections itself and hands them to libsoup, instead of letting
  * libsoup listen: libsoup stops accepting for good the first time accept() fails, which
  * running out of descriptors does (a few hundred idle connections were enough). Here,
- * accepting pauses while the cap of connections is reached (further connections wait in
- * the kernel's listen queue) and, should descriptors run out anyway (an application
- * embedding the server uses some too), for a moment, then goes on. A connection that
- * takes longer than the request timeout to deliver a request is closed, so idle or slow
- * connections cannot keep the cap reached. */
+ * accepting pauses while the connection cap is reached (further connections wait in the
+ * kernel's listen queue), and for a moment when descriptors run out anyway (an
+ * application embedding the server uses some too). A connection that takes longer than
+ * the request timeout to deliver a request is closed, so idle or slow connections cannot
+ * keep the cap reached. */
 
 /* Connections waiting in the kernel's queue while accepting is paused. */
 #define LISTEN_BACKLOG 128
