@@ -28,7 +28,8 @@ G_BEGIN_DECLS
  *
  * Since: 0.1
  */
-typedef enum {
+typedef enum
+{
   BB_MERGE_POLICY_NONE,
   BB_MERGE_POLICY_PREFER_LOCAL,
   BB_MERGE_POLICY_PREFER_REMOTE,
@@ -44,7 +45,8 @@ typedef enum {
  *
  * Since: 0.1
  */
-typedef enum {
+typedef enum
+{
   BB_CONFLICT_RESOLUTION_PREFER_LOCAL,
   BB_CONFLICT_RESOLUTION_PREFER_REMOTE,
   BB_CONFLICT_RESOLUTION_VALUE,
@@ -68,10 +70,13 @@ BbValueBackend *bb_collection_get_backend (BbCollection *self);
 BB_AVAILABLE_IN_ALL
 BbMergePolicy bb_collection_get_merge_policy (BbCollection *self);
 BB_AVAILABLE_IN_ALL
-void bb_collection_set_merge_policy (BbCollection *self, BbMergePolicy policy);
+void bb_collection_set_merge_policy (BbCollection *self,
+                                     BbMergePolicy policy);
 BB_AVAILABLE_IN_ALL
-gboolean bb_collection_resolve_conflict (BbCollection *self, const char *key,
-                                         BbConflictResolution how, GVariant *value,
-                                         GError **error);
+gboolean bb_collection_resolve_conflict (BbCollection        *self,
+                                         const char          *key,
+                                         BbConflictResolution how,
+                                         GVariant            *value,
+                                         GError             **error);
 
 G_END_DECLS

@@ -72,7 +72,8 @@ G_BEGIN_DECLS
  *
  * Since: 0.1
  */
-typedef enum {
+typedef enum
+{
   BB_SYNC_ERROR_FAILED,
   BB_SYNC_ERROR_INVALID_INPUT,
   BB_SYNC_ERROR_CRYPTO,

@@ -55,135 +55,193 @@ G_BEGIN_DECLS
  * Decoders are strict (see the protocol guide); @field names the value in error
  * messages; @expected_len is the exact decoded size or -1 for any size. */
 BB_AVAILABLE_IN_ALL
-gchar   *bb_protocol_hex_encode         (GBytes *data);
+gchar *bb_protocol_hex_encode (GBytes *data);
 BB_AVAILABLE_IN_ALL
-GBytes  *bb_protocol_lower_hex_decode   (const char *text, gssize expected_len,
-                                         const char *field, GError **error);
+GBytes *bb_protocol_lower_hex_decode (const char *text,
+                                      gssize      expected_len,
+                                      const char *field,
+                                      GError    **error);
 BB_AVAILABLE_IN_ALL
-GBytes  *bb_protocol_hex_decode         (const char *text, gssize expected_len,
-                                         const char *field, GError **error);
+GBytes *bb_protocol_hex_decode (const char *text,
+                                gssize      expected_len,
+                                const char *field,
+                                GError    **error);
 BB_AVAILABLE_IN_ALL
-gchar   *bb_protocol_base64_encode      (GBytes *data);
+gchar *bb_protocol_base64_encode (GBytes *data);
 BB_AVAILABLE_IN_ALL
-GBytes  *bb_protocol_base64_decode      (const char *text, gssize expected_len,
-                                         const char *field, GError **error);
+GBytes *bb_protocol_base64_decode (const char *text,
+                                   gssize      expected_len,
+                                   const char *field,
+                                   GError    **error);
 BB_AVAILABLE_IN_ALL
-gchar   *bb_protocol_base64url_encode   (GBytes *data);
+gchar *bb_protocol_base64url_encode (GBytes *data);
 BB_AVAILABLE_IN_ALL
-GBytes  *bb_protocol_base64url_decode   (const char *text, gssize expected_len,
-                                         const char *field, GError **error);
+GBytes *bb_protocol_base64url_decode (const char *text,
+                                      gssize      expected_len,
+                                      const char *field,
+                                      GError    **error);
 BB_AVAILABLE_IN_ALL
-gboolean bb_protocol_validate_lower_hex (const char *text, gsize expected_len,
-                                         const char *field, GError **error);
+gboolean bb_protocol_validate_lower_hex (const char *text,
+                                         gsize       expected_len,
+                                         const char *field,
+                                         GError    **error);
 
 /* Identity */
 BB_AVAILABLE_IN_ALL
-gchar   *bb_protocol_key_id             (GBytes *auth_public_key);
+gchar *bb_protocol_key_id (GBytes *auth_public_key);
 
 /* Items */
 BB_AVAILABLE_IN_ALL
-GBytes  *bb_protocol_derive_blob_key    (GBytes *dek, GError **error);
+GBytes *bb_protocol_derive_blob_key (GBytes  *dek,
+                                     GError **error);
 BB_AVAILABLE_IN_ALL
-GBytes  *bb_protocol_derive_map_key     (GBytes *dek, GError **error);
+GBytes *bb_protocol_derive_map_key (GBytes  *dek,
+                                    GError **error);
 BB_AVAILABLE_IN_ALL
-GBytes  *bb_protocol_logical_key        (const char *collection, const char *key);
+GBytes *bb_protocol_logical_key (const char *collection,
+                                 const char *key);
 BB_AVAILABLE_IN_ALL
-gchar   *bb_protocol_item_id            (GBytes *dek, const char *collection, const char *key,
-                                         GError **error);
+gchar *bb_protocol_item_id (GBytes     *dek,
+                            const char *collection,
+                            const char *key,
+                            GError    **error);
 BB_AVAILABLE_IN_ALL
-gchar   *bb_protocol_item_id_for_logical_key (GBytes *dek, GBytes *logical_key,
-                                              GError **error);
+gchar *bb_protocol_item_id_for_logical_key (GBytes  *dek,
+                                            GBytes  *logical_key,
+                                            GError **error);
 BB_AVAILABLE_IN_ALL
-GBytes  *bb_protocol_item_aad           (const char *namespace_id, const char *item_id,
-                                         guint64 version, GError **error);
+GBytes *bb_protocol_item_aad (const char *namespace_id,
+                              const char *item_id,
+                              guint64     version,
+                              GError    **error);
 BB_AVAILABLE_IN_ALL
-GBytes  *bb_protocol_encrypt_item       (GBytes *dek, const char *namespace_id,
-                                         const char *item_id, guint64 version,
-                                         GBytes *plaintext, GBytes *nonce,
-                                         GBytes **out_nonce, GBytes **out_aad,
-                                         GError **error);
+GBytes *bb_protocol_encrypt_item (GBytes     *dek,
+                                  const char *namespace_id,
+                                  const char *item_id,
+                                  guint64     version,
+                                  GBytes     *plaintext,
+                                  GBytes     *nonce,
+                                  GBytes    **out_nonce,
+                                  GBytes    **out_aad,
+                                  GError    **error);
 BB_AVAILABLE_IN_ALL
-GBytes  *bb_protocol_decrypt_item       (GBytes *dek, const char *namespace_id,
-                                         const char *item_id, guint64 version,
-                                         GBytes *nonce, GBytes *aad, GBytes *ciphertext,
-                                         GError **error);
+GBytes *bb_protocol_decrypt_item (GBytes     *dek,
+                                  const char *namespace_id,
+                                  const char *item_id,
+                                  guint64     version,
+                                  GBytes     *nonce,
+                                  GBytes     *aad,
+                                  GBytes     *ciphertext,
+                                  GError    **error);
 
 /* Wrapped DEKs */
 BB_AVAILABLE_IN_ALL
-GBytes  *bb_protocol_wrap_dek           (GBytes *wrap_public_key, const char *namespace_id,
-                                         GBytes *dek, GError **error);
+GBytes *bb_protocol_wrap_dek (GBytes     *wrap_public_key,
+                              const char *namespace_id,
+                              GBytes     *dek,
+                              GError    **error);
 BB_AVAILABLE_IN_ALL
-GBytes  *bb_protocol_unwrap_dek         (GBytes *wrap_private_key, const char *namespace_id,
-                                         GBytes *wrapped_dek, GError **error);
+GBytes *bb_protocol_unwrap_dek (GBytes     *wrap_private_key,
+                                const char *namespace_id,
+                                GBytes     *wrapped_dek,
+                                GError    **error);
 BB_AVAILABLE_IN_ALL
-gboolean bb_protocol_validate_wrapped_dek (GBytes *wrapped_dek, GError **error);
+gboolean bb_protocol_validate_wrapped_dek (GBytes  *wrapped_dek,
+                                           GError **error);
 
 /* Intents (what an identity signs) */
 BB_AVAILABLE_IN_ALL
-GBytes  *bb_protocol_login_intent       (GBytes *challenge, const char *kind,
-                                         const char *key_id, GBytes *auth_public_key,
-                                         GBytes *wrap_public_key, GError **error);
+GBytes *bb_protocol_login_intent (GBytes     *challenge,
+                                  const char *kind,
+                                  const char *key_id,
+                                  GBytes     *auth_public_key,
+                                  GBytes     *wrap_public_key,
+                                  GError    **error);
 BB_AVAILABLE_IN_ALL
-GBytes  *bb_protocol_refresh_intent     (GBytes *challenge, const char *kind,
-                                         const char *key_id, GError **error);
+GBytes *bb_protocol_refresh_intent (GBytes     *challenge,
+                                    const char *kind,
+                                    const char *key_id,
+                                    GError    **error);
 BB_AVAILABLE_IN_ALL
-GBytes  *bb_protocol_sensitive_action_intent (const char *action, GBytes *challenge,
-                                              const char *kind, const char *key_id,
-                                              GBytes *action_fields, GError **error);
+GBytes *bb_protocol_sensitive_action_intent (const char *action,
+                                             GBytes     *challenge,
+                                             const char *kind,
+                                             const char *key_id,
+                                             GBytes     *action_fields,
+                                             GError    **error);
 BB_AVAILABLE_IN_ALL
-GBytes  *bb_protocol_create_invite_fields (const char *namespace_id, const char *invite_id,
-                                           GBytes *invite_server_secret_hash,
-                                           gint64 expires_at, guint max_pending,
-                                           guint max_accepted, GError **error);
+GBytes *bb_protocol_create_invite_fields (const char *namespace_id,
+                                          const char *invite_id,
+                                          GBytes     *invite_server_secret_hash,
+                                          gint64      expires_at,
+                                          guint       max_pending,
+                                          guint       max_accepted,
+                                          GError    **error);
 BB_AVAILABLE_IN_ALL
-gchar   *bb_protocol_action_fields_hash (GBytes *action_fields);
+gchar *bb_protocol_action_fields_hash (GBytes *action_fields);
 BB_AVAILABLE_IN_ALL
-gboolean bb_protocol_verify_signature   (GBytes *auth_public_key, GBytes *message,
-                                         GBytes *signature, GError **error);
+gboolean bb_protocol_verify_signature (GBytes  *auth_public_key,
+                                       GBytes  *message,
+                                       GBytes  *signature,
+                                       GError **error);
 
 /* Invite secrets and join requests */
 BB_AVAILABLE_IN_ALL
-GBytes  *bb_protocol_invite_server_secret      (GBytes *invite_secret, GError **error);
+GBytes *bb_protocol_invite_server_secret (GBytes  *invite_secret,
+                                          GError **error);
 BB_AVAILABLE_IN_ALL
-GBytes  *bb_protocol_invite_server_secret_hash (GBytes *invite_server_secret, GError **error);
+GBytes *bb_protocol_invite_server_secret_hash (GBytes  *invite_server_secret,
+                                               GError **error);
 BB_AVAILABLE_IN_ALL
-GBytes  *bb_protocol_invite_proof_key          (GBytes *invite_secret, GError **error);
+GBytes *bb_protocol_invite_proof_key (GBytes  *invite_secret,
+                                      GError **error);
 BB_AVAILABLE_IN_ALL
-GBytes  *bb_protocol_invite_proof              (GBytes *invite_secret, GBytes *join_request_payload,
-                                                GError **error);
+GBytes *bb_protocol_invite_proof (GBytes  *invite_secret,
+                                  GBytes  *join_request_payload,
+                                  GError **error);
 BB_AVAILABLE_IN_ALL
-gboolean bb_protocol_verify_invite_proof       (GBytes *invite_secret, GBytes *join_request_payload,
-                                                GBytes *invite_proof, GError **error);
+gboolean bb_protocol_verify_invite_proof (GBytes  *invite_secret,
+                                          GBytes  *join_request_payload,
+                                          GBytes  *invite_proof,
+                                          GError **error);
 BB_AVAILABLE_IN_ALL
-GBytes  *bb_protocol_join_request_payload      (const char *namespace_id, const char *invite_id,
-                                                const char *server_origin, const char *kind,
-                                                const char *key_id, GBytes *auth_public_key,
-                                                GBytes *wrap_public_key, gint64 expires_at,
-                                                GError **error);
+GBytes *bb_protocol_join_request_payload (const char *namespace_id,
+                                          const char *invite_id,
+                                          const char *server_origin,
+                                          const char *kind,
+                                          const char *key_id,
+                                          GBytes     *auth_public_key,
+                                          GBytes     *wrap_public_key,
+                                          gint64      expires_at,
+                                          GError    **error);
 BB_AVAILABLE_IN_ALL
-gchar   *bb_protocol_join_request_hash         (GBytes *join_request_payload);
+gchar *bb_protocol_join_request_hash (GBytes *join_request_payload);
 
 /* Server origins */
 BB_AVAILABLE_IN_ALL
-gchar   *bb_protocol_canonical_origin   (const char *origin, GError **error);
+gchar *bb_protocol_canonical_origin (const char *origin,
+                                     GError    **error);
 BB_AVAILABLE_IN_ALL
-GBytes  *bb_protocol_server_origin_hash (const char *origin, GError **error);
+GBytes *bb_protocol_server_origin_hash (const char *origin,
+                                        GError    **error);
 
 /* Fresh random values (from the system CSPRNG) */
 BB_AVAILABLE_IN_ALL
-gchar   *bb_protocol_new_namespace_id   (void);
+gchar *bb_protocol_new_namespace_id (void);
 BB_AVAILABLE_IN_ALL
-gchar   *bb_protocol_new_invite_id      (void);
+gchar *bb_protocol_new_invite_id (void);
 BB_AVAILABLE_IN_ALL
-GBytes  *bb_protocol_new_dek            (void);
+GBytes *bb_protocol_new_dek (void);
 BB_AVAILABLE_IN_ALL
-GBytes  *bb_protocol_new_invite_secret  (void);
+GBytes *bb_protocol_new_invite_secret (void);
 
 /* ETag / If-Match */
 BB_AVAILABLE_IN_ALL
-gchar   *bb_protocol_etag               (guint64 version);
+gchar *bb_protocol_etag (guint64 version);
 BB_AVAILABLE_IN_ALL
-gboolean bb_protocol_parse_if_match     (const char *value, gboolean *out_has_version,
-                                         guint64 *out_version, GError **error);
+gboolean bb_protocol_parse_if_match (const char *value,
+                                     gboolean   *out_has_version,
+                                     guint64    *out_version,
+                                     GError    **error);
 
 G_END_DECLS

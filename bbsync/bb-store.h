@@ -57,63 +57,126 @@ struct _BbStoreInterface
 {
   GTypeInterface g_iface;
 
-  BbIdentityState *(*load_identity) (BbStore *self, const char *key_id, GError **error);
-  gboolean (*save_identity) (BbStore *self, BbIdentityState *state, GError **error);
-  BbNamespaceState *(*get_namespace) (BbStore *self, const char *key_id, const char *namespace_id,
-                                      GError **error);
-  GPtrArray *(*list_namespaces) (BbStore *self, const char *key_id, GError **error);
-  gboolean (*save_namespace) (BbStore *self, BbNamespaceState *state, GError **error);
-  BbItemState *(*get_item_by_id) (BbStore *self, const char *key_id, const char *namespace_id,
-                                  const char *item_id, GError **error);
-  BbItemState *(*get_item_by_logical_key) (BbStore *self, const char *key_id,
-                                           const char *namespace_id, const char *collection,
-                                           const char *key, GError **error);
-  GPtrArray *(*list_namespace_items) (BbStore *self, const char *key_id, const char *namespace_id,
-                                      GError **error);
-  GPtrArray *(*list_dirty_items) (BbStore *self, const char *key_id, GError **error);
-  gboolean (*save_item) (BbStore *self, BbItemState *state, GError **error);
-  gboolean (*save_batch) (BbStore *self, GPtrArray *items, GPtrArray *namespaces, GError **error);
-  gboolean (*forget_identity_secrets) (BbStore *self, const char *key_id, GError **error);
-  gboolean (*reset_sync_state) (BbStore *self, const char *key_id, GError **error);
-  gboolean (*close) (BbStore *self, GError **error);
+  BbIdentityState
+      *(*load_identity) (BbStore    *self,
+                         const char *key_id,
+                         GError    **error);
+  gboolean (*save_identity) (BbStore         *self,
+                             BbIdentityState *state,
+                             GError         **error);
+  BbNamespaceState
+      *(*get_namespace) (BbStore    *self,
+                         const char *key_id,
+                         const char *namespace_id,
+                         GError    **error);
+  GPtrArray *(*list_namespaces) (BbStore    *self,
+                                 const char *key_id,
+                                 GError    **error);
+  gboolean (*save_namespace) (BbStore          *self,
+                              BbNamespaceState *state,
+                              GError          **error);
+  BbItemState
+      *(*get_item_by_id) (BbStore    *self,
+                          const char *key_id,
+                          const char *namespace_id,
+                          const char *item_id,
+                          GError    **error);
+  BbItemState
+      *(*get_item_by_logical_key) (BbStore    *self,
+                                   const char *key_id,
+                                   const char *namespace_id,
+                                   const char *collection,
+                                   const char *key,
+                                   GError    **error);
+  GPtrArray *(*list_namespace_items) (BbStore    *self,
+                                      const char *key_id,
+                                      const char *namespace_id,
+                                      GError    **error);
+  GPtrArray *(*list_dirty_items) (BbStore    *self,
+                                  const char *key_id,
+                                  GError    **error);
+  gboolean (*save_item) (BbStore     *self,
+                         BbItemState *state,
+                         GError     **error);
+  gboolean (*save_batch) (BbStore   *self,
+                          GPtrArray *items,
+                          GPtrArray *namespaces,
+                          GError   **error);
+  gboolean (*forget_identity_secrets) (BbStore    *self,
+                                       const char *key_id,
+                                       GError    **error);
+  gboolean (*reset_sync_state) (BbStore    *self,
+                                const char *key_id,
+                                GError    **error);
+  gboolean (*close) (BbStore *self,
+                     GError **error);
 
   /*< private >*/
   gpointer padding[8];
 };
 
 BB_AVAILABLE_IN_ALL
-BbIdentityState *bb_store_load_identity (BbStore *self, const char *key_id, GError **error);
+BbIdentityState *bb_store_load_identity (BbStore    *self,
+                                         const char *key_id,
+                                         GError    **error);
 BB_AVAILABLE_IN_ALL
-gboolean bb_store_save_identity (BbStore *self, BbIdentityState *state, GError **error);
+gboolean bb_store_save_identity (BbStore         *self,
+                                 BbIdentityState *state,
+                                 GError         **error);
 BB_AVAILABLE_IN_ALL
-BbNamespaceState *bb_store_get_namespace (BbStore *self, const char *key_id,
-                                          const char *namespace_id, GError **error);
+BbNamespaceState *bb_store_get_namespace (BbStore    *self,
+                                          const char *key_id,
+                                          const char *namespace_id,
+                                          GError    **error);
 BB_AVAILABLE_IN_ALL
-GPtrArray *bb_store_list_namespaces (BbStore *self, const char *key_id, GError **error);
+GPtrArray *bb_store_list_namespaces (BbStore    *self,
+                                     const char *key_id,
+                                     GError    **error);
 BB_AVAILABLE_IN_ALL
-gboolean bb_store_save_namespace (BbStore *self, BbNamespaceState *state, GError **error);
+gboolean bb_store_save_namespace (BbStore          *self,
+                                  BbNamespaceState *state,
+                                  GError          **error);
 BB_AVAILABLE_IN_ALL
-BbItemState *bb_store_get_item_by_id (BbStore *self, const char *key_id, const char *namespace_id,
-                                      const char *item_id, GError **error);
+BbItemState *bb_store_get_item_by_id (BbStore    *self,
+                                      const char *key_id,
+                                      const char *namespace_id,
+                                      const char *item_id,
+                                      GError    **error);
 BB_AVAILABLE_IN_ALL
-BbItemState *bb_store_get_item_by_logical_key (BbStore *self, const char *key_id,
-                                               const char *namespace_id, const char *collection,
-                                               const char *key, GError **error);
+BbItemState *bb_store_get_item_by_logical_key (BbStore    *self,
+                                               const char *key_id,
+                                               const char *namespace_id,
+                                               const char *collection,
+                                               const char *key,
+                                               GError    **error);
 BB_AVAILABLE_IN_ALL
-GPtrArray *bb_store_list_namespace_items (BbStore *self, const char *key_id,
-                                          const char *namespace_id, GError **error);
+GPtrArray *bb_store_list_namespace_items (BbStore    *self,
+                                          const char *key_id,
+                                          const char *namespace_id,
+                                          GError    **error);
 BB_AVAILABLE_IN_ALL
-GPtrArray *bb_store_list_dirty_items (BbStore *self, const char *key_id, GError **error);
+GPtrArray *bb_store_list_dirty_items (BbStore    *self,
+                                      const char *key_id,
+                                      GError    **error);
 BB_AVAILABLE_IN_ALL
-gboolean bb_store_save_item (BbStore *self, BbItemState *state, GError **error);
+gboolean bb_store_save_item (BbStore     *self,
+                             BbItemState *state,
+                             GError     **error);
 BB_AVAILABLE_IN_ALL
-gboolean bb_store_save_batch (BbStore *self, GPtrArray *items, GPtrArray *namespaces,
-                              GError **error);
+gboolean bb_store_save_batch (BbStore   *self,
+                              GPtrArray *items,
+                              GPtrArray *namespaces,
+                              GError   **error);
 BB_AVAILABLE_IN_ALL
-gboolean bb_store_forget_identity_secrets (BbStore *self, const char *key_id, GError **error);
+gboolean bb_store_forget_identity_secrets (BbStore    *self,
+                                           const char *key_id,
+                                           GError    **error);
 BB_AVAILABLE_IN_ALL
-gboolean bb_store_reset_sync_state (BbStore *self, const char *key_id, GError **error);
+gboolean bb_store_reset_sync_state (BbStore    *self,
+                                    const char *key_id,
+                                    GError    **error);
 BB_AVAILABLE_IN_ALL
-gboolean bb_store_close (BbStore *self, GError **error);
+gboolean bb_store_close (BbStore *self,
+                         GError **error);
 
 G_END_DECLS
