@@ -11,7 +11,7 @@
 
 #include <gio/gio.h>
 
-#include "../bb-version-macros.h"
+#include "bb-version-macros.h"
 
 G_BEGIN_DECLS
 

@@ -11,8 +11,8 @@
 
 #include <glib-object.h>
 
-#include "../bb-version-macros.h"
-#include "../bb-value-backend.h"
+#include "bb-version-macros.h"
+#include "bb-value-backend.h"
 
 G_BEGIN_DECLS
 

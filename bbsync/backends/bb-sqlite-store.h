@@ -11,8 +11,8 @@
 
 #include <gio/gio.h>
 
-#include "../bb-version-macros.h"
-#include "../bb-store.h"
+#include "bb-version-macros.h"
+#include "bb-store.h"
 
 G_BEGIN_DECLS
 

@@ -11,7 +11,7 @@
 
 #include <glib-object.h>
 
-#include "../bb-version-macros.h"
+#include "bb-version-macros.h"
 
 G_BEGIN_DECLS
 
