@@ -20,7 +20,8 @@
 /**
  * BbChallenge:
  *
- * A challenge of `POST /v1/auth/challenge`, as [method@Client.request_challenge_async] returns it.
+ * A challenge of `POST /v1/auth/challenge`, as
+ * [method@BbSync.Client.request_challenge_async] returns it.
  *
  * Since: 0.1
  */
@@ -38,7 +39,7 @@ bb_challenge_new (void)
 
 /**
  * bb_challenge_ref:
- * @self: a #BbChallenge
+ * @self: a [struct@BbSync.Challenge]
  *
  * Acquires a reference on @self.
  *
@@ -57,7 +58,7 @@ bb_challenge_ref (BbChallenge *self)
 
 /**
  * bb_challenge_unref:
- * @self: (transfer full): a #BbChallenge
+ * @self: (transfer full): a [struct@BbSync.Challenge]
  *
  * Releases a reference on @self, freeing it when the last one goes.
  *
@@ -79,7 +80,7 @@ bb_challenge_unref (BbChallenge *self)
 
 /**
  * bb_challenge_get_challenge:
- * @self: a #BbChallenge
+ * @self: a [struct@BbSync.Challenge]
  *
  * Returns: (transfer none): the challenge as the server sent it (standard base64); requests echo
  * this string
@@ -96,7 +97,7 @@ bb_challenge_get_challenge (BbChallenge *self)
 
 /**
  * bb_challenge_get_bytes:
- * @self: a #BbChallenge
+ * @self: a [struct@BbSync.Challenge]
  *
  * Returns: (transfer none): the 32 decoded challenge bytes, the input of the signed intents
  *
@@ -112,7 +113,7 @@ bb_challenge_get_bytes (BbChallenge *self)
 
 /**
  * bb_challenge_get_expires_at:
- * @self: a #BbChallenge
+ * @self: a [struct@BbSync.Challenge]
  *
  * Returns: (transfer none): when the challenge expires
  *
@@ -128,7 +129,7 @@ bb_challenge_get_expires_at (BbChallenge *self)
 
 /**
  * bb_challenge_get_spam_control_kind:
- * @self: a #BbChallenge
+ * @self: a [struct@BbSync.Challenge]
  *
  * Returns: (transfer none): the spam control the server asks for (`none` or `attestation`)
  *
@@ -163,7 +164,7 @@ bb_login_result_new (void)
 
 /**
  * bb_login_result_ref:
- * @self: a #BbLoginResult
+ * @self: a [struct@BbSync.LoginResult]
  *
  * Acquires a reference on @self.
  *
@@ -182,7 +183,7 @@ bb_login_result_ref (BbLoginResult *self)
 
 /**
  * bb_login_result_unref:
- * @self: (transfer full): a #BbLoginResult
+ * @self: (transfer full): a [struct@BbSync.LoginResult]
  *
  * Releases a reference on @self, freeing it when the last one goes.
  *
@@ -206,7 +207,7 @@ bb_login_result_unref (BbLoginResult *self)
 
 /**
  * bb_login_result_get_kind:
- * @self: a #BbLoginResult
+ * @self: a [struct@BbSync.LoginResult]
  *
  * Returns: (transfer none): the identity kind the server echoed
  *
@@ -222,7 +223,7 @@ bb_login_result_get_kind (BbLoginResult *self)
 
 /**
  * bb_login_result_get_access_token:
- * @self: a #BbLoginResult
+ * @self: a [struct@BbSync.LoginResult]
  *
  * Returns: (transfer none): the bearer token; a secret: never log it
  *
@@ -238,7 +239,7 @@ bb_login_result_get_access_token (BbLoginResult *self)
 
 /**
  * bb_login_result_get_expires_at:
- * @self: a #BbLoginResult
+ * @self: a [struct@BbSync.LoginResult]
  *
  * Returns: (transfer none): when the token expires
  *
@@ -254,7 +255,7 @@ bb_login_result_get_expires_at (BbLoginResult *self)
 
 /**
  * bb_login_result_get_default_namespace_id:
- * @self: a #BbLoginResult
+ * @self: a [struct@BbSync.LoginResult]
  *
  * Returns: (transfer none) (nullable): the caller's default namespace ID (lower-case hex), or %NULL
  * if it has none yet (always %NULL after a refresh)
@@ -291,7 +292,7 @@ bb_namespace_info_new (void)
 
 /**
  * bb_namespace_info_ref:
- * @self: a #BbNamespaceInfo
+ * @self: a [struct@BbSync.NamespaceInfo]
  *
  * Acquires a reference on @self.
  *
@@ -310,7 +311,7 @@ bb_namespace_info_ref (BbNamespaceInfo *self)
 
 /**
  * bb_namespace_info_unref:
- * @self: (transfer full): a #BbNamespaceInfo
+ * @self: (transfer full): a [struct@BbSync.NamespaceInfo]
  *
  * Releases a reference on @self, freeing it when the last one goes.
  *
@@ -331,7 +332,7 @@ bb_namespace_info_unref (BbNamespaceInfo *self)
 
 /**
  * bb_namespace_info_get_namespace_id:
- * @self: a #BbNamespaceInfo
+ * @self: a [struct@BbSync.NamespaceInfo]
  *
  * Returns: (transfer none): the namespace ID (lower-case hex of 16 bytes)
  *
@@ -347,7 +348,7 @@ bb_namespace_info_get_namespace_id (BbNamespaceInfo *self)
 
 /**
  * bb_namespace_info_get_kind:
- * @self: a #BbNamespaceInfo
+ * @self: a [struct@BbSync.NamespaceInfo]
  *
  * Returns: (transfer none): the namespace kind, `default` or `shared`
  *
@@ -363,7 +364,7 @@ bb_namespace_info_get_kind (BbNamespaceInfo *self)
 
 /**
  * bb_namespace_info_get_head:
- * @self: a #BbNamespaceInfo
+ * @self: a [struct@BbSync.NamespaceInfo]
  *
  * Returns: the namespace head (0 where the answer carries none)
  *
@@ -379,10 +380,10 @@ bb_namespace_info_get_head (BbNamespaceInfo *self)
 
 /**
  * bb_namespace_info_get_wrapped_dek:
- * @self: a #BbNamespaceInfo
+ * @self: a [struct@BbSync.NamespaceInfo]
  *
  * Returns: (transfer none) (nullable): the caller's wrapped DEK (97 bytes) where the answer carries
- * one ([method@Client.ensure_default_namespace_async]), else %NULL
+ * one ([method@BbSync.Client.ensure_default_namespace_async]), else %NULL
  *
  * Since: 0.1
  */
@@ -396,7 +397,7 @@ bb_namespace_info_get_wrapped_dek (BbNamespaceInfo *self)
 
 /**
  * bb_namespace_info_get_created:
- * @self: a #BbNamespaceInfo
+ * @self: a [struct@BbSync.NamespaceInfo]
  *
  * Returns: whether the call created the namespace
  *
@@ -413,7 +414,7 @@ bb_namespace_info_get_created (BbNamespaceInfo *self)
 /**
  * BbWatchResult:
  *
- * The answer to a long poll of [method@Client.watch_async].
+ * The answer to a long poll of [method@BbSync.Client.watch_async].
  *
  * Since: 0.1
  */
@@ -431,7 +432,7 @@ bb_watch_result_new (void)
 
 /**
  * bb_watch_result_ref:
- * @self: a #BbWatchResult
+ * @self: a [struct@BbSync.WatchResult]
  *
  * Acquires a reference on @self.
  *
@@ -450,7 +451,7 @@ bb_watch_result_ref (BbWatchResult *self)
 
 /**
  * bb_watch_result_unref:
- * @self: (transfer full): a #BbWatchResult
+ * @self: (transfer full): a [struct@BbSync.WatchResult]
  *
  * Releases a reference on @self, freeing it when the last one goes.
  *
@@ -469,7 +470,7 @@ bb_watch_result_unref (BbWatchResult *self)
 
 /**
  * bb_watch_result_get_namespaces:
- * @self: a #BbWatchResult
+ * @self: a [struct@BbSync.WatchResult]
  *
  * Returns: (transfer none) (element-type BbNamespaceInfo): the namespaces whose head differs from
  * the known heads
@@ -486,7 +487,7 @@ bb_watch_result_get_namespaces (BbWatchResult *self)
 
 /**
  * bb_watch_result_get_timed_out:
- * @self: a #BbWatchResult
+ * @self: a [struct@BbSync.WatchResult]
  *
  * Returns: whether the server's wait ended without a change
  *
@@ -521,7 +522,7 @@ bb_member_new (void)
 
 /**
  * bb_member_ref:
- * @self: a #BbMember
+ * @self: a [struct@BbSync.Member]
  *
  * Acquires a reference on @self.
  *
@@ -540,7 +541,7 @@ bb_member_ref (BbMember *self)
 
 /**
  * bb_member_unref:
- * @self: (transfer full): a #BbMember
+ * @self: (transfer full): a [struct@BbSync.Member]
  *
  * Releases a reference on @self, freeing it when the last one goes.
  *
@@ -560,7 +561,7 @@ bb_member_unref (BbMember *self)
 
 /**
  * bb_member_get_kind:
- * @self: a #BbMember
+ * @self: a [struct@BbSync.Member]
  *
  * Returns: (transfer none): the member's identity kind
  *
@@ -576,7 +577,7 @@ bb_member_get_kind (BbMember *self)
 
 /**
  * bb_member_get_key_id:
- * @self: a #BbMember
+ * @self: a [struct@BbSync.Member]
  *
  * Returns: (transfer none): the member's key ID (lower-case hex of 32 bytes)
  *
@@ -611,7 +612,7 @@ bb_invite_info_new (void)
 
 /**
  * bb_invite_info_ref:
- * @self: a #BbInviteInfo
+ * @self: a [struct@BbSync.InviteInfo]
  *
  * Acquires a reference on @self.
  *
@@ -630,7 +631,7 @@ bb_invite_info_ref (BbInviteInfo *self)
 
 /**
  * bb_invite_info_unref:
- * @self: (transfer full): a #BbInviteInfo
+ * @self: (transfer full): a [struct@BbSync.InviteInfo]
  *
  * Releases a reference on @self, freeing it when the last one goes.
  *
@@ -653,7 +654,7 @@ bb_invite_info_unref (BbInviteInfo *self)
 
 /**
  * bb_invite_info_get_namespace_id:
- * @self: a #BbInviteInfo
+ * @self: a [struct@BbSync.InviteInfo]
  *
  * Returns: (transfer none): the namespace ID
  *
@@ -669,7 +670,7 @@ bb_invite_info_get_namespace_id (BbInviteInfo *self)
 
 /**
  * bb_invite_info_get_invite_id:
- * @self: a #BbInviteInfo
+ * @self: a [struct@BbSync.InviteInfo]
  *
  * Returns: (transfer none): the invite ID (lower-case hex of 16 bytes)
  *
@@ -685,7 +686,7 @@ bb_invite_info_get_invite_id (BbInviteInfo *self)
 
 /**
  * bb_invite_info_get_created_by_key_id:
- * @self: a #BbInviteInfo
+ * @self: a [struct@BbSync.InviteInfo]
  *
  * Returns: (transfer none) (nullable): the key ID of the creator, or %NULL in a create answer
  *
@@ -701,7 +702,7 @@ bb_invite_info_get_created_by_key_id (BbInviteInfo *self)
 
 /**
  * bb_invite_info_get_created_at:
- * @self: a #BbInviteInfo
+ * @self: a [struct@BbSync.InviteInfo]
  *
  * Returns: (transfer none) (nullable): when the invite was created, or %NULL in a create answer
  *
@@ -717,7 +718,7 @@ bb_invite_info_get_created_at (BbInviteInfo *self)
 
 /**
  * bb_invite_info_get_expires_at:
- * @self: a #BbInviteInfo
+ * @self: a [struct@BbSync.InviteInfo]
  *
  * Returns: the expiry in Unix seconds
  *
@@ -733,7 +734,7 @@ bb_invite_info_get_expires_at (BbInviteInfo *self)
 
 /**
  * bb_invite_info_get_max_pending:
- * @self: a #BbInviteInfo
+ * @self: a [struct@BbSync.InviteInfo]
  *
  * Returns: the per-invite pending-request limit, or 0 when the server uses the variant without one
  *
@@ -749,7 +750,7 @@ bb_invite_info_get_max_pending (BbInviteInfo *self)
 
 /**
  * bb_invite_info_get_max_accepted:
- * @self: a #BbInviteInfo
+ * @self: a [struct@BbSync.InviteInfo]
  *
  * Returns: how many requests the invite may admit
  *
@@ -765,7 +766,7 @@ bb_invite_info_get_max_accepted (BbInviteInfo *self)
 
 /**
  * bb_invite_info_get_active_request_count:
- * @self: a #BbInviteInfo
+ * @self: a [struct@BbSync.InviteInfo]
  *
  * Returns: the pending requests (list answers; 0 otherwise)
  *
@@ -781,7 +782,7 @@ bb_invite_info_get_active_request_count (BbInviteInfo *self)
 
 /**
  * bb_invite_info_get_accepted_count:
- * @self: a #BbInviteInfo
+ * @self: a [struct@BbSync.InviteInfo]
  *
  * Returns: the approved requests (list answers; 0 otherwise)
  *
@@ -797,7 +798,7 @@ bb_invite_info_get_accepted_count (BbInviteInfo *self)
 
 /**
  * bb_invite_info_get_revoked_at:
- * @self: a #BbInviteInfo
+ * @self: a [struct@BbSync.InviteInfo]
  *
  * Returns: (transfer none) (nullable): when the invite was revoked, or %NULL
  *
@@ -815,7 +816,7 @@ bb_invite_info_get_revoked_at (BbInviteInfo *self)
  * BbJoinRequest:
  *
  * A signed join request, with the wire strings exactly as signed (see
- * [method@Identity.build_join_request_async]).
+ * [method@BbSync.Identity.build_join_request_async]).
  *
  * Since: 0.1
  */
@@ -833,7 +834,7 @@ bb_join_request_new (void)
 
 /**
  * bb_join_request_ref:
- * @self: a #BbJoinRequest
+ * @self: a [struct@BbSync.JoinRequest]
  *
  * Acquires a reference on @self.
  *
@@ -852,7 +853,7 @@ bb_join_request_ref (BbJoinRequest *self)
 
 /**
  * bb_join_request_unref:
- * @self: (transfer full): a #BbJoinRequest
+ * @self: (transfer full): a [struct@BbSync.JoinRequest]
  *
  * Releases a reference on @self, freeing it when the last one goes.
  *
@@ -871,7 +872,7 @@ bb_join_request_unref (BbJoinRequest *self)
 
 /**
  * bb_join_request_get_version:
- * @self: a #BbJoinRequest
+ * @self: a [struct@BbSync.JoinRequest]
  *
  * Returns: the join-request version (1)
  *
@@ -887,7 +888,7 @@ bb_join_request_get_version (BbJoinRequest *self)
 
 /**
  * bb_join_request_get_namespace_id:
- * @self: a #BbJoinRequest
+ * @self: a [struct@BbSync.JoinRequest]
  *
  * Returns: (transfer none): the namespace ID
  *
@@ -903,7 +904,7 @@ bb_join_request_get_namespace_id (BbJoinRequest *self)
 
 /**
  * bb_join_request_get_invite_id:
- * @self: a #BbJoinRequest
+ * @self: a [struct@BbSync.JoinRequest]
  *
  * Returns: (transfer none): the invite ID
  *
@@ -919,7 +920,7 @@ bb_join_request_get_invite_id (BbJoinRequest *self)
 
 /**
  * bb_join_request_get_server_origin:
- * @self: a #BbJoinRequest
+ * @self: a [struct@BbSync.JoinRequest]
  *
  * Returns: (transfer none): the canonical server origin
  *
@@ -935,7 +936,7 @@ bb_join_request_get_server_origin (BbJoinRequest *self)
 
 /**
  * bb_join_request_get_kind:
- * @self: a #BbJoinRequest
+ * @self: a [struct@BbSync.JoinRequest]
  *
  * Returns: (transfer none): the requester's identity kind
  *
@@ -951,7 +952,7 @@ bb_join_request_get_kind (BbJoinRequest *self)
 
 /**
  * bb_join_request_get_key_id:
- * @self: a #BbJoinRequest
+ * @self: a [struct@BbSync.JoinRequest]
  *
  * Returns: (transfer none): the requester's key ID
  *
@@ -967,7 +968,7 @@ bb_join_request_get_key_id (BbJoinRequest *self)
 
 /**
  * bb_join_request_get_auth_public_key:
- * @self: a #BbJoinRequest
+ * @self: a [struct@BbSync.JoinRequest]
  *
  * Returns: (transfer none): the requester's Ed25519 public key (hex)
  *
@@ -983,7 +984,7 @@ bb_join_request_get_auth_public_key (BbJoinRequest *self)
 
 /**
  * bb_join_request_get_wrap_public_key:
- * @self: a #BbJoinRequest
+ * @self: a [struct@BbSync.JoinRequest]
  *
  * Returns: (transfer none): the requester's X25519 public key (hex)
  *
@@ -999,7 +1000,7 @@ bb_join_request_get_wrap_public_key (BbJoinRequest *self)
 
 /**
  * bb_join_request_get_expires_at:
- * @self: a #BbJoinRequest
+ * @self: a [struct@BbSync.JoinRequest]
  *
  * Returns: the expiry in Unix seconds
  *
@@ -1015,7 +1016,7 @@ bb_join_request_get_expires_at (BbJoinRequest *self)
 
 /**
  * bb_join_request_get_signature:
- * @self: a #BbJoinRequest
+ * @self: a [struct@BbSync.JoinRequest]
  *
  * Returns: (transfer none): the Ed25519 signature of the payload (hex)
  *
@@ -1031,7 +1032,7 @@ bb_join_request_get_signature (BbJoinRequest *self)
 
 /**
  * bb_join_request_get_invite_proof:
- * @self: a #BbJoinRequest
+ * @self: a [struct@BbSync.JoinRequest]
  *
  * Returns: (transfer none): the invite proof (unpadded base64url)
  *
@@ -1067,7 +1068,7 @@ bb_join_request_info_new (void)
 
 /**
  * bb_join_request_info_ref:
- * @self: a #BbJoinRequestInfo
+ * @self: a [struct@BbSync.JoinRequestInfo]
  *
  * Acquires a reference on @self.
  *
@@ -1086,7 +1087,7 @@ bb_join_request_info_ref (BbJoinRequestInfo *self)
 
 /**
  * bb_join_request_info_unref:
- * @self: (transfer full): a #BbJoinRequestInfo
+ * @self: (transfer full): a [struct@BbSync.JoinRequestInfo]
  *
  * Releases a reference on @self, freeing it when the last one goes.
  *
@@ -1112,7 +1113,7 @@ bb_join_request_info_unref (BbJoinRequestInfo *self)
 
 /**
  * bb_join_request_info_get_namespace_id:
- * @self: a #BbJoinRequestInfo
+ * @self: a [struct@BbSync.JoinRequestInfo]
  *
  * Returns: (transfer none): the namespace ID
  *
@@ -1128,7 +1129,7 @@ bb_join_request_info_get_namespace_id (BbJoinRequestInfo *self)
 
 /**
  * bb_join_request_info_get_invite_id:
- * @self: a #BbJoinRequestInfo
+ * @self: a [struct@BbSync.JoinRequestInfo]
  *
  * Returns: (transfer none): the invite the request came through (in a submit answer it may name an
  * earlier pending request)
@@ -1145,7 +1146,7 @@ bb_join_request_info_get_invite_id (BbJoinRequestInfo *self)
 
 /**
  * bb_join_request_info_get_join_request_hash:
- * @self: a #BbJoinRequestInfo
+ * @self: a [struct@BbSync.JoinRequestInfo]
  *
  * Returns: (transfer none): the join-request hash (lower-case hex of 32 bytes)
  *
@@ -1161,7 +1162,7 @@ bb_join_request_info_get_join_request_hash (BbJoinRequestInfo *self)
 
 /**
  * bb_join_request_info_get_status:
- * @self: a #BbJoinRequestInfo
+ * @self: a [struct@BbSync.JoinRequestInfo]
  *
  * Returns: (transfer none): the status, `pending`
  *
@@ -1177,7 +1178,7 @@ bb_join_request_info_get_status (BbJoinRequestInfo *self)
 
 /**
  * bb_join_request_info_get_requester_kind:
- * @self: a #BbJoinRequestInfo
+ * @self: a [struct@BbSync.JoinRequestInfo]
  *
  * Returns: (transfer none): the requester's identity kind
  *
@@ -1193,7 +1194,7 @@ bb_join_request_info_get_requester_kind (BbJoinRequestInfo *self)
 
 /**
  * bb_join_request_info_get_requester_key_id:
- * @self: a #BbJoinRequestInfo
+ * @self: a [struct@BbSync.JoinRequestInfo]
  *
  * Returns: (transfer none): the requester's key ID
  *
@@ -1209,7 +1210,7 @@ bb_join_request_info_get_requester_key_id (BbJoinRequestInfo *self)
 
 /**
  * bb_join_request_info_get_created_at:
- * @self: a #BbJoinRequestInfo
+ * @self: a [struct@BbSync.JoinRequestInfo]
  *
  * Returns: (transfer none) (nullable): when the request was made, or %NULL in a submit answer
  *
@@ -1225,7 +1226,7 @@ bb_join_request_info_get_created_at (BbJoinRequestInfo *self)
 
 /**
  * bb_join_request_info_get_request:
- * @self: a #BbJoinRequestInfo
+ * @self: a [struct@BbSync.JoinRequestInfo]
  *
  * Returns: (transfer none) (nullable): the signed request as stored by the server, or %NULL in a
  * submit answer
@@ -1243,7 +1244,7 @@ bb_join_request_info_get_request (BbJoinRequestInfo *self)
 /**
  * BbNamespaceItems:
  *
- * The authoritative item versions of a namespace ([method@Client.get_items_async]).
+ * The authoritative item versions of a namespace ([method@BbSync.Client.get_items_async]).
  *
  * Since: 0.1
  */
@@ -1262,7 +1263,7 @@ bb_namespace_items_new (void)
 
 /**
  * bb_namespace_items_ref:
- * @self: a #BbNamespaceItems
+ * @self: a [struct@BbSync.NamespaceItems]
  *
  * Acquires a reference on @self.
  *
@@ -1281,7 +1282,7 @@ bb_namespace_items_ref (BbNamespaceItems *self)
 
 /**
  * bb_namespace_items_unref:
- * @self: (transfer full): a #BbNamespaceItems
+ * @self: (transfer full): a [struct@BbSync.NamespaceItems]
  *
  * Releases a reference on @self, freeing it when the last one goes.
  *
@@ -1301,7 +1302,7 @@ bb_namespace_items_unref (BbNamespaceItems *self)
 
 /**
  * bb_namespace_items_get_namespace_id:
- * @self: a #BbNamespaceItems
+ * @self: a [struct@BbSync.NamespaceItems]
  *
  * Returns: (transfer none): the namespace ID
  *
@@ -1317,7 +1318,7 @@ bb_namespace_items_get_namespace_id (BbNamespaceItems *self)
 
 /**
  * bb_namespace_items_get_head:
- * @self: a #BbNamespaceItems
+ * @self: a [struct@BbSync.NamespaceItems]
  *
  * Returns: the namespace head
  *
@@ -1334,7 +1335,7 @@ bb_namespace_items_get_head (BbNamespaceItems *self)
 /**
  * BbItemEnvelope:
  *
- * One encrypted item as stored by the server ([method@Client.get_item_async]).
+ * One encrypted item as stored by the server ([method@BbSync.Client.get_item_async]).
  *
  * Since: 0.1
  */
@@ -1352,7 +1353,7 @@ bb_item_envelope_new (void)
 
 /**
  * bb_item_envelope_ref:
- * @self: a #BbItemEnvelope
+ * @self: a [struct@BbSync.ItemEnvelope]
  *
  * Acquires a reference on @self.
  *
@@ -1371,7 +1372,7 @@ bb_item_envelope_ref (BbItemEnvelope *self)
 
 /**
  * bb_item_envelope_unref:
- * @self: (transfer full): a #BbItemEnvelope
+ * @self: (transfer full): a [struct@BbSync.ItemEnvelope]
  *
  * Releases a reference on @self, freeing it when the last one goes.
  *
@@ -1394,7 +1395,7 @@ bb_item_envelope_unref (BbItemEnvelope *self)
 
 /**
  * bb_item_envelope_get_namespace_id:
- * @self: a #BbItemEnvelope
+ * @self: a [struct@BbSync.ItemEnvelope]
  *
  * Returns: (transfer none): the namespace ID
  *
@@ -1410,7 +1411,7 @@ bb_item_envelope_get_namespace_id (BbItemEnvelope *self)
 
 /**
  * bb_item_envelope_get_item_id:
- * @self: a #BbItemEnvelope
+ * @self: a [struct@BbSync.ItemEnvelope]
  *
  * Returns: (transfer none): the item ID (lower-case hex of 32 bytes)
  *
@@ -1426,7 +1427,7 @@ bb_item_envelope_get_item_id (BbItemEnvelope *self)
 
 /**
  * bb_item_envelope_get_version:
- * @self: a #BbItemEnvelope
+ * @self: a [struct@BbSync.ItemEnvelope]
  *
  * Returns: the item version
  *
@@ -1442,7 +1443,7 @@ bb_item_envelope_get_version (BbItemEnvelope *self)
 
 /**
  * bb_item_envelope_get_nonce:
- * @self: a #BbItemEnvelope
+ * @self: a [struct@BbSync.ItemEnvelope]
  *
  * Returns: (transfer none): the 24-byte nonce
  *
@@ -1458,7 +1459,7 @@ bb_item_envelope_get_nonce (BbItemEnvelope *self)
 
 /**
  * bb_item_envelope_get_aad:
- * @self: a #BbItemEnvelope
+ * @self: a [struct@BbSync.ItemEnvelope]
  *
  * Returns: (transfer none): the additional authenticated data (checked against the namespace, item
  * and version)
@@ -1475,7 +1476,7 @@ bb_item_envelope_get_aad (BbItemEnvelope *self)
 
 /**
  * bb_item_envelope_get_ciphertext:
- * @self: a #BbItemEnvelope
+ * @self: a [struct@BbSync.ItemEnvelope]
  *
  * Returns: (transfer none): the ciphertext with its tag
  *
@@ -1491,7 +1492,7 @@ bb_item_envelope_get_ciphertext (BbItemEnvelope *self)
 
 /**
  * bb_namespace_items_get_n_items:
- * @self: a #BbNamespaceItems
+ * @self: a [struct@BbSync.NamespaceItems]
  *
  * Returns: the number of items in the namespace
  *
@@ -1513,7 +1514,7 @@ compare_string_ptrs (gconstpointer a, gconstpointer b)
 
 /**
  * bb_namespace_items_dup_item_ids:
- * @self: a #BbNamespaceItems
+ * @self: a [struct@BbSync.NamespaceItems]
  *
  * Returns: (transfer full) (array zero-terminated=1): the item IDs, sorted
  *
@@ -1543,7 +1544,7 @@ bb_namespace_items_dup_item_ids (BbNamespaceItems *self)
 
 /**
  * bb_namespace_items_get_version:
- * @self: a #BbNamespaceItems
+ * @self: a [struct@BbSync.NamespaceItems]
  * @item_id: an item ID (lower-case hex)
  *
  * Returns: the version of @item_id, or 0 if the namespace has no such item

@@ -21,8 +21,8 @@ G_BEGIN_DECLS
 /**
  * BB_CLIENT_DEFAULT_TIMEOUT:
  *
- * The default timeout of a [class@Client] request, in seconds: long enough for the
- * server's long poll of [method@Client.watch_async].
+ * The default timeout of a [class@BbSync.Client] request, in seconds: long enough for the
+ * server's long poll of [method@BbSync.Client.watch_async].
  *
  * Since: 0.1
  */
@@ -31,7 +31,7 @@ G_BEGIN_DECLS
 /**
  * BB_CLIENT_MAX_CONNECTIONS:
  *
- * How many connections a [class@Client] opens to its server at most: enough for the
+ * How many connections a [class@BbSync.Client] opens to its server at most: enough for the
  * requests a sync pass keeps in flight (libsoup's default is 2 per host).
  *
  * Since: 0.1

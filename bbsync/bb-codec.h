@@ -27,8 +27,8 @@ G_DECLARE_DERIVABLE_TYPE (BbCodec, bb_codec, BB, CODEC, GObject)
  * @decode: turns payload bytes into a value of the codec's type; must reject
  *   malformed input
  *
- * The virtual methods of [class@Codec]. Subclasses set the
- * [property@Codec:value-type] at construction.
+ * The virtual methods of [class@BbSync.Codec]. Subclasses set the
+ * [property@BbSync.Codec:value-type] at construction.
  *
  * Since: 0.1
  */

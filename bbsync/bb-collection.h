@@ -23,8 +23,8 @@ G_BEGIN_DECLS
  * @BB_MERGE_POLICY_PREFER_LOCAL: the local value wins and is uploaded
  * @BB_MERGE_POLICY_PREFER_REMOTE: the remote value wins and replaces the local one
  *
- * What a [class@Collection] does when a remote change meets a local change of the same
- * key and no handler of [signal@Collection::merge] is connected.
+ * What a [class@BbSync.Collection] does when a remote change meets a local change of the same
+ * key and no handler of [signal@BbSync.Collection::merge] is connected.
  *
  * Since: 0.1
  */
@@ -41,7 +41,7 @@ typedef enum
  * @BB_CONFLICT_RESOLUTION_PREFER_REMOTE: take the remote value
  * @BB_CONFLICT_RESOLUTION_VALUE: store and upload a given value
  *
- * How [method@Collection.resolve_conflict] settles a conflict.
+ * How [method@BbSync.Collection.resolve_conflict] settles a conflict.
  *
  * Since: 0.1
  */

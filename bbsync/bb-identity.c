@@ -25,8 +25,8 @@
  * identity builds the signed bytes itself from the fields it is given (as a
  * hardware device does, so that it can show them), returning the 64-byte signature.
  *
- * bbsync ships [class@KeystoreIdentity] (keys in the user's keyring) and
- * [class@TestIdentity] (deterministic keys from a label, for tests and demos only).
+ * bbsync ships [class@BbSync.KeystoreIdentity] (keys in the user's keyring) and
+ * [class@BbSync.TestIdentity] (deterministic keys from a label, for tests and demos only).
  * Apps can implement the interface themselves, also from Python or JavaScript:
  * a software identity only needs `get_auth_public_key`, `get_wrap_public_key`,
  * `sign_payload_async`/`sign_payload_finish` and `unwrap_dek_async`/`unwrap_dek_finish`;
@@ -300,7 +300,7 @@ check_result (GBytes *bytes, GError *local_error, gsize expected_len, const char
 
 /**
  * bb_identity_get_kind:
- * @self: a #BbIdentity
+ * @self: a [iface@BbSync.Identity]
  *
  * Returns: (transfer full): the identity kind, `keystore`
  *
@@ -316,7 +316,7 @@ bb_identity_get_kind (BbIdentity *self)
 
 /**
  * bb_identity_get_auth_public_key:
- * @self: a #BbIdentity
+ * @self: a [iface@BbSync.Identity]
  *
  * Returns: (transfer full) (nullable): the 32-byte Ed25519 public key, or %NULL if
  *   the implementation does not provide one
@@ -337,7 +337,7 @@ bb_identity_get_auth_public_key (BbIdentity *self)
 
 /**
  * bb_identity_get_wrap_public_key:
- * @self: a #BbIdentity
+ * @self: a [iface@BbSync.Identity]
  *
  * Returns: (transfer full) (nullable): the 32-byte X25519 public key, or %NULL if
  *   the implementation does not provide one
@@ -358,7 +358,7 @@ bb_identity_get_wrap_public_key (BbIdentity *self)
 
 /**
  * bb_identity_get_key_id:
- * @self: a #BbIdentity
+ * @self: a [iface@BbSync.Identity]
  *
  * Returns: (transfer full) (nullable): the key ID, the SHA-256 of the auth public key as
  *   lower-case hex
@@ -375,7 +375,7 @@ bb_identity_get_key_id (BbIdentity *self)
 
 /**
  * bb_identity_sign_login_async:
- * @self: a #BbIdentity
+ * @self: a [iface@BbSync.Identity]
  * @challenge: the 32 raw challenge bytes
  * @cancellable: (nullable): a #GCancellable
  * @callback: (scope async): called when the signature is ready
@@ -398,7 +398,7 @@ bb_identity_sign_login_async (BbIdentity *self, GBytes *challenge, GCancellable 
 
 /**
  * bb_identity_sign_login_finish:
- * @self: a #BbIdentity
+ * @self: a [iface@BbSync.Identity]
  * @result: the #GAsyncResult
  * @error: return location for a #GError
  *
@@ -420,7 +420,7 @@ bb_identity_sign_login_finish (BbIdentity *self, GAsyncResult *result, GError **
 
 /**
  * bb_identity_sign_refresh_async:
- * @self: a #BbIdentity
+ * @self: a [iface@BbSync.Identity]
  * @challenge: the 32 raw challenge bytes
  * @cancellable: (nullable): a #GCancellable
  * @callback: (scope async): called when the signature is ready
@@ -443,7 +443,7 @@ bb_identity_sign_refresh_async (BbIdentity *self, GBytes *challenge, GCancellabl
 
 /**
  * bb_identity_sign_refresh_finish:
- * @self: a #BbIdentity
+ * @self: a [iface@BbSync.Identity]
  * @result: the #GAsyncResult
  * @error: return location for a #GError
  *
@@ -465,7 +465,7 @@ bb_identity_sign_refresh_finish (BbIdentity *self, GAsyncResult *result, GError 
 
 /**
  * bb_identity_sign_revoke_all_tokens_async:
- * @self: a #BbIdentity
+ * @self: a [iface@BbSync.Identity]
  * @challenge: the 32 raw bytes of a sensitive-action challenge
  * @cancellable: (nullable): a #GCancellable
  * @callback: (scope async): called when the signature is ready
@@ -489,7 +489,7 @@ bb_identity_sign_revoke_all_tokens_async (BbIdentity *self, GBytes *challenge,
 
 /**
  * bb_identity_sign_revoke_all_tokens_finish:
- * @self: a #BbIdentity
+ * @self: a [iface@BbSync.Identity]
  * @result: the #GAsyncResult
  * @error: return location for a #GError
  *
@@ -511,7 +511,7 @@ bb_identity_sign_revoke_all_tokens_finish (BbIdentity *self, GAsyncResult *resul
 
 /**
  * bb_identity_sign_create_invite_async:
- * @self: a #BbIdentity
+ * @self: a [iface@BbSync.Identity]
  * @challenge: the 32 raw bytes of a sensitive-action challenge
  * @namespace_id: the shared namespace (lower-case hex)
  * @invite_id: the new invite's ID (lower-case hex)
@@ -549,7 +549,7 @@ bb_identity_sign_create_invite_async (BbIdentity *self, GBytes *challenge, const
 
 /**
  * bb_identity_sign_create_invite_finish:
- * @self: a #BbIdentity
+ * @self: a [iface@BbSync.Identity]
  * @result: the #GAsyncResult
  * @error: return location for a #GError
  *
@@ -571,7 +571,7 @@ bb_identity_sign_create_invite_finish (BbIdentity *self, GAsyncResult *result, G
 
 /**
  * bb_identity_sign_join_request_async:
- * @self: a #BbIdentity
+ * @self: a [iface@BbSync.Identity]
  * @namespace_id: the namespace to join (lower-case hex)
  * @invite_id: the invite (lower-case hex)
  * @server_origin: the canonical server origin of the invite
@@ -602,7 +602,7 @@ bb_identity_sign_join_request_async (BbIdentity *self, const char *namespace_id,
 
 /**
  * bb_identity_sign_join_request_finish:
- * @self: a #BbIdentity
+ * @self: a [iface@BbSync.Identity]
  * @result: the #GAsyncResult
  * @error: return location for a #GError
  *
@@ -624,7 +624,7 @@ bb_identity_sign_join_request_finish (BbIdentity *self, GAsyncResult *result, GE
 
 /**
  * bb_identity_attest_async:
- * @self: a #BbIdentity
+ * @self: a [iface@BbSync.Identity]
  * @challenge: the 32 raw challenge bytes
  * @cancellable: (nullable): a #GCancellable
  * @callback: (scope async): called when the attestation is ready
@@ -647,7 +647,7 @@ bb_identity_attest_async (BbIdentity *self, GBytes *challenge, GCancellable *can
 
 /**
  * bb_identity_attest_finish:
- * @self: a #BbIdentity
+ * @self: a [iface@BbSync.Identity]
  * @result: the #GAsyncResult
  * @error: return location for a #GError
  *
@@ -669,7 +669,7 @@ bb_identity_attest_finish (BbIdentity *self, GAsyncResult *result, GError **erro
 
 /**
  * bb_identity_unwrap_dek_async:
- * @self: a #BbIdentity
+ * @self: a [iface@BbSync.Identity]
  * @namespace_id: the namespace the DEK belongs to (lower-case hex)
  * @wrapped_dek: the 97-byte wrapped DEK
  * @cancellable: (nullable): a #GCancellable
@@ -696,7 +696,7 @@ bb_identity_unwrap_dek_async (BbIdentity *self, const char *namespace_id, GBytes
 
 /**
  * bb_identity_unwrap_dek_finish:
- * @self: a #BbIdentity
+ * @self: a [iface@BbSync.Identity]
  * @result: the #GAsyncResult
  * @error: return location for a #GError
  *
@@ -791,7 +791,7 @@ build_join_signed_cb (GObject *source, GAsyncResult *result, gpointer user_data)
 
 /**
  * bb_identity_build_join_request_async:
- * @self: a #BbIdentity
+ * @self: a [iface@BbSync.Identity]
  * @invite: the invite the request goes through
  * @expires_at: the request expiry, Unix seconds (the caller applies the protocol's
  *   limits: after now, at most ten minutes ahead and not after the invite)
@@ -801,7 +801,7 @@ build_join_signed_cb (GObject *source, GAsyncResult *result, gpointer user_data)
  *
  * Builds a signed join request for @invite: the identity signs the join-request
  * payload, and the invite proof is computed from the invite secret. Send the result
- * with [method@Client.submit_join_request_async].
+ * with [method@BbSync.Client.submit_join_request_async].
  *
  * Since: 0.1
  */
@@ -830,7 +830,7 @@ bb_identity_build_join_request_async (BbIdentity *self, BbInvite *invite, gint64
 
 /**
  * bb_identity_build_join_request_finish:
- * @self: a #BbIdentity
+ * @self: a [iface@BbSync.Identity]
  * @result: the #GAsyncResult
  * @error: return location for a #GError
  *

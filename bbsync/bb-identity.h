@@ -48,7 +48,7 @@ G_DECLARE_INTERFACE (BbIdentity, bb_identity, BB, IDENTITY, GObject)
  * @unwrap_dek_async: unwraps a namespace DEK wrapped to this identity (required)
  * @unwrap_dek_finish: finishes @unwrap_dek_async
  *
- * The virtual methods of [iface@Identity].
+ * The virtual methods of [iface@BbSync.Identity].
  *
  * Every `_finish` has a default that returns the #GBytes an implementation passed to
  * g_task_return_pointer() on a #GTask whose source object is the identity, so an

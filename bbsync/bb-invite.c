@@ -28,7 +28,7 @@
  *
  * The text form is
  * `bitboxsync://join-namespace?v=1&s=<host[:port]>&n=<namespace>&i=<invite>&e=<expiry>#k=<secret>`;
- * see [ctor@Invite.new_from_uri] for the parsing rules and the protocol guide for the
+ * see [ctor@BbSync.Invite.new_from_uri] for the parsing rules and the protocol guide for the
  * compatibility details.
  *
  * Since: 0.1
@@ -616,7 +616,7 @@ verify_fail (GError **error, BbSyncError code, const char *message)
  * bb_invite_verify_join_request:
  * @invite: the invite the request came through, as kept by the member who created it
  * @namespace_id: the ID (lower-case hex) of the namespace the approver is admitting to
- * @entry: a pending join request, as listed by [method@Client.list_join_requests_async]
+ * @entry: a pending join request, as listed by [method@BbSync.Client.list_join_requests_async]
  * @now: the current time in Unix seconds (UTC), such as
  *   `g_get_real_time () / G_USEC_PER_SEC`; tests pass a fixed value
  * @error: return location for a #GError
@@ -660,7 +660,7 @@ verify_fail (GError **error, BbSyncError code, const char *message)
  * Unless stated otherwise a failure is %BB_SYNC_ERROR_INVALID_INPUT. Nothing secret
  * appears in the messages.
  *
- * On success, approve with [method@Invite.dup_server_secret] and the request's wrap
+ * On success, approve with [method@BbSync.Invite.dup_server_secret] and the request's wrap
  * public key (lower-case hex, already checked to decode) as the recipient of the wrapped
  * namespace key.
  *

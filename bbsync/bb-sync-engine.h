@@ -22,7 +22,7 @@ G_BEGIN_DECLS
 /**
  * BB_SYNC_ENGINE_DEFAULT_POLL_INTERVAL:
  *
- * The default of [property@SyncEngine:poll-interval], in milliseconds (5 minutes).
+ * The default of [property@BbSync.SyncEngine:poll-interval], in milliseconds (5 minutes).
  *
  * Since: 0.1
  */
@@ -31,7 +31,7 @@ G_BEGIN_DECLS
 /**
  * BB_SYNC_ENGINE_DEFAULT_MAX_POLL_INTERVAL:
  *
- * The default of [property@SyncEngine:max-poll-interval], in milliseconds (60 minutes).
+ * The default of [property@BbSync.SyncEngine:max-poll-interval], in milliseconds (60 minutes).
  *
  * Since: 0.1
  */
@@ -40,7 +40,7 @@ G_BEGIN_DECLS
 /**
  * BB_SYNC_ENGINE_DEFAULT_REFRESH_SKEW:
  *
- * The default of [property@SyncEngine:refresh-skew], in seconds (24 hours).
+ * The default of [property@BbSync.SyncEngine:refresh-skew], in seconds (24 hours).
  *
  * Since: 0.1
  */
@@ -49,7 +49,7 @@ G_BEGIN_DECLS
 /**
  * BB_SYNC_ENGINE_DEFAULT_INVITE_TTL:
  *
- * The default of [property@SyncEngine:invite-ttl], in seconds (10 minutes).
+ * The default of [property@BbSync.SyncEngine:invite-ttl], in seconds (10 minutes).
  *
  * Since: 0.1
  */
@@ -67,17 +67,17 @@ G_BEGIN_DECLS
 
 /**
  * BbSyncState:
- * @BB_SYNC_STATE_STOPPED: background sync is not running ([method@SyncEngine.start])
+ * @BB_SYNC_STATE_STOPPED: background sync is not running ([method@BbSync.SyncEngine.start])
  * @BB_SYNC_STATE_IDLE: background sync waits for the next pass
  * @BB_SYNC_STATE_SYNCING: a pass runs
  * @BB_SYNC_STATE_BACKING_OFF: the last pass failed; the next one waits longer
- * @BB_SYNC_STATE_OFFLINE: the network is down (see [property@SyncEngine:network-monitor]);
+ * @BB_SYNC_STATE_OFFLINE: the network is down (see [property@BbSync.SyncEngine:network-monitor]);
  *   sync resumes when it comes back
  * @BB_SYNC_STATE_LOGIN_REQUIRED: an automatic login failed; sync resumes after a
- *   successful [method@SyncEngine.login_async]
+ *   successful [method@BbSync.SyncEngine.login_async]
  *
  * What an engine's background sync is doing, for a status line in a UI: see
- * [property@SyncEngine:state].
+ * [property@BbSync.SyncEngine:state].
  *
  * Since: 0.1
  */

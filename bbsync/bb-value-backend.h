@@ -31,7 +31,7 @@ G_DECLARE_INTERFACE (BbValueBackend, bb_value_backend, BB, VALUE_BACKEND, GObjec
  *   value is still the given one (compare and swap). A backend that leaves it unset is
  *   a plain backend.
  *
- * The virtual methods of [iface@ValueBackend]. The engine calls them only on the main
+ * The virtual methods of [iface@BbSync.ValueBackend]. The engine calls them only on the main
  * context it was created on, so they must be quick: an app whose storage is slow keeps
  * an in-memory index and answers from it.
  *

@@ -18,7 +18,7 @@ G_BEGIN_DECLS
 /**
  * BB_KEYSTORE_IDENTITY_SCHEMA_NAME:
  *
- * The name of the libsecret schema under which [class@KeystoreIdentity] stores its
+ * The name of the libsecret schema under which [class@BbSync.KeystoreIdentity] stores its
  * private keys. See the identities guide for the attributes and the secret format.
  *
  * Since: 0.1

@@ -29,7 +29,7 @@
  * key is HKDF-SHA256(root, info `bitboxsync-wrap-x25519-seed-v1`), both with an empty
  * salt.
  *
- * It implements [iface@Identity] completely, attestation included (the demo format of
+ * It implements [iface@BbSync.Identity] completely, attestation included (the demo format of
  * the protocol guide), and answers every operation at once, without asking anyone.
  *
  * Since: 0.1
