@@ -82,8 +82,11 @@ bb_challenge_unref (BbChallenge *self)
  * bb_challenge_get_challenge:
  * @self: a [struct@BbSync.Challenge]
  *
- * Returns: (transfer none): the challenge as the server sent it (standard base64); requests echo
- * this string
+ * Gets the challenge string exactly as the server sent it, in standard base64. The
+ * request that answers the challenge sends this string back unchanged, so it is kept as
+ * received rather than re-encoded from [method@BbSync.Challenge.get_bytes].
+ *
+ * Returns: (transfer none): the challenge, in standard base64
  *
  * Since: 0.1
  */
@@ -99,7 +102,10 @@ bb_challenge_get_challenge (BbChallenge *self)
  * bb_challenge_get_bytes:
  * @self: a [struct@BbSync.Challenge]
  *
- * Returns: (transfer none): the 32 decoded challenge bytes, the input of the signed intents
+ * Gets the decoded challenge, %BB_PROTOCOL_CHALLENGE_SIZE bytes. These are the bytes the
+ * identity signs inside a login, refresh or sensitive-action intent.
+ *
+ * Returns: (transfer none): the decoded challenge
  *
  * Since: 0.1
  */
@@ -114,6 +120,10 @@ bb_challenge_get_bytes (BbChallenge *self)
 /**
  * bb_challenge_get_expires_at:
  * @self: a [struct@BbSync.Challenge]
+ *
+ * Gets the time until which the server accepts an answer to the challenge. A flow that
+ * waits for a user (a hardware keystore asking for confirmation) may outlive it and has
+ * to request a new challenge.
  *
  * Returns: (transfer none): when the challenge expires
  *
@@ -131,7 +141,11 @@ bb_challenge_get_expires_at (BbChallenge *self)
  * bb_challenge_get_spam_control_kind:
  * @self: a [struct@BbSync.Challenge]
  *
- * Returns: (transfer none): the spam control the server asks for (`none` or `attestation`)
+ * Gets the spam control the server asks for with this challenge:
+ * %BB_PROTOCOL_SPAM_CONTROL_NONE, or %BB_PROTOCOL_SPAM_CONTROL_ATTEST when a login or
+ * refresh must also carry an attestation ([method@BbSync.Identity.attest_async]).
+ *
+ * Returns: (transfer none): the spam-control kind
  *
  * Since: 0.1
  */
@@ -209,6 +223,9 @@ bb_login_result_unref (BbLoginResult *self)
  * bb_login_result_get_kind:
  * @self: a [struct@BbSync.LoginResult]
  *
+ * Gets the identity kind of the key that signed in, as the server echoed it; the client
+ * has checked it equals the kind it sent.
+ *
  * Returns: (transfer none): the identity kind the server echoed
  *
  * Since: 0.1
@@ -225,7 +242,11 @@ bb_login_result_get_kind (BbLoginResult *self)
  * bb_login_result_get_access_token:
  * @self: a [struct@BbSync.LoginResult]
  *
- * Returns: (transfer none): the bearer token; a secret: never log it
+ * Gets the bearer token the server issued. The client that logged in already sends it
+ * with later calls ([property@BbSync.Client:access-token]). It is a secret: never log
+ * it. The string is owned by @self, which wipes it when freed.
+ *
+ * Returns: (transfer none): the bearer token
  *
  * Since: 0.1
  */
@@ -240,6 +261,9 @@ bb_login_result_get_access_token (BbLoginResult *self)
 /**
  * bb_login_result_get_expires_at:
  * @self: a [struct@BbSync.LoginResult]
+ *
+ * Gets the time the server set for the token to expire. The sync engine refreshes the
+ * token [property@BbSync.SyncEngine:refresh-skew] seconds before it.
  *
  * Returns: (transfer none): when the token expires
  *
@@ -256,6 +280,9 @@ bb_login_result_get_expires_at (BbLoginResult *self)
 /**
  * bb_login_result_get_default_namespace_id:
  * @self: a [struct@BbSync.LoginResult]
+ *
+ * Gets the ID of the caller's default namespace, if the login answer carried one. A key
+ * that never created one has none yet, and a refresh answer never carries it.
  *
  * Returns: (transfer none) (nullable): the caller's default namespace ID (lower-case hex), or %NULL
  * if it has none yet (always %NULL after a refresh)
@@ -334,6 +361,8 @@ bb_namespace_info_unref (BbNamespaceInfo *self)
  * bb_namespace_info_get_namespace_id:
  * @self: a [struct@BbSync.NamespaceInfo]
  *
+ * Gets the ID of the namespace, as 32 lower-case hex characters.
+ *
  * Returns: (transfer none): the namespace ID (lower-case hex of 16 bytes)
  *
  * Since: 0.1
@@ -349,6 +378,9 @@ bb_namespace_info_get_namespace_id (BbNamespaceInfo *self)
 /**
  * bb_namespace_info_get_kind:
  * @self: a [struct@BbSync.NamespaceInfo]
+ *
+ * Gets the kind of the namespace: %BB_PROTOCOL_NAMESPACE_KIND_DEFAULT or
+ * %BB_PROTOCOL_NAMESPACE_KIND_SHARED. The client rejects an answer with any other kind.
  *
  * Returns: (transfer none): the namespace kind, `default` or `shared`
  *
@@ -366,6 +398,10 @@ bb_namespace_info_get_kind (BbNamespaceInfo *self)
  * bb_namespace_info_get_head:
  * @self: a [struct@BbSync.NamespaceInfo]
  *
+ * Gets the head of the namespace: the server's change counter, which grows by one with
+ * every item written in the namespace. Comparing it with the last head seen tells
+ * whether anything changed. Answers that carry no head give 0.
+ *
  * Returns: the namespace head (0 where the answer carries none)
  *
  * Since: 0.1
@@ -381,6 +417,10 @@ bb_namespace_info_get_head (BbNamespaceInfo *self)
 /**
  * bb_namespace_info_get_wrapped_dek:
  * @self: a [struct@BbSync.NamespaceInfo]
+ *
+ * Gets the namespace key wrapped to the caller's wrap key, %BB_PROTOCOL_WRAPPED_DEK_SIZE
+ * bytes, for answers that carry one. Only the caller's identity can unwrap it
+ * ([method@BbSync.Identity.unwrap_dek_async]).
  *
  * Returns: (transfer none) (nullable): the caller's wrapped DEK (97 bytes) where the answer carries
  * one ([method@BbSync.Client.ensure_default_namespace_async]), else %NULL
@@ -398,6 +438,10 @@ bb_namespace_info_get_wrapped_dek (BbNamespaceInfo *self)
 /**
  * bb_namespace_info_get_created:
  * @self: a [struct@BbSync.NamespaceInfo]
+ *
+ * Gets whether the call created the namespace. For
+ * [method@BbSync.Client.ensure_default_namespace_async], %FALSE means the key already
+ * had a default namespace, which the answer describes instead of the proposed one.
  *
  * Returns: whether the call created the namespace
  *
@@ -472,6 +516,10 @@ bb_watch_result_unref (BbWatchResult *self)
  * bb_watch_result_get_namespaces:
  * @self: a [struct@BbSync.WatchResult]
  *
+ * Gets the namespaces whose head differs from the heads given to
+ * [method@BbSync.Client.watch_async], each with its current head. The array is owned by
+ * @self.
+ *
  * Returns: (transfer none) (element-type BbNamespaceInfo): the namespaces whose head differs from
  * the known heads
  *
@@ -488,6 +536,9 @@ bb_watch_result_get_namespaces (BbWatchResult *self)
 /**
  * bb_watch_result_get_timed_out:
  * @self: a [struct@BbSync.WatchResult]
+ *
+ * Gets whether the server's long poll ended without any change; the caller then simply
+ * watches again.
  *
  * Returns: whether the server's wait ended without a change
  *
@@ -563,6 +614,8 @@ bb_member_unref (BbMember *self)
  * bb_member_get_kind:
  * @self: a [struct@BbSync.Member]
  *
+ * Gets the identity kind of the member, %BB_PROTOCOL_KIND_KEYSTORE in protocol v1.
+ *
  * Returns: (transfer none): the member's identity kind
  *
  * Since: 0.1
@@ -578,6 +631,9 @@ bb_member_get_kind (BbMember *self)
 /**
  * bb_member_get_key_id:
  * @self: a [struct@BbSync.Member]
+ *
+ * Gets the key ID of the member: 64 lower-case hex characters, the SHA-256 of its auth
+ * public key.
  *
  * Returns: (transfer none): the member's key ID (lower-case hex of 32 bytes)
  *
@@ -656,6 +712,8 @@ bb_invite_info_unref (BbInviteInfo *self)
  * bb_invite_info_get_namespace_id:
  * @self: a [struct@BbSync.InviteInfo]
  *
+ * Gets the ID of the namespace the invite admits to, as 32 lower-case hex characters.
+ *
  * Returns: (transfer none): the namespace ID
  *
  * Since: 0.1
@@ -671,6 +729,8 @@ bb_invite_info_get_namespace_id (BbInviteInfo *self)
 /**
  * bb_invite_info_get_invite_id:
  * @self: a [struct@BbSync.InviteInfo]
+ *
+ * Gets the ID of the invite, the one its invite URI carries.
  *
  * Returns: (transfer none): the invite ID (lower-case hex of 16 bytes)
  *
@@ -688,6 +748,9 @@ bb_invite_info_get_invite_id (BbInviteInfo *self)
  * bb_invite_info_get_created_by_key_id:
  * @self: a [struct@BbSync.InviteInfo]
  *
+ * Gets the key ID of the member who created the invite. Only the answers of
+ * [method@BbSync.Client.list_invites_async] carry it.
+ *
  * Returns: (transfer none) (nullable): the key ID of the creator, or %NULL in a create answer
  *
  * Since: 0.1
@@ -703,6 +766,9 @@ bb_invite_info_get_created_by_key_id (BbInviteInfo *self)
 /**
  * bb_invite_info_get_created_at:
  * @self: a [struct@BbSync.InviteInfo]
+ *
+ * Gets when the invite was created. Only the answers of
+ * [method@BbSync.Client.list_invites_async] carry it.
  *
  * Returns: (transfer none) (nullable): when the invite was created, or %NULL in a create answer
  *
@@ -720,6 +786,9 @@ bb_invite_info_get_created_at (BbInviteInfo *self)
  * bb_invite_info_get_expires_at:
  * @self: a [struct@BbSync.InviteInfo]
  *
+ * Gets when the invite expires, in Unix seconds (UTC). After that the server accepts no
+ * join request through it.
+ *
  * Returns: the expiry in Unix seconds
  *
  * Since: 0.1
@@ -735,6 +804,10 @@ bb_invite_info_get_expires_at (BbInviteInfo *self)
 /**
  * bb_invite_info_get_max_pending:
  * @self: a [struct@BbSync.InviteInfo]
+ *
+ * Gets how many join requests may wait through the invite at once. Servers of the
+ * protocol variant without a per-invite limit (what the BitBox02 firmware signs) carry
+ * none, and this is 0.
  *
  * Returns: the per-invite pending-request limit, or 0 when the server uses the variant without one
  *
@@ -752,6 +825,9 @@ bb_invite_info_get_max_pending (BbInviteInfo *self)
  * bb_invite_info_get_max_accepted:
  * @self: a [struct@BbSync.InviteInfo]
  *
+ * Gets how many join requests the invite may admit in all; after that many approvals the
+ * invite is used up.
+ *
  * Returns: how many requests the invite may admit
  *
  * Since: 0.1
@@ -767,6 +843,9 @@ bb_invite_info_get_max_accepted (BbInviteInfo *self)
 /**
  * bb_invite_info_get_active_request_count:
  * @self: a [struct@BbSync.InviteInfo]
+ *
+ * Gets how many join requests through the invite are pending. Only the answers of
+ * [method@BbSync.Client.list_invites_async] carry it.
  *
  * Returns: the pending requests (list answers; 0 otherwise)
  *
@@ -784,6 +863,9 @@ bb_invite_info_get_active_request_count (BbInviteInfo *self)
  * bb_invite_info_get_accepted_count:
  * @self: a [struct@BbSync.InviteInfo]
  *
+ * Gets how many join requests through the invite were approved. Only the answers of
+ * [method@BbSync.Client.list_invites_async] carry it.
+ *
  * Returns: the approved requests (list answers; 0 otherwise)
  *
  * Since: 0.1
@@ -799,6 +881,9 @@ bb_invite_info_get_accepted_count (BbInviteInfo *self)
 /**
  * bb_invite_info_get_revoked_at:
  * @self: a [struct@BbSync.InviteInfo]
+ *
+ * Gets when the invite was revoked. A listed invite that is still open has no revocation
+ * time.
  *
  * Returns: (transfer none) (nullable): when the invite was revoked, or %NULL
  *
@@ -874,6 +959,8 @@ bb_join_request_unref (BbJoinRequest *self)
  * bb_join_request_get_version:
  * @self: a [struct@BbSync.JoinRequest]
  *
+ * Gets the version of the join-request format, 1 in protocol v1.
+ *
  * Returns: the join-request version (1)
  *
  * Since: 0.1
@@ -889,6 +976,8 @@ bb_join_request_get_version (BbJoinRequest *self)
 /**
  * bb_join_request_get_namespace_id:
  * @self: a [struct@BbSync.JoinRequest]
+ *
+ * Gets the ID of the namespace the requester asks to join, as signed.
  *
  * Returns: (transfer none): the namespace ID
  *
@@ -906,6 +995,8 @@ bb_join_request_get_namespace_id (BbJoinRequest *self)
  * bb_join_request_get_invite_id:
  * @self: a [struct@BbSync.JoinRequest]
  *
+ * Gets the ID of the invite the request goes through, as signed.
+ *
  * Returns: (transfer none): the invite ID
  *
  * Since: 0.1
@@ -921,6 +1012,9 @@ bb_join_request_get_invite_id (BbJoinRequest *self)
 /**
  * bb_join_request_get_server_origin:
  * @self: a [struct@BbSync.JoinRequest]
+ *
+ * Gets the canonical origin of the server the invite was made on, as signed. It binds
+ * the request to that server ([func@BbSync.protocol_canonical_origin]).
  *
  * Returns: (transfer none): the canonical server origin
  *
@@ -938,6 +1032,8 @@ bb_join_request_get_server_origin (BbJoinRequest *self)
  * bb_join_request_get_kind:
  * @self: a [struct@BbSync.JoinRequest]
  *
+ * Gets the identity kind of the requester, as signed.
+ *
  * Returns: (transfer none): the requester's identity kind
  *
  * Since: 0.1
@@ -953,6 +1049,9 @@ bb_join_request_get_kind (BbJoinRequest *self)
 /**
  * bb_join_request_get_key_id:
  * @self: a [struct@BbSync.JoinRequest]
+ *
+ * Gets the key ID of the requester, as signed: the SHA-256 of its auth public key in
+ * lower-case hex.
  *
  * Returns: (transfer none): the requester's key ID
  *
@@ -970,6 +1069,9 @@ bb_join_request_get_key_id (BbJoinRequest *self)
  * bb_join_request_get_auth_public_key:
  * @self: a [struct@BbSync.JoinRequest]
  *
+ * Gets the requester's Ed25519 auth public key, in lower-case hex as sent. It verifies
+ * the request's signature.
+ *
  * Returns: (transfer none): the requester's Ed25519 public key (hex)
  *
  * Since: 0.1
@@ -985,6 +1087,9 @@ bb_join_request_get_auth_public_key (BbJoinRequest *self)
 /**
  * bb_join_request_get_wrap_public_key:
  * @self: a [struct@BbSync.JoinRequest]
+ *
+ * Gets the requester's X25519 wrap public key, in lower-case hex as sent. The approving
+ * member wraps the namespace key to it.
  *
  * Returns: (transfer none): the requester's X25519 public key (hex)
  *
@@ -1002,6 +1107,10 @@ bb_join_request_get_wrap_public_key (BbJoinRequest *self)
  * bb_join_request_get_expires_at:
  * @self: a [struct@BbSync.JoinRequest]
  *
+ * Gets when the request expires, in Unix seconds (UTC). Servers accept a request only if
+ * it expires before the invite does and at most %BB_PROTOCOL_MAX_JOIN_REQUEST_TTL
+ * seconds ahead.
+ *
  * Returns: the expiry in Unix seconds
  *
  * Since: 0.1
@@ -1018,6 +1127,8 @@ bb_join_request_get_expires_at (BbJoinRequest *self)
  * bb_join_request_get_signature:
  * @self: a [struct@BbSync.JoinRequest]
  *
+ * Gets the requester's Ed25519 signature of the join-request payload, in lower-case hex.
+ *
  * Returns: (transfer none): the Ed25519 signature of the payload (hex)
  *
  * Since: 0.1
@@ -1033,6 +1144,9 @@ bb_join_request_get_signature (BbJoinRequest *self)
 /**
  * bb_join_request_get_invite_proof:
  * @self: a [struct@BbSync.JoinRequest]
+ *
+ * Gets the invite proof, in unpadded base64url: it shows the requester knows the invite
+ * secret without revealing it ([func@BbSync.protocol_invite_proof]).
  *
  * Returns: (transfer none): the invite proof (unpadded base64url)
  *
@@ -1115,6 +1229,8 @@ bb_join_request_info_unref (BbJoinRequestInfo *self)
  * bb_join_request_info_get_namespace_id:
  * @self: a [struct@BbSync.JoinRequestInfo]
  *
+ * Gets the ID of the namespace the request asks to join.
+ *
  * Returns: (transfer none): the namespace ID
  *
  * Since: 0.1
@@ -1130,6 +1246,10 @@ bb_join_request_info_get_namespace_id (BbJoinRequestInfo *self)
 /**
  * bb_join_request_info_get_invite_id:
  * @self: a [struct@BbSync.JoinRequestInfo]
+ *
+ * Gets the ID of the invite the request came through. A submit answer for a requester
+ * that already has a pending request in the namespace describes that earlier request,
+ * which may name another invite.
  *
  * Returns: (transfer none): the invite the request came through (in a submit answer it may name an
  * earlier pending request)
@@ -1148,6 +1268,10 @@ bb_join_request_info_get_invite_id (BbJoinRequestInfo *self)
  * bb_join_request_info_get_join_request_hash:
  * @self: a [struct@BbSync.JoinRequestInfo]
  *
+ * Gets the join-request hash, the stable ID of the request: the SHA-256 of its payload
+ * in lower-case hex ([func@BbSync.protocol_join_request_hash]). Approvals and rejections
+ * name the request by it.
+ *
  * Returns: (transfer none): the join-request hash (lower-case hex of 32 bytes)
  *
  * Since: 0.1
@@ -1163,6 +1287,9 @@ bb_join_request_info_get_join_request_hash (BbJoinRequestInfo *self)
 /**
  * bb_join_request_info_get_status:
  * @self: a [struct@BbSync.JoinRequestInfo]
+ *
+ * Gets the status of the request, %BB_PROTOCOL_JOIN_STATUS_PENDING: the server lists and
+ * answers with pending requests only.
  *
  * Returns: (transfer none): the status, `pending`
  *
@@ -1180,6 +1307,8 @@ bb_join_request_info_get_status (BbJoinRequestInfo *self)
  * bb_join_request_info_get_requester_kind:
  * @self: a [struct@BbSync.JoinRequestInfo]
  *
+ * Gets the identity kind of the requester.
+ *
  * Returns: (transfer none): the requester's identity kind
  *
  * Since: 0.1
@@ -1195,6 +1324,9 @@ bb_join_request_info_get_requester_kind (BbJoinRequestInfo *self)
 /**
  * bb_join_request_info_get_requester_key_id:
  * @self: a [struct@BbSync.JoinRequestInfo]
+ *
+ * Gets the key ID of the requester, in lower-case hex: the key ID inside the signed
+ * request (the client rejects a submit answer where they differ).
  *
  * Returns: (transfer none): the requester's key ID
  *
@@ -1212,6 +1344,9 @@ bb_join_request_info_get_requester_key_id (BbJoinRequestInfo *self)
  * bb_join_request_info_get_created_at:
  * @self: a [struct@BbSync.JoinRequestInfo]
  *
+ * Gets when the server received the request. Only the answers of
+ * [method@BbSync.Client.list_join_requests_async] carry it.
+ *
  * Returns: (transfer none) (nullable): when the request was made, or %NULL in a submit answer
  *
  * Since: 0.1
@@ -1227,6 +1362,10 @@ bb_join_request_info_get_created_at (BbJoinRequestInfo *self)
 /**
  * bb_join_request_info_get_request:
  * @self: a [struct@BbSync.JoinRequestInfo]
+ *
+ * Gets the signed join request as the server stored it, for the approving member to
+ * verify before it wraps the namespace key to the requester. Only the answers of
+ * [method@BbSync.Client.list_join_requests_async] carry it.
  *
  * Returns: (transfer none) (nullable): the signed request as stored by the server, or %NULL in a
  * submit answer
@@ -1304,6 +1443,8 @@ bb_namespace_items_unref (BbNamespaceItems *self)
  * bb_namespace_items_get_namespace_id:
  * @self: a [struct@BbSync.NamespaceItems]
  *
+ * Gets the ID of the namespace the versions belong to.
+ *
  * Returns: (transfer none): the namespace ID
  *
  * Since: 0.1
@@ -1319,6 +1460,9 @@ bb_namespace_items_get_namespace_id (BbNamespaceItems *self)
 /**
  * bb_namespace_items_get_head:
  * @self: a [struct@BbSync.NamespaceItems]
+ *
+ * Gets the head of the namespace, taken in the same transaction as the item versions, so
+ * the two are consistent.
  *
  * Returns: the namespace head
  *
@@ -1397,6 +1541,8 @@ bb_item_envelope_unref (BbItemEnvelope *self)
  * bb_item_envelope_get_namespace_id:
  * @self: a [struct@BbSync.ItemEnvelope]
  *
+ * Gets the ID of the namespace the item belongs to.
+ *
  * Returns: (transfer none): the namespace ID
  *
  * Since: 0.1
@@ -1412,6 +1558,8 @@ bb_item_envelope_get_namespace_id (BbItemEnvelope *self)
 /**
  * bb_item_envelope_get_item_id:
  * @self: a [struct@BbSync.ItemEnvelope]
+ *
+ * Gets the ID of the item.
  *
  * Returns: (transfer none): the item ID (lower-case hex of 32 bytes)
  *
@@ -1429,6 +1577,9 @@ bb_item_envelope_get_item_id (BbItemEnvelope *self)
  * bb_item_envelope_get_version:
  * @self: a [struct@BbSync.ItemEnvelope]
  *
+ * Gets the version of the item the ciphertext was written for; the AAD binds the
+ * ciphertext to it.
+ *
  * Returns: the item version
  *
  * Since: 0.1
@@ -1445,6 +1596,8 @@ bb_item_envelope_get_version (BbItemEnvelope *self)
  * bb_item_envelope_get_nonce:
  * @self: a [struct@BbSync.ItemEnvelope]
  *
+ * Gets the %BB_PROTOCOL_NONCE_SIZE-byte nonce the item was encrypted with.
+ *
  * Returns: (transfer none): the 24-byte nonce
  *
  * Since: 0.1
@@ -1460,6 +1613,10 @@ bb_item_envelope_get_nonce (BbItemEnvelope *self)
 /**
  * bb_item_envelope_get_aad:
  * @self: a [struct@BbSync.ItemEnvelope]
+ *
+ * Gets the additional authenticated data of the item. The client has checked that it is
+ * exactly the AAD of this namespace, item and version ([func@BbSync.protocol_item_aad]),
+ * so a server cannot pass one item off as another.
  *
  * Returns: (transfer none): the additional authenticated data (checked against the namespace, item
  * and version)
@@ -1478,6 +1635,9 @@ bb_item_envelope_get_aad (BbItemEnvelope *self)
  * bb_item_envelope_get_ciphertext:
  * @self: a [struct@BbSync.ItemEnvelope]
  *
+ * Gets the encrypted value with its %BB_PROTOCOL_TAG_SIZE-byte tag;
+ * [func@BbSync.protocol_decrypt_item] opens it with the namespace key.
+ *
  * Returns: (transfer none): the ciphertext with its tag
  *
  * Since: 0.1
@@ -1493,6 +1653,9 @@ bb_item_envelope_get_ciphertext (BbItemEnvelope *self)
 /**
  * bb_namespace_items_get_n_items:
  * @self: a [struct@BbSync.NamespaceItems]
+ *
+ * Gets how many items the namespace holds, each with the version in
+ * [method@BbSync.NamespaceItems.get_version].
  *
  * Returns: the number of items in the namespace
  *
@@ -1515,6 +1678,8 @@ compare_string_ptrs (gconstpointer a, gconstpointer b)
 /**
  * bb_namespace_items_dup_item_ids:
  * @self: a [struct@BbSync.NamespaceItems]
+ *
+ * Lists the IDs of the items of the namespace, in lower-case hex, sorted.
  *
  * Returns: (transfer full) (array zero-terminated=1): the item IDs, sorted
  *
@@ -1546,6 +1711,8 @@ bb_namespace_items_dup_item_ids (BbNamespaceItems *self)
  * bb_namespace_items_get_version:
  * @self: a [struct@BbSync.NamespaceItems]
  * @item_id: an item ID (lower-case hex)
+ *
+ * Looks up the version the server holds of one item.
  *
  * Returns: the version of @item_id, or 0 if the namespace has no such item
  *

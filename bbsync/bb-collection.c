@@ -235,6 +235,10 @@ bb_collection_new (BbNamespace *ns, const char *name, BbCodec *codec, BbValueBac
  * bb_collection_get_name:
  * @self: a [class@BbSync.Collection]
  *
+ * Gets the name the collection was opened with in its namespace. Together with each key
+ * it determines the item IDs, so every device sharing the namespace must use the same
+ * name.
+ *
  * Returns: the collection name
  *
  * Since: 0.1
@@ -249,6 +253,9 @@ bb_collection_get_name (BbCollection *self)
 /**
  * bb_collection_get_namespace:
  * @self: a [class@BbSync.Collection]
+ *
+ * Gets the namespace the collection was opened in, with
+ * [method@BbSync.Namespace.open_collection].
  *
  * Returns: (transfer none): the namespace of the collection
  *
@@ -265,6 +272,8 @@ bb_collection_get_namespace (BbCollection *self)
  * bb_collection_get_codec:
  * @self: a [class@BbSync.Collection]
  *
+ * Gets the codec that turns the collection's values into item payloads and back.
+ *
  * Returns: (transfer none): the codec of the collection
  *
  * Since: 0.1
@@ -280,6 +289,9 @@ bb_collection_get_codec (BbCollection *self)
  * bb_collection_get_backend:
  * @self: a [class@BbSync.Collection]
  *
+ * Gets the app's value backend the collection syncs: the engine reads local changes from
+ * it and writes remote ones into it.
+ *
  * Returns: (transfer none): the value backend of the collection
  *
  * Since: 0.1
@@ -294,6 +306,9 @@ bb_collection_get_backend (BbCollection *self)
 /**
  * bb_collection_get_merge_policy:
  * @self: a [class@BbSync.Collection]
+ *
+ * Gets what happens when a remote change meets a local change of the same key and no
+ * handler of [signal@BbSync.Collection::merge] settles it.
  *
  * Returns: the merge policy, see [property@BbSync.Collection:merge-policy]
  *

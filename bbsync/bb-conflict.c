@@ -204,6 +204,8 @@ bb_conflict_new (BbItemState *item, GVariant *local_value, GVariant *remote_valu
  * bb_conflict_get_namespace_id:
  * @self: a [class@BbSync.Conflict]
  *
+ * Gets the ID of the namespace of the conflicted key, as 32 lower-case hex characters.
+ *
  * Returns: the namespace ID of the conflicted key
  *
  * Since: 0.1
@@ -218,6 +220,8 @@ bb_conflict_get_namespace_id (BbConflict *self)
 /**
  * bb_conflict_get_collection:
  * @self: a [class@BbSync.Conflict]
+ *
+ * Gets the name of the collection of the conflicted key.
  *
  * Returns: the collection name of the conflicted key
  *
@@ -234,6 +238,8 @@ bb_conflict_get_collection (BbConflict *self)
  * bb_conflict_get_key:
  * @self: a [class@BbSync.Conflict]
  *
+ * Gets the conflicted key, within its collection.
+ *
  * Returns: the conflicted key
  *
  * Since: 0.1
@@ -248,6 +254,9 @@ bb_conflict_get_key (BbConflict *self)
 /**
  * bb_conflict_get_item_id:
  * @self: a [class@BbSync.Conflict]
+ *
+ * Gets the item ID of the key on the server, in lower-case hex. It is opaque: the server
+ * sees only this, never the collection or the key.
  *
  * Returns: the opaque item ID of the key on the server
  *
@@ -264,6 +273,9 @@ bb_conflict_get_item_id (BbConflict *self)
  * bb_conflict_get_local_value:
  * @self: a [class@BbSync.Conflict]
  *
+ * Gets the value the app's backend held for the key when the conflict list was last
+ * updated.
+ *
  * Returns: (transfer none) (nullable): the local value, see [property@BbSync.Conflict:local-value]
  *
  * Since: 0.1
@@ -278,6 +290,8 @@ bb_conflict_get_local_value (BbConflict *self)
 /**
  * bb_conflict_get_remote_value:
  * @self: a [class@BbSync.Conflict]
+ *
+ * Gets the newest remote value of the key, decoded with the collection's codec.
  *
  * Returns: (transfer none) (nullable): the remote value, see
  *   [property@BbSync.Conflict:remote-value]
@@ -294,6 +308,9 @@ bb_conflict_get_remote_value (BbConflict *self)
 /**
  * bb_conflict_get_remote_version:
  * @self: a [class@BbSync.Conflict]
+ *
+ * Gets the server version of the remote value. A resolution that keeps a local value
+ * uploads it over this version.
  *
  * Returns: the server version of the remote value
  *

@@ -254,6 +254,9 @@ bb_identity_state_copy (BbIdentityState *self)
  * bb_identity_state_get_key_id:
  * @self: a [class@BbSync.IdentityState]
  *
+ * Gets the key ID of the identity the record belongs to, in lower-case hex: the key of
+ * the record in the store. Never %NULL.
+ *
  * Returns: the key ID
  *
  * Since: 0.1
@@ -285,6 +288,9 @@ bb_identity_state_set_key_id (BbIdentityState *self, const char *key_id)
 /**
  * bb_identity_state_get_kind:
  * @self: a [class@BbSync.IdentityState]
+ *
+ * Gets the identity kind recorded at the last login, such as %BB_PROTOCOL_KIND_KEYSTORE.
+ * Never %NULL.
  *
  * Returns: the identity kind, or an empty string
  *
@@ -318,6 +324,9 @@ bb_identity_state_set_kind (BbIdentityState *self, const char *kind)
  * bb_identity_state_get_access_token:
  * @self: a [class@BbSync.IdentityState]
  *
+ * Gets the bearer token the engine keeps for the identity between runs. It is a secret:
+ * never log it. Never %NULL.
+ *
  * Returns: the bearer token, or an empty string when there is none
  *
  * Since: 0.1
@@ -349,6 +358,9 @@ bb_identity_state_set_access_token (BbIdentityState *self, const char *access_to
 /**
  * bb_identity_state_get_token_expiry:
  * @self: a [class@BbSync.IdentityState]
+ *
+ * Gets when the server said the token expires. The engine refreshes the token before
+ * then.
  *
  * Returns: the token expiry in Unix microseconds, or 0 for none
  *
@@ -384,6 +396,8 @@ bb_identity_state_set_token_expiry (BbIdentityState *self, gint64 token_expiry)
  * bb_identity_state_get_default_namespace_id:
  * @self: a [class@BbSync.IdentityState]
  *
+ * Gets the cached ID of the identity's default namespace. Never %NULL.
+ *
  * Returns: the default namespace ID, or an empty string while unknown
  *
  * Since: 0.1
@@ -415,6 +429,8 @@ bb_identity_state_set_default_namespace_id (BbIdentityState *self, const char *n
 /**
  * bb_identity_state_get_updated_at:
  * @self: a [class@BbSync.IdentityState]
+ *
+ * Gets when the record was last written locally.
  *
  * Returns: the time of the last local write in Unix microseconds, or 0
  *

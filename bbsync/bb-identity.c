@@ -62,6 +62,39 @@ bb_identity_real_finish (BbIdentity *self, GAsyncResult *result, GError **error)
   return g_task_propagate_pointer (G_TASK (result), error);
 }
 
+/**
+ * BbIdentityInterface::sign_payload_async:
+ * @self: a [iface@BbSync.Identity]
+ * @payload: the bytes to sign: an intent or a join-request payload built by the
+ *   protocol layer
+ * @cancellable: (nullable): a #GCancellable
+ * @callback: (scope async): called when the signature is ready
+ * @user_data: data for @callback
+ *
+ * Signs @payload with the identity's Ed25519 auth key. A software identity implements
+ * this and inherits every signing operation: their defaults build the payload from
+ * their fields and pass it here. A hardware identity, which has to show its user the
+ * fields it signs, leaves it unset and implements each signing operation instead; the
+ * defaults then fail with %BB_SYNC_ERROR_UNSUPPORTED.
+ *
+ * Since: 0.1
+ */
+
+/**
+ * BbIdentityInterface::sign_payload_finish:
+ * @self: a [iface@BbSync.Identity]
+ * @result: the #GAsyncResult
+ * @error: return location for a #GError
+ *
+ * Finishes [vfunc@BbSync.Identity.sign_payload_async]. The default returns the #GBytes
+ * the implementation passed to g_task_return_pointer().
+ *
+ * Returns: (transfer full): the 64-byte Ed25519 signature of the payload, or %NULL on
+ *   error
+ *
+ * Since: 0.1
+ */
+
 static void
 sign_payload_cb (GObject *source, GAsyncResult *result, gpointer user_data)
 {
@@ -302,6 +335,9 @@ check_result (GBytes *bytes, GError *local_error, gsize expected_len, const char
  * bb_identity_get_kind:
  * @self: a [iface@BbSync.Identity]
  *
+ * Gets the identity kind the identity signs in as: %BB_PROTOCOL_KIND_KEYSTORE for every
+ * identity of protocol v1.
+ *
  * Returns: (transfer full): the identity kind, `keystore`
  *
  * Since: 0.1
@@ -317,6 +353,9 @@ bb_identity_get_kind (BbIdentity *self)
 /**
  * bb_identity_get_auth_public_key:
  * @self: a [iface@BbSync.Identity]
+ *
+ * Gets the identity's Ed25519 auth public key, %BB_PROTOCOL_PUBLIC_KEY_SIZE bytes. It
+ * verifies the identity's signatures and its SHA-256 is the key ID.
  *
  * Returns: (transfer full) (nullable): the 32-byte Ed25519 public key, or %NULL if
  *   the implementation does not provide one
@@ -339,6 +378,9 @@ bb_identity_get_auth_public_key (BbIdentity *self)
  * bb_identity_get_wrap_public_key:
  * @self: a [iface@BbSync.Identity]
  *
+ * Gets the identity's X25519 wrap public key, %BB_PROTOCOL_PUBLIC_KEY_SIZE bytes, to
+ * which members wrap namespace keys for this identity.
+ *
  * Returns: (transfer full) (nullable): the 32-byte X25519 public key, or %NULL if
  *   the implementation does not provide one
  *
@@ -359,6 +401,8 @@ bb_identity_get_wrap_public_key (BbIdentity *self)
 /**
  * bb_identity_get_key_id:
  * @self: a [iface@BbSync.Identity]
+ *
+ * Gets the identity's key ID, which names it to the server and to other members.
  *
  * Returns: (transfer full) (nullable): the key ID, the SHA-256 of the auth public key as
  *   lower-case hex
@@ -401,6 +445,9 @@ bb_identity_sign_login_async (BbIdentity *self, GBytes *challenge, GCancellable 
  * @self: a [iface@BbSync.Identity]
  * @result: the #GAsyncResult
  * @error: return location for a #GError
+ *
+ * Finishes [method@BbSync.Identity.sign_login_async]. The signature goes with the login
+ * request as its intent signature.
  *
  * Returns: (transfer full): the 64-byte Ed25519 signature, or %NULL on error
  *
@@ -447,6 +494,9 @@ bb_identity_sign_refresh_async (BbIdentity *self, GBytes *challenge, GCancellabl
  * @result: the #GAsyncResult
  * @error: return location for a #GError
  *
+ * Finishes [method@BbSync.Identity.sign_refresh_async]. The signature goes with the
+ * refresh request as its intent signature.
+ *
  * Returns: (transfer full): the 64-byte Ed25519 signature, or %NULL on error
  *
  * Since: 0.1
@@ -492,6 +542,9 @@ bb_identity_sign_revoke_all_tokens_async (BbIdentity *self, GBytes *challenge,
  * @self: a [iface@BbSync.Identity]
  * @result: the #GAsyncResult
  * @error: return location for a #GError
+ *
+ * Finishes [method@BbSync.Identity.sign_revoke_all_tokens_async]. The signature
+ * authorises the revocation of every token of the identity.
  *
  * Returns: (transfer full): the 64-byte Ed25519 signature, or %NULL on error
  *
@@ -553,6 +606,9 @@ bb_identity_sign_create_invite_async (BbIdentity *self, GBytes *challenge, const
  * @result: the #GAsyncResult
  * @error: return location for a #GError
  *
+ * Finishes [method@BbSync.Identity.sign_create_invite_async]. The signature authorises
+ * the server to create the invite with exactly the signed fields.
+ *
  * Returns: (transfer full): the 64-byte Ed25519 signature, or %NULL on error
  *
  * Since: 0.1
@@ -606,6 +662,9 @@ bb_identity_sign_join_request_async (BbIdentity *self, const char *namespace_id,
  * @result: the #GAsyncResult
  * @error: return location for a #GError
  *
+ * Finishes [method@BbSync.Identity.sign_join_request_async]. The signature goes into the
+ * join request, where members verify it before approving.
+ *
  * Returns: (transfer full): the 64-byte Ed25519 signature, or %NULL on error
  *
  * Since: 0.1
@@ -650,6 +709,9 @@ bb_identity_attest_async (BbIdentity *self, GBytes *challenge, GCancellable *can
  * @self: a [iface@BbSync.Identity]
  * @result: the #GAsyncResult
  * @error: return location for a #GError
+ *
+ * Finishes [method@BbSync.Identity.attest_async]. An identity that cannot attest fails
+ * with %BB_SYNC_ERROR_UNSUPPORTED.
  *
  * Returns: (transfer full): the attestation bytes, or %NULL on error
  *
@@ -699,6 +761,9 @@ bb_identity_unwrap_dek_async (BbIdentity *self, const char *namespace_id, GBytes
  * @self: a [iface@BbSync.Identity]
  * @result: the #GAsyncResult
  * @error: return location for a #GError
+ *
+ * Finishes [method@BbSync.Identity.unwrap_dek_async]. A key wrapped for another
+ * namespace fails with %BB_SYNC_ERROR_CRYPTO.
  *
  * Returns: (transfer full): the 32-byte DEK (a secret: wipe it when done), or %NULL on
  *   error
@@ -833,6 +898,8 @@ bb_identity_build_join_request_async (BbIdentity *self, BbInvite *invite, gint64
  * @self: a [iface@BbSync.Identity]
  * @result: the #GAsyncResult
  * @error: return location for a #GError
+ *
+ * Finishes [method@BbSync.Identity.build_join_request_async].
  *
  * Returns: (transfer full): the signed join request, or %NULL on error
  *

@@ -466,6 +466,9 @@ bb_invite_to_uri (BbInvite *self)
  * bb_invite_get_version:
  * @self: an invite
  *
+ * Gets the version of the invite token, the `v` parameter of the invite URI. Only
+ * version 1 parses.
+ *
  * Returns: the invite token version, always 1
  *
  * Since: 0.1
@@ -481,6 +484,9 @@ bb_invite_get_version (BbInvite *self)
 /**
  * bb_invite_get_namespace_id:
  * @self: an invite
+ *
+ * Gets the ID of the shared namespace the invite admits to, as 32 lower-case hex
+ * characters.
  *
  * Returns: (transfer none): the namespace ID (lower-case hex)
  *
@@ -498,6 +504,9 @@ bb_invite_get_namespace_id (BbInvite *self)
  * bb_invite_get_invite_id:
  * @self: an invite
  *
+ * Gets the ID of the invite, as 32 lower-case hex characters. Members revoke the invite
+ * by it.
+ *
  * Returns: (transfer none): the invite ID (lower-case hex)
  *
  * Since: 0.1
@@ -514,6 +523,9 @@ bb_invite_get_invite_id (BbInvite *self)
  * bb_invite_get_server_origin:
  * @self: an invite
  *
+ * Gets the origin of the server the namespace lives on, in canonical form. A joining
+ * device must talk to that server: its join request is bound to the origin.
+ *
  * Returns: (transfer none): the canonical server origin, such as `https://sync.example`
  *
  * Since: 0.1
@@ -529,6 +541,9 @@ bb_invite_get_server_origin (BbInvite *self)
 /**
  * bb_invite_get_expires_at:
  * @self: an invite
+ *
+ * Gets when the invite expires, in Unix seconds (UTC). After that no join request
+ * through it is accepted.
  *
  * Returns: the expiry in Unix seconds
  *

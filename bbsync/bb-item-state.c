@@ -450,6 +450,8 @@ bb_item_state_copy (BbItemState *self)
  * bb_item_state_get_key_id:
  * @self: a [class@BbSync.ItemState]
  *
+ * Gets the key ID of the identity the record belongs to. Never %NULL; empty until set.
+ *
  * Returns: the key ID
  *
  * Since: 0.1
@@ -468,6 +470,8 @@ DEFINE_STRING_ACCESSORS (key_id, PROP_KEY_ID)
 /**
  * bb_item_state_get_namespace_id:
  * @self: a [class@BbSync.ItemState]
+ *
+ * Gets the ID of the namespace the item lives in. Never %NULL; empty until set.
  *
  * Returns: the namespace ID
  *
@@ -488,6 +492,8 @@ DEFINE_STRING_ACCESSORS (namespace_id, PROP_NAMESPACE_ID)
  * bb_item_state_get_collection:
  * @self: a [class@BbSync.ItemState]
  *
+ * Gets the name of the collection of the item. Never %NULL; empty until set.
+ *
  * Returns: the collection name
  *
  * Since: 0.1
@@ -506,6 +512,8 @@ DEFINE_STRING_ACCESSORS (collection, PROP_COLLECTION)
 /**
  * bb_item_state_get_key:
  * @self: a [class@BbSync.ItemState]
+ *
+ * Gets the key of the item within its collection. Never %NULL; empty until set.
  *
  * Returns: the logical key
  *
@@ -526,6 +534,9 @@ DEFINE_STRING_ACCESSORS (key, PROP_KEY)
  * bb_item_state_get_item_id:
  * @self: a [class@BbSync.ItemState]
  *
+ * Gets the item ID under which the server stores the item, in lower-case hex. Never
+ * %NULL; empty until set.
+ *
  * Returns: the item ID
  *
  * Since: 0.1
@@ -544,6 +555,9 @@ DEFINE_STRING_ACCESSORS (item_id, PROP_ITEM_ID)
 /**
  * bb_item_state_get_version:
  * @self: a [class@BbSync.ItemState]
+ *
+ * Gets the highest server version of the item known locally. 0 means the server has
+ * never held it: the next upload creates it.
  *
  * Returns: the highest server version known locally
  *
@@ -576,6 +590,9 @@ bb_item_state_set_version (BbItemState *self, guint64 version)
  * bb_item_state_get_base_version:
  * @self: a [class@BbSync.ItemState]
  *
+ * Gets the version [method@BbSync.ItemState.get_base_value] belongs to: the server
+ * version of the last point where local and remote agreed.
+ *
  * Returns: the version of the merge base
  *
  * Since: 0.1
@@ -607,6 +624,9 @@ bb_item_state_set_base_version (BbItemState *self, guint64 base_version)
  * bb_item_state_get_base_value:
  * @self: a [class@BbSync.ItemState]
  *
+ * Gets the encoded value of the last clean sync point, the common ancestor a three-way
+ * merge starts from. It is plaintext; the SQLite store seals it at rest.
+ *
  * Returns: (transfer none) (nullable): the encoded merge base, or %NULL
  *
  * Since: 0.1
@@ -637,6 +657,9 @@ bb_item_state_set_base_value (BbItemState *self, GBytes *base_value)
 /**
  * bb_item_state_get_dirty:
  * @self: a [class@BbSync.ItemState]
+ *
+ * Gets whether the current backend value differs from the last clean one and must be
+ * uploaded.
  *
  * Returns: whether the item must be uploaded
  *
@@ -670,6 +693,9 @@ bb_item_state_set_dirty (BbItemState *self, gboolean dirty)
  * bb_item_state_get_conflict:
  * @self: a [class@BbSync.ItemState]
  *
+ * Gets whether the item has an unresolved conflict. The item is not uploaded while it
+ * has one.
+ *
  * Returns: whether the item has an unresolved conflict
  *
  * Since: 0.1
@@ -700,6 +726,8 @@ bb_item_state_set_conflict (BbItemState *self, gboolean conflict)
 /**
  * bb_item_state_get_conflict_remote_version:
  * @self: a [class@BbSync.ItemState]
+ *
+ * Gets the server version of the remote value of an unresolved conflict.
  *
  * Returns: the remote version of the conflict, or 0
  *
@@ -732,6 +760,9 @@ bb_item_state_set_conflict_remote_version (BbItemState *self, guint64 version)
  * bb_item_state_get_conflict_remote_value:
  * @self: a [class@BbSync.ItemState]
  *
+ * Gets the encoded remote value of an unresolved conflict, kept until the app resolves
+ * it.
+ *
  * Returns: (transfer none) (nullable): the encoded remote value of the conflict
  *
  * Since: 0.1
@@ -762,6 +793,8 @@ bb_item_state_set_conflict_remote_value (BbItemState *self, GBytes *value)
 /**
  * bb_item_state_get_updated_at:
  * @self: a [class@BbSync.ItemState]
+ *
+ * Gets when the record was last written locally. Uploads are ordered by it.
  *
  * Returns: the time of the last local write in Unix microseconds, or 0
  *

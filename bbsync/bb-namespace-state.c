@@ -280,6 +280,8 @@ bb_namespace_state_copy (BbNamespaceState *self)
  * bb_namespace_state_get_key_id:
  * @self: a [class@BbSync.NamespaceState]
  *
+ * Gets the key ID of the identity the record belongs to. Never %NULL.
+ *
  * Returns: the key ID
  *
  * Since: 0.1
@@ -311,6 +313,8 @@ bb_namespace_state_set_key_id (BbNamespaceState *self, const char *key_id)
 /**
  * bb_namespace_state_get_namespace_id:
  * @self: a [class@BbSync.NamespaceState]
+ *
+ * Gets the ID of the namespace, in lower-case hex. Never %NULL.
  *
  * Returns: the namespace ID
  *
@@ -344,6 +348,9 @@ bb_namespace_state_set_namespace_id (BbNamespaceState *self, const char *namespa
  * bb_namespace_state_get_kind:
  * @self: a [class@BbSync.NamespaceState]
  *
+ * Gets the kind of the namespace as last listed by the server. Never %NULL: it is empty
+ * after an explicit join until a sync pass fills it in.
+ *
  * Returns: `default`, `shared`, or an empty string while unknown
  *
  * Since: 0.1
@@ -375,6 +382,9 @@ bb_namespace_state_set_kind (BbNamespaceState *self, const char *kind)
 /**
  * bb_namespace_state_get_namespace_head:
  * @self: a [class@BbSync.NamespaceState]
+ *
+ * Gets the checkpoint of the namespace: the highest head this client has reconciled. A
+ * server head below it is a rollback.
  *
  * Returns: the reconciled namespace head
  *
@@ -410,6 +420,10 @@ bb_namespace_state_set_namespace_head (BbNamespaceState *self, guint64 head)
  * bb_namespace_state_get_active_scope_hash:
  * @self: a [class@BbSync.NamespaceState]
  *
+ * Gets the hash of the collections that were registered when the checkpoint was reached.
+ * When the app opens a different set, the engine fetches the namespace again even if the
+ * head did not move. Never %NULL.
+ *
  * Returns: the active scope hash, or an empty string
  *
  * Since: 0.1
@@ -441,6 +455,9 @@ bb_namespace_state_set_active_scope_hash (BbNamespaceState *self, const char *ha
 /**
  * bb_namespace_state_get_dek:
  * @self: a [class@BbSync.NamespaceState]
+ *
+ * Gets the namespace key, unwrapped. It is a secret: the SQLite store seals it at rest
+ * and it must never be logged.
  *
  * Returns: (transfer none) (nullable): the namespace key, or %NULL when not available
  *
@@ -492,6 +509,8 @@ bb_namespace_state_has_dek (BbNamespaceState *self)
 /**
  * bb_namespace_state_get_updated_at:
  * @self: a [class@BbSync.NamespaceState]
+ *
+ * Gets when the record was last written locally.
  *
  * Returns: the time of the last local write in Unix microseconds, or 0
  *

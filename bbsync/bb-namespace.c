@@ -167,6 +167,9 @@ bb_namespace_set_kind (BbNamespace *self, const char *kind)
  * bb_namespace_get_id:
  * @self: a [class@BbSync.Namespace]
  *
+ * Gets the ID of the namespace. It is stable: it names the namespace on the server and
+ * in invites.
+ *
  * Returns: the namespace ID, 32 lower-case hex characters
  *
  * Since: 0.1
@@ -181,6 +184,11 @@ bb_namespace_get_id (BbNamespace *self)
 /**
  * bb_namespace_get_kind:
  * @self: a [class@BbSync.Namespace]
+ *
+ * Gets the kind of the namespace, %BB_PROTOCOL_NAMESPACE_KIND_DEFAULT or
+ * %BB_PROTOCOL_NAMESPACE_KIND_SHARED. A namespace joined with
+ * [method@BbSync.SyncEngine.join_namespace_async] has an empty kind until the next sync
+ * pass.
  *
  * Returns: the kind, see [property@BbSync.Namespace:kind]
  *

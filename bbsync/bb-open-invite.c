@@ -213,6 +213,8 @@ bb_open_invite_new (BbInviteInfo *info)
  * bb_open_invite_get_info:
  * @self: a [class@BbSync.OpenInvite]
  *
+ * Gets the invite as the server listed it, with its creator, limits and counts.
+ *
  * Returns: (transfer none): the listed entry, see [property@BbSync.OpenInvite:info]
  *
  * Since: 0.1
@@ -227,6 +229,8 @@ bb_open_invite_get_info (BbOpenInvite *self)
 /**
  * bb_open_invite_get_invite_id:
  * @self: a [class@BbSync.OpenInvite]
+ *
+ * Gets the ID of the invite, as in the invite URI.
  *
  * Returns: (nullable): the invite ID, see [property@BbSync.OpenInvite:invite-id]
  *
@@ -243,6 +247,8 @@ bb_open_invite_get_invite_id (BbOpenInvite *self)
  * bb_open_invite_get_namespace_id:
  * @self: a [class@BbSync.OpenInvite]
  *
+ * Gets the ID of the namespace the invite admits to.
+ *
  * Returns: (nullable): the namespace ID, see [property@BbSync.OpenInvite:namespace-id]
  *
  * Since: 0.1
@@ -258,6 +264,8 @@ bb_open_invite_get_namespace_id (BbOpenInvite *self)
  * bb_open_invite_get_expires_at:
  * @self: a [class@BbSync.OpenInvite]
  *
+ * Gets when the invite expires.
+ *
  * Returns: the expiry in Unix seconds (UTC), see [property@BbSync.OpenInvite:expires-at]
  *
  * Since: 0.1
@@ -272,6 +280,8 @@ bb_open_invite_get_expires_at (BbOpenInvite *self)
 /**
  * bb_open_invite_get_max_pending:
  * @self: a [class@BbSync.OpenInvite]
+ *
+ * Gets the limit of join requests that may wait through the invite at once.
  *
  * Returns: the limit of pending requests, or 0 for none, see
  *   [property@BbSync.OpenInvite:max-pending]
@@ -289,6 +299,8 @@ bb_open_invite_get_max_pending (BbOpenInvite *self)
  * bb_open_invite_get_max_accepted:
  * @self: a [class@BbSync.OpenInvite]
  *
+ * Gets how many join requests the invite may admit in all.
+ *
  * Returns: how many requests the invite may admit, see [property@BbSync.OpenInvite:max-accepted]
  *
  * Since: 0.1
@@ -303,6 +315,9 @@ bb_open_invite_get_max_accepted (BbOpenInvite *self)
 /**
  * bb_open_invite_get_active_request_count:
  * @self: a [class@BbSync.OpenInvite]
+ *
+ * Gets how many join requests through the invite are pending, as of the last
+ * [method@BbSync.Namespace.refresh_invites_async].
  *
  * Returns: the pending requests through the invite, see
  *   [property@BbSync.OpenInvite:active-request-count]
@@ -319,6 +334,9 @@ bb_open_invite_get_active_request_count (BbOpenInvite *self)
 /**
  * bb_open_invite_get_accepted_count:
  * @self: a [class@BbSync.OpenInvite]
+ *
+ * Gets how many join requests through the invite were approved, as of the last
+ * [method@BbSync.Namespace.refresh_invites_async].
  *
  * Returns: the approved requests through the invite, see
  *   [property@BbSync.OpenInvite:accepted-count]

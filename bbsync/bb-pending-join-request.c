@@ -172,6 +172,9 @@ bb_pending_join_request_new (BbJoinRequestInfo *info)
  * bb_pending_join_request_get_info:
  * @self: a [class@BbSync.PendingJoinRequest]
  *
+ * Gets the join request as the server listed it, with its hash, status and creation
+ * time.
+ *
  * Returns: (transfer none): the listed entry, see [property@BbSync.PendingJoinRequest:info]
  *
  * Since: 0.1
@@ -186,6 +189,9 @@ bb_pending_join_request_get_info (BbPendingJoinRequest *self)
 /**
  * bb_pending_join_request_get_request:
  * @self: a [class@BbSync.PendingJoinRequest]
+ *
+ * Gets the join request the requester signed. Approving it verifies this signature and
+ * wraps the namespace key to the wrap key it carries.
  *
  * Returns: (transfer none) (nullable): the signed join request, see
  *   [property@BbSync.PendingJoinRequest:request]
@@ -202,6 +208,9 @@ bb_pending_join_request_get_request (BbPendingJoinRequest *self)
 /**
  * bb_pending_join_request_get_requester_key_id:
  * @self: a [class@BbSync.PendingJoinRequest]
+ *
+ * Gets the key ID of the identity asking to join, in lower-case hex. Once approved, it
+ * is the key ID of the new member.
  *
  * Returns: (nullable): the requester's key ID, see
  *   [property@BbSync.PendingJoinRequest:requester-key-id]
@@ -224,6 +233,8 @@ bb_pending_join_request_get_requester_key_id (BbPendingJoinRequest *self)
  * bb_pending_join_request_get_namespace_id:
  * @self: a [class@BbSync.PendingJoinRequest]
  *
+ * Gets the ID of the namespace the requester asks to join.
+ *
  * Returns: (nullable): the namespace ID, see [property@BbSync.PendingJoinRequest:namespace-id]
  *
  * Since: 0.1
@@ -244,6 +255,8 @@ bb_pending_join_request_get_namespace_id (BbPendingJoinRequest *self)
  * bb_pending_join_request_get_invite_id:
  * @self: a [class@BbSync.PendingJoinRequest]
  *
+ * Gets the ID of the invite the request came through.
+ *
  * Returns: (nullable): the invite ID, see [property@BbSync.PendingJoinRequest:invite-id]
  *
  * Since: 0.1
@@ -258,6 +271,9 @@ bb_pending_join_request_get_invite_id (BbPendingJoinRequest *self)
 /**
  * bb_pending_join_request_get_join_request_hash:
  * @self: a [class@BbSync.PendingJoinRequest]
+ *
+ * Gets the hash that names the request on the server: approving or rejecting it names it
+ * by this hash and the requester's key ID.
  *
  * Returns: (nullable): the join-request hash, the stable ID of the request (64 lower-case
  *   hex characters)

@@ -992,6 +992,8 @@ bb_sync_engine_new_finish (GAsyncResult *result, GError **error)
  * bb_sync_engine_get_client:
  * @self: a [class@BbSync.SyncEngine]
  *
+ * Gets the client the engine talks to the server with.
+ *
  * Returns: (transfer none): the client
  *
  * Since: 0.1
@@ -1006,6 +1008,8 @@ bb_sync_engine_get_client (BbSyncEngine *self)
 /**
  * bb_sync_engine_get_identity:
  * @self: a [class@BbSync.SyncEngine]
+ *
+ * Gets the identity the engine signs in with and unwraps namespace keys with.
  *
  * Returns: (transfer none): the identity
  *
@@ -1022,6 +1026,9 @@ bb_sync_engine_get_identity (BbSyncEngine *self)
  * bb_sync_engine_get_store:
  * @self: a [class@BbSync.SyncEngine]
  *
+ * Gets the store of the engine's sync metadata. It may be shared with other engines;
+ * closing the engine does not close it.
+ *
  * Returns: (transfer none): the store
  *
  * Since: 0.1
@@ -1036,6 +1043,9 @@ bb_sync_engine_get_store (BbSyncEngine *self)
 /**
  * bb_sync_engine_get_key_id:
  * @self: a [class@BbSync.SyncEngine]
+ *
+ * Gets the key ID of the engine's identity, in lower-case hex. Its records in the store
+ * are kept under it.
  *
  * Returns: the key ID of the identity, see [property@BbSync.SyncEngine:key-id]
  *
@@ -1052,6 +1062,9 @@ bb_sync_engine_get_key_id (BbSyncEngine *self)
  * bb_sync_engine_is_closed:
  * @self: a [class@BbSync.SyncEngine]
  *
+ * Gets whether [method@BbSync.SyncEngine.close] was called. A closed engine starts no
+ * pass and its asynchronous calls fail.
+ *
  * Returns: whether [method@BbSync.SyncEngine.close] was called
  *
  * Since: 0.1
@@ -1066,6 +1079,8 @@ bb_sync_engine_is_closed (BbSyncEngine *self)
 /**
  * bb_sync_engine_get_poll_interval:
  * @self: a [class@BbSync.SyncEngine]
+ *
+ * Gets the base period of background polling, in milliseconds.
  *
  * Returns: the poll interval in milliseconds, see [property@BbSync.SyncEngine:poll-interval]
  *
@@ -1121,6 +1136,8 @@ bb_sync_engine_set_poll_interval (BbSyncEngine *self, guint interval_ms)
  * bb_sync_engine_get_max_poll_interval:
  * @self: a [class@BbSync.SyncEngine]
  *
+ * Gets the upper bound of failure and idle backoff, in milliseconds.
+ *
  * Returns: the maximum poll interval in milliseconds, see
  *   [property@BbSync.SyncEngine:max-poll-interval]
  *
@@ -1159,6 +1176,9 @@ bb_sync_engine_set_max_poll_interval (BbSyncEngine *self, guint interval_ms)
  * bb_sync_engine_get_namespace_watch:
  * @self: a [class@BbSync.SyncEngine]
  *
+ * Gets whether background sync also keeps a long poll open, so remote changes arrive
+ * within seconds instead of at the next poll.
+ *
  * Returns: whether background sync keeps a long-poll watch open
  *
  * Since: 0.1
@@ -1194,6 +1214,8 @@ bb_sync_engine_set_namespace_watch (BbSyncEngine *self, gboolean enabled)
 /**
  * bb_sync_engine_get_refresh_skew:
  * @self: a [class@BbSync.SyncEngine]
+ *
+ * Gets how long before its expiry the engine refreshes the bearer token, in seconds.
  *
  * Returns: the refresh skew in seconds, see [property@BbSync.SyncEngine:refresh-skew]
  *
@@ -1231,6 +1253,9 @@ bb_sync_engine_set_refresh_skew (BbSyncEngine *self, guint skew_seconds)
 /**
  * bb_sync_engine_get_invite_ttl:
  * @self: a [class@BbSync.SyncEngine]
+ *
+ * Gets the lifetime of the invites the engine creates when the app asks for no other, in
+ * seconds.
  *
  * Returns: the default invite lifetime in seconds, see [property@BbSync.SyncEngine:invite-ttl]
  *
@@ -2826,6 +2851,9 @@ bb_sync_engine_set_next_sync (BbSyncEngine *self, gint64 wall_usec)
  * bb_sync_engine_get_state:
  * @self: a [class@BbSync.SyncEngine]
  *
+ * Gets what sync is doing now. [property@BbSync.SyncEngine:state] notifies each change,
+ * for a status line.
+ *
  * Returns: what sync is doing, see [property@BbSync.SyncEngine:state]
  *
  * Since: 0.1
@@ -2840,6 +2868,9 @@ bb_sync_engine_get_state (BbSyncEngine *self)
 /**
  * bb_sync_engine_get_syncing:
  * @self: a [class@BbSync.SyncEngine]
+ *
+ * Gets whether a pass runs, started by [method@BbSync.SyncEngine.sync_async] or by
+ * background sync.
  *
  * Returns: whether a pass runs, see [property@BbSync.SyncEngine:syncing]
  *
@@ -2856,6 +2887,9 @@ bb_sync_engine_get_syncing (BbSyncEngine *self)
  * bb_sync_engine_get_last_synced:
  * @self: a [class@BbSync.SyncEngine]
  *
+ * Gets when the last pass succeeded. The value is owned by the engine and replaced at
+ * the end of the next successful pass; take a reference to keep it.
+ *
  * Returns: (transfer none) (nullable): when the last pass succeeded
  *
  * Since: 0.1
@@ -2870,6 +2904,9 @@ bb_sync_engine_get_last_synced (BbSyncEngine *self)
 /**
  * bb_sync_engine_get_last_error:
  * @self: a [class@BbSync.SyncEngine]
+ *
+ * Gets why the last pass failed. The error is owned by the engine and replaced or
+ * cleared at the end of the next pass; copy it to keep it.
  *
  * Returns: (transfer none) (nullable): why the last pass failed, or %NULL
  *
@@ -2886,6 +2923,8 @@ bb_sync_engine_get_last_error (BbSyncEngine *self)
  * bb_sync_engine_get_pending_uploads:
  * @self: a [class@BbSync.SyncEngine]
  *
+ * Gets how many local changes wait for upload, conflicts not counted.
+ *
  * Returns: local changes waiting for upload, see [property@BbSync.SyncEngine:pending-uploads]
  *
  * Since: 0.1
@@ -2900,6 +2939,8 @@ bb_sync_engine_get_pending_uploads (BbSyncEngine *self)
 /**
  * bb_sync_engine_get_conflict_count:
  * @self: a [class@BbSync.SyncEngine]
+ *
+ * Gets how many unresolved conflicts [method@BbSync.SyncEngine.get_conflicts] lists.
  *
  * Returns: the number of open conflicts
  *
@@ -2916,6 +2957,9 @@ bb_sync_engine_get_conflict_count (BbSyncEngine *self)
  * bb_sync_engine_get_next_sync:
  * @self: a [class@BbSync.SyncEngine]
  *
+ * Gets when background sync runs its next timed pass. The value is owned by the engine
+ * and replaced when the pass is rescheduled.
+ *
  * Returns: (transfer none) (nullable): when the next timed pass runs
  *
  * Since: 0.1
@@ -2930,6 +2974,9 @@ bb_sync_engine_get_next_sync (BbSyncEngine *self)
 /**
  * bb_sync_engine_get_progress_done:
  * @self: a [class@BbSync.SyncEngine]
+ *
+ * Gets how many items the current pass has downloaded or uploaded so far; with
+ * [method@BbSync.SyncEngine.get_progress_total] it makes a progress bar.
  *
  * Returns: items handled so far in the current pass
  *
@@ -2946,6 +2993,9 @@ bb_sync_engine_get_progress_done (BbSyncEngine *self)
  * bb_sync_engine_get_progress_total:
  * @self: a [class@BbSync.SyncEngine]
  *
+ * Gets how many items the current pass is to download or upload, as far as known yet: it
+ * may grow while the pass runs.
+ *
  * Returns: items to handle in the current pass, as far as known
  *
  * Since: 0.1
@@ -2960,6 +3010,9 @@ bb_sync_engine_get_progress_total (BbSyncEngine *self)
 /**
  * bb_sync_engine_get_idle_polling:
  * @self: a [class@BbSync.SyncEngine]
+ *
+ * Gets whether background polling slows down after quiet passes, for an app that is
+ * idle.
  *
  * Returns: whether idle polling is on, see [property@BbSync.SyncEngine:idle-polling]
  *
@@ -2999,6 +3052,8 @@ bb_sync_engine_set_idle_polling (BbSyncEngine *self, gboolean idle_polling)
  * bb_sync_engine_get_network_monitor:
  * @self: a [class@BbSync.SyncEngine]
  *
+ * Gets the network monitor background sync follows, if the app set one.
+ *
  * Returns: (transfer none) (nullable): the network monitor set with
  *   [method@BbSync.SyncEngine.set_network_monitor], or %NULL for the default
  *
@@ -3033,6 +3088,8 @@ bb_sync_engine_set_network_monitor (BbSyncEngine *self, GNetworkMonitor *monitor
 /**
  * bb_sync_engine_get_power_profile_monitor:
  * @self: a [class@BbSync.SyncEngine]
+ *
+ * Gets the power profile monitor background sync follows, if the app set one.
  *
  * Returns: (transfer none) (nullable): the power profile monitor set with
  *   [method@BbSync.SyncEngine.set_power_profile_monitor], or %NULL for the default
@@ -3069,6 +3126,8 @@ bb_sync_engine_set_power_profile_monitor (BbSyncEngine *self, GPowerProfileMonit
  * bb_sync_engine_get_follow_metered:
  * @self: a [class@BbSync.SyncEngine]
  *
+ * Gets whether background sync slows down to idle polling while the network is metered.
+ *
  * Returns: see [property@BbSync.SyncEngine:follow-metered]
  *
  * Since: 0.1
@@ -3104,6 +3163,9 @@ bb_sync_engine_set_follow_metered (BbSyncEngine *self, gboolean follow)
 /**
  * bb_sync_engine_get_follow_power_saver:
  * @self: a [class@BbSync.SyncEngine]
+ *
+ * Gets whether background sync, while power saving is on, slows down to idle polling and
+ * keeps no long poll open.
  *
  * Returns: see [property@BbSync.SyncEngine:follow-power-saver]
  *

@@ -610,6 +610,8 @@ bb_keystore_identity_new_async (const char *account, GCancellable *cancellable,
  * @result: the #GAsyncResult
  * @error: return location for a #GError
  *
+ * Finishes [func@BbSync.KeystoreIdentity.new_async].
+ *
  * Returns: (transfer full): the identity, or %NULL with %BB_SYNC_ERROR_KEYRING when the
  *   keyring is locked or unreachable
  *
@@ -651,6 +653,9 @@ bb_keystore_identity_new_sync (const char *account, GCancellable *cancellable, G
  * bb_keystore_identity_get_account:
  * @self: a [class@BbSync.KeystoreIdentity]
  *
+ * Gets the account name the identity's keys are stored under in the keyring, as given at
+ * construction.
+ *
  * Returns: the account name
  *
  * Since: 0.1
@@ -666,6 +671,10 @@ bb_keystore_identity_get_account (BbKeystoreIdentity *self)
 /**
  * bb_keystore_identity_get_created:
  * @self: a [class@BbSync.KeystoreIdentity]
+ *
+ * Gets whether constructing the identity generated new keys, because the keyring held
+ * none for the account, rather than loading stored ones. New keys are a new identity:
+ * the server knows nothing of it until its first login.
  *
  * Returns: %TRUE if this object generated the keys (the keyring held none), %FALSE if
  *   it loaded stored ones
@@ -730,6 +739,8 @@ bb_keystore_identity_delete_async (BbKeystoreIdentity *self, GCancellable *cance
  * @self: a [class@BbSync.KeystoreIdentity]
  * @result: the #GAsyncResult
  * @error: return location for a #GError
+ *
+ * Finishes [method@BbSync.KeystoreIdentity.delete_async].
  *
  * Returns: %TRUE if the keys are gone from the keyring
  *

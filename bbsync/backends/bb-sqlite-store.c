@@ -2136,6 +2136,9 @@ bb_sqlite_store_new_finish (GAsyncResult *result, GError **error)
  * bb_sqlite_store_get_path:
  * @self: a [class@BbSync.SqliteStore]
  *
+ * Gets the database file of the store: the absolute path once opened, or
+ * %BB_SQLITE_STORE_IN_MEMORY for a store that lives in memory only.
+ *
  * Returns: the absolute path of the database file, or
  *   [const@BbSync.SQLITE_STORE_IN_MEMORY]
  *
@@ -2151,6 +2154,9 @@ bb_sqlite_store_get_path (BbSqliteStore *self)
 /**
  * bb_sqlite_store_get_store_id:
  * @self: a [class@BbSync.SqliteStore]
+ *
+ * Gets the random ID of the store file. The keyring entry of the store key is found by
+ * it, so the file can be moved or renamed without losing its key.
  *
  * Returns: (nullable): the ID of the store file (see [property@BbSync.SqliteStore:store-id]),
  *   or %NULL when the store did not open

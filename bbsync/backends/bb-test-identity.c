@@ -236,6 +236,9 @@ bb_test_identity_new (const char *label)
  * bb_test_identity_get_label:
  * @self: a test identity
  *
+ * Gets the label the identity's keys are derived from. Anyone who knows it knows the
+ * private keys: test identities are for tests and demos only.
+ *
  * Returns: (transfer none): the label
  *
  * Since: 0.1
