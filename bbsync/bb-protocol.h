@@ -191,7 +191,8 @@ G_BEGIN_DECLS
 /**
  * BB_PROTOCOL_DEFAULT_INVITE_TTL:
  *
- * The lifetime of an invite, in seconds, when the inviter asks for none (ten minutes).
+ * The protocol's default lifetime of an invite, in seconds (ten minutes). The engine's
+ * default, %BB_SYNC_ENGINE_DEFAULT_INVITE_TTL, is the same.
  *
  * Since: 0.1
  */
@@ -210,8 +211,9 @@ G_BEGIN_DECLS
 /**
  * BB_PROTOCOL_MAX_PENDING:
  *
- * The most join requests an invite may have pending at once: the default and the
- * largest value of an invite's `maxPending`.
+ * The most join requests an invite may have pending at once: the largest `maxPending` an
+ * invite may carry, and the server's own limit for an invite that carries none (the
+ * variant a BitBox02 signs).
  *
  * Since: 0.1
  */
