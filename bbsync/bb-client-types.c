@@ -20,7 +20,8 @@
 /**
  * BbChallenge:
  *
- * A challenge of `POST /v1/auth/challenge`, as [method@Client.request_challenge_async] returns it.
+ * A challenge of `POST /v1/auth/challenge`, as
+ * [method@BbSync.Client.request_challenge_async] returns it.
  *
  * Since: 0.1
  */
@@ -38,7 +39,7 @@ bb_challenge_new (void)
 
 /**
  * bb_challenge_ref:
- * @self: a #BbChallenge
+ * @self: a [struct@BbSync.Challenge]
  *
  * Acquires a reference on @self.
  *
@@ -57,7 +58,7 @@ bb_challenge_ref (BbChallenge *self)
 
 /**
  * bb_challenge_unref:
- * @self: (transfer full): a #BbChallenge
+ * @self: (transfer full): a [struct@BbSync.Challenge]
  *
  * Releases a reference on @self, freeing it when the last one goes.
  *
@@ -79,10 +80,13 @@ bb_challenge_unref (BbChallenge *self)
 
 /**
  * bb_challenge_get_challenge:
- * @self: a #BbChallenge
+ * @self: a [struct@BbSync.Challenge]
  *
- * Returns: (transfer none): the challenge as the server sent it (standard base64); requests echo
- * this string
+ * Gets the challenge string exactly as the server sent it, in standard base64. The
+ * request that answers the challenge sends this string back unchanged, so it is kept as
+ * received rather than re-encoded from [method@BbSync.Challenge.get_bytes].
+ *
+ * Returns: (transfer none): the challenge, in standard base64
  *
  * Since: 0.1
  */
@@ -96,9 +100,12 @@ bb_challenge_get_challenge (BbChallenge *self)
 
 /**
  * bb_challenge_get_bytes:
- * @self: a #BbChallenge
+ * @self: a [struct@BbSync.Challenge]
  *
- * Returns: (transfer none): the 32 decoded challenge bytes, the input of the signed intents
+ * Gets the decoded challenge, %BB_PROTOCOL_CHALLENGE_SIZE bytes. These are the bytes the
+ * identity signs inside a login, refresh or sensitive-action intent.
+ *
+ * Returns: (transfer none): the decoded challenge
  *
  * Since: 0.1
  */
@@ -112,7 +119,11 @@ bb_challenge_get_bytes (BbChallenge *self)
 
 /**
  * bb_challenge_get_expires_at:
- * @self: a #BbChallenge
+ * @self: a [struct@BbSync.Challenge]
+ *
+ * Gets the time until which the server accepts an answer to the challenge. A flow that
+ * waits for a user (a hardware keystore asking for confirmation) may outlive it and has
+ * to request a new challenge.
  *
  * Returns: (transfer none): when the challenge expires
  *
@@ -128,9 +139,13 @@ bb_challenge_get_expires_at (BbChallenge *self)
 
 /**
  * bb_challenge_get_spam_control_kind:
- * @self: a #BbChallenge
+ * @self: a [struct@BbSync.Challenge]
  *
- * Returns: (transfer none): the spam control the server asks for (`none` or `attestation`)
+ * Gets the spam control the server asks for with this challenge:
+ * %BB_PROTOCOL_SPAM_CONTROL_NONE, or %BB_PROTOCOL_SPAM_CONTROL_ATTEST when a login or
+ * refresh must also carry an attestation ([method@BbSync.Identity.attest_async]).
+ *
+ * Returns: (transfer none): the spam-control kind
  *
  * Since: 0.1
  */
@@ -163,7 +178,7 @@ bb_login_result_new (void)
 
 /**
  * bb_login_result_ref:
- * @self: a #BbLoginResult
+ * @self: a [struct@BbSync.LoginResult]
  *
  * Acquires a reference on @self.
  *
@@ -182,7 +197,7 @@ bb_login_result_ref (BbLoginResult *self)
 
 /**
  * bb_login_result_unref:
- * @self: (transfer full): a #BbLoginResult
+ * @self: (transfer full): a [struct@BbSync.LoginResult]
  *
  * Releases a reference on @self, freeing it when the last one goes.
  *
@@ -206,7 +221,10 @@ bb_login_result_unref (BbLoginResult *self)
 
 /**
  * bb_login_result_get_kind:
- * @self: a #BbLoginResult
+ * @self: a [struct@BbSync.LoginResult]
+ *
+ * Gets the identity kind of the key that signed in, as the server echoed it; the client
+ * has checked it equals the kind it sent.
  *
  * Returns: (transfer none): the identity kind the server echoed
  *
@@ -222,9 +240,13 @@ bb_login_result_get_kind (BbLoginResult *self)
 
 /**
  * bb_login_result_get_access_token:
- * @self: a #BbLoginResult
+ * @self: a [struct@BbSync.LoginResult]
  *
- * Returns: (transfer none): the bearer token; a secret: never log it
+ * Gets the bearer token the server issued. The client that logged in already sends it
+ * with later calls ([property@BbSync.Client:access-token]). It is a secret: never log
+ * it. The string is owned by @self, which wipes it when freed.
+ *
+ * Returns: (transfer none): the bearer token
  *
  * Since: 0.1
  */
@@ -238,7 +260,10 @@ bb_login_result_get_access_token (BbLoginResult *self)
 
 /**
  * bb_login_result_get_expires_at:
- * @self: a #BbLoginResult
+ * @self: a [struct@BbSync.LoginResult]
+ *
+ * Gets the time the server set for the token to expire. The sync engine refreshes the
+ * token [property@BbSync.SyncEngine:refresh-skew] seconds before it.
  *
  * Returns: (transfer none): when the token expires
  *
@@ -254,7 +279,10 @@ bb_login_result_get_expires_at (BbLoginResult *self)
 
 /**
  * bb_login_result_get_default_namespace_id:
- * @self: a #BbLoginResult
+ * @self: a [struct@BbSync.LoginResult]
+ *
+ * Gets the ID of the caller's default namespace, if the login answer carried one. A key
+ * that never created one has none yet, and a refresh answer never carries it.
  *
  * Returns: (transfer none) (nullable): the caller's default namespace ID (lower-case hex), or %NULL
  * if it has none yet (always %NULL after a refresh)
@@ -291,7 +319,7 @@ bb_namespace_info_new (void)
 
 /**
  * bb_namespace_info_ref:
- * @self: a #BbNamespaceInfo
+ * @self: a [struct@BbSync.NamespaceInfo]
  *
  * Acquires a reference on @self.
  *
@@ -310,7 +338,7 @@ bb_namespace_info_ref (BbNamespaceInfo *self)
 
 /**
  * bb_namespace_info_unref:
- * @self: (transfer full): a #BbNamespaceInfo
+ * @self: (transfer full): a [struct@BbSync.NamespaceInfo]
  *
  * Releases a reference on @self, freeing it when the last one goes.
  *
@@ -331,7 +359,9 @@ bb_namespace_info_unref (BbNamespaceInfo *self)
 
 /**
  * bb_namespace_info_get_namespace_id:
- * @self: a #BbNamespaceInfo
+ * @self: a [struct@BbSync.NamespaceInfo]
+ *
+ * Gets the ID of the namespace, as 32 lower-case hex characters.
  *
  * Returns: (transfer none): the namespace ID (lower-case hex of 16 bytes)
  *
@@ -347,7 +377,10 @@ bb_namespace_info_get_namespace_id (BbNamespaceInfo *self)
 
 /**
  * bb_namespace_info_get_kind:
- * @self: a #BbNamespaceInfo
+ * @self: a [struct@BbSync.NamespaceInfo]
+ *
+ * Gets the kind of the namespace: %BB_PROTOCOL_NAMESPACE_KIND_DEFAULT or
+ * %BB_PROTOCOL_NAMESPACE_KIND_SHARED. The client rejects an answer with any other kind.
  *
  * Returns: (transfer none): the namespace kind, `default` or `shared`
  *
@@ -363,7 +396,11 @@ bb_namespace_info_get_kind (BbNamespaceInfo *self)
 
 /**
  * bb_namespace_info_get_head:
- * @self: a #BbNamespaceInfo
+ * @self: a [struct@BbSync.NamespaceInfo]
+ *
+ * Gets the head of the namespace: the server's change counter, which grows by one with
+ * every item written in the namespace. Comparing it with the last head seen tells
+ * whether anything changed. Answers that carry no head give 0.
  *
  * Returns: the namespace head (0 where the answer carries none)
  *
@@ -379,10 +416,14 @@ bb_namespace_info_get_head (BbNamespaceInfo *self)
 
 /**
  * bb_namespace_info_get_wrapped_dek:
- * @self: a #BbNamespaceInfo
+ * @self: a [struct@BbSync.NamespaceInfo]
+ *
+ * Gets the namespace key wrapped to the caller's wrap key, %BB_PROTOCOL_WRAPPED_DEK_SIZE
+ * bytes, for answers that carry one. Only the caller's identity can unwrap it
+ * ([method@BbSync.Identity.unwrap_dek_async]).
  *
  * Returns: (transfer none) (nullable): the caller's wrapped DEK (97 bytes) where the answer carries
- * one ([method@Client.ensure_default_namespace_async]), else %NULL
+ * one ([method@BbSync.Client.ensure_default_namespace_async]), else %NULL
  *
  * Since: 0.1
  */
@@ -396,7 +437,11 @@ bb_namespace_info_get_wrapped_dek (BbNamespaceInfo *self)
 
 /**
  * bb_namespace_info_get_created:
- * @self: a #BbNamespaceInfo
+ * @self: a [struct@BbSync.NamespaceInfo]
+ *
+ * Gets whether the call created the namespace. For
+ * [method@BbSync.Client.ensure_default_namespace_async], %FALSE means the key already
+ * had a default namespace, which the answer describes instead of the proposed one.
  *
  * Returns: whether the call created the namespace
  *
@@ -413,7 +458,7 @@ bb_namespace_info_get_created (BbNamespaceInfo *self)
 /**
  * BbWatchResult:
  *
- * The answer to a long poll of [method@Client.watch_async].
+ * The answer to a long poll of [method@BbSync.Client.watch_async].
  *
  * Since: 0.1
  */
@@ -431,7 +476,7 @@ bb_watch_result_new (void)
 
 /**
  * bb_watch_result_ref:
- * @self: a #BbWatchResult
+ * @self: a [struct@BbSync.WatchResult]
  *
  * Acquires a reference on @self.
  *
@@ -450,7 +495,7 @@ bb_watch_result_ref (BbWatchResult *self)
 
 /**
  * bb_watch_result_unref:
- * @self: (transfer full): a #BbWatchResult
+ * @self: (transfer full): a [struct@BbSync.WatchResult]
  *
  * Releases a reference on @self, freeing it when the last one goes.
  *
@@ -469,7 +514,11 @@ bb_watch_result_unref (BbWatchResult *self)
 
 /**
  * bb_watch_result_get_namespaces:
- * @self: a #BbWatchResult
+ * @self: a [struct@BbSync.WatchResult]
+ *
+ * Gets the namespaces whose head differs from the heads given to
+ * [method@BbSync.Client.watch_async], each with its current head. The array is owned by
+ * @self.
  *
  * Returns: (transfer none) (element-type BbNamespaceInfo): the namespaces whose head differs from
  * the known heads
@@ -486,7 +535,10 @@ bb_watch_result_get_namespaces (BbWatchResult *self)
 
 /**
  * bb_watch_result_get_timed_out:
- * @self: a #BbWatchResult
+ * @self: a [struct@BbSync.WatchResult]
+ *
+ * Gets whether the server's long poll ended without any change; the caller then simply
+ * watches again.
  *
  * Returns: whether the server's wait ended without a change
  *
@@ -521,7 +573,7 @@ bb_member_new (void)
 
 /**
  * bb_member_ref:
- * @self: a #BbMember
+ * @self: a [struct@BbSync.Member]
  *
  * Acquires a reference on @self.
  *
@@ -540,7 +592,7 @@ bb_member_ref (BbMember *self)
 
 /**
  * bb_member_unref:
- * @self: (transfer full): a #BbMember
+ * @self: (transfer full): a [struct@BbSync.Member]
  *
  * Releases a reference on @self, freeing it when the last one goes.
  *
@@ -560,7 +612,9 @@ bb_member_unref (BbMember *self)
 
 /**
  * bb_member_get_kind:
- * @self: a #BbMember
+ * @self: a [struct@BbSync.Member]
+ *
+ * Gets the identity kind of the member, %BB_PROTOCOL_KIND_KEYSTORE in protocol v1.
  *
  * Returns: (transfer none): the member's identity kind
  *
@@ -576,7 +630,10 @@ bb_member_get_kind (BbMember *self)
 
 /**
  * bb_member_get_key_id:
- * @self: a #BbMember
+ * @self: a [struct@BbSync.Member]
+ *
+ * Gets the key ID of the member: 64 lower-case hex characters, the SHA-256 of its auth
+ * public key.
  *
  * Returns: (transfer none): the member's key ID (lower-case hex of 32 bytes)
  *
@@ -611,7 +668,7 @@ bb_invite_info_new (void)
 
 /**
  * bb_invite_info_ref:
- * @self: a #BbInviteInfo
+ * @self: a [struct@BbSync.InviteInfo]
  *
  * Acquires a reference on @self.
  *
@@ -630,7 +687,7 @@ bb_invite_info_ref (BbInviteInfo *self)
 
 /**
  * bb_invite_info_unref:
- * @self: (transfer full): a #BbInviteInfo
+ * @self: (transfer full): a [struct@BbSync.InviteInfo]
  *
  * Releases a reference on @self, freeing it when the last one goes.
  *
@@ -653,7 +710,9 @@ bb_invite_info_unref (BbInviteInfo *self)
 
 /**
  * bb_invite_info_get_namespace_id:
- * @self: a #BbInviteInfo
+ * @self: a [struct@BbSync.InviteInfo]
+ *
+ * Gets the ID of the namespace the invite admits to, as 32 lower-case hex characters.
  *
  * Returns: (transfer none): the namespace ID
  *
@@ -669,7 +728,9 @@ bb_invite_info_get_namespace_id (BbInviteInfo *self)
 
 /**
  * bb_invite_info_get_invite_id:
- * @self: a #BbInviteInfo
+ * @self: a [struct@BbSync.InviteInfo]
+ *
+ * Gets the ID of the invite, the one its invite URI carries.
  *
  * Returns: (transfer none): the invite ID (lower-case hex of 16 bytes)
  *
@@ -685,7 +746,10 @@ bb_invite_info_get_invite_id (BbInviteInfo *self)
 
 /**
  * bb_invite_info_get_created_by_key_id:
- * @self: a #BbInviteInfo
+ * @self: a [struct@BbSync.InviteInfo]
+ *
+ * Gets the key ID of the member who created the invite. Only the answers of
+ * [method@BbSync.Client.list_invites_async] carry it.
  *
  * Returns: (transfer none) (nullable): the key ID of the creator, or %NULL in a create answer
  *
@@ -701,7 +765,10 @@ bb_invite_info_get_created_by_key_id (BbInviteInfo *self)
 
 /**
  * bb_invite_info_get_created_at:
- * @self: a #BbInviteInfo
+ * @self: a [struct@BbSync.InviteInfo]
+ *
+ * Gets when the invite was created. Only the answers of
+ * [method@BbSync.Client.list_invites_async] carry it.
  *
  * Returns: (transfer none) (nullable): when the invite was created, or %NULL in a create answer
  *
@@ -717,7 +784,10 @@ bb_invite_info_get_created_at (BbInviteInfo *self)
 
 /**
  * bb_invite_info_get_expires_at:
- * @self: a #BbInviteInfo
+ * @self: a [struct@BbSync.InviteInfo]
+ *
+ * Gets when the invite expires, in Unix seconds (UTC). After that the server accepts no
+ * join request through it.
  *
  * Returns: the expiry in Unix seconds
  *
@@ -733,7 +803,11 @@ bb_invite_info_get_expires_at (BbInviteInfo *self)
 
 /**
  * bb_invite_info_get_max_pending:
- * @self: a #BbInviteInfo
+ * @self: a [struct@BbSync.InviteInfo]
+ *
+ * Gets how many join requests may wait through the invite at once. Servers of the
+ * protocol variant without a per-invite limit (what the BitBox02 firmware signs) carry
+ * none, and this is 0.
  *
  * Returns: the per-invite pending-request limit, or 0 when the server uses the variant without one
  *
@@ -749,7 +823,10 @@ bb_invite_info_get_max_pending (BbInviteInfo *self)
 
 /**
  * bb_invite_info_get_max_accepted:
- * @self: a #BbInviteInfo
+ * @self: a [struct@BbSync.InviteInfo]
+ *
+ * Gets how many join requests the invite may admit in all; after that many approvals the
+ * invite is used up.
  *
  * Returns: how many requests the invite may admit
  *
@@ -765,7 +842,10 @@ bb_invite_info_get_max_accepted (BbInviteInfo *self)
 
 /**
  * bb_invite_info_get_active_request_count:
- * @self: a #BbInviteInfo
+ * @self: a [struct@BbSync.InviteInfo]
+ *
+ * Gets how many join requests through the invite are pending. Only the answers of
+ * [method@BbSync.Client.list_invites_async] carry it.
  *
  * Returns: the pending requests (list answers; 0 otherwise)
  *
@@ -781,7 +861,10 @@ bb_invite_info_get_active_request_count (BbInviteInfo *self)
 
 /**
  * bb_invite_info_get_accepted_count:
- * @self: a #BbInviteInfo
+ * @self: a [struct@BbSync.InviteInfo]
+ *
+ * Gets how many join requests through the invite were approved. Only the answers of
+ * [method@BbSync.Client.list_invites_async] carry it.
  *
  * Returns: the approved requests (list answers; 0 otherwise)
  *
@@ -797,7 +880,10 @@ bb_invite_info_get_accepted_count (BbInviteInfo *self)
 
 /**
  * bb_invite_info_get_revoked_at:
- * @self: a #BbInviteInfo
+ * @self: a [struct@BbSync.InviteInfo]
+ *
+ * Gets when the invite was revoked. A listed invite that is still open has no revocation
+ * time.
  *
  * Returns: (transfer none) (nullable): when the invite was revoked, or %NULL
  *
@@ -815,7 +901,7 @@ bb_invite_info_get_revoked_at (BbInviteInfo *self)
  * BbJoinRequest:
  *
  * A signed join request, with the wire strings exactly as signed (see
- * [method@Identity.build_join_request_async]).
+ * [method@BbSync.Identity.build_join_request_async]).
  *
  * Since: 0.1
  */
@@ -833,7 +919,7 @@ bb_join_request_new (void)
 
 /**
  * bb_join_request_ref:
- * @self: a #BbJoinRequest
+ * @self: a [struct@BbSync.JoinRequest]
  *
  * Acquires a reference on @self.
  *
@@ -852,7 +938,7 @@ bb_join_request_ref (BbJoinRequest *self)
 
 /**
  * bb_join_request_unref:
- * @self: (transfer full): a #BbJoinRequest
+ * @self: (transfer full): a [struct@BbSync.JoinRequest]
  *
  * Releases a reference on @self, freeing it when the last one goes.
  *
@@ -871,7 +957,9 @@ bb_join_request_unref (BbJoinRequest *self)
 
 /**
  * bb_join_request_get_version:
- * @self: a #BbJoinRequest
+ * @self: a [struct@BbSync.JoinRequest]
+ *
+ * Gets the version of the join-request format, 1 in protocol v1.
  *
  * Returns: the join-request version (1)
  *
@@ -887,7 +975,9 @@ bb_join_request_get_version (BbJoinRequest *self)
 
 /**
  * bb_join_request_get_namespace_id:
- * @self: a #BbJoinRequest
+ * @self: a [struct@BbSync.JoinRequest]
+ *
+ * Gets the ID of the namespace the requester asks to join, as signed.
  *
  * Returns: (transfer none): the namespace ID
  *
@@ -903,7 +993,9 @@ bb_join_request_get_namespace_id (BbJoinRequest *self)
 
 /**
  * bb_join_request_get_invite_id:
- * @self: a #BbJoinRequest
+ * @self: a [struct@BbSync.JoinRequest]
+ *
+ * Gets the ID of the invite the request goes through, as signed.
  *
  * Returns: (transfer none): the invite ID
  *
@@ -919,7 +1011,10 @@ bb_join_request_get_invite_id (BbJoinRequest *self)
 
 /**
  * bb_join_request_get_server_origin:
- * @self: a #BbJoinRequest
+ * @self: a [struct@BbSync.JoinRequest]
+ *
+ * Gets the canonical origin of the server the invite was made on, as signed. It binds
+ * the request to that server ([func@BbSync.protocol_canonical_origin]).
  *
  * Returns: (transfer none): the canonical server origin
  *
@@ -935,7 +1030,9 @@ bb_join_request_get_server_origin (BbJoinRequest *self)
 
 /**
  * bb_join_request_get_kind:
- * @self: a #BbJoinRequest
+ * @self: a [struct@BbSync.JoinRequest]
+ *
+ * Gets the identity kind of the requester, as signed.
  *
  * Returns: (transfer none): the requester's identity kind
  *
@@ -951,7 +1048,10 @@ bb_join_request_get_kind (BbJoinRequest *self)
 
 /**
  * bb_join_request_get_key_id:
- * @self: a #BbJoinRequest
+ * @self: a [struct@BbSync.JoinRequest]
+ *
+ * Gets the key ID of the requester, as signed: the SHA-256 of its auth public key in
+ * lower-case hex.
  *
  * Returns: (transfer none): the requester's key ID
  *
@@ -967,7 +1067,10 @@ bb_join_request_get_key_id (BbJoinRequest *self)
 
 /**
  * bb_join_request_get_auth_public_key:
- * @self: a #BbJoinRequest
+ * @self: a [struct@BbSync.JoinRequest]
+ *
+ * Gets the requester's Ed25519 auth public key, in lower-case hex as sent. It verifies
+ * the request's signature.
  *
  * Returns: (transfer none): the requester's Ed25519 public key (hex)
  *
@@ -983,7 +1086,10 @@ bb_join_request_get_auth_public_key (BbJoinRequest *self)
 
 /**
  * bb_join_request_get_wrap_public_key:
- * @self: a #BbJoinRequest
+ * @self: a [struct@BbSync.JoinRequest]
+ *
+ * Gets the requester's X25519 wrap public key, in lower-case hex as sent. The approving
+ * member wraps the namespace key to it.
  *
  * Returns: (transfer none): the requester's X25519 public key (hex)
  *
@@ -999,7 +1105,11 @@ bb_join_request_get_wrap_public_key (BbJoinRequest *self)
 
 /**
  * bb_join_request_get_expires_at:
- * @self: a #BbJoinRequest
+ * @self: a [struct@BbSync.JoinRequest]
+ *
+ * Gets when the request expires, in Unix seconds (UTC). Servers accept a request only if
+ * it expires before the invite does and at most %BB_PROTOCOL_MAX_JOIN_REQUEST_TTL
+ * seconds ahead.
  *
  * Returns: the expiry in Unix seconds
  *
@@ -1015,7 +1125,9 @@ bb_join_request_get_expires_at (BbJoinRequest *self)
 
 /**
  * bb_join_request_get_signature:
- * @self: a #BbJoinRequest
+ * @self: a [struct@BbSync.JoinRequest]
+ *
+ * Gets the requester's Ed25519 signature of the join-request payload, in lower-case hex.
  *
  * Returns: (transfer none): the Ed25519 signature of the payload (hex)
  *
@@ -1031,7 +1143,10 @@ bb_join_request_get_signature (BbJoinRequest *self)
 
 /**
  * bb_join_request_get_invite_proof:
- * @self: a #BbJoinRequest
+ * @self: a [struct@BbSync.JoinRequest]
+ *
+ * Gets the invite proof, in unpadded base64url: it shows the requester knows the invite
+ * secret without revealing it ([func@BbSync.protocol_invite_proof]).
  *
  * Returns: (transfer none): the invite proof (unpadded base64url)
  *
@@ -1067,7 +1182,7 @@ bb_join_request_info_new (void)
 
 /**
  * bb_join_request_info_ref:
- * @self: a #BbJoinRequestInfo
+ * @self: a [struct@BbSync.JoinRequestInfo]
  *
  * Acquires a reference on @self.
  *
@@ -1086,7 +1201,7 @@ bb_join_request_info_ref (BbJoinRequestInfo *self)
 
 /**
  * bb_join_request_info_unref:
- * @self: (transfer full): a #BbJoinRequestInfo
+ * @self: (transfer full): a [struct@BbSync.JoinRequestInfo]
  *
  * Releases a reference on @self, freeing it when the last one goes.
  *
@@ -1112,7 +1227,9 @@ bb_join_request_info_unref (BbJoinRequestInfo *self)
 
 /**
  * bb_join_request_info_get_namespace_id:
- * @self: a #BbJoinRequestInfo
+ * @self: a [struct@BbSync.JoinRequestInfo]
+ *
+ * Gets the ID of the namespace the request asks to join.
  *
  * Returns: (transfer none): the namespace ID
  *
@@ -1128,7 +1245,11 @@ bb_join_request_info_get_namespace_id (BbJoinRequestInfo *self)
 
 /**
  * bb_join_request_info_get_invite_id:
- * @self: a #BbJoinRequestInfo
+ * @self: a [struct@BbSync.JoinRequestInfo]
+ *
+ * Gets the ID of the invite the request came through. A submit answer for a requester
+ * that already has a pending request in the namespace describes that earlier request,
+ * which may name another invite.
  *
  * Returns: (transfer none): the invite the request came through (in a submit answer it may name an
  * earlier pending request)
@@ -1145,7 +1266,11 @@ bb_join_request_info_get_invite_id (BbJoinRequestInfo *self)
 
 /**
  * bb_join_request_info_get_join_request_hash:
- * @self: a #BbJoinRequestInfo
+ * @self: a [struct@BbSync.JoinRequestInfo]
+ *
+ * Gets the join-request hash, the stable ID of the request: the SHA-256 of its payload
+ * in lower-case hex ([func@BbSync.protocol_join_request_hash]). Approvals and rejections
+ * name the request by it.
  *
  * Returns: (transfer none): the join-request hash (lower-case hex of 32 bytes)
  *
@@ -1161,7 +1286,10 @@ bb_join_request_info_get_join_request_hash (BbJoinRequestInfo *self)
 
 /**
  * bb_join_request_info_get_status:
- * @self: a #BbJoinRequestInfo
+ * @self: a [struct@BbSync.JoinRequestInfo]
+ *
+ * Gets the status of the request, %BB_PROTOCOL_JOIN_STATUS_PENDING: the server lists and
+ * answers with pending requests only.
  *
  * Returns: (transfer none): the status, `pending`
  *
@@ -1177,7 +1305,9 @@ bb_join_request_info_get_status (BbJoinRequestInfo *self)
 
 /**
  * bb_join_request_info_get_requester_kind:
- * @self: a #BbJoinRequestInfo
+ * @self: a [struct@BbSync.JoinRequestInfo]
+ *
+ * Gets the identity kind of the requester.
  *
  * Returns: (transfer none): the requester's identity kind
  *
@@ -1193,7 +1323,10 @@ bb_join_request_info_get_requester_kind (BbJoinRequestInfo *self)
 
 /**
  * bb_join_request_info_get_requester_key_id:
- * @self: a #BbJoinRequestInfo
+ * @self: a [struct@BbSync.JoinRequestInfo]
+ *
+ * Gets the key ID of the requester, in lower-case hex: the key ID inside the signed
+ * request (the client rejects a submit answer where they differ).
  *
  * Returns: (transfer none): the requester's key ID
  *
@@ -1209,7 +1342,10 @@ bb_join_request_info_get_requester_key_id (BbJoinRequestInfo *self)
 
 /**
  * bb_join_request_info_get_created_at:
- * @self: a #BbJoinRequestInfo
+ * @self: a [struct@BbSync.JoinRequestInfo]
+ *
+ * Gets when the server received the request. Only the answers of
+ * [method@BbSync.Client.list_join_requests_async] carry it.
  *
  * Returns: (transfer none) (nullable): when the request was made, or %NULL in a submit answer
  *
@@ -1225,7 +1361,11 @@ bb_join_request_info_get_created_at (BbJoinRequestInfo *self)
 
 /**
  * bb_join_request_info_get_request:
- * @self: a #BbJoinRequestInfo
+ * @self: a [struct@BbSync.JoinRequestInfo]
+ *
+ * Gets the signed join request as the server stored it, for the approving member to
+ * verify before it wraps the namespace key to the requester. Only the answers of
+ * [method@BbSync.Client.list_join_requests_async] carry it.
  *
  * Returns: (transfer none) (nullable): the signed request as stored by the server, or %NULL in a
  * submit answer
@@ -1243,7 +1383,7 @@ bb_join_request_info_get_request (BbJoinRequestInfo *self)
 /**
  * BbNamespaceItems:
  *
- * The authoritative item versions of a namespace ([method@Client.get_items_async]).
+ * The authoritative item versions of a namespace ([method@BbSync.Client.get_items_async]).
  *
  * Since: 0.1
  */
@@ -1262,7 +1402,7 @@ bb_namespace_items_new (void)
 
 /**
  * bb_namespace_items_ref:
- * @self: a #BbNamespaceItems
+ * @self: a [struct@BbSync.NamespaceItems]
  *
  * Acquires a reference on @self.
  *
@@ -1281,7 +1421,7 @@ bb_namespace_items_ref (BbNamespaceItems *self)
 
 /**
  * bb_namespace_items_unref:
- * @self: (transfer full): a #BbNamespaceItems
+ * @self: (transfer full): a [struct@BbSync.NamespaceItems]
  *
  * Releases a reference on @self, freeing it when the last one goes.
  *
@@ -1301,7 +1441,9 @@ bb_namespace_items_unref (BbNamespaceItems *self)
 
 /**
  * bb_namespace_items_get_namespace_id:
- * @self: a #BbNamespaceItems
+ * @self: a [struct@BbSync.NamespaceItems]
+ *
+ * Gets the ID of the namespace the versions belong to.
  *
  * Returns: (transfer none): the namespace ID
  *
@@ -1317,7 +1459,10 @@ bb_namespace_items_get_namespace_id (BbNamespaceItems *self)
 
 /**
  * bb_namespace_items_get_head:
- * @self: a #BbNamespaceItems
+ * @self: a [struct@BbSync.NamespaceItems]
+ *
+ * Gets the head of the namespace, taken in the same transaction as the item versions, so
+ * the two are consistent.
  *
  * Returns: the namespace head
  *
@@ -1334,7 +1479,7 @@ bb_namespace_items_get_head (BbNamespaceItems *self)
 /**
  * BbItemEnvelope:
  *
- * One encrypted item as stored by the server ([method@Client.get_item_async]).
+ * One encrypted item as stored by the server ([method@BbSync.Client.get_item_async]).
  *
  * Since: 0.1
  */
@@ -1352,7 +1497,7 @@ bb_item_envelope_new (void)
 
 /**
  * bb_item_envelope_ref:
- * @self: a #BbItemEnvelope
+ * @self: a [struct@BbSync.ItemEnvelope]
  *
  * Acquires a reference on @self.
  *
@@ -1371,7 +1516,7 @@ bb_item_envelope_ref (BbItemEnvelope *self)
 
 /**
  * bb_item_envelope_unref:
- * @self: (transfer full): a #BbItemEnvelope
+ * @self: (transfer full): a [struct@BbSync.ItemEnvelope]
  *
  * Releases a reference on @self, freeing it when the last one goes.
  *
@@ -1394,7 +1539,9 @@ bb_item_envelope_unref (BbItemEnvelope *self)
 
 /**
  * bb_item_envelope_get_namespace_id:
- * @self: a #BbItemEnvelope
+ * @self: a [struct@BbSync.ItemEnvelope]
+ *
+ * Gets the ID of the namespace the item belongs to.
  *
  * Returns: (transfer none): the namespace ID
  *
@@ -1410,7 +1557,9 @@ bb_item_envelope_get_namespace_id (BbItemEnvelope *self)
 
 /**
  * bb_item_envelope_get_item_id:
- * @self: a #BbItemEnvelope
+ * @self: a [struct@BbSync.ItemEnvelope]
+ *
+ * Gets the ID of the item.
  *
  * Returns: (transfer none): the item ID (lower-case hex of 32 bytes)
  *
@@ -1426,7 +1575,10 @@ bb_item_envelope_get_item_id (BbItemEnvelope *self)
 
 /**
  * bb_item_envelope_get_version:
- * @self: a #BbItemEnvelope
+ * @self: a [struct@BbSync.ItemEnvelope]
+ *
+ * Gets the version of the item the ciphertext was written for; the AAD binds the
+ * ciphertext to it.
  *
  * Returns: the item version
  *
@@ -1442,7 +1594,9 @@ bb_item_envelope_get_version (BbItemEnvelope *self)
 
 /**
  * bb_item_envelope_get_nonce:
- * @self: a #BbItemEnvelope
+ * @self: a [struct@BbSync.ItemEnvelope]
+ *
+ * Gets the %BB_PROTOCOL_NONCE_SIZE-byte nonce the item was encrypted with.
  *
  * Returns: (transfer none): the 24-byte nonce
  *
@@ -1458,7 +1612,11 @@ bb_item_envelope_get_nonce (BbItemEnvelope *self)
 
 /**
  * bb_item_envelope_get_aad:
- * @self: a #BbItemEnvelope
+ * @self: a [struct@BbSync.ItemEnvelope]
+ *
+ * Gets the additional authenticated data of the item. The client has checked that it is
+ * exactly the AAD of this namespace, item and version ([func@BbSync.protocol_item_aad]),
+ * so a server cannot pass one item off as another.
  *
  * Returns: (transfer none): the additional authenticated data (checked against the namespace, item
  * and version)
@@ -1475,7 +1633,10 @@ bb_item_envelope_get_aad (BbItemEnvelope *self)
 
 /**
  * bb_item_envelope_get_ciphertext:
- * @self: a #BbItemEnvelope
+ * @self: a [struct@BbSync.ItemEnvelope]
+ *
+ * Gets the encrypted value with its %BB_PROTOCOL_TAG_SIZE-byte tag;
+ * [func@BbSync.protocol_decrypt_item] opens it with the namespace key.
  *
  * Returns: (transfer none): the ciphertext with its tag
  *
@@ -1491,7 +1652,10 @@ bb_item_envelope_get_ciphertext (BbItemEnvelope *self)
 
 /**
  * bb_namespace_items_get_n_items:
- * @self: a #BbNamespaceItems
+ * @self: a [struct@BbSync.NamespaceItems]
+ *
+ * Gets how many items the namespace holds, each with the version in
+ * [method@BbSync.NamespaceItems.get_version].
  *
  * Returns: the number of items in the namespace
  *
@@ -1513,7 +1677,9 @@ compare_string_ptrs (gconstpointer a, gconstpointer b)
 
 /**
  * bb_namespace_items_dup_item_ids:
- * @self: a #BbNamespaceItems
+ * @self: a [struct@BbSync.NamespaceItems]
+ *
+ * Lists the IDs of the items of the namespace, in lower-case hex, sorted.
  *
  * Returns: (transfer full) (array zero-terminated=1): the item IDs, sorted
  *
@@ -1543,8 +1709,10 @@ bb_namespace_items_dup_item_ids (BbNamespaceItems *self)
 
 /**
  * bb_namespace_items_get_version:
- * @self: a #BbNamespaceItems
+ * @self: a [struct@BbSync.NamespaceItems]
  * @item_id: an item ID (lower-case hex)
+ *
+ * Looks up the version the server holds of one item.
  *
  * Returns: the version of @item_id, or 0 if the namespace has no such item
  *

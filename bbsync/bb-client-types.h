@@ -15,27 +15,27 @@
 
 G_BEGIN_DECLS
 
-#define BB_TYPE_CHALLENGE (bb_challenge_get_type ())
-#define BB_TYPE_LOGIN_RESULT (bb_login_result_get_type ())
-#define BB_TYPE_NAMESPACE_INFO (bb_namespace_info_get_type ())
-#define BB_TYPE_WATCH_RESULT (bb_watch_result_get_type ())
-#define BB_TYPE_MEMBER (bb_member_get_type ())
-#define BB_TYPE_INVITE_INFO (bb_invite_info_get_type ())
-#define BB_TYPE_JOIN_REQUEST (bb_join_request_get_type ())
+#define BB_TYPE_CHALLENGE         (bb_challenge_get_type ())
+#define BB_TYPE_LOGIN_RESULT      (bb_login_result_get_type ())
+#define BB_TYPE_NAMESPACE_INFO    (bb_namespace_info_get_type ())
+#define BB_TYPE_WATCH_RESULT      (bb_watch_result_get_type ())
+#define BB_TYPE_MEMBER            (bb_member_get_type ())
+#define BB_TYPE_INVITE_INFO       (bb_invite_info_get_type ())
+#define BB_TYPE_JOIN_REQUEST      (bb_join_request_get_type ())
 #define BB_TYPE_JOIN_REQUEST_INFO (bb_join_request_info_get_type ())
-#define BB_TYPE_NAMESPACE_ITEMS (bb_namespace_items_get_type ())
-#define BB_TYPE_ITEM_ENVELOPE (bb_item_envelope_get_type ())
+#define BB_TYPE_NAMESPACE_ITEMS   (bb_namespace_items_get_type ())
+#define BB_TYPE_ITEM_ENVELOPE     (bb_item_envelope_get_type ())
 
-typedef struct _BbChallenge BbChallenge;
-typedef struct _BbLoginResult BbLoginResult;
-typedef struct _BbNamespaceInfo BbNamespaceInfo;
-typedef struct _BbWatchResult BbWatchResult;
-typedef struct _BbMember BbMember;
-typedef struct _BbInviteInfo BbInviteInfo;
-typedef struct _BbJoinRequest BbJoinRequest;
+typedef struct _BbChallenge       BbChallenge;
+typedef struct _BbLoginResult     BbLoginResult;
+typedef struct _BbNamespaceInfo   BbNamespaceInfo;
+typedef struct _BbWatchResult     BbWatchResult;
+typedef struct _BbMember          BbMember;
+typedef struct _BbInviteInfo      BbInviteInfo;
+typedef struct _BbJoinRequest     BbJoinRequest;
 typedef struct _BbJoinRequestInfo BbJoinRequestInfo;
-typedef struct _BbNamespaceItems BbNamespaceItems;
-typedef struct _BbItemEnvelope BbItemEnvelope;
+typedef struct _BbNamespaceItems  BbNamespaceItems;
+typedef struct _BbItemEnvelope    BbItemEnvelope;
 
 /* BbChallenge */
 BB_AVAILABLE_IN_ALL
@@ -209,7 +209,8 @@ guint bb_namespace_items_get_n_items (BbNamespaceItems *self);
 BB_AVAILABLE_IN_ALL
 char **bb_namespace_items_dup_item_ids (BbNamespaceItems *self);
 BB_AVAILABLE_IN_ALL
-guint64 bb_namespace_items_get_version (BbNamespaceItems *self, const char *item_id);
+guint64 bb_namespace_items_get_version (BbNamespaceItems *self,
+                                        const char       *item_id);
 
 /* BbItemEnvelope */
 BB_AVAILABLE_IN_ALL

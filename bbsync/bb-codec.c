@@ -18,18 +18,18 @@
  * Turns the values of a collection into item payload bytes and back.
  *
  * Every collection owns one codec. Values are [struct@GLib.Variant]s of the codec's
- * [property@Codec:value-type]; the payload is what is encrypted and uploaded. bbsync
+ * [property@BbSync.Codec:value-type]; the payload is what is encrypted and uploaded. bbsync
  * ships three codecs, which match the codecs of the Go reference client byte for byte:
  *
- * - [ctor@Codec.new_string]: `s` values as their raw UTF-8 bytes;
- * - [ctor@Codec.new_bytes]: `ay` values as the bytes themselves;
- * - [ctor@Codec.new_json]: any JSON-representable type as the JSON text Go's
+ * - [ctor@BbSync.Codec.new_string]: `s` values as their raw UTF-8 bytes;
+ * - [ctor@BbSync.Codec.new_bytes]: `ay` values as the bytes themselves;
+ * - [ctor@BbSync.Codec.new_json]: any JSON-representable type as the JSON text Go's
  *   `encoding/json` writes for the corresponding Go value (the reference client's default).
  *
  * Encoding must be deterministic: the engine decides whether a value changed by comparing
  * its encoding with the payload it last synced, so two clients that encode one value
  * differently upload it to each other forever. An app can subclass `BbCodec` for its own
- * format; the subclass sets [property@Codec:value-type] at construction and implements
+ * format; the subclass sets [property@BbSync.Codec:value-type] at construction and implements
  * both virtual methods.
  *
  * The shipped codecs keep no state, so one codec may encode and decode in several threads
@@ -170,7 +170,7 @@ bb_codec_get_value_type (BbCodec *self)
 /**
  * bb_codec_encode:
  * @self: a codec
- * @value: the value to encode, of the codec's [property@Codec:value-type]
+ * @value: the value to encode, of the codec's [property@BbSync.Codec:value-type]
  * @error: return location for a #GError
  *
  * Encodes @value into payload bytes. If @value is a floating reference, it is consumed.
@@ -239,7 +239,7 @@ bb_codec_encode (BbCodec *self, GVariant *value, GError **error)
  * @payload: the payload bytes
  * @error: return location for a #GError
  *
- * Decodes payload bytes into a value of the codec's [property@Codec:value-type].
+ * Decodes payload bytes into a value of the codec's [property@BbSync.Codec:value-type].
  * Malformed payloads fail with %BB_SYNC_ERROR_INVALID_INPUT and a message that says
  * what is wrong and where.
  *

@@ -27,8 +27,8 @@ G_DECLARE_DERIVABLE_TYPE (BbCodec, bb_codec, BB, CODEC, GObject)
  * @decode: turns payload bytes into a value of the codec's type; must reject
  *   malformed input
  *
- * The virtual methods of [class@Codec]. Subclasses set the
- * [property@Codec:value-type] at construction.
+ * The virtual methods of [class@BbSync.Codec]. Subclasses set the
+ * [property@BbSync.Codec:value-type] at construction.
  *
  * Since: 0.1
  */
@@ -36,8 +36,12 @@ struct _BbCodecClass
 {
   GObjectClass parent_class;
 
-  GBytes *(*encode) (BbCodec *self, GVariant *value, GError **error);
-  GVariant *(*decode) (BbCodec *self, GBytes *payload, GError **error);
+  GBytes *(*encode) (BbCodec  *self,
+                     GVariant *value,
+                     GError  **error);
+  GVariant *(*decode) (BbCodec *self,
+                       GBytes  *payload,
+                       GError **error);
 
   /*< private >*/
   gpointer padding[8];
@@ -53,8 +57,12 @@ BbCodec *bb_codec_new_json (const GVariantType *type);
 BB_AVAILABLE_IN_ALL
 const GVariantType *bb_codec_get_value_type (BbCodec *self);
 BB_AVAILABLE_IN_ALL
-GBytes *bb_codec_encode (BbCodec *self, GVariant *value, GError **error);
+GBytes *bb_codec_encode (BbCodec  *self,
+                         GVariant *value,
+                         GError  **error);
 BB_AVAILABLE_IN_ALL
-GVariant *bb_codec_decode (BbCodec *self, GBytes *payload, GError **error);
+GVariant *bb_codec_decode (BbCodec *self,
+                           GBytes  *payload,
+                           GError **error);
 
 G_END_DECLS

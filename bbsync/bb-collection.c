@@ -14,17 +14,17 @@
 /**
  * BbCollection:
  *
- * A named set of keys in a [class@Namespace], such as `account-labels` or `tx-notes`.
+ * A named set of keys in a [class@BbSync.Namespace], such as `account-labels` or `tx-notes`.
  *
  * The app keeps the values in its own storage and exposes them through a
- * [iface@ValueBackend]; the [class@Codec] turns each value into the bytes that are
- * encrypted into an item. Open a collection with [method@Namespace.open_collection].
+ * [iface@BbSync.ValueBackend]; the [class@BbSync.Codec] turns each value into the bytes that are
+ * encrypted into an item. Open a collection with [method@BbSync.Namespace.open_collection].
  *
  * When a remote change meets a local change of the same key, the collection merges:
- * if a handler is connected to [signal@Collection::merge], it decides; otherwise the
- * [property@Collection:merge-policy] does. An unresolved merge records a conflict, which
- * the engine lists in [method@SyncEngine.get_conflicts] and the app settles with
- * [method@Collection.resolve_conflict].
+ * if a handler is connected to [signal@BbSync.Collection::merge], it decides; otherwise the
+ * [property@BbSync.Collection:merge-policy] does. An unresolved merge records a conflict, which
+ * the engine lists in [method@BbSync.SyncEngine.get_conflicts] and the app settles with
+ * [method@BbSync.Collection.resolve_conflict].
  *
  * Since: 0.1
  */
@@ -176,7 +176,7 @@ bb_collection_class_init (BbCollectionClass *klass)
    * BbCollection:merge-policy:
    *
    * What happens when a remote change meets a local change of the same key and no
-   * handler is connected to [signal@Collection::merge].
+   * handler is connected to [signal@BbSync.Collection::merge].
    *
    * Since: 0.1
    */
@@ -198,12 +198,12 @@ bb_collection_class_init (BbCollectionClass *klass)
    *
    * Emitted on the engine's main context during a sync pass when a remote change meets
    * a local change of @key. When a handler is connected, the first handler decides and
-   * [property@Collection:merge-policy] is not used.
+   * [property@BbSync.Collection:merge-policy] is not used.
    *
    * Return a value of the codec's type to resolve: it is stored in the backend and, if
    * it differs from @remote, uploaded. Return %NULL to leave the key unresolved: the
-   * local value stays, the engine records a [class@Conflict] and pauses the key's
-   * uploads until [method@Collection.resolve_conflict].
+   * local value stays, the engine records a [class@BbSync.Conflict] and pauses the key's
+   * uploads until [method@BbSync.Collection.resolve_conflict].
    *
    * Returns: (transfer full) (nullable): the merged value, or %NULL for unresolved
    *
@@ -233,7 +233,11 @@ bb_collection_new (BbNamespace *ns, const char *name, BbCodec *codec, BbValueBac
 
 /**
  * bb_collection_get_name:
- * @self: a #BbCollection
+ * @self: a [class@BbSync.Collection]
+ *
+ * Gets the name the collection was opened with in its namespace. Together with each key
+ * it determines the item IDs, so every device sharing the namespace must use the same
+ * name.
  *
  * Returns: the collection name
  *
@@ -248,7 +252,10 @@ bb_collection_get_name (BbCollection *self)
 
 /**
  * bb_collection_get_namespace:
- * @self: a #BbCollection
+ * @self: a [class@BbSync.Collection]
+ *
+ * Gets the namespace the collection was opened in, with
+ * [method@BbSync.Namespace.open_collection].
  *
  * Returns: (transfer none): the namespace of the collection
  *
@@ -263,7 +270,9 @@ bb_collection_get_namespace (BbCollection *self)
 
 /**
  * bb_collection_get_codec:
- * @self: a #BbCollection
+ * @self: a [class@BbSync.Collection]
+ *
+ * Gets the codec that turns the collection's values into item payloads and back.
  *
  * Returns: (transfer none): the codec of the collection
  *
@@ -278,7 +287,10 @@ bb_collection_get_codec (BbCollection *self)
 
 /**
  * bb_collection_get_backend:
- * @self: a #BbCollection
+ * @self: a [class@BbSync.Collection]
+ *
+ * Gets the app's value backend the collection syncs: the engine reads local changes from
+ * it and writes remote ones into it.
  *
  * Returns: (transfer none): the value backend of the collection
  *
@@ -293,9 +305,12 @@ bb_collection_get_backend (BbCollection *self)
 
 /**
  * bb_collection_get_merge_policy:
- * @self: a #BbCollection
+ * @self: a [class@BbSync.Collection]
  *
- * Returns: the merge policy, see [property@Collection:merge-policy]
+ * Gets what happens when a remote change meets a local change of the same key and no
+ * handler of [signal@BbSync.Collection::merge] settles it.
+ *
+ * Returns: the merge policy, see [property@BbSync.Collection:merge-policy]
  *
  * Since: 0.1
  */
@@ -308,10 +323,10 @@ bb_collection_get_merge_policy (BbCollection *self)
 
 /**
  * bb_collection_set_merge_policy:
- * @self: a #BbCollection
- * @policy: a #BbMergePolicy
+ * @self: a [class@BbSync.Collection]
+ * @policy: a [enum@BbSync.MergePolicy]
  *
- * Sets [property@Collection:merge-policy].
+ * Sets [property@BbSync.Collection:merge-policy].
  *
  * Since: 0.1
  */
@@ -463,7 +478,7 @@ bb_collection_merge_bytes (BbCollection *self, const char *key, GBytes *base, GB
 
 /**
  * bb_collection_resolve_conflict:
- * @self: a #BbCollection
+ * @self: a [class@BbSync.Collection]
  * @key: a key with a conflict
  * @how: how to settle it
  * @value: (nullable): the value to keep with %BB_CONFLICT_RESOLUTION_VALUE, of the

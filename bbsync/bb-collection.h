@@ -23,12 +23,13 @@ G_BEGIN_DECLS
  * @BB_MERGE_POLICY_PREFER_LOCAL: the local value wins and is uploaded
  * @BB_MERGE_POLICY_PREFER_REMOTE: the remote value wins and replaces the local one
  *
- * What a [class@Collection] does when a remote change meets a local change of the same
- * key and no handler of [signal@Collection::merge] is connected.
+ * What a [class@BbSync.Collection] does when a remote change meets a local change of the same
+ * key and no handler of [signal@BbSync.Collection::merge] is connected.
  *
  * Since: 0.1
  */
-typedef enum {
+typedef enum
+{
   BB_MERGE_POLICY_NONE,
   BB_MERGE_POLICY_PREFER_LOCAL,
   BB_MERGE_POLICY_PREFER_REMOTE,
@@ -40,11 +41,12 @@ typedef enum {
  * @BB_CONFLICT_RESOLUTION_PREFER_REMOTE: take the remote value
  * @BB_CONFLICT_RESOLUTION_VALUE: store and upload a given value
  *
- * How [method@Collection.resolve_conflict] settles a conflict.
+ * How [method@BbSync.Collection.resolve_conflict] settles a conflict.
  *
  * Since: 0.1
  */
-typedef enum {
+typedef enum
+{
   BB_CONFLICT_RESOLUTION_PREFER_LOCAL,
   BB_CONFLICT_RESOLUTION_PREFER_REMOTE,
   BB_CONFLICT_RESOLUTION_VALUE,
@@ -68,10 +70,13 @@ BbValueBackend *bb_collection_get_backend (BbCollection *self);
 BB_AVAILABLE_IN_ALL
 BbMergePolicy bb_collection_get_merge_policy (BbCollection *self);
 BB_AVAILABLE_IN_ALL
-void bb_collection_set_merge_policy (BbCollection *self, BbMergePolicy policy);
+void bb_collection_set_merge_policy (BbCollection *self,
+                                     BbMergePolicy policy);
 BB_AVAILABLE_IN_ALL
-gboolean bb_collection_resolve_conflict (BbCollection *self, const char *key,
-                                         BbConflictResolution how, GVariant *value,
-                                         GError **error);
+gboolean bb_collection_resolve_conflict (BbCollection        *self,
+                                         const char          *key,
+                                         BbConflictResolution how,
+                                         GVariant            *value,
+                                         GError             **error);
 
 G_END_DECLS

@@ -11,12 +11,12 @@
  * BbConflict:
  *
  * A key whose local and remote values diverged and could not be merged: the merge
- * policy was [enum@BbSync.MergePolicy.NONE] or a [signal@Collection::merge] handler
+ * policy was [enum@BbSync.MergePolicy.NONE] or a [signal@BbSync.Collection::merge] handler
  * returned %NULL.
  *
  * The engine keeps the local value, records the remote one, and pauses the key's
- * uploads until the app settles it with [method@Collection.resolve_conflict]. The
- * engine lists every open conflict in [method@SyncEngine.get_conflicts].
+ * uploads until the app settles it with [method@BbSync.Collection.resolve_conflict]. The
+ * engine lists every open conflict in [method@BbSync.SyncEngine.get_conflicts].
  *
  * A conflict is a snapshot taken when the list was last updated; the values are
  * decoded with the collection's codec and are %NULL while the collection is not open.
@@ -202,7 +202,9 @@ bb_conflict_new (BbItemState *item, GVariant *local_value, GVariant *remote_valu
 
 /**
  * bb_conflict_get_namespace_id:
- * @self: a #BbConflict
+ * @self: a [class@BbSync.Conflict]
+ *
+ * Gets the ID of the namespace of the conflicted key, as 32 lower-case hex characters.
  *
  * Returns: the namespace ID of the conflicted key
  *
@@ -217,7 +219,9 @@ bb_conflict_get_namespace_id (BbConflict *self)
 
 /**
  * bb_conflict_get_collection:
- * @self: a #BbConflict
+ * @self: a [class@BbSync.Conflict]
+ *
+ * Gets the name of the collection of the conflicted key.
  *
  * Returns: the collection name of the conflicted key
  *
@@ -232,7 +236,9 @@ bb_conflict_get_collection (BbConflict *self)
 
 /**
  * bb_conflict_get_key:
- * @self: a #BbConflict
+ * @self: a [class@BbSync.Conflict]
+ *
+ * Gets the conflicted key, within its collection.
  *
  * Returns: the conflicted key
  *
@@ -247,7 +253,10 @@ bb_conflict_get_key (BbConflict *self)
 
 /**
  * bb_conflict_get_item_id:
- * @self: a #BbConflict
+ * @self: a [class@BbSync.Conflict]
+ *
+ * Gets the item ID of the key on the server, in lower-case hex. It is opaque: the server
+ * sees only this, never the collection or the key.
  *
  * Returns: the opaque item ID of the key on the server
  *
@@ -262,9 +271,12 @@ bb_conflict_get_item_id (BbConflict *self)
 
 /**
  * bb_conflict_get_local_value:
- * @self: a #BbConflict
+ * @self: a [class@BbSync.Conflict]
  *
- * Returns: (transfer none) (nullable): the local value, see [property@Conflict:local-value]
+ * Gets the value the app's backend held for the key when the conflict list was last
+ * updated.
+ *
+ * Returns: (transfer none) (nullable): the local value, see [property@BbSync.Conflict:local-value]
  *
  * Since: 0.1
  */
@@ -277,10 +289,12 @@ bb_conflict_get_local_value (BbConflict *self)
 
 /**
  * bb_conflict_get_remote_value:
- * @self: a #BbConflict
+ * @self: a [class@BbSync.Conflict]
+ *
+ * Gets the newest remote value of the key, decoded with the collection's codec.
  *
  * Returns: (transfer none) (nullable): the remote value, see
- *   [property@Conflict:remote-value]
+ *   [property@BbSync.Conflict:remote-value]
  *
  * Since: 0.1
  */
@@ -293,7 +307,10 @@ bb_conflict_get_remote_value (BbConflict *self)
 
 /**
  * bb_conflict_get_remote_version:
- * @self: a #BbConflict
+ * @self: a [class@BbSync.Conflict]
+ *
+ * Gets the server version of the remote value. A resolution that keeps a local value
+ * uploads it over this version.
  *
  * Returns: the server version of the remote value
  *

@@ -15,6 +15,10 @@
 /**
  * bb_sync_error_quark:
  *
+ * The error domain of the errors bbsync raises itself, with the codes of
+ * [error@BbSync.SyncError]. GIO, TLS and libsoup errors keep their own domains. C code
+ * uses the %BB_SYNC_ERROR macro.
+ *
  * Returns: the quark of the %BB_SYNC_ERROR domain
  *
  * Since: 0.1

@@ -28,7 +28,7 @@ G_BEGIN_DECLS
 /**
  * BB_SYNC_ERROR:
  *
- * The error domain of bbsync. Errors in this domain are from the [error@SyncError]
+ * The error domain of bbsync. Errors in this domain are from the [error@BbSync.SyncError]
  * enumeration. GIO, TLS and libsoup errors are passed through unchanged, and
  * cancellation is reported as %G_IO_ERROR_CANCELLED.
  *
@@ -59,8 +59,8 @@ G_BEGIN_DECLS
  *   stored secret is malformed
  * @BB_SYNC_ERROR_ROLLBACK: the server state went backwards: a namespace, head or item
  *   version older than one this client already saw; nothing remote was applied. The
- *   way out is [method@SyncEngine.reset_sync_state]
- * @BB_SYNC_ERROR_CLOSED: the [class@SyncEngine] was closed (Since: 0.1)
+ *   way out is [method@BbSync.SyncEngine.reset_sync_state]
+ * @BB_SYNC_ERROR_CLOSED: the [class@BbSync.SyncEngine] was closed (Since: 0.1)
  * @BB_SYNC_ERROR_NO_BACKEND: a collection has no value backend, or the engine met an
  *   item of a collection that is not open (Since: 0.1)
  * @BB_SYNC_ERROR_COLLECTION_REGISTERED: a collection of that name is already open in
@@ -72,7 +72,8 @@ G_BEGIN_DECLS
  *
  * Since: 0.1
  */
-typedef enum {
+typedef enum
+{
   BB_SYNC_ERROR_FAILED,
   BB_SYNC_ERROR_INVALID_INPUT,
   BB_SYNC_ERROR_CRYPTO,

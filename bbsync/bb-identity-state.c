@@ -16,7 +16,7 @@
  * token and its expiry, and the cached default namespace ID.
  *
  * A record is a plain value: changing it changes nothing in a store until it is saved
- * with [method@Store.save_identity]. Times are Unix times in microseconds (UTC), with 0
+ * with [method@BbSync.Store.save_identity]. Times are Unix times in microseconds (UTC), with 0
  * meaning "none". Strings are never %NULL; an empty string means "none".
  *
  * The access token is a secret: its memory is wiped when it is replaced and when the
@@ -212,7 +212,7 @@ bb_identity_state_init (BbIdentityState *self)
  *
  * Creates an empty identity state for @key_id.
  *
- * Returns: (transfer full): a new #BbIdentityState
+ * Returns: (transfer full): a new [class@BbSync.IdentityState]
  *
  * Since: 0.1
  */
@@ -226,11 +226,11 @@ bb_identity_state_new (const char *key_id)
 
 /**
  * bb_identity_state_copy:
- * @self: a #BbIdentityState
+ * @self: a [class@BbSync.IdentityState]
  *
  * Makes an independent copy of @self.
  *
- * Returns: (transfer full): a new #BbIdentityState with the same fields
+ * Returns: (transfer full): a new [class@BbSync.IdentityState] with the same fields
  *
  * Since: 0.1
  */
@@ -252,7 +252,10 @@ bb_identity_state_copy (BbIdentityState *self)
 
 /**
  * bb_identity_state_get_key_id:
- * @self: a #BbIdentityState
+ * @self: a [class@BbSync.IdentityState]
+ *
+ * Gets the key ID of the identity the record belongs to, in lower-case hex: the key of
+ * the record in the store. Never %NULL.
  *
  * Returns: the key ID
  *
@@ -267,10 +270,10 @@ bb_identity_state_get_key_id (BbIdentityState *self)
 
 /**
  * bb_identity_state_set_key_id:
- * @self: a #BbIdentityState
+ * @self: a [class@BbSync.IdentityState]
  * @key_id: (nullable): the key ID
  *
- * Sets [property@IdentityState:key-id].
+ * Sets [property@BbSync.IdentityState:key-id].
  *
  * Since: 0.1
  */
@@ -284,7 +287,10 @@ bb_identity_state_set_key_id (BbIdentityState *self, const char *key_id)
 
 /**
  * bb_identity_state_get_kind:
- * @self: a #BbIdentityState
+ * @self: a [class@BbSync.IdentityState]
+ *
+ * Gets the identity kind recorded at the last login, such as %BB_PROTOCOL_KIND_KEYSTORE.
+ * Never %NULL.
  *
  * Returns: the identity kind, or an empty string
  *
@@ -299,10 +305,10 @@ bb_identity_state_get_kind (BbIdentityState *self)
 
 /**
  * bb_identity_state_set_kind:
- * @self: a #BbIdentityState
+ * @self: a [class@BbSync.IdentityState]
  * @kind: (nullable): the identity kind
  *
- * Sets [property@IdentityState:kind].
+ * Sets [property@BbSync.IdentityState:kind].
  *
  * Since: 0.1
  */
@@ -316,7 +322,10 @@ bb_identity_state_set_kind (BbIdentityState *self, const char *kind)
 
 /**
  * bb_identity_state_get_access_token:
- * @self: a #BbIdentityState
+ * @self: a [class@BbSync.IdentityState]
+ *
+ * Gets the bearer token the engine keeps for the identity between runs. It is a secret:
+ * never log it. Never %NULL.
  *
  * Returns: the bearer token, or an empty string when there is none
  *
@@ -331,10 +340,10 @@ bb_identity_state_get_access_token (BbIdentityState *self)
 
 /**
  * bb_identity_state_set_access_token:
- * @self: a #BbIdentityState
+ * @self: a [class@BbSync.IdentityState]
  * @access_token: (nullable): the bearer token; %NULL or empty for none
  *
- * Sets [property@IdentityState:access-token]. The previous token is wiped.
+ * Sets [property@BbSync.IdentityState:access-token]. The previous token is wiped.
  *
  * Since: 0.1
  */
@@ -348,7 +357,10 @@ bb_identity_state_set_access_token (BbIdentityState *self, const char *access_to
 
 /**
  * bb_identity_state_get_token_expiry:
- * @self: a #BbIdentityState
+ * @self: a [class@BbSync.IdentityState]
+ *
+ * Gets when the server said the token expires. The engine refreshes the token before
+ * then.
  *
  * Returns: the token expiry in Unix microseconds, or 0 for none
  *
@@ -363,10 +375,10 @@ bb_identity_state_get_token_expiry (BbIdentityState *self)
 
 /**
  * bb_identity_state_set_token_expiry:
- * @self: a #BbIdentityState
+ * @self: a [class@BbSync.IdentityState]
  * @token_expiry: the token expiry in Unix microseconds, or 0 for none
  *
- * Sets [property@IdentityState:token-expiry].
+ * Sets [property@BbSync.IdentityState:token-expiry].
  *
  * Since: 0.1
  */
@@ -382,7 +394,9 @@ bb_identity_state_set_token_expiry (BbIdentityState *self, gint64 token_expiry)
 
 /**
  * bb_identity_state_get_default_namespace_id:
- * @self: a #BbIdentityState
+ * @self: a [class@BbSync.IdentityState]
+ *
+ * Gets the cached ID of the identity's default namespace. Never %NULL.
  *
  * Returns: the default namespace ID, or an empty string while unknown
  *
@@ -397,10 +411,10 @@ bb_identity_state_get_default_namespace_id (BbIdentityState *self)
 
 /**
  * bb_identity_state_set_default_namespace_id:
- * @self: a #BbIdentityState
+ * @self: a [class@BbSync.IdentityState]
  * @namespace_id: (nullable): the default namespace ID; %NULL or empty for unknown
  *
- * Sets [property@IdentityState:default-namespace-id].
+ * Sets [property@BbSync.IdentityState:default-namespace-id].
  *
  * Since: 0.1
  */
@@ -414,7 +428,9 @@ bb_identity_state_set_default_namespace_id (BbIdentityState *self, const char *n
 
 /**
  * bb_identity_state_get_updated_at:
- * @self: a #BbIdentityState
+ * @self: a [class@BbSync.IdentityState]
+ *
+ * Gets when the record was last written locally.
  *
  * Returns: the time of the last local write in Unix microseconds, or 0
  *
@@ -429,10 +445,10 @@ bb_identity_state_get_updated_at (BbIdentityState *self)
 
 /**
  * bb_identity_state_set_updated_at:
- * @self: a #BbIdentityState
+ * @self: a [class@BbSync.IdentityState]
  * @updated_at: a time in Unix microseconds, or 0 to let the store set it on save
  *
- * Sets [property@IdentityState:updated-at].
+ * Sets [property@BbSync.IdentityState:updated-at].
  *
  * Since: 0.1
  */

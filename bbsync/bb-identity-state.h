@@ -28,26 +28,32 @@ BbIdentityState *bb_identity_state_copy (BbIdentityState *self);
 BB_AVAILABLE_IN_ALL
 const char *bb_identity_state_get_key_id (BbIdentityState *self);
 BB_AVAILABLE_IN_ALL
-void bb_identity_state_set_key_id (BbIdentityState *self, const char *key_id);
+void bb_identity_state_set_key_id (BbIdentityState *self,
+                                   const char      *key_id);
 BB_AVAILABLE_IN_ALL
 const char *bb_identity_state_get_kind (BbIdentityState *self);
 BB_AVAILABLE_IN_ALL
-void bb_identity_state_set_kind (BbIdentityState *self, const char *kind);
+void bb_identity_state_set_kind (BbIdentityState *self,
+                                 const char      *kind);
 BB_AVAILABLE_IN_ALL
 const char *bb_identity_state_get_access_token (BbIdentityState *self);
 BB_AVAILABLE_IN_ALL
-void bb_identity_state_set_access_token (BbIdentityState *self, const char *access_token);
+void bb_identity_state_set_access_token (BbIdentityState *self,
+                                         const char      *access_token);
 BB_AVAILABLE_IN_ALL
 gint64 bb_identity_state_get_token_expiry (BbIdentityState *self);
 BB_AVAILABLE_IN_ALL
-void bb_identity_state_set_token_expiry (BbIdentityState *self, gint64 token_expiry);
+void bb_identity_state_set_token_expiry (BbIdentityState *self,
+                                         gint64           token_expiry);
 BB_AVAILABLE_IN_ALL
 const char *bb_identity_state_get_default_namespace_id (BbIdentityState *self);
 BB_AVAILABLE_IN_ALL
-void bb_identity_state_set_default_namespace_id (BbIdentityState *self, const char *namespace_id);
+void bb_identity_state_set_default_namespace_id (BbIdentityState *self,
+                                                 const char      *namespace_id);
 BB_AVAILABLE_IN_ALL
 gint64 bb_identity_state_get_updated_at (BbIdentityState *self);
 BB_AVAILABLE_IN_ALL
-void bb_identity_state_set_updated_at (BbIdentityState *self, gint64 updated_at);
+void bb_identity_state_set_updated_at (BbIdentityState *self,
+                                       gint64           updated_at);
 
 G_END_DECLS

@@ -25,8 +25,8 @@
  * identity builds the signed bytes itself from the fields it is given (as a
  * hardware device does, so that it can show them), returning the 64-byte signature.
  *
- * bbsync ships [class@KeystoreIdentity] (keys in the user's keyring) and
- * [class@TestIdentity] (deterministic keys from a label, for tests and demos only).
+ * bbsync ships [class@BbSync.KeystoreIdentity] (keys in the user's keyring) and
+ * [class@BbSync.TestIdentity] (deterministic keys from a label, for tests and demos only).
  * Apps can implement the interface themselves, also from Python or JavaScript:
  * a software identity only needs `get_auth_public_key`, `get_wrap_public_key`,
  * `sign_payload_async`/`sign_payload_finish` and `unwrap_dek_async`/`unwrap_dek_finish`;
@@ -61,6 +61,39 @@ bb_identity_real_finish (BbIdentity *self, GAsyncResult *result, GError **error)
 
   return g_task_propagate_pointer (G_TASK (result), error);
 }
+
+/**
+ * BbIdentityInterface::sign_payload_async:
+ * @self: a [iface@BbSync.Identity]
+ * @payload: the bytes to sign: an intent or a join-request payload built by the
+ *   protocol layer
+ * @cancellable: (nullable): a #GCancellable
+ * @callback: (scope async): called when the signature is ready
+ * @user_data: data for @callback
+ *
+ * Signs @payload with the identity's Ed25519 auth key. A software identity implements
+ * this and inherits every signing operation: their defaults build the payload from
+ * their fields and pass it here. A hardware identity, which has to show its user the
+ * fields it signs, leaves it unset and implements each signing operation instead; the
+ * defaults then fail with %BB_SYNC_ERROR_UNSUPPORTED.
+ *
+ * Since: 0.1
+ */
+
+/**
+ * BbIdentityInterface::sign_payload_finish:
+ * @self: a [iface@BbSync.Identity]
+ * @result: the #GAsyncResult
+ * @error: return location for a #GError
+ *
+ * Finishes [vfunc@BbSync.Identity.sign_payload_async]. The default returns the #GBytes
+ * the implementation passed to g_task_return_pointer().
+ *
+ * Returns: (transfer full): the 64-byte Ed25519 signature of the payload, or %NULL on
+ *   error
+ *
+ * Since: 0.1
+ */
 
 static void
 sign_payload_cb (GObject *source, GAsyncResult *result, gpointer user_data)
@@ -300,7 +333,10 @@ check_result (GBytes *bytes, GError *local_error, gsize expected_len, const char
 
 /**
  * bb_identity_get_kind:
- * @self: a #BbIdentity
+ * @self: a [iface@BbSync.Identity]
+ *
+ * Gets the identity kind the identity signs in as: %BB_PROTOCOL_KIND_KEYSTORE for every
+ * identity of protocol v1.
  *
  * Returns: (transfer full): the identity kind, `keystore`
  *
@@ -316,7 +352,10 @@ bb_identity_get_kind (BbIdentity *self)
 
 /**
  * bb_identity_get_auth_public_key:
- * @self: a #BbIdentity
+ * @self: a [iface@BbSync.Identity]
+ *
+ * Gets the identity's Ed25519 auth public key, %BB_PROTOCOL_PUBLIC_KEY_SIZE bytes. It
+ * verifies the identity's signatures and its SHA-256 is the key ID.
  *
  * Returns: (transfer full) (nullable): the 32-byte Ed25519 public key, or %NULL if
  *   the implementation does not provide one
@@ -337,7 +376,10 @@ bb_identity_get_auth_public_key (BbIdentity *self)
 
 /**
  * bb_identity_get_wrap_public_key:
- * @self: a #BbIdentity
+ * @self: a [iface@BbSync.Identity]
+ *
+ * Gets the identity's X25519 wrap public key, %BB_PROTOCOL_PUBLIC_KEY_SIZE bytes, to
+ * which members wrap namespace keys for this identity.
  *
  * Returns: (transfer full) (nullable): the 32-byte X25519 public key, or %NULL if
  *   the implementation does not provide one
@@ -358,7 +400,9 @@ bb_identity_get_wrap_public_key (BbIdentity *self)
 
 /**
  * bb_identity_get_key_id:
- * @self: a #BbIdentity
+ * @self: a [iface@BbSync.Identity]
+ *
+ * Gets the identity's key ID, which names it to the server and to other members.
  *
  * Returns: (transfer full) (nullable): the key ID, the SHA-256 of the auth public key as
  *   lower-case hex
@@ -375,7 +419,7 @@ bb_identity_get_key_id (BbIdentity *self)
 
 /**
  * bb_identity_sign_login_async:
- * @self: a #BbIdentity
+ * @self: a [iface@BbSync.Identity]
  * @challenge: the 32 raw challenge bytes
  * @cancellable: (nullable): a #GCancellable
  * @callback: (scope async): called when the signature is ready
@@ -398,9 +442,12 @@ bb_identity_sign_login_async (BbIdentity *self, GBytes *challenge, GCancellable 
 
 /**
  * bb_identity_sign_login_finish:
- * @self: a #BbIdentity
+ * @self: a [iface@BbSync.Identity]
  * @result: the #GAsyncResult
  * @error: return location for a #GError
+ *
+ * Finishes [method@BbSync.Identity.sign_login_async]. The signature goes with the login
+ * request as its intent signature.
  *
  * Returns: (transfer full): the 64-byte Ed25519 signature, or %NULL on error
  *
@@ -420,7 +467,7 @@ bb_identity_sign_login_finish (BbIdentity *self, GAsyncResult *result, GError **
 
 /**
  * bb_identity_sign_refresh_async:
- * @self: a #BbIdentity
+ * @self: a [iface@BbSync.Identity]
  * @challenge: the 32 raw challenge bytes
  * @cancellable: (nullable): a #GCancellable
  * @callback: (scope async): called when the signature is ready
@@ -443,9 +490,12 @@ bb_identity_sign_refresh_async (BbIdentity *self, GBytes *challenge, GCancellabl
 
 /**
  * bb_identity_sign_refresh_finish:
- * @self: a #BbIdentity
+ * @self: a [iface@BbSync.Identity]
  * @result: the #GAsyncResult
  * @error: return location for a #GError
+ *
+ * Finishes [method@BbSync.Identity.sign_refresh_async]. The signature goes with the
+ * refresh request as its intent signature.
  *
  * Returns: (transfer full): the 64-byte Ed25519 signature, or %NULL on error
  *
@@ -465,7 +515,7 @@ bb_identity_sign_refresh_finish (BbIdentity *self, GAsyncResult *result, GError 
 
 /**
  * bb_identity_sign_revoke_all_tokens_async:
- * @self: a #BbIdentity
+ * @self: a [iface@BbSync.Identity]
  * @challenge: the 32 raw bytes of a sensitive-action challenge
  * @cancellable: (nullable): a #GCancellable
  * @callback: (scope async): called when the signature is ready
@@ -489,9 +539,12 @@ bb_identity_sign_revoke_all_tokens_async (BbIdentity *self, GBytes *challenge,
 
 /**
  * bb_identity_sign_revoke_all_tokens_finish:
- * @self: a #BbIdentity
+ * @self: a [iface@BbSync.Identity]
  * @result: the #GAsyncResult
  * @error: return location for a #GError
+ *
+ * Finishes [method@BbSync.Identity.sign_revoke_all_tokens_async]. The signature
+ * authorises the revocation of every token of the identity.
  *
  * Returns: (transfer full): the 64-byte Ed25519 signature, or %NULL on error
  *
@@ -511,7 +564,7 @@ bb_identity_sign_revoke_all_tokens_finish (BbIdentity *self, GAsyncResult *resul
 
 /**
  * bb_identity_sign_create_invite_async:
- * @self: a #BbIdentity
+ * @self: a [iface@BbSync.Identity]
  * @challenge: the 32 raw bytes of a sensitive-action challenge
  * @namespace_id: the shared namespace (lower-case hex)
  * @invite_id: the new invite's ID (lower-case hex)
@@ -549,9 +602,12 @@ bb_identity_sign_create_invite_async (BbIdentity *self, GBytes *challenge, const
 
 /**
  * bb_identity_sign_create_invite_finish:
- * @self: a #BbIdentity
+ * @self: a [iface@BbSync.Identity]
  * @result: the #GAsyncResult
  * @error: return location for a #GError
+ *
+ * Finishes [method@BbSync.Identity.sign_create_invite_async]. The signature authorises
+ * the server to create the invite with exactly the signed fields.
  *
  * Returns: (transfer full): the 64-byte Ed25519 signature, or %NULL on error
  *
@@ -571,7 +627,7 @@ bb_identity_sign_create_invite_finish (BbIdentity *self, GAsyncResult *result, G
 
 /**
  * bb_identity_sign_join_request_async:
- * @self: a #BbIdentity
+ * @self: a [iface@BbSync.Identity]
  * @namespace_id: the namespace to join (lower-case hex)
  * @invite_id: the invite (lower-case hex)
  * @server_origin: the canonical server origin of the invite
@@ -602,9 +658,12 @@ bb_identity_sign_join_request_async (BbIdentity *self, const char *namespace_id,
 
 /**
  * bb_identity_sign_join_request_finish:
- * @self: a #BbIdentity
+ * @self: a [iface@BbSync.Identity]
  * @result: the #GAsyncResult
  * @error: return location for a #GError
+ *
+ * Finishes [method@BbSync.Identity.sign_join_request_async]. The signature goes into the
+ * join request, where members verify it before approving.
  *
  * Returns: (transfer full): the 64-byte Ed25519 signature, or %NULL on error
  *
@@ -624,7 +683,7 @@ bb_identity_sign_join_request_finish (BbIdentity *self, GAsyncResult *result, GE
 
 /**
  * bb_identity_attest_async:
- * @self: a #BbIdentity
+ * @self: a [iface@BbSync.Identity]
  * @challenge: the 32 raw challenge bytes
  * @cancellable: (nullable): a #GCancellable
  * @callback: (scope async): called when the attestation is ready
@@ -647,9 +706,12 @@ bb_identity_attest_async (BbIdentity *self, GBytes *challenge, GCancellable *can
 
 /**
  * bb_identity_attest_finish:
- * @self: a #BbIdentity
+ * @self: a [iface@BbSync.Identity]
  * @result: the #GAsyncResult
  * @error: return location for a #GError
+ *
+ * Finishes [method@BbSync.Identity.attest_async]. An identity that cannot attest fails
+ * with %BB_SYNC_ERROR_UNSUPPORTED.
  *
  * Returns: (transfer full): the attestation bytes, or %NULL on error
  *
@@ -669,7 +731,7 @@ bb_identity_attest_finish (BbIdentity *self, GAsyncResult *result, GError **erro
 
 /**
  * bb_identity_unwrap_dek_async:
- * @self: a #BbIdentity
+ * @self: a [iface@BbSync.Identity]
  * @namespace_id: the namespace the DEK belongs to (lower-case hex)
  * @wrapped_dek: the 97-byte wrapped DEK
  * @cancellable: (nullable): a #GCancellable
@@ -696,9 +758,12 @@ bb_identity_unwrap_dek_async (BbIdentity *self, const char *namespace_id, GBytes
 
 /**
  * bb_identity_unwrap_dek_finish:
- * @self: a #BbIdentity
+ * @self: a [iface@BbSync.Identity]
  * @result: the #GAsyncResult
  * @error: return location for a #GError
+ *
+ * Finishes [method@BbSync.Identity.unwrap_dek_async]. A key wrapped for another
+ * namespace fails with %BB_SYNC_ERROR_CRYPTO.
  *
  * Returns: (transfer full): the 32-byte DEK (a secret: wipe it when done), or %NULL on
  *   error
@@ -791,7 +856,7 @@ build_join_signed_cb (GObject *source, GAsyncResult *result, gpointer user_data)
 
 /**
  * bb_identity_build_join_request_async:
- * @self: a #BbIdentity
+ * @self: a [iface@BbSync.Identity]
  * @invite: the invite the request goes through
  * @expires_at: the request expiry, Unix seconds (the caller applies the protocol's
  *   limits: after now, at most ten minutes ahead and not after the invite)
@@ -801,7 +866,7 @@ build_join_signed_cb (GObject *source, GAsyncResult *result, gpointer user_data)
  *
  * Builds a signed join request for @invite: the identity signs the join-request
  * payload, and the invite proof is computed from the invite secret. Send the result
- * with [method@Client.submit_join_request_async].
+ * with [method@BbSync.Client.submit_join_request_async].
  *
  * Since: 0.1
  */
@@ -830,9 +895,11 @@ bb_identity_build_join_request_async (BbIdentity *self, BbInvite *invite, gint64
 
 /**
  * bb_identity_build_join_request_finish:
- * @self: a #BbIdentity
+ * @self: a [iface@BbSync.Identity]
  * @result: the #GAsyncResult
  * @error: return location for a #GError
+ *
+ * Finishes [method@BbSync.Identity.build_join_request_async].
  *
  * Returns: (transfer full): the signed join request, or %NULL on error
  *

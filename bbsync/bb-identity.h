@@ -48,7 +48,7 @@ G_DECLARE_INTERFACE (BbIdentity, bb_identity, BB, IDENTITY, GObject)
  * @unwrap_dek_async: unwraps a namespace DEK wrapped to this identity (required)
  * @unwrap_dek_finish: finishes @unwrap_dek_async
  *
- * The virtual methods of [iface@Identity].
+ * The virtual methods of [iface@BbSync.Identity].
  *
  * Every `_finish` has a default that returns the #GBytes an implementation passed to
  * g_task_return_pointer() on a #GTask whose source object is the identity, so an
@@ -65,38 +65,81 @@ struct _BbIdentityInterface
   GBytes *(*get_wrap_public_key) (BbIdentity *self);
   char *(*get_key_id) (BbIdentity *self);
 
-  void (*sign_payload_async) (BbIdentity *self, GBytes *payload, GCancellable *cancellable,
-                              GAsyncReadyCallback callback, gpointer user_data);
-  GBytes *(*sign_payload_finish) (BbIdentity *self, GAsyncResult *result, GError **error);
+  void (*sign_payload_async) (BbIdentity         *self,
+                              GBytes             *payload,
+                              GCancellable       *cancellable,
+                              GAsyncReadyCallback callback,
+                              gpointer            user_data);
+  GBytes *(*sign_payload_finish) (BbIdentity   *self,
+                                  GAsyncResult *result,
+                                  GError      **error);
 
-  void (*sign_login_async) (BbIdentity *self, GBytes *challenge, GCancellable *cancellable,
-                            GAsyncReadyCallback callback, gpointer user_data);
-  GBytes *(*sign_login_finish) (BbIdentity *self, GAsyncResult *result, GError **error);
-  void (*sign_refresh_async) (BbIdentity *self, GBytes *challenge, GCancellable *cancellable,
-                              GAsyncReadyCallback callback, gpointer user_data);
-  GBytes *(*sign_refresh_finish) (BbIdentity *self, GAsyncResult *result, GError **error);
-  void (*sign_revoke_all_tokens_async) (BbIdentity *self, GBytes *challenge,
-                                        GCancellable *cancellable, GAsyncReadyCallback callback,
-                                        gpointer user_data);
-  GBytes *(*sign_revoke_all_tokens_finish) (BbIdentity *self, GAsyncResult *result, GError **error);
-  void (*sign_create_invite_async) (BbIdentity *self, GBytes *challenge, const char *namespace_id,
-                                    const char *invite_id, GBytes *invite_server_secret_hash,
-                                    gint64 expires_at, guint max_pending, guint max_accepted,
-                                    GCancellable *cancellable, GAsyncReadyCallback callback,
-                                    gpointer user_data);
-  GBytes *(*sign_create_invite_finish) (BbIdentity *self, GAsyncResult *result, GError **error);
-  void (*sign_join_request_async) (BbIdentity *self, const char *namespace_id,
-                                   const char *invite_id, const char *server_origin,
-                                   gint64 expires_at, GCancellable *cancellable,
-                                   GAsyncReadyCallback callback, gpointer user_data);
-  GBytes *(*sign_join_request_finish) (BbIdentity *self, GAsyncResult *result, GError **error);
-  void (*attest_async) (BbIdentity *self, GBytes *challenge, GCancellable *cancellable,
-                        GAsyncReadyCallback callback, gpointer user_data);
-  GBytes *(*attest_finish) (BbIdentity *self, GAsyncResult *result, GError **error);
-  void (*unwrap_dek_async) (BbIdentity *self, const char *namespace_id, GBytes *wrapped_dek,
-                            GCancellable *cancellable, GAsyncReadyCallback callback,
-                            gpointer user_data);
-  GBytes *(*unwrap_dek_finish) (BbIdentity *self, GAsyncResult *result, GError **error);
+  void (*sign_login_async) (BbIdentity         *self,
+                            GBytes             *challenge,
+                            GCancellable       *cancellable,
+                            GAsyncReadyCallback callback,
+                            gpointer            user_data);
+  GBytes *(*sign_login_finish) (BbIdentity   *self,
+                                GAsyncResult *result,
+                                GError      **error);
+  void (*sign_refresh_async) (BbIdentity         *self,
+                              GBytes             *challenge,
+                              GCancellable       *cancellable,
+                              GAsyncReadyCallback callback,
+                              gpointer            user_data);
+  GBytes *(*sign_refresh_finish) (BbIdentity   *self,
+                                  GAsyncResult *result,
+                                  GError      **error);
+  void (*sign_revoke_all_tokens_async) (BbIdentity         *self,
+                                        GBytes             *challenge,
+                                        GCancellable       *cancellable,
+                                        GAsyncReadyCallback callback,
+                                        gpointer            user_data);
+  GBytes *(*sign_revoke_all_tokens_finish) (BbIdentity   *self,
+                                            GAsyncResult *result,
+                                            GError      **error);
+  void (*sign_create_invite_async) (BbIdentity         *self,
+                                    GBytes             *challenge,
+                                    const char         *namespace_id,
+                                    const char         *invite_id,
+                                    GBytes             *invite_server_secret_hash,
+                                    gint64              expires_at,
+                                    guint               max_pending,
+                                    guint               max_accepted,
+                                    GCancellable       *cancellable,
+                                    GAsyncReadyCallback callback,
+                                    gpointer            user_data);
+  GBytes *(*sign_create_invite_finish) (BbIdentity   *self,
+                                        GAsyncResult *result,
+                                        GError      **error);
+  void (*sign_join_request_async) (BbIdentity         *self,
+                                   const char         *namespace_id,
+                                   const char         *invite_id,
+                                   const char         *server_origin,
+                                   gint64              expires_at,
+                                   GCancellable       *cancellable,
+                                   GAsyncReadyCallback callback,
+                                   gpointer            user_data);
+  GBytes *(*sign_join_request_finish) (BbIdentity   *self,
+                                       GAsyncResult *result,
+                                       GError      **error);
+  void (*attest_async) (BbIdentity         *self,
+                        GBytes             *challenge,
+                        GCancellable       *cancellable,
+                        GAsyncReadyCallback callback,
+                        gpointer            user_data);
+  GBytes *(*attest_finish) (BbIdentity   *self,
+                            GAsyncResult *result,
+                            GError      **error);
+  void (*unwrap_dek_async) (BbIdentity         *self,
+                            const char         *namespace_id,
+                            GBytes             *wrapped_dek,
+                            GCancellable       *cancellable,
+                            GAsyncReadyCallback callback,
+                            gpointer            user_data);
+  GBytes *(*unwrap_dek_finish) (BbIdentity   *self,
+                                GAsyncResult *result,
+                                GError      **error);
 
   /*< private >*/
   gpointer padding[12];
@@ -112,58 +155,96 @@ BB_AVAILABLE_IN_ALL
 char *bb_identity_get_key_id (BbIdentity *self);
 
 BB_AVAILABLE_IN_ALL
-void bb_identity_sign_login_async (BbIdentity *self, GBytes *challenge, GCancellable *cancellable,
-                                   GAsyncReadyCallback callback, gpointer user_data);
+void bb_identity_sign_login_async (BbIdentity         *self,
+                                   GBytes             *challenge,
+                                   GCancellable       *cancellable,
+                                   GAsyncReadyCallback callback,
+                                   gpointer            user_data);
 BB_AVAILABLE_IN_ALL
-GBytes *bb_identity_sign_login_finish (BbIdentity *self, GAsyncResult *result, GError **error);
+GBytes *bb_identity_sign_login_finish (BbIdentity   *self,
+                                       GAsyncResult *result,
+                                       GError      **error);
 BB_AVAILABLE_IN_ALL
-void bb_identity_sign_refresh_async (BbIdentity *self, GBytes *challenge, GCancellable *cancellable,
-                                     GAsyncReadyCallback callback, gpointer user_data);
+void bb_identity_sign_refresh_async (BbIdentity         *self,
+                                     GBytes             *challenge,
+                                     GCancellable       *cancellable,
+                                     GAsyncReadyCallback callback,
+                                     gpointer            user_data);
 BB_AVAILABLE_IN_ALL
-GBytes *bb_identity_sign_refresh_finish (BbIdentity *self, GAsyncResult *result, GError **error);
+GBytes *bb_identity_sign_refresh_finish (BbIdentity   *self,
+                                         GAsyncResult *result,
+                                         GError      **error);
 BB_AVAILABLE_IN_ALL
-void bb_identity_sign_revoke_all_tokens_async (BbIdentity *self, GBytes *challenge,
-                                               GCancellable *cancellable,
-                                               GAsyncReadyCallback callback, gpointer user_data);
+void bb_identity_sign_revoke_all_tokens_async (BbIdentity         *self,
+                                               GBytes             *challenge,
+                                               GCancellable       *cancellable,
+                                               GAsyncReadyCallback callback,
+                                               gpointer            user_data);
 BB_AVAILABLE_IN_ALL
-GBytes *bb_identity_sign_revoke_all_tokens_finish (BbIdentity *self, GAsyncResult *result,
-                                                   GError **error);
+GBytes *bb_identity_sign_revoke_all_tokens_finish (BbIdentity   *self,
+                                                   GAsyncResult *result,
+                                                   GError      **error);
 BB_AVAILABLE_IN_ALL
-void bb_identity_sign_create_invite_async (BbIdentity *self, GBytes *challenge,
-                                           const char *namespace_id, const char *invite_id,
-                                           GBytes *invite_server_secret_hash, gint64 expires_at,
-                                           guint max_pending, guint max_accepted,
-                                           GCancellable *cancellable, GAsyncReadyCallback callback,
-                                           gpointer user_data);
+void bb_identity_sign_create_invite_async (BbIdentity         *self,
+                                           GBytes             *challenge,
+                                           const char         *namespace_id,
+                                           const char         *invite_id,
+                                           GBytes             *invite_server_secret_hash,
+                                           gint64              expires_at,
+                                           guint               max_pending,
+                                           guint               max_accepted,
+                                           GCancellable       *cancellable,
+                                           GAsyncReadyCallback callback,
+                                           gpointer            user_data);
 BB_AVAILABLE_IN_ALL
-GBytes *bb_identity_sign_create_invite_finish (BbIdentity *self, GAsyncResult *result,
-                                               GError **error);
+GBytes *bb_identity_sign_create_invite_finish (BbIdentity   *self,
+                                               GAsyncResult *result,
+                                               GError      **error);
 BB_AVAILABLE_IN_ALL
-void bb_identity_sign_join_request_async (BbIdentity *self, const char *namespace_id,
-                                          const char *invite_id, const char *server_origin,
-                                          gint64 expires_at, GCancellable *cancellable,
-                                          GAsyncReadyCallback callback, gpointer user_data);
+void bb_identity_sign_join_request_async (BbIdentity         *self,
+                                          const char         *namespace_id,
+                                          const char         *invite_id,
+                                          const char         *server_origin,
+                                          gint64              expires_at,
+                                          GCancellable       *cancellable,
+                                          GAsyncReadyCallback callback,
+                                          gpointer            user_data);
 BB_AVAILABLE_IN_ALL
-GBytes *bb_identity_sign_join_request_finish (BbIdentity *self, GAsyncResult *result,
-                                              GError **error);
+GBytes *bb_identity_sign_join_request_finish (BbIdentity   *self,
+                                              GAsyncResult *result,
+                                              GError      **error);
 BB_AVAILABLE_IN_ALL
-void bb_identity_attest_async (BbIdentity *self, GBytes *challenge, GCancellable *cancellable,
-                               GAsyncReadyCallback callback, gpointer user_data);
+void bb_identity_attest_async (BbIdentity         *self,
+                               GBytes             *challenge,
+                               GCancellable       *cancellable,
+                               GAsyncReadyCallback callback,
+                               gpointer            user_data);
 BB_AVAILABLE_IN_ALL
-GBytes *bb_identity_attest_finish (BbIdentity *self, GAsyncResult *result, GError **error);
+GBytes *bb_identity_attest_finish (BbIdentity   *self,
+                                   GAsyncResult *result,
+                                   GError      **error);
 BB_AVAILABLE_IN_ALL
-void bb_identity_unwrap_dek_async (BbIdentity *self, const char *namespace_id, GBytes *wrapped_dek,
-                                   GCancellable *cancellable, GAsyncReadyCallback callback,
-                                   gpointer user_data);
+void bb_identity_unwrap_dek_async (BbIdentity         *self,
+                                   const char         *namespace_id,
+                                   GBytes             *wrapped_dek,
+                                   GCancellable       *cancellable,
+                                   GAsyncReadyCallback callback,
+                                   gpointer            user_data);
 BB_AVAILABLE_IN_ALL
-GBytes *bb_identity_unwrap_dek_finish (BbIdentity *self, GAsyncResult *result, GError **error);
+GBytes *bb_identity_unwrap_dek_finish (BbIdentity   *self,
+                                       GAsyncResult *result,
+                                       GError      **error);
 
 BB_AVAILABLE_IN_ALL
-void bb_identity_build_join_request_async (BbIdentity *self, BbInvite *invite, gint64 expires_at,
-                                           GCancellable *cancellable, GAsyncReadyCallback callback,
-                                           gpointer user_data);
+void bb_identity_build_join_request_async (BbIdentity         *self,
+                                           BbInvite           *invite,
+                                           gint64              expires_at,
+                                           GCancellable       *cancellable,
+                                           GAsyncReadyCallback callback,
+                                           gpointer            user_data);
 BB_AVAILABLE_IN_ALL
-BbJoinRequest *bb_identity_build_join_request_finish (BbIdentity *self, GAsyncResult *result,
-                                                      GError **error);
+BbJoinRequest *bb_identity_build_join_request_finish (BbIdentity   *self,
+                                                      GAsyncResult *result,
+                                                      GError      **error);
 
 G_END_DECLS

@@ -9,7 +9,7 @@
  * (Secret Service, through libsecret), under the schema %BB_INVITE_SECRETS_SCHEMA_NAME:
  * never in the store file, never in a log or an error message. The item's secret is
  * the invite's URI (it carries the invite secret, the server origin and the expiry), so
- * a look-up gives back the whole #BbInvite. Items are found by the inviting identity's
+ * a look-up gives back the whole [struct@BbSync.Invite]. Items are found by the inviting identity's
  * key ID, the namespace ID and the invite ID; `expires-at` lets expired invites be
  * purged without reading any secret.
  *

@@ -28,7 +28,7 @@
  *
  * The text form is
  * `bitboxsync://join-namespace?v=1&s=<host[:port]>&n=<namespace>&i=<invite>&e=<expiry>#k=<secret>`;
- * see [ctor@Invite.new_from_uri] for the parsing rules and the protocol guide for the
+ * see [ctor@BbSync.Invite.new_from_uri] for the parsing rules and the protocol guide for the
  * compatibility details.
  *
  * Since: 0.1
@@ -471,6 +471,9 @@ bb_invite_to_uri (BbInvite *self)
  * bb_invite_get_version:
  * @self: an invite
  *
+ * Gets the version of the invite token, the `v` parameter of the invite URI. Only
+ * version 1 parses.
+ *
  * Returns: the invite token version, always 1
  *
  * Since: 0.1
@@ -486,6 +489,9 @@ bb_invite_get_version (BbInvite *self)
 /**
  * bb_invite_get_namespace_id:
  * @self: an invite
+ *
+ * Gets the ID of the shared namespace the invite admits to, as 32 lower-case hex
+ * characters.
  *
  * Returns: (transfer none): the namespace ID (lower-case hex)
  *
@@ -503,6 +509,9 @@ bb_invite_get_namespace_id (BbInvite *self)
  * bb_invite_get_invite_id:
  * @self: an invite
  *
+ * Gets the ID of the invite, as 32 lower-case hex characters. Members revoke the invite
+ * by it.
+ *
  * Returns: (transfer none): the invite ID (lower-case hex)
  *
  * Since: 0.1
@@ -519,6 +528,9 @@ bb_invite_get_invite_id (BbInvite *self)
  * bb_invite_get_server_origin:
  * @self: an invite
  *
+ * Gets the origin of the server the namespace lives on, in canonical form. A joining
+ * device must talk to that server: its join request is bound to the origin.
+ *
  * Returns: (transfer none): the canonical server origin, such as `https://sync.example`
  *
  * Since: 0.1
@@ -534,6 +546,9 @@ bb_invite_get_server_origin (BbInvite *self)
 /**
  * bb_invite_get_expires_at:
  * @self: an invite
+ *
+ * Gets when the invite expires, in Unix seconds (UTC). After that no join request
+ * through it is accepted.
  *
  * Returns: the expiry in Unix seconds
  *
@@ -621,7 +636,7 @@ verify_fail (GError **error, BbSyncError code, const char *message)
  * bb_invite_verify_join_request:
  * @invite: the invite the request came through, as kept by the member who created it
  * @namespace_id: the ID (lower-case hex) of the namespace the approver is admitting to
- * @entry: a pending join request, as listed by [method@Client.list_join_requests_async]
+ * @entry: a pending join request, as listed by [method@BbSync.Client.list_join_requests_async]
  * @now: the current time in Unix seconds (UTC), such as
  *   `g_get_real_time () / G_USEC_PER_SEC`; tests pass a fixed value
  * @error: return location for a #GError
@@ -666,7 +681,7 @@ verify_fail (GError **error, BbSyncError code, const char *message)
  * Unless stated otherwise a failure is %BB_SYNC_ERROR_INVALID_INPUT. Nothing secret
  * appears in the messages.
  *
- * On success, approve with [method@Invite.dup_server_secret] and the request's wrap
+ * On success, approve with [method@BbSync.Invite.dup_server_secret] and the request's wrap
  * public key (lower-case hex, already checked to decode) as the recipient of the wrapped
  * namespace key.
  *

@@ -20,11 +20,12 @@
  * an unresolved conflict. Values themselves live in the app's value backend; the base
  * and conflict values here are encoded plaintext, which the SQLite store seals at rest.
  *
- * The transition methods ([method@ItemState.mark_clean], [method@ItemState.mark_dirty],
- * [method@ItemState.mark_dirty_with_base], [method@ItemState.mark_conflict] and
- * [method@ItemState.clear_conflict]) are the only ways the engine changes an item.
- * All but the last set [property@ItemState:updated-at] to the current time. Times are
- * Unix times in microseconds (UTC).
+ * The transition methods ([method@BbSync.ItemState.mark_clean],
+ * [method@BbSync.ItemState.mark_dirty], [method@BbSync.ItemState.mark_dirty_with_base],
+ * [method@BbSync.ItemState.mark_conflict] and [method@BbSync.ItemState.clear_conflict]) are
+ * the only ways the engine changes an item. All but the last set
+ * [property@BbSync.ItemState:updated-at] to the current time. Times are Unix times in
+ * microseconds (UTC).
  *
  * Since: 0.1
  */
@@ -294,7 +295,7 @@ bb_item_state_class_init (BbItemStateClass *klass)
   /**
    * BbItemState:base-version:
    *
-   * The version that [property@ItemState:base-value] belongs to.
+   * The version that [property@BbSync.ItemState:base-value] belongs to.
    *
    * Since: 0.1
    */
@@ -383,7 +384,7 @@ bb_item_state_init (BbItemState *self)
  * Creates an item state that was never seen on the server: version 0, no base, clean,
  * no conflict.
  *
- * Returns: (transfer full): a new #BbItemState
+ * Returns: (transfer full): a new [class@BbSync.ItemState]
  *
  * Since: 0.1
  */
@@ -403,11 +404,11 @@ bb_item_state_new (const char *key_id, const char *namespace_id, const char *col
 
 /**
  * bb_item_state_copy:
- * @self: a #BbItemState
+ * @self: a [class@BbSync.ItemState]
  *
  * Makes an independent copy of @self.
  *
- * Returns: (transfer full): a new #BbItemState with the same fields
+ * Returns: (transfer full): a new [class@BbSync.ItemState] with the same fields
  *
  * Since: 0.1
  */
@@ -447,7 +448,9 @@ bb_item_state_copy (BbItemState *self)
 
 /**
  * bb_item_state_get_key_id:
- * @self: a #BbItemState
+ * @self: a [class@BbSync.ItemState]
+ *
+ * Gets the key ID of the identity the record belongs to. Never %NULL; empty until set.
  *
  * Returns: the key ID
  *
@@ -455,10 +458,10 @@ bb_item_state_copy (BbItemState *self)
  */
 /**
  * bb_item_state_set_key_id:
- * @self: a #BbItemState
+ * @self: a [class@BbSync.ItemState]
  * @key_id: (nullable): the key ID
  *
- * Sets [property@ItemState:key-id].
+ * Sets [property@BbSync.ItemState:key-id].
  *
  * Since: 0.1
  */
@@ -466,7 +469,9 @@ DEFINE_STRING_ACCESSORS (key_id, PROP_KEY_ID)
 
 /**
  * bb_item_state_get_namespace_id:
- * @self: a #BbItemState
+ * @self: a [class@BbSync.ItemState]
+ *
+ * Gets the ID of the namespace the item lives in. Never %NULL; empty until set.
  *
  * Returns: the namespace ID
  *
@@ -474,10 +479,10 @@ DEFINE_STRING_ACCESSORS (key_id, PROP_KEY_ID)
  */
 /**
  * bb_item_state_set_namespace_id:
- * @self: a #BbItemState
+ * @self: a [class@BbSync.ItemState]
  * @namespace_id: (nullable): the namespace ID
  *
- * Sets [property@ItemState:namespace-id].
+ * Sets [property@BbSync.ItemState:namespace-id].
  *
  * Since: 0.1
  */
@@ -485,7 +490,9 @@ DEFINE_STRING_ACCESSORS (namespace_id, PROP_NAMESPACE_ID)
 
 /**
  * bb_item_state_get_collection:
- * @self: a #BbItemState
+ * @self: a [class@BbSync.ItemState]
+ *
+ * Gets the name of the collection of the item. Never %NULL; empty until set.
  *
  * Returns: the collection name
  *
@@ -493,10 +500,10 @@ DEFINE_STRING_ACCESSORS (namespace_id, PROP_NAMESPACE_ID)
  */
 /**
  * bb_item_state_set_collection:
- * @self: a #BbItemState
+ * @self: a [class@BbSync.ItemState]
  * @collection: (nullable): the collection name
  *
- * Sets [property@ItemState:collection].
+ * Sets [property@BbSync.ItemState:collection].
  *
  * Since: 0.1
  */
@@ -504,7 +511,9 @@ DEFINE_STRING_ACCESSORS (collection, PROP_COLLECTION)
 
 /**
  * bb_item_state_get_key:
- * @self: a #BbItemState
+ * @self: a [class@BbSync.ItemState]
+ *
+ * Gets the key of the item within its collection. Never %NULL; empty until set.
  *
  * Returns: the logical key
  *
@@ -512,10 +521,10 @@ DEFINE_STRING_ACCESSORS (collection, PROP_COLLECTION)
  */
 /**
  * bb_item_state_set_key:
- * @self: a #BbItemState
+ * @self: a [class@BbSync.ItemState]
  * @key: (nullable): the logical key
  *
- * Sets [property@ItemState:key].
+ * Sets [property@BbSync.ItemState:key].
  *
  * Since: 0.1
  */
@@ -523,7 +532,10 @@ DEFINE_STRING_ACCESSORS (key, PROP_KEY)
 
 /**
  * bb_item_state_get_item_id:
- * @self: a #BbItemState
+ * @self: a [class@BbSync.ItemState]
+ *
+ * Gets the item ID under which the server stores the item, in lower-case hex. Never
+ * %NULL; empty until set.
  *
  * Returns: the item ID
  *
@@ -531,10 +543,10 @@ DEFINE_STRING_ACCESSORS (key, PROP_KEY)
  */
 /**
  * bb_item_state_set_item_id:
- * @self: a #BbItemState
+ * @self: a [class@BbSync.ItemState]
  * @item_id: (nullable): the item ID
  *
- * Sets [property@ItemState:item-id].
+ * Sets [property@BbSync.ItemState:item-id].
  *
  * Since: 0.1
  */
@@ -542,7 +554,10 @@ DEFINE_STRING_ACCESSORS (item_id, PROP_ITEM_ID)
 
 /**
  * bb_item_state_get_version:
- * @self: a #BbItemState
+ * @self: a [class@BbSync.ItemState]
+ *
+ * Gets the highest server version of the item known locally. 0 means the server has
+ * never held it: the next upload creates it.
  *
  * Returns: the highest server version known locally
  *
@@ -557,10 +572,10 @@ bb_item_state_get_version (BbItemState *self)
 
 /**
  * bb_item_state_set_version:
- * @self: a #BbItemState
+ * @self: a [class@BbSync.ItemState]
  * @version: the version
  *
- * Sets [property@ItemState:version].
+ * Sets [property@BbSync.ItemState:version].
  *
  * Since: 0.1
  */
@@ -573,7 +588,10 @@ bb_item_state_set_version (BbItemState *self, guint64 version)
 
 /**
  * bb_item_state_get_base_version:
- * @self: a #BbItemState
+ * @self: a [class@BbSync.ItemState]
+ *
+ * Gets the version [method@BbSync.ItemState.get_base_value] belongs to: the server
+ * version of the last point where local and remote agreed.
  *
  * Returns: the version of the merge base
  *
@@ -588,10 +606,10 @@ bb_item_state_get_base_version (BbItemState *self)
 
 /**
  * bb_item_state_set_base_version:
- * @self: a #BbItemState
+ * @self: a [class@BbSync.ItemState]
  * @base_version: the version of the merge base
  *
- * Sets [property@ItemState:base-version].
+ * Sets [property@BbSync.ItemState:base-version].
  *
  * Since: 0.1
  */
@@ -604,7 +622,10 @@ bb_item_state_set_base_version (BbItemState *self, guint64 base_version)
 
 /**
  * bb_item_state_get_base_value:
- * @self: a #BbItemState
+ * @self: a [class@BbSync.ItemState]
+ *
+ * Gets the encoded value of the last clean sync point, the common ancestor a three-way
+ * merge starts from. It is plaintext; the SQLite store seals it at rest.
  *
  * Returns: (transfer none) (nullable): the encoded merge base, or %NULL
  *
@@ -619,10 +640,10 @@ bb_item_state_get_base_value (BbItemState *self)
 
 /**
  * bb_item_state_set_base_value:
- * @self: a #BbItemState
+ * @self: a [class@BbSync.ItemState]
  * @base_value: (nullable): the encoded merge base
  *
- * Sets [property@ItemState:base-value] to a copy of @base_value.
+ * Sets [property@BbSync.ItemState:base-value] to a copy of @base_value.
  *
  * Since: 0.1
  */
@@ -635,7 +656,10 @@ bb_item_state_set_base_value (BbItemState *self, GBytes *base_value)
 
 /**
  * bb_item_state_get_dirty:
- * @self: a #BbItemState
+ * @self: a [class@BbSync.ItemState]
+ *
+ * Gets whether the current backend value differs from the last clean one and must be
+ * uploaded.
  *
  * Returns: whether the item must be uploaded
  *
@@ -650,11 +674,11 @@ bb_item_state_get_dirty (BbItemState *self)
 
 /**
  * bb_item_state_set_dirty:
- * @self: a #BbItemState
+ * @self: a [class@BbSync.ItemState]
  * @dirty: whether the item must be uploaded
  *
- * Sets [property@ItemState:dirty] without touching anything else; the engine uses
- * [method@ItemState.mark_dirty] instead.
+ * Sets [property@BbSync.ItemState:dirty] without touching anything else; the engine uses
+ * [method@BbSync.ItemState.mark_dirty] instead.
  *
  * Since: 0.1
  */
@@ -667,7 +691,10 @@ bb_item_state_set_dirty (BbItemState *self, gboolean dirty)
 
 /**
  * bb_item_state_get_conflict:
- * @self: a #BbItemState
+ * @self: a [class@BbSync.ItemState]
+ *
+ * Gets whether the item has an unresolved conflict. The item is not uploaded while it
+ * has one.
  *
  * Returns: whether the item has an unresolved conflict
  *
@@ -682,10 +709,10 @@ bb_item_state_get_conflict (BbItemState *self)
 
 /**
  * bb_item_state_set_conflict:
- * @self: a #BbItemState
+ * @self: a [class@BbSync.ItemState]
  * @conflict: whether the item has an unresolved conflict
  *
- * Sets [property@ItemState:conflict].
+ * Sets [property@BbSync.ItemState:conflict].
  *
  * Since: 0.1
  */
@@ -698,7 +725,9 @@ bb_item_state_set_conflict (BbItemState *self, gboolean conflict)
 
 /**
  * bb_item_state_get_conflict_remote_version:
- * @self: a #BbItemState
+ * @self: a [class@BbSync.ItemState]
+ *
+ * Gets the server version of the remote value of an unresolved conflict.
  *
  * Returns: the remote version of the conflict, or 0
  *
@@ -713,10 +742,10 @@ bb_item_state_get_conflict_remote_version (BbItemState *self)
 
 /**
  * bb_item_state_set_conflict_remote_version:
- * @self: a #BbItemState
+ * @self: a [class@BbSync.ItemState]
  * @version: the remote version of the conflict
  *
- * Sets [property@ItemState:conflict-remote-version].
+ * Sets [property@BbSync.ItemState:conflict-remote-version].
  *
  * Since: 0.1
  */
@@ -729,7 +758,10 @@ bb_item_state_set_conflict_remote_version (BbItemState *self, guint64 version)
 
 /**
  * bb_item_state_get_conflict_remote_value:
- * @self: a #BbItemState
+ * @self: a [class@BbSync.ItemState]
+ *
+ * Gets the encoded remote value of an unresolved conflict, kept until the app resolves
+ * it.
  *
  * Returns: (transfer none) (nullable): the encoded remote value of the conflict
  *
@@ -744,10 +776,10 @@ bb_item_state_get_conflict_remote_value (BbItemState *self)
 
 /**
  * bb_item_state_set_conflict_remote_value:
- * @self: a #BbItemState
+ * @self: a [class@BbSync.ItemState]
  * @value: (nullable): the encoded remote value of the conflict
  *
- * Sets [property@ItemState:conflict-remote-value] to a copy of @value.
+ * Sets [property@BbSync.ItemState:conflict-remote-value] to a copy of @value.
  *
  * Since: 0.1
  */
@@ -760,7 +792,9 @@ bb_item_state_set_conflict_remote_value (BbItemState *self, GBytes *value)
 
 /**
  * bb_item_state_get_updated_at:
- * @self: a #BbItemState
+ * @self: a [class@BbSync.ItemState]
+ *
+ * Gets when the record was last written locally. Uploads are ordered by it.
  *
  * Returns: the time of the last local write in Unix microseconds, or 0
  *
@@ -775,10 +809,10 @@ bb_item_state_get_updated_at (BbItemState *self)
 
 /**
  * bb_item_state_set_updated_at:
- * @self: a #BbItemState
+ * @self: a [class@BbSync.ItemState]
  * @updated_at: a time in Unix microseconds, or 0 to let the store set it on save
  *
- * Sets [property@ItemState:updated-at].
+ * Sets [property@BbSync.ItemState:updated-at].
  *
  * Since: 0.1
  */
@@ -813,7 +847,7 @@ clear_conflict_fields (BbItemState *self)
 
 /**
  * bb_item_state_has_merge_base:
- * @self: a #BbItemState
+ * @self: a [class@BbSync.ItemState]
  *
  * An item has a merge base when its base version is not 0 or its base value is not
  * empty. Without one, a merge is called with no base (first enable, metadata loss,
@@ -833,7 +867,7 @@ bb_item_state_has_merge_base (BbItemState *self)
 
 /**
  * bb_item_state_mark_clean:
- * @self: a #BbItemState
+ * @self: a [class@BbSync.ItemState]
  * @version: the server version now in sync
  * @base_value: (nullable): the encoded value at @version
  *
@@ -860,7 +894,7 @@ bb_item_state_mark_clean (BbItemState *self, guint64 version, GBytes *base_value
 
 /**
  * bb_item_state_mark_dirty:
- * @self: a #BbItemState
+ * @self: a [class@BbSync.ItemState]
  *
  * Marks the item for upload and touches it; nothing else changes.
  *
@@ -879,11 +913,11 @@ bb_item_state_mark_dirty (BbItemState *self)
 
 /**
  * bb_item_state_mark_dirty_with_base:
- * @self: a #BbItemState
+ * @self: a [class@BbSync.ItemState]
  * @version: the server version the new base belongs to
  * @base_value: (nullable): the encoded value at @version
  *
- * Like [method@ItemState.mark_clean], but the item stays dirty: used after a merge
+ * Like [method@BbSync.ItemState.mark_clean], but the item stays dirty: used after a merge
  * whose result must be uploaded on top of @version.
  *
  * Since: 0.1
@@ -905,7 +939,7 @@ bb_item_state_mark_dirty_with_base (BbItemState *self, guint64 version, GBytes *
 
 /**
  * bb_item_state_mark_conflict:
- * @self: a #BbItemState
+ * @self: a [class@BbSync.ItemState]
  * @remote_version: the conflicting remote version
  * @remote_value: (nullable): the encoded conflicting remote value
  *
@@ -933,11 +967,11 @@ bb_item_state_mark_conflict (BbItemState *self, guint64 remote_version, GBytes *
 
 /**
  * bb_item_state_clear_conflict:
- * @self: a #BbItemState
+ * @self: a [class@BbSync.ItemState]
  *
  * Clears the conflict fields (conflict flag, remote version and value). Nothing else
- * changes, not even [property@ItemState:updated-at]; the resolve calls follow it with
- * [method@ItemState.mark_dirty].
+ * changes, not even [property@BbSync.ItemState:updated-at]; the resolve calls follow it with
+ * [method@BbSync.ItemState.mark_dirty].
  *
  * Since: 0.1
  */

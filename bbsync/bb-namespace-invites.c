@@ -324,11 +324,11 @@ create_ready (GObject *source, GAsyncResult *result, gpointer user_data)
 
 /**
  * bb_namespace_create_invite_async:
- * @self: a #BbNamespace of kind `shared`
+ * @self: a [class@BbSync.Namespace] of kind `shared`
  * @server_origin: the public origin of the server to put in the invite, for example
  *   `https://sync.example`; it must be one the server is configured with
  * @ttl_seconds: the invite's lifetime in seconds (at most one hour), or 0 for
- *   [property@SyncEngine:invite-ttl]
+ *   [property@BbSync.SyncEngine:invite-ttl]
  * @max_accepted: how many requests the invite may admit (1 to 10), or 0 for 10
  * @max_pending: the limit of pending requests through the invite (1 to 20), or 0 to
  *   register the invite without one (the variant a BitBox02 signs)
@@ -339,8 +339,8 @@ create_ready (GObject *source, GAsyncResult *result, gpointer user_data)
  * Creates an invite to the namespace: a new invite ID and invite secret, registered with
  * the server through an intent the identity signs. The invite secret never reaches the
  * server; it is kept in the keyring (schema `org.bbsync.InviteSecret`) for
- * [method@Namespace.approve_join_request_async] before the call returns. Share the
- * invite's URI ([method@Invite.to_uri]) with the person to invite.
+ * [method@BbSync.Namespace.approve_join_request_async] before the call returns. Share the
+ * invite's URI ([method@BbSync.Invite.to_uri]) with the person to invite.
  * The keyring secrets of expired invites are deleted on the way.
  *
  * The namespace must be shared: inviting to a default namespace fails with
@@ -404,11 +404,11 @@ bb_namespace_create_invite_async (BbNamespace *self, const char *server_origin, 
 
 /**
  * bb_namespace_create_invite_finish:
- * @self: a #BbNamespace
+ * @self: a [class@BbSync.Namespace]
  * @result: the result passed to the callback
  * @error: return location for a #GError
  *
- * Finishes [method@Namespace.create_invite_async].
+ * Finishes [method@BbSync.Namespace.create_invite_async].
  *
  * Returns: (transfer full): the invite, or %NULL on error: %BB_SYNC_ERROR_INVALID_INPUT
  *   for a default namespace or a limit out of range, %BB_SYNC_ERROR_KEYRING when the
@@ -483,8 +483,8 @@ submit_built (GObject *source, GAsyncResult *result, gpointer user_data)
 
 /**
  * bb_sync_engine_submit_join_request_async:
- * @self: a #BbSyncEngine
- * @scanned: an invite scanned or pasted by the user, see [ctor@Invite.new_from_uri]
+ * @self: a [class@BbSync.SyncEngine]
+ * @scanned: an invite scanned or pasted by the user, see [ctor@BbSync.Invite.new_from_uri]
  * @cancellable: (nullable): a #GCancellable
  * @callback: (scope async): called when the request is submitted
  * @user_data: data for @callback
@@ -493,7 +493,7 @@ submit_built (GObject *source, GAsyncResult *result, gpointer user_data)
  * at most ten minutes and never outlives the invite), which carries a proof that the
  * requester saw the invite secret, and the request is submitted with the invite's
  * server secret, logging in first if needed. Once a member approves it, join the
- * namespace with [method@SyncEngine.join_namespace_async] (or let a sync pass find it).
+ * namespace with [method@BbSync.SyncEngine.join_namespace_async] (or let a sync pass find it).
  *
  * Since: 0.1
  */
@@ -533,11 +533,11 @@ bb_sync_engine_submit_join_request_async (BbSyncEngine *self, BbInvite *scanned,
 
 /**
  * bb_sync_engine_submit_join_request_finish:
- * @self: a #BbSyncEngine
+ * @self: a [class@BbSync.SyncEngine]
  * @result: the result passed to the callback
  * @error: return location for a #GError
  *
- * Finishes [method@SyncEngine.submit_join_request_async].
+ * Finishes [method@BbSync.SyncEngine.submit_join_request_async].
  *
  * Returns: (transfer full): the submitted request as the server lists it (status
  *   `pending`), or %NULL on error
@@ -626,14 +626,14 @@ refresh_done (GObject *source, GAsyncResult *result, gpointer user_data)
 
 /**
  * bb_namespace_refresh_join_requests_async:
- * @self: a #BbNamespace of kind `shared`
+ * @self: a [class@BbSync.Namespace] of kind `shared`
  * @cancellable: (nullable): a #GCancellable
  * @callback: (scope async): called when the list is up to date
  * @user_data: data for @callback
  *
  * Lists the pending join requests of the namespace, through all of its invites, and
- * updates [method@Namespace.get_join_requests] with them, logging in first if needed.
- * Listing checks nothing; [method@Namespace.approve_join_request_async] does.
+ * updates [method@BbSync.Namespace.get_join_requests] with them, logging in first if needed.
+ * Listing checks nothing; [method@BbSync.Namespace.approve_join_request_async] does.
  * The keyring secrets of expired invites are deleted on the way.
  *
  * Since: 0.1
@@ -658,11 +658,11 @@ bb_namespace_refresh_join_requests_async (BbNamespace *self, GCancellable *cance
 
 /**
  * bb_namespace_refresh_join_requests_finish:
- * @self: a #BbNamespace
+ * @self: a [class@BbSync.Namespace]
  * @result: the result passed to the callback
  * @error: return location for a #GError
  *
- * Finishes [method@Namespace.refresh_join_requests_async].
+ * Finishes [method@BbSync.Namespace.refresh_join_requests_async].
  *
  * Returns: %TRUE once the list model is up to date
  *
@@ -680,13 +680,13 @@ bb_namespace_refresh_join_requests_finish (BbNamespace *self, GAsyncResult *resu
 
 /**
  * bb_namespace_get_join_requests:
- * @self: a #BbNamespace
+ * @self: a [class@BbSync.Namespace]
  *
  * The pending join requests of the namespace, as of the last
- * [method@Namespace.refresh_join_requests_async]. Approving or rejecting a request
+ * [method@BbSync.Namespace.refresh_join_requests_async]. Approving or rejecting a request
  * removes it.
  *
- * Returns: (transfer none): a list model of [class@PendingJoinRequest]
+ * Returns: (transfer none): a list model of [class@BbSync.PendingJoinRequest]
  *
  * Since: 0.1
  */
@@ -995,8 +995,8 @@ approve_start (BbNamespace *self, BbJoinRequest *request, BbInvite *invite, gpoi
 
 /**
  * bb_namespace_approve_join_request_async:
- * @self: a #BbNamespace of kind `shared`
- * @request: a pending request, see [method@PendingJoinRequest.get_request]
+ * @self: a [class@BbSync.Namespace] of kind `shared`
+ * @request: a pending request, see [method@BbSync.PendingJoinRequest.get_request]
  * @cancellable: (nullable): a #GCancellable
  * @callback: (scope async): called when the request is approved
  * @user_data: data for @callback
@@ -1004,11 +1004,11 @@ approve_start (BbNamespace *self, BbJoinRequest *request, BbInvite *invite, gpoi
  * Admits the requester to the namespace. The request is first checked in full against
  * the invite it came through, read back from the keyring: the requester's key ID and
  * signature, the proof that the requester saw the invite secret, the namespace, the
- * server origin and the expiry ([method@Invite.verify_join_request]). On any failure
+ * server origin and the expiry ([method@BbSync.Invite.verify_join_request]). On any failure
  * nothing is approved and that error is returned. Then the namespace key is wrapped to
  * the requester's wrap key and the approval is sent with the invite's server secret.
  *
- * The request is looked up among [method@Namespace.get_join_requests], which is
+ * The request is looked up among [method@BbSync.Namespace.get_join_requests], which is
  * refreshed first when it is not there; on success it leaves the model.
  * When the approval uses the invite up (its accepted count reaches its
  * `max_accepted`, as the server lists it), the invite secret is deleted from the keyring.
@@ -1030,11 +1030,11 @@ bb_namespace_approve_join_request_async (BbNamespace *self, BbJoinRequest *reque
 
 /**
  * bb_namespace_approve_join_request_finish:
- * @self: a #BbNamespace
+ * @self: a [class@BbSync.Namespace]
  * @result: the result passed to the callback
  * @error: return location for a #GError
  *
- * Finishes [method@Namespace.approve_join_request_async].
+ * Finishes [method@BbSync.Namespace.approve_join_request_async].
  *
  * Returns: %TRUE once approved; %FALSE with %BB_SYNC_ERROR_NOT_FOUND when the request is
  *   not pending or the keyring holds no secret of its invite (revoked or expired), or the
@@ -1054,17 +1054,17 @@ bb_namespace_approve_join_request_finish (BbNamespace *self, GAsyncResult *resul
 
 /**
  * bb_namespace_approve_join_request_with_invite_async:
- * @self: a #BbNamespace of kind `shared`
- * @request: a pending request, see [method@PendingJoinRequest.get_request]
+ * @self: a [class@BbSync.Namespace] of kind `shared`
+ * @request: a pending request, see [method@BbSync.PendingJoinRequest.get_request]
  * @invite: the invite @request came through, with its invite secret
  * @cancellable: (nullable): a #GCancellable
  * @callback: (scope async): called when the request is approved
  * @user_data: data for @callback
  *
- * Like [method@Namespace.approve_join_request_async], for apps that keep the invite
+ * Like [method@BbSync.Namespace.approve_join_request_async], for apps that keep the invite
  * secret themselves rather than in the keyring: @request is checked in full against
  * @invite instead of an invite read back from the keyring
- * ([method@Invite.verify_join_request]), and on any failure nothing is approved and
+ * ([method@BbSync.Invite.verify_join_request]), and on any failure nothing is approved and
  * that error is returned. The approval is sent with the server secret of @invite.
  *
  * When the approval uses the invite up, a secret of it in the keyring, if any, is
@@ -1089,11 +1089,11 @@ bb_namespace_approve_join_request_with_invite_async (BbNamespace *self, BbJoinRe
 
 /**
  * bb_namespace_approve_join_request_with_invite_finish:
- * @self: a #BbNamespace
+ * @self: a [class@BbSync.Namespace]
  * @result: the result passed to the callback
  * @error: return location for a #GError
  *
- * Finishes [method@Namespace.approve_join_request_with_invite_async].
+ * Finishes [method@BbSync.Namespace.approve_join_request_with_invite_async].
  *
  * Returns: %TRUE once approved; %FALSE with %BB_SYNC_ERROR_NOT_FOUND when the request is
  *   not pending, or the error of the failed check (for example
@@ -1144,15 +1144,15 @@ reject_found (GTask *task)
 
 /**
  * bb_namespace_reject_join_request_async:
- * @self: a #BbNamespace of kind `shared`
- * @request: a pending request, see [method@PendingJoinRequest.get_request]
+ * @self: a [class@BbSync.Namespace] of kind `shared`
+ * @request: a pending request, see [method@BbSync.PendingJoinRequest.get_request]
  * @cancellable: (nullable): a #GCancellable
  * @callback: (scope async): called when the request is rejected
  * @user_data: data for @callback
  *
  * Rejects a pending join request. Like
- * [method@Namespace.approve_join_request_async], it looks the request up among
- * [method@Namespace.get_join_requests] and removes it from there on success.
+ * [method@BbSync.Namespace.approve_join_request_async], it looks the request up among
+ * [method@BbSync.Namespace.get_join_requests] and removes it from there on success.
  *
  * Since: 0.1
  */
@@ -1179,11 +1179,11 @@ bb_namespace_reject_join_request_async (BbNamespace *self, BbJoinRequest *reques
 
 /**
  * bb_namespace_reject_join_request_finish:
- * @self: a #BbNamespace
+ * @self: a [class@BbSync.Namespace]
  * @result: the result passed to the callback
  * @error: return location for a #GError
  *
- * Finishes [method@Namespace.reject_join_request_async].
+ * Finishes [method@BbSync.Namespace.reject_join_request_async].
  *
  * Returns: %TRUE once rejected
  *
@@ -1254,15 +1254,15 @@ revoke_body (BbSyncEngine *engine, gpointer body_data, GCancellable *cancellable
 
 /**
  * bb_namespace_revoke_invite_async:
- * @self: a #BbNamespace of kind `shared`
- * @invite_id: the invite ID, see [method@Invite.get_invite_id]
+ * @self: a [class@BbSync.Namespace] of kind `shared`
+ * @invite_id: the invite ID, see [method@BbSync.Invite.get_invite_id]
  * @cancellable: (nullable): a #GCancellable
  * @callback: (scope async): called when the invite is revoked
  * @user_data: data for @callback
  *
  * Revokes an invite on the server, so that it admits no more requests, and deletes its
  * secret from the keyring: requests that came through it can no longer be approved.
- * Once the server revoked it, the invite leaves [method@Namespace.get_invites].
+ * Once the server revoked it, the invite leaves [method@BbSync.Namespace.get_invites].
  *
  * Since: 0.1
  */
@@ -1289,11 +1289,11 @@ bb_namespace_revoke_invite_async (BbNamespace *self, const char *invite_id,
 
 /**
  * bb_namespace_revoke_invite_finish:
- * @self: a #BbNamespace
+ * @self: a [class@BbSync.Namespace]
  * @result: the result passed to the callback
  * @error: return location for a #GError
  *
- * Finishes [method@Namespace.revoke_invite_async].
+ * Finishes [method@BbSync.Namespace.revoke_invite_async].
  *
  * Returns: %TRUE once revoked and its secret deleted
  *
@@ -1331,13 +1331,13 @@ invites_refreshed (GObject *source, GAsyncResult *result, gpointer user_data)
 
 /**
  * bb_namespace_refresh_invites_async:
- * @self: a #BbNamespace of kind `shared`
+ * @self: a [class@BbSync.Namespace] of kind `shared`
  * @cancellable: (nullable): a #GCancellable
  * @callback: (scope async): called when the list is up to date
  * @user_data: data for @callback
  *
  * Lists the invites of the namespace on the server and replaces the items of
- * [method@Namespace.get_invites] with the open ones, logging in first if needed.
+ * [method@BbSync.Namespace.get_invites] with the open ones, logging in first if needed.
  * The keyring secrets of expired invites are deleted on the way.
  *
  * Since: 0.1
@@ -1361,11 +1361,11 @@ bb_namespace_refresh_invites_async (BbNamespace *self, GCancellable *cancellable
 
 /**
  * bb_namespace_refresh_invites_finish:
- * @self: a #BbNamespace
+ * @self: a [class@BbSync.Namespace]
  * @result: the result passed to the callback
  * @error: return location for a #GError
  *
- * Finishes [method@Namespace.refresh_invites_async].
+ * Finishes [method@BbSync.Namespace.refresh_invites_async].
  *
  * Returns: %TRUE once the list model is up to date
  *
@@ -1383,19 +1383,19 @@ bb_namespace_refresh_invites_finish (BbNamespace *self, GAsyncResult *result, GE
 
 /**
  * bb_namespace_get_invites:
- * @self: a #BbNamespace
+ * @self: a [class@BbSync.Namespace]
  *
  * The open invites of the namespace, as of the last
- * [method@Namespace.refresh_invites_async]: those the server lists that are not
+ * [method@BbSync.Namespace.refresh_invites_async]: those the server lists that are not
  * revoked, not used up (their accepted count below their `max_accepted`) and not
  * expired by the engine's clock when listed. An invite that expires later stays until
  * the next refresh.
  *
- * Creating an invite with [method@Namespace.create_invite_async] adds it, revoking it
- * with [method@Namespace.revoke_invite_async] removes it, and an approval refreshes the
+ * Creating an invite with [method@BbSync.Namespace.create_invite_async] adds it, revoking it
+ * with [method@BbSync.Namespace.revoke_invite_async] removes it, and an approval refreshes the
  * list (the counts change).
  *
- * Returns: (transfer none): a list model of [class@OpenInvite]
+ * Returns: (transfer none): a list model of [class@BbSync.OpenInvite]
  *
  * Since: 0.1
  */

@@ -17,7 +17,7 @@
  * reconciled at that head, and the unwrapped namespace key (DEK).
  *
  * A record is a plain value: changing it changes nothing in a store until it is saved
- * with [method@Store.save_namespace]. Times are Unix times in microseconds (UTC).
+ * with [method@BbSync.Store.save_namespace]. Times are Unix times in microseconds (UTC).
  *
  * The DEK is a secret: the record keeps its own copy in memory that is wiped when it
  * is replaced and when the record is finalized.
@@ -235,7 +235,7 @@ bb_namespace_state_init (BbNamespaceState *self)
  *
  * Creates an empty namespace state.
  *
- * Returns: (transfer full): a new #BbNamespaceState
+ * Returns: (transfer full): a new [class@BbSync.NamespaceState]
  *
  * Since: 0.1
  */
@@ -251,11 +251,11 @@ bb_namespace_state_new (const char *key_id, const char *namespace_id)
 
 /**
  * bb_namespace_state_copy:
- * @self: a #BbNamespaceState
+ * @self: a [class@BbSync.NamespaceState]
  *
  * Makes an independent copy of @self, including a private copy of the DEK.
  *
- * Returns: (transfer full): a new #BbNamespaceState with the same fields
+ * Returns: (transfer full): a new [class@BbSync.NamespaceState] with the same fields
  *
  * Since: 0.1
  */
@@ -278,7 +278,9 @@ bb_namespace_state_copy (BbNamespaceState *self)
 
 /**
  * bb_namespace_state_get_key_id:
- * @self: a #BbNamespaceState
+ * @self: a [class@BbSync.NamespaceState]
+ *
+ * Gets the key ID of the identity the record belongs to. Never %NULL.
  *
  * Returns: the key ID
  *
@@ -293,10 +295,10 @@ bb_namespace_state_get_key_id (BbNamespaceState *self)
 
 /**
  * bb_namespace_state_set_key_id:
- * @self: a #BbNamespaceState
+ * @self: a [class@BbSync.NamespaceState]
  * @key_id: (nullable): the key ID
  *
- * Sets [property@NamespaceState:key-id].
+ * Sets [property@BbSync.NamespaceState:key-id].
  *
  * Since: 0.1
  */
@@ -310,7 +312,9 @@ bb_namespace_state_set_key_id (BbNamespaceState *self, const char *key_id)
 
 /**
  * bb_namespace_state_get_namespace_id:
- * @self: a #BbNamespaceState
+ * @self: a [class@BbSync.NamespaceState]
+ *
+ * Gets the ID of the namespace, in lower-case hex. Never %NULL.
  *
  * Returns: the namespace ID
  *
@@ -325,10 +329,10 @@ bb_namespace_state_get_namespace_id (BbNamespaceState *self)
 
 /**
  * bb_namespace_state_set_namespace_id:
- * @self: a #BbNamespaceState
+ * @self: a [class@BbSync.NamespaceState]
  * @namespace_id: (nullable): the namespace ID
  *
- * Sets [property@NamespaceState:namespace-id].
+ * Sets [property@BbSync.NamespaceState:namespace-id].
  *
  * Since: 0.1
  */
@@ -342,7 +346,10 @@ bb_namespace_state_set_namespace_id (BbNamespaceState *self, const char *namespa
 
 /**
  * bb_namespace_state_get_kind:
- * @self: a #BbNamespaceState
+ * @self: a [class@BbSync.NamespaceState]
+ *
+ * Gets the kind of the namespace as last listed by the server. Never %NULL: it is empty
+ * after an explicit join until a sync pass fills it in.
  *
  * Returns: `default`, `shared`, or an empty string while unknown
  *
@@ -357,10 +364,10 @@ bb_namespace_state_get_kind (BbNamespaceState *self)
 
 /**
  * bb_namespace_state_set_kind:
- * @self: a #BbNamespaceState
+ * @self: a [class@BbSync.NamespaceState]
  * @kind: (nullable): the namespace kind
  *
- * Sets [property@NamespaceState:kind].
+ * Sets [property@BbSync.NamespaceState:kind].
  *
  * Since: 0.1
  */
@@ -374,7 +381,10 @@ bb_namespace_state_set_kind (BbNamespaceState *self, const char *kind)
 
 /**
  * bb_namespace_state_get_namespace_head:
- * @self: a #BbNamespaceState
+ * @self: a [class@BbSync.NamespaceState]
+ *
+ * Gets the checkpoint of the namespace: the highest head this client has reconciled. A
+ * server head below it is a rollback.
  *
  * Returns: the reconciled namespace head
  *
@@ -389,10 +399,10 @@ bb_namespace_state_get_namespace_head (BbNamespaceState *self)
 
 /**
  * bb_namespace_state_set_namespace_head:
- * @self: a #BbNamespaceState
+ * @self: a [class@BbSync.NamespaceState]
  * @head: the reconciled namespace head
  *
- * Sets [property@NamespaceState:namespace-head].
+ * Sets [property@BbSync.NamespaceState:namespace-head].
  *
  * Since: 0.1
  */
@@ -408,7 +418,11 @@ bb_namespace_state_set_namespace_head (BbNamespaceState *self, guint64 head)
 
 /**
  * bb_namespace_state_get_active_scope_hash:
- * @self: a #BbNamespaceState
+ * @self: a [class@BbSync.NamespaceState]
+ *
+ * Gets the hash of the collections that were registered when the checkpoint was reached.
+ * When the app opens a different set, the engine fetches the namespace again even if the
+ * head did not move. Never %NULL.
  *
  * Returns: the active scope hash, or an empty string
  *
@@ -423,10 +437,10 @@ bb_namespace_state_get_active_scope_hash (BbNamespaceState *self)
 
 /**
  * bb_namespace_state_set_active_scope_hash:
- * @self: a #BbNamespaceState
+ * @self: a [class@BbSync.NamespaceState]
  * @hash: (nullable): the active scope hash
  *
- * Sets [property@NamespaceState:active-scope-hash].
+ * Sets [property@BbSync.NamespaceState:active-scope-hash].
  *
  * Since: 0.1
  */
@@ -440,7 +454,10 @@ bb_namespace_state_set_active_scope_hash (BbNamespaceState *self, const char *ha
 
 /**
  * bb_namespace_state_get_dek:
- * @self: a #BbNamespaceState
+ * @self: a [class@BbSync.NamespaceState]
+ *
+ * Gets the namespace key, unwrapped. It is a secret: the SQLite store seals it at rest
+ * and it must never be logged.
  *
  * Returns: (transfer none) (nullable): the namespace key, or %NULL when not available
  *
@@ -455,10 +472,10 @@ bb_namespace_state_get_dek (BbNamespaceState *self)
 
 /**
  * bb_namespace_state_set_dek:
- * @self: a #BbNamespaceState
+ * @self: a [class@BbSync.NamespaceState]
  * @dek: (nullable): the namespace key, or %NULL when not available
  *
- * Sets [property@NamespaceState:dek]. The record keeps its own copy, wiped when
+ * Sets [property@BbSync.NamespaceState:dek]. The record keeps its own copy, wiped when
  * released; the caller's buffer is not changed.
  *
  * Since: 0.1
@@ -473,7 +490,7 @@ bb_namespace_state_set_dek (BbNamespaceState *self, GBytes *dek)
 
 /**
  * bb_namespace_state_has_dek:
- * @self: a #BbNamespaceState
+ * @self: a [class@BbSync.NamespaceState]
  *
  * Whether a DEK is available; a %NULL and an empty DEK both mean "not available"
  * (the engine joins the namespace again).
@@ -491,7 +508,9 @@ bb_namespace_state_has_dek (BbNamespaceState *self)
 
 /**
  * bb_namespace_state_get_updated_at:
- * @self: a #BbNamespaceState
+ * @self: a [class@BbSync.NamespaceState]
+ *
+ * Gets when the record was last written locally.
  *
  * Returns: the time of the last local write in Unix microseconds, or 0
  *
@@ -506,10 +525,10 @@ bb_namespace_state_get_updated_at (BbNamespaceState *self)
 
 /**
  * bb_namespace_state_set_updated_at:
- * @self: a #BbNamespaceState
+ * @self: a [class@BbSync.NamespaceState]
  * @updated_at: a time in Unix microseconds, or 0 to let the store set it on save
  *
- * Sets [property@NamespaceState:updated-at].
+ * Sets [property@BbSync.NamespaceState:updated-at].
  *
  * Since: 0.1
  */

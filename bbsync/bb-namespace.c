@@ -18,11 +18,12 @@
  * A namespace of the engine's identity: the default namespace, or a shared one.
  *
  * A namespace holds the collections an app opens in it with
- * [method@Namespace.open_collection]. The handle itself does no I/O; get one from
- * [method@SyncEngine.default_namespace_async], [method@SyncEngine.lookup_namespace_async],
- * [method@SyncEngine.join_namespace_async],
- * [method@SyncEngine.create_shared_namespace_async] or the list of
- * [method@SyncEngine.get_namespaces]. The engine hands out one handle per namespace.
+ * [method@BbSync.Namespace.open_collection]. The handle itself does no I/O; get one from
+ * [method@BbSync.SyncEngine.default_namespace_async],
+ * [method@BbSync.SyncEngine.lookup_namespace_async],
+ * [method@BbSync.SyncEngine.join_namespace_async],
+ * [method@BbSync.SyncEngine.create_shared_namespace_async] or the list of
+ * [method@BbSync.SyncEngine.get_namespaces]. The engine hands out one handle per namespace.
  *
  * Since: 0.1
  */
@@ -103,7 +104,7 @@ bb_namespace_class_init (BbNamespaceClass *klass)
    * BbNamespace:kind:
    *
    * `default`, `shared`, or the empty string while unknown (a namespace joined with
-   * [method@SyncEngine.join_namespace_async] until the next sync pass).
+   * [method@BbSync.SyncEngine.join_namespace_async] until the next sync pass).
    *
    * Since: 0.1
    */
@@ -164,7 +165,10 @@ bb_namespace_set_kind (BbNamespace *self, const char *kind)
 
 /**
  * bb_namespace_get_id:
- * @self: a #BbNamespace
+ * @self: a [class@BbSync.Namespace]
+ *
+ * Gets the ID of the namespace. It is stable: it names the namespace on the server and
+ * in invites.
  *
  * Returns: the namespace ID, 32 lower-case hex characters
  *
@@ -179,9 +183,14 @@ bb_namespace_get_id (BbNamespace *self)
 
 /**
  * bb_namespace_get_kind:
- * @self: a #BbNamespace
+ * @self: a [class@BbSync.Namespace]
  *
- * Returns: the kind, see [property@Namespace:kind]
+ * Gets the kind of the namespace, %BB_PROTOCOL_NAMESPACE_KIND_DEFAULT or
+ * %BB_PROTOCOL_NAMESPACE_KIND_SHARED. A namespace joined with
+ * [method@BbSync.SyncEngine.join_namespace_async] has an empty kind until the next sync
+ * pass.
+ *
+ * Returns: the kind, see [property@BbSync.Namespace:kind]
  *
  * Since: 0.1
  */
@@ -194,7 +203,7 @@ bb_namespace_get_kind (BbNamespace *self)
 
 /**
  * bb_namespace_open_collection:
- * @self: a #BbNamespace
+ * @self: a [class@BbSync.Namespace]
  * @name: the collection name, for example `account-labels`
  * @codec: (nullable): how values become item payloads; %NULL for a JSON codec of type
  *   `v` (any JSON value)
@@ -212,7 +221,7 @@ bb_namespace_get_kind (BbNamespace *self)
  * Returns: (transfer full): the collection, or %NULL with %BB_SYNC_ERROR_NO_BACKEND
  *   when @backend is %NULL, %BB_SYNC_ERROR_COLLECTION_REGISTERED when a collection of
  *   that name is already open in this namespace (the first registration stays in
- *   force), or %BB_SYNC_ERROR_CLOSED after [method@SyncEngine.close]
+ *   force), or %BB_SYNC_ERROR_CLOSED after [method@BbSync.SyncEngine.close]
  *
  * Since: 0.1
  */
@@ -259,10 +268,10 @@ bb_namespace_open_collection (BbNamespace *self, const char *name, BbCodec *code
 
 /**
  * bb_namespace_get_collection:
- * @self: a #BbNamespace
+ * @self: a [class@BbSync.Namespace]
  * @name: a collection name
  *
- * Looks up a collection opened with [method@Namespace.open_collection].
+ * Looks up a collection opened with [method@BbSync.Namespace.open_collection].
  *
  * Returns: (transfer none) (nullable): the collection, or %NULL if none of that name is
  *   open
@@ -322,7 +331,7 @@ members_done (GObject *source, GAsyncResult *result, gpointer user_data)
 
 /**
  * bb_namespace_list_members_async:
- * @self: a #BbNamespace
+ * @self: a [class@BbSync.Namespace]
  * @cancellable: (nullable): a #GCancellable
  * @callback: (scope async): called when the list is ready
  * @user_data: data for @callback
@@ -366,11 +375,11 @@ bb_namespace_list_members_async (BbNamespace *self, GCancellable *cancellable,
 
 /**
  * bb_namespace_list_members_finish:
- * @self: a #BbNamespace
+ * @self: a [class@BbSync.Namespace]
  * @result: the result passed to the callback
  * @error: return location for a #GError
  *
- * Finishes [method@Namespace.list_members_async].
+ * Finishes [method@BbSync.Namespace.list_members_async].
  *
  * Returns: (transfer container) (element-type BbMember): the members, or %NULL on error
  *

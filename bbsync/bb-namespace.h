@@ -30,70 +30,98 @@ const char *bb_namespace_get_id (BbNamespace *self);
 BB_AVAILABLE_IN_ALL
 const char *bb_namespace_get_kind (BbNamespace *self);
 BB_AVAILABLE_IN_ALL
-void bb_namespace_list_members_async (BbNamespace *self, GCancellable *cancellable,
-                                      GAsyncReadyCallback callback, gpointer user_data);
+void bb_namespace_list_members_async (BbNamespace        *self,
+                                      GCancellable       *cancellable,
+                                      GAsyncReadyCallback callback,
+                                      gpointer            user_data);
 BB_AVAILABLE_IN_ALL
-GPtrArray *bb_namespace_list_members_finish (BbNamespace *self, GAsyncResult *result,
-                                             GError **error);
+GPtrArray *bb_namespace_list_members_finish (BbNamespace  *self,
+                                             GAsyncResult *result,
+                                             GError      **error);
 BB_AVAILABLE_IN_ALL
-BbCollection *bb_namespace_open_collection (BbNamespace *self, const char *name, BbCodec *codec,
-                                            BbValueBackend *backend, GError **error);
+BbCollection *bb_namespace_open_collection (BbNamespace    *self,
+                                            const char     *name,
+                                            BbCodec        *codec,
+                                            BbValueBackend *backend,
+                                            GError        **error);
 BB_AVAILABLE_IN_ALL
-BbCollection *bb_namespace_get_collection (BbNamespace *self, const char *name);
+BbCollection *bb_namespace_get_collection (BbNamespace *self,
+                                           const char  *name);
 
 BB_AVAILABLE_IN_ALL
-void bb_namespace_create_invite_async (BbNamespace *self, const char *server_origin,
-                                       guint ttl_seconds, guint max_accepted, guint max_pending,
-                                       GCancellable *cancellable, GAsyncReadyCallback callback,
-                                       gpointer user_data);
+void bb_namespace_create_invite_async (BbNamespace        *self,
+                                       const char         *server_origin,
+                                       guint               ttl_seconds,
+                                       guint               max_accepted,
+                                       guint               max_pending,
+                                       GCancellable       *cancellable,
+                                       GAsyncReadyCallback callback,
+                                       gpointer            user_data);
 BB_AVAILABLE_IN_ALL
-BbInvite *bb_namespace_create_invite_finish (BbNamespace *self, GAsyncResult *result,
-                                             GError **error);
+BbInvite *bb_namespace_create_invite_finish (BbNamespace  *self,
+                                             GAsyncResult *result,
+                                             GError      **error);
 BB_AVAILABLE_IN_ALL
-void bb_namespace_refresh_join_requests_async (BbNamespace *self, GCancellable *cancellable,
-                                               GAsyncReadyCallback callback, gpointer user_data);
+void bb_namespace_refresh_join_requests_async (BbNamespace        *self,
+                                               GCancellable       *cancellable,
+                                               GAsyncReadyCallback callback,
+                                               gpointer            user_data);
 BB_AVAILABLE_IN_ALL
-gboolean bb_namespace_refresh_join_requests_finish (BbNamespace *self, GAsyncResult *result,
-                                                    GError **error);
+gboolean bb_namespace_refresh_join_requests_finish (BbNamespace  *self,
+                                                    GAsyncResult *result,
+                                                    GError      **error);
 BB_AVAILABLE_IN_ALL
 GListModel *bb_namespace_get_join_requests (BbNamespace *self);
 BB_AVAILABLE_IN_ALL
-void bb_namespace_approve_join_request_async (BbNamespace *self, BbJoinRequest *request,
-                                              GCancellable *cancellable,
-                                              GAsyncReadyCallback callback, gpointer user_data);
+void bb_namespace_approve_join_request_async (BbNamespace        *self,
+                                              BbJoinRequest      *request,
+                                              GCancellable       *cancellable,
+                                              GAsyncReadyCallback callback,
+                                              gpointer            user_data);
 BB_AVAILABLE_IN_ALL
-gboolean bb_namespace_approve_join_request_finish (BbNamespace *self, GAsyncResult *result,
-                                                   GError **error);
+gboolean bb_namespace_approve_join_request_finish (BbNamespace  *self,
+                                                   GAsyncResult *result,
+                                                   GError      **error);
 BB_AVAILABLE_IN_ALL
-void bb_namespace_approve_join_request_with_invite_async (BbNamespace *self, BbJoinRequest *request,
-                                                          BbInvite *invite,
-                                                          GCancellable *cancellable,
+void bb_namespace_approve_join_request_with_invite_async (BbNamespace        *self,
+                                                          BbJoinRequest      *request,
+                                                          BbInvite           *invite,
+                                                          GCancellable       *cancellable,
                                                           GAsyncReadyCallback callback,
-                                                          gpointer user_data);
+                                                          gpointer            user_data);
 BB_AVAILABLE_IN_ALL
-gboolean bb_namespace_approve_join_request_with_invite_finish (BbNamespace *self,
+gboolean bb_namespace_approve_join_request_with_invite_finish (BbNamespace  *self,
                                                                GAsyncResult *result,
-                                                               GError **error);
+                                                               GError      **error);
 BB_AVAILABLE_IN_ALL
-void bb_namespace_reject_join_request_async (BbNamespace *self, BbJoinRequest *request,
-                                             GCancellable *cancellable,
-                                             GAsyncReadyCallback callback, gpointer user_data);
+void bb_namespace_reject_join_request_async (BbNamespace        *self,
+                                             BbJoinRequest      *request,
+                                             GCancellable       *cancellable,
+                                             GAsyncReadyCallback callback,
+                                             gpointer            user_data);
 BB_AVAILABLE_IN_ALL
-gboolean bb_namespace_reject_join_request_finish (BbNamespace *self, GAsyncResult *result,
-                                                  GError **error);
+gboolean bb_namespace_reject_join_request_finish (BbNamespace  *self,
+                                                  GAsyncResult *result,
+                                                  GError      **error);
 BB_AVAILABLE_IN_ALL
-void bb_namespace_revoke_invite_async (BbNamespace *self, const char *invite_id,
-                                       GCancellable *cancellable, GAsyncReadyCallback callback,
-                                       gpointer user_data);
+void bb_namespace_revoke_invite_async (BbNamespace        *self,
+                                       const char         *invite_id,
+                                       GCancellable       *cancellable,
+                                       GAsyncReadyCallback callback,
+                                       gpointer            user_data);
 BB_AVAILABLE_IN_ALL
-gboolean bb_namespace_revoke_invite_finish (BbNamespace *self, GAsyncResult *result,
-                                            GError **error);
+gboolean bb_namespace_revoke_invite_finish (BbNamespace  *self,
+                                            GAsyncResult *result,
+                                            GError      **error);
 BB_AVAILABLE_IN_ALL
-void bb_namespace_refresh_invites_async (BbNamespace *self, GCancellable *cancellable,
-                                         GAsyncReadyCallback callback, gpointer user_data);
+void bb_namespace_refresh_invites_async (BbNamespace        *self,
+                                         GCancellable       *cancellable,
+                                         GAsyncReadyCallback callback,
+                                         gpointer            user_data);
 BB_AVAILABLE_IN_ALL
-gboolean bb_namespace_refresh_invites_finish (BbNamespace *self, GAsyncResult *result,
-                                              GError **error);
+gboolean bb_namespace_refresh_invites_finish (BbNamespace  *self,
+                                              GAsyncResult *result,
+                                              GError      **error);
 BB_AVAILABLE_IN_ALL
 GListModel *bb_namespace_get_invites (BbNamespace *self);
 

@@ -11,11 +11,11 @@
  * BbOpenInvite:
  *
  * An open invite of a shared namespace, as listed by
- * [method@Namespace.refresh_invites_async]: an item of the list model
- * [method@Namespace.get_invites].
+ * [method@BbSync.Namespace.refresh_invites_async]: an item of the list model
+ * [method@BbSync.Namespace.get_invites].
  *
- * It wraps the listed [struct@InviteInfo]. The invite secret is not part of it: the
- * server never sees it. Revoke the invite with [method@Namespace.revoke_invite_async].
+ * It wraps the listed [struct@BbSync.InviteInfo]. The invite secret is not part of it: the
+ * server never sees it. Revoke the invite with [method@BbSync.Namespace.revoke_invite_async].
  *
  * Since: 0.1
  */
@@ -111,7 +111,7 @@ bb_open_invite_class_init (BbOpenInviteClass *klass)
   /**
    * BbOpenInvite:invite-id:
    *
-   * The invite ID, as in [method@Invite.get_invite_id].
+   * The invite ID, as in [method@BbSync.Invite.get_invite_id].
    *
    * Since: 0.1
    */
@@ -131,7 +131,7 @@ bb_open_invite_class_init (BbOpenInviteClass *klass)
   /**
    * BbOpenInvite:expires-at:
    *
-   * When the invite expires, in Unix seconds (UTC), as in [method@Invite.get_expires_at].
+   * When the invite expires, in Unix seconds (UTC), as in [method@BbSync.Invite.get_expires_at].
    *
    * Since: 0.1
    */
@@ -193,7 +193,7 @@ bb_open_invite_init (BbOpenInvite *self)
  *
  * Wraps @info for a list model.
  *
- * Returns: (transfer full): a new #BbOpenInvite
+ * Returns: (transfer full): a new [class@BbSync.OpenInvite]
  *
  * Since: 0.1
  */
@@ -211,9 +211,11 @@ bb_open_invite_new (BbInviteInfo *info)
 
 /**
  * bb_open_invite_get_info:
- * @self: a #BbOpenInvite
+ * @self: a [class@BbSync.OpenInvite]
  *
- * Returns: (transfer none): the listed entry, see [property@OpenInvite:info]
+ * Gets the invite as the server listed it, with its creator, limits and counts.
+ *
+ * Returns: (transfer none): the listed entry, see [property@BbSync.OpenInvite:info]
  *
  * Since: 0.1
  */
@@ -226,9 +228,11 @@ bb_open_invite_get_info (BbOpenInvite *self)
 
 /**
  * bb_open_invite_get_invite_id:
- * @self: a #BbOpenInvite
+ * @self: a [class@BbSync.OpenInvite]
  *
- * Returns: (nullable): the invite ID, see [property@OpenInvite:invite-id]
+ * Gets the ID of the invite, as in the invite URI.
+ *
+ * Returns: (nullable): the invite ID, see [property@BbSync.OpenInvite:invite-id]
  *
  * Since: 0.1
  */
@@ -241,9 +245,11 @@ bb_open_invite_get_invite_id (BbOpenInvite *self)
 
 /**
  * bb_open_invite_get_namespace_id:
- * @self: a #BbOpenInvite
+ * @self: a [class@BbSync.OpenInvite]
  *
- * Returns: (nullable): the namespace ID, see [property@OpenInvite:namespace-id]
+ * Gets the ID of the namespace the invite admits to.
+ *
+ * Returns: (nullable): the namespace ID, see [property@BbSync.OpenInvite:namespace-id]
  *
  * Since: 0.1
  */
@@ -256,9 +262,11 @@ bb_open_invite_get_namespace_id (BbOpenInvite *self)
 
 /**
  * bb_open_invite_get_expires_at:
- * @self: a #BbOpenInvite
+ * @self: a [class@BbSync.OpenInvite]
  *
- * Returns: the expiry in Unix seconds (UTC), see [property@OpenInvite:expires-at]
+ * Gets when the invite expires.
+ *
+ * Returns: the expiry in Unix seconds (UTC), see [property@BbSync.OpenInvite:expires-at]
  *
  * Since: 0.1
  */
@@ -271,10 +279,12 @@ bb_open_invite_get_expires_at (BbOpenInvite *self)
 
 /**
  * bb_open_invite_get_max_pending:
- * @self: a #BbOpenInvite
+ * @self: a [class@BbSync.OpenInvite]
+ *
+ * Gets the limit of join requests that may wait through the invite at once.
  *
  * Returns: the limit of pending requests, or 0 for none, see
- *   [property@OpenInvite:max-pending]
+ *   [property@BbSync.OpenInvite:max-pending]
  *
  * Since: 0.1
  */
@@ -287,9 +297,11 @@ bb_open_invite_get_max_pending (BbOpenInvite *self)
 
 /**
  * bb_open_invite_get_max_accepted:
- * @self: a #BbOpenInvite
+ * @self: a [class@BbSync.OpenInvite]
  *
- * Returns: how many requests the invite may admit, see [property@OpenInvite:max-accepted]
+ * Gets how many join requests the invite may admit in all.
+ *
+ * Returns: how many requests the invite may admit, see [property@BbSync.OpenInvite:max-accepted]
  *
  * Since: 0.1
  */
@@ -302,10 +314,13 @@ bb_open_invite_get_max_accepted (BbOpenInvite *self)
 
 /**
  * bb_open_invite_get_active_request_count:
- * @self: a #BbOpenInvite
+ * @self: a [class@BbSync.OpenInvite]
+ *
+ * Gets how many join requests through the invite are pending, as of the last
+ * [method@BbSync.Namespace.refresh_invites_async].
  *
  * Returns: the pending requests through the invite, see
- *   [property@OpenInvite:active-request-count]
+ *   [property@BbSync.OpenInvite:active-request-count]
  *
  * Since: 0.1
  */
@@ -318,10 +333,13 @@ bb_open_invite_get_active_request_count (BbOpenInvite *self)
 
 /**
  * bb_open_invite_get_accepted_count:
- * @self: a #BbOpenInvite
+ * @self: a [class@BbSync.OpenInvite]
+ *
+ * Gets how many join requests through the invite were approved, as of the last
+ * [method@BbSync.Namespace.refresh_invites_async].
  *
  * Returns: the approved requests through the invite, see
- *   [property@OpenInvite:accepted-count]
+ *   [property@BbSync.OpenInvite:accepted-count]
  *
  * Since: 0.1
  */

@@ -11,12 +11,12 @@
  * BbPendingJoinRequest:
  *
  * A pending join request of a shared namespace, as listed by
- * [method@Namespace.refresh_join_requests_async]: an item of the list model
- * [method@Namespace.get_join_requests].
+ * [method@BbSync.Namespace.refresh_join_requests_async]: an item of the list model
+ * [method@BbSync.Namespace.get_join_requests].
  *
- * It wraps the listed [struct@JoinRequestInfo]; approve it with
- * [method@Namespace.approve_join_request_async] or reject it with
- * [method@Namespace.reject_join_request_async].
+ * It wraps the listed [struct@BbSync.JoinRequestInfo]; approve it with
+ * [method@BbSync.Namespace.approve_join_request_async] or reject it with
+ * [method@BbSync.Namespace.reject_join_request_async].
  *
  * Since: 0.1
  */
@@ -152,7 +152,7 @@ bb_pending_join_request_init (BbPendingJoinRequest *self)
  *
  * Wraps @info for a list model.
  *
- * Returns: (transfer full): a new #BbPendingJoinRequest
+ * Returns: (transfer full): a new [class@BbSync.PendingJoinRequest]
  *
  * Since: 0.1
  */
@@ -170,9 +170,12 @@ bb_pending_join_request_new (BbJoinRequestInfo *info)
 
 /**
  * bb_pending_join_request_get_info:
- * @self: a #BbPendingJoinRequest
+ * @self: a [class@BbSync.PendingJoinRequest]
  *
- * Returns: (transfer none): the listed entry, see [property@PendingJoinRequest:info]
+ * Gets the join request as the server listed it, with its hash, status and creation
+ * time.
+ *
+ * Returns: (transfer none): the listed entry, see [property@BbSync.PendingJoinRequest:info]
  *
  * Since: 0.1
  */
@@ -185,10 +188,13 @@ bb_pending_join_request_get_info (BbPendingJoinRequest *self)
 
 /**
  * bb_pending_join_request_get_request:
- * @self: a #BbPendingJoinRequest
+ * @self: a [class@BbSync.PendingJoinRequest]
+ *
+ * Gets the join request the requester signed. Approving it verifies this signature and
+ * wraps the namespace key to the wrap key it carries.
  *
  * Returns: (transfer none) (nullable): the signed join request, see
- *   [property@PendingJoinRequest:request]
+ *   [property@BbSync.PendingJoinRequest:request]
  *
  * Since: 0.1
  */
@@ -201,10 +207,13 @@ bb_pending_join_request_get_request (BbPendingJoinRequest *self)
 
 /**
  * bb_pending_join_request_get_requester_key_id:
- * @self: a #BbPendingJoinRequest
+ * @self: a [class@BbSync.PendingJoinRequest]
+ *
+ * Gets the key ID of the identity asking to join, in lower-case hex. Once approved, it
+ * is the key ID of the new member.
  *
  * Returns: (nullable): the requester's key ID, see
- *   [property@PendingJoinRequest:requester-key-id]
+ *   [property@BbSync.PendingJoinRequest:requester-key-id]
  *
  * Since: 0.1
  */
@@ -222,9 +231,11 @@ bb_pending_join_request_get_requester_key_id (BbPendingJoinRequest *self)
 
 /**
  * bb_pending_join_request_get_namespace_id:
- * @self: a #BbPendingJoinRequest
+ * @self: a [class@BbSync.PendingJoinRequest]
  *
- * Returns: (nullable): the namespace ID, see [property@PendingJoinRequest:namespace-id]
+ * Gets the ID of the namespace the requester asks to join.
+ *
+ * Returns: (nullable): the namespace ID, see [property@BbSync.PendingJoinRequest:namespace-id]
  *
  * Since: 0.1
  */
@@ -242,9 +253,11 @@ bb_pending_join_request_get_namespace_id (BbPendingJoinRequest *self)
 
 /**
  * bb_pending_join_request_get_invite_id:
- * @self: a #BbPendingJoinRequest
+ * @self: a [class@BbSync.PendingJoinRequest]
  *
- * Returns: (nullable): the invite ID, see [property@PendingJoinRequest:invite-id]
+ * Gets the ID of the invite the request came through.
+ *
+ * Returns: (nullable): the invite ID, see [property@BbSync.PendingJoinRequest:invite-id]
  *
  * Since: 0.1
  */
@@ -257,7 +270,10 @@ bb_pending_join_request_get_invite_id (BbPendingJoinRequest *self)
 
 /**
  * bb_pending_join_request_get_join_request_hash:
- * @self: a #BbPendingJoinRequest
+ * @self: a [class@BbSync.PendingJoinRequest]
+ *
+ * Gets the hash that names the request on the server: approving or rejecting it names it
+ * by this hash and the requester's key ID.
  *
  * Returns: (nullable): the join-request hash, the stable ID of the request (64 lower-case
  *   hex characters)

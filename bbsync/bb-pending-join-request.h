@@ -19,8 +19,7 @@ G_BEGIN_DECLS
 #define BB_TYPE_PENDING_JOIN_REQUEST (bb_pending_join_request_get_type ())
 
 BB_AVAILABLE_IN_ALL
-G_DECLARE_FINAL_TYPE (BbPendingJoinRequest, bb_pending_join_request, BB, PENDING_JOIN_REQUEST,
-                      GObject)
+G_DECLARE_FINAL_TYPE (BbPendingJoinRequest, bb_pending_join_request, BB, PENDING_JOIN_REQUEST, GObject)
 
 BB_AVAILABLE_IN_ALL
 BbPendingJoinRequest *bb_pending_join_request_new (BbJoinRequestInfo *info);

@@ -14,8 +14,8 @@
 /**
  * BbStore:
  *
- * The metadata store of the sync engine: one [class@IdentityState] per identity, and
- * per identity its [class@NamespaceState]s and [class@ItemState]s.
+ * The metadata store of the sync engine: one [class@BbSync.IdentityState] per identity, and
+ * per identity its [class@BbSync.NamespaceState]s and [class@BbSync.ItemState]s.
  *
  * A store keeps sync metadata only (versions, merge bases, dirty and conflict flags,
  * the bearer token and the namespace keys). The synced values themselves belong to the
@@ -23,13 +23,13 @@
  *
  * Every method is synchronous and local; look-ups of a missing record fail with
  * %BB_SYNC_ERROR_NOT_FOUND, other failures with %BB_SYNC_ERROR_STORE. Each save is a
- * whole-record upsert and is atomic on its own; [method@Store.save_batch] applies many
+ * whole-record upsert and is atomic on its own; [method@BbSync.Store.save_batch] applies many
  * saves in one transaction. Records passed in are not modified, and records returned
  * are new objects owned by the caller. Lists are returned as a #GPtrArray that holds a
  * reference to each record and releases them when it is freed (hence the
  * `(transfer container)` annotation: `g_ptr_array_unref()` is all a C caller does).
  *
- * [class@SqliteStore] is the shipped implementation. An app may implement the
+ * [class@BbSync.SqliteStore] is the shipped implementation. An app may implement the
  * interface itself, in C or through a language binding.
  *
  * Since: 0.1
@@ -95,7 +95,7 @@ missing_vfunc (BbStore *self, const char *name, GError **error)
 
 /**
  * bb_store_load_identity:
- * @self: a #BbStore
+ * @self: a [iface@BbSync.Store]
  * @key_id: the key ID of the identity
  * @error: return location for a #GError
  *
@@ -118,12 +118,12 @@ bb_store_load_identity (BbStore *self, const char *key_id, GError **error)
 
 /**
  * bb_store_save_identity:
- * @self: a #BbStore
+ * @self: a [iface@BbSync.Store]
  * @state: the record to save
  * @error: return location for a #GError
  *
  * Saves @state, replacing the previous state of its key ID as a whole, atomically.
- * When [property@IdentityState:updated-at] is 0 the stored record gets the current time.
+ * When [property@BbSync.IdentityState:updated-at] is 0 the stored record gets the current time.
  *
  * Returns: %TRUE on success
  *
@@ -141,7 +141,7 @@ bb_store_save_identity (BbStore *self, BbIdentityState *state, GError **error)
 
 /**
  * bb_store_get_namespace:
- * @self: a #BbStore
+ * @self: a [iface@BbSync.Store]
  * @key_id: the key ID of the identity
  * @namespace_id: the namespace ID
  * @error: return location for a #GError
@@ -166,7 +166,7 @@ bb_store_get_namespace (BbStore *self, const char *key_id, const char *namespace
 
 /**
  * bb_store_list_namespaces:
- * @self: a #BbStore
+ * @self: a [iface@BbSync.Store]
  * @key_id: the key ID of the identity
  * @error: return location for a #GError
  *
@@ -190,12 +190,12 @@ bb_store_list_namespaces (BbStore *self, const char *key_id, GError **error)
 
 /**
  * bb_store_save_namespace:
- * @self: a #BbStore
+ * @self: a [iface@BbSync.Store]
  * @state: the record to save
  * @error: return location for a #GError
  *
  * Saves @state, replacing the previous record of its (key ID, namespace ID) as a
- * whole, atomically. When [property@NamespaceState:updated-at] is 0 the stored record
+ * whole, atomically. When [property@BbSync.NamespaceState:updated-at] is 0 the stored record
  * gets the current time.
  *
  * Returns: %TRUE on success
@@ -214,7 +214,7 @@ bb_store_save_namespace (BbStore *self, BbNamespaceState *state, GError **error)
 
 /**
  * bb_store_get_item_by_id:
- * @self: a #BbStore
+ * @self: a [iface@BbSync.Store]
  * @key_id: the key ID of the identity
  * @namespace_id: the namespace ID
  * @item_id: the item ID
@@ -242,7 +242,7 @@ bb_store_get_item_by_id (BbStore *self, const char *key_id, const char *namespac
 
 /**
  * bb_store_get_item_by_logical_key:
- * @self: a #BbStore
+ * @self: a [iface@BbSync.Store]
  * @key_id: the key ID of the identity
  * @namespace_id: the namespace ID
  * @collection: the collection name
@@ -272,7 +272,7 @@ bb_store_get_item_by_logical_key (BbStore *self, const char *key_id, const char 
 
 /**
  * bb_store_list_namespace_items:
- * @self: a #BbStore
+ * @self: a [iface@BbSync.Store]
  * @key_id: the key ID of the identity
  * @namespace_id: the namespace ID
  * @error: return location for a #GError
@@ -299,7 +299,7 @@ bb_store_list_namespace_items (BbStore *self, const char *key_id, const char *na
 
 /**
  * bb_store_list_dirty_items:
- * @self: a #BbStore
+ * @self: a [iface@BbSync.Store]
  * @key_id: the key ID of the identity
  * @error: return location for a #GError
  *
@@ -323,13 +323,13 @@ bb_store_list_dirty_items (BbStore *self, const char *key_id, GError **error)
 
 /**
  * bb_store_save_item:
- * @self: a #BbStore
+ * @self: a [iface@BbSync.Store]
  * @state: the record to save
  * @error: return location for a #GError
  *
  * Saves @state, replacing the previous record of its (key ID, namespace ID, item ID)
  * as a whole, atomically. Saving a second item ID for a logical identity that another
- * item already holds fails. When [property@ItemState:updated-at] is 0 the stored record
+ * item already holds fails. When [property@BbSync.ItemState:updated-at] is 0 the stored record
  * gets the current time.
  *
  * Returns: %TRUE on success
@@ -348,7 +348,7 @@ bb_store_save_item (BbStore *self, BbItemState *state, GError **error)
 
 /**
  * bb_store_save_batch:
- * @self: a #BbStore
+ * @self: a [iface@BbSync.Store]
  * @items: (nullable) (element-type BbItemState): item records to save
  * @namespaces: (nullable) (element-type BbNamespaceState): namespace records to save
  * @error: return location for a #GError
@@ -356,8 +356,8 @@ bb_store_save_item (BbStore *self, BbItemState *state, GError **error)
  * Saves every record of @items, then every record of @namespaces, in one transaction:
  * either all of them are stored or, on error, none. (A store implementation that
  * does not provide its own `save_batch` gets a default that saves the records one by
- * one and is not atomic; [class@SqliteStore] is.) Each save has the semantics of
- * [method@Store.save_item] or [method@Store.save_namespace]; a later record in the
+ * one and is not atomic; [class@BbSync.SqliteStore] is.) Each save has the semantics of
+ * [method@BbSync.Store.save_item] or [method@BbSync.Store.save_namespace]; a later record in the
  * batch replaces an earlier one with the same key.
  *
  * This is one call taking whole lists rather than a begin/commit pair on purpose: a
@@ -385,7 +385,7 @@ bb_store_save_batch (BbStore *self, GPtrArray *items, GPtrArray *namespaces, GEr
 
 /**
  * bb_store_forget_identity_secrets:
- * @self: a #BbStore
+ * @self: a [iface@BbSync.Store]
  * @key_id: the key ID of the identity
  * @error: return location for a #GError
  *
@@ -414,7 +414,7 @@ bb_store_forget_identity_secrets (BbStore *self, const char *key_id, GError **er
 
 /**
  * bb_store_reset_sync_state:
- * @self: a #BbStore
+ * @self: a [iface@BbSync.Store]
  * @key_id: the key ID of the identity
  * @error: return location for a #GError
  *
@@ -441,7 +441,7 @@ bb_store_reset_sync_state (BbStore *self, const char *key_id, GError **error)
 
 /**
  * bb_store_close:
- * @self: a #BbStore
+ * @self: a [iface@BbSync.Store]
  * @error: return location for a #GError
  *
  * Releases the store's resources. Later calls on a closed store fail. Closing twice is

@@ -21,11 +21,11 @@
  * Syncs an app's collections for one identity through a BitBoxSync server.
  *
  * The app keeps its values in its own storage and exposes each collection through a
- * [iface@ValueBackend]. The engine keeps the sync metadata (item versions, the last
- * clean value of each key, dirty and conflict state, namespace keys) in a [iface@Store],
- * signs in with a [iface@Identity], and talks to the server through a [class@Client].
+ * [iface@BbSync.ValueBackend]. The engine keeps the sync metadata (item versions, the last
+ * clean value of each key, dirty and conflict state, namespace keys) in a [iface@BbSync.Store],
+ * signs in with a [iface@BbSync.Identity], and talks to the server through a [class@BbSync.Client].
  *
- * A sync pass ([method@SyncEngine.sync_async]) compares the backends with the last
+ * A sync pass ([method@BbSync.SyncEngine.sync_async]) compares the backends with the last
  * clean values and queues what changed, fetches what changed on the server, decrypts
  * it and applies it to the backends (merging where both sides changed), then encrypts
  * and uploads the queued values. Every step is checked against what the engine saw
@@ -34,7 +34,7 @@
  *
  * The engine lives on the thread-default [struct@GLib.MainContext] of the thread that
  * created it. Every signal, every property notification and every call into app code
- * (value backends, [signal@Collection::merge] handlers, the identity) happens there.
+ * (value backends, [signal@BbSync.Collection::merge] handlers, the identity) happens there.
  * Network I/O is asynchronous on that context; decryption, encryption and bulk store
  * writes are batched, and decryption runs on a worker thread.
  *
@@ -489,7 +489,7 @@ bb_sync_engine_class_init (BbSyncEngineClass *klass)
    * BbSyncEngine:max-poll-interval:
    *
    * The upper bound of failure and idle backoff, in milliseconds. A value below
-   * [property@SyncEngine:poll-interval] becomes the larger of 60 minutes and the poll
+   * [property@BbSync.SyncEngine:poll-interval] becomes the larger of 60 minutes and the poll
    * interval; a value equal to it disables backoff.
    *
    * Since: 0.1
@@ -532,7 +532,7 @@ bb_sync_engine_class_init (BbSyncEngineClass *klass)
   /**
    * BbSyncEngine:closed:
    *
-   * Whether [method@SyncEngine.close] was called.
+   * Whether [method@BbSync.SyncEngine.close] was called.
    *
    * Since: 0.1
    */
@@ -544,9 +544,9 @@ bb_sync_engine_class_init (BbSyncEngineClass *klass)
    * BbSyncEngine:idle-polling:
    *
    * Whether background polling slows down after quiet passes (up to
-   * [property@SyncEngine:max-poll-interval]), for an app that is idle. Setting it also
+   * [property@BbSync.SyncEngine:max-poll-interval]), for an app that is idle. Setting it also
    * schedules a sync. Wake-ups and remote changes always bring the interval back to
-   * [property@SyncEngine:poll-interval].
+   * [property@BbSync.SyncEngine:poll-interval].
    *
    * Since: 0.1
    */
@@ -565,7 +565,7 @@ bb_sync_engine_class_init (BbSyncEngineClass *klass)
   /**
    * BbSyncEngine:syncing:
    *
-   * Whether a pass runs (started by [method@SyncEngine.sync_async] or by background
+   * Whether a pass runs (started by [method@BbSync.SyncEngine.sync_async] or by background
    * sync).
    *
    * Since: 0.1
@@ -606,7 +606,7 @@ bb_sync_engine_class_init (BbSyncEngineClass *klass)
   /**
    * BbSyncEngine:conflict-count:
    *
-   * The number of items in [method@SyncEngine.get_conflicts].
+   * The number of items in [method@BbSync.SyncEngine.get_conflicts].
    *
    * Since: 0.1
    */
@@ -627,7 +627,7 @@ bb_sync_engine_class_init (BbSyncEngineClass *klass)
    * BbSyncEngine:progress-done:
    *
    * Items downloaded or uploaded so far in the current pass (with
-   * [property@SyncEngine:progress-total]: "downloading 4 200 of 10 000").
+   * [property@BbSync.SyncEngine:progress-total]: "downloading 4 200 of 10 000").
    *
    * Since: 0.1
    */
@@ -672,7 +672,7 @@ bb_sync_engine_class_init (BbSyncEngineClass *klass)
   /**
    * BbSyncEngine:follow-metered:
    *
-   * Whether background sync polls as if [property@SyncEngine:idle-polling] were on
+   * Whether background sync polls as if [property@BbSync.SyncEngine:idle-polling] were on
    * while the network is metered.
    *
    * Since: 0.1
@@ -683,7 +683,7 @@ bb_sync_engine_class_init (BbSyncEngineClass *klass)
    * BbSyncEngine:follow-power-saver:
    *
    * Whether background sync, while power saving is on, polls as if
-   * [property@SyncEngine:idle-polling] were on and keeps no long poll open.
+   * [property@BbSync.SyncEngine:idle-polling] were on and keeps no long poll open.
    *
    * Since: 0.1
    */
@@ -697,7 +697,7 @@ bb_sync_engine_class_init (BbSyncEngineClass *klass)
    * @engine: the engine
    * @token_expires_at: (nullable): the expiry of the token the engine held, or %NULL
    *
-   * An automatic login failed, or [method@SyncEngine.revoke_all_tokens_async] succeeded.
+   * An automatic login failed, or [method@BbSync.SyncEngine.revoke_all_tokens_async] succeeded.
    * Sync stays off until a login succeeds; an app may ask the user (a hardware identity
    * needs the device).
    *
@@ -710,7 +710,7 @@ bb_sync_engine_class_init (BbSyncEngineClass *klass)
    * @engine: the engine
    * @token_expires_at: (nullable): the expiry of the current token
    *
-   * The token expires within [property@SyncEngine:refresh-skew]; the engine tries a
+   * The token expires within [property@BbSync.SyncEngine:refresh-skew]; the engine tries a
    * refresh right after this signal and keeps using the token if that fails.
    *
    * Since: 0.1
@@ -816,7 +816,7 @@ bb_sync_engine_class_init (BbSyncEngineClass *klass)
    * @item_id: the opaque item ID
    *
    * A remote value replaced the backend's value; always right after
-   * [signal@SyncEngine::item-changed]. Detailed by collection name.
+   * [signal@BbSync.SyncEngine::item-changed]. Detailed by collection name.
    *
    * Since: 0.1
    */
@@ -860,7 +860,7 @@ bb_sync_engine_class_init (BbSyncEngineClass *klass)
    * @item_id: the opaque item ID
    *
    * A merge was left unresolved, or a remote update arrived for a key that already has
-   * a conflict. See [method@SyncEngine.get_conflicts]. Detailed by collection name.
+   * a conflict. See [method@BbSync.SyncEngine.get_conflicts]. Detailed by collection name.
    *
    * Since: 0.1
    */
@@ -917,8 +917,8 @@ bb_sync_engine_init (BbSyncEngine *self)
  *
  * Creates an engine for @identity on the thread-default main context. It loads the
  * identity's record from @store and does no network I/O. Open the app's collections
- * with [method@Namespace.open_collection] on the namespaces, then call
- * [method@SyncEngine.sync_async].
+ * with [method@BbSync.Namespace.open_collection] on the namespaces, then call
+ * [method@BbSync.SyncEngine.sync_async].
  *
  * The engine keeps the identity's sync records in memory and writes them through to
  * the store: while it is open, change them only through the engine (one engine per identity
@@ -948,7 +948,7 @@ bb_sync_engine_new (BbClient *client, BbIdentity *identity, BbStore *store, GErr
  * @callback: (scope async): called when the engine is ready
  * @user_data: data for @callback
  *
- * Like [ctor@SyncEngine.new], but reads the store on a worker thread.
+ * Like [ctor@BbSync.SyncEngine.new], but reads the store on a worker thread.
  *
  * Since: 0.1
  */
@@ -971,7 +971,7 @@ bb_sync_engine_new_async (BbClient *client, BbIdentity *identity, BbStore *store
  * @result: the result passed to the callback
  * @error: return location for a #GError
  *
- * Finishes [func@SyncEngine.new_async].
+ * Finishes [func@BbSync.SyncEngine.new_async].
  *
  * Returns: (transfer full): the engine, or %NULL on error
  *
@@ -990,7 +990,9 @@ bb_sync_engine_new_finish (GAsyncResult *result, GError **error)
 
 /**
  * bb_sync_engine_get_client:
- * @self: a #BbSyncEngine
+ * @self: a [class@BbSync.SyncEngine]
+ *
+ * Gets the client the engine talks to the server with.
  *
  * Returns: (transfer none): the client
  *
@@ -1005,7 +1007,9 @@ bb_sync_engine_get_client (BbSyncEngine *self)
 
 /**
  * bb_sync_engine_get_identity:
- * @self: a #BbSyncEngine
+ * @self: a [class@BbSync.SyncEngine]
+ *
+ * Gets the identity the engine signs in with and unwraps namespace keys with.
  *
  * Returns: (transfer none): the identity
  *
@@ -1020,7 +1024,10 @@ bb_sync_engine_get_identity (BbSyncEngine *self)
 
 /**
  * bb_sync_engine_get_store:
- * @self: a #BbSyncEngine
+ * @self: a [class@BbSync.SyncEngine]
+ *
+ * Gets the store of the engine's sync metadata. It may be shared with other engines;
+ * closing the engine does not close it.
  *
  * Returns: (transfer none): the store
  *
@@ -1035,9 +1042,12 @@ bb_sync_engine_get_store (BbSyncEngine *self)
 
 /**
  * bb_sync_engine_get_key_id:
- * @self: a #BbSyncEngine
+ * @self: a [class@BbSync.SyncEngine]
  *
- * Returns: the key ID of the identity, see [property@SyncEngine:key-id]
+ * Gets the key ID of the engine's identity, in lower-case hex. Its records in the store
+ * are kept under it.
+ *
+ * Returns: the key ID of the identity, see [property@BbSync.SyncEngine:key-id]
  *
  * Since: 0.1
  */
@@ -1050,9 +1060,12 @@ bb_sync_engine_get_key_id (BbSyncEngine *self)
 
 /**
  * bb_sync_engine_is_closed:
- * @self: a #BbSyncEngine
+ * @self: a [class@BbSync.SyncEngine]
  *
- * Returns: whether [method@SyncEngine.close] was called
+ * Gets whether [method@BbSync.SyncEngine.close] was called. A closed engine starts no
+ * pass and its asynchronous calls fail.
+ *
+ * Returns: whether [method@BbSync.SyncEngine.close] was called
  *
  * Since: 0.1
  */
@@ -1065,9 +1078,11 @@ bb_sync_engine_is_closed (BbSyncEngine *self)
 
 /**
  * bb_sync_engine_get_poll_interval:
- * @self: a #BbSyncEngine
+ * @self: a [class@BbSync.SyncEngine]
  *
- * Returns: the poll interval in milliseconds, see [property@SyncEngine:poll-interval]
+ * Gets the base period of background polling, in milliseconds.
+ *
+ * Returns: the poll interval in milliseconds, see [property@BbSync.SyncEngine:poll-interval]
  *
  * Since: 0.1
  */
@@ -1095,10 +1110,10 @@ apply_interval_rules (BbSyncEngine *self)
 
 /**
  * bb_sync_engine_set_poll_interval:
- * @self: a #BbSyncEngine
+ * @self: a [class@BbSync.SyncEngine]
  * @interval_ms: the poll interval in milliseconds, or 0 for the default
  *
- * Sets [property@SyncEngine:poll-interval].
+ * Sets [property@BbSync.SyncEngine:poll-interval].
  *
  * Since: 0.1
  */
@@ -1119,10 +1134,12 @@ bb_sync_engine_set_poll_interval (BbSyncEngine *self, guint interval_ms)
 
 /**
  * bb_sync_engine_get_max_poll_interval:
- * @self: a #BbSyncEngine
+ * @self: a [class@BbSync.SyncEngine]
+ *
+ * Gets the upper bound of failure and idle backoff, in milliseconds.
  *
  * Returns: the maximum poll interval in milliseconds, see
- *   [property@SyncEngine:max-poll-interval]
+ *   [property@BbSync.SyncEngine:max-poll-interval]
  *
  * Since: 0.1
  */
@@ -1135,10 +1152,10 @@ bb_sync_engine_get_max_poll_interval (BbSyncEngine *self)
 
 /**
  * bb_sync_engine_set_max_poll_interval:
- * @self: a #BbSyncEngine
+ * @self: a [class@BbSync.SyncEngine]
  * @interval_ms: the maximum poll interval in milliseconds
  *
- * Sets [property@SyncEngine:max-poll-interval].
+ * Sets [property@BbSync.SyncEngine:max-poll-interval].
  *
  * Since: 0.1
  */
@@ -1157,7 +1174,10 @@ bb_sync_engine_set_max_poll_interval (BbSyncEngine *self, guint interval_ms)
 
 /**
  * bb_sync_engine_get_namespace_watch:
- * @self: a #BbSyncEngine
+ * @self: a [class@BbSync.SyncEngine]
+ *
+ * Gets whether background sync also keeps a long poll open, so remote changes arrive
+ * within seconds instead of at the next poll.
  *
  * Returns: whether background sync keeps a long-poll watch open
  *
@@ -1172,10 +1192,10 @@ bb_sync_engine_get_namespace_watch (BbSyncEngine *self)
 
 /**
  * bb_sync_engine_set_namespace_watch:
- * @self: a #BbSyncEngine
+ * @self: a [class@BbSync.SyncEngine]
  * @enabled: whether to keep a long-poll watch open
  *
- * Sets [property@SyncEngine:namespace-watch].
+ * Sets [property@BbSync.SyncEngine:namespace-watch].
  *
  * Since: 0.1
  */
@@ -1193,9 +1213,11 @@ bb_sync_engine_set_namespace_watch (BbSyncEngine *self, gboolean enabled)
 
 /**
  * bb_sync_engine_get_refresh_skew:
- * @self: a #BbSyncEngine
+ * @self: a [class@BbSync.SyncEngine]
  *
- * Returns: the refresh skew in seconds, see [property@SyncEngine:refresh-skew]
+ * Gets how long before its expiry the engine refreshes the bearer token, in seconds.
+ *
+ * Returns: the refresh skew in seconds, see [property@BbSync.SyncEngine:refresh-skew]
  *
  * Since: 0.1
  */
@@ -1208,10 +1230,10 @@ bb_sync_engine_get_refresh_skew (BbSyncEngine *self)
 
 /**
  * bb_sync_engine_set_refresh_skew:
- * @self: a #BbSyncEngine
+ * @self: a [class@BbSync.SyncEngine]
  * @skew_seconds: the refresh skew in seconds, or 0 for the default
  *
- * Sets [property@SyncEngine:refresh-skew].
+ * Sets [property@BbSync.SyncEngine:refresh-skew].
  *
  * Since: 0.1
  */
@@ -1230,9 +1252,12 @@ bb_sync_engine_set_refresh_skew (BbSyncEngine *self, guint skew_seconds)
 
 /**
  * bb_sync_engine_get_invite_ttl:
- * @self: a #BbSyncEngine
+ * @self: a [class@BbSync.SyncEngine]
  *
- * Returns: the default invite lifetime in seconds, see [property@SyncEngine:invite-ttl]
+ * Gets the lifetime of the invites the engine creates when the app asks for no other, in
+ * seconds.
+ *
+ * Returns: the default invite lifetime in seconds, see [property@BbSync.SyncEngine:invite-ttl]
  *
  * Since: 0.1
  */
@@ -1245,10 +1270,10 @@ bb_sync_engine_get_invite_ttl (BbSyncEngine *self)
 
 /**
  * bb_sync_engine_set_invite_ttl:
- * @self: a #BbSyncEngine
+ * @self: a [class@BbSync.SyncEngine]
  * @ttl_seconds: the default invite lifetime in seconds, or 0 for the default
  *
- * Sets [property@SyncEngine:invite-ttl].
+ * Sets [property@BbSync.SyncEngine:invite-ttl].
  *
  * Since: 0.1
  */
@@ -1907,13 +1932,13 @@ bb_sync_engine_refresh_conflicts (BbSyncEngine *self)
 
 /**
  * bb_sync_engine_get_namespaces:
- * @self: a #BbSyncEngine
+ * @self: a [class@BbSync.SyncEngine]
  *
  * The namespaces the engine knows for its identity, sorted by kind and ID: those in
  * the store, and those that sync passes, joins and creations add. Ready to bind to a
  * list widget.
  *
- * Returns: (transfer none): a #GListModel of [class@Namespace]
+ * Returns: (transfer none): a #GListModel of [class@BbSync.Namespace]
  *
  * Since: 0.1
  */
@@ -1926,12 +1951,12 @@ bb_sync_engine_get_namespaces (BbSyncEngine *self)
 
 /**
  * bb_sync_engine_get_conflicts:
- * @self: a #BbSyncEngine
+ * @self: a [class@BbSync.SyncEngine]
  *
  * The open conflicts of the identity, updated after every sync pass, every
- * [method@Collection.resolve_conflict] and every [method@Namespace.open_collection].
+ * [method@BbSync.Collection.resolve_conflict] and every [method@BbSync.Namespace.open_collection].
  *
- * Returns: (transfer none): a #GListModel of [class@Conflict]
+ * Returns: (transfer none): a #GListModel of [class@BbSync.Conflict]
  *
  * Since: 0.1
  */
@@ -1946,7 +1971,7 @@ bb_sync_engine_get_conflicts (BbSyncEngine *self)
 
 /**
  * bb_sync_engine_close:
- * @self: a #BbSyncEngine
+ * @self: a [class@BbSync.SyncEngine]
  *
  * Shuts the engine down. Pending operations end with %G_IO_ERROR_CANCELLED; what a
  * running pass already saved stays saved, and every record is saved whole. Later
@@ -2066,7 +2091,7 @@ namespace_op_done (GObject *source, GAsyncResult *result, gpointer user_data)
 
 /**
  * bb_sync_engine_login_async:
- * @self: a #BbSyncEngine
+ * @self: a [class@BbSync.SyncEngine]
  * @cancellable: (nullable): a #GCancellable
  * @callback: (scope async): called when done
  * @user_data: data for @callback
@@ -2095,11 +2120,11 @@ bb_sync_engine_login_async (BbSyncEngine *self, GCancellable *cancellable,
 
 /**
  * bb_sync_engine_login_finish:
- * @self: a #BbSyncEngine
+ * @self: a [class@BbSync.SyncEngine]
  * @result: the result passed to the callback
  * @error: return location for a #GError
  *
- * Finishes [method@SyncEngine.login_async].
+ * Finishes [method@BbSync.SyncEngine.login_async].
  *
  * Returns: %TRUE if the engine is signed in
  *
@@ -2116,7 +2141,7 @@ bb_sync_engine_login_finish (BbSyncEngine *self, GAsyncResult *result, GError **
 
 /**
  * bb_sync_engine_default_namespace_async:
- * @self: a #BbSyncEngine
+ * @self: a [class@BbSync.SyncEngine]
  * @cancellable: (nullable): a #GCancellable
  * @callback: (scope async): called when done
  * @user_data: data for @callback
@@ -2153,11 +2178,11 @@ namespace_finish (BbSyncEngine *self, GAsyncResult *result, gpointer tag, GError
 
 /**
  * bb_sync_engine_default_namespace_finish:
- * @self: a #BbSyncEngine
+ * @self: a [class@BbSync.SyncEngine]
  * @result: the result passed to the callback
  * @error: return location for a #GError
  *
- * Finishes [method@SyncEngine.default_namespace_async].
+ * Finishes [method@BbSync.SyncEngine.default_namespace_async].
  *
  * Returns: (transfer full): the default namespace, or %NULL on error
  *
@@ -2239,7 +2264,7 @@ create_body (BbSyncEngine *self, gpointer body_data, GCancellable *cancellable,
 
 /**
  * bb_sync_engine_create_shared_namespace_async:
- * @self: a #BbSyncEngine
+ * @self: a [class@BbSync.SyncEngine]
  * @cancellable: (nullable): a #GCancellable
  * @callback: (scope async): called when done
  * @user_data: data for @callback
@@ -2268,11 +2293,11 @@ bb_sync_engine_create_shared_namespace_async (BbSyncEngine *self, GCancellable *
 
 /**
  * bb_sync_engine_create_shared_namespace_finish:
- * @self: a #BbSyncEngine
+ * @self: a [class@BbSync.SyncEngine]
  * @result: the result passed to the callback
  * @error: return location for a #GError
  *
- * Finishes [method@SyncEngine.create_shared_namespace_async].
+ * Finishes [method@BbSync.SyncEngine.create_shared_namespace_async].
  *
  * Returns: (transfer full): the new namespace, or %NULL on error
  *
@@ -2346,7 +2371,7 @@ start_namespace_id_op (BbSyncEngine *self, const char *namespace_id, BbAuthBodyF
 
 /**
  * bb_sync_engine_join_namespace_async:
- * @self: a #BbSyncEngine
+ * @self: a [class@BbSync.SyncEngine]
  * @namespace_id: the namespace ID, 32 lower-case hex characters
  * @cancellable: (nullable): a #GCancellable
  * @callback: (scope async): called when done
@@ -2373,11 +2398,11 @@ bb_sync_engine_join_namespace_async (BbSyncEngine *self, const char *namespace_i
 
 /**
  * bb_sync_engine_join_namespace_finish:
- * @self: a #BbSyncEngine
+ * @self: a [class@BbSync.SyncEngine]
  * @result: the result passed to the callback
  * @error: return location for a #GError
  *
- * Finishes [method@SyncEngine.join_namespace_async].
+ * Finishes [method@BbSync.SyncEngine.join_namespace_async].
  *
  * Returns: (transfer full): the namespace, or %NULL on error (before approval the
  *   server refuses the key with an API error)
@@ -2392,7 +2417,7 @@ bb_sync_engine_join_namespace_finish (BbSyncEngine *self, GAsyncResult *result, 
 
 /**
  * bb_sync_engine_lookup_namespace_async:
- * @self: a #BbSyncEngine
+ * @self: a [class@BbSync.SyncEngine]
  * @namespace_id: the namespace ID, 32 lower-case hex characters
  * @cancellable: (nullable): a #GCancellable
  * @callback: (scope async): called when done
@@ -2417,11 +2442,11 @@ bb_sync_engine_lookup_namespace_async (BbSyncEngine *self, const char *namespace
 
 /**
  * bb_sync_engine_lookup_namespace_finish:
- * @self: a #BbSyncEngine
+ * @self: a [class@BbSync.SyncEngine]
  * @result: the result passed to the callback
  * @error: return location for a #GError
  *
- * Finishes [method@SyncEngine.lookup_namespace_async].
+ * Finishes [method@BbSync.SyncEngine.lookup_namespace_async].
  *
  * Returns: (transfer full): the namespace, or %NULL on error
  *
@@ -2487,14 +2512,14 @@ boolean_op_done (GObject *source, GAsyncResult *result, gpointer user_data)
 
 /**
  * bb_sync_engine_revoke_all_tokens_async:
- * @self: a #BbSyncEngine
+ * @self: a [class@BbSync.SyncEngine]
  * @cancellable: (nullable): a #GCancellable
  * @callback: (scope async): called when done
  * @user_data: data for @callback
  *
  * Revokes every bearer token of the identity on the server (for example after a
  * device was lost), then forgets the local one and emits
- * [signal@SyncEngine::auth-login-required]. The identity signs the request.
+ * [signal@BbSync.SyncEngine::auth-login-required]. The identity signs the request.
  *
  * Since: 0.1
  */
@@ -2517,11 +2542,11 @@ bb_sync_engine_revoke_all_tokens_async (BbSyncEngine *self, GCancellable *cancel
 
 /**
  * bb_sync_engine_revoke_all_tokens_finish:
- * @self: a #BbSyncEngine
+ * @self: a [class@BbSync.SyncEngine]
  * @result: the result passed to the callback
  * @error: return location for a #GError
  *
- * Finishes [method@SyncEngine.revoke_all_tokens_async].
+ * Finishes [method@BbSync.SyncEngine.revoke_all_tokens_async].
  *
  * Returns: %TRUE if the tokens were revoked
  *
@@ -2590,7 +2615,7 @@ start_next_pass (BbSyncEngine *self)
 
 /**
  * bb_sync_engine_sync_async:
- * @self: a #BbSyncEngine
+ * @self: a [class@BbSync.SyncEngine]
  * @cancellable: (nullable): a #GCancellable
  * @callback: (scope async): called when the pass has ended
  * @user_data: data for @callback
@@ -2628,14 +2653,14 @@ bb_sync_engine_sync_async (BbSyncEngine *self, GCancellable *cancellable,
 
 /**
  * bb_sync_engine_sync_finish:
- * @self: a #BbSyncEngine
+ * @self: a [class@BbSync.SyncEngine]
  * @result: the result passed to the callback
  * @error: return location for a #GError
  *
- * Finishes [method@SyncEngine.sync_async].
+ * Finishes [method@BbSync.SyncEngine.sync_async].
  *
  * Returns: %TRUE if the pass succeeded; %FALSE with %BB_SYNC_ERROR_ROLLBACK when the
- *   server's state went backwards (see [method@SyncEngine.reset_sync_state]), or the
+ *   server's state went backwards (see [method@BbSync.SyncEngine.reset_sync_state]), or the
  *   error that stopped the pass
  *
  * Since: 0.1
@@ -2651,7 +2676,7 @@ bb_sync_engine_sync_finish (BbSyncEngine *self, GAsyncResult *result, GError **e
 
 /**
  * bb_sync_engine_reset_sync_state:
- * @self: a #BbSyncEngine
+ * @self: a [class@BbSync.SyncEngine]
  * @error: return location for a #GError
  *
  * Forgets the sync metadata of the identity: every namespace and item record and the
@@ -2660,7 +2685,7 @@ bb_sync_engine_sync_finish (BbSyncEngine *self, GAsyncResult *result, GError **e
  *
  * The app's values are not touched. The next pass reconciles as on first enable: it
  * fetches the namespace keys again, downloads every remote value and merges it with
- * the local one without a merge base ([signal@Collection::merge] gets a %NULL base),
+ * the local one without a merge base ([signal@BbSync.Collection::merge] gets a %NULL base),
  * then uploads what the merges produced. Open collections stay open.
  *
  * Returns: %TRUE on success; %FALSE with %BB_SYNC_ERROR_BUSY while a pass runs, or an
@@ -2824,9 +2849,12 @@ bb_sync_engine_set_next_sync (BbSyncEngine *self, gint64 wall_usec)
 
 /**
  * bb_sync_engine_get_state:
- * @self: a #BbSyncEngine
+ * @self: a [class@BbSync.SyncEngine]
  *
- * Returns: what sync is doing, see [property@SyncEngine:state]
+ * Gets what sync is doing now. [property@BbSync.SyncEngine:state] notifies each change,
+ * for a status line.
+ *
+ * Returns: what sync is doing, see [property@BbSync.SyncEngine:state]
  *
  * Since: 0.1
  */
@@ -2839,9 +2867,12 @@ bb_sync_engine_get_state (BbSyncEngine *self)
 
 /**
  * bb_sync_engine_get_syncing:
- * @self: a #BbSyncEngine
+ * @self: a [class@BbSync.SyncEngine]
  *
- * Returns: whether a pass runs, see [property@SyncEngine:syncing]
+ * Gets whether a pass runs, started by [method@BbSync.SyncEngine.sync_async] or by
+ * background sync.
+ *
+ * Returns: whether a pass runs, see [property@BbSync.SyncEngine:syncing]
  *
  * Since: 0.1
  */
@@ -2854,7 +2885,10 @@ bb_sync_engine_get_syncing (BbSyncEngine *self)
 
 /**
  * bb_sync_engine_get_last_synced:
- * @self: a #BbSyncEngine
+ * @self: a [class@BbSync.SyncEngine]
+ *
+ * Gets when the last pass succeeded. The value is owned by the engine and replaced at
+ * the end of the next successful pass; take a reference to keep it.
  *
  * Returns: (transfer none) (nullable): when the last pass succeeded
  *
@@ -2869,7 +2903,10 @@ bb_sync_engine_get_last_synced (BbSyncEngine *self)
 
 /**
  * bb_sync_engine_get_last_error:
- * @self: a #BbSyncEngine
+ * @self: a [class@BbSync.SyncEngine]
+ *
+ * Gets why the last pass failed. The error is owned by the engine and replaced or
+ * cleared at the end of the next pass; copy it to keep it.
  *
  * Returns: (transfer none) (nullable): why the last pass failed, or %NULL
  *
@@ -2884,9 +2921,11 @@ bb_sync_engine_get_last_error (BbSyncEngine *self)
 
 /**
  * bb_sync_engine_get_pending_uploads:
- * @self: a #BbSyncEngine
+ * @self: a [class@BbSync.SyncEngine]
  *
- * Returns: local changes waiting for upload, see [property@SyncEngine:pending-uploads]
+ * Gets how many local changes wait for upload, conflicts not counted.
+ *
+ * Returns: local changes waiting for upload, see [property@BbSync.SyncEngine:pending-uploads]
  *
  * Since: 0.1
  */
@@ -2899,7 +2938,9 @@ bb_sync_engine_get_pending_uploads (BbSyncEngine *self)
 
 /**
  * bb_sync_engine_get_conflict_count:
- * @self: a #BbSyncEngine
+ * @self: a [class@BbSync.SyncEngine]
+ *
+ * Gets how many unresolved conflicts [method@BbSync.SyncEngine.get_conflicts] lists.
  *
  * Returns: the number of open conflicts
  *
@@ -2914,7 +2955,10 @@ bb_sync_engine_get_conflict_count (BbSyncEngine *self)
 
 /**
  * bb_sync_engine_get_next_sync:
- * @self: a #BbSyncEngine
+ * @self: a [class@BbSync.SyncEngine]
+ *
+ * Gets when background sync runs its next timed pass. The value is owned by the engine
+ * and replaced when the pass is rescheduled.
  *
  * Returns: (transfer none) (nullable): when the next timed pass runs
  *
@@ -2929,7 +2973,10 @@ bb_sync_engine_get_next_sync (BbSyncEngine *self)
 
 /**
  * bb_sync_engine_get_progress_done:
- * @self: a #BbSyncEngine
+ * @self: a [class@BbSync.SyncEngine]
+ *
+ * Gets how many items the current pass has downloaded or uploaded so far; with
+ * [method@BbSync.SyncEngine.get_progress_total] it makes a progress bar.
  *
  * Returns: items handled so far in the current pass
  *
@@ -2944,7 +2991,10 @@ bb_sync_engine_get_progress_done (BbSyncEngine *self)
 
 /**
  * bb_sync_engine_get_progress_total:
- * @self: a #BbSyncEngine
+ * @self: a [class@BbSync.SyncEngine]
+ *
+ * Gets how many items the current pass is to download or upload, as far as known yet: it
+ * may grow while the pass runs.
  *
  * Returns: items to handle in the current pass, as far as known
  *
@@ -2959,9 +3009,12 @@ bb_sync_engine_get_progress_total (BbSyncEngine *self)
 
 /**
  * bb_sync_engine_get_idle_polling:
- * @self: a #BbSyncEngine
+ * @self: a [class@BbSync.SyncEngine]
  *
- * Returns: whether idle polling is on, see [property@SyncEngine:idle-polling]
+ * Gets whether background polling slows down after quiet passes, for an app that is
+ * idle.
+ *
+ * Returns: whether idle polling is on, see [property@BbSync.SyncEngine:idle-polling]
  *
  * Since: 0.1
  */
@@ -2974,10 +3027,10 @@ bb_sync_engine_get_idle_polling (BbSyncEngine *self)
 
 /**
  * bb_sync_engine_set_idle_polling:
- * @self: a #BbSyncEngine
+ * @self: a [class@BbSync.SyncEngine]
  * @idle_polling: whether to slow polling down after quiet passes
  *
- * Sets [property@SyncEngine:idle-polling], and schedules a sync (spec §2.3).
+ * Sets [property@BbSync.SyncEngine:idle-polling], and schedules a sync (spec §2.3).
  *
  * Since: 0.1
  */
@@ -2997,10 +3050,12 @@ bb_sync_engine_set_idle_polling (BbSyncEngine *self, gboolean idle_polling)
 
 /**
  * bb_sync_engine_get_network_monitor:
- * @self: a #BbSyncEngine
+ * @self: a [class@BbSync.SyncEngine]
+ *
+ * Gets the network monitor background sync follows, if the app set one.
  *
  * Returns: (transfer none) (nullable): the network monitor set with
- *   [method@SyncEngine.set_network_monitor], or %NULL for the default
+ *   [method@BbSync.SyncEngine.set_network_monitor], or %NULL for the default
  *
  * Since: 0.1
  */
@@ -3013,10 +3068,10 @@ bb_sync_engine_get_network_monitor (BbSyncEngine *self)
 
 /**
  * bb_sync_engine_set_network_monitor:
- * @self: a #BbSyncEngine
+ * @self: a [class@BbSync.SyncEngine]
  * @monitor: (nullable): a network monitor, or %NULL for the default
  *
- * Sets [property@SyncEngine:network-monitor].
+ * Sets [property@BbSync.SyncEngine:network-monitor].
  *
  * Since: 0.1
  */
@@ -3032,10 +3087,12 @@ bb_sync_engine_set_network_monitor (BbSyncEngine *self, GNetworkMonitor *monitor
 
 /**
  * bb_sync_engine_get_power_profile_monitor:
- * @self: a #BbSyncEngine
+ * @self: a [class@BbSync.SyncEngine]
+ *
+ * Gets the power profile monitor background sync follows, if the app set one.
  *
  * Returns: (transfer none) (nullable): the power profile monitor set with
- *   [method@SyncEngine.set_power_profile_monitor], or %NULL for the default
+ *   [method@BbSync.SyncEngine.set_power_profile_monitor], or %NULL for the default
  *
  * Since: 0.1
  */
@@ -3048,10 +3105,10 @@ bb_sync_engine_get_power_profile_monitor (BbSyncEngine *self)
 
 /**
  * bb_sync_engine_set_power_profile_monitor:
- * @self: a #BbSyncEngine
+ * @self: a [class@BbSync.SyncEngine]
  * @monitor: (nullable): a power profile monitor, or %NULL for the default
  *
- * Sets [property@SyncEngine:power-profile-monitor].
+ * Sets [property@BbSync.SyncEngine:power-profile-monitor].
  *
  * Since: 0.1
  */
@@ -3067,9 +3124,11 @@ bb_sync_engine_set_power_profile_monitor (BbSyncEngine *self, GPowerProfileMonit
 
 /**
  * bb_sync_engine_get_follow_metered:
- * @self: a #BbSyncEngine
+ * @self: a [class@BbSync.SyncEngine]
  *
- * Returns: see [property@SyncEngine:follow-metered]
+ * Gets whether background sync slows down to idle polling while the network is metered.
+ *
+ * Returns: see [property@BbSync.SyncEngine:follow-metered]
  *
  * Since: 0.1
  */
@@ -3082,10 +3141,10 @@ bb_sync_engine_get_follow_metered (BbSyncEngine *self)
 
 /**
  * bb_sync_engine_set_follow_metered:
- * @self: a #BbSyncEngine
+ * @self: a [class@BbSync.SyncEngine]
  * @follow: whether a metered network slows polling down
  *
- * Sets [property@SyncEngine:follow-metered].
+ * Sets [property@BbSync.SyncEngine:follow-metered].
  *
  * Since: 0.1
  */
@@ -3103,9 +3162,12 @@ bb_sync_engine_set_follow_metered (BbSyncEngine *self, gboolean follow)
 
 /**
  * bb_sync_engine_get_follow_power_saver:
- * @self: a #BbSyncEngine
+ * @self: a [class@BbSync.SyncEngine]
  *
- * Returns: see [property@SyncEngine:follow-power-saver]
+ * Gets whether background sync, while power saving is on, slows down to idle polling and
+ * keeps no long poll open.
+ *
+ * Returns: see [property@BbSync.SyncEngine:follow-power-saver]
  *
  * Since: 0.1
  */
@@ -3118,10 +3180,10 @@ bb_sync_engine_get_follow_power_saver (BbSyncEngine *self)
 
 /**
  * bb_sync_engine_set_follow_power_saver:
- * @self: a #BbSyncEngine
+ * @self: a [class@BbSync.SyncEngine]
  * @follow: whether power saving slows polling down and closes the long poll
  *
- * Sets [property@SyncEngine:follow-power-saver].
+ * Sets [property@BbSync.SyncEngine:follow-power-saver].
  *
  * Since: 0.1
  */

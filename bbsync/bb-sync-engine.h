@@ -22,7 +22,7 @@ G_BEGIN_DECLS
 /**
  * BB_SYNC_ENGINE_DEFAULT_POLL_INTERVAL:
  *
- * The default of [property@SyncEngine:poll-interval], in milliseconds (5 minutes).
+ * The default of [property@BbSync.SyncEngine:poll-interval], in milliseconds (5 minutes).
  *
  * Since: 0.1
  */
@@ -31,7 +31,7 @@ G_BEGIN_DECLS
 /**
  * BB_SYNC_ENGINE_DEFAULT_MAX_POLL_INTERVAL:
  *
- * The default of [property@SyncEngine:max-poll-interval], in milliseconds (60 minutes).
+ * The default of [property@BbSync.SyncEngine:max-poll-interval], in milliseconds (60 minutes).
  *
  * Since: 0.1
  */
@@ -40,7 +40,7 @@ G_BEGIN_DECLS
 /**
  * BB_SYNC_ENGINE_DEFAULT_REFRESH_SKEW:
  *
- * The default of [property@SyncEngine:refresh-skew], in seconds (24 hours).
+ * The default of [property@BbSync.SyncEngine:refresh-skew], in seconds (24 hours).
  *
  * Since: 0.1
  */
@@ -49,7 +49,7 @@ G_BEGIN_DECLS
 /**
  * BB_SYNC_ENGINE_DEFAULT_INVITE_TTL:
  *
- * The default of [property@SyncEngine:invite-ttl], in seconds (10 minutes).
+ * The default of [property@BbSync.SyncEngine:invite-ttl], in seconds (10 minutes).
  *
  * Since: 0.1
  */
@@ -67,17 +67,17 @@ G_BEGIN_DECLS
 
 /**
  * BbSyncState:
- * @BB_SYNC_STATE_STOPPED: background sync is not running ([method@SyncEngine.start])
+ * @BB_SYNC_STATE_STOPPED: background sync is not running ([method@BbSync.SyncEngine.start])
  * @BB_SYNC_STATE_IDLE: background sync waits for the next pass
  * @BB_SYNC_STATE_SYNCING: a pass runs
  * @BB_SYNC_STATE_BACKING_OFF: the last pass failed; the next one waits longer
- * @BB_SYNC_STATE_OFFLINE: the network is down (see [property@SyncEngine:network-monitor]);
+ * @BB_SYNC_STATE_OFFLINE: the network is down (see [property@BbSync.SyncEngine:network-monitor]);
  *   sync resumes when it comes back
  * @BB_SYNC_STATE_LOGIN_REQUIRED: an automatic login failed; sync resumes after a
- *   successful [method@SyncEngine.login_async]
+ *   successful [method@BbSync.SyncEngine.login_async]
  *
  * What an engine's background sync is doing, for a status line in a UI: see
- * [property@SyncEngine:state].
+ * [property@BbSync.SyncEngine:state].
  *
  * Since: 0.1
  */
@@ -97,14 +97,20 @@ BB_AVAILABLE_IN_ALL
 G_DECLARE_FINAL_TYPE (BbSyncEngine, bb_sync_engine, BB, SYNC_ENGINE, GObject)
 
 BB_AVAILABLE_IN_ALL
-BbSyncEngine *bb_sync_engine_new (BbClient *client, BbIdentity *identity, BbStore *store,
-                                  GError **error);
+BbSyncEngine *bb_sync_engine_new (BbClient   *client,
+                                  BbIdentity *identity,
+                                  BbStore    *store,
+                                  GError    **error);
 BB_AVAILABLE_IN_ALL
-void bb_sync_engine_new_async (BbClient *client, BbIdentity *identity, BbStore *store,
-                               GCancellable *cancellable, GAsyncReadyCallback callback,
-                               gpointer user_data);
+void bb_sync_engine_new_async (BbClient           *client,
+                               BbIdentity         *identity,
+                               BbStore            *store,
+                               GCancellable       *cancellable,
+                               GAsyncReadyCallback callback,
+                               gpointer            user_data);
 BB_AVAILABLE_IN_ALL
-BbSyncEngine *bb_sync_engine_new_finish (GAsyncResult *result, GError **error);
+BbSyncEngine *bb_sync_engine_new_finish (GAsyncResult *result,
+                                         GError      **error);
 
 BB_AVAILABLE_IN_ALL
 BbClient *bb_sync_engine_get_client (BbSyncEngine *self);
@@ -120,83 +126,113 @@ gboolean bb_sync_engine_is_closed (BbSyncEngine *self);
 BB_AVAILABLE_IN_ALL
 guint bb_sync_engine_get_poll_interval (BbSyncEngine *self);
 BB_AVAILABLE_IN_ALL
-void bb_sync_engine_set_poll_interval (BbSyncEngine *self, guint interval_ms);
+void bb_sync_engine_set_poll_interval (BbSyncEngine *self,
+                                       guint         interval_ms);
 BB_AVAILABLE_IN_ALL
 guint bb_sync_engine_get_max_poll_interval (BbSyncEngine *self);
 BB_AVAILABLE_IN_ALL
-void bb_sync_engine_set_max_poll_interval (BbSyncEngine *self, guint interval_ms);
+void bb_sync_engine_set_max_poll_interval (BbSyncEngine *self,
+                                           guint         interval_ms);
 BB_AVAILABLE_IN_ALL
 gboolean bb_sync_engine_get_namespace_watch (BbSyncEngine *self);
 BB_AVAILABLE_IN_ALL
-void bb_sync_engine_set_namespace_watch (BbSyncEngine *self, gboolean enabled);
+void bb_sync_engine_set_namespace_watch (BbSyncEngine *self,
+                                         gboolean      enabled);
 BB_AVAILABLE_IN_ALL
 guint bb_sync_engine_get_refresh_skew (BbSyncEngine *self);
 BB_AVAILABLE_IN_ALL
-void bb_sync_engine_set_refresh_skew (BbSyncEngine *self, guint skew_seconds);
+void bb_sync_engine_set_refresh_skew (BbSyncEngine *self,
+                                      guint         skew_seconds);
 BB_AVAILABLE_IN_ALL
 guint bb_sync_engine_get_invite_ttl (BbSyncEngine *self);
 BB_AVAILABLE_IN_ALL
-void bb_sync_engine_set_invite_ttl (BbSyncEngine *self, guint ttl_seconds);
+void bb_sync_engine_set_invite_ttl (BbSyncEngine *self,
+                                    guint         ttl_seconds);
 
 BB_AVAILABLE_IN_ALL
 void bb_sync_engine_close (BbSyncEngine *self);
 
 BB_AVAILABLE_IN_ALL
-void bb_sync_engine_login_async (BbSyncEngine *self, GCancellable *cancellable,
-                                 GAsyncReadyCallback callback, gpointer user_data);
+void bb_sync_engine_login_async (BbSyncEngine       *self,
+                                 GCancellable       *cancellable,
+                                 GAsyncReadyCallback callback,
+                                 gpointer            user_data);
 BB_AVAILABLE_IN_ALL
-gboolean bb_sync_engine_login_finish (BbSyncEngine *self, GAsyncResult *result, GError **error);
+gboolean bb_sync_engine_login_finish (BbSyncEngine *self,
+                                      GAsyncResult *result,
+                                      GError      **error);
 BB_AVAILABLE_IN_ALL
-void bb_sync_engine_revoke_all_tokens_async (BbSyncEngine *self, GCancellable *cancellable,
-                                             GAsyncReadyCallback callback, gpointer user_data);
+void bb_sync_engine_revoke_all_tokens_async (BbSyncEngine       *self,
+                                             GCancellable       *cancellable,
+                                             GAsyncReadyCallback callback,
+                                             gpointer            user_data);
 BB_AVAILABLE_IN_ALL
-gboolean bb_sync_engine_revoke_all_tokens_finish (BbSyncEngine *self, GAsyncResult *result,
-                                                  GError **error);
+gboolean bb_sync_engine_revoke_all_tokens_finish (BbSyncEngine *self,
+                                                  GAsyncResult *result,
+                                                  GError      **error);
 
 BB_AVAILABLE_IN_ALL
-void bb_sync_engine_default_namespace_async (BbSyncEngine *self, GCancellable *cancellable,
-                                             GAsyncReadyCallback callback, gpointer user_data);
+void bb_sync_engine_default_namespace_async (BbSyncEngine       *self,
+                                             GCancellable       *cancellable,
+                                             GAsyncReadyCallback callback,
+                                             gpointer            user_data);
 BB_AVAILABLE_IN_ALL
-BbNamespace *bb_sync_engine_default_namespace_finish (BbSyncEngine *self, GAsyncResult *result,
-                                                      GError **error);
+BbNamespace *bb_sync_engine_default_namespace_finish (BbSyncEngine *self,
+                                                      GAsyncResult *result,
+                                                      GError      **error);
 BB_AVAILABLE_IN_ALL
-void bb_sync_engine_create_shared_namespace_async (BbSyncEngine *self, GCancellable *cancellable,
+void bb_sync_engine_create_shared_namespace_async (BbSyncEngine       *self,
+                                                   GCancellable       *cancellable,
                                                    GAsyncReadyCallback callback,
-                                                   gpointer user_data);
+                                                   gpointer            user_data);
 BB_AVAILABLE_IN_ALL
 BbNamespace *bb_sync_engine_create_shared_namespace_finish (BbSyncEngine *self,
-                                                            GAsyncResult *result, GError **error);
+                                                            GAsyncResult *result,
+                                                            GError      **error);
 BB_AVAILABLE_IN_ALL
-void bb_sync_engine_join_namespace_async (BbSyncEngine *self, const char *namespace_id,
-                                          GCancellable *cancellable, GAsyncReadyCallback callback,
-                                          gpointer user_data);
+void bb_sync_engine_join_namespace_async (BbSyncEngine       *self,
+                                          const char         *namespace_id,
+                                          GCancellable       *cancellable,
+                                          GAsyncReadyCallback callback,
+                                          gpointer            user_data);
 BB_AVAILABLE_IN_ALL
-BbNamespace *bb_sync_engine_join_namespace_finish (BbSyncEngine *self, GAsyncResult *result,
-                                                   GError **error);
+BbNamespace *bb_sync_engine_join_namespace_finish (BbSyncEngine *self,
+                                                   GAsyncResult *result,
+                                                   GError      **error);
 BB_AVAILABLE_IN_ALL
-void bb_sync_engine_lookup_namespace_async (BbSyncEngine *self, const char *namespace_id,
-                                            GCancellable *cancellable, GAsyncReadyCallback callback,
-                                            gpointer user_data);
+void bb_sync_engine_lookup_namespace_async (BbSyncEngine       *self,
+                                            const char         *namespace_id,
+                                            GCancellable       *cancellable,
+                                            GAsyncReadyCallback callback,
+                                            gpointer            user_data);
 BB_AVAILABLE_IN_ALL
-BbNamespace *bb_sync_engine_lookup_namespace_finish (BbSyncEngine *self, GAsyncResult *result,
-                                                     GError **error);
+BbNamespace *bb_sync_engine_lookup_namespace_finish (BbSyncEngine *self,
+                                                     GAsyncResult *result,
+                                                     GError      **error);
 BB_AVAILABLE_IN_ALL
-void bb_sync_engine_submit_join_request_async (BbSyncEngine *self, BbInvite *scanned,
-                                               GCancellable *cancellable,
-                                               GAsyncReadyCallback callback, gpointer user_data);
+void bb_sync_engine_submit_join_request_async (BbSyncEngine       *self,
+                                               BbInvite           *scanned,
+                                               GCancellable       *cancellable,
+                                               GAsyncReadyCallback callback,
+                                               gpointer            user_data);
 BB_AVAILABLE_IN_ALL
 BbJoinRequestInfo *bb_sync_engine_submit_join_request_finish (BbSyncEngine *self,
                                                               GAsyncResult *result,
-                                                              GError **error);
+                                                              GError      **error);
 
 BB_AVAILABLE_IN_ALL
-void bb_sync_engine_sync_async (BbSyncEngine *self, GCancellable *cancellable,
-                                GAsyncReadyCallback callback, gpointer user_data);
+void bb_sync_engine_sync_async (BbSyncEngine       *self,
+                                GCancellable       *cancellable,
+                                GAsyncReadyCallback callback,
+                                gpointer            user_data);
 BB_AVAILABLE_IN_ALL
-gboolean bb_sync_engine_sync_finish (BbSyncEngine *self, GAsyncResult *result, GError **error);
+gboolean bb_sync_engine_sync_finish (BbSyncEngine *self,
+                                     GAsyncResult *result,
+                                     GError      **error);
 
 BB_AVAILABLE_IN_ALL
-gboolean bb_sync_engine_reset_sync_state (BbSyncEngine *self, GError **error);
+gboolean bb_sync_engine_reset_sync_state (BbSyncEngine *self,
+                                          GError      **error);
 
 BB_AVAILABLE_IN_ALL
 void bb_sync_engine_start (BbSyncEngine *self);
@@ -207,24 +243,29 @@ void bb_sync_engine_schedule_sync (BbSyncEngine *self);
 BB_AVAILABLE_IN_ALL
 gboolean bb_sync_engine_get_idle_polling (BbSyncEngine *self);
 BB_AVAILABLE_IN_ALL
-void bb_sync_engine_set_idle_polling (BbSyncEngine *self, gboolean idle_polling);
+void bb_sync_engine_set_idle_polling (BbSyncEngine *self,
+                                      gboolean      idle_polling);
 
 BB_AVAILABLE_IN_ALL
 GNetworkMonitor *bb_sync_engine_get_network_monitor (BbSyncEngine *self);
 BB_AVAILABLE_IN_ALL
-void bb_sync_engine_set_network_monitor (BbSyncEngine *self, GNetworkMonitor *monitor);
+void bb_sync_engine_set_network_monitor (BbSyncEngine    *self,
+                                         GNetworkMonitor *monitor);
 BB_AVAILABLE_IN_ALL
 GPowerProfileMonitor *bb_sync_engine_get_power_profile_monitor (BbSyncEngine *self);
 BB_AVAILABLE_IN_ALL
-void bb_sync_engine_set_power_profile_monitor (BbSyncEngine *self, GPowerProfileMonitor *monitor);
+void bb_sync_engine_set_power_profile_monitor (BbSyncEngine         *self,
+                                               GPowerProfileMonitor *monitor);
 BB_AVAILABLE_IN_ALL
 gboolean bb_sync_engine_get_follow_metered (BbSyncEngine *self);
 BB_AVAILABLE_IN_ALL
-void bb_sync_engine_set_follow_metered (BbSyncEngine *self, gboolean follow);
+void bb_sync_engine_set_follow_metered (BbSyncEngine *self,
+                                        gboolean      follow);
 BB_AVAILABLE_IN_ALL
 gboolean bb_sync_engine_get_follow_power_saver (BbSyncEngine *self);
 BB_AVAILABLE_IN_ALL
-void bb_sync_engine_set_follow_power_saver (BbSyncEngine *self, gboolean follow);
+void bb_sync_engine_set_follow_power_saver (BbSyncEngine *self,
+                                            gboolean      follow);
 
 BB_AVAILABLE_IN_ALL
 BbSyncState bb_sync_engine_get_state (BbSyncEngine *self);

@@ -210,14 +210,15 @@ run_pass (BbSyncEngine *self, gboolean reset_on_success)
 
 /**
  * bb_sync_engine_start:
- * @self: a #BbSyncEngine
+ * @self: a [class@BbSync.SyncEngine]
  *
  * Starts background sync on the engine's main context: a pass at once, then a pass
- * every [property@SyncEngine:poll-interval] (with ±10 % jitter), sooner after
- * [method@SyncEngine.schedule_sync], and, with [property@SyncEngine:namespace-watch], as
- * soon as the server's long poll reports a change. Failed passes back off, doubling the
- * interval up to [property@SyncEngine:max-poll-interval], and are retried without any
- * app call; a server's `Retry-After` is honoured as a lower bound.
+ * every [property@BbSync.SyncEngine:poll-interval] (with ±10 % jitter), sooner after
+ * [method@BbSync.SyncEngine.schedule_sync], and, with
+ * [property@BbSync.SyncEngine:namespace-watch], as soon as the server's long poll reports a
+ * change. Failed passes back off, doubling the interval up to
+ * [property@BbSync.SyncEngine:max-poll-interval], and are retried without any app call; a
+ * server's `Retry-After` is honoured as a lower bound.
  *
  * Does nothing if background sync already runs or the engine is closed.
  *
@@ -255,11 +256,11 @@ bb_sync_engine_start (BbSyncEngine *self)
 
 /**
  * bb_sync_engine_stop:
- * @self: a #BbSyncEngine
+ * @self: a [class@BbSync.SyncEngine]
  *
  * Stops background sync: no more timed passes, the watch closes, and a pass the loop
  * started ends with %G_IO_ERROR_CANCELLED (what it saved stays saved). Passes the app
- * starts with [method@SyncEngine.sync_async] still run.
+ * starts with [method@BbSync.SyncEngine.sync_async] still run.
  *
  * Since: 0.1
  */
@@ -286,12 +287,12 @@ bb_sync_engine_stop (BbSyncEngine *self)
 
 /**
  * bb_sync_engine_schedule_sync:
- * @self: a #BbSyncEngine
+ * @self: a [class@BbSync.SyncEngine]
  *
  * Asks background sync for a pass soon, for example after the app changed a value. It
  * does no I/O and returns at once; several calls before the pass starts give one pass,
  * and a call during a pass gives exactly one more pass after it. Before
- * [method@SyncEngine.start] the request waits for the loop to start.
+ * [method@BbSync.SyncEngine.start] the request waits for the loop to start.
  *
  * Since: 0.1
  */

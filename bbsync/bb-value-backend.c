@@ -58,7 +58,7 @@
  * with %BB_SYNC_ERROR_INVALID_INPUT, and floating variants returned by a C
  * implementation are sunk.
  *
- * [class@MemoryValueBackend] is a conditional backend that keeps its values in memory,
+ * [class@BbSync.MemoryValueBackend] is a conditional backend that keeps its values in memory,
  * for tests and demos. Apps implement the interface themselves, in C or in a language
  * binding (Python and JavaScript implementations are tested). In C:
  *
@@ -159,7 +159,7 @@ own_variant (GVariant *value)
 
 /**
  * bb_value_backend_list_keys:
- * @self: a #BbValueBackend
+ * @self: a [iface@BbSync.ValueBackend]
  * @error: return location for a #GError
  *
  * Lists the complete active key scope of the collection: the keys that have a local
@@ -211,7 +211,7 @@ bb_value_backend_list_keys (BbValueBackend *self, GError **error)
 
 /**
  * bb_value_backend_snapshot:
- * @self: a #BbValueBackend
+ * @self: a [iface@BbSync.ValueBackend]
  * @error: return location for a #GError
  *
  * Reads the current values of the collection, as a dictionary of type `a{sv}` from
@@ -262,7 +262,7 @@ bb_value_backend_snapshot (BbValueBackend *self, GError **error)
 
 /**
  * bb_value_backend_get_value:
- * @self: a #BbValueBackend
+ * @self: a [iface@BbSync.ValueBackend]
  * @key: the key, valid UTF-8
  * @error: return location for a #GError
  *
@@ -324,7 +324,7 @@ check_set_result (BbValueBackend *self, const char *key, gboolean ok, GError *lo
 
 /**
  * bb_value_backend_set_value:
- * @self: a #BbValueBackend
+ * @self: a [iface@BbSync.ValueBackend]
  * @key: the key, valid UTF-8
  * @value: the new value; if it is floating, it is consumed
  * @error: return location for a #GError
@@ -363,7 +363,7 @@ bb_value_backend_set_value (BbValueBackend *self, const char *key, GVariant *val
 
 /**
  * bb_value_backend_is_conditional:
- * @self: a #BbValueBackend
+ * @self: a [iface@BbSync.ValueBackend]
  *
  * Whether @self implements `set_value_if_current`, and so can replace a value only if
  * the app has not changed it meanwhile.
@@ -382,7 +382,7 @@ bb_value_backend_is_conditional (BbValueBackend *self)
 
 /**
  * bb_value_backend_set_value_if_current:
- * @self: a #BbValueBackend
+ * @self: a [iface@BbSync.ValueBackend]
  * @key: the key, valid UTF-8
  * @current: (nullable): the value @key must still have, or %NULL if it must have
  *   none; if it is floating, it is consumed
@@ -393,8 +393,8 @@ bb_value_backend_is_conditional (BbValueBackend *self)
  * is still @current (a compare and swap): the key must be present exactly when
  * @current is not %NULL, and its value must then be equal to @current.
  *
- * A plain backend (see [method@ValueBackend.is_conditional]) cannot compare: it
- * stores @value with [method@ValueBackend.set_value] and reports it as replaced.
+ * A plain backend (see [method@BbSync.ValueBackend.is_conditional]) cannot compare: it
+ * stores @value with [method@BbSync.ValueBackend.set_value] and reports it as replaced.
  *
  * Returns: %TRUE when @value was stored; %FALSE without an error when it was not,
  *   because the current value differs; %FALSE with @error set on failure

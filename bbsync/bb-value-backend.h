@@ -31,7 +31,7 @@ G_DECLARE_INTERFACE (BbValueBackend, bb_value_backend, BB, VALUE_BACKEND, GObjec
  *   value is still the given one (compare and swap). A backend that leaves it unset is
  *   a plain backend.
  *
- * The virtual methods of [iface@ValueBackend]. The engine calls them only on the main
+ * The virtual methods of [iface@BbSync.ValueBackend]. The engine calls them only on the main
  * context it was created on, so they must be quick: an app whose storage is slow keeps
  * an in-memory index and answers from it.
  *
@@ -41,31 +41,49 @@ struct _BbValueBackendInterface
 {
   GTypeInterface g_iface;
 
-  char **(*list_keys) (BbValueBackend *self, GError **error);
-  GVariant *(*snapshot) (BbValueBackend *self, GError **error);
-  GVariant *(*get_value) (BbValueBackend *self, const char *key, GError **error);
-  gboolean (*set_value) (BbValueBackend *self, const char *key, GVariant *value, GError **error);
-  gboolean (*set_value_if_current) (BbValueBackend *self, const char *key, GVariant *current,
-                                    GVariant *value, GError **error);
+  char **(*list_keys) (BbValueBackend *self,
+                       GError        **error);
+  GVariant *(*snapshot) (BbValueBackend *self,
+                         GError        **error);
+  GVariant *(*get_value) (BbValueBackend *self,
+                          const char     *key,
+                          GError        **error);
+  gboolean (*set_value) (BbValueBackend *self,
+                         const char     *key,
+                         GVariant       *value,
+                         GError        **error);
+  gboolean (*set_value_if_current) (BbValueBackend *self,
+                                    const char     *key,
+                                    GVariant       *current,
+                                    GVariant       *value,
+                                    GError        **error);
 
   /*< private >*/
   gpointer padding[8];
 };
 
 BB_AVAILABLE_IN_ALL
-char **bb_value_backend_list_keys (BbValueBackend *self, GError **error);
+char **bb_value_backend_list_keys (BbValueBackend *self,
+                                   GError        **error);
 BB_AVAILABLE_IN_ALL
-GVariant *bb_value_backend_snapshot (BbValueBackend *self, GError **error);
+GVariant *bb_value_backend_snapshot (BbValueBackend *self,
+                                     GError        **error);
 BB_AVAILABLE_IN_ALL
-GVariant *bb_value_backend_get_value (BbValueBackend *self, const char *key, GError **error);
+GVariant *bb_value_backend_get_value (BbValueBackend *self,
+                                      const char     *key,
+                                      GError        **error);
 BB_AVAILABLE_IN_ALL
-gboolean bb_value_backend_set_value (BbValueBackend *self, const char *key, GVariant *value,
-                                     GError **error);
+gboolean bb_value_backend_set_value (BbValueBackend *self,
+                                     const char     *key,
+                                     GVariant       *value,
+                                     GError        **error);
 BB_AVAILABLE_IN_ALL
 gboolean bb_value_backend_is_conditional (BbValueBackend *self);
 BB_AVAILABLE_IN_ALL
-gboolean bb_value_backend_set_value_if_current (BbValueBackend *self, const char *key,
-                                                GVariant *current, GVariant *value,
-                                                GError **error);
+gboolean bb_value_backend_set_value_if_current (BbValueBackend *self,
+                                                const char     *key,
+                                                GVariant       *current,
+                                                GVariant       *value,
+                                                GError        **error);
 
 G_END_DECLS

@@ -17,6 +17,17 @@
 #define _BB_EXTERN __attribute__ ((visibility ("default"))) extern
 #endif
 
+/**
+ * BB_ENCODE_VERSION:
+ * @major: a major version
+ * @minor: a minor version
+ *
+ * Encodes a major and a minor version into one integer that compares in release order:
+ * the form of `BB_VERSION_0_1` and of `BB_VERSION_MAX_ALLOWED`, which an app may define
+ * before including `<bbsync/bbsync.h>` to be warned about API newer than that version.
+ *
+ * Since: 0.1
+ */
 #define BB_ENCODE_VERSION(major, minor) ((major) << 16 | (minor) << 8)
 
 #define BB_VERSION_0_1 (BB_ENCODE_VERSION (0, 1))

@@ -19,10 +19,10 @@
 /**
  * BbKeystoreIdentity:
  *
- * The software [iface@Identity] for real users: an Ed25519 auth key and an X25519 wrap
+ * The software [iface@BbSync.Identity] for real users: an Ed25519 auth key and an X25519 wrap
  * key generated on first use and kept in the user's keyring through libsecret.
  *
- * [func@KeystoreIdentity.new_async] looks the keys up under the libsecret schema
+ * [func@BbSync.KeystoreIdentity.new_async] looks the keys up under the libsecret schema
  * `org.bbsync.Identity` and the app-chosen account name. If the keyring holds none,
  * it generates fresh keys and stores them; if the keyring is locked, unreachable or
  * holds a malformed secret, it fails with %BB_SYNC_ERROR_KEYRING and never replaces
@@ -610,6 +610,8 @@ bb_keystore_identity_new_async (const char *account, GCancellable *cancellable,
  * @result: the #GAsyncResult
  * @error: return location for a #GError
  *
+ * Finishes [func@BbSync.KeystoreIdentity.new_async].
+ *
  * Returns: (transfer full): the identity, or %NULL with %BB_SYNC_ERROR_KEYRING when the
  *   keyring is locked or unreachable
  *
@@ -631,7 +633,7 @@ bb_keystore_identity_new_finish (GAsyncResult *result, GError **error)
  * @cancellable: (nullable): a #GCancellable
  * @error: return location for a #GError
  *
- * Like [func@KeystoreIdentity.new_async], but blocks on the keyring (use it in command
+ * Like [func@BbSync.KeystoreIdentity.new_async], but blocks on the keyring (use it in command
  * line tools and worker threads, not in a GUI's main thread).
  *
  * Returns: (transfer full): the identity, or %NULL with %BB_SYNC_ERROR_KEYRING when the
@@ -649,7 +651,10 @@ bb_keystore_identity_new_sync (const char *account, GCancellable *cancellable, G
 
 /**
  * bb_keystore_identity_get_account:
- * @self: a #BbKeystoreIdentity
+ * @self: a [class@BbSync.KeystoreIdentity]
+ *
+ * Gets the account name the identity's keys are stored under in the keyring, as given at
+ * construction.
  *
  * Returns: the account name
  *
@@ -665,7 +670,11 @@ bb_keystore_identity_get_account (BbKeystoreIdentity *self)
 
 /**
  * bb_keystore_identity_get_created:
- * @self: a #BbKeystoreIdentity
+ * @self: a [class@BbSync.KeystoreIdentity]
+ *
+ * Gets whether constructing the identity generated new keys, because the keyring held
+ * none for the account, rather than loading stored ones. New keys are a new identity:
+ * the server knows nothing of it until its first login.
  *
  * Returns: %TRUE if this object generated the keys (the keyring held none), %FALSE if
  *   it loaded stored ones
@@ -701,7 +710,7 @@ delete_thread (GTask *task, gpointer source_object, gpointer task_data, GCancell
 
 /**
  * bb_keystore_identity_delete_async:
- * @self: a #BbKeystoreIdentity
+ * @self: a [class@BbSync.KeystoreIdentity]
  * @cancellable: (nullable): a #GCancellable
  * @callback: (scope async): called when the keys are deleted
  * @user_data: data for @callback
@@ -727,9 +736,11 @@ bb_keystore_identity_delete_async (BbKeystoreIdentity *self, GCancellable *cance
 
 /**
  * bb_keystore_identity_delete_finish:
- * @self: a #BbKeystoreIdentity
+ * @self: a [class@BbSync.KeystoreIdentity]
  * @result: the #GAsyncResult
  * @error: return location for a #GError
+ *
+ * Finishes [method@BbSync.KeystoreIdentity.delete_async].
  *
  * Returns: %TRUE if the keys are gone from the keyring
  *

@@ -13,13 +13,13 @@
 /**
  * BbMemoryValueBackend:
  *
- * A conditional [iface@ValueBackend] that keeps its values in a hash table, for
+ * A conditional [iface@BbSync.ValueBackend] that keeps its values in a hash table, for
  * tests, demos and apps whose synced values are few and live in memory anyway.
  *
- * Its key scope ([method@ValueBackend.list_keys]) is the sorted union of the keys
+ * Its key scope ([method@BbSync.ValueBackend.list_keys]) is the sorted union of the keys
  * that have a value and an extra scope set with
- * [method@MemoryValueBackend.set_scope], for the keys that may exist only remotely.
- * [method@ValueBackend.set_value_if_current] compares values with
+ * [method@BbSync.MemoryValueBackend.set_scope], for the keys that may exist only remotely.
+ * [method@BbSync.ValueBackend.set_value_if_current] compares values with
  * [method@GLib.Variant.equal].
  *
  * A memory backend has no lock: use it from one thread, the one the engine runs on.
@@ -263,7 +263,7 @@ bb_memory_value_backend_init (BbMemoryValueBackend *self)
  *
  * Creates an empty memory backend, with no values and no extra scope.
  *
- * Returns: (transfer full): a new #BbMemoryValueBackend
+ * Returns: (transfer full): a new [class@BbSync.MemoryValueBackend]
  *
  * Since: 0.1
  */
@@ -275,11 +275,11 @@ bb_memory_value_backend_new (void)
 
 /**
  * bb_memory_value_backend_set_scope:
- * @self: a #BbMemoryValueBackend
+ * @self: a [class@BbSync.MemoryValueBackend]
  * @keys: (nullable) (array zero-terminated=1): the keys that may exist only remotely,
  *   each valid UTF-8, or %NULL
  *
- * Replaces the extra key scope: the keys that [method@ValueBackend.list_keys] returns
+ * Replaces the extra key scope: the keys that [method@BbSync.ValueBackend.list_keys] returns
  * in addition to the keys that have a value. %NULL or an empty array clears it. Keys
  * that have a value stay in scope whatever the extra scope is.
  *
@@ -300,7 +300,7 @@ bb_memory_value_backend_set_scope (BbMemoryValueBackend *self, const char *const
 
 /**
  * bb_memory_value_backend_get_n_values:
- * @self: a #BbMemoryValueBackend
+ * @self: a [class@BbSync.MemoryValueBackend]
  *
  * Counts the keys that have a value.
  *

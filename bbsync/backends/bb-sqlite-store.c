@@ -24,7 +24,7 @@
 /**
  * BbSqliteStore:
  *
- * The shipped [iface@Store]: one SQLite database file per app, holding the records of
+ * The shipped [iface@BbSync.Store]: one SQLite database file per app, holding the records of
  * any number of identities.
  *
  * The schema is the reference client's (tables `identity_states`, `namespaces` and
@@ -45,7 +45,7 @@
  *
  * A store can be used from any thread; calls are serialized by a lock. Opening may
  * talk to the keyring over D-Bus, so from a main loop use
- * [func@SqliteStore.new_async].
+ * [func@BbSync.SqliteStore.new_async].
  *
  * Since: 0.1
  */
@@ -2002,7 +2002,7 @@ bb_sqlite_store_class_init (BbSqliteStoreClass *klass)
   /**
    * BbSqliteStore:path:
    *
-   * The database file, or [const@SQLITE_STORE_IN_MEMORY]. After opening, the
+   * The database file, or [const@BbSync.SQLITE_STORE_IN_MEMORY]. After opening, the
    * absolute path.
    *
    * Since: 0.1
@@ -2047,7 +2047,7 @@ bb_sqlite_store_init (BbSqliteStore *self)
 
 /**
  * bb_sqlite_store_new_sync:
- * @path: the database file, or [const@SQLITE_STORE_IN_MEMORY]
+ * @path: the database file, or [const@BbSync.SQLITE_STORE_IN_MEMORY]
  * @store_key: (nullable): a 32-byte store key supplied by the app, or %NULL to use the
  *   user's keyring
  * @cancellable: (nullable): a #GCancellable
@@ -2057,7 +2057,7 @@ bb_sqlite_store_init (BbSqliteStore *self)
  *
  * Without @store_key, the store key is read from the user's keyring, and created
  * there when the file is new; this talks to the Secret Service over D-Bus and blocks,
- * so from a main loop use [func@SqliteStore.new_async]. An in-memory store without
+ * so from a main loop use [func@BbSync.SqliteStore.new_async]. An in-memory store without
  * @store_key gets a random key and never touches the keyring.
  *
  * Fails with %BB_SYNC_ERROR_STORE, leaving the file unchanged, when the file is not a
@@ -2082,16 +2082,16 @@ bb_sqlite_store_new_sync (const char *path, GBytes *store_key, GCancellable *can
 
 /**
  * bb_sqlite_store_new_async:
- * @path: the database file, or [const@SQLITE_STORE_IN_MEMORY]
+ * @path: the database file, or [const@BbSync.SQLITE_STORE_IN_MEMORY]
  * @store_key: (nullable): a 32-byte store key supplied by the app, or %NULL to use the
  *   user's keyring
  * @cancellable: (nullable): a #GCancellable
  * @callback: (scope async): called when the store is open
  * @user_data: data for @callback
  *
- * Opens or creates the store at @path like [ctor@SqliteStore.new_sync], without
+ * Opens or creates the store at @path like [ctor@BbSync.SqliteStore.new_sync], without
  * blocking the calling thread: the keyring look-up and the file checks run in a
- * worker thread. Finish with [ctor@SqliteStore.new_finish].
+ * worker thread. Finish with [ctor@BbSync.SqliteStore.new_finish].
  *
  * Since: 0.1
  */
@@ -2111,7 +2111,7 @@ bb_sqlite_store_new_async (const char *path, GBytes *store_key, GCancellable *ca
  * @result: the #GAsyncResult passed to the callback
  * @error: return location for a #GError
  *
- * Finishes [func@SqliteStore.new_async].
+ * Finishes [func@BbSync.SqliteStore.new_async].
  *
  * Returns: (transfer full): the store, or %NULL on error
  *
@@ -2134,10 +2134,13 @@ bb_sqlite_store_new_finish (GAsyncResult *result, GError **error)
 
 /**
  * bb_sqlite_store_get_path:
- * @self: a #BbSqliteStore
+ * @self: a [class@BbSync.SqliteStore]
+ *
+ * Gets the database file of the store: the absolute path once opened, or
+ * %BB_SQLITE_STORE_IN_MEMORY for a store that lives in memory only.
  *
  * Returns: the absolute path of the database file, or
- *   [const@SQLITE_STORE_IN_MEMORY]
+ *   [const@BbSync.SQLITE_STORE_IN_MEMORY]
  *
  * Since: 0.1
  */
@@ -2150,9 +2153,12 @@ bb_sqlite_store_get_path (BbSqliteStore *self)
 
 /**
  * bb_sqlite_store_get_store_id:
- * @self: a #BbSqliteStore
+ * @self: a [class@BbSync.SqliteStore]
  *
- * Returns: (nullable): the ID of the store file (see [property@SqliteStore:store-id]),
+ * Gets the random ID of the store file. The keyring entry of the store key is found by
+ * it, so the file can be moved or renamed without losing its key.
+ *
+ * Returns: (nullable): the ID of the store file (see [property@BbSync.SqliteStore:store-id]),
  *   or %NULL when the store did not open
  *
  * Since: 0.1

@@ -11,8 +11,8 @@
 
 #include <gio/gio.h>
 
-#include "../bb-version-macros.h"
-#include "../bb-store.h"
+#include "bb-version-macros.h"
+#include "bb-store.h"
 
 G_BEGIN_DECLS
 
@@ -51,13 +51,19 @@ BB_AVAILABLE_IN_ALL
 G_DECLARE_FINAL_TYPE (BbSqliteStore, bb_sqlite_store, BB, SQLITE_STORE, GObject)
 
 BB_AVAILABLE_IN_ALL
-BbSqliteStore *bb_sqlite_store_new_sync (const char *path, GBytes *store_key,
-                                         GCancellable *cancellable, GError **error);
+BbSqliteStore *bb_sqlite_store_new_sync (const char   *path,
+                                         GBytes       *store_key,
+                                         GCancellable *cancellable,
+                                         GError      **error);
 BB_AVAILABLE_IN_ALL
-void bb_sqlite_store_new_async (const char *path, GBytes *store_key, GCancellable *cancellable,
-                                GAsyncReadyCallback callback, gpointer user_data);
+void bb_sqlite_store_new_async (const char         *path,
+                                GBytes             *store_key,
+                                GCancellable       *cancellable,
+                                GAsyncReadyCallback callback,
+                                gpointer            user_data);
 BB_AVAILABLE_IN_ALL
-BbSqliteStore *bb_sqlite_store_new_finish (GAsyncResult *result, GError **error);
+BbSqliteStore *bb_sqlite_store_new_finish (GAsyncResult *result,
+                                           GError      **error);
 
 BB_AVAILABLE_IN_ALL
 const char *bb_sqlite_store_get_path (BbSqliteStore *self);

@@ -29,7 +29,7 @@
  * key is HKDF-SHA256(root, info `bitboxsync-wrap-x25519-seed-v1`), both with an empty
  * salt.
  *
- * It implements [iface@Identity] completely, attestation included (the demo format of
+ * It implements [iface@BbSync.Identity] completely, attestation included (the demo format of
  * the protocol guide), and answers every operation at once, without asking anyone.
  *
  * Since: 0.1
@@ -235,6 +235,9 @@ bb_test_identity_new (const char *label)
 /**
  * bb_test_identity_get_label:
  * @self: a test identity
+ *
+ * Gets the label the identity's keys are derived from. Anyone who knows it knows the
+ * private keys: test identities are for tests and demos only.
  *
  * Returns: (transfer none): the label
  *

@@ -11,7 +11,7 @@
 
 #include <glib-object.h>
 
-#include "../bb-version-macros.h"
+#include "bb-version-macros.h"
 
 G_BEGIN_DECLS
 
@@ -21,8 +21,8 @@ BB_AVAILABLE_IN_ALL
 G_DECLARE_FINAL_TYPE (BbTestIdentity, bb_test_identity, BB, TEST_IDENTITY, GObject)
 
 BB_AVAILABLE_IN_ALL
-BbTestIdentity *bb_test_identity_new                 (const char *label);
+BbTestIdentity *bb_test_identity_new (const char *label);
 BB_AVAILABLE_IN_ALL
-const char     *bb_test_identity_get_label           (BbTestIdentity *self);
+const char *bb_test_identity_get_label (BbTestIdentity *self);
 
 G_END_DECLS
