@@ -54,7 +54,7 @@ handle_challenge (const BbClientExpect *expect, const char *body, gsize len, GEr
 
 /**
  * bb_client_request_challenge_async:
- * @self: a #BbClient
+ * @self: a [class@BbSync.Client]
  * @purpose: `login`, `refresh` or `sensitive-action`
  * @action: (nullable): for a sensitive action: `revoke-all-tokens` or
  *   `create-namespace-invite`
@@ -100,7 +100,7 @@ bb_client_request_challenge_async (BbClient *self, const char *purpose, const ch
 
 /**
  * bb_client_request_challenge_finish:
- * @self: a #BbClient
+ * @self: a [class@BbSync.Client]
  * @result: the #GAsyncResult
  * @error: return location for a #GError
  *
@@ -159,7 +159,7 @@ hex_or_null (GBytes *bytes)
 
 /**
  * bb_client_login_async:
- * @self: a #BbClient
+ * @self: a [class@BbSync.Client]
  * @kind: the identity kind, `keystore`
  * @key_id: the key ID (lower-case hex)
  * @auth_public_key: the 32-byte Ed25519 public key
@@ -172,7 +172,7 @@ hex_or_null (GBytes *bytes)
  * @user_data: data for @callback
  *
  * Logs in (`POST /v1/auth/login`). On success the new token becomes
- * [property@Client:access-token]. See [method@Client.login_with_identity_async] for
+ * [property@BbSync.Client:access-token]. See [method@BbSync.Client.login_with_identity_async] for
  * the whole exchange in one call.
  *
  * Since: 0.1
@@ -224,7 +224,7 @@ bb_client_login_async (BbClient *self, const char *kind, const char *key_id,
 
 /**
  * bb_client_login_finish:
- * @self: a #BbClient
+ * @self: a [class@BbSync.Client]
  * @result: the #GAsyncResult
  * @error: return location for a #GError
  *
@@ -263,7 +263,7 @@ handle_refresh (const BbClientExpect *expect, const char *body, gsize len, GErro
 
 /**
  * bb_client_refresh_async:
- * @self: a #BbClient
+ * @self: a [class@BbSync.Client]
  * @kind: the identity kind, `keystore`
  * @key_id: the key ID (lower-case hex)
  * @challenge: a `refresh` challenge
@@ -274,7 +274,7 @@ handle_refresh (const BbClientExpect *expect, const char *body, gsize len, GErro
  * @user_data: data for @callback
  *
  * Exchanges the current token for a fresh one (`POST /v1/auth/refresh`). On success
- * the new token becomes [property@Client:access-token].
+ * the new token becomes [property@BbSync.Client:access-token].
  *
  * Since: 0.1
  */
@@ -317,7 +317,7 @@ bb_client_refresh_async (BbClient *self, const char *kind, const char *key_id,
 
 /**
  * bb_client_refresh_finish:
- * @self: a #BbClient
+ * @self: a [class@BbSync.Client]
  * @result: the #GAsyncResult
  * @error: return location for a #GError
  *
@@ -348,7 +348,7 @@ apply_revoke_all (BbClient *self, gpointer value)
 
 /**
  * bb_client_revoke_all_tokens_async:
- * @self: a #BbClient
+ * @self: a [class@BbSync.Client]
  * @kind: the identity kind, `keystore`
  * @key_id: the key ID (lower-case hex)
  * @challenge: a sensitive-action challenge for `revoke-all-tokens`
@@ -358,7 +358,7 @@ apply_revoke_all (BbClient *self, gpointer value)
  * @user_data: data for @callback
  *
  * Revokes every token of the identity, the current one included
- * (`DELETE /v1/auth/tokens`). On success [property@Client:access-token] is cleared.
+ * (`DELETE /v1/auth/tokens`). On success [property@BbSync.Client:access-token] is cleared.
  *
  * Since: 0.1
  */
@@ -399,7 +399,7 @@ bb_client_revoke_all_tokens_async (BbClient *self, const char *kind, const char 
 
 /**
  * bb_client_revoke_all_tokens_finish:
- * @self: a #BbClient
+ * @self: a [class@BbSync.Client]
  * @result: the #GAsyncResult
  * @error: return location for a #GError
  *

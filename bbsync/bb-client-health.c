@@ -29,7 +29,7 @@ handle_health (const BbClientExpect *expect, const char *body, gsize len, GError
 
 /**
  * bb_client_health_async:
- * @self: a #BbClient
+ * @self: a [class@BbSync.Client]
  * @cancellable: (nullable): a #GCancellable
  * @callback: (scope async): called when the request completes
  * @user_data: data for @callback
@@ -53,7 +53,7 @@ bb_client_health_async (BbClient *self, GCancellable *cancellable, GAsyncReadyCa
 
 /**
  * bb_client_health_finish:
- * @self: a #BbClient
+ * @self: a [class@BbSync.Client]
  * @result: the #GAsyncResult
  * @error: return location for a #GError
  *

@@ -356,7 +356,7 @@ static const FlowClass create_invite_flow = {
 
 /**
  * bb_client_login_with_identity_async:
- * @self: a #BbClient
+ * @self: a [class@BbSync.Client]
  * @identity: the identity to log in with
  * @cancellable: (nullable): a #GCancellable
  * @callback: (scope async): called when the login completes
@@ -364,7 +364,7 @@ static const FlowClass create_invite_flow = {
  *
  * Logs in with @identity in one call: asks for a `login` challenge, has the identity
  * sign the login intent (and attest, if the server asks for it), and logs in. On
- * success the new token becomes [property@Client:access-token].
+ * success the new token becomes [property@BbSync.Client:access-token].
  *
  * Since: 0.1
  */
@@ -387,7 +387,7 @@ bb_client_login_with_identity_async (BbClient *self, BbIdentity *identity,
 
 /**
  * bb_client_login_with_identity_finish:
- * @self: a #BbClient
+ * @self: a [class@BbSync.Client]
  * @result: the #GAsyncResult
  * @error: return location for a #GError
  *
@@ -405,7 +405,7 @@ bb_client_login_with_identity_finish (BbClient *self, GAsyncResult *result, GErr
 
 /**
  * bb_client_refresh_with_identity_async:
- * @self: a #BbClient
+ * @self: a [class@BbSync.Client]
  * @identity: the identity the current token belongs to
  * @cancellable: (nullable): a #GCancellable
  * @callback: (scope async): called when the refresh completes
@@ -435,7 +435,7 @@ bb_client_refresh_with_identity_async (BbClient *self, BbIdentity *identity,
 
 /**
  * bb_client_refresh_with_identity_finish:
- * @self: a #BbClient
+ * @self: a [class@BbSync.Client]
  * @result: the #GAsyncResult
  * @error: return location for a #GError
  *
@@ -452,7 +452,7 @@ bb_client_refresh_with_identity_finish (BbClient *self, GAsyncResult *result, GE
 
 /**
  * bb_client_revoke_all_tokens_with_identity_async:
- * @self: a #BbClient
+ * @self: a [class@BbSync.Client]
  * @identity: the identity whose tokens to revoke
  * @cancellable: (nullable): a #GCancellable
  * @callback: (scope async): called when the revocation completes
@@ -484,7 +484,7 @@ bb_client_revoke_all_tokens_with_identity_async (BbClient *self, BbIdentity *ide
 
 /**
  * bb_client_revoke_all_tokens_with_identity_finish:
- * @self: a #BbClient
+ * @self: a [class@BbSync.Client]
  * @result: the #GAsyncResult
  * @error: return location for a #GError
  *
@@ -502,7 +502,7 @@ bb_client_revoke_all_tokens_with_identity_finish (BbClient *self, GAsyncResult *
 
 /**
  * bb_client_create_invite_with_identity_async:
- * @self: a #BbClient
+ * @self: a [class@BbSync.Client]
  * @identity: the identity of a member of the invite's namespace
  * @invite: the invite to register (its namespace, ID, expiry and secret)
  * @max_pending: the pending-request limit (1 to 20), or 0 to send the variant without
@@ -563,7 +563,7 @@ bb_client_create_invite_with_identity_async (BbClient *self, BbIdentity *identit
 
 /**
  * bb_client_create_invite_with_identity_finish:
- * @self: a #BbClient
+ * @self: a [class@BbSync.Client]
  * @result: the #GAsyncResult
  * @error: return location for a #GError
  *

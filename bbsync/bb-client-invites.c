@@ -79,7 +79,7 @@ handle_create_invite (const BbClientExpect *expect, const char *body, gsize len,
 
 /**
  * bb_client_create_invite_async:
- * @self: a #BbClient
+ * @self: a [class@BbSync.Client]
  * @namespace_id: the shared namespace (lower-case hex of 16 bytes)
  * @kind: the identity kind, `keystore`
  * @key_id: the caller's key ID
@@ -97,7 +97,7 @@ handle_create_invite (const BbClientExpect *expect, const char *body, gsize len,
  *
  * Registers an invite (`POST /v1/namespaces/{ns}/invites`). The answer must echo the
  * invite ID, expiry and limits. See
- * [method@Client.create_invite_with_identity_async] for the whole exchange.
+ * [method@BbSync.Client.create_invite_with_identity_async] for the whole exchange.
  *
  * Since: 0.1
  */
@@ -156,7 +156,7 @@ bb_client_create_invite_async (BbClient *self, const char *namespace_id, const c
 
 /**
  * bb_client_create_invite_finish:
- * @self: a #BbClient
+ * @self: a [class@BbSync.Client]
  * @result: the #GAsyncResult
  * @error: return location for a #GError
  *
@@ -192,7 +192,7 @@ handle_list_invites (const BbClientExpect *expect, const char *body, gsize len, 
 
 /**
  * bb_client_list_invites_async:
- * @self: a #BbClient
+ * @self: a [class@BbSync.Client]
  * @namespace_id: the namespace (lower-case hex of 16 bytes)
  * @cancellable: (nullable): a #GCancellable
  * @callback: (scope async): called when the request completes
@@ -225,7 +225,7 @@ bb_client_list_invites_async (BbClient *self, const char *namespace_id, GCancell
 
 /**
  * bb_client_list_invites_finish:
- * @self: a #BbClient
+ * @self: a [class@BbSync.Client]
  * @result: the #GAsyncResult
  * @error: return location for a #GError
  *
@@ -264,7 +264,7 @@ handle_revoke_invite (const BbClientExpect *expect, const char *body, gsize len,
 
 /**
  * bb_client_revoke_invite_async:
- * @self: a #BbClient
+ * @self: a [class@BbSync.Client]
  * @namespace_id: the namespace (lower-case hex of 16 bytes)
  * @invite_id: the invite (lower-case hex of 16 bytes)
  * @cancellable: (nullable): a #GCancellable
@@ -302,7 +302,7 @@ bb_client_revoke_invite_async (BbClient *self, const char *namespace_id, const c
 
 /**
  * bb_client_revoke_invite_finish:
- * @self: a #BbClient
+ * @self: a [class@BbSync.Client]
  * @result: the #GAsyncResult
  * @error: return location for a #GError
  *
@@ -352,8 +352,8 @@ handle_submit_join (const BbClientExpect *expect, const char *body, gsize len, G
 
 /**
  * bb_client_submit_join_request_async:
- * @self: a #BbClient
- * @request: the signed join request (see [method@Identity.build_join_request_async])
+ * @self: a [class@BbSync.Client]
+ * @request: the signed join request (see [method@BbSync.Identity.build_join_request_async])
  * @invite_server_secret: the 32-byte invite server secret derived from the invite
  * @cancellable: (nullable): a #GCancellable
  * @callback: (scope async): called when the request completes
@@ -402,7 +402,7 @@ bb_client_submit_join_request_async (BbClient *self, BbJoinRequest *request,
 
 /**
  * bb_client_submit_join_request_finish:
- * @self: a #BbClient
+ * @self: a [class@BbSync.Client]
  * @result: the #GAsyncResult
  * @error: return location for a #GError
  *
@@ -454,7 +454,7 @@ handle_list_join_requests (const BbClientExpect *expect, const char *body, gsize
 
 /**
  * bb_client_list_join_requests_async:
- * @self: a #BbClient
+ * @self: a [class@BbSync.Client]
  * @namespace_id: the namespace (lower-case hex of 16 bytes)
  * @cancellable: (nullable): a #GCancellable
  * @callback: (scope async): called when the request completes
@@ -490,7 +490,7 @@ bb_client_list_join_requests_async (BbClient *self, const char *namespace_id,
 
 /**
  * bb_client_list_join_requests_finish:
- * @self: a #BbClient
+ * @self: a [class@BbSync.Client]
  * @result: the #GAsyncResult
  * @error: return location for a #GError
  *
@@ -531,7 +531,7 @@ handle_approve (const BbClientExpect *expect, const char *body, gsize len, GErro
 
 /**
  * bb_client_approve_join_request_async:
- * @self: a #BbClient
+ * @self: a [class@BbSync.Client]
  * @namespace_id: the namespace (lower-case hex of 16 bytes)
  * @key_id: the requester's key ID (lower-case hex of 32 bytes)
  * @join_request_hash: the verified join-request hash (lower-case hex of 32 bytes)
@@ -587,7 +587,7 @@ bb_client_approve_join_request_async (BbClient *self, const char *namespace_id, 
 
 /**
  * bb_client_approve_join_request_finish:
- * @self: a #BbClient
+ * @self: a [class@BbSync.Client]
  * @result: the #GAsyncResult
  * @error: return location for a #GError
  *
@@ -629,7 +629,7 @@ handle_reject (const BbClientExpect *expect, const char *body, gsize len, GError
 
 /**
  * bb_client_reject_join_request_async:
- * @self: a #BbClient
+ * @self: a [class@BbSync.Client]
  * @namespace_id: the namespace (lower-case hex of 16 bytes)
  * @key_id: the requester's key ID (lower-case hex of 32 bytes)
  * @join_request_hash: the join-request hash as listed (lower-case hex of 32 bytes)
@@ -670,7 +670,7 @@ bb_client_reject_join_request_async (BbClient *self, const char *namespace_id, c
 
 /**
  * bb_client_reject_join_request_finish:
- * @self: a #BbClient
+ * @self: a [class@BbSync.Client]
  * @result: the #GAsyncResult
  * @error: return location for a #GError
  *

@@ -38,7 +38,7 @@ handle_items (const BbClientExpect *expect, const char *body, gsize len, GError 
 
 /**
  * bb_client_get_items_async:
- * @self: a #BbClient
+ * @self: a [class@BbSync.Client]
  * @namespace_id: the namespace (lower-case hex of 16 bytes)
  * @cancellable: (nullable): a #GCancellable
  * @callback: (scope async): called when the request completes
@@ -69,7 +69,7 @@ bb_client_get_items_async (BbClient *self, const char *namespace_id, GCancellabl
 
 /**
  * bb_client_get_items_finish:
- * @self: a #BbClient
+ * @self: a [class@BbSync.Client]
  * @result: the #GAsyncResult
  * @error: return location for a #GError
  *
@@ -143,7 +143,7 @@ handle_item (const BbClientExpect *expect, const char *body, gsize len, GError *
 
 /**
  * bb_client_get_item_async:
- * @self: a #BbClient
+ * @self: a [class@BbSync.Client]
  * @namespace_id: the namespace (lower-case hex of 16 bytes)
  * @item_id: the item (lower-case hex of 32 bytes)
  * @cancellable: (nullable): a #GCancellable
@@ -152,7 +152,7 @@ handle_item (const BbClientExpect *expect, const char *body, gsize len, GError *
  *
  * Fetches one encrypted item (`GET /v1/kv/{ns}/{itemId}`). The answer's IDs, nonce
  * size, encodings and AAD are checked; decrypt the result with
- * [func@protocol_decrypt_item].
+ * [func@BbSync.protocol_decrypt_item].
  *
  * Since: 0.1
  */
@@ -179,7 +179,7 @@ bb_client_get_item_async (BbClient *self, const char *namespace_id, const char *
 
 /**
  * bb_client_get_item_finish:
- * @self: a #BbClient
+ * @self: a [class@BbSync.Client]
  * @result: the #GAsyncResult
  * @error: return location for a #GError
  *
@@ -218,7 +218,7 @@ handle_put_item (const BbClientExpect *expect, const char *body, gsize len, GErr
 
 /**
  * bb_client_put_item_async:
- * @self: a #BbClient
+ * @self: a [class@BbSync.Client]
  * @namespace_id: the namespace (lower-case hex of 16 bytes)
  * @item_id: the item (lower-case hex of 32 bytes)
  * @known_version: the version the caller updates (sent as `If-Match`), or 0 to create
@@ -277,7 +277,7 @@ bb_client_put_item_async (BbClient *self, const char *namespace_id, const char *
 
 /**
  * bb_client_put_item_finish:
- * @self: a #BbClient
+ * @self: a [class@BbSync.Client]
  * @result: the #GAsyncResult
  * @error: return location for a #GError
  *

@@ -59,7 +59,7 @@ handle_default_namespace (const BbClientExpect *expect, const char *body, gsize 
 
 /**
  * bb_client_get_default_namespace_async:
- * @self: a #BbClient
+ * @self: a [class@BbSync.Client]
  * @cancellable: (nullable): a #GCancellable
  * @callback: (scope async): called when the request completes
  * @user_data: data for @callback
@@ -85,7 +85,7 @@ bb_client_get_default_namespace_async (BbClient *self, GCancellable *cancellable
 
 /**
  * bb_client_get_default_namespace_finish:
- * @self: a #BbClient
+ * @self: a [class@BbSync.Client]
  * @result: the #GAsyncResult
  * @error: return location for a #GError
  *
@@ -131,7 +131,7 @@ handle_ensure_default (const BbClientExpect *expect, const char *body, gsize len
 
 /**
  * bb_client_ensure_default_namespace_async:
- * @self: a #BbClient
+ * @self: a [class@BbSync.Client]
  * @proposed_namespace_id: the ID to create the namespace under if there is none
  *   (lower-case hex of 16 bytes)
  * @wrapped_dek: the 97-byte DEK for a new namespace, wrapped to the caller
@@ -141,7 +141,7 @@ handle_ensure_default (const BbClientExpect *expect, const char *body, gsize len
  *
  * Creates the caller's default namespace, or returns the existing one
  * (`PUT /v1/namespaces/default`). When the result is not
- * [method@NamespaceInfo.get_created], unwrap its wrapped DEK: the proposed one was
+ * [method@BbSync.NamespaceInfo.get_created], unwrap its wrapped DEK: the proposed one was
  * not used.
  *
  * Since: 0.1
@@ -179,7 +179,7 @@ bb_client_ensure_default_namespace_async (BbClient *self, const char *proposed_n
 
 /**
  * bb_client_ensure_default_namespace_finish:
- * @self: a #BbClient
+ * @self: a [class@BbSync.Client]
  * @result: the #GAsyncResult
  * @error: return location for a #GError
  *
@@ -210,7 +210,7 @@ handle_mine (const BbClientExpect *expect, const char *body, gsize len, GError *
 
 /**
  * bb_client_list_namespaces_async:
- * @self: a #BbClient
+ * @self: a [class@BbSync.Client]
  * @cancellable: (nullable): a #GCancellable
  * @callback: (scope async): called when the request completes
  * @user_data: data for @callback
@@ -236,7 +236,7 @@ bb_client_list_namespaces_async (BbClient *self, GCancellable *cancellable,
 
 /**
  * bb_client_list_namespaces_finish:
- * @self: a #BbClient
+ * @self: a [class@BbSync.Client]
  * @result: the #GAsyncResult
  * @error: return location for a #GError
  *
@@ -274,7 +274,7 @@ handle_watch (const BbClientExpect *expect, const char *body, gsize len, GError 
 
 /**
  * bb_client_watch_async:
- * @self: a #BbClient
+ * @self: a [class@BbSync.Client]
  * @known_heads: (nullable): a `a{st}` dictionary from namespace ID to the head the
  *   caller has reconciled, or %NULL for none
  * @cancellable: (nullable): a #GCancellable
@@ -340,7 +340,7 @@ bb_client_watch_async (BbClient *self, GVariant *known_heads, GCancellable *canc
 
 /**
  * bb_client_watch_finish:
- * @self: a #BbClient
+ * @self: a [class@BbSync.Client]
  * @result: the #GAsyncResult
  * @error: return location for a #GError
  *
@@ -380,7 +380,7 @@ handle_create_namespace (const BbClientExpect *expect, const char *body, gsize l
 
 /**
  * bb_client_create_namespace_async:
- * @self: a #BbClient
+ * @self: a [class@BbSync.Client]
  * @namespace_id: the new namespace's ID (lower-case hex of 16 bytes)
  * @wrapped_dek: the 97-byte namespace DEK wrapped to the caller
  * @cancellable: (nullable): a #GCancellable
@@ -424,7 +424,7 @@ bb_client_create_namespace_async (BbClient *self, const char *namespace_id, GByt
 
 /**
  * bb_client_create_namespace_finish:
- * @self: a #BbClient
+ * @self: a [class@BbSync.Client]
  * @result: the #GAsyncResult
  * @error: return location for a #GError
  *
@@ -467,7 +467,7 @@ handle_members (const BbClientExpect *expect, const char *body, gsize len, GErro
 
 /**
  * bb_client_list_members_async:
- * @self: a #BbClient
+ * @self: a [class@BbSync.Client]
  * @namespace_id: the namespace (lower-case hex of 16 bytes)
  * @cancellable: (nullable): a #GCancellable
  * @callback: (scope async): called when the request completes
@@ -499,7 +499,7 @@ bb_client_list_members_async (BbClient *self, const char *namespace_id, GCancell
 
 /**
  * bb_client_list_members_finish:
- * @self: a #BbClient
+ * @self: a [class@BbSync.Client]
  * @result: the #GAsyncResult
  * @error: return location for a #GError
  *
@@ -533,7 +533,7 @@ handle_wrapped_dek (const BbClientExpect *expect, const char *body, gsize len, G
 
 /**
  * bb_client_get_wrapped_dek_async:
- * @self: a #BbClient
+ * @self: a [class@BbSync.Client]
  * @namespace_id: the namespace (lower-case hex of 16 bytes)
  * @key_id: the member's key ID, normally the caller's own (lower-case hex of 32 bytes)
  * @cancellable: (nullable): a #GCancellable
@@ -542,7 +542,7 @@ handle_wrapped_dek (const BbClientExpect *expect, const char *body, gsize len, G
  *
  * Fetches the namespace DEK wrapped to a member
  * (`GET /v1/namespaces/{ns}/wrapped-deks/{keyId}`); unwrap it with
- * [method@Identity.unwrap_dek_async].
+ * [method@BbSync.Identity.unwrap_dek_async].
  *
  * Since: 0.1
  */
@@ -572,7 +572,7 @@ bb_client_get_wrapped_dek_async (BbClient *self, const char *namespace_id, const
 
 /**
  * bb_client_get_wrapped_dek_finish:
- * @self: a #BbClient
+ * @self: a [class@BbSync.Client]
  * @result: the #GAsyncResult
  * @error: return location for a #GError
  *

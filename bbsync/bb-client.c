@@ -40,10 +40,10 @@
  * ` (retry after <seconds> s)`, at most %BB_SYNC_ERROR_RETRY_AFTER_MAX, and
  * [func@BbSync.SyncError.get_retry_after] reads the delay back; a malformed header is
  * ignored. Network and TLS errors pass through unchanged, cancellation ends in
- * %G_IO_ERROR_CANCELLED, and a request that outlasts [property@Client:timeout] (which
+ * %G_IO_ERROR_CANCELLED, and a request that outlasts [property@BbSync.Client:timeout] (which
  * bounds the whole exchange, not each read) ends in %G_IO_ERROR_TIMED_OUT.
  *
- * The client keeps the bearer token in [property@Client:access-token]: a successful
+ * The client keeps the bearer token in [property@BbSync.Client:access-token]: a successful
  * login or refresh stores the new token (an RFC 6750 `b64token` of at most 4096
  * characters: anything else is %BB_SYNC_ERROR_PROTOCOL naming `accessToken`, and is
  * never stored), a successful revoke-all clears it, and every authenticated call sends
@@ -233,7 +233,7 @@ host_is_loopback (const char *host)
  * `127.0.0.0/8`, `::1`), for development against a local server. Trailing slashes are
  * removed; a path prefix is kept.
  *
- * Returns: (transfer full): a new #BbClient, or %NULL with %BB_SYNC_ERROR_INVALID_INPUT
+ * Returns: (transfer full): a new [class@BbSync.Client], or %NULL with %BB_SYNC_ERROR_INVALID_INPUT
  *
  * Since: 0.1
  */
@@ -304,7 +304,7 @@ bb_client_is_loopback (BbClient *self)
 
 /**
  * bb_client_get_base_url:
- * @self: a #BbClient
+ * @self: a [class@BbSync.Client]
  *
  * Returns: the base URL, without trailing slashes
  *
@@ -320,7 +320,7 @@ bb_client_get_base_url (BbClient *self)
 
 /**
  * bb_client_dup_access_token:
- * @self: a #BbClient
+ * @self: a [class@BbSync.Client]
  *
  * Returns: (transfer full) (nullable): a copy of the bearer token, or %NULL
  *
@@ -336,7 +336,7 @@ bb_client_dup_access_token (BbClient *self)
 
 /**
  * bb_client_set_access_token:
- * @self: a #BbClient
+ * @self: a [class@BbSync.Client]
  * @access_token: (nullable): the bearer token, or %NULL to send none
  *
  * Sets the bearer token sent with authenticated requests.
@@ -373,7 +373,7 @@ bb_client_set_access_token (BbClient *self, const char *access_token)
 
 /**
  * bb_client_get_timeout:
- * @self: a #BbClient
+ * @self: a [class@BbSync.Client]
  *
  * Returns: the request timeout in seconds
  *
@@ -389,7 +389,7 @@ bb_client_get_timeout (BbClient *self)
 
 /**
  * bb_client_set_timeout:
- * @self: a #BbClient
+ * @self: a [class@BbSync.Client]
  * @timeout: the timeout in seconds, 0 for none
  *
  * Sets how long a request may take, from connecting to the last byte of the answer,
