@@ -11,7 +11,7 @@
 #include <string.h>
 
 #include "bb-client-private.h"
-#include "bb-client-types-private.h"
+#include "bb-protocol-types-private.h"
 #include "bb-crypto-private.h"
 #include "bb-error.h"
 #include "bb-protocol-messages-private.h"

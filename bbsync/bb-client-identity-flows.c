@@ -10,7 +10,7 @@
 #include "bb-i18n-private.h"
 
 #include "bb-client-private.h"
-#include "bb-client-types-private.h"
+#include "bb-protocol-types-private.h"
 #include "bb-error.h"
 #include "bb-invite-private.h"
 #include "bb-protocol.h"
@@ -340,9 +340,9 @@ static void
 create_invite_sent (BbClient *self, GAsyncResult *result, GTask *task)
 {
   GError *error = NULL;
-  BbInviteInfo *info = bb_client_create_invite_finish (self, result, &error);
+  BbInviteListing *info = bb_client_create_invite_finish (self, result, &error);
 
-  flow_return (task, info, (GDestroyNotify)bb_invite_info_unref, error);
+  flow_return (task, info, (GDestroyNotify)bb_invite_listing_unref, error);
 }
 
 static const FlowClass create_invite_flow = {
@@ -571,7 +571,7 @@ bb_client_create_invite_with_identity_async (BbClient *self, BbIdentity *identit
  *
  * Since: 0.1
  */
-BbInviteInfo *
+BbInviteListing *
 bb_client_create_invite_with_identity_finish (BbClient *self, GAsyncResult *result, GError **error)
 {
   return bb_client_request_finish (self, result, bb_client_create_invite_with_identity_async,

@@ -9,7 +9,7 @@
 #include "bb-i18n-private.h"
 
 #include "bb-client-private.h"
-#include "bb-client-types-private.h"
+#include "bb-protocol-types-private.h"
 #include "bb-error.h"
 #include "bb-protocol-messages-private.h"
 #include "bb-protocol.h"
@@ -25,10 +25,10 @@ check_equal_int (const char *field, const char *what, gint64 got, gint64 want, G
   return FALSE;
 }
 
-static BbInviteInfo *
-invite_info_from_summary (const char *namespace_id, const BbMsgInviteSummary *summary)
+static BbInviteListing *
+invite_listing_from_summary (const char *namespace_id, const BbMsgInviteSummary *summary)
 {
-  BbInviteInfo *info = bb_invite_info_new ();
+  BbInviteListing *info = bb_invite_listing_new ();
 
   info->namespace_id = g_strdup (namespace_id);
   info->invite_id = g_strdup (summary->invite_id);
@@ -48,7 +48,7 @@ static gpointer
 handle_create_invite (const BbClientExpect *expect, const char *body, gsize len, GError **error)
 {
   BbMsgCreateInviteResponse msg = { 0 };
-  BbInviteInfo *info = NULL;
+  BbInviteListing *info = NULL;
   gboolean ok;
 
   if (!bb_msg_create_invite_response_parse (&msg, body, len, error))
@@ -65,7 +65,7 @@ handle_create_invite (const BbClientExpect *expect, const char *body, gsize len,
                           error);
   if (ok)
     {
-      info = bb_invite_info_new ();
+      info = bb_invite_listing_new ();
       info->namespace_id = g_steal_pointer (&msg.namespace_id);
       info->invite_id = g_steal_pointer (&msg.invite_id);
       info->expires_at = msg.expires_at;
@@ -142,7 +142,7 @@ bb_client_create_invite_async (BbClient *self, const char *namespace_id, const c
   msg.max_accepted = max_accepted;
 
   req = bb_client_request_new ("POST", "/v1/namespaces/{ns}/invites", TRUE, handle_create_invite,
-                               (GDestroyNotify)bb_invite_info_unref, namespace_id, NULL);
+                               (GDestroyNotify)bb_invite_listing_unref, namespace_id, NULL);
   req->expect.namespace_id = g_strdup (namespace_id);
   req->expect.invite_id = g_strdup (invite_id);
   req->expect.expires_at = expires_at;
@@ -164,7 +164,7 @@ bb_client_create_invite_async (BbClient *self, const char *namespace_id, const c
  *
  * Since: 0.1
  */
-BbInviteInfo *
+BbInviteListing *
 bb_client_create_invite_finish (BbClient *self, GAsyncResult *result, GError **error)
 {
   return bb_client_request_finish (self, result, bb_client_create_invite_async, G_STRFUNC, error);
@@ -181,9 +181,9 @@ handle_list_invites (const BbClientExpect *expect, const char *body, gsize len, 
   if (bb_client_check_equal ("namespaceId", "namespace", msg.namespace_id, expect->namespace_id,
                              error))
     {
-      invites = g_ptr_array_new_with_free_func ((GDestroyNotify)bb_invite_info_unref);
+      invites = g_ptr_array_new_with_free_func ((GDestroyNotify)bb_invite_listing_unref);
       for (guint i = 0; msg.invites != NULL && i < msg.invites->len; i++)
-        g_ptr_array_add (invites, invite_info_from_summary (msg.namespace_id,
+        g_ptr_array_add (invites, invite_listing_from_summary (msg.namespace_id,
                                                             g_ptr_array_index (msg.invites, i)));
     }
   bb_msg_list_invites_response_clear (&msg);
@@ -229,7 +229,7 @@ bb_client_list_invites_async (BbClient *self, const char *namespace_id, GCancell
  * @result: the #GAsyncResult
  * @error: return location for a #GError
  *
- * Returns: (transfer container) (element-type BbInviteInfo): the invites, or %NULL on
+ * Returns: (transfer container) (element-type BbInviteListing): the invites, or %NULL on
  *   error; the array frees its elements, release it with g_ptr_array_unref()
  *
  * Since: 0.1
@@ -321,7 +321,7 @@ static gpointer
 handle_submit_join (const BbClientExpect *expect, const char *body, gsize len, GError **error)
 {
   BbMsgSubmitJoinResponse msg = { 0 };
-  BbJoinRequestInfo *info = NULL;
+  BbJoinRequestListing *info = NULL;
 
   if (!bb_msg_submit_join_response_parse (&msg, body, len, error))
     return NULL;
@@ -338,7 +338,7 @@ handle_submit_join (const BbClientExpect *expect, const char *body, gsize len, G
       && bb_client_check_equal ("status", "status", msg.status, BB_PROTOCOL_JOIN_STATUS_PENDING,
                                 error))
     {
-      info = bb_join_request_info_new ();
+      info = bb_join_request_listing_new ();
       info->namespace_id = g_steal_pointer (&msg.namespace_id);
       info->invite_id = g_steal_pointer (&msg.invite_id);
       info->join_request_hash = g_steal_pointer (&msg.join_request_hash);
@@ -389,7 +389,7 @@ bb_client_submit_join_request_async (BbClient *self, BbJoinRequest *request,
   msg.join_request = request->msg;
 
   req = bb_client_request_new ("POST", "/v1/namespaces/{ns}/invites/{inviteId}/join-requests", TRUE,
-                               handle_submit_join, (GDestroyNotify)bb_join_request_info_unref,
+                               handle_submit_join, (GDestroyNotify)bb_join_request_listing_unref,
                                request->msg.namespace_id, request->msg.invite_id, NULL);
   req->expect.namespace_id = g_strdup (request->msg.namespace_id);
   req->expect.kind = g_strdup (request->msg.kind);
@@ -411,7 +411,7 @@ bb_client_submit_join_request_async (BbClient *self, BbJoinRequest *request,
  *
  * Since: 0.1
  */
-BbJoinRequestInfo *
+BbJoinRequestListing *
 bb_client_submit_join_request_finish (BbClient *self, GAsyncResult *result, GError **error)
 {
   return bb_client_request_finish (self, result, bb_client_submit_join_request_async, G_STRFUNC,
@@ -430,11 +430,11 @@ handle_list_join_requests (const BbClientExpect *expect, const char *body, gsize
   if (bb_client_check_equal ("namespaceId", "namespace", msg.namespace_id, expect->namespace_id,
                              error))
     {
-      requests = g_ptr_array_new_with_free_func ((GDestroyNotify)bb_join_request_info_unref);
+      requests = g_ptr_array_new_with_free_func ((GDestroyNotify)bb_join_request_listing_unref);
       for (guint i = 0; msg.requests != NULL && i < msg.requests->len; i++)
         {
           BbMsgJoinRequestEntry *entry = g_ptr_array_index (msg.requests, i);
-          BbJoinRequestInfo *info = bb_join_request_info_new ();
+          BbJoinRequestListing *info = bb_join_request_listing_new ();
 
           info->namespace_id = g_strdup (msg.namespace_id);
           info->invite_id = g_strdup (entry->invite_id);
@@ -494,7 +494,7 @@ bb_client_list_join_requests_async (BbClient *self, const char *namespace_id,
  * @result: the #GAsyncResult
  * @error: return location for a #GError
  *
- * Returns: (transfer container) (element-type BbJoinRequestInfo): the pending requests,
+ * Returns: (transfer container) (element-type BbJoinRequestListing): the pending requests,
  *   or %NULL on error; the array frees its elements, release it with g_ptr_array_unref()
  *
  * Since: 0.1

@@ -10,15 +10,15 @@
 #include "bb-i18n-private.h"
 
 #include "bb-client-private.h"
-#include "bb-client-types-private.h"
+#include "bb-protocol-types-private.h"
 #include "bb-error.h"
 #include "bb-protocol-messages-private.h"
 #include "bb-protocol.h"
 
-static BbNamespaceInfo *
-namespace_info_from_summary (const BbMsgNamespaceSummary *summary)
+static BbNamespaceListing *
+namespace_listing_from_summary (const BbMsgNamespaceSummary *summary)
 {
-  BbNamespaceInfo *info = bb_namespace_info_new ();
+  BbNamespaceListing *info = bb_namespace_listing_new ();
 
   info->namespace_id = g_strdup (summary->namespace_id);
   info->kind = g_strdup (summary->kind);
@@ -27,12 +27,12 @@ namespace_info_from_summary (const BbMsgNamespaceSummary *summary)
 }
 
 static GPtrArray *
-namespace_infos_from_summaries (GPtrArray *summaries)
+namespace_listings_from_summaries (GPtrArray *summaries)
 {
-  GPtrArray *infos = g_ptr_array_new_with_free_func ((GDestroyNotify)bb_namespace_info_unref);
+  GPtrArray *infos = g_ptr_array_new_with_free_func ((GDestroyNotify)bb_namespace_listing_unref);
 
   for (guint i = 0; summaries != NULL && i < summaries->len; i++)
-    g_ptr_array_add (infos, namespace_info_from_summary (g_ptr_array_index (summaries, i)));
+    g_ptr_array_add (infos, namespace_listing_from_summary (g_ptr_array_index (summaries, i)));
   return infos;
 }
 
@@ -40,7 +40,7 @@ static gpointer
 handle_default_namespace (const BbClientExpect *expect, const char *body, gsize len, GError **error)
 {
   BbMsgDefaultNamespaceResponse msg = { 0 };
-  BbNamespaceInfo *info = NULL;
+  BbNamespaceListing *info = NULL;
 
   if (!bb_msg_default_namespace_response_parse (&msg, body, len, error))
     return NULL;
@@ -49,7 +49,7 @@ handle_default_namespace (const BbClientExpect *expect, const char *body, gsize 
       && bb_client_check_equal ("kind", "kind", msg.kind, BB_PROTOCOL_NAMESPACE_KIND_DEFAULT,
                                 error))
     {
-      info = bb_namespace_info_new ();
+      info = bb_namespace_listing_new ();
       info->namespace_id = g_steal_pointer (&msg.namespace_id);
       info->kind = g_steal_pointer (&msg.kind);
     }
@@ -78,7 +78,7 @@ bb_client_get_default_namespace_async (BbClient *self, GCancellable *cancellable
   g_return_if_fail (BB_IS_CLIENT (self));
 
   req = bb_client_request_new ("GET", "/v1/namespaces/default", TRUE, handle_default_namespace,
-                               (GDestroyNotify)bb_namespace_info_unref, NULL);
+                               (GDestroyNotify)bb_namespace_listing_unref, NULL);
   bb_client_request_send (self, req, bb_client_get_default_namespace_async, cancellable, callback,
                           user_data);
 }
@@ -93,7 +93,7 @@ bb_client_get_default_namespace_async (BbClient *self, GCancellable *cancellable
  *
  * Since: 0.1
  */
-BbNamespaceInfo *
+BbNamespaceListing *
 bb_client_get_default_namespace_finish (BbClient *self, GAsyncResult *result, GError **error)
 {
   return bb_client_request_finish (self, result, bb_client_get_default_namespace_async, G_STRFUNC,
@@ -104,7 +104,7 @@ static gpointer
 handle_ensure_default (const BbClientExpect *expect, const char *body, gsize len, GError **error)
 {
   BbMsgEnsureDefaultResponse msg = { 0 };
-  BbNamespaceInfo *info = NULL;
+  BbNamespaceListing *info = NULL;
   g_autoptr (GBytes) wrapped_dek = NULL;
 
   if (!bb_msg_ensure_default_response_parse (&msg, body, len, error))
@@ -119,7 +119,7 @@ handle_ensure_default (const BbClientExpect *expect, const char *body, gsize len
               msg.wrapped_dek, BB_PROTOCOL_WRAPPED_DEK_SIZE, "wrappedDek", error))
              != NULL)
     {
-      info = bb_namespace_info_new ();
+      info = bb_namespace_listing_new ();
       info->namespace_id = g_steal_pointer (&msg.namespace_id);
       info->kind = g_steal_pointer (&msg.kind);
       info->wrapped_dek = g_steal_pointer (&wrapped_dek);
@@ -141,7 +141,7 @@ handle_ensure_default (const BbClientExpect *expect, const char *body, gsize len
  *
  * Creates the caller's default namespace, or returns the existing one
  * (`PUT /v1/namespaces/default`). When the result is not
- * [method@BbSync.NamespaceInfo.get_created], unwrap its wrapped DEK: the proposed one was
+ * [method@BbSync.NamespaceListing.get_created], unwrap its wrapped DEK: the proposed one was
  * not used.
  *
  * Since: 0.1
@@ -170,7 +170,7 @@ bb_client_ensure_default_namespace_async (BbClient *self, const char *proposed_n
   msg.wrapped_dek = wrapped_b64;
 
   req = bb_client_request_new ("PUT", "/v1/namespaces/default", TRUE, handle_ensure_default,
-                               (GDestroyNotify)bb_namespace_info_unref, NULL);
+                               (GDestroyNotify)bb_namespace_listing_unref, NULL);
   req->expect.namespace_id = g_strdup (proposed_namespace_id);
   bb_client_request_take_body (req, bb_msg_ensure_default_request_to_json (&msg));
   bb_client_request_send (self, req, bb_client_ensure_default_namespace_async, cancellable,
@@ -188,7 +188,7 @@ bb_client_ensure_default_namespace_async (BbClient *self, const char *proposed_n
  *
  * Since: 0.1
  */
-BbNamespaceInfo *
+BbNamespaceListing *
 bb_client_ensure_default_namespace_finish (BbClient *self, GAsyncResult *result, GError **error)
 {
   return bb_client_request_finish (self, result, bb_client_ensure_default_namespace_async,
@@ -203,7 +203,7 @@ handle_mine (const BbClientExpect *expect, const char *body, gsize len, GError *
 
   if (!bb_msg_mine_response_parse (&msg, body, len, error))
     return NULL;
-  infos = namespace_infos_from_summaries (msg.namespaces);
+  infos = namespace_listings_from_summaries (msg.namespaces);
   bb_msg_mine_response_clear (&msg);
   return infos;
 }
@@ -240,7 +240,7 @@ bb_client_list_namespaces_async (BbClient *self, GCancellable *cancellable,
  * @result: the #GAsyncResult
  * @error: return location for a #GError
  *
- * Returns: (transfer container) (element-type BbNamespaceInfo): the namespaces, or
+ * Returns: (transfer container) (element-type BbNamespaceListing): the namespaces, or
  *   %NULL on error; the array frees its elements, release it with g_ptr_array_unref()
  *
  * Since: 0.1
@@ -265,7 +265,7 @@ handle_watch (const BbClientExpect *expect, const char *body, gsize len, GError 
   else
     {
       watch = bb_watch_result_new ();
-      watch->namespaces = namespace_infos_from_summaries (msg.namespaces);
+      watch->namespaces = namespace_listings_from_summaries (msg.namespaces);
       watch->timed_out = msg.timed_out;
     }
   bb_msg_watch_response_clear (&msg);
@@ -358,7 +358,7 @@ static gpointer
 handle_create_namespace (const BbClientExpect *expect, const char *body, gsize len, GError **error)
 {
   BbMsgCreateNamespaceResponse msg = { 0 };
-  BbNamespaceInfo *info = NULL;
+  BbNamespaceListing *info = NULL;
 
   if (!bb_msg_create_namespace_response_parse (&msg, body, len, error))
     return NULL;
@@ -369,7 +369,7 @@ handle_create_namespace (const BbClientExpect *expect, const char *body, gsize l
       && bb_client_check_equal ("namespaceId", "namespace", msg.namespace_id, expect->namespace_id,
                                 error))
     {
-      info = bb_namespace_info_new ();
+      info = bb_namespace_listing_new ();
       info->namespace_id = g_steal_pointer (&msg.namespace_id);
       info->kind = g_steal_pointer (&msg.kind);
       info->created = msg.created;
@@ -415,7 +415,7 @@ bb_client_create_namespace_async (BbClient *self, const char *namespace_id, GByt
   msg.wrapped_dek = wrapped_b64;
 
   req = bb_client_request_new ("POST", "/v1/namespaces", TRUE, handle_create_namespace,
-                               (GDestroyNotify)bb_namespace_info_unref, NULL);
+                               (GDestroyNotify)bb_namespace_listing_unref, NULL);
   req->expect.namespace_id = g_strdup (namespace_id);
   bb_client_request_take_body (req, bb_msg_create_namespace_request_to_json (&msg));
   bb_client_request_send (self, req, bb_client_create_namespace_async, cancellable, callback,
@@ -432,7 +432,7 @@ bb_client_create_namespace_async (BbClient *self, const char *namespace_id, GByt
  *
  * Since: 0.1
  */
-BbNamespaceInfo *
+BbNamespaceListing *
 bb_client_create_namespace_finish (BbClient *self, GAsyncResult *result, GError **error)
 {
   return bb_client_request_finish (self, result, bb_client_create_namespace_async, G_STRFUNC,

@@ -12,7 +12,7 @@
 #include <gio/gio.h>
 
 #include "bb-version-macros.h"
-#include "bb-client-types.h"
+#include "bb-protocol-types.h"
 #include "bb-identity.h"
 #include "bb-invite.h"
 
@@ -157,9 +157,9 @@ void bb_client_create_invite_with_identity_async (BbClient           *self,
                                                   GAsyncReadyCallback callback,
                                                   gpointer            user_data);
 BB_AVAILABLE_IN_ALL
-BbInviteInfo *bb_client_create_invite_with_identity_finish (BbClient     *self,
-                                                            GAsyncResult *result,
-                                                            GError      **error);
+BbInviteListing *bb_client_create_invite_with_identity_finish (BbClient     *self,
+                                                               GAsyncResult *result,
+                                                               GError      **error);
 
 /* Namespaces */
 BB_AVAILABLE_IN_ALL
@@ -168,9 +168,9 @@ void bb_client_get_default_namespace_async (BbClient           *self,
                                             GAsyncReadyCallback callback,
                                             gpointer            user_data);
 BB_AVAILABLE_IN_ALL
-BbNamespaceInfo *bb_client_get_default_namespace_finish (BbClient     *self,
-                                                         GAsyncResult *result,
-                                                         GError      **error);
+BbNamespaceListing *bb_client_get_default_namespace_finish (BbClient     *self,
+                                                            GAsyncResult *result,
+                                                            GError      **error);
 BB_AVAILABLE_IN_ALL
 void bb_client_ensure_default_namespace_async (BbClient           *self,
                                                const char         *proposed_namespace_id,
@@ -179,9 +179,9 @@ void bb_client_ensure_default_namespace_async (BbClient           *self,
                                                GAsyncReadyCallback callback,
                                                gpointer            user_data);
 BB_AVAILABLE_IN_ALL
-BbNamespaceInfo *bb_client_ensure_default_namespace_finish (BbClient     *self,
-                                                            GAsyncResult *result,
-                                                            GError      **error);
+BbNamespaceListing *bb_client_ensure_default_namespace_finish (BbClient     *self,
+                                                               GAsyncResult *result,
+                                                               GError      **error);
 BB_AVAILABLE_IN_ALL
 void bb_client_list_namespaces_async (BbClient           *self,
                                       GCancellable       *cancellable,
@@ -209,9 +209,9 @@ void bb_client_create_namespace_async (BbClient           *self,
                                        GAsyncReadyCallback callback,
                                        gpointer            user_data);
 BB_AVAILABLE_IN_ALL
-BbNamespaceInfo *bb_client_create_namespace_finish (BbClient     *self,
-                                                    GAsyncResult *result,
-                                                    GError      **error);
+BbNamespaceListing *bb_client_create_namespace_finish (BbClient     *self,
+                                                       GAsyncResult *result,
+                                                       GError      **error);
 BB_AVAILABLE_IN_ALL
 void bb_client_list_members_async (BbClient           *self,
                                    const char         *namespace_id,
@@ -251,9 +251,9 @@ void bb_client_create_invite_async (BbClient           *self,
                                     GAsyncReadyCallback callback,
                                     gpointer            user_data);
 BB_AVAILABLE_IN_ALL
-BbInviteInfo *bb_client_create_invite_finish (BbClient     *self,
-                                              GAsyncResult *result,
-                                              GError      **error);
+BbInviteListing *bb_client_create_invite_finish (BbClient     *self,
+                                                 GAsyncResult *result,
+                                                 GError      **error);
 BB_AVAILABLE_IN_ALL
 void bb_client_list_invites_async (BbClient           *self,
                                    const char         *namespace_id,
@@ -283,9 +283,9 @@ void bb_client_submit_join_request_async (BbClient           *self,
                                           GAsyncReadyCallback callback,
                                           gpointer            user_data);
 BB_AVAILABLE_IN_ALL
-BbJoinRequestInfo *bb_client_submit_join_request_finish (BbClient     *self,
-                                                         GAsyncResult *result,
-                                                         GError      **error);
+BbJoinRequestListing *bb_client_submit_join_request_finish (BbClient     *self,
+                                                            GAsyncResult *result,
+                                                            GError      **error);
 BB_AVAILABLE_IN_ALL
 void bb_client_list_join_requests_async (BbClient           *self,
                                          const char         *namespace_id,

@@ -9,7 +9,7 @@
 
 #include "bb-i18n-private.h"
 
-#include "bb-client-types-private.h"
+#include "bb-protocol-types-private.h"
 #include "bb-error.h"
 #include "bb-invite-private.h"
 #include "bb-protocol.h"

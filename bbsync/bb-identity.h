@@ -13,7 +13,7 @@
 
 #include "bb-version-macros.h"
 #include "bb-invite.h"
-#include "bb-client-types.h"
+#include "bb-protocol-types.h"
 
 G_BEGIN_DECLS
 

@@ -690,7 +690,7 @@ verify_fail (GError **error, BbSyncError code, const char *message)
  * Since: 0.1
  */
 gboolean
-bb_invite_verify_join_request (BbInvite *invite, const char *namespace_id, BbJoinRequestInfo *entry,
+bb_invite_verify_join_request (BbInvite *invite, const char *namespace_id, BbJoinRequestListing *entry,
                                gint64 now, GError **error)
 {
   BbJoinRequest *request;
@@ -710,7 +710,7 @@ bb_invite_verify_join_request (BbInvite *invite, const char *namespace_id, BbJoi
   g_return_val_if_fail (entry != NULL, FALSE);
   g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
 
-  request = bb_join_request_info_get_request (entry);
+  request = bb_join_request_listing_get_request (entry);
   if (request == NULL)
     return verify_fail (error, BB_SYNC_ERROR_INVALID_INPUT,
                         _ ("joinRequest: the entry carries no join request"));
@@ -807,7 +807,7 @@ bb_invite_verify_join_request (BbInvite *invite, const char *namespace_id, BbJoi
 
   /* 13: the hash the server lists is the hash of the payload rebuilt here */
   computed_hash = bb_protocol_join_request_hash (payload);
-  if (g_strcmp0 (computed_hash, bb_join_request_info_get_join_request_hash (entry)) != 0)
+  if (g_strcmp0 (computed_hash, bb_join_request_listing_get_join_request_hash (entry)) != 0)
     return verify_fail (error, BB_SYNC_ERROR_CRYPTO,
                         _ ("joinRequestHash: join request hash mismatch"));
 

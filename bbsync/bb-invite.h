@@ -11,7 +11,7 @@
 
 #include <glib-object.h>
 
-#include "bb-client-types.h"
+#include "bb-protocol-types.h"
 #include "bb-version-macros.h"
 
 G_BEGIN_DECLS
@@ -56,11 +56,11 @@ gboolean bb_invite_verify_proof (BbInvite *self,
                                  GBytes   *invite_proof,
                                  GError  **error);
 BB_AVAILABLE_IN_ALL
-gboolean bb_invite_verify_join_request (BbInvite          *invite,
-                                        const char        *namespace_id,
-                                        BbJoinRequestInfo *entry,
-                                        gint64             now,
-                                        GError           **error);
+gboolean bb_invite_verify_join_request (BbInvite             *invite,
+                                        const char           *namespace_id,
+                                        BbJoinRequestListing *entry,
+                                        gint64                now,
+                                        GError              **error);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (BbInvite, bb_invite_unref)
 

@@ -30,8 +30,8 @@ typedef struct
   guint max_accepted;
   BbInvite *invite;
   BbJoinRequest *request;
-  BbJoinRequestInfo *entry;
-  BbInviteInfo *info;
+  BbJoinRequestListing *entry;
+  BbInviteListing *info;
   GBytes *wrapped;
   gboolean refreshed;
 } InviteOp;
@@ -50,8 +50,8 @@ invite_op_free (InviteOp *data)
   g_free (data->origin);
   g_clear_pointer (&data->invite, bb_invite_unref);
   g_clear_pointer (&data->request, bb_join_request_unref);
-  g_clear_pointer (&data->entry, bb_join_request_info_unref);
-  g_clear_pointer (&data->info, bb_invite_info_unref);
+  g_clear_pointer (&data->entry, bb_join_request_listing_unref);
+  g_clear_pointer (&data->info, bb_invite_listing_unref);
   g_clear_pointer (&data->wrapped, g_bytes_unref);
   g_free (data);
 }
@@ -146,10 +146,10 @@ purge_expired_log (GAsyncResult *result)
 /* Whether @info still admits requests: not revoked, not expired by the engine's clock
  * at @now (Unix seconds), not used up. */
 static gboolean
-invite_is_open (BbInviteInfo *info, gint64 now)
+invite_is_open (BbInviteListing *info, gint64 now)
 {
-  return bb_invite_info_get_revoked_at (info) == NULL && bb_invite_info_get_expires_at (info) > now
-         && bb_invite_info_get_accepted_count (info) < bb_invite_info_get_max_accepted (info);
+  return bb_invite_listing_get_revoked_at (info) == NULL && bb_invite_listing_get_expires_at (info) > now
+         && bb_invite_listing_get_accepted_count (info) < bb_invite_listing_get_max_accepted (info);
 }
 
 /* Replaces the model's items with the open invites of @invites. */
@@ -161,7 +161,7 @@ update_invites (BbNamespace *self, GPtrArray *invites, gint64 now)
 
   for (guint i = 0; i < invites->len; i++)
     {
-      BbInviteInfo *info = g_ptr_array_index (invites, i);
+      BbInviteListing *info = g_ptr_array_index (invites, i);
 
       if (invite_is_open (info, now))
         g_ptr_array_add (items, bb_open_invite_new (info));
@@ -237,24 +237,24 @@ create_body_done (GObject *source, GAsyncResult *result, gpointer user_data)
   GTask *body_task = user_data;
   InviteOp *data = g_task_get_task_data (body_task);
   GError *error = NULL;
-  BbInviteInfo *info;
+  BbInviteListing *info;
 
   info = bb_client_create_invite_with_identity_finish (BB_CLIENT (source), result, &error);
   if (info != NULL)
     {
       const char *mismatch = NULL;
 
-      if (bb_invite_info_get_expires_at (info) != bb_invite_get_expires_at (data->invite))
+      if (bb_invite_listing_get_expires_at (info) != bb_invite_get_expires_at (data->invite))
         mismatch = "expiresAt";
-      else if (data->max_pending != 0 && bb_invite_info_get_max_pending (info) != data->max_pending)
+      else if (data->max_pending != 0 && bb_invite_listing_get_max_pending (info) != data->max_pending)
         mismatch = "maxPending";
-      else if (bb_invite_info_get_max_accepted (info) != data->max_accepted)
+      else if (bb_invite_listing_get_max_accepted (info) != data->max_accepted)
         mismatch = "maxAccepted";
       if (mismatch != NULL)
         {
           error = g_error_new (BB_SYNC_ERROR, BB_SYNC_ERROR_PROTOCOL,
                                _ ("Create invite response %s mismatch"), mismatch);
-          g_clear_pointer (&info, bb_invite_info_unref);
+          g_clear_pointer (&info, bb_invite_listing_unref);
         }
     }
   body_pointer_done (body_task, info, error);
@@ -279,7 +279,7 @@ create_registered (GObject *source, GAsyncResult *result, gpointer user_data)
   GTask *task = user_data;
   InviteOp *data = op_of (task);
   GError *error = NULL;
-  BbInviteInfo *info = bb_sync_auth_run_finish (data->engine, result, &error);
+  BbInviteListing *info = bb_sync_auth_run_finish (data->engine, result, &error);
 
   if (info == NULL)
     {
@@ -433,7 +433,7 @@ submit_body_done (GObject *source, GAsyncResult *result, gpointer user_data)
 {
   GTask *body_task = user_data;
   GError *error = NULL;
-  BbJoinRequestInfo *info
+  BbJoinRequestListing *info
       = bb_client_submit_join_request_finish (BB_CLIENT (source), result, &error);
 
   body_pointer_done (body_task, info, error);
@@ -456,12 +456,12 @@ submit_done (GObject *source, GAsyncResult *result, gpointer user_data)
 {
   g_autoptr (GTask) task = user_data;
   GError *error = NULL;
-  BbJoinRequestInfo *info = bb_sync_auth_run_finish (BB_SYNC_ENGINE (source), result, &error);
+  BbJoinRequestListing *info = bb_sync_auth_run_finish (BB_SYNC_ENGINE (source), result, &error);
 
   if (info == NULL)
     g_task_return_error (task, error);
   else
-    g_task_return_pointer (task, info, (GDestroyNotify)bb_join_request_info_unref);
+    g_task_return_pointer (task, info, (GDestroyNotify)bb_join_request_listing_unref);
 }
 
 static void
@@ -544,7 +544,7 @@ bb_sync_engine_submit_join_request_async (BbSyncEngine *self, BbInvite *scanned,
  *
  * Since: 0.1
  */
-BbJoinRequestInfo *
+BbJoinRequestListing *
 bb_sync_engine_submit_join_request_finish (BbSyncEngine *self, GAsyncResult *result, GError **error)
 {
   g_return_val_if_fail (BB_IS_SYNC_ENGINE (self), NULL);
@@ -586,10 +586,10 @@ update_model (BbNamespace *self, GPtrArray *requests)
 
   for (guint i = 0; i < requests->len; i++)
     {
-      BbJoinRequestInfo *info = g_ptr_array_index (requests, i);
+      BbJoinRequestListing *info = g_ptr_array_index (requests, i);
 
-      if (g_strcmp0 (bb_join_request_info_get_status (info), BB_PROTOCOL_JOIN_STATUS_PENDING) != 0
-          || bb_join_request_info_get_request (info) == NULL)
+      if (g_strcmp0 (bb_join_request_listing_get_status (info), BB_PROTOCOL_JOIN_STATUS_PENDING) != 0
+          || bb_join_request_listing_get_request (info) == NULL)
         continue;
       g_ptr_array_add (items, bb_pending_join_request_new (info));
     }
@@ -767,7 +767,7 @@ find_or_refresh (GTask *task, EntryFoundFunc next)
       g_autoptr (BbPendingJoinRequest) item = g_list_model_get_item (
           G_LIST_MODEL (bb_namespace_get_join_request_store (self)), (guint)position);
 
-      data->entry = bb_join_request_info_ref (bb_pending_join_request_get_info (item));
+      data->entry = bb_join_request_listing_ref (bb_pending_join_request_get_info (item));
       next (task);
       return;
     }
@@ -803,7 +803,7 @@ approve_body (BbSyncEngine *engine, gpointer body_data, GCancellable *cancellabl
 
   bb_client_approve_join_request_async (bb_sync_engine_get_client (engine), data->namespace_id,
                                         bb_join_request_get_key_id (data->request),
-                                        bb_join_request_info_get_join_request_hash (data->entry),
+                                        bb_join_request_listing_get_join_request_hash (data->entry),
                                         server_secret, data->wrapped, cancellable,
                                         approve_body_done, body_task);
 }
@@ -839,7 +839,7 @@ used_up_deleted (GObject *source, GAsyncResult *result, gpointer user_data)
 
   if (!bb_invite_secrets_delete_finish (result, &error))
     g_debug ("Could not delete the secret of used-up invite %s: %s",
-             bb_join_request_info_get_invite_id (op_of (task)->entry), error->message);
+             bb_join_request_listing_get_invite_id (op_of (task)->entry), error->message);
   g_task_return_boolean (task, TRUE);
 }
 
@@ -850,7 +850,7 @@ approved_listed (GObject *source, GAsyncResult *result, gpointer user_data)
 {
   GTask *task = user_data;
   InviteOp *data = op_of (task);
-  const char *invite_id = bb_join_request_info_get_invite_id (data->entry);
+  const char *invite_id = bb_join_request_listing_get_invite_id (data->entry);
   g_autoptr (GError) error = NULL;
   g_autoptr (GPtrArray) invites = bb_sync_auth_run_finish (data->engine, result, &error);
 
@@ -858,10 +858,10 @@ approved_listed (GObject *source, GAsyncResult *result, gpointer user_data)
     update_invites (g_task_get_source_object (task), invites, now_seconds (data->engine));
   for (guint i = 0; invites != NULL && i < invites->len; i++)
     {
-      BbInviteInfo *info = g_ptr_array_index (invites, i);
+      BbInviteListing *info = g_ptr_array_index (invites, i);
 
-      if (g_strcmp0 (bb_invite_info_get_invite_id (info), invite_id) == 0
-          && bb_invite_info_get_accepted_count (info) >= bb_invite_info_get_max_accepted (info))
+      if (g_strcmp0 (bb_invite_listing_get_invite_id (info), invite_id) == 0
+          && bb_invite_listing_get_accepted_count (info) >= bb_invite_listing_get_max_accepted (info))
         {
           bb_invite_secrets_delete_async (bb_sync_engine_get_key_id (data->engine),
                                           data->namespace_id, invite_id, data->op, used_up_deleted,
@@ -972,7 +972,7 @@ approve_found (GTask *task)
       return;
     }
   bb_invite_secrets_lookup_async (bb_sync_engine_get_key_id (data->engine), data->namespace_id,
-                                  bb_join_request_info_get_invite_id (data->entry), data->op,
+                                  bb_join_request_listing_get_invite_id (data->entry), data->op,
                                   approve_looked_up, task);
 }
 
@@ -1132,7 +1132,7 @@ reject_body (BbSyncEngine *engine, gpointer body_data, GCancellable *cancellable
 
   bb_client_reject_join_request_async (bb_sync_engine_get_client (engine), data->namespace_id,
                                        bb_join_request_get_key_id (data->request),
-                                       bb_join_request_info_get_join_request_hash (data->entry),
+                                       bb_join_request_listing_get_join_request_hash (data->entry),
                                        cancellable, reject_body_done, body_task);
 }
 

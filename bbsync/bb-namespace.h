@@ -15,7 +15,7 @@
 #include "bb-codec.h"
 #include "bb-collection.h"
 #include "bb-value-backend.h"
-#include "bb-client-types.h"
+#include "bb-protocol-types.h"
 #include "bb-invite.h"
 
 G_BEGIN_DECLS

@@ -14,7 +14,7 @@
  * [method@BbSync.Namespace.refresh_invites_async]: an item of the list model
  * [method@BbSync.Namespace.get_invites].
  *
- * It wraps the listed [struct@BbSync.InviteInfo]. The invite secret is not part of it: the
+ * It wraps the listed [struct@BbSync.InviteListing]. The invite secret is not part of it: the
  * server never sees it. Revoke the invite with [method@BbSync.Namespace.revoke_invite_async].
  *
  * Since: 0.1
@@ -23,7 +23,7 @@ struct _BbOpenInvite
 {
   GObject parent_instance;
 
-  BbInviteInfo *info;
+  BbInviteListing *info;
 };
 
 G_DEFINE_FINAL_TYPE (BbOpenInvite, bb_open_invite, G_TYPE_OBJECT)
@@ -49,7 +49,7 @@ bb_open_invite_finalize (GObject *object)
 {
   BbOpenInvite *self = BB_OPEN_INVITE (object);
 
-  g_clear_pointer (&self->info, bb_invite_info_unref);
+  g_clear_pointer (&self->info, bb_invite_listing_unref);
 
   G_OBJECT_CLASS (bb_open_invite_parent_class)->finalize (object);
 }
@@ -105,7 +105,7 @@ bb_open_invite_class_init (BbOpenInviteClass *klass)
    *
    * Since: 0.1
    */
-  properties[PROP_INFO] = g_param_spec_boxed ("info", NULL, NULL, BB_TYPE_INVITE_INFO,
+  properties[PROP_INFO] = g_param_spec_boxed ("info", NULL, NULL, BB_TYPE_INVITE_LISTING,
                                               G_PARAM_READABLE | G_PARAM_STATIC_STRINGS);
 
   /**
@@ -198,14 +198,14 @@ bb_open_invite_init (BbOpenInvite *self)
  * Since: 0.1
  */
 BbOpenInvite *
-bb_open_invite_new (BbInviteInfo *info)
+bb_open_invite_new (BbInviteListing *info)
 {
   BbOpenInvite *self;
 
   g_return_val_if_fail (info != NULL, NULL);
 
   self = g_object_new (BB_TYPE_OPEN_INVITE, NULL);
-  self->info = bb_invite_info_ref (info);
+  self->info = bb_invite_listing_ref (info);
   return self;
 }
 
@@ -219,7 +219,7 @@ bb_open_invite_new (BbInviteInfo *info)
  *
  * Since: 0.1
  */
-BbInviteInfo *
+BbInviteListing *
 bb_open_invite_get_info (BbOpenInvite *self)
 {
   g_return_val_if_fail (BB_IS_OPEN_INVITE (self), NULL);
@@ -240,7 +240,7 @@ const char *
 bb_open_invite_get_invite_id (BbOpenInvite *self)
 {
   g_return_val_if_fail (BB_IS_OPEN_INVITE (self), NULL);
-  return bb_invite_info_get_invite_id (self->info);
+  return bb_invite_listing_get_invite_id (self->info);
 }
 
 /**
@@ -257,7 +257,7 @@ const char *
 bb_open_invite_get_namespace_id (BbOpenInvite *self)
 {
   g_return_val_if_fail (BB_IS_OPEN_INVITE (self), NULL);
-  return bb_invite_info_get_namespace_id (self->info);
+  return bb_invite_listing_get_namespace_id (self->info);
 }
 
 /**
@@ -274,7 +274,7 @@ gint64
 bb_open_invite_get_expires_at (BbOpenInvite *self)
 {
   g_return_val_if_fail (BB_IS_OPEN_INVITE (self), 0);
-  return bb_invite_info_get_expires_at (self->info);
+  return bb_invite_listing_get_expires_at (self->info);
 }
 
 /**
@@ -292,7 +292,7 @@ guint
 bb_open_invite_get_max_pending (BbOpenInvite *self)
 {
   g_return_val_if_fail (BB_IS_OPEN_INVITE (self), 0);
-  return bb_invite_info_get_max_pending (self->info);
+  return bb_invite_listing_get_max_pending (self->info);
 }
 
 /**
@@ -309,7 +309,7 @@ guint
 bb_open_invite_get_max_accepted (BbOpenInvite *self)
 {
   g_return_val_if_fail (BB_IS_OPEN_INVITE (self), 0);
-  return bb_invite_info_get_max_accepted (self->info);
+  return bb_invite_listing_get_max_accepted (self->info);
 }
 
 /**
@@ -328,7 +328,7 @@ guint
 bb_open_invite_get_active_request_count (BbOpenInvite *self)
 {
   g_return_val_if_fail (BB_IS_OPEN_INVITE (self), 0);
-  return bb_invite_info_get_active_request_count (self->info);
+  return bb_invite_listing_get_active_request_count (self->info);
 }
 
 /**
@@ -347,5 +347,5 @@ guint
 bb_open_invite_get_accepted_count (BbOpenInvite *self)
 {
   g_return_val_if_fail (BB_IS_OPEN_INVITE (self), 0);
-  return bb_invite_info_get_accepted_count (self->info);
+  return bb_invite_listing_get_accepted_count (self->info);
 }

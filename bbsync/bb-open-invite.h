@@ -11,7 +11,7 @@
 
 #include <glib-object.h>
 
-#include "bb-client-types.h"
+#include "bb-protocol-types.h"
 #include "bb-version-macros.h"
 
 G_BEGIN_DECLS
@@ -22,9 +22,9 @@ BB_AVAILABLE_IN_ALL
 G_DECLARE_FINAL_TYPE (BbOpenInvite, bb_open_invite, BB, OPEN_INVITE, GObject)
 
 BB_AVAILABLE_IN_ALL
-BbOpenInvite *bb_open_invite_new (BbInviteInfo *info);
+BbOpenInvite *bb_open_invite_new (BbInviteListing *info);
 BB_AVAILABLE_IN_ALL
-BbInviteInfo *bb_open_invite_get_info (BbOpenInvite *self);
+BbInviteListing *bb_open_invite_get_info (BbOpenInvite *self);
 BB_AVAILABLE_IN_ALL
 const char *bb_open_invite_get_invite_id (BbOpenInvite *self);
 BB_AVAILABLE_IN_ALL

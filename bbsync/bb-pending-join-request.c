@@ -14,7 +14,7 @@
  * [method@BbSync.Namespace.refresh_join_requests_async]: an item of the list model
  * [method@BbSync.Namespace.get_join_requests].
  *
- * It wraps the listed [struct@BbSync.JoinRequestInfo]; approve it with
+ * It wraps the listed [struct@BbSync.JoinRequestListing]; approve it with
  * [method@BbSync.Namespace.approve_join_request_async] or reject it with
  * [method@BbSync.Namespace.reject_join_request_async].
  *
@@ -24,7 +24,7 @@ struct _BbPendingJoinRequest
 {
   GObject parent_instance;
 
-  BbJoinRequestInfo *info;
+  BbJoinRequestListing *info;
 };
 
 G_DEFINE_FINAL_TYPE (BbPendingJoinRequest, bb_pending_join_request, G_TYPE_OBJECT)
@@ -47,7 +47,7 @@ bb_pending_join_request_finalize (GObject *object)
 {
   BbPendingJoinRequest *self = BB_PENDING_JOIN_REQUEST (object);
 
-  g_clear_pointer (&self->info, bb_join_request_info_unref);
+  g_clear_pointer (&self->info, bb_join_request_listing_unref);
 
   G_OBJECT_CLASS (bb_pending_join_request_parent_class)->finalize (object);
 }
@@ -95,7 +95,7 @@ bb_pending_join_request_class_init (BbPendingJoinRequestClass *klass)
    *
    * Since: 0.1
    */
-  properties[PROP_INFO] = g_param_spec_boxed ("info", NULL, NULL, BB_TYPE_JOIN_REQUEST_INFO,
+  properties[PROP_INFO] = g_param_spec_boxed ("info", NULL, NULL, BB_TYPE_JOIN_REQUEST_LISTING,
                                               G_PARAM_READABLE | G_PARAM_STATIC_STRINGS);
 
   /**
@@ -157,14 +157,14 @@ bb_pending_join_request_init (BbPendingJoinRequest *self)
  * Since: 0.1
  */
 BbPendingJoinRequest *
-bb_pending_join_request_new (BbJoinRequestInfo *info)
+bb_pending_join_request_new (BbJoinRequestListing *info)
 {
   BbPendingJoinRequest *self;
 
   g_return_val_if_fail (info != NULL, NULL);
 
   self = g_object_new (BB_TYPE_PENDING_JOIN_REQUEST, NULL);
-  self->info = bb_join_request_info_ref (info);
+  self->info = bb_join_request_listing_ref (info);
   return self;
 }
 
@@ -179,7 +179,7 @@ bb_pending_join_request_new (BbJoinRequestInfo *info)
  *
  * Since: 0.1
  */
-BbJoinRequestInfo *
+BbJoinRequestListing *
 bb_pending_join_request_get_info (BbPendingJoinRequest *self)
 {
   g_return_val_if_fail (BB_IS_PENDING_JOIN_REQUEST (self), NULL);
@@ -202,7 +202,7 @@ BbJoinRequest *
 bb_pending_join_request_get_request (BbPendingJoinRequest *self)
 {
   g_return_val_if_fail (BB_IS_PENDING_JOIN_REQUEST (self), NULL);
-  return bb_join_request_info_get_request (self->info);
+  return bb_join_request_listing_get_request (self->info);
 }
 
 /**
@@ -223,10 +223,10 @@ bb_pending_join_request_get_requester_key_id (BbPendingJoinRequest *self)
   BbJoinRequest *request;
 
   g_return_val_if_fail (BB_IS_PENDING_JOIN_REQUEST (self), NULL);
-  request = bb_join_request_info_get_request (self->info);
+  request = bb_join_request_listing_get_request (self->info);
   if (request != NULL)
     return bb_join_request_get_key_id (request);
-  return bb_join_request_info_get_requester_key_id (self->info);
+  return bb_join_request_listing_get_requester_key_id (self->info);
 }
 
 /**
@@ -245,9 +245,9 @@ bb_pending_join_request_get_namespace_id (BbPendingJoinRequest *self)
   BbJoinRequest *request;
 
   g_return_val_if_fail (BB_IS_PENDING_JOIN_REQUEST (self), NULL);
-  if (bb_join_request_info_get_namespace_id (self->info) != NULL)
-    return bb_join_request_info_get_namespace_id (self->info);
-  request = bb_join_request_info_get_request (self->info);
+  if (bb_join_request_listing_get_namespace_id (self->info) != NULL)
+    return bb_join_request_listing_get_namespace_id (self->info);
+  request = bb_join_request_listing_get_request (self->info);
   return request != NULL ? bb_join_request_get_namespace_id (request) : NULL;
 }
 
@@ -265,7 +265,7 @@ const char *
 bb_pending_join_request_get_invite_id (BbPendingJoinRequest *self)
 {
   g_return_val_if_fail (BB_IS_PENDING_JOIN_REQUEST (self), NULL);
-  return bb_join_request_info_get_invite_id (self->info);
+  return bb_join_request_listing_get_invite_id (self->info);
 }
 
 /**
@@ -284,5 +284,5 @@ const char *
 bb_pending_join_request_get_join_request_hash (BbPendingJoinRequest *self)
 {
   g_return_val_if_fail (BB_IS_PENDING_JOIN_REQUEST (self), NULL);
-  return bb_join_request_info_get_join_request_hash (self->info);
+  return bb_join_request_listing_get_join_request_hash (self->info);
 }

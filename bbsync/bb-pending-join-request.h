@@ -11,7 +11,7 @@
 
 #include <glib-object.h>
 
-#include "bb-client-types.h"
+#include "bb-protocol-types.h"
 #include "bb-version-macros.h"
 
 G_BEGIN_DECLS
@@ -22,9 +22,9 @@ BB_AVAILABLE_IN_ALL
 G_DECLARE_FINAL_TYPE (BbPendingJoinRequest, bb_pending_join_request, BB, PENDING_JOIN_REQUEST, GObject)
 
 BB_AVAILABLE_IN_ALL
-BbPendingJoinRequest *bb_pending_join_request_new (BbJoinRequestInfo *info);
+BbPendingJoinRequest *bb_pending_join_request_new (BbJoinRequestListing *info);
 BB_AVAILABLE_IN_ALL
-BbJoinRequestInfo *bb_pending_join_request_get_info (BbPendingJoinRequest *self);
+BbJoinRequestListing *bb_pending_join_request_get_info (BbPendingJoinRequest *self);
 BB_AVAILABLE_IN_ALL
 BbJoinRequest *bb_pending_join_request_get_request (BbPendingJoinRequest *self);
 BB_AVAILABLE_IN_ALL

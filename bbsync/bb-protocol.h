@@ -333,7 +333,7 @@ G_BEGIN_DECLS
  * BB_PROTOCOL_JOIN_STATUS_PENDING:
  *
  * The status of a join request that waits for an approval or a rejection
- * ([method@BbSync.JoinRequestInfo.get_status]).
+ * ([method@BbSync.JoinRequestListing.get_status]).
  *
  * Since: 0.1
  */

@@ -2217,7 +2217,7 @@ create_posted (GObject *source, GAsyncResult *result, gpointer user_data)
   BbSyncEngine *self = g_task_get_source_object (task);
   CreateData *data = g_task_get_task_data (task);
   GError *error = NULL;
-  g_autoptr (BbNamespaceInfo) info = NULL;
+  g_autoptr (BbNamespaceListing) info = NULL;
   g_autoptr (BbNamespaceState) ns = NULL;
 
   info = bb_client_create_namespace_finish (BB_CLIENT (source), result, &error);
@@ -2227,7 +2227,7 @@ create_posted (GObject *source, GAsyncResult *result, gpointer user_data)
       return;
     }
   ns = bb_namespace_state_new (self->key_id, data->namespace_id);
-  bb_namespace_state_set_kind (ns, bb_namespace_info_get_kind (info));
+  bb_namespace_state_set_kind (ns, bb_namespace_listing_get_kind (info));
   bb_namespace_state_set_dek (ns, data->dek);
   bb_namespace_state_set_updated_at (ns, bb_sync_engine_now (self));
   if (!bb_store_save_namespace (self->store, ns, &error))

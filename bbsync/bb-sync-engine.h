@@ -216,9 +216,9 @@ void bb_sync_engine_submit_join_request_async (BbSyncEngine       *self,
                                                GAsyncReadyCallback callback,
                                                gpointer            user_data);
 BB_AVAILABLE_IN_ALL
-BbJoinRequestInfo *bb_sync_engine_submit_join_request_finish (BbSyncEngine *self,
-                                                              GAsyncResult *result,
-                                                              GError      **error);
+BbJoinRequestListing *bb_sync_engine_submit_join_request_finish (BbSyncEngine *self,
+                                                                 GAsyncResult *result,
+                                                                 GError      **error);
 
 BB_AVAILABLE_IN_ALL
 void bb_sync_engine_sync_async (BbSyncEngine       *self,

@@ -17,7 +17,7 @@ typedef struct
   char *namespace_id;
   char *kind; /* expected kind (ready) or kind hint (join) */
   GBytes *dek;
-  BbNamespaceInfo *info;
+  BbNamespaceListing *info;
 } NsData;
 
 static void
@@ -26,7 +26,7 @@ ns_data_free (NsData *data)
   g_free (data->namespace_id);
   g_free (data->kind);
   g_clear_pointer (&data->dek, g_bytes_unref);
-  g_clear_pointer (&data->info, bb_namespace_info_unref);
+  g_clear_pointer (&data->info, bb_namespace_listing_unref);
   g_free (data);
 }
 
@@ -233,7 +233,7 @@ default_save (GTask *task, GBytes *dek)
 {
   BbSyncEngine *self = g_task_get_source_object (task);
   NsData *data = g_task_get_task_data (task);
-  const char *id = bb_namespace_info_get_namespace_id (data->info);
+  const char *id = bb_namespace_listing_get_namespace_id (data->info);
   g_autoptr (BbIdentityState) state = NULL;
   g_autoptr (BbNamespaceState) ns = NULL;
   GError *error = NULL;
@@ -248,7 +248,7 @@ default_save (GTask *task, GBytes *dek)
     }
   /* A full overwrite: head 0 and no scope hash (spec §5.3 f). */
   ns = bb_namespace_state_new (bb_sync_engine_get_key_id (self), id);
-  bb_namespace_state_set_kind (ns, bb_namespace_info_get_kind (data->info));
+  bb_namespace_state_set_kind (ns, bb_namespace_listing_get_kind (data->info));
   bb_namespace_state_set_dek (ns, dek);
   bb_namespace_state_set_updated_at (ns, bb_sync_engine_now (self));
   if (!bb_store_save_namespace (bb_sync_engine_get_store (self), ns, &error))
@@ -289,7 +289,7 @@ default_ensured (GObject *source, GAsyncResult *result, gpointer user_data)
       g_task_return_error (task, error);
       return;
     }
-  if (bb_namespace_info_get_created (data->info))
+  if (bb_namespace_listing_get_created (data->info))
     {
       default_save (task, data->dek);
       return;
@@ -298,8 +298,8 @@ default_ensured (GObject *source, GAsyncResult *result, gpointer user_data)
    * cancellable is read before the task is handed over (argument order is unspecified). */
   cancellable = g_task_get_cancellable (task);
   bb_identity_unwrap_dek_async (bb_sync_engine_get_identity (self),
-                                bb_namespace_info_get_namespace_id (data->info),
-                                bb_namespace_info_get_wrapped_dek (data->info), cancellable,
+                                bb_namespace_listing_get_namespace_id (data->info),
+                                bb_namespace_listing_get_wrapped_dek (data->info), cancellable,
                                 default_unwrapped, g_steal_pointer (&task));
 }
 

@@ -99,7 +99,7 @@ struct _Pass
   guint queued_saved;
 
   /* phase B */
-  GPtrArray *remote; /* BbNamespaceInfo */
+  GPtrArray *remote; /* BbNamespaceListing */
   guint remote_index;
   BbNamespaceState *ns;
   BbActiveScope *scope;
@@ -1023,18 +1023,18 @@ download_start (Job *job)
 }
 
 static void
-save_identity_default (Pass *pass, BbNamespaceInfo *info, GError **error)
+save_identity_default (Pass *pass, BbNamespaceListing *info, GError **error)
 {
   BbIdentityState *state = bb_sync_engine_peek_identity_state (pass->engine);
   const char *cached = bb_identity_state_get_default_namespace_id (state);
   g_autoptr (BbIdentityState) copy = NULL;
 
-  if (strcmp (bb_namespace_info_get_kind (info), "default") != 0
+  if (strcmp (bb_namespace_listing_get_kind (info), "default") != 0
       || (cached != NULL && cached[0] != '\0'))
     return;
   /* Only the changed field: a token refreshed meanwhile stays (spec §10 item 6). */
   copy = bb_identity_state_copy (state);
-  bb_identity_state_set_default_namespace_id (copy, bb_namespace_info_get_namespace_id (info));
+  bb_identity_state_set_default_namespace_id (copy, bb_namespace_listing_get_namespace_id (info));
   bb_identity_state_set_updated_at (copy, bb_sync_engine_now (pass->engine));
   bb_sync_engine_save_identity_state (pass->engine, copy, error);
 }
@@ -1042,7 +1042,7 @@ save_identity_default (Pass *pass, BbNamespaceInfo *info, GError **error)
 static void
 namespace_done (Pass *pass)
 {
-  BbNamespaceInfo *info = g_ptr_array_index (pass->remote, pass->remote_index - 1);
+  BbNamespaceListing *info = g_ptr_array_index (pass->remote, pass->remote_index - 1);
   GError *error = NULL;
 
   save_identity_default (pass, info, &error);
@@ -1052,7 +1052,7 @@ namespace_done (Pass *pass)
       return;
     }
   g_object_unref (bb_sync_engine_ensure_namespace_handle (
-      pass->engine, bb_namespace_info_get_namespace_id (info), bb_namespace_info_get_kind (info)));
+      pass->engine, bb_namespace_listing_get_namespace_id (info), bb_namespace_listing_get_kind (info)));
   next_namespace (pass);
 }
 
@@ -1171,9 +1171,9 @@ failed:
 static void
 namespace_ready (Pass *pass)
 {
-  BbNamespaceInfo *info = g_ptr_array_index (pass->remote, pass->remote_index - 1);
+  BbNamespaceListing *info = g_ptr_array_index (pass->remote, pass->remote_index - 1);
   BbNamespaceState *ns = pass->ns;
-  guint64 remote_head = bb_namespace_info_get_head (info);
+  guint64 remote_head = bb_namespace_listing_get_head (info);
   gboolean remote_changed = remote_head > bb_namespace_state_get_namespace_head (ns);
   GError *error = NULL;
 
@@ -1224,7 +1224,7 @@ namespace_joined (GObject *source, GAsyncResult *result, gpointer user_data)
 static void
 next_namespace (Pass *pass)
 {
-  BbNamespaceInfo *info;
+  BbNamespaceListing *info;
   const char *id;
   g_autoptr (BbNamespaceState) ns = NULL;
   GError *error = NULL;
@@ -1237,7 +1237,7 @@ next_namespace (Pass *pass)
       return;
     }
   info = g_ptr_array_index (pass->remote, pass->remote_index++);
-  id = bb_namespace_info_get_namespace_id (info);
+  id = bb_namespace_listing_get_namespace_id (info);
 
   ns = bb_store_get_namespace (pass->store, pass->key_id, id, &error);
   if (ns == NULL)
@@ -1250,19 +1250,19 @@ next_namespace (Pass *pass)
       g_clear_error (&error);
       ns = bb_namespace_state_new (pass->key_id, id);
     }
-  if (bb_namespace_info_get_head (info) < bb_namespace_state_get_namespace_head (ns))
+  if (bb_namespace_listing_get_head (info) < bb_namespace_state_get_namespace_head (ns))
     {
       pass_finish (pass,
                    rollback_error (_ ("namespace %s head went back from %llu to %llu"), id,
                                    (unsigned long long)bb_namespace_state_get_namespace_head (ns),
-                                   (unsigned long long)bb_namespace_info_get_head (info)));
+                                   (unsigned long long)bb_namespace_listing_get_head (info)));
       return;
     }
-  bb_namespace_state_set_kind (ns, bb_namespace_info_get_kind (info));
+  bb_namespace_state_set_kind (ns, bb_namespace_listing_get_kind (info));
   g_set_object (&pass->ns, ns);
   if (!bb_namespace_state_has_dek (ns))
     {
-      bb_sync_namespace_join_async (pass->engine, id, bb_namespace_info_get_kind (info),
+      bb_sync_namespace_join_async (pass->engine, id, bb_namespace_listing_get_kind (info),
                                     pass->cancellable, namespace_joined, pass);
       return;
     }
@@ -1291,9 +1291,9 @@ namespaces_listed (GObject *source, GAsyncResult *result, gpointer user_data)
 
   for (guint i = 0; i < pass->remote->len; i++)
     {
-      BbNamespaceInfo *info = g_ptr_array_index (pass->remote, i);
-      const char *id = bb_namespace_info_get_namespace_id (info);
-      const char *kind = bb_namespace_info_get_kind (info);
+      BbNamespaceListing *info = g_ptr_array_index (pass->remote, i);
+      const char *id = bb_namespace_listing_get_namespace_id (info);
+      const char *kind = bb_namespace_listing_get_kind (info);
       gboolean is_default = strcmp (kind, "default") == 0;
 
       if (!is_default && strcmp (kind, "shared") != 0)

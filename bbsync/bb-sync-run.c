@@ -19,7 +19,7 @@
 
 struct _BbWatchRequest
 {
-  GPtrArray *namespaces; /* BbNamespaceInfo */
+  GPtrArray *namespaces; /* BbNamespaceListing */
   gboolean served;       /* the running pass answers it */
 };
 
@@ -505,13 +505,13 @@ bb_sync_run_namespaces_need_sync (BbSyncEngine *self, GPtrArray *namespaces, GEr
   bb_item_cache_drain (bb_sync_engine_get_item_cache (self));
   for (guint i = 0; i < namespaces->len; i++)
     {
-      BbNamespaceInfo *info = g_ptr_array_index (namespaces, i);
+      BbNamespaceListing *info = g_ptr_array_index (namespaces, i);
       g_autoptr (BbNamespaceState) ns = NULL;
       GError *local_error = NULL;
-      guint64 reported = bb_namespace_info_get_head (info);
+      guint64 reported = bb_namespace_listing_get_head (info);
 
       ns = bb_store_get_namespace (store, bb_sync_engine_get_key_id (self),
-                                   bb_namespace_info_get_namespace_id (info), &local_error);
+                                   bb_namespace_listing_get_namespace_id (info), &local_error);
       if (ns == NULL)
         {
           if (g_error_matches (local_error, BB_SYNC_ERROR, BB_SYNC_ERROR_NOT_FOUND))
@@ -529,7 +529,7 @@ bb_sync_run_namespaces_need_sync (BbSyncEngine *self, GPtrArray *namespaces, GEr
           g_set_error (error, BB_SYNC_ERROR, BB_SYNC_ERROR_ROLLBACK,
                        _ ("Rollback detected: the watch reports head %llu for namespace %s, below "
                           "the known %llu"),
-                       (unsigned long long)reported, bb_namespace_info_get_namespace_id (info),
+                       (unsigned long long)reported, bb_namespace_listing_get_namespace_id (info),
                        (unsigned long long)bb_namespace_state_get_namespace_head (ns));
           return FALSE;
         }

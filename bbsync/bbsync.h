@@ -13,7 +13,7 @@
 #include "bb-error.h"
 #include "bb-protocol.h"
 #include "bb-invite.h"
-#include "bb-client-types.h"
+#include "bb-protocol-types.h"
 #include "bb-identity.h"
 #include "bb-client.h"
 #include "bb-keystore-identity.h"

@@ -308,7 +308,7 @@ step_alice_default (Demo *demo, GError **error)
 {
   Person *alice = &demo->alice;
   g_autoptr (GAsyncResult) res = NULL;
-  g_autoptr (BbNamespaceInfo) info = NULL;
+  g_autoptr (BbNamespaceListing) info = NULL;
   g_autoptr (BbNamespaceItems) items = NULL;
   g_autoptr (GBytes) dek = NULL;
   g_autoptr (GBytes) wrap_key = wrap_key_of (alice->identity);
@@ -334,8 +334,8 @@ step_alice_default (Demo *demo, GError **error)
   info = bb_client_ensure_default_namespace_finish (alice->client, wait_for (&res), error);
   if (info == NULL)
     return FALSE;
-  alice->default_namespace_id = g_strdup (bb_namespace_info_get_namespace_id (info));
-  if (bb_namespace_info_get_created (info))
+  alice->default_namespace_id = g_strdup (bb_namespace_listing_get_namespace_id (info));
+  if (bb_namespace_listing_get_created (info))
     {
       alice->default_dek = g_steal_pointer (&dek);
       g_print ("[alice] created her default namespace %s (random DEK, wrapped to her own "
@@ -345,7 +345,7 @@ step_alice_default (Demo *demo, GError **error)
   else
     {
       alice->default_dek = unwrap_dek (alice, alice->default_namespace_id,
-                                       bb_namespace_info_get_wrapped_dek (info), error);
+                                       bb_namespace_listing_get_wrapped_dek (info), error);
       if (alice->default_dek == NULL)
         return FALSE;
       g_print ("[alice] her default namespace %s already exists; unwrapped its DEK\n",
@@ -394,8 +394,8 @@ step_alice_invite (Demo *demo, GError **error)
 {
   Person *alice = &demo->alice;
   g_autoptr (GAsyncResult) res = NULL;
-  g_autoptr (BbNamespaceInfo) info = NULL;
-  g_autoptr (BbInviteInfo) created = NULL;
+  g_autoptr (BbNamespaceListing) info = NULL;
+  g_autoptr (BbInviteListing) created = NULL;
   g_autoptr (GBytes) wrap_key = wrap_key_of (alice->identity);
   g_autoptr (GBytes) wrapped = NULL;
   g_autofree char *invite_id = NULL;
@@ -413,7 +413,7 @@ step_alice_invite (Demo *demo, GError **error)
   if (info == NULL)
     return FALSE;
   g_print ("[alice] created shared namespace %s (kind %s)\n", demo->shared_namespace_id,
-           bb_namespace_info_get_kind (info));
+           bb_namespace_listing_get_kind (info));
 
   demo->shared_note_version
       = put_text (alice, demo->shared_namespace_id, alice->shared_dek, NOTES_COLLECTION,
@@ -447,8 +447,8 @@ step_alice_invite (Demo *demo, GError **error)
     return FALSE;
   g_print ("[alice] registered invite %s with a signed create-invite intent: valid for %d "
            "minutes, up to %u approvals\n",
-           bb_invite_info_get_invite_id (created), BB_PROTOCOL_DEFAULT_INVITE_TTL / 60,
-           bb_invite_info_get_max_accepted (created));
+           bb_invite_listing_get_invite_id (created), BB_PROTOCOL_DEFAULT_INVITE_TTL / 60,
+           bb_invite_listing_get_max_accepted (created));
 
   demo->invite_uri = bb_invite_to_uri (demo->invite);
   g_print ("[alice] invite URI (what the QR code carries): %s\n", demo->invite_uri);
@@ -464,7 +464,7 @@ step_bob_join (Demo *demo, GError **error)
   g_autoptr (GAsyncResult) res = NULL;
   g_autoptr (BbInvite) scanned = NULL;
   g_autoptr (BbJoinRequest) request = NULL;
-  g_autoptr (BbJoinRequestInfo) submitted = NULL;
+  g_autoptr (BbJoinRequestListing) submitted = NULL;
   g_autoptr (GBytes) server_secret = NULL;
   g_autoptr (GDateTime) invite_expiry = NULL;
   g_autofree char *expiry_text = NULL;
@@ -501,9 +501,9 @@ step_bob_join (Demo *demo, GError **error)
   submitted = bb_client_submit_join_request_finish (bob->client, wait_for (&res), error);
   if (submitted == NULL)
     return FALSE;
-  short_hash = short_id (bb_join_request_info_get_join_request_hash (submitted));
+  short_hash = short_id (bb_join_request_listing_get_join_request_hash (submitted));
   g_print ("[bob] signed and submitted join request %s (status %s)\n", short_hash,
-           bb_join_request_info_get_status (submitted));
+           bb_join_request_listing_get_status (submitted));
   return TRUE;
 }
 
@@ -523,7 +523,7 @@ step_alice_approve (Demo *demo, GError **error)
   g_autoptr (BbInvite) other_invite = NULL;
   g_autoptr (GError) forged_error = NULL;
   g_autofree char *short_key = NULL;
-  BbJoinRequestInfo *entry;
+  BbJoinRequestListing *entry;
   BbJoinRequest *request;
 
   CALL (res, bb_client_list_join_requests_async (alice->client, demo->shared_namespace_id, NULL,
@@ -538,7 +538,7 @@ step_alice_approve (Demo *demo, GError **error)
       return FALSE;
     }
   entry = g_ptr_array_index (requests, 0);
-  request = bb_join_request_info_get_request (entry);
+  request = bb_join_request_listing_get_request (entry);
   short_key = short_id (bb_join_request_get_key_id (request));
   g_print ("[alice] 1 pending join request, from key %s\n", short_key);
 
@@ -583,7 +583,7 @@ step_alice_approve (Demo *demo, GError **error)
     return FALSE;
   CALL (res, bb_client_approve_join_request_async (
                  alice->client, demo->shared_namespace_id, bb_join_request_get_key_id (request),
-                 bb_join_request_info_get_join_request_hash (entry), server_secret, wrapped, NULL,
+                 bb_join_request_listing_get_join_request_hash (entry), server_secret, wrapped, NULL,
                  store_result, &res));
   member = bb_client_approve_join_request_finish (alice->client, wait_for (&res), error);
   if (member == NULL)
@@ -622,12 +622,12 @@ start_alice_watch (Demo *demo, GError **error)
   g_variant_builder_init (&heads, G_VARIANT_TYPE ("a{st}"));
   for (guint i = 0; i < namespaces->len; i++)
     {
-      BbNamespaceInfo *info = g_ptr_array_index (namespaces, i);
+      BbNamespaceListing *info = g_ptr_array_index (namespaces, i);
 
-      g_variant_builder_add (&heads, "{st}", bb_namespace_info_get_namespace_id (info),
-                             bb_namespace_info_get_head (info));
-      if (g_strcmp0 (bb_namespace_info_get_namespace_id (info), demo->shared_namespace_id) == 0)
-        demo->watched_head = bb_namespace_info_get_head (info);
+      g_variant_builder_add (&heads, "{st}", bb_namespace_listing_get_namespace_id (info),
+                             bb_namespace_listing_get_head (info));
+      if (g_strcmp0 (bb_namespace_listing_get_namespace_id (info), demo->shared_namespace_id) == 0)
+        demo->watched_head = bb_namespace_listing_get_head (info);
     }
   demo->watched_namespaces = namespaces->len;
   g_clear_object (&demo->watch_result);
@@ -706,10 +706,10 @@ step_alice_watch (Demo *demo, GError **error)
       changed = bb_watch_result_get_namespaces (watch);
       for (guint i = 0; i < changed->len; i++)
         {
-          BbNamespaceInfo *info = g_ptr_array_index (changed, i);
+          BbNamespaceListing *info = g_ptr_array_index (changed, i);
 
-          if (g_strcmp0 (bb_namespace_info_get_namespace_id (info), demo->shared_namespace_id) == 0)
-            new_head = bb_namespace_info_get_head (info);
+          if (g_strcmp0 (bb_namespace_listing_get_namespace_id (info), demo->shared_namespace_id) == 0)
+            new_head = bb_namespace_listing_get_head (info);
         }
       if (new_head > demo->watched_head)
         break;

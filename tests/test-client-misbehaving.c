@@ -15,7 +15,7 @@
 #include <sys/resource.h>
 
 #include "bb-client-private.h"
-#include "bb-client-types-private.h"
+#include "bb-protocol-types-private.h"
 #include "bb-test-utils.h"
 
 #define NS "0123456789abcdef0123456789abcdef"
@@ -461,7 +461,7 @@ test_namespace_answers (void)
   g_autoptr (GAsyncResult) res = NULL;
   g_autoptr (GError) error = NULL;
   g_autoptr (GBytes) wrapped = zero_bytes (97);
-  g_autoptr (BbNamespaceInfo) info = NULL;
+  g_autoptr (BbNamespaceListing) info = NULL;
   g_autofree char *wrapped_b64 = bb_protocol_base64_encode (wrapped);
   g_autofree char *body = NULL;
 
@@ -488,10 +488,10 @@ test_namespace_answers (void)
                                                                 bb_test_got_result, &res));
   info = bb_client_ensure_default_namespace_finish (f->client, res, &error);
   g_assert_no_error (error);
-  g_assert_cmpstr (bb_namespace_info_get_namespace_id (info), ==, NS2);
-  g_assert_false (bb_namespace_info_get_created (info));
-  g_assert_true (g_bytes_equal (bb_namespace_info_get_wrapped_dek (info), wrapped));
-  g_clear_pointer (&info, bb_namespace_info_unref);
+  g_assert_cmpstr (bb_namespace_listing_get_namespace_id (info), ==, NS2);
+  g_assert_false (bb_namespace_listing_get_created (info));
+  g_assert_true (g_bytes_equal (bb_namespace_listing_get_wrapped_dek (info), wrapped));
+  g_clear_pointer (&info, bb_namespace_listing_unref);
 
   /* bad base64 in the wrapped DEK */
   g_free (body);
@@ -535,8 +535,8 @@ test_namespace_answers (void)
                                                         bb_test_got_result, &res));
   info = bb_client_create_namespace_finish (f->client, res, &error);
   g_assert_no_error (error);
-  g_assert_cmpstr (bb_namespace_info_get_kind (info), ==, "shared");
-  g_clear_pointer (&info, bb_namespace_info_unref);
+  g_assert_cmpstr (bb_namespace_listing_get_kind (info), ==, "shared");
+  g_clear_pointer (&info, bb_namespace_listing_unref);
 
   /* GET default with the wrong kind */
   fake_answer (f, 200, "{\"namespaceId\":\"" NS "\",\"kind\":\"shared\"}");
@@ -601,7 +601,7 @@ test_members_and_wrapped_dek (void)
 }
 
 static void
-create_invite (Fake *f, guint max_pending, BbInviteInfo **out, GError **error)
+create_invite (Fake *f, guint max_pending, BbInviteListing **out, GError **error)
 {
   g_autoptr (GAsyncResult) res = NULL;
   g_autoptr (BbChallenge) challenge = make_challenge ();
@@ -620,7 +620,7 @@ test_create_invite_echo (void)
 {
   Fake *f = fake_new ();
   g_autoptr (GError) error = NULL;
-  g_autoptr (BbInviteInfo) invite = NULL;
+  g_autoptr (BbInviteListing) invite = NULL;
   g_autoptr (JsonNode) sent = NULL;
   JsonObject *object;
 
@@ -667,8 +667,8 @@ test_create_invite_echo (void)
                "\",\"expiresAt\":1735689600,\"maxAccepted\":10}");
   create_invite (f, 0, &invite, &error);
   g_assert_no_error (error);
-  g_assert_cmpstr (bb_invite_info_get_invite_id (invite), ==, INVITE);
-  g_assert_cmpint (bb_invite_info_get_expires_at (invite), ==, 1735689600);
+  g_assert_cmpstr (bb_invite_listing_get_invite_id (invite), ==, INVITE);
+  g_assert_cmpint (bb_invite_listing_get_expires_at (invite), ==, 1735689600);
   fake_free (f);
 }
 
@@ -692,7 +692,7 @@ make_join_request (void)
 }
 
 static void
-submit_join (Fake *f, BbJoinRequestInfo **out, GError **error)
+submit_join (Fake *f, BbJoinRequestListing **out, GError **error)
 {
   g_autoptr (GAsyncResult) res = NULL;
   g_autoptr (BbJoinRequest) request = make_join_request ();
@@ -709,7 +709,7 @@ test_submit_join_answers (void)
 {
   Fake *f = fake_new ();
   g_autoptr (GError) error = NULL;
-  g_autoptr (BbJoinRequestInfo) info = NULL;
+  g_autoptr (BbJoinRequestListing) info = NULL;
   g_autoptr (JsonNode) sent = NULL;
   JsonObject *object;
 
@@ -761,8 +761,8 @@ test_submit_join_answers (void)
                "\",\"joinRequestHash\":\"" HASH2 "\",\"status\":\"pending\"}");
   submit_join (f, &info, &error);
   g_assert_no_error (error);
-  g_assert_cmpstr (bb_join_request_info_get_invite_id (info), ==, INVITE2);
-  g_assert_cmpstr (bb_join_request_info_get_join_request_hash (info), ==, HASH2);
+  g_assert_cmpstr (bb_join_request_listing_get_invite_id (info), ==, INVITE2);
+  g_assert_cmpstr (bb_join_request_listing_get_join_request_hash (info), ==, HASH2);
   fake_free (f);
 }
 

@@ -9,7 +9,7 @@
 #include <bbsync/bbsync.h>
 #include <string.h>
 
-#include "bb-client-types-private.h"
+#include "bb-protocol-types-private.h"
 #include "bb-crypto-private.h"
 #include "bb-test-identity-private.h"
 #include "bb-invite-private.h"
@@ -130,15 +130,15 @@ ensure_default (BbClient *client, BbIdentity *identity, GBytes **out_dek)
   g_autofree char *proposed = random_hex (16);
   g_autoptr (GBytes) dek = random_bytes (32);
   g_autoptr (GBytes) wrapped = wrap_to (identity, proposed, dek);
-  g_autoptr (BbNamespaceInfo) info = NULL;
+  g_autoptr (BbNamespaceListing) info = NULL;
 
   BB_TEST_AWAIT (res, bb_client_ensure_default_namespace_async (client, proposed, wrapped, NULL,
                                                                 bb_test_got_result, &res));
   info = bb_client_ensure_default_namespace_finish (client, res, &error);
   g_assert_no_error (error);
-  g_assert_true (bb_namespace_info_get_created (info));
-  g_assert_cmpstr (bb_namespace_info_get_namespace_id (info), ==, proposed);
-  g_assert_cmpstr (bb_namespace_info_get_kind (info), ==, "default");
+  g_assert_true (bb_namespace_listing_get_created (info));
+  g_assert_cmpstr (bb_namespace_listing_get_namespace_id (info), ==, proposed);
+  g_assert_cmpstr (bb_namespace_listing_get_kind (info), ==, "default");
   *out_dek = g_steal_pointer (&dek);
   return g_steal_pointer (&proposed);
 }
@@ -195,7 +195,7 @@ test_login_namespace_items (void)
   g_autoptr (GError) error = NULL;
   g_autoptr (GBytes) dek = NULL;
   g_autoptr (GBytes) returned_dek = NULL;
-  g_autoptr (BbNamespaceInfo) info = NULL;
+  g_autoptr (BbNamespaceListing) info = NULL;
   g_autoptr (GPtrArray) namespaces = NULL;
   g_autoptr (BbNamespaceItems) items = NULL;
   g_autoptr (GBytes) other_dek = random_bytes (32);
@@ -223,18 +223,18 @@ test_login_namespace_items (void)
                           env->client, other_id, other_wrapped, NULL, bb_test_got_result, &res));
   info = bb_client_ensure_default_namespace_finish (env->client, res, &error);
   g_assert_no_error (error);
-  g_assert_false (bb_namespace_info_get_created (info));
-  g_assert_cmpstr (bb_namespace_info_get_namespace_id (info), ==, namespace_id);
+  g_assert_false (bb_namespace_listing_get_created (info));
+  g_assert_cmpstr (bb_namespace_listing_get_namespace_id (info), ==, namespace_id);
   returned_dek
-      = unwrap (BB_IDENTITY (alice), namespace_id, bb_namespace_info_get_wrapped_dek (info));
+      = unwrap (BB_IDENTITY (alice), namespace_id, bb_namespace_listing_get_wrapped_dek (info));
   g_assert_true (g_bytes_equal (returned_dek, dek));
-  g_clear_pointer (&info, bb_namespace_info_unref);
+  g_clear_pointer (&info, bb_namespace_listing_unref);
 
   BB_TEST_AWAIT (
       res, bb_client_get_default_namespace_async (env->client, NULL, bb_test_got_result, &res));
   info = bb_client_get_default_namespace_finish (env->client, res, &error);
   g_assert_no_error (error);
-  g_assert_cmpstr (bb_namespace_info_get_namespace_id (info), ==, namespace_id);
+  g_assert_cmpstr (bb_namespace_listing_get_namespace_id (info), ==, namespace_id);
 
   /* create, read, update */
   item_id = bb_protocol_item_id (dek, "notes", "tx1", &error);
@@ -277,9 +277,9 @@ test_login_namespace_items (void)
   namespaces = bb_client_list_namespaces_finish (env->client, res, &error);
   g_assert_no_error (error);
   g_assert_cmpuint (namespaces->len, ==, 1);
-  g_assert_cmpstr (bb_namespace_info_get_namespace_id (g_ptr_array_index (namespaces, 0)), ==,
+  g_assert_cmpstr (bb_namespace_listing_get_namespace_id (g_ptr_array_index (namespaces, 0)), ==,
                    namespace_id);
-  g_assert_cmpuint (bb_namespace_info_get_head (g_ptr_array_index (namespaces, 0)), ==, 2);
+  g_assert_cmpuint (bb_namespace_listing_get_head (g_ptr_array_index (namespaces, 0)), ==, 2);
 
   /* a later login reports the default namespace */
   g_clear_pointer (&result, bb_login_result_unref);
@@ -410,7 +410,7 @@ create_shared (BbClient *client, BbIdentity *identity, Shared *shared)
   g_autoptr (GAsyncResult) res = NULL;
   g_autoptr (GError) error = NULL;
   g_autoptr (GBytes) wrapped = NULL;
-  g_autoptr (BbNamespaceInfo) info = NULL;
+  g_autoptr (BbNamespaceListing) info = NULL;
 
   shared->namespace_id = random_hex (16);
   shared->dek = random_bytes (32);
@@ -419,7 +419,7 @@ create_shared (BbClient *client, BbIdentity *identity, Shared *shared)
                                                         bb_test_got_result, &res));
   info = bb_client_create_namespace_finish (client, res, &error);
   g_assert_no_error (error);
-  g_assert_cmpstr (bb_namespace_info_get_kind (info), ==, "shared");
+  g_assert_cmpstr (bb_namespace_listing_get_kind (info), ==, "shared");
 }
 
 static BbInvite *
@@ -436,14 +436,14 @@ new_invite (const char *namespace_id)
   return invite;
 }
 
-static BbJoinRequestInfo *
+static BbJoinRequestListing *
 submit (BbClient *client, BbIdentity *identity, BbInvite *invite)
 {
   g_autoptr (GAsyncResult) res = NULL;
   g_autoptr (GError) error = NULL;
   g_autoptr (BbJoinRequest) request = NULL;
   g_autoptr (GBytes) server_secret = NULL;
-  BbJoinRequestInfo *info;
+  BbJoinRequestListing *info;
 
   BB_TEST_AWAIT (res, bb_identity_build_join_request_async (
                           identity, invite, g_get_real_time () / G_USEC_PER_SEC + 300, NULL,
@@ -459,7 +459,7 @@ submit (BbClient *client, BbIdentity *identity, BbInvite *invite)
                                                            bb_test_got_result, &res));
   info = bb_client_submit_join_request_finish (client, res, &error);
   g_assert_no_error (error);
-  g_assert_cmpstr (bb_join_request_info_get_status (info), ==, "pending");
+  g_assert_cmpstr (bb_join_request_listing_get_status (info), ==, "pending");
   return info;
 }
 
@@ -480,10 +480,10 @@ test_invites_and_join_requests (void)
   g_autoptr (GError) error = NULL;
   g_autoptr (BbInvite) invite = NULL;
   g_autoptr (BbInvite) invite_a = NULL;
-  g_autoptr (BbInviteInfo) created = NULL;
+  g_autoptr (BbInviteListing) created = NULL;
   g_autoptr (GPtrArray) invites = NULL;
-  g_autoptr (BbJoinRequestInfo) submitted = NULL;
-  g_autoptr (BbJoinRequestInfo) carol_submitted = NULL;
+  g_autoptr (BbJoinRequestListing) submitted = NULL;
+  g_autoptr (BbJoinRequestListing) carol_submitted = NULL;
   g_autoptr (GPtrArray) requests = NULL;
   g_autoptr (GBytes) server_secret = NULL;
   g_autoptr (GBytes) bob_wrap_key = NULL;
@@ -494,7 +494,7 @@ test_invites_and_join_requests (void)
   g_autoptr (GPtrArray) members = NULL;
   g_autoptr (GBytes) payload = NULL;
   g_autofree char *expected_hash = NULL;
-  BbJoinRequestInfo *entry;
+  BbJoinRequestListing *entry;
   BbJoinRequest *request;
   Shared shared = { 0 };
   gboolean ok;
@@ -511,10 +511,10 @@ test_invites_and_join_requests (void)
                                                                    bb_test_got_result, &res));
   created = bb_client_create_invite_with_identity_finish (env->client, res, &error);
   g_assert_no_error (error);
-  g_assert_cmpstr (bb_invite_info_get_invite_id (created), ==, bb_invite_get_invite_id (invite));
-  g_assert_cmpint (bb_invite_info_get_expires_at (created), ==, bb_invite_get_expires_at (invite));
-  g_assert_cmpuint (bb_invite_info_get_max_pending (created), ==, 0);
-  g_clear_pointer (&created, bb_invite_info_unref);
+  g_assert_cmpstr (bb_invite_listing_get_invite_id (created), ==, bb_invite_get_invite_id (invite));
+  g_assert_cmpint (bb_invite_listing_get_expires_at (created), ==, bb_invite_get_expires_at (invite));
+  g_assert_cmpuint (bb_invite_listing_get_max_pending (created), ==, 0);
+  g_clear_pointer (&created, bb_invite_listing_unref);
 
   /* variant A, with a pending limit */
   invite_a = new_invite (shared.namespace_id);
@@ -523,8 +523,8 @@ test_invites_and_join_requests (void)
                                                                    bb_test_got_result, &res));
   created = bb_client_create_invite_with_identity_finish (env->client, res, &error);
   g_assert_no_error (error);
-  g_assert_cmpuint (bb_invite_info_get_max_pending (created), ==, 5);
-  g_assert_cmpuint (bb_invite_info_get_max_accepted (created), ==, 3);
+  g_assert_cmpuint (bb_invite_listing_get_max_pending (created), ==, 5);
+  g_assert_cmpuint (bb_invite_listing_get_max_accepted (created), ==, 3);
 
   BB_TEST_AWAIT (res, bb_client_list_invites_async (env->client, shared.namespace_id, NULL,
                                                     bb_test_got_result, &res));
@@ -533,18 +533,18 @@ test_invites_and_join_requests (void)
   g_assert_cmpuint (invites->len, ==, 2);
   for (guint i = 0; i < invites->len; i++)
     {
-      BbInviteInfo *info = g_ptr_array_index (invites, i);
+      BbInviteListing *info = g_ptr_array_index (invites, i);
 
-      g_assert_cmpstr (bb_invite_info_get_created_by_key_id (info), ==,
+      g_assert_cmpstr (bb_invite_listing_get_created_by_key_id (info), ==,
                        bb_test_identity_get_key_id (alice));
-      g_assert_nonnull (bb_invite_info_get_created_at (info));
-      g_assert_null (bb_invite_info_get_revoked_at (info));
+      g_assert_nonnull (bb_invite_listing_get_created_at (info));
+      g_assert_null (bb_invite_listing_get_revoked_at (info));
     }
   g_clear_pointer (&invites, g_ptr_array_unref);
 
   /* Bob asks to join; Alice lists, checks the hash and approves. */
   submitted = submit (bob_client, BB_IDENTITY (bob), invite);
-  g_assert_cmpstr (bb_join_request_info_get_requester_key_id (submitted), ==,
+  g_assert_cmpstr (bb_join_request_listing_get_requester_key_id (submitted), ==,
                    bb_test_identity_get_key_id (bob));
   carol_submitted = submit (carol_client, BB_IDENTITY (carol), invite);
 
@@ -555,15 +555,15 @@ test_invites_and_join_requests (void)
   g_assert_cmpuint (requests->len, ==, 2);
   entry = NULL;
   for (guint i = 0; i < requests->len; i++)
-    if (g_strcmp0 (bb_join_request_info_get_requester_key_id (g_ptr_array_index (requests, i)),
+    if (g_strcmp0 (bb_join_request_listing_get_requester_key_id (g_ptr_array_index (requests, i)),
                    bb_test_identity_get_key_id (bob))
         == 0)
       entry = g_ptr_array_index (requests, i);
   g_assert_nonnull (entry);
-  g_assert_cmpstr (bb_join_request_info_get_join_request_hash (entry), ==,
-                   bb_join_request_info_get_join_request_hash (submitted));
-  g_assert_nonnull (bb_join_request_info_get_created_at (entry));
-  request = bb_join_request_info_get_request (entry);
+  g_assert_cmpstr (bb_join_request_listing_get_join_request_hash (entry), ==,
+                   bb_join_request_listing_get_join_request_hash (submitted));
+  g_assert_nonnull (bb_join_request_listing_get_created_at (entry));
+  request = bb_join_request_listing_get_request (entry);
   g_assert_nonnull (request);
   payload = bb_protocol_join_request_payload (
       bb_join_request_get_namespace_id (request), bb_join_request_get_invite_id (request),
@@ -572,7 +572,7 @@ test_invites_and_join_requests (void)
       bb_test_identity_get_wrap_public_key (bob), bb_join_request_get_expires_at (request), &error);
   g_assert_no_error (error);
   expected_hash = bb_protocol_join_request_hash (payload);
-  g_assert_cmpstr (bb_join_request_info_get_join_request_hash (entry), ==, expected_hash);
+  g_assert_cmpstr (bb_join_request_listing_get_join_request_hash (entry), ==, expected_hash);
 
   /* the approver's checks (spec §1.11) accept the listed entry, and only with its invite */
   g_assert_true (bb_invite_verify_join_request (invite, shared.namespace_id, entry,
@@ -617,8 +617,8 @@ test_invites_and_join_requests (void)
   /* Carol is rejected. */
   BB_TEST_AWAIT (res, bb_client_reject_join_request_async (
                           env->client, shared.namespace_id,
-                          bb_join_request_info_get_requester_key_id (carol_submitted),
-                          bb_join_request_info_get_join_request_hash (carol_submitted), NULL,
+                          bb_join_request_listing_get_requester_key_id (carol_submitted),
+                          bb_join_request_listing_get_join_request_hash (carol_submitted), NULL,
                           bb_test_got_result, &res));
   ok = bb_client_reject_join_request_finish (env->client, res, &error);
   g_assert_no_error (error);
@@ -643,12 +643,12 @@ test_invites_and_join_requests (void)
   g_assert_no_error (error);
   for (guint i = 0; i < invites->len; i++)
     {
-      BbInviteInfo *info = g_ptr_array_index (invites, i);
+      BbInviteListing *info = g_ptr_array_index (invites, i);
 
-      if (g_strcmp0 (bb_invite_info_get_invite_id (info), bb_invite_get_invite_id (invite_a)) == 0)
-        g_assert_nonnull (bb_invite_info_get_revoked_at (info));
+      if (g_strcmp0 (bb_invite_listing_get_invite_id (info), bb_invite_get_invite_id (invite_a)) == 0)
+        g_assert_nonnull (bb_invite_listing_get_revoked_at (info));
       else
-        g_assert_cmpuint (bb_invite_info_get_accepted_count (info), ==, 1);
+        g_assert_cmpuint (bb_invite_listing_get_accepted_count (info), ==, 1);
     }
 
   /* Wrong calls are API errors: Carol is not a member. */
@@ -697,7 +697,7 @@ test_watch_and_cancel (void)
   g_autoptr (GCancellable) cancellable = g_cancellable_new ();
   g_autofree char *namespace_id = NULL;
   GVariantBuilder builder;
-  BbNamespaceInfo *info;
+  BbNamespaceListing *info;
   guint guard;
 
   result = login (env->client, BB_IDENTITY (alice));
@@ -710,8 +710,8 @@ test_watch_and_cancel (void)
   g_assert_false (bb_watch_result_get_timed_out (watch));
   g_assert_cmpuint (bb_watch_result_get_namespaces (watch)->len, ==, 1);
   info = g_ptr_array_index (bb_watch_result_get_namespaces (watch), 0);
-  g_assert_cmpstr (bb_namespace_info_get_namespace_id (info), ==, namespace_id);
-  g_assert_cmpuint (bb_namespace_info_get_head (info), ==, 0);
+  g_assert_cmpstr (bb_namespace_listing_get_namespace_id (info), ==, namespace_id);
+  g_assert_cmpuint (bb_namespace_listing_get_head (info), ==, 0);
   g_clear_pointer (&watch, bb_watch_result_unref);
 
   /* up to date: the server's (short) wait times out */

@@ -16,7 +16,7 @@
 #include "engine-fake-server.h"
 
 #include "backends/bb-test-identity-private.h"
-#include "bb-client-types-private.h"
+#include "bb-protocol-types-private.h"
 #include "bb-invite-private.h"
 #include "bb-invite-secrets-private.h"
 #include "bb-protocol-messages-private.h"
@@ -381,7 +381,7 @@ test_create_rejects_mismatch (void)
 
 /* --- submit a join request --- */
 
-static BbJoinRequestInfo *
+static BbJoinRequestListing *
 submit (F *f, BbInvite *invite, GError **error)
 {
   g_autoptr (GAsyncResult) res = NULL;
@@ -427,7 +427,7 @@ test_submit_caps_expiry (void)
   F *f = f_new ("shared", TRUE);
   g_autoptr (BbInvite) invite = test_invite (f, NOW_S + 120);
   g_autoptr (GError) error = NULL;
-  g_autoptr (BbJoinRequestInfo) info = submit (f, invite, &error);
+  g_autoptr (BbJoinRequestListing) info = submit (f, invite, &error);
   g_autofree char *path = NULL;
   BbMsgSubmitJoinRequest body = { 0 };
   BbMsgJoinRequest *jr = &body.join_request;
@@ -483,7 +483,7 @@ test_submit_accepts_existing_pending (void)
   F *f = f_new ("shared", TRUE);
   g_autoptr (BbInvite) invite = test_invite (f, NOW_S + 3600);
   g_autoptr (GError) error = NULL;
-  g_autoptr (BbJoinRequestInfo) info = NULL;
+  g_autoptr (BbJoinRequestListing) info = NULL;
   g_autoptr (JsonObject) o = NULL;
   const char *other_invite = "55555555555555555555555555555555";
   const char *other_hash = "0404040404040404040404040404040404040404040404040404040404040404";
@@ -494,9 +494,9 @@ test_submit_accepts_existing_pending (void)
       f->ns_id, other_invite, bb_sync_engine_get_key_id (f->engine), other_hash);
   info = submit (f, invite, &error);
   g_assert_no_error (error);
-  g_assert_cmpstr (bb_join_request_info_get_invite_id (info), ==, other_invite);
-  g_assert_cmpstr (bb_join_request_info_get_join_request_hash (info), ==, other_hash);
-  g_assert_cmpstr (bb_join_request_info_get_status (info), ==, "pending");
+  g_assert_cmpstr (bb_join_request_listing_get_invite_id (info), ==, other_invite);
+  g_assert_cmpstr (bb_join_request_listing_get_join_request_hash (info), ==, other_hash);
+  g_assert_cmpstr (bb_join_request_listing_get_status (info), ==, "pending");
   g_assert_cmpuint (fake_server_count_suffix (f->server, "POST", "/join-requests"), ==, 1);
   g_assert_cmpstr (fake_server_request (f->server, 0)->authorization, ==, "Bearer test-token");
   /* The default expiry: ten minutes, the invite lasting an hour. */

@@ -169,15 +169,15 @@ submit_from_uri (Person *bob, BbInvite *invite)
   g_autoptr (GError) error = NULL;
   g_autofree char *uri = bb_invite_to_uri (invite);
   g_autoptr (BbInvite) scanned = bb_invite_new_from_uri (uri, &error);
-  g_autoptr (BbJoinRequestInfo) submitted = NULL;
+  g_autoptr (BbJoinRequestListing) submitted = NULL;
 
   g_assert_no_error (error);
   BB_TEST_AWAIT (res, bb_sync_engine_submit_join_request_async (bob->engine, scanned, NULL,
                                                                 bb_test_got_result, &res));
   submitted = bb_sync_engine_submit_join_request_finish (bob->engine, res, &error);
   g_assert_no_error (error);
-  g_assert_cmpstr (bb_join_request_info_get_status (submitted), ==, "pending");
-  g_assert_cmpstr (bb_join_request_info_get_namespace_id (submitted), ==,
+  g_assert_cmpstr (bb_join_request_listing_get_status (submitted), ==, "pending");
+  g_assert_cmpstr (bb_join_request_listing_get_namespace_id (submitted), ==,
                    bb_invite_get_namespace_id (invite));
 }
 
@@ -380,7 +380,7 @@ test_open_invites (void)
   g_assert_cmpuint (bb_open_invite_get_max_accepted (item), ==, 10);
   g_assert_cmpuint (bb_open_invite_get_active_request_count (item), ==, 0);
   g_assert_cmpuint (bb_open_invite_get_accepted_count (item), ==, 0);
-  g_assert_cmpstr (bb_invite_info_get_invite_id (bb_open_invite_get_info (item)), ==,
+  g_assert_cmpstr (bb_invite_listing_get_invite_id (bb_open_invite_get_info (item)), ==,
                    bb_invite_get_invite_id (invite));
   g_object_get (item, "invite-id", &invite_id, "expires-at", &expires_at, NULL);
   g_assert_cmpstr (invite_id, ==, bb_invite_get_invite_id (invite));

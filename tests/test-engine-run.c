@@ -10,7 +10,7 @@
 #include <bbsync/bbsync.h>
 #include <string.h>
 
-#include "bb-client-types-private.h"
+#include "bb-protocol-types-private.h"
 #include "bb-server.h"
 #include "bb-sync-engine-private.h"
 #include "bb-test-utils.h"
@@ -580,10 +580,10 @@ test_watch_needs_sync (void)
   BbServer *server = server_new ();
   Fixture *f = fixture_new (server, "run-needs-sync", TRUE);
   g_autoptr (GPtrArray) list
-      = g_ptr_array_new_with_free_func ((GDestroyNotify)bb_namespace_info_unref);
+      = g_ptr_array_new_with_free_func ((GDestroyNotify)bb_namespace_listing_unref);
   g_autoptr (BbNamespaceState) ns = NULL;
   g_autoptr (GError) error = NULL;
-  BbNamespaceInfo *info = bb_namespace_info_new ();
+  BbNamespaceListing *info = bb_namespace_listing_new ();
   GListModel *namespaces = bb_sync_engine_get_namespaces (f->engine);
   g_autoptr (BbNamespace) handle = g_list_model_get_item (namespaces, 0);
 

@@ -11,7 +11,7 @@
 #include "config.h"
 #include <bbsync/bbsync.h>
 #include <string.h>
-#include "bb-client-types-private.h"
+#include "bb-protocol-types-private.h"
 #include "bb-crypto-private.h"
 #include "bb-test-utils.h"
 
@@ -26,7 +26,7 @@ typedef struct
 {
   BbInvite *invite;
   char *namespace_id; /* the approver's handle */
-  BbJoinRequestInfo *entry;
+  BbJoinRequestListing *entry;
   gint64 now;
   char *secret_b64url; /* must never appear in a message */
 } Fixture;
@@ -63,7 +63,7 @@ fixture_init (Fixture *fx)
   g_autoptr (GError) error = NULL;
   g_autofree char *key_id = NULL;
   BbJoinRequest *request;
-  BbJoinRequestInfo *entry;
+  BbJoinRequestListing *entry;
 
   memset (seed, 0x11, sizeof seed);
   memset (wrap_priv, 0x22, sizeof wrap_priv);
@@ -100,7 +100,7 @@ fixture_init (Fixture *fx)
   request->msg.signature = bb_protocol_hex_encode (sig_bytes);
   request->msg.invite_proof = bb_protocol_base64url_encode (proof);
 
-  entry = bb_join_request_info_new ();
+  entry = bb_join_request_listing_new ();
   entry->namespace_id = g_strdup (NAMESPACE_ID);
   entry->invite_id = g_strdup (INVITE_ID);
   entry->join_request_hash = bb_protocol_join_request_hash (payload);
@@ -117,7 +117,7 @@ fixture_clear (Fixture *fx)
 {
   g_clear_pointer (&fx->invite, bb_invite_unref);
   g_clear_pointer (&fx->namespace_id, g_free);
-  g_clear_pointer (&fx->entry, bb_join_request_info_unref);
+  g_clear_pointer (&fx->entry, bb_join_request_listing_unref);
   g_clear_pointer (&fx->secret_b64url, g_free);
 }
 

@@ -1,4 +1,5 @@
-/* bb-client-types.h: the results of BbClient calls (small immutable boxed types)
+/* bb-protocol-types.h: protocol values, what the server's answers carry (small immutable
+ * boxed types)
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
@@ -15,27 +16,27 @@
 
 G_BEGIN_DECLS
 
-#define BB_TYPE_CHALLENGE         (bb_challenge_get_type ())
-#define BB_TYPE_LOGIN_RESULT      (bb_login_result_get_type ())
-#define BB_TYPE_NAMESPACE_INFO    (bb_namespace_info_get_type ())
-#define BB_TYPE_WATCH_RESULT      (bb_watch_result_get_type ())
-#define BB_TYPE_MEMBER            (bb_member_get_type ())
-#define BB_TYPE_INVITE_INFO       (bb_invite_info_get_type ())
-#define BB_TYPE_JOIN_REQUEST      (bb_join_request_get_type ())
-#define BB_TYPE_JOIN_REQUEST_INFO (bb_join_request_info_get_type ())
-#define BB_TYPE_NAMESPACE_ITEMS   (bb_namespace_items_get_type ())
-#define BB_TYPE_ITEM_ENVELOPE     (bb_item_envelope_get_type ())
+#define BB_TYPE_CHALLENGE            (bb_challenge_get_type ())
+#define BB_TYPE_LOGIN_RESULT         (bb_login_result_get_type ())
+#define BB_TYPE_NAMESPACE_LISTING    (bb_namespace_listing_get_type ())
+#define BB_TYPE_WATCH_RESULT         (bb_watch_result_get_type ())
+#define BB_TYPE_MEMBER               (bb_member_get_type ())
+#define BB_TYPE_INVITE_LISTING       (bb_invite_listing_get_type ())
+#define BB_TYPE_JOIN_REQUEST         (bb_join_request_get_type ())
+#define BB_TYPE_JOIN_REQUEST_LISTING (bb_join_request_listing_get_type ())
+#define BB_TYPE_NAMESPACE_ITEMS      (bb_namespace_items_get_type ())
+#define BB_TYPE_ITEM_ENVELOPE        (bb_item_envelope_get_type ())
 
-typedef struct _BbChallenge       BbChallenge;
-typedef struct _BbLoginResult     BbLoginResult;
-typedef struct _BbNamespaceInfo   BbNamespaceInfo;
-typedef struct _BbWatchResult     BbWatchResult;
-typedef struct _BbMember          BbMember;
-typedef struct _BbInviteInfo      BbInviteInfo;
-typedef struct _BbJoinRequest     BbJoinRequest;
-typedef struct _BbJoinRequestInfo BbJoinRequestInfo;
-typedef struct _BbNamespaceItems  BbNamespaceItems;
-typedef struct _BbItemEnvelope    BbItemEnvelope;
+typedef struct _BbChallenge          BbChallenge;
+typedef struct _BbLoginResult        BbLoginResult;
+typedef struct _BbNamespaceListing   BbNamespaceListing;
+typedef struct _BbWatchResult        BbWatchResult;
+typedef struct _BbMember             BbMember;
+typedef struct _BbInviteListing      BbInviteListing;
+typedef struct _BbJoinRequest        BbJoinRequest;
+typedef struct _BbJoinRequestListing BbJoinRequestListing;
+typedef struct _BbNamespaceItems     BbNamespaceItems;
+typedef struct _BbItemEnvelope       BbItemEnvelope;
 
 /* BbChallenge */
 BB_AVAILABLE_IN_ALL
@@ -69,23 +70,23 @@ GDateTime *bb_login_result_get_expires_at (BbLoginResult *self);
 BB_AVAILABLE_IN_ALL
 const char *bb_login_result_get_default_namespace_id (BbLoginResult *self);
 
-/* BbNamespaceInfo */
+/* BbNamespaceListing */
 BB_AVAILABLE_IN_ALL
-GType bb_namespace_info_get_type (void) G_GNUC_CONST;
+GType bb_namespace_listing_get_type (void) G_GNUC_CONST;
 BB_AVAILABLE_IN_ALL
-BbNamespaceInfo *bb_namespace_info_ref (BbNamespaceInfo *self);
+BbNamespaceListing *bb_namespace_listing_ref (BbNamespaceListing *self);
 BB_AVAILABLE_IN_ALL
-void bb_namespace_info_unref (BbNamespaceInfo *self);
+void bb_namespace_listing_unref (BbNamespaceListing *self);
 BB_AVAILABLE_IN_ALL
-const char *bb_namespace_info_get_namespace_id (BbNamespaceInfo *self);
+const char *bb_namespace_listing_get_namespace_id (BbNamespaceListing *self);
 BB_AVAILABLE_IN_ALL
-const char *bb_namespace_info_get_kind (BbNamespaceInfo *self);
+const char *bb_namespace_listing_get_kind (BbNamespaceListing *self);
 BB_AVAILABLE_IN_ALL
-guint64 bb_namespace_info_get_head (BbNamespaceInfo *self);
+guint64 bb_namespace_listing_get_head (BbNamespaceListing *self);
 BB_AVAILABLE_IN_ALL
-GBytes *bb_namespace_info_get_wrapped_dek (BbNamespaceInfo *self);
+GBytes *bb_namespace_listing_get_wrapped_dek (BbNamespaceListing *self);
 BB_AVAILABLE_IN_ALL
-gboolean bb_namespace_info_get_created (BbNamespaceInfo *self);
+gboolean bb_namespace_listing_get_created (BbNamespaceListing *self);
 
 /* BbWatchResult */
 BB_AVAILABLE_IN_ALL
@@ -111,33 +112,33 @@ const char *bb_member_get_kind (BbMember *self);
 BB_AVAILABLE_IN_ALL
 const char *bb_member_get_key_id (BbMember *self);
 
-/* BbInviteInfo */
+/* BbInviteListing */
 BB_AVAILABLE_IN_ALL
-GType bb_invite_info_get_type (void) G_GNUC_CONST;
+GType bb_invite_listing_get_type (void) G_GNUC_CONST;
 BB_AVAILABLE_IN_ALL
-BbInviteInfo *bb_invite_info_ref (BbInviteInfo *self);
+BbInviteListing *bb_invite_listing_ref (BbInviteListing *self);
 BB_AVAILABLE_IN_ALL
-void bb_invite_info_unref (BbInviteInfo *self);
+void bb_invite_listing_unref (BbInviteListing *self);
 BB_AVAILABLE_IN_ALL
-const char *bb_invite_info_get_namespace_id (BbInviteInfo *self);
+const char *bb_invite_listing_get_namespace_id (BbInviteListing *self);
 BB_AVAILABLE_IN_ALL
-const char *bb_invite_info_get_invite_id (BbInviteInfo *self);
+const char *bb_invite_listing_get_invite_id (BbInviteListing *self);
 BB_AVAILABLE_IN_ALL
-const char *bb_invite_info_get_created_by_key_id (BbInviteInfo *self);
+const char *bb_invite_listing_get_created_by_key_id (BbInviteListing *self);
 BB_AVAILABLE_IN_ALL
-GDateTime *bb_invite_info_get_created_at (BbInviteInfo *self);
+GDateTime *bb_invite_listing_get_created_at (BbInviteListing *self);
 BB_AVAILABLE_IN_ALL
-gint64 bb_invite_info_get_expires_at (BbInviteInfo *self);
+gint64 bb_invite_listing_get_expires_at (BbInviteListing *self);
 BB_AVAILABLE_IN_ALL
-guint bb_invite_info_get_max_pending (BbInviteInfo *self);
+guint bb_invite_listing_get_max_pending (BbInviteListing *self);
 BB_AVAILABLE_IN_ALL
-guint bb_invite_info_get_max_accepted (BbInviteInfo *self);
+guint bb_invite_listing_get_max_accepted (BbInviteListing *self);
 BB_AVAILABLE_IN_ALL
-guint bb_invite_info_get_active_request_count (BbInviteInfo *self);
+guint bb_invite_listing_get_active_request_count (BbInviteListing *self);
 BB_AVAILABLE_IN_ALL
-guint bb_invite_info_get_accepted_count (BbInviteInfo *self);
+guint bb_invite_listing_get_accepted_count (BbInviteListing *self);
 BB_AVAILABLE_IN_ALL
-GDateTime *bb_invite_info_get_revoked_at (BbInviteInfo *self);
+GDateTime *bb_invite_listing_get_revoked_at (BbInviteListing *self);
 
 /* BbJoinRequest */
 BB_AVAILABLE_IN_ALL
@@ -169,29 +170,29 @@ const char *bb_join_request_get_signature (BbJoinRequest *self);
 BB_AVAILABLE_IN_ALL
 const char *bb_join_request_get_invite_proof (BbJoinRequest *self);
 
-/* BbJoinRequestInfo */
+/* BbJoinRequestListing */
 BB_AVAILABLE_IN_ALL
-GType bb_join_request_info_get_type (void) G_GNUC_CONST;
+GType bb_join_request_listing_get_type (void) G_GNUC_CONST;
 BB_AVAILABLE_IN_ALL
-BbJoinRequestInfo *bb_join_request_info_ref (BbJoinRequestInfo *self);
+BbJoinRequestListing *bb_join_request_listing_ref (BbJoinRequestListing *self);
 BB_AVAILABLE_IN_ALL
-void bb_join_request_info_unref (BbJoinRequestInfo *self);
+void bb_join_request_listing_unref (BbJoinRequestListing *self);
 BB_AVAILABLE_IN_ALL
-const char *bb_join_request_info_get_namespace_id (BbJoinRequestInfo *self);
+const char *bb_join_request_listing_get_namespace_id (BbJoinRequestListing *self);
 BB_AVAILABLE_IN_ALL
-const char *bb_join_request_info_get_invite_id (BbJoinRequestInfo *self);
+const char *bb_join_request_listing_get_invite_id (BbJoinRequestListing *self);
 BB_AVAILABLE_IN_ALL
-const char *bb_join_request_info_get_join_request_hash (BbJoinRequestInfo *self);
+const char *bb_join_request_listing_get_join_request_hash (BbJoinRequestListing *self);
 BB_AVAILABLE_IN_ALL
-const char *bb_join_request_info_get_status (BbJoinRequestInfo *self);
+const char *bb_join_request_listing_get_status (BbJoinRequestListing *self);
 BB_AVAILABLE_IN_ALL
-const char *bb_join_request_info_get_requester_kind (BbJoinRequestInfo *self);
+const char *bb_join_request_listing_get_requester_kind (BbJoinRequestListing *self);
 BB_AVAILABLE_IN_ALL
-const char *bb_join_request_info_get_requester_key_id (BbJoinRequestInfo *self);
+const char *bb_join_request_listing_get_requester_key_id (BbJoinRequestListing *self);
 BB_AVAILABLE_IN_ALL
-GDateTime *bb_join_request_info_get_created_at (BbJoinRequestInfo *self);
+GDateTime *bb_join_request_listing_get_created_at (BbJoinRequestListing *self);
 BB_AVAILABLE_IN_ALL
-BbJoinRequest *bb_join_request_info_get_request (BbJoinRequestInfo *self);
+BbJoinRequest *bb_join_request_listing_get_request (BbJoinRequestListing *self);
 
 /* BbNamespaceItems */
 BB_AVAILABLE_IN_ALL
@@ -234,12 +235,12 @@ GBytes *bb_item_envelope_get_ciphertext (BbItemEnvelope *self);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (BbChallenge, bb_challenge_unref)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (BbLoginResult, bb_login_result_unref)
-G_DEFINE_AUTOPTR_CLEANUP_FUNC (BbNamespaceInfo, bb_namespace_info_unref)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (BbNamespaceListing, bb_namespace_listing_unref)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (BbWatchResult, bb_watch_result_unref)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (BbMember, bb_member_unref)
-G_DEFINE_AUTOPTR_CLEANUP_FUNC (BbInviteInfo, bb_invite_info_unref)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (BbInviteListing, bb_invite_listing_unref)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (BbJoinRequest, bb_join_request_unref)
-G_DEFINE_AUTOPTR_CLEANUP_FUNC (BbJoinRequestInfo, bb_join_request_info_unref)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (BbJoinRequestListing, bb_join_request_listing_unref)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (BbNamespaceItems, bb_namespace_items_unref)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (BbItemEnvelope, bb_item_envelope_unref)
 

@@ -1,14 +1,17 @@
-/* bb-client-types.c: the results of BbClient calls
+/* bb-protocol-types.c: protocol values, what the server's answers carry
  *
  * These are immutable, reference-counted boxed types: the client fills them from a
- * validated server answer and hands them out; apps only read them.
+ * validated server answer and hands them out; apps only read them. They are named after
+ * the wire (a namespace, invite or join request "listing" is the server's description of
+ * one), apart from the engine's live objects (BbNamespace, BbOpenInvite,
+ * BbPendingJoinRequest) and the store's records (BbNamespaceState and the other *State).
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 
 #include "config.h"
 
-#include "bb-client-types-private.h"
+#include "bb-protocol-types-private.h"
 
 #include "bb-i18n-private.h"
 #include <string.h>
@@ -298,28 +301,31 @@ bb_login_result_get_default_namespace_id (BbLoginResult *self)
 }
 
 /**
- * BbNamespaceInfo:
+ * BbNamespaceListing:
  *
- * A namespace as the server describes it (default-namespace, create, list and watch answers).
+ * A namespace as the server describes it (default-namespace, create, list and watch
+ * answers): a protocol value. The engine's live namespace, with its collections, is a
+ * [class@BbSync.Namespace]; what the store keeps about a namespace between runs (its key,
+ * reconciled head and active scope) is a [class@BbSync.NamespaceState].
  *
  * Since: 0.1
  */
 
-G_DEFINE_BOXED_TYPE (BbNamespaceInfo, bb_namespace_info, bb_namespace_info_ref,
-                     bb_namespace_info_unref)
+G_DEFINE_BOXED_TYPE (BbNamespaceListing, bb_namespace_listing, bb_namespace_listing_ref,
+                     bb_namespace_listing_unref)
 
-BbNamespaceInfo *
-bb_namespace_info_new (void)
+BbNamespaceListing *
+bb_namespace_listing_new (void)
 {
-  BbNamespaceInfo *self = g_new0 (BbNamespaceInfo, 1);
+  BbNamespaceListing *self = g_new0 (BbNamespaceListing, 1);
 
   g_atomic_ref_count_init (&self->ref_count);
   return self;
 }
 
 /**
- * bb_namespace_info_ref:
- * @self: a [struct@BbSync.NamespaceInfo]
+ * bb_namespace_listing_ref:
+ * @self: a [struct@BbSync.NamespaceListing]
  *
  * Acquires a reference on @self.
  *
@@ -327,8 +333,8 @@ bb_namespace_info_new (void)
  *
  * Since: 0.1
  */
-BbNamespaceInfo *
-bb_namespace_info_ref (BbNamespaceInfo *self)
+BbNamespaceListing *
+bb_namespace_listing_ref (BbNamespaceListing *self)
 {
   g_return_val_if_fail (self != NULL, NULL);
 
@@ -337,15 +343,15 @@ bb_namespace_info_ref (BbNamespaceInfo *self)
 }
 
 /**
- * bb_namespace_info_unref:
- * @self: (transfer full): a [struct@BbSync.NamespaceInfo]
+ * bb_namespace_listing_unref:
+ * @self: (transfer full): a [struct@BbSync.NamespaceListing]
  *
  * Releases a reference on @self, freeing it when the last one goes.
  *
  * Since: 0.1
  */
 void
-bb_namespace_info_unref (BbNamespaceInfo *self)
+bb_namespace_listing_unref (BbNamespaceListing *self)
 {
   g_return_if_fail (self != NULL);
 
@@ -358,8 +364,8 @@ bb_namespace_info_unref (BbNamespaceInfo *self)
 }
 
 /**
- * bb_namespace_info_get_namespace_id:
- * @self: a [struct@BbSync.NamespaceInfo]
+ * bb_namespace_listing_get_namespace_id:
+ * @self: a [struct@BbSync.NamespaceListing]
  *
  * Gets the ID of the namespace, as 32 lower-case hex characters.
  *
@@ -368,7 +374,7 @@ bb_namespace_info_unref (BbNamespaceInfo *self)
  * Since: 0.1
  */
 const char *
-bb_namespace_info_get_namespace_id (BbNamespaceInfo *self)
+bb_namespace_listing_get_namespace_id (BbNamespaceListing *self)
 {
   g_return_val_if_fail (self != NULL, NULL);
 
@@ -376,8 +382,8 @@ bb_namespace_info_get_namespace_id (BbNamespaceInfo *self)
 }
 
 /**
- * bb_namespace_info_get_kind:
- * @self: a [struct@BbSync.NamespaceInfo]
+ * bb_namespace_listing_get_kind:
+ * @self: a [struct@BbSync.NamespaceListing]
  *
  * Gets the kind of the namespace: %BB_PROTOCOL_NAMESPACE_KIND_DEFAULT or
  * %BB_PROTOCOL_NAMESPACE_KIND_SHARED. The client rejects an answer with any other kind.
@@ -387,7 +393,7 @@ bb_namespace_info_get_namespace_id (BbNamespaceInfo *self)
  * Since: 0.1
  */
 const char *
-bb_namespace_info_get_kind (BbNamespaceInfo *self)
+bb_namespace_listing_get_kind (BbNamespaceListing *self)
 {
   g_return_val_if_fail (self != NULL, NULL);
 
@@ -395,8 +401,8 @@ bb_namespace_info_get_kind (BbNamespaceInfo *self)
 }
 
 /**
- * bb_namespace_info_get_head:
- * @self: a [struct@BbSync.NamespaceInfo]
+ * bb_namespace_listing_get_head:
+ * @self: a [struct@BbSync.NamespaceListing]
  *
  * Gets the head of the namespace: the server's change counter, which grows by one with
  * every item written in the namespace. Comparing it with the last head seen tells
@@ -407,7 +413,7 @@ bb_namespace_info_get_kind (BbNamespaceInfo *self)
  * Since: 0.1
  */
 guint64
-bb_namespace_info_get_head (BbNamespaceInfo *self)
+bb_namespace_listing_get_head (BbNamespaceListing *self)
 {
   g_return_val_if_fail (self != NULL, 0);
 
@@ -415,8 +421,8 @@ bb_namespace_info_get_head (BbNamespaceInfo *self)
 }
 
 /**
- * bb_namespace_info_get_wrapped_dek:
- * @self: a [struct@BbSync.NamespaceInfo]
+ * bb_namespace_listing_get_wrapped_dek:
+ * @self: a [struct@BbSync.NamespaceListing]
  *
  * Gets the namespace key wrapped to the caller's wrap key, %BB_PROTOCOL_WRAPPED_DEK_SIZE
  * bytes, for answers that carry one. Only the caller's identity can unwrap it
@@ -428,7 +434,7 @@ bb_namespace_info_get_head (BbNamespaceInfo *self)
  * Since: 0.1
  */
 GBytes *
-bb_namespace_info_get_wrapped_dek (BbNamespaceInfo *self)
+bb_namespace_listing_get_wrapped_dek (BbNamespaceListing *self)
 {
   g_return_val_if_fail (self != NULL, NULL);
 
@@ -436,8 +442,8 @@ bb_namespace_info_get_wrapped_dek (BbNamespaceInfo *self)
 }
 
 /**
- * bb_namespace_info_get_created:
- * @self: a [struct@BbSync.NamespaceInfo]
+ * bb_namespace_listing_get_created:
+ * @self: a [struct@BbSync.NamespaceListing]
  *
  * Gets whether the call created the namespace. For
  * [method@BbSync.Client.ensure_default_namespace_async], %FALSE means the key already
@@ -448,7 +454,7 @@ bb_namespace_info_get_wrapped_dek (BbNamespaceInfo *self)
  * Since: 0.1
  */
 gboolean
-bb_namespace_info_get_created (BbNamespaceInfo *self)
+bb_namespace_listing_get_created (BbNamespaceListing *self)
 {
   g_return_val_if_fail (self != NULL, FALSE);
 
@@ -520,7 +526,7 @@ bb_watch_result_unref (BbWatchResult *self)
  * [method@BbSync.Client.watch_async], each with its current head. The array is owned by
  * @self.
  *
- * Returns: (transfer none) (element-type BbNamespaceInfo): the namespaces whose head differs from
+ * Returns: (transfer none) (element-type BbNamespaceListing): the namespaces whose head differs from
  * the known heads
  *
  * Since: 0.1
@@ -648,27 +654,28 @@ bb_member_get_key_id (BbMember *self)
 }
 
 /**
- * BbInviteInfo:
+ * BbInviteListing:
  *
- * An invite as the server describes it (create and list answers).
+ * An invite as the server describes it (create and list answers): a protocol value. The
+ * engine lists the open invites of a namespace as [class@BbSync.OpenInvite]s.
  *
  * Since: 0.1
  */
 
-G_DEFINE_BOXED_TYPE (BbInviteInfo, bb_invite_info, bb_invite_info_ref, bb_invite_info_unref)
+G_DEFINE_BOXED_TYPE (BbInviteListing, bb_invite_listing, bb_invite_listing_ref, bb_invite_listing_unref)
 
-BbInviteInfo *
-bb_invite_info_new (void)
+BbInviteListing *
+bb_invite_listing_new (void)
 {
-  BbInviteInfo *self = g_new0 (BbInviteInfo, 1);
+  BbInviteListing *self = g_new0 (BbInviteListing, 1);
 
   g_atomic_ref_count_init (&self->ref_count);
   return self;
 }
 
 /**
- * bb_invite_info_ref:
- * @self: a [struct@BbSync.InviteInfo]
+ * bb_invite_listing_ref:
+ * @self: a [struct@BbSync.InviteListing]
  *
  * Acquires a reference on @self.
  *
@@ -676,8 +683,8 @@ bb_invite_info_new (void)
  *
  * Since: 0.1
  */
-BbInviteInfo *
-bb_invite_info_ref (BbInviteInfo *self)
+BbInviteListing *
+bb_invite_listing_ref (BbInviteListing *self)
 {
   g_return_val_if_fail (self != NULL, NULL);
 
@@ -686,15 +693,15 @@ bb_invite_info_ref (BbInviteInfo *self)
 }
 
 /**
- * bb_invite_info_unref:
- * @self: (transfer full): a [struct@BbSync.InviteInfo]
+ * bb_invite_listing_unref:
+ * @self: (transfer full): a [struct@BbSync.InviteListing]
  *
  * Releases a reference on @self, freeing it when the last one goes.
  *
  * Since: 0.1
  */
 void
-bb_invite_info_unref (BbInviteInfo *self)
+bb_invite_listing_unref (BbInviteListing *self)
 {
   g_return_if_fail (self != NULL);
 
@@ -709,8 +716,8 @@ bb_invite_info_unref (BbInviteInfo *self)
 }
 
 /**
- * bb_invite_info_get_namespace_id:
- * @self: a [struct@BbSync.InviteInfo]
+ * bb_invite_listing_get_namespace_id:
+ * @self: a [struct@BbSync.InviteListing]
  *
  * Gets the ID of the namespace the invite admits to, as 32 lower-case hex characters.
  *
@@ -719,7 +726,7 @@ bb_invite_info_unref (BbInviteInfo *self)
  * Since: 0.1
  */
 const char *
-bb_invite_info_get_namespace_id (BbInviteInfo *self)
+bb_invite_listing_get_namespace_id (BbInviteListing *self)
 {
   g_return_val_if_fail (self != NULL, NULL);
 
@@ -727,8 +734,8 @@ bb_invite_info_get_namespace_id (BbInviteInfo *self)
 }
 
 /**
- * bb_invite_info_get_invite_id:
- * @self: a [struct@BbSync.InviteInfo]
+ * bb_invite_listing_get_invite_id:
+ * @self: a [struct@BbSync.InviteListing]
  *
  * Gets the ID of the invite, the one its invite URI carries.
  *
@@ -737,7 +744,7 @@ bb_invite_info_get_namespace_id (BbInviteInfo *self)
  * Since: 0.1
  */
 const char *
-bb_invite_info_get_invite_id (BbInviteInfo *self)
+bb_invite_listing_get_invite_id (BbInviteListing *self)
 {
   g_return_val_if_fail (self != NULL, NULL);
 
@@ -745,8 +752,8 @@ bb_invite_info_get_invite_id (BbInviteInfo *self)
 }
 
 /**
- * bb_invite_info_get_created_by_key_id:
- * @self: a [struct@BbSync.InviteInfo]
+ * bb_invite_listing_get_created_by_key_id:
+ * @self: a [struct@BbSync.InviteListing]
  *
  * Gets the key ID of the member who created the invite. Only the answers of
  * [method@BbSync.Client.list_invites_async] carry it.
@@ -756,7 +763,7 @@ bb_invite_info_get_invite_id (BbInviteInfo *self)
  * Since: 0.1
  */
 const char *
-bb_invite_info_get_created_by_key_id (BbInviteInfo *self)
+bb_invite_listing_get_created_by_key_id (BbInviteListing *self)
 {
   g_return_val_if_fail (self != NULL, NULL);
 
@@ -764,8 +771,8 @@ bb_invite_info_get_created_by_key_id (BbInviteInfo *self)
 }
 
 /**
- * bb_invite_info_get_created_at:
- * @self: a [struct@BbSync.InviteInfo]
+ * bb_invite_listing_get_created_at:
+ * @self: a [struct@BbSync.InviteListing]
  *
  * Gets when the invite was created. Only the answers of
  * [method@BbSync.Client.list_invites_async] carry it.
@@ -775,7 +782,7 @@ bb_invite_info_get_created_by_key_id (BbInviteInfo *self)
  * Since: 0.1
  */
 GDateTime *
-bb_invite_info_get_created_at (BbInviteInfo *self)
+bb_invite_listing_get_created_at (BbInviteListing *self)
 {
   g_return_val_if_fail (self != NULL, NULL);
 
@@ -783,8 +790,8 @@ bb_invite_info_get_created_at (BbInviteInfo *self)
 }
 
 /**
- * bb_invite_info_get_expires_at:
- * @self: a [struct@BbSync.InviteInfo]
+ * bb_invite_listing_get_expires_at:
+ * @self: a [struct@BbSync.InviteListing]
  *
  * Gets when the invite expires, in Unix seconds (UTC). After that the server accepts no
  * join request through it.
@@ -794,7 +801,7 @@ bb_invite_info_get_created_at (BbInviteInfo *self)
  * Since: 0.1
  */
 gint64
-bb_invite_info_get_expires_at (BbInviteInfo *self)
+bb_invite_listing_get_expires_at (BbInviteListing *self)
 {
   g_return_val_if_fail (self != NULL, 0);
 
@@ -802,8 +809,8 @@ bb_invite_info_get_expires_at (BbInviteInfo *self)
 }
 
 /**
- * bb_invite_info_get_max_pending:
- * @self: a [struct@BbSync.InviteInfo]
+ * bb_invite_listing_get_max_pending:
+ * @self: a [struct@BbSync.InviteListing]
  *
  * Gets how many join requests may wait through the invite at once. Servers of the
  * protocol variant without a per-invite limit (what the BitBox02 firmware signs) carry
@@ -814,7 +821,7 @@ bb_invite_info_get_expires_at (BbInviteInfo *self)
  * Since: 0.1
  */
 guint
-bb_invite_info_get_max_pending (BbInviteInfo *self)
+bb_invite_listing_get_max_pending (BbInviteListing *self)
 {
   g_return_val_if_fail (self != NULL, 0);
 
@@ -822,8 +829,8 @@ bb_invite_info_get_max_pending (BbInviteInfo *self)
 }
 
 /**
- * bb_invite_info_get_max_accepted:
- * @self: a [struct@BbSync.InviteInfo]
+ * bb_invite_listing_get_max_accepted:
+ * @self: a [struct@BbSync.InviteListing]
  *
  * Gets how many join requests the invite may admit in all; after that many approvals the
  * invite is used up.
@@ -833,7 +840,7 @@ bb_invite_info_get_max_pending (BbInviteInfo *self)
  * Since: 0.1
  */
 guint
-bb_invite_info_get_max_accepted (BbInviteInfo *self)
+bb_invite_listing_get_max_accepted (BbInviteListing *self)
 {
   g_return_val_if_fail (self != NULL, 0);
 
@@ -841,8 +848,8 @@ bb_invite_info_get_max_accepted (BbInviteInfo *self)
 }
 
 /**
- * bb_invite_info_get_active_request_count:
- * @self: a [struct@BbSync.InviteInfo]
+ * bb_invite_listing_get_active_request_count:
+ * @self: a [struct@BbSync.InviteListing]
  *
  * Gets how many join requests through the invite are pending. Only the answers of
  * [method@BbSync.Client.list_invites_async] carry it.
@@ -852,7 +859,7 @@ bb_invite_info_get_max_accepted (BbInviteInfo *self)
  * Since: 0.1
  */
 guint
-bb_invite_info_get_active_request_count (BbInviteInfo *self)
+bb_invite_listing_get_active_request_count (BbInviteListing *self)
 {
   g_return_val_if_fail (self != NULL, 0);
 
@@ -860,8 +867,8 @@ bb_invite_info_get_active_request_count (BbInviteInfo *self)
 }
 
 /**
- * bb_invite_info_get_accepted_count:
- * @self: a [struct@BbSync.InviteInfo]
+ * bb_invite_listing_get_accepted_count:
+ * @self: a [struct@BbSync.InviteListing]
  *
  * Gets how many join requests through the invite were approved. Only the answers of
  * [method@BbSync.Client.list_invites_async] carry it.
@@ -871,7 +878,7 @@ bb_invite_info_get_active_request_count (BbInviteInfo *self)
  * Since: 0.1
  */
 guint
-bb_invite_info_get_accepted_count (BbInviteInfo *self)
+bb_invite_listing_get_accepted_count (BbInviteListing *self)
 {
   g_return_val_if_fail (self != NULL, 0);
 
@@ -879,8 +886,8 @@ bb_invite_info_get_accepted_count (BbInviteInfo *self)
 }
 
 /**
- * bb_invite_info_get_revoked_at:
- * @self: a [struct@BbSync.InviteInfo]
+ * bb_invite_listing_get_revoked_at:
+ * @self: a [struct@BbSync.InviteListing]
  *
  * Gets when the invite was revoked. A listed invite that is still open has no revocation
  * time.
@@ -890,7 +897,7 @@ bb_invite_info_get_accepted_count (BbInviteInfo *self)
  * Since: 0.1
  */
 GDateTime *
-bb_invite_info_get_revoked_at (BbInviteInfo *self)
+bb_invite_listing_get_revoked_at (BbInviteListing *self)
 {
   g_return_val_if_fail (self != NULL, NULL);
 
@@ -901,7 +908,9 @@ bb_invite_info_get_revoked_at (BbInviteInfo *self)
  * BbJoinRequest:
  *
  * A signed join request, with the wire strings exactly as signed (see
- * [method@BbSync.Identity.build_join_request_async]).
+ * [method@BbSync.Identity.build_join_request_async]): the protocol value a joiner sends
+ * and an approver checks. The server's description of a submitted request is a
+ * [struct@BbSync.JoinRequestListing].
  *
  * Since: 0.1
  */
@@ -1161,28 +1170,29 @@ bb_join_request_get_invite_proof (BbJoinRequest *self)
 }
 
 /**
- * BbJoinRequestInfo:
+ * BbJoinRequestListing:
  *
- * A join request as the server describes it (submit and list answers).
+ * A join request as the server describes it (submit and list answers), with its status: a
+ * protocol value. The engine lists the pending ones as [class@BbSync.PendingJoinRequest]s.
  *
  * Since: 0.1
  */
 
-G_DEFINE_BOXED_TYPE (BbJoinRequestInfo, bb_join_request_info, bb_join_request_info_ref,
-                     bb_join_request_info_unref)
+G_DEFINE_BOXED_TYPE (BbJoinRequestListing, bb_join_request_listing, bb_join_request_listing_ref,
+                     bb_join_request_listing_unref)
 
-BbJoinRequestInfo *
-bb_join_request_info_new (void)
+BbJoinRequestListing *
+bb_join_request_listing_new (void)
 {
-  BbJoinRequestInfo *self = g_new0 (BbJoinRequestInfo, 1);
+  BbJoinRequestListing *self = g_new0 (BbJoinRequestListing, 1);
 
   g_atomic_ref_count_init (&self->ref_count);
   return self;
 }
 
 /**
- * bb_join_request_info_ref:
- * @self: a [struct@BbSync.JoinRequestInfo]
+ * bb_join_request_listing_ref:
+ * @self: a [struct@BbSync.JoinRequestListing]
  *
  * Acquires a reference on @self.
  *
@@ -1190,8 +1200,8 @@ bb_join_request_info_new (void)
  *
  * Since: 0.1
  */
-BbJoinRequestInfo *
-bb_join_request_info_ref (BbJoinRequestInfo *self)
+BbJoinRequestListing *
+bb_join_request_listing_ref (BbJoinRequestListing *self)
 {
   g_return_val_if_fail (self != NULL, NULL);
 
@@ -1200,15 +1210,15 @@ bb_join_request_info_ref (BbJoinRequestInfo *self)
 }
 
 /**
- * bb_join_request_info_unref:
- * @self: (transfer full): a [struct@BbSync.JoinRequestInfo]
+ * bb_join_request_listing_unref:
+ * @self: (transfer full): a [struct@BbSync.JoinRequestListing]
  *
  * Releases a reference on @self, freeing it when the last one goes.
  *
  * Since: 0.1
  */
 void
-bb_join_request_info_unref (BbJoinRequestInfo *self)
+bb_join_request_listing_unref (BbJoinRequestListing *self)
 {
   g_return_if_fail (self != NULL);
 
@@ -1226,8 +1236,8 @@ bb_join_request_info_unref (BbJoinRequestInfo *self)
 }
 
 /**
- * bb_join_request_info_get_namespace_id:
- * @self: a [struct@BbSync.JoinRequestInfo]
+ * bb_join_request_listing_get_namespace_id:
+ * @self: a [struct@BbSync.JoinRequestListing]
  *
  * Gets the ID of the namespace the request asks to join.
  *
@@ -1236,7 +1246,7 @@ bb_join_request_info_unref (BbJoinRequestInfo *self)
  * Since: 0.1
  */
 const char *
-bb_join_request_info_get_namespace_id (BbJoinRequestInfo *self)
+bb_join_request_listing_get_namespace_id (BbJoinRequestListing *self)
 {
   g_return_val_if_fail (self != NULL, NULL);
 
@@ -1244,8 +1254,8 @@ bb_join_request_info_get_namespace_id (BbJoinRequestInfo *self)
 }
 
 /**
- * bb_join_request_info_get_invite_id:
- * @self: a [struct@BbSync.JoinRequestInfo]
+ * bb_join_request_listing_get_invite_id:
+ * @self: a [struct@BbSync.JoinRequestListing]
  *
  * Gets the ID of the invite the request came through. A submit answer for a requester
  * that already has a pending request in the namespace describes that earlier request,
@@ -1257,7 +1267,7 @@ bb_join_request_info_get_namespace_id (BbJoinRequestInfo *self)
  * Since: 0.1
  */
 const char *
-bb_join_request_info_get_invite_id (BbJoinRequestInfo *self)
+bb_join_request_listing_get_invite_id (BbJoinRequestListing *self)
 {
   g_return_val_if_fail (self != NULL, NULL);
 
@@ -1265,8 +1275,8 @@ bb_join_request_info_get_invite_id (BbJoinRequestInfo *self)
 }
 
 /**
- * bb_join_request_info_get_join_request_hash:
- * @self: a [struct@BbSync.JoinRequestInfo]
+ * bb_join_request_listing_get_join_request_hash:
+ * @self: a [struct@BbSync.JoinRequestListing]
  *
  * Gets the join-request hash, the stable ID of the request: the SHA-256 of its payload
  * in lower-case hex ([func@BbSync.protocol_join_request_hash]). Approvals and rejections
@@ -1277,7 +1287,7 @@ bb_join_request_info_get_invite_id (BbJoinRequestInfo *self)
  * Since: 0.1
  */
 const char *
-bb_join_request_info_get_join_request_hash (BbJoinRequestInfo *self)
+bb_join_request_listing_get_join_request_hash (BbJoinRequestListing *self)
 {
   g_return_val_if_fail (self != NULL, NULL);
 
@@ -1285,8 +1295,8 @@ bb_join_request_info_get_join_request_hash (BbJoinRequestInfo *self)
 }
 
 /**
- * bb_join_request_info_get_status:
- * @self: a [struct@BbSync.JoinRequestInfo]
+ * bb_join_request_listing_get_status:
+ * @self: a [struct@BbSync.JoinRequestListing]
  *
  * Gets the status of the request, %BB_PROTOCOL_JOIN_STATUS_PENDING: the server lists and
  * answers with pending requests only.
@@ -1296,7 +1306,7 @@ bb_join_request_info_get_join_request_hash (BbJoinRequestInfo *self)
  * Since: 0.1
  */
 const char *
-bb_join_request_info_get_status (BbJoinRequestInfo *self)
+bb_join_request_listing_get_status (BbJoinRequestListing *self)
 {
   g_return_val_if_fail (self != NULL, NULL);
 
@@ -1304,8 +1314,8 @@ bb_join_request_info_get_status (BbJoinRequestInfo *self)
 }
 
 /**
- * bb_join_request_info_get_requester_kind:
- * @self: a [struct@BbSync.JoinRequestInfo]
+ * bb_join_request_listing_get_requester_kind:
+ * @self: a [struct@BbSync.JoinRequestListing]
  *
  * Gets the identity kind of the requester.
  *
@@ -1314,7 +1324,7 @@ bb_join_request_info_get_status (BbJoinRequestInfo *self)
  * Since: 0.1
  */
 const char *
-bb_join_request_info_get_requester_kind (BbJoinRequestInfo *self)
+bb_join_request_listing_get_requester_kind (BbJoinRequestListing *self)
 {
   g_return_val_if_fail (self != NULL, NULL);
 
@@ -1322,8 +1332,8 @@ bb_join_request_info_get_requester_kind (BbJoinRequestInfo *self)
 }
 
 /**
- * bb_join_request_info_get_requester_key_id:
- * @self: a [struct@BbSync.JoinRequestInfo]
+ * bb_join_request_listing_get_requester_key_id:
+ * @self: a [struct@BbSync.JoinRequestListing]
  *
  * Gets the key ID of the requester, in lower-case hex: the key ID inside the signed
  * request (the client rejects a submit answer where they differ).
@@ -1333,7 +1343,7 @@ bb_join_request_info_get_requester_kind (BbJoinRequestInfo *self)
  * Since: 0.1
  */
 const char *
-bb_join_request_info_get_requester_key_id (BbJoinRequestInfo *self)
+bb_join_request_listing_get_requester_key_id (BbJoinRequestListing *self)
 {
   g_return_val_if_fail (self != NULL, NULL);
 
@@ -1341,8 +1351,8 @@ bb_join_request_info_get_requester_key_id (BbJoinRequestInfo *self)
 }
 
 /**
- * bb_join_request_info_get_created_at:
- * @self: a [struct@BbSync.JoinRequestInfo]
+ * bb_join_request_listing_get_created_at:
+ * @self: a [struct@BbSync.JoinRequestListing]
  *
  * Gets when the server received the request. Only the answers of
  * [method@BbSync.Client.list_join_requests_async] carry it.
@@ -1352,7 +1362,7 @@ bb_join_request_info_get_requester_key_id (BbJoinRequestInfo *self)
  * Since: 0.1
  */
 GDateTime *
-bb_join_request_info_get_created_at (BbJoinRequestInfo *self)
+bb_join_request_listing_get_created_at (BbJoinRequestListing *self)
 {
   g_return_val_if_fail (self != NULL, NULL);
 
@@ -1360,8 +1370,8 @@ bb_join_request_info_get_created_at (BbJoinRequestInfo *self)
 }
 
 /**
- * bb_join_request_info_get_request:
- * @self: a [struct@BbSync.JoinRequestInfo]
+ * bb_join_request_listing_get_request:
+ * @self: a [struct@BbSync.JoinRequestListing]
  *
  * Gets the signed join request as the server stored it, for the approving member to
  * verify before it wraps the namespace key to the requester. Only the answers of
@@ -1373,7 +1383,7 @@ bb_join_request_info_get_created_at (BbJoinRequestInfo *self)
  * Since: 0.1
  */
 BbJoinRequest *
-bb_join_request_info_get_request (BbJoinRequestInfo *self)
+bb_join_request_listing_get_request (BbJoinRequestListing *self)
 {
   g_return_val_if_fail (self != NULL, NULL);
 

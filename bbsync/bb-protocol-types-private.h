@@ -1,4 +1,4 @@
-/* bb-client-types-private.h: the layouts of the BbClient result types, for the library
+/* bb-protocol-types-private.h: the layouts of the BbClient result types, for the library
  * (the client fills them) and its tests (which build them to feed the engine or a server).
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
@@ -6,7 +6,7 @@
 
 #pragma once
 
-#include "bb-client-types.h"
+#include "bb-protocol-types.h"
 #include "bb-protocol-messages-private.h"
 
 G_BEGIN_DECLS
@@ -29,7 +29,7 @@ struct _BbLoginResult
   char *default_namespace_id; /* nullable */
 };
 
-struct _BbNamespaceInfo
+struct _BbNamespaceListing
 {
   gatomicrefcount ref_count;
   char *namespace_id;
@@ -42,7 +42,7 @@ struct _BbNamespaceInfo
 struct _BbWatchResult
 {
   gatomicrefcount ref_count;
-  GPtrArray *namespaces; /* BbNamespaceInfo */
+  GPtrArray *namespaces; /* BbNamespaceListing */
   gboolean timed_out;
 };
 
@@ -53,7 +53,7 @@ struct _BbMember
   char *key_id;
 };
 
-struct _BbInviteInfo
+struct _BbInviteListing
 {
   gatomicrefcount ref_count;
   char *namespace_id;
@@ -75,7 +75,7 @@ struct _BbJoinRequest
   BbMsgJoinRequest msg; /* the wire strings, verbatim */
 };
 
-struct _BbJoinRequestInfo
+struct _BbJoinRequestListing
 {
   gatomicrefcount ref_count;
   char *namespace_id;
@@ -110,12 +110,12 @@ struct _BbItemEnvelope
 /* Each returns a zero-filled instance with one reference. */
 BbChallenge *bb_challenge_new (void);
 BbLoginResult *bb_login_result_new (void);
-BbNamespaceInfo *bb_namespace_info_new (void);
+BbNamespaceListing *bb_namespace_listing_new (void);
 BbWatchResult *bb_watch_result_new (void);
 BbMember *bb_member_new (void);
-BbInviteInfo *bb_invite_info_new (void);
+BbInviteListing *bb_invite_listing_new (void);
 BbJoinRequest *bb_join_request_new (void);
-BbJoinRequestInfo *bb_join_request_info_new (void);
+BbJoinRequestListing *bb_join_request_listing_new (void);
 BbNamespaceItems *bb_namespace_items_new (void);
 BbItemEnvelope *bb_item_envelope_new (void);
 
