@@ -104,6 +104,17 @@ bb_client_request_challenge_async (BbClient *self, const char *purpose, const ch
  * @result: the #GAsyncResult
  * @error: return location for a #GError
  *
+ * Finishes [method@BbSync.Client.request_challenge_async]. Hand the challenge to the call it
+ * was asked for (a login, a refresh or the sensitive action) before
+ * [method@BbSync.Challenge.get_expires_at].
+ *
+ * Errors: %BB_SYNC_ERROR_INVALID_INPUT when `action_fields_hash` is not lower-case hex of 32
+ * bytes (nothing is sent); %BB_SYNC_ERROR_PROTOCOL when the answer is malformed or its
+ * challenge is not 32 bytes of base64; %BB_SYNC_ERROR_API when the server answers with an error
+ * status (read it back with [func@BbSync.SyncError.get_http_status]), %G_IO_ERROR_TIMED_OUT
+ * when the request outlasts [property@BbSync.Client:timeout], %G_IO_ERROR_CANCELLED when it was
+ * cancelled; network and TLS errors pass through unchanged.
+ *
  * Returns: (transfer full): the challenge, or %NULL on error
  *
  * Since: 0.1
@@ -228,6 +239,17 @@ bb_client_login_async (BbClient *self, const char *kind, const char *key_id,
  * @result: the #GAsyncResult
  * @error: return location for a #GError
  *
+ * Finishes [method@BbSync.Client.login_async]. On success the new token is already
+ * [property@BbSync.Client:access-token].
+ *
+ * Errors: %BB_SYNC_ERROR_INVALID_INPUT when the key ID, a public key or the intent signature is
+ * malformed (nothing is sent); %BB_SYNC_ERROR_PROTOCOL when the answer echoes another kind, its
+ * `accessToken` is not an RFC 6750 bearer token (it is never stored) or its
+ * `defaultNamespaceId` is not a namespace ID; %BB_SYNC_ERROR_API when the server answers with
+ * an error status (read it back with [func@BbSync.SyncError.get_http_status]),
+ * %G_IO_ERROR_TIMED_OUT when the request outlasts [property@BbSync.Client:timeout],
+ * %G_IO_ERROR_CANCELLED when it was cancelled; network and TLS errors pass through unchanged.
+ *
  * Returns: (transfer full): the token, its expiry and the default namespace, or %NULL
  *   on error
  *
@@ -321,6 +343,17 @@ bb_client_refresh_async (BbClient *self, const char *kind, const char *key_id,
  * @result: the #GAsyncResult
  * @error: return location for a #GError
  *
+ * Finishes [method@BbSync.Client.refresh_async]. On success the new token is already
+ * [property@BbSync.Client:access-token]; the result names no default namespace.
+ *
+ * Errors: %BB_SYNC_ERROR_INVALID_INPUT when the key ID or the intent signature is malformed
+ * (nothing is sent); %BB_SYNC_ERROR_PROTOCOL when the answer echoes another kind or its
+ * `accessToken` is not an RFC 6750 bearer token (it is never stored); %BB_SYNC_ERROR_API when
+ * the server answers with an error status (read it back with
+ * [func@BbSync.SyncError.get_http_status]), %G_IO_ERROR_TIMED_OUT when the request outlasts
+ * [property@BbSync.Client:timeout], %G_IO_ERROR_CANCELLED when it was cancelled; network and
+ * TLS errors pass through unchanged.
+ *
  * Returns: (transfer full): the new token and its expiry (no default namespace), or
  *   %NULL on error
  *
@@ -402,6 +435,16 @@ bb_client_revoke_all_tokens_async (BbClient *self, const char *kind, const char 
  * @self: a [class@BbSync.Client]
  * @result: the #GAsyncResult
  * @error: return location for a #GError
+ *
+ * Finishes [method@BbSync.Client.revoke_all_tokens_async]. On success every token of the
+ * identity is revoked and [property@BbSync.Client:access-token] has been cleared.
+ *
+ * Errors: %BB_SYNC_ERROR_INVALID_INPUT when the key ID or the intent signature is malformed
+ * (nothing is sent); %BB_SYNC_ERROR_PROTOCOL when the answer breaks the protocol;
+ * %BB_SYNC_ERROR_API when the server answers with an error status (read it back with
+ * [func@BbSync.SyncError.get_http_status]), %G_IO_ERROR_TIMED_OUT when the request outlasts
+ * [property@BbSync.Client:timeout], %G_IO_ERROR_CANCELLED when it was cancelled; network and
+ * TLS errors pass through unchanged.
  *
  * Returns: %TRUE if the server revoked the tokens
  *

@@ -57,7 +57,16 @@ bb_client_health_async (BbClient *self, GCancellable *cancellable, GAsyncReadyCa
  * @result: the #GAsyncResult
  * @error: return location for a #GError
  *
- * Returns: (transfer full): the server's status, `ok` when ready, or %NULL on error
+ * Finishes [method@BbSync.Client.health_async].
+ *
+ * Errors: %BB_SYNC_ERROR_PROTOCOL when the answer is malformed or has no `status`;
+ * %BB_SYNC_ERROR_API when the server answers with an error status (read it back with
+ * [func@BbSync.SyncError.get_http_status]), %G_IO_ERROR_TIMED_OUT when the request outlasts
+ * [property@BbSync.Client:timeout], %G_IO_ERROR_CANCELLED when it was cancelled; network and
+ * TLS errors pass through unchanged.
+ *
+ * Returns: (transfer full): the server's status, `ok` when ready, or %NULL on error;
+ *   free it with g_free()
  *
  * Since: 0.1
  */

@@ -391,6 +391,15 @@ bb_client_login_with_identity_async (BbClient *self, BbIdentity *identity,
  * @result: the #GAsyncResult
  * @error: return location for a #GError
  *
+ * Finishes [method@BbSync.Client.login_with_identity_async]. On success the new token is
+ * already [property@BbSync.Client:access-token].
+ *
+ * Errors: %BB_SYNC_ERROR_INVALID_INPUT when the identity has no kind, key ID or public keys;
+ * any error of the identity's signature (or attestation) passes through, and a signature of the
+ * wrong size is %BB_SYNC_ERROR_CRYPTO; then the errors of the endpoints it calls: those of
+ * [method@BbSync.Client.request_challenge_finish] and [method@BbSync.Client.login_finish],
+ * %G_IO_ERROR_CANCELLED among them.
+ *
  * Returns: (transfer full): the token, its expiry and the default namespace, or %NULL
  *   on error
  *
@@ -438,6 +447,15 @@ bb_client_refresh_with_identity_async (BbClient *self, BbIdentity *identity,
  * @self: a [class@BbSync.Client]
  * @result: the #GAsyncResult
  * @error: return location for a #GError
+ *
+ * Finishes [method@BbSync.Client.refresh_with_identity_async]. On success the new token is
+ * already [property@BbSync.Client:access-token]; the result names no default namespace.
+ *
+ * Errors: %BB_SYNC_ERROR_INVALID_INPUT when the identity has no kind, key ID or public keys;
+ * any error of the identity's signature (or attestation) passes through, and a signature of the
+ * wrong size is %BB_SYNC_ERROR_CRYPTO; then the errors of the endpoints it calls: those of
+ * [method@BbSync.Client.request_challenge_finish] and [method@BbSync.Client.refresh_finish],
+ * %G_IO_ERROR_CANCELLED among them.
  *
  * Returns: (transfer full): the new token and its expiry, or %NULL on error
  *
@@ -487,6 +505,17 @@ bb_client_revoke_all_tokens_with_identity_async (BbClient *self, BbIdentity *ide
  * @self: a [class@BbSync.Client]
  * @result: the #GAsyncResult
  * @error: return location for a #GError
+ *
+ * Finishes [method@BbSync.Client.revoke_all_tokens_with_identity_async]. On success every token
+ * of the identity is revoked and [property@BbSync.Client:access-token] has been cleared.
+ *
+ * Errors: %BB_SYNC_ERROR_INVALID_INPUT when the identity has no kind, key ID or public keys;
+ * any error of the identity's signature (or attestation) passes through, and a signature of the
+ * wrong size is %BB_SYNC_ERROR_CRYPTO; then the errors of the endpoints it calls: those of
+ * [method@BbSync.Client.request_challenge_finish] and
+ * [method@BbSync.Client.revoke_all_tokens_finish], %G_IO_ERROR_CANCELLED among them. A
+ * challenge that asks for spam control is %BB_SYNC_ERROR_UNSUPPORTED: a sensitive action cannot
+ * carry an attestation.
  *
  * Returns: %TRUE if the server revoked the tokens
  *
@@ -566,6 +595,19 @@ bb_client_create_invite_with_identity_async (BbClient *self, BbIdentity *identit
  * @self: a [class@BbSync.Client]
  * @result: the #GAsyncResult
  * @error: return location for a #GError
+ *
+ * Finishes [method@BbSync.Client.create_invite_with_identity_async]. The result is a
+ * [struct@BbSync.InviteListing] with the invite's namespace, ID, expiry and limits as the
+ * server echoed them.
+ *
+ * Errors: %BB_SYNC_ERROR_INVALID_INPUT when the identity has no kind, key ID or public keys, or
+ * when the invite's secret, IDs or expiry or the limits are invalid (nothing is sent); any
+ * error of the identity's signature (or attestation) passes through, and a signature of the
+ * wrong size is %BB_SYNC_ERROR_CRYPTO; then the errors of the endpoints it calls: those of
+ * [method@BbSync.Client.request_challenge_finish] and
+ * [method@BbSync.Client.create_invite_finish], %G_IO_ERROR_CANCELLED among them. A challenge
+ * that asks for spam control is %BB_SYNC_ERROR_UNSUPPORTED: a sensitive action cannot carry an
+ * attestation.
  *
  * Returns: (transfer full): the invite as the server registered it, or %NULL on error
  *

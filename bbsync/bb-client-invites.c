@@ -160,6 +160,16 @@ bb_client_create_invite_async (BbClient *self, const char *namespace_id, const c
  * @result: the #GAsyncResult
  * @error: return location for a #GError
  *
+ * Finishes [method@BbSync.Client.create_invite_async]. The result is a
+ * [struct@BbSync.InviteListing] with the invite's namespace, ID, expiry and limits.
+ *
+ * Errors: %BB_SYNC_ERROR_INVALID_INPUT when an ID, the invite server secret hash or the intent
+ * signature is malformed (nothing is sent); %BB_SYNC_ERROR_PROTOCOL when the answer does not
+ * echo the namespace, invite ID, expiry and limits; %BB_SYNC_ERROR_API when the server answers
+ * with an error status (read it back with [func@BbSync.SyncError.get_http_status]),
+ * %G_IO_ERROR_TIMED_OUT when the request outlasts [property@BbSync.Client:timeout],
+ * %G_IO_ERROR_CANCELLED when it was cancelled; network and TLS errors pass through unchanged.
+ *
  * Returns: (transfer full): the registered invite, or %NULL on error
  *
  * Since: 0.1
@@ -228,6 +238,16 @@ bb_client_list_invites_async (BbClient *self, const char *namespace_id, GCancell
  * @self: a [class@BbSync.Client]
  * @result: the #GAsyncResult
  * @error: return location for a #GError
+ *
+ * Finishes [method@BbSync.Client.list_invites_async]. Each element is a
+ * [struct@BbSync.InviteListing] of an active or recently revoked invite.
+ *
+ * Errors: %BB_SYNC_ERROR_INVALID_INPUT when the namespace ID is malformed (nothing is sent);
+ * %BB_SYNC_ERROR_PROTOCOL when the answer is malformed or names another namespace;
+ * %BB_SYNC_ERROR_API when the server answers with an error status (read it back with
+ * [func@BbSync.SyncError.get_http_status]), %G_IO_ERROR_TIMED_OUT when the request outlasts
+ * [property@BbSync.Client:timeout], %G_IO_ERROR_CANCELLED when it was cancelled; network and
+ * TLS errors pass through unchanged.
  *
  * Returns: (transfer container) (element-type BbInviteListing): the invites, or %NULL on
  *   error; the array frees its elements, release it with g_ptr_array_unref()
@@ -305,6 +325,16 @@ bb_client_revoke_invite_async (BbClient *self, const char *namespace_id, const c
  * @self: a [class@BbSync.Client]
  * @result: the #GAsyncResult
  * @error: return location for a #GError
+ *
+ * Finishes [method@BbSync.Client.revoke_invite_async]. On success the invite's pending requests
+ * can no longer be approved.
+ *
+ * Errors: %BB_SYNC_ERROR_INVALID_INPUT when the namespace ID or invite ID is malformed (nothing
+ * is sent); %BB_SYNC_ERROR_PROTOCOL when the answer does not echo the namespace and invite or
+ * does not report the invite revoked; %BB_SYNC_ERROR_API when the server answers with an error
+ * status (read it back with [func@BbSync.SyncError.get_http_status]), %G_IO_ERROR_TIMED_OUT
+ * when the request outlasts [property@BbSync.Client:timeout], %G_IO_ERROR_CANCELLED when it was
+ * cancelled; network and TLS errors pass through unchanged.
  *
  * Returns: %TRUE if the server revoked the invite
  *
@@ -406,6 +436,18 @@ bb_client_submit_join_request_async (BbClient *self, BbJoinRequest *request,
  * @result: the #GAsyncResult
  * @error: return location for a #GError
  *
+ * Finishes [method@BbSync.Client.submit_join_request_async]. The result is a
+ * [struct@BbSync.JoinRequestListing] with status `pending`; it may be an earlier pending
+ * request of the caller, through another invite, rather than this one.
+ *
+ * Errors: %BB_SYNC_ERROR_INVALID_INPUT when the request's namespace ID or invite ID is
+ * malformed or the invite server secret is not 32 bytes (nothing is sent);
+ * %BB_SYNC_ERROR_PROTOCOL when the answer names another namespace or requester, a malformed
+ * invite ID or hash, or a status other than `pending`; %BB_SYNC_ERROR_API when the server
+ * answers with an error status (read it back with [func@BbSync.SyncError.get_http_status]),
+ * %G_IO_ERROR_TIMED_OUT when the request outlasts [property@BbSync.Client:timeout],
+ * %G_IO_ERROR_CANCELLED when it was cancelled; network and TLS errors pass through unchanged.
+ *
  * Returns: (transfer full): the pending request as the server recorded it, or %NULL on
  *   error
  *
@@ -493,6 +535,17 @@ bb_client_list_join_requests_async (BbClient *self, const char *namespace_id,
  * @self: a [class@BbSync.Client]
  * @result: the #GAsyncResult
  * @error: return location for a #GError
+ *
+ * Finishes [method@BbSync.Client.list_join_requests_async]. Each element is a
+ * [struct@BbSync.JoinRequestListing] that carries the signed [struct@BbSync.JoinRequest];
+ * nothing in it is verified yet.
+ *
+ * Errors: %BB_SYNC_ERROR_INVALID_INPUT when the namespace ID is malformed (nothing is sent);
+ * %BB_SYNC_ERROR_PROTOCOL when the answer is malformed or names another namespace;
+ * %BB_SYNC_ERROR_API when the server answers with an error status (read it back with
+ * [func@BbSync.SyncError.get_http_status]), %G_IO_ERROR_TIMED_OUT when the request outlasts
+ * [property@BbSync.Client:timeout], %G_IO_ERROR_CANCELLED when it was cancelled; network and
+ * TLS errors pass through unchanged.
  *
  * Returns: (transfer container) (element-type BbJoinRequestListing): the pending requests,
  *   or %NULL on error; the array frees its elements, release it with g_ptr_array_unref()
@@ -591,6 +644,17 @@ bb_client_approve_join_request_async (BbClient *self, const char *namespace_id, 
  * @result: the #GAsyncResult
  * @error: return location for a #GError
  *
+ * Finishes [method@BbSync.Client.approve_join_request_async]. The result is the
+ * [struct@BbSync.Member] the requester has become.
+ *
+ * Errors: %BB_SYNC_ERROR_INVALID_INPUT when the namespace ID, key ID or join-request hash is
+ * malformed or the invite server secret is not 32 bytes (nothing is sent);
+ * %BB_SYNC_ERROR_PROTOCOL when the answer does not echo the namespace, key ID and join-request
+ * hash; %BB_SYNC_ERROR_API when the server answers with an error status (read it back with
+ * [func@BbSync.SyncError.get_http_status]), %G_IO_ERROR_TIMED_OUT when the request outlasts
+ * [property@BbSync.Client:timeout], %G_IO_ERROR_CANCELLED when it was cancelled; network and
+ * TLS errors pass through unchanged.
+ *
  * Returns: (transfer full): the new member, or %NULL on error
  *
  * Since: 0.1
@@ -673,6 +737,16 @@ bb_client_reject_join_request_async (BbClient *self, const char *namespace_id, c
  * @self: a [class@BbSync.Client]
  * @result: the #GAsyncResult
  * @error: return location for a #GError
+ *
+ * Finishes [method@BbSync.Client.reject_join_request_async].
+ *
+ * Errors: %BB_SYNC_ERROR_INVALID_INPUT when the namespace ID, key ID or join-request hash is
+ * malformed (nothing is sent); %BB_SYNC_ERROR_PROTOCOL when the answer does not echo the
+ * namespace, key ID and join-request hash or does not report the request rejected;
+ * %BB_SYNC_ERROR_API when the server answers with an error status (read it back with
+ * [func@BbSync.SyncError.get_http_status]), %G_IO_ERROR_TIMED_OUT when the request outlasts
+ * [property@BbSync.Client:timeout], %G_IO_ERROR_CANCELLED when it was cancelled; network and
+ * TLS errors pass through unchanged.
  *
  * Returns: %TRUE if the server rejected the request
  *

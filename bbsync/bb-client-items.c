@@ -73,6 +73,16 @@ bb_client_get_items_async (BbClient *self, const char *namespace_id, GCancellabl
  * @result: the #GAsyncResult
  * @error: return location for a #GError
  *
+ * Finishes [method@BbSync.Client.get_items_async]. The [struct@BbSync.NamespaceItems] holds the
+ * namespace head and the version of every item.
+ *
+ * Errors: %BB_SYNC_ERROR_INVALID_INPUT when the namespace ID is malformed (nothing is sent);
+ * %BB_SYNC_ERROR_PROTOCOL when the answer is malformed or names another namespace;
+ * %BB_SYNC_ERROR_API when the server answers with an error status (read it back with
+ * [func@BbSync.SyncError.get_http_status]), %G_IO_ERROR_TIMED_OUT when the request outlasts
+ * [property@BbSync.Client:timeout], %G_IO_ERROR_CANCELLED when it was cancelled; network and
+ * TLS errors pass through unchanged.
+ *
  * Returns: (transfer full): the snapshot, or %NULL on error
  *
  * Since: 0.1
@@ -183,6 +193,17 @@ bb_client_get_item_async (BbClient *self, const char *namespace_id, const char *
  * @result: the #GAsyncResult
  * @error: return location for a #GError
  *
+ * Finishes [method@BbSync.Client.get_item_async]. The [struct@BbSync.ItemEnvelope] is still
+ * encrypted: decrypt it with [func@BbSync.protocol_decrypt_item].
+ *
+ * Errors: %BB_SYNC_ERROR_INVALID_INPUT when the namespace ID or item ID is malformed (nothing
+ * is sent); %BB_SYNC_ERROR_PROTOCOL when the answer names another namespace or item, its nonce
+ * is not 24 bytes, a field is not base64, the ciphertext exceeds the protocol maximum, or the
+ * AAD does not name the namespace, item and version; %BB_SYNC_ERROR_API when the server answers
+ * with an error status (read it back with [func@BbSync.SyncError.get_http_status]),
+ * %G_IO_ERROR_TIMED_OUT when the request outlasts [property@BbSync.Client:timeout],
+ * %G_IO_ERROR_CANCELLED when it was cancelled; network and TLS errors pass through unchanged.
+ *
  * Returns: (transfer full): the item, or %NULL on error
  *
  * Since: 0.1
@@ -280,6 +301,18 @@ bb_client_put_item_async (BbClient *self, const char *namespace_id, const char *
  * @self: a [class@BbSync.Client]
  * @result: the #GAsyncResult
  * @error: return location for a #GError
+ *
+ * Finishes [method@BbSync.Client.put_item_async]. The new version is always the known version
+ * plus one.
+ *
+ * Errors: %BB_SYNC_ERROR_INVALID_INPUT when the namespace ID or item ID is malformed or the
+ * known version is %G_MAXUINT64 (nothing is sent); %BB_SYNC_ERROR_API with status 412 (or 428)
+ * when the known version is stale or the item to create exists; %BB_SYNC_ERROR_PROTOCOL when
+ * the answer names another namespace, item or version; otherwise %BB_SYNC_ERROR_API when the
+ * server answers with an error status (read it back with
+ * [func@BbSync.SyncError.get_http_status]), %G_IO_ERROR_TIMED_OUT when the request outlasts
+ * [property@BbSync.Client:timeout], %G_IO_ERROR_CANCELLED when it was cancelled; network and
+ * TLS errors pass through unchanged.
  *
  * Returns: the item's new version, or 0 on error
  *

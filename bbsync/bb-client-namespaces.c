@@ -89,6 +89,18 @@ bb_client_get_default_namespace_async (BbClient *self, GCancellable *cancellable
  * @result: the #GAsyncResult
  * @error: return location for a #GError
  *
+ * Finishes [method@BbSync.Client.get_default_namespace_async]. The result is a
+ * [struct@BbSync.NamespaceListing] with the namespace ID and the kind `default`, and no wrapped
+ * DEK.
+ *
+ * Errors: %BB_SYNC_ERROR_API with status 404 when the caller has no default namespace yet
+ * (create it with [method@BbSync.Client.ensure_default_namespace_async]);
+ * %BB_SYNC_ERROR_PROTOCOL when the namespace ID is malformed or the kind is not `default`;
+ * otherwise %BB_SYNC_ERROR_API when the server answers with an error status (read it back with
+ * [func@BbSync.SyncError.get_http_status]), %G_IO_ERROR_TIMED_OUT when the request outlasts
+ * [property@BbSync.Client:timeout], %G_IO_ERROR_CANCELLED when it was cancelled; network and
+ * TLS errors pass through unchanged.
+ *
  * Returns: (transfer full): the default namespace, or %NULL on error
  *
  * Since: 0.1
@@ -183,6 +195,19 @@ bb_client_ensure_default_namespace_async (BbClient *self, const char *proposed_n
  * @result: the #GAsyncResult
  * @error: return location for a #GError
  *
+ * Finishes [method@BbSync.Client.ensure_default_namespace_async]. The result is a
+ * [struct@BbSync.NamespaceListing] with the caller's wrapped DEK; when
+ * [method@BbSync.NamespaceListing.get_created] is %FALSE the namespace already existed and the
+ * proposed ID and DEK were not used.
+ *
+ * Errors: %BB_SYNC_ERROR_INVALID_INPUT when the proposed namespace ID is malformed (nothing is
+ * sent); %BB_SYNC_ERROR_PROTOCOL when the namespace ID is malformed, the kind is not `default`,
+ * a namespace created now has another ID than the proposed one, or the wrapped DEK is not 97
+ * bytes of base64; %BB_SYNC_ERROR_API when the server answers with an error status (read it
+ * back with [func@BbSync.SyncError.get_http_status]), %G_IO_ERROR_TIMED_OUT when the request
+ * outlasts [property@BbSync.Client:timeout], %G_IO_ERROR_CANCELLED when it was cancelled;
+ * network and TLS errors pass through unchanged.
+ *
  * Returns: (transfer full): the default namespace with the caller's wrapped DEK, or
  *   %NULL on error
  *
@@ -239,6 +264,15 @@ bb_client_list_namespaces_async (BbClient *self, GCancellable *cancellable,
  * @self: a [class@BbSync.Client]
  * @result: the #GAsyncResult
  * @error: return location for a #GError
+ *
+ * Finishes [method@BbSync.Client.list_namespaces_async]. Each element is a
+ * [struct@BbSync.NamespaceListing] with the namespace ID, kind and head.
+ *
+ * Errors: %BB_SYNC_ERROR_PROTOCOL when the answer is malformed; %BB_SYNC_ERROR_API when the
+ * server answers with an error status (read it back with
+ * [func@BbSync.SyncError.get_http_status]), %G_IO_ERROR_TIMED_OUT when the request outlasts
+ * [property@BbSync.Client:timeout], %G_IO_ERROR_CANCELLED when it was cancelled; network and
+ * TLS errors pass through unchanged.
  *
  * Returns: (transfer container) (element-type BbNamespaceListing): the namespaces, or
  *   %NULL on error; the array frees its elements, release it with g_ptr_array_unref()
@@ -344,6 +378,18 @@ bb_client_watch_async (BbClient *self, GVariant *known_heads, GCancellable *canc
  * @result: the #GAsyncResult
  * @error: return location for a #GError
  *
+ * Finishes [method@BbSync.Client.watch_async]. The [struct@BbSync.WatchResult] lists the
+ * namespaces whose head differs from the known heads, or none when
+ * [method@BbSync.WatchResult.get_timed_out] says the server's wait ran out.
+ *
+ * Errors: %BB_SYNC_ERROR_INVALID_INPUT when the known heads are not an `a{st}` dictionary keyed
+ * by namespace IDs (nothing is sent); %BB_SYNC_ERROR_PROTOCOL when the answer is malformed or
+ * reports no change without timing out; %BB_SYNC_ERROR_API with status 404, 405 or 501 from a
+ * server without watch support; otherwise %BB_SYNC_ERROR_API when the server answers with an
+ * error status (read it back with [func@BbSync.SyncError.get_http_status]),
+ * %G_IO_ERROR_TIMED_OUT when the request outlasts [property@BbSync.Client:timeout],
+ * %G_IO_ERROR_CANCELLED when it was cancelled; network and TLS errors pass through unchanged.
+ *
  * Returns: (transfer full): the changed namespaces, or %NULL on error
  *
  * Since: 0.1
@@ -428,6 +474,16 @@ bb_client_create_namespace_async (BbClient *self, const char *namespace_id, GByt
  * @result: the #GAsyncResult
  * @error: return location for a #GError
  *
+ * Finishes [method@BbSync.Client.create_namespace_async]. The result is a
+ * [struct@BbSync.NamespaceListing] of kind `shared` with the requested ID.
+ *
+ * Errors: %BB_SYNC_ERROR_INVALID_INPUT when the namespace ID is malformed (nothing is sent);
+ * %BB_SYNC_ERROR_PROTOCOL when the answer names another namespace or a kind other than
+ * `shared`; %BB_SYNC_ERROR_API when the server answers with an error status (read it back with
+ * [func@BbSync.SyncError.get_http_status]), %G_IO_ERROR_TIMED_OUT when the request outlasts
+ * [property@BbSync.Client:timeout], %G_IO_ERROR_CANCELLED when it was cancelled; network and
+ * TLS errors pass through unchanged.
+ *
  * Returns: (transfer full): the new namespace, or %NULL on error
  *
  * Since: 0.1
@@ -503,6 +559,16 @@ bb_client_list_members_async (BbClient *self, const char *namespace_id, GCancell
  * @result: the #GAsyncResult
  * @error: return location for a #GError
  *
+ * Finishes [method@BbSync.Client.list_members_async]. Each element is a [struct@BbSync.Member]
+ * with its kind and key ID.
+ *
+ * Errors: %BB_SYNC_ERROR_INVALID_INPUT when the namespace ID is malformed (nothing is sent);
+ * %BB_SYNC_ERROR_PROTOCOL when the answer is malformed or names another namespace;
+ * %BB_SYNC_ERROR_API when the server answers with an error status (read it back with
+ * [func@BbSync.SyncError.get_http_status]), %G_IO_ERROR_TIMED_OUT when the request outlasts
+ * [property@BbSync.Client:timeout], %G_IO_ERROR_CANCELLED when it was cancelled; network and
+ * TLS errors pass through unchanged.
+ *
  * Returns: (transfer container) (element-type BbMember): the members, or %NULL on
  *   error; the array frees its elements, release it with g_ptr_array_unref()
  *
@@ -575,6 +641,16 @@ bb_client_get_wrapped_dek_async (BbClient *self, const char *namespace_id, const
  * @self: a [class@BbSync.Client]
  * @result: the #GAsyncResult
  * @error: return location for a #GError
+ *
+ * Finishes [method@BbSync.Client.get_wrapped_dek_async]. Unwrap the DEK with
+ * [method@BbSync.Identity.unwrap_dek_async].
+ *
+ * Errors: %BB_SYNC_ERROR_INVALID_INPUT when the namespace ID or key ID is malformed (nothing is
+ * sent); %BB_SYNC_ERROR_PROTOCOL when the answer names another namespace or key, or the wrapped
+ * DEK is not 97 bytes of base64; %BB_SYNC_ERROR_API when the server answers with an error
+ * status (read it back with [func@BbSync.SyncError.get_http_status]), %G_IO_ERROR_TIMED_OUT
+ * when the request outlasts [property@BbSync.Client:timeout], %G_IO_ERROR_CANCELLED when it was
+ * cancelled; network and TLS errors pass through unchanged.
  *
  * Returns: (transfer full): the 97-byte wrapped DEK, or %NULL on error
  *

@@ -306,7 +306,10 @@ bb_client_is_loopback (BbClient *self)
  * bb_client_get_base_url:
  * @self: a [class@BbSync.Client]
  *
- * Returns: the base URL, without trailing slashes
+ * Gets the base URL of the server, [property@BbSync.Client:base-url]: the URL given to
+ * [ctor@BbSync.Client.new] without its trailing slashes. Request paths are appended to it.
+ *
+ * Returns: (transfer none): the base URL, without trailing slashes, owned by the client
  *
  * Since: 0.1
  */
@@ -322,7 +325,13 @@ bb_client_get_base_url (BbClient *self)
  * bb_client_dup_access_token:
  * @self: a [class@BbSync.Client]
  *
- * Returns: (transfer full) (nullable): a copy of the bearer token, or %NULL
+ * Gets a copy of the bearer token sent with authenticated requests,
+ * [property@BbSync.Client:access-token]. A login or refresh sets it and a revoke-all clears it.
+ *
+ * The token is a secret: never log it, and free the copy as soon as it is no longer needed.
+ *
+ * Returns: (transfer full) (nullable): a copy of the bearer token, or %NULL when the
+ *   client has none; free it with g_free()
  *
  * Since: 0.1
  */
@@ -375,7 +384,10 @@ bb_client_set_access_token (BbClient *self, const char *access_token)
  * bb_client_get_timeout:
  * @self: a [class@BbSync.Client]
  *
- * Returns: the request timeout in seconds
+ * Gets the request timeout, [property@BbSync.Client:timeout]: how long a request may take, from
+ * connecting to the last byte of the answer, before it fails with %G_IO_ERROR_TIMED_OUT.
+ *
+ * Returns: the request timeout in seconds, or 0 for none
  *
  * Since: 0.1
  */
