@@ -72,4 +72,26 @@ GBytes *bb_protocol_decrypt_item_with_key (GBytes *blob_key, const char *namespa
                                            const char *item_id, guint64 version, GBytes *nonce,
                                            GBytes *aad, GBytes *ciphertext, GError **error);
 
+/* --- Shared by the protocol's own files (bb-protocol.c and the wire constructions) --- */
+
+/* The length of a string literal without its terminator, as a constant expression: the
+ * domain-separation strings are written without it. */
+#define BB_STRLEN(s) (sizeof (s) - 1)
+
+/* Writes @v big-endian into the 8 bytes at @p. */
+void bb_protocol_put_be64 (guint8 *p, guint64 v);
+
+/* Lower-case hex of @len bytes at @data (bb_protocol_hex_encode() without the GBytes). */
+char *bb_protocol_hex_encode_raw (const guint8 *data, gsize len);
+
+/* Checks that @bytes is exactly @len bytes long; @field names it in the message. */
+gboolean bb_protocol_check_size (GBytes *bytes, gsize len, const char *field, GError **error);
+
+/* The data of @bytes, never NULL (an empty GBytes may carry a NULL pointer). */
+const guint8 *bb_protocol_bytes_data (GBytes *bytes);
+
+/* The wire code of an identity kind (`keystore` is 0x01); any other kind is
+ * BB_SYNC_ERROR_UNSUPPORTED. */
+gboolean bb_protocol_kind_code (const char *kind, guint8 *out, GError **error);
+
 G_END_DECLS

@@ -31,26 +31,25 @@
 #define INTENT_REFRESH 0x02
 #define INTENT_SENSITIVE 0x03
 
-#define STRLEN(s) (sizeof (s) - 1)
-
-#define LOGIN_INTENT_SIZE (STRLEN (PREFIX_INTENT) + 2 + 32 + 1 + 32 + 32 + 32)
-#define REFRESH_INTENT_SIZE (STRLEN (PREFIX_INTENT) + 2 + 32 + 1 + 32)
-#define SENSITIVE_BASE_SIZE (STRLEN (PREFIX_INTENT) + 3 + 32 + 1 + 32)
-#define JOIN_PAYLOAD_SIZE (STRLEN (PREFIX_JOIN_REQUEST) + 1 + 16 + 16 + 32 + 1 + 32 + 32 + 32 + 8)
+#define LOGIN_INTENT_SIZE (BB_STRLEN (PREFIX_INTENT) + 2 + 32 + 1 + 32 + 32 + 32)
+#define REFRESH_INTENT_SIZE (BB_STRLEN (PREFIX_INTENT) + 2 + 32 + 1 + 32)
+#define SENSITIVE_BASE_SIZE (BB_STRLEN (PREFIX_INTENT) + 3 + 32 + 1 + 32)
+#define JOIN_PAYLOAD_SIZE                                                                          \
+  (BB_STRLEN (PREFIX_JOIN_REQUEST) + 1 + 16 + 16 + 32 + 1 + 32 + 32 + 32 + 8)
 #define HPKE_PLAINTEXT_SIZE (BB_PROTOCOL_NAMESPACE_ID_SIZE + BB_PROTOCOL_DEK_SIZE)
 
 G_STATIC_ASSERT (LOGIN_INTENT_SIZE == 148);
 G_STATIC_ASSERT (REFRESH_INTENT_SIZE == 84);
 G_STATIC_ASSERT (SENSITIVE_BASE_SIZE == 85);
 G_STATIC_ASSERT (JOIN_PAYLOAD_SIZE == 193);
-G_STATIC_ASSERT (STRLEN (PREFIX_AAD) + 1 + 16 + 32 + 8 == BB_PROTOCOL_AAD_SIZE);
+G_STATIC_ASSERT (BB_STRLEN (PREFIX_AAD) + 1 + 16 + 32 + 8 == BB_PROTOCOL_AAD_SIZE);
 G_STATIC_ASSERT (1 + 32 + HPKE_PLAINTEXT_SIZE + 16 == BB_PROTOCOL_WRAPPED_DEK_SIZE);
 
 /* ------------------------------------------------------------------------------------ */
 /* Small helpers                                                                        */
 
-static void
-put_be64 (guint8 *p, guint64 v)
+void
+bb_protocol_put_be64 (guint8 *p, guint64 v)
 {
   for (int i = 7; i >= 0; i--)
     {
@@ -71,8 +70,8 @@ put_be32 (guint8 *p, guint32 v)
 
 static const char hex_digits[] = "0123456789abcdef";
 
-static char *
-hex_encode_raw (const guint8 *data, gsize len)
+char *
+bb_protocol_hex_encode_raw (const guint8 *data, gsize len)
 {
   char *out = g_malloc (len * 2 + 1);
 
@@ -86,8 +85,8 @@ hex_encode_raw (const guint8 *data, gsize len)
 }
 
 /* Checks that @bytes is exactly @len bytes long; @field names it in the message. */
-static gboolean
-check_size (GBytes *bytes, gsize len, const char *field, GError **error)
+gboolean
+bb_protocol_check_size (GBytes *bytes, gsize len, const char *field, GError **error)
 {
   if (g_bytes_get_size (bytes) != len)
     {
@@ -99,8 +98,8 @@ check_size (GBytes *bytes, gsize len, const char *field, GError **error)
   return TRUE;
 }
 
-static const guint8 *
-bytes_data (GBytes *bytes)
+const guint8 *
+bb_protocol_bytes_data (GBytes *bytes)
 {
   gsize len;
   const guint8 *data = g_bytes_get_data (bytes, &len);
@@ -110,8 +109,8 @@ bytes_data (GBytes *bytes)
   return data != NULL ? data : empty;
 }
 
-static gboolean
-kind_code (const char *kind, guint8 *out, GError **error)
+gboolean
+bb_protocol_kind_code (const char *kind, guint8 *out, GError **error)
 {
   if (g_strcmp0 (kind, BB_PROTOCOL_KIND_KEYSTORE) == 0)
     {
@@ -215,7 +214,7 @@ bb_protocol_hex_encode (GBytes *data)
   g_return_val_if_fail (data != NULL, NULL);
 
   p = g_bytes_get_data (data, &len);
-  return hex_encode_raw (p, len);
+  return bb_protocol_hex_encode_raw (p, len);
 }
 
 /**
@@ -623,7 +622,7 @@ bb_protocol_key_id (GBytes *auth_public_key)
 
   p = g_bytes_get_data (auth_public_key, &len);
   bb_crypto_sha256 (p != NULL ? p : digest, len, digest);
-  return hex_encode_raw (digest, sizeof digest);
+  return bb_protocol_hex_encode_raw (digest, sizeof digest);
 }
 
 static GBytes *
@@ -631,11 +630,11 @@ derive_namespace_key (GBytes *dek, const char *info, gsize info_len, GError **er
 {
   guint8 *key;
 
-  if (!check_size (dek, BB_PROTOCOL_DEK_SIZE, "dek", error))
+  if (!bb_protocol_check_size (dek, BB_PROTOCOL_DEK_SIZE, "dek", error))
     return NULL;
   key = g_malloc (32);
-  bb_crypto_hkdf_sha256 (NULL, 0, bytes_data (dek), BB_PROTOCOL_DEK_SIZE, (const guint8 *)info,
-                         info_len, key, 32);
+  bb_crypto_hkdf_sha256 (NULL, 0, bb_protocol_bytes_data (dek), BB_PROTOCOL_DEK_SIZE,
+                         (const guint8 *)info, info_len, key, 32);
   return bb_crypto_secret_bytes_new_take (key, 32);
 }
 
@@ -657,7 +656,7 @@ bb_protocol_derive_blob_key (GBytes *dek, GError **error)
 {
   g_return_val_if_fail (dek != NULL, NULL);
 
-  return derive_namespace_key (dek, INFO_BLOB_KEY, STRLEN (INFO_BLOB_KEY), error);
+  return derive_namespace_key (dek, INFO_BLOB_KEY, BB_STRLEN (INFO_BLOB_KEY), error);
 }
 
 /**
@@ -678,7 +677,7 @@ bb_protocol_derive_map_key (GBytes *dek, GError **error)
 {
   g_return_val_if_fail (dek != NULL, NULL);
 
-  return derive_namespace_key (dek, INFO_MAP_KEY, STRLEN (INFO_MAP_KEY), error);
+  return derive_namespace_key (dek, INFO_MAP_KEY, BB_STRLEN (INFO_MAP_KEY), error);
 }
 
 /**
@@ -706,9 +705,9 @@ bb_protocol_logical_key (const char *collection, const char *key)
   clen = strlen (collection);
   klen = strlen (key);
   out = g_malloc (16 + clen + klen);
-  put_be64 (out, clen);
+  bb_protocol_put_be64 (out, clen);
   memcpy (out + 8, collection, clen);
-  put_be64 (out + 8 + clen, klen);
+  bb_protocol_put_be64 (out + 8 + clen, klen);
   memcpy (out + 16 + clen, key, klen);
   return g_bytes_new_take (out, 16 + clen + klen);
 }
@@ -740,8 +739,8 @@ bb_protocol_item_id_for_logical_key (GBytes *dek, GBytes *logical_key, GError **
   if (map_key == NULL)
     return NULL;
   p = g_bytes_get_data (logical_key, &len);
-  bb_crypto_hmac_sha256 (bytes_data (map_key), 32, p != NULL ? p : mac, len, mac);
-  return hex_encode_raw (mac, sizeof mac);
+  bb_crypto_hmac_sha256 (bb_protocol_bytes_data (map_key), 32, p != NULL ? p : mac, len, mac);
+  return bb_protocol_hex_encode_raw (mac, sizeof mac);
 }
 
 /* The item ID under an already derived map key (bb_protocol_derive_map_key()), so the
@@ -756,8 +755,8 @@ bb_protocol_item_id_with_map_key (GBytes *map_key, const char *collection, const
 
   g_return_val_if_fail (map_key != NULL && g_bytes_get_size (map_key) == 32, NULL);
 
-  bb_crypto_hmac_sha256 (bytes_data (map_key), 32, p != NULL ? p : mac, len, mac);
-  return hex_encode_raw (mac, sizeof mac);
+  bb_crypto_hmac_sha256 (bb_protocol_bytes_data (map_key), 32, p != NULL ? p : mac, len, mac);
+  return bb_protocol_hex_encode_raw (mac, sizeof mac);
 }
 
 /**
@@ -793,8 +792,8 @@ build_aad (const char *namespace_id, const char *item_id, guint64 version,
 {
   guint8 *p = out;
 
-  memcpy (p, PREFIX_AAD, STRLEN (PREFIX_AAD));
-  p += STRLEN (PREFIX_AAD);
+  memcpy (p, PREFIX_AAD, BB_STRLEN (PREFIX_AAD));
+  p += BB_STRLEN (PREFIX_AAD);
   *p++ = AAD_FORMAT;
   if (!bb_protocol_decode_lower_hex_into (namespace_id, "namespaceId", p,
                                           BB_PROTOCOL_NAMESPACE_ID_SIZE, error))
@@ -803,7 +802,7 @@ build_aad (const char *namespace_id, const char *item_id, guint64 version,
   if (!bb_protocol_decode_lower_hex_into (item_id, "itemId", p, BB_PROTOCOL_ITEM_ID_SIZE, error))
     return FALSE;
   p += BB_PROTOCOL_ITEM_ID_SIZE;
-  put_be64 (p, version);
+  bb_protocol_put_be64 (p, version);
   return TRUE;
 }
 
@@ -883,19 +882,19 @@ bb_protocol_encrypt_item_with_key (GBytes *blob_key, const char *namespace_id, c
                    BB_PROTOCOL_MAX_PLAINTEXT_SIZE);
       return NULL;
     }
-  if (nonce != NULL && !check_size (nonce, BB_PROTOCOL_NONCE_SIZE, "nonce", error))
+  if (nonce != NULL && !bb_protocol_check_size (nonce, BB_PROTOCOL_NONCE_SIZE, "nonce", error))
     return NULL;
   if (!build_aad (namespace_id, item_id, version, aad, error))
     return NULL;
 
   if (nonce != NULL)
-    memcpy (nonce_buf, bytes_data (nonce), sizeof nonce_buf);
+    memcpy (nonce_buf, bb_protocol_bytes_data (nonce), sizeof nonce_buf);
   else
     bb_crypto_random_bytes (nonce_buf, sizeof nonce_buf);
 
   ct = g_malloc (pt_len + BB_PROTOCOL_TAG_SIZE);
-  bb_crypto_xchacha20poly1305_encrypt (bytes_data (blob_key), nonce_buf, aad, sizeof aad,
-                                       pt != NULL ? pt : aad, pt_len, ct);
+  bb_crypto_xchacha20poly1305_encrypt (bb_protocol_bytes_data (blob_key), nonce_buf, aad,
+                                       sizeof aad, pt != NULL ? pt : aad, pt_len, ct);
   if (out_nonce != NULL)
     *out_nonce = g_bytes_new (nonce_buf, sizeof nonce_buf);
   if (out_aad != NULL)
@@ -961,12 +960,12 @@ bb_protocol_decrypt_item_with_key (GBytes *blob_key, const char *namespace_id, c
   g_return_val_if_fail (aad != NULL, NULL);
   g_return_val_if_fail (ciphertext != NULL, NULL);
 
-  if (!check_size (nonce, BB_PROTOCOL_NONCE_SIZE, "nonce", error))
+  if (!bb_protocol_check_size (nonce, BB_PROTOCOL_NONCE_SIZE, "nonce", error))
     return NULL;
   if (!build_aad (namespace_id, item_id, version, expected_aad, error))
     return NULL;
   if (g_bytes_get_size (aad) != sizeof expected_aad
-      || memcmp (bytes_data (aad), expected_aad, sizeof expected_aad) != 0)
+      || memcmp (bb_protocol_bytes_data (aad), expected_aad, sizeof expected_aad) != 0)
     {
       g_set_error (error, BB_SYNC_ERROR, BB_SYNC_ERROR_CRYPTO,
                    _ ("aad: aad mismatch (not bound to namespace %s, item %s, version %llu)"),
@@ -981,7 +980,8 @@ bb_protocol_decrypt_item_with_key (GBytes *blob_key, const char *namespace_id, c
       return NULL;
     }
   pt = g_malloc (ct_len - BB_PROTOCOL_TAG_SIZE + 1);
-  if (!bb_crypto_xchacha20poly1305_decrypt (bytes_data (blob_key), bytes_data (nonce), expected_aad,
+  if (!bb_crypto_xchacha20poly1305_decrypt (bb_protocol_bytes_data (blob_key),
+                                            bb_protocol_bytes_data (nonce), expected_aad,
                                             sizeof expected_aad, ct, ct_len, pt))
     {
       g_free (pt);
@@ -1022,24 +1022,27 @@ bb_protocol_wrap_dek_with_ephemeral (GBytes *wrap_public_key, const char *namesp
   g_return_val_if_fail (namespace_id != NULL, NULL);
   g_return_val_if_fail (dek != NULL, NULL);
 
-  if (!check_size (wrap_public_key, BB_PROTOCOL_PUBLIC_KEY_SIZE, "wrapPublicKey", error))
+  if (!bb_protocol_check_size (wrap_public_key, BB_PROTOCOL_PUBLIC_KEY_SIZE, "wrapPublicKey",
+                               error))
     return NULL;
   if (ephemeral_private_key != NULL
-      && !check_size (ephemeral_private_key, 32, "ephemeralPrivateKey", error))
+      && !bb_protocol_check_size (ephemeral_private_key, 32, "ephemeralPrivateKey", error))
     return NULL;
   if (!bb_protocol_decode_lower_hex_into (namespace_id, "namespaceId", plaintext,
                                           BB_PROTOCOL_NAMESPACE_ID_SIZE, error))
     return NULL;
-  if (!check_size (dek, BB_PROTOCOL_DEK_SIZE, "dek", error))
+  if (!bb_protocol_check_size (dek, BB_PROTOCOL_DEK_SIZE, "dek", error))
     return NULL;
-  memcpy (plaintext + BB_PROTOCOL_NAMESPACE_ID_SIZE, bytes_data (dek), BB_PROTOCOL_DEK_SIZE);
+  memcpy (plaintext + BB_PROTOCOL_NAMESPACE_ID_SIZE, bb_protocol_bytes_data (dek),
+          BB_PROTOCOL_DEK_SIZE);
 
   out = g_malloc (BB_PROTOCOL_WRAPPED_DEK_SIZE);
   out[0] = WRAPPED_DEK_VERSION;
-  if (!bb_crypto_hpke_seal_base (bytes_data (wrap_public_key), (const guint8 *)INFO_WRAP_DEK,
-                                 STRLEN (INFO_WRAP_DEK), NULL, 0, plaintext, sizeof plaintext,
-                                 ephemeral_private_key ? bytes_data (ephemeral_private_key) : NULL,
-                                 out + 1, out + 1 + BB_CRYPTO_HPKE_ENC_SIZE))
+  if (!bb_crypto_hpke_seal_base (
+          bb_protocol_bytes_data (wrap_public_key), (const guint8 *)INFO_WRAP_DEK,
+          BB_STRLEN (INFO_WRAP_DEK), NULL, 0, plaintext, sizeof plaintext,
+          ephemeral_private_key ? bb_protocol_bytes_data (ephemeral_private_key) : NULL, out + 1,
+          out + 1 + BB_CRYPTO_HPKE_ENC_SIZE))
     {
       bb_crypto_wipe (plaintext, sizeof plaintext);
       g_free (out);
@@ -1153,13 +1156,13 @@ bb_protocol_unwrap_dek (GBytes *wrap_private_key, const char *namespace_id, GByt
     return NULL;
   if (!bb_protocol_validate_wrapped_dek (wrapped_dek, error))
     return NULL;
-  if (!check_size (wrap_private_key, 32, "wrapPrivateKey", error))
+  if (!bb_protocol_check_size (wrap_private_key, 32, "wrapPrivateKey", error))
     return NULL;
 
-  blob = bytes_data (wrapped_dek);
+  blob = bb_protocol_bytes_data (wrapped_dek);
   if (!bb_crypto_hpke_open_base (
-          bytes_data (wrap_private_key), blob + 1, (const guint8 *)INFO_WRAP_DEK,
-          STRLEN (INFO_WRAP_DEK), NULL, 0, blob + 1 + BB_CRYPTO_HPKE_ENC_SIZE,
+          bb_protocol_bytes_data (wrap_private_key), blob + 1, (const guint8 *)INFO_WRAP_DEK,
+          BB_STRLEN (INFO_WRAP_DEK), NULL, 0, blob + 1 + BB_CRYPTO_HPKE_ENC_SIZE,
           BB_PROTOCOL_WRAPPED_DEK_SIZE - 1 - BB_CRYPTO_HPKE_ENC_SIZE, plaintext))
     {
       bb_crypto_wipe (plaintext, sizeof plaintext);
@@ -1190,13 +1193,13 @@ static guint8 *
 intent_header (guint8 *p, guint8 type, int action_code, GBytes *challenge, guint8 kind,
                const guint8 key_id[32])
 {
-  memcpy (p, PREFIX_INTENT, STRLEN (PREFIX_INTENT));
-  p += STRLEN (PREFIX_INTENT);
+  memcpy (p, PREFIX_INTENT, BB_STRLEN (PREFIX_INTENT));
+  p += BB_STRLEN (PREFIX_INTENT);
   *p++ = INTENT_VERSION;
   *p++ = type;
   if (action_code >= 0)
     *p++ = (guint8)action_code;
-  memcpy (p, bytes_data (challenge), BB_PROTOCOL_CHALLENGE_SIZE);
+  memcpy (p, bb_protocol_bytes_data (challenge), BB_PROTOCOL_CHALLENGE_SIZE);
   p += BB_PROTOCOL_CHALLENGE_SIZE;
   *p++ = kind;
   memcpy (p, key_id, BB_PROTOCOL_KEY_ID_SIZE);
@@ -1207,12 +1210,12 @@ static gboolean
 intent_common (GBytes *challenge, const char *kind, const char *key_id, guint8 *out_kind,
                guint8 out_key_id[32], GError **error)
 {
-  if (!check_size (challenge, BB_PROTOCOL_CHALLENGE_SIZE, "challenge", error))
+  if (!bb_protocol_check_size (challenge, BB_PROTOCOL_CHALLENGE_SIZE, "challenge", error))
     return FALSE;
   if (!bb_protocol_decode_lower_hex_into (key_id, "keyId", out_key_id, BB_PROTOCOL_KEY_ID_SIZE,
                                           error))
     return FALSE;
-  return kind_code (kind, out_kind, error);
+  return bb_protocol_kind_code (kind, out_kind, error);
 }
 
 /**
@@ -1244,14 +1247,14 @@ bb_protocol_login_intent (GBytes *challenge, const char *kind, const char *key_i
   g_return_val_if_fail (wrap_public_key != NULL, NULL);
 
   if (!intent_common (challenge, kind, key_id, &code, key, error)
-      || !check_size (auth_public_key, 32, "authPublicKey", error)
-      || !check_size (wrap_public_key, 32, "wrapPublicKey", error))
+      || !bb_protocol_check_size (auth_public_key, 32, "authPublicKey", error)
+      || !bb_protocol_check_size (wrap_public_key, 32, "wrapPublicKey", error))
     return NULL;
 
   out = g_malloc (LOGIN_INTENT_SIZE);
   p = intent_header (out, INTENT_LOGIN, -1, challenge, code, key);
-  memcpy (p, bytes_data (auth_public_key), 32);
-  memcpy (p + 32, bytes_data (wrap_public_key), 32);
+  memcpy (p, bb_protocol_bytes_data (auth_public_key), 32);
+  memcpy (p + 32, bb_protocol_bytes_data (wrap_public_key), 32);
   return g_bytes_new_take (out, LOGIN_INTENT_SIZE);
 }
 
@@ -1333,7 +1336,7 @@ bb_protocol_sensitive_action_intent (const char *action, GBytes *challenge, cons
   out = g_malloc (SENSITIVE_BASE_SIZE + fields_len + 1);
   p = intent_header (out, INTENT_SENSITIVE, action_code, challenge, code, key);
   if (fields_len > 0)
-    memcpy (p, bytes_data (action_fields), fields_len);
+    memcpy (p, bb_protocol_bytes_data (action_fields), fields_len);
   return g_bytes_new_take (out, SENSITIVE_BASE_SIZE + fields_len);
 }
 
@@ -1373,7 +1376,7 @@ bb_protocol_create_invite_fields (const char *namespace_id, const char *invite_i
     return NULL;
   if (!bb_protocol_decode_lower_hex_into (invite_id, "inviteId", p + 16, 16, error))
     return NULL;
-  if (!check_size (invite_server_secret_hash, 32, "inviteServerSecretHash", error))
+  if (!bb_protocol_check_size (invite_server_secret_hash, 32, "inviteServerSecretHash", error))
     return NULL;
   if (expires_at < 0)
     {
@@ -1394,9 +1397,9 @@ bb_protocol_create_invite_fields (const char *namespace_id, const char *invite_i
                    _ ("maxAccepted: must be between 1 and %d"), BB_PROTOCOL_MAX_ACCEPTED);
       return NULL;
     }
-  memcpy (p + 32, bytes_data (invite_server_secret_hash), 32);
+  memcpy (p + 32, bb_protocol_bytes_data (invite_server_secret_hash), 32);
   p += 64;
-  put_be64 (p, (guint64)expires_at);
+  bb_protocol_put_be64 (p, (guint64)expires_at);
   p += 8;
   if (max_pending > 0)
     {
@@ -1429,7 +1432,7 @@ bb_protocol_action_fields_hash (GBytes *action_fields)
   if (action_fields != NULL)
     p = g_bytes_get_data (action_fields, &len);
   bb_crypto_sha256 (p != NULL ? p : digest, len, digest);
-  return hex_encode_raw (digest, sizeof digest);
+  return bb_protocol_hex_encode_raw (digest, sizeof digest);
 }
 
 gboolean
@@ -1438,9 +1441,9 @@ bb_protocol_check_auth_public_key (GBytes *auth_public_key, const char *field, G
   g_return_val_if_fail (auth_public_key != NULL, FALSE);
   g_return_val_if_fail (field != NULL, FALSE);
 
-  if (!check_size (auth_public_key, BB_PROTOCOL_PUBLIC_KEY_SIZE, field, error))
+  if (!bb_protocol_check_size (auth_public_key, BB_PROTOCOL_PUBLIC_KEY_SIZE, field, error))
     return FALSE;
-  if (bb_crypto_ed25519_is_small_order (bytes_data (auth_public_key)))
+  if (bb_crypto_ed25519_is_small_order (bb_protocol_bytes_data (auth_public_key)))
     {
       g_set_error (error, BB_SYNC_ERROR, BB_SYNC_ERROR_INVALID_INPUT,
                    _ ("%s: is a small-order point"), field);
@@ -1476,17 +1479,18 @@ bb_protocol_verify_signature (GBytes *auth_public_key, GBytes *message, GBytes *
   g_return_val_if_fail (signature != NULL, FALSE);
 
   if (!bb_protocol_check_auth_public_key (auth_public_key, "authPublicKey", error)
-      || !check_size (signature, BB_PROTOCOL_SIGNATURE_SIZE, "signature", error))
+      || !bb_protocol_check_size (signature, BB_PROTOCOL_SIGNATURE_SIZE, "signature", error))
     return FALSE;
-  if (bb_crypto_ed25519_is_small_order (bytes_data (signature)))
+  if (bb_crypto_ed25519_is_small_order (bb_protocol_bytes_data (signature)))
     {
       g_set_error (error, BB_SYNC_ERROR, BB_SYNC_ERROR_CRYPTO,
                    _ ("signature: R is a small-order point"));
       return FALSE;
     }
   len = g_bytes_get_size (message);
-  if (!bb_crypto_ed25519_verify (bytes_data (auth_public_key), bytes_data (message), len,
-                                 bytes_data (signature)))
+  if (!bb_crypto_ed25519_verify (bb_protocol_bytes_data (auth_public_key),
+                                 bb_protocol_bytes_data (message), len,
+                                 bb_protocol_bytes_data (signature)))
     {
       g_set_error (error, BB_SYNC_ERROR, BB_SYNC_ERROR_CRYPTO, _ ("signature: invalid signature"));
       return FALSE;
@@ -1503,10 +1507,11 @@ hmac_of_secret (GBytes *invite_secret, const char *msg, gsize msg_len, gboolean 
 {
   guint8 *out;
 
-  if (!check_size (invite_secret, BB_PROTOCOL_INVITE_SECRET_SIZE, "inviteSecret", error))
+  if (!bb_protocol_check_size (invite_secret, BB_PROTOCOL_INVITE_SECRET_SIZE, "inviteSecret",
+                               error))
     return NULL;
   out = g_malloc (32);
-  bb_crypto_hmac_sha256 (bytes_data (invite_secret), BB_PROTOCOL_INVITE_SECRET_SIZE,
+  bb_crypto_hmac_sha256 (bb_protocol_bytes_data (invite_secret), BB_PROTOCOL_INVITE_SECRET_SIZE,
                          (const guint8 *)msg, msg_len, out);
   return secret ? bb_crypto_secret_bytes_new_take (out, 32) : g_bytes_new_take (out, 32);
 }
@@ -1529,7 +1534,8 @@ bb_protocol_invite_server_secret (GBytes *invite_secret, GError **error)
 {
   g_return_val_if_fail (invite_secret != NULL, NULL);
 
-  return hmac_of_secret (invite_secret, MSG_SERVER_SECRET, STRLEN (MSG_SERVER_SECRET), TRUE, error);
+  return hmac_of_secret (invite_secret, MSG_SERVER_SECRET, BB_STRLEN (MSG_SERVER_SECRET), TRUE,
+                         error);
 }
 
 /**
@@ -1550,10 +1556,10 @@ bb_protocol_invite_server_secret_hash (GBytes *invite_server_secret, GError **er
 
   g_return_val_if_fail (invite_server_secret != NULL, NULL);
 
-  if (!check_size (invite_server_secret, 32, "inviteServerSecret", error))
+  if (!bb_protocol_check_size (invite_server_secret, 32, "inviteServerSecret", error))
     return NULL;
   out = g_malloc (32);
-  bb_crypto_sha256 (bytes_data (invite_server_secret), 32, out);
+  bb_crypto_sha256 (bb_protocol_bytes_data (invite_server_secret), 32, out);
   return g_bytes_new_take (out, 32);
 }
 
@@ -1574,7 +1580,7 @@ bb_protocol_invite_proof_key (GBytes *invite_secret, GError **error)
 {
   g_return_val_if_fail (invite_secret != NULL, NULL);
 
-  return hmac_of_secret (invite_secret, MSG_PROOF_KEY, STRLEN (MSG_PROOF_KEY), TRUE, error);
+  return hmac_of_secret (invite_secret, MSG_PROOF_KEY, BB_STRLEN (MSG_PROOF_KEY), TRUE, error);
 }
 
 /**
@@ -1606,7 +1612,7 @@ bb_protocol_invite_proof (GBytes *invite_secret, GBytes *join_request_payload, G
     return NULL;
   p = g_bytes_get_data (join_request_payload, &len);
   out = g_malloc (32);
-  bb_crypto_hmac_sha256 (bytes_data (proof_key), 32, p != NULL ? p : out, len, out);
+  bb_crypto_hmac_sha256 (bb_protocol_bytes_data (proof_key), 32, p != NULL ? p : out, len, out);
   return g_bytes_new_take (out, 32);
 }
 
@@ -1634,12 +1640,13 @@ bb_protocol_verify_invite_proof (GBytes *invite_secret, GBytes *join_request_pay
   g_return_val_if_fail (join_request_payload != NULL, FALSE);
   g_return_val_if_fail (invite_proof != NULL, FALSE);
 
-  if (!check_size (invite_proof, 32, "inviteProof", error))
+  if (!bb_protocol_check_size (invite_proof, 32, "inviteProof", error))
     return FALSE;
   expected = bb_protocol_invite_proof (invite_secret, join_request_payload, error);
   if (expected == NULL)
     return FALSE;
-  if (!bb_crypto_equal (bytes_data (expected), bytes_data (invite_proof), 32))
+  if (!bb_crypto_equal (bb_protocol_bytes_data (expected), bb_protocol_bytes_data (invite_proof),
+                        32))
     {
       g_set_error (error, BB_SYNC_ERROR, BB_SYNC_ERROR_CRYPTO,
                    _ ("inviteProof: invalid invite proof"));
@@ -1687,8 +1694,8 @@ bb_protocol_join_request_payload (const char *namespace_id, const char *invite_i
 
   out = g_malloc (JOIN_PAYLOAD_SIZE);
   p = out;
-  memcpy (p, PREFIX_JOIN_REQUEST, STRLEN (PREFIX_JOIN_REQUEST));
-  p += STRLEN (PREFIX_JOIN_REQUEST);
+  memcpy (p, PREFIX_JOIN_REQUEST, BB_STRLEN (PREFIX_JOIN_REQUEST));
+  p += BB_STRLEN (PREFIX_JOIN_REQUEST);
   *p++ = JOIN_REQUEST_FORMAT;
   if (!bb_protocol_decode_lower_hex_into (namespace_id, "namespaceId", p, 16, error)
       || !bb_protocol_decode_lower_hex_into (invite_id, "inviteId", p + 16, 16, error))
@@ -1697,19 +1704,19 @@ bb_protocol_join_request_payload (const char *namespace_id, const char *invite_i
   origin_hash = bb_protocol_server_origin_hash (server_origin, error);
   if (origin_hash == NULL)
     goto fail;
-  memcpy (p, bytes_data (origin_hash), 32);
+  memcpy (p, bb_protocol_bytes_data (origin_hash), 32);
   p += 32;
-  if (!kind_code (kind, &code, error))
+  if (!bb_protocol_kind_code (kind, &code, error))
     goto fail;
   *p++ = code;
   if (!bb_protocol_decode_lower_hex_into (key_id, "keyId", p, 32, error))
     goto fail;
   p += 32;
-  if (!check_size (auth_public_key, 32, "authPublicKey", error)
-      || !check_size (wrap_public_key, 32, "wrapPublicKey", error))
+  if (!bb_protocol_check_size (auth_public_key, 32, "authPublicKey", error)
+      || !bb_protocol_check_size (wrap_public_key, 32, "wrapPublicKey", error))
     goto fail;
-  memcpy (p, bytes_data (auth_public_key), 32);
-  memcpy (p + 32, bytes_data (wrap_public_key), 32);
+  memcpy (p, bb_protocol_bytes_data (auth_public_key), 32);
+  memcpy (p + 32, bb_protocol_bytes_data (wrap_public_key), 32);
   p += 64;
   if (expires_at < 0)
     {
@@ -1717,7 +1724,7 @@ bb_protocol_join_request_payload (const char *namespace_id, const char *invite_i
                    _ ("expiresAt: must not be negative"));
       goto fail;
     }
-  put_be64 (p, (guint64)expires_at);
+  bb_protocol_put_be64 (p, (guint64)expires_at);
   return g_bytes_new_take (out, JOIN_PAYLOAD_SIZE);
 
 fail:
@@ -1746,7 +1753,7 @@ bb_protocol_join_request_hash (GBytes *join_request_payload)
 
   p = g_bytes_get_data (join_request_payload, &len);
   bb_crypto_sha256 (p != NULL ? p : digest, len, digest);
-  return hex_encode_raw (digest, sizeof digest);
+  return bb_protocol_hex_encode_raw (digest, sizeof digest);
 }
 
 /* ------------------------------------------------------------------------------------ */
