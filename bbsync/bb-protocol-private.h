@@ -55,6 +55,10 @@ typedef struct
 gboolean bb_protocol_url_parse (const char *text, BbProtocolUrl *url, char **out_reason);
 void bb_protocol_url_clear (BbProtocolUrl *url);
 
+/* Go's validOptionalPort: @len bytes at @p are empty or ':' followed by digits only. It
+ * tells where URL.Hostname() and URL.Port() split a host. */
+gboolean bb_protocol_url_valid_optional_port (const char *p, gsize len);
+
 /* The item ID of (@collection, @key) under a map key from bb_protocol_derive_map_key(). */
 gchar *bb_protocol_item_id_with_map_key (GBytes *map_key, const char *collection,
                                          const char *key);

@@ -1945,8 +1945,8 @@ go_valid_encoded_fragment (const char *s)
   return TRUE;
 }
 
-static gboolean
-go_valid_optional_port (const char *p, gsize len)
+gboolean
+bb_protocol_url_valid_optional_port (const char *p, gsize len)
 {
   if (len == 0)
     return TRUE;
@@ -1988,7 +1988,7 @@ go_parse_host (const char *host, gsize len, char **out_reason)
   for (gsize i = 0; i < len; i++)
     if (host[i] == ':')
       colon = host + i;
-  if (colon != NULL && !go_valid_optional_port (colon, len - (gsize)(colon - host)))
+  if (colon != NULL && !bb_protocol_url_valid_optional_port (colon, len - (gsize)(colon - host)))
     {
       *out_reason = g_strdup ("invalid port after host");
       return NULL;
@@ -2306,7 +2306,7 @@ bb_protocol_canonical_origin (const char *origin, GError **error)
 
   /* Hostname() and Port(): split at the last ':' when what follows is a valid port. */
   colon = strrchr (url.host, ':');
-  if (colon != NULL && go_valid_optional_port (colon, strlen (colon)))
+  if (colon != NULL && bb_protocol_url_valid_optional_port (colon, strlen (colon)))
     {
       hostname = g_strndup (url.host, (gsize)(colon - url.host));
       port = colon + 1;
