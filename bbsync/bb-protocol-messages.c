@@ -35,6 +35,8 @@
 #include "bb-error.h"
 #include "bb-protocol.h"
 #include "bb-protocol-messages-private.h"
+#include "bb-json-private.h"
+#include "bb-message-fields-private.h"
 
 /* Limits of a body; the size limit is shared with the client, which stops reading
  * there. */
@@ -47,8 +49,8 @@
 /* ------------------------------------------------------------------------------------ */
 /* Errors                                                                               */
 
-static gboolean G_GNUC_PRINTF (4, 5)
-    field_error (GError **error, const char *prefix, const char *name, const char *format, ...)
+gboolean G_GNUC_PRINTF (4, 5) bb_msg_field_error (GError **error, const char *prefix,
+                                                  const char *name, const char *format, ...)
 {
   g_autofree char *detail = NULL;
   va_list args;
@@ -65,8 +67,8 @@ static gboolean G_GNUC_PRINTF (4, 5)
   return FALSE;
 }
 
-static char *
-field_path (const char *prefix, const char *name)
+char *
+bb_msg_field_path (const char *prefix, const char *name)
 {
   if (prefix == NULL)
     return g_strdup (name);
@@ -76,21 +78,6 @@ field_path (const char *prefix, const char *name)
 /* ------------------------------------------------------------------------------------ */
 /* Strict reader                                                                        */
 
-/* Marks of integer nodes whose JsonNode value is not their JSON value. */
-typedef enum
-{
-  MARK_NONE,
-  MARK_BIG_UNSIGNED, /* in (G_MAXINT64, G_MAXUINT64]: the node holds the bits */
-  MARK_OUT_OF_RANGE, /* beyond 64 bits: the node holds 0 */
-  MARK_NEGATIVE_ZERO /* "-0": an int64 0, but not a uint64 (as in Go) */
-} NumberMark;
-
-typedef struct
-{
-  JsonNode *root;
-  GHashTable *marks; /* JsonNode * -> NumberMark; NULL when there are none */
-} Doc;
-
 typedef struct
 {
   const char *start;
@@ -99,7 +86,7 @@ typedef struct
   guint depth;
   guint n_values;
   GString *scratch;
-  Doc *doc;
+  BbJsonDoc *doc;
   GError **error;
 } Reader;
 
@@ -123,16 +110,16 @@ skip_ws (Reader *r)
     r->p++;
 }
 
-static NumberMark
-doc_mark (const Doc *doc, JsonNode *node)
+BbJsonNumberMark
+bb_json_doc_mark (const BbJsonDoc *doc, JsonNode *node)
 {
   if (doc == NULL || doc->marks == NULL)
-    return MARK_NONE;
+    return BB_JSON_MARK_NONE;
   return GPOINTER_TO_INT (g_hash_table_lookup (doc->marks, node));
 }
 
 static void
-doc_set_mark (Doc *doc, JsonNode *node, NumberMark mark)
+doc_set_mark (BbJsonDoc *doc, JsonNode *node, BbJsonNumberMark mark)
 {
   if (doc->marks == NULL)
     doc->marks = g_hash_table_new (NULL, NULL);
@@ -321,28 +308,28 @@ read_number (Reader *r)
   else if (overflow)
     {
       json_node_init_int (node, 0);
-      doc_set_mark (r->doc, node, MARK_OUT_OF_RANGE);
+      doc_set_mark (r->doc, node, BB_JSON_MARK_OUT_OF_RANGE);
     }
   else if (negative)
     {
       if (magnitude > (guint64)G_MAXINT64 + 1)
         {
           json_node_init_int (node, 0);
-          doc_set_mark (r->doc, node, MARK_OUT_OF_RANGE);
+          doc_set_mark (r->doc, node, BB_JSON_MARK_OUT_OF_RANGE);
         }
       else
         {
           json_node_init_int (node, magnitude == (guint64)G_MAXINT64 + 1 ? G_MININT64
                                                                          : -(gint64)magnitude);
           if (magnitude == 0)
-            doc_set_mark (r->doc, node, MARK_NEGATIVE_ZERO);
+            doc_set_mark (r->doc, node, BB_JSON_MARK_NEGATIVE_ZERO);
         }
     }
   else
     {
       json_node_init_int (node, (gint64)magnitude);
       if (magnitude > (guint64)G_MAXINT64)
-        doc_set_mark (r->doc, node, MARK_BIG_UNSIGNED);
+        doc_set_mark (r->doc, node, BB_JSON_MARK_BIG_UNSIGNED);
     }
   return node;
 }
@@ -547,8 +534,8 @@ wipe_strings (JsonNode *node)
     }
 }
 
-static void
-doc_clear (Doc *doc)
+void
+bb_json_doc_clear (BbJsonDoc *doc)
 {
   if (doc->root != NULL)
     {
@@ -561,8 +548,8 @@ doc_clear (Doc *doc)
 
 /* Reads the first JSON value of @data; what follows it is ignored, as the Go client's
  * json.Decoder does (a Go server appends "\n"). The value must be an object. */
-static JsonObject *
-doc_load (Doc *doc, const char *data, gssize len, GError **error)
+JsonObject *
+bb_json_doc_load (BbJsonDoc *doc, const char *data, gssize len, GError **error)
 {
   Reader r = { 0 };
   gsize size;
@@ -591,12 +578,12 @@ doc_load (Doc *doc, const char *data, gssize len, GError **error)
 
   if (doc->root == NULL)
     {
-      doc_clear (doc);
+      bb_json_doc_clear (doc);
       return NULL;
     }
   if (!JSON_NODE_HOLDS_OBJECT (doc->root))
     {
-      doc_clear (doc);
+      bb_json_doc_clear (doc);
       g_set_error_literal (error, BB_SYNC_ERROR, BB_SYNC_ERROR_PROTOCOL,
                            _ ("body: expected a JSON object"));
       return NULL;
@@ -628,12 +615,12 @@ bb_msg_check_known_fields (const char *data, gssize len, const char *const *allo
                            const char *nested_field, const char *const *nested_allowed,
                            GError **error)
 {
-  Doc doc;
+  BbJsonDoc doc;
   JsonObject *object;
   JsonNode *nested;
   gboolean ok;
 
-  object = doc_load (&doc, data, len, error);
+  object = bb_json_doc_load (&doc, data, len, error);
   if (object == NULL)
     return FALSE;
   ok = check_member_names (object, allowed, NULL, error);
@@ -645,7 +632,7 @@ bb_msg_check_known_fields (const char *data, gssize len, const char *const *allo
         ok = check_member_names (json_node_get_object (nested), nested_allowed, nested_field,
                                  error);
     }
-  doc_clear (&doc);
+  bb_json_doc_clear (&doc);
   return ok;
 }
 
@@ -747,18 +734,8 @@ bb_msg_append_json_string (GString *out, const char *str, gssize len)
   g_string_append_c (out, '"');
 }
 
-/* Writes one JSON object into @out, or, with @out %NULL, only adds an upper bound of the
- * text's length to *@bound: a message carrying a secret is measured first, so that its
- * buffer can be sized once and never grow (see write_secret()). */
-typedef struct
-{
-  GString *out;
-  gsize *bound;
-  gboolean first;
-} Writer;
-
 static void
-w_raw (const Writer *w, const char *text)
+w_raw (const BbJsonWriter *w, const char *text)
 {
   if (w->out != NULL)
     g_string_append (w->out, text);
@@ -767,7 +744,7 @@ w_raw (const Writer *w, const char *text)
 }
 
 static void
-w_json_string (const Writer *w, const char *value)
+w_json_string (const BbJsonWriter *w, const char *value)
 {
   if (w->out != NULL)
     bb_msg_append_json_string (w->out, value, -1);
@@ -777,38 +754,38 @@ w_json_string (const Writer *w, const char *value)
 }
 
 /* Opens an object in @w, whose output (or measure) is already set. */
-static void
-w_open (Writer *w)
+void
+bb_json_writer_open (BbJsonWriter *w)
 {
   w->first = TRUE;
   w_raw (w, "{");
 }
 
-static void
-w_begin (Writer *w, GString *out)
+void
+bb_json_writer_begin (BbJsonWriter *w, GString *out)
 {
   w->out = out;
   w->bound = NULL;
-  w_open (w);
+  bb_json_writer_open (w);
 }
 
 /* Opens an object that is a member value or element inside @parent's object. */
-static void
-w_begin_nested (Writer *w, const Writer *parent)
+void
+bb_json_writer_begin_nested (BbJsonWriter *w, const BbJsonWriter *parent)
 {
   w->out = parent->out;
   w->bound = parent->bound;
-  w_open (w);
+  bb_json_writer_open (w);
 }
 
-static void
-w_end (Writer *w)
+void
+bb_json_writer_end (BbJsonWriter *w)
 {
   w_raw (w, "}");
 }
 
-static void
-w_key (Writer *w, const char *name)
+void
+bb_json_writer_key (BbJsonWriter *w, const char *name)
 {
   if (!w->first)
     w_raw (w, ",");
@@ -819,79 +796,79 @@ w_key (Writer *w, const char *name)
 }
 
 /* A Go string field: NULL writes "" (Go's zero value). */
-static void
-w_str (Writer *w, const char *name, const char *value)
+void
+bb_json_write_string (BbJsonWriter *w, const char *name, const char *value)
 {
-  w_key (w, name);
+  bb_json_writer_key (w, name);
   w_json_string (w, value);
 }
 
 /* A Go string field with omitempty. */
-static void
-w_str_omitempty (Writer *w, const char *name, const char *value)
+void
+bb_json_write_string_omitempty (BbJsonWriter *w, const char *name, const char *value)
 {
   if (value != NULL && *value != '\0')
-    w_str (w, name, value);
+    bb_json_write_string (w, name, value);
 }
 
 /* A Go *string field: NULL writes null. */
-static void
-w_str_nullable (Writer *w, const char *name, const char *value)
+void
+bb_json_write_string_nullable (BbJsonWriter *w, const char *name, const char *value)
 {
-  w_key (w, name);
+  bb_json_writer_key (w, name);
   if (value == NULL)
     w_raw (w, "null");
   else
     w_json_string (w, value);
 }
 
-static void
-w_int (Writer *w, const char *name, gint64 value)
+void
+bb_json_write_int (BbJsonWriter *w, const char *name, gint64 value)
 {
   char text[24];
 
   g_snprintf (text, sizeof text, "%" G_GINT64_FORMAT, value);
-  w_key (w, name);
+  bb_json_writer_key (w, name);
   w_raw (w, text);
 }
 
-static void
-w_uint (Writer *w, const char *name, guint64 value)
+void
+bb_json_write_uint (BbJsonWriter *w, const char *name, guint64 value)
 {
   char text[24];
 
   g_snprintf (text, sizeof text, "%" G_GUINT64_FORMAT, value);
-  w_key (w, name);
+  bb_json_writer_key (w, name);
   w_raw (w, text);
 }
 
-static void
-w_bool (Writer *w, const char *name, gboolean value)
+void
+bb_json_write_bool (BbJsonWriter *w, const char *name, gboolean value)
 {
-  w_key (w, name);
+  bb_json_writer_key (w, name);
   w_raw (w, value ? "true" : "false");
 }
 
 /* A Go time.Time field: NULL writes Go's zero time. */
-static void
-w_time (Writer *w, const char *name, GDateTime *value)
+void
+bb_json_write_time (BbJsonWriter *w, const char *name, GDateTime *value)
 {
   g_autofree char *text = bb_msg_format_time (value);
-  w_key (w, name);
+  bb_json_writer_key (w, name);
   w_json_string (w, text);
 }
 
 /* A Go *time.Time field: NULL writes null. */
-static void
-w_time_nullable (Writer *w, const char *name, GDateTime *value)
+void
+bb_json_write_time_nullable (BbJsonWriter *w, const char *name, GDateTime *value)
 {
   if (value == NULL)
     {
-      w_key (w, name);
+      bb_json_writer_key (w, name);
       w_raw (w, "null");
     }
   else
-    w_time (w, name, value);
+    bb_json_write_time (w, name, value);
 }
 
 /* Writes a message that carries a secret (a bearer token, an invite server secret).
@@ -899,12 +876,12 @@ w_time_nullable (Writer *w, const char *name, GDateTime *value)
  * secret already written with it, unwiped. So the message is measured first and written
  * into a buffer of that size, which never grows; the caller wipes the result before
  * freeing it. */
-static char *
-write_secret (void (*write) (Writer *w, gconstpointer msg), gconstpointer msg)
+char *
+bb_json_write_secret (void (*write) (BbJsonWriter *w, gconstpointer msg), gconstpointer msg)
 {
   gsize bound = 0;
-  Writer measure = { NULL, &bound, TRUE };
-  Writer w = { NULL, NULL, TRUE };
+  BbJsonWriter measure = { NULL, &bound, TRUE };
+  BbJsonWriter w = { NULL, NULL, TRUE };
   gsize allocated;
 
   write (&measure, msg);
@@ -1094,7 +1071,7 @@ missing (JsonNode *node, const char *prefix, const char *name, GError **error)
 {
   if (node != NULL)
     return FALSE;
-  field_error (error, prefix, name, "%s", _ ("missing"));
+  bb_msg_field_error (error, prefix, name, "%s", _ ("missing"));
   return TRUE;
 }
 
@@ -1104,37 +1081,40 @@ node_is_string (JsonNode *node)
   return JSON_NODE_HOLDS_VALUE (node) && json_node_get_value_type (node) == G_TYPE_STRING;
 }
 
-static gboolean
-req_string (JsonObject *obj, const char *prefix, const char *name, char **out, GError **error)
+gboolean
+bb_msg_req_string (JsonObject *obj, const char *prefix, const char *name, char **out,
+                   GError **error)
 {
   JsonNode *node = member (obj, name);
 
   if (missing (node, prefix, name, error))
     return FALSE;
   if (!node_is_string (node))
-    return field_error (error, prefix, name, "%s", _ ("expected a string"));
+    return bb_msg_field_error (error, prefix, name, "%s", _ ("expected a string"));
   *out = g_strdup (json_node_get_string (node));
   return TRUE;
 }
 
 /* omitempty: absent, null and "" read as NULL. */
-static gboolean
-opt_string (JsonObject *obj, const char *prefix, const char *name, char **out, GError **error)
+gboolean
+bb_msg_opt_string (JsonObject *obj, const char *prefix, const char *name, char **out,
+                   GError **error)
 {
   JsonNode *node = member (obj, name);
 
   if (node == NULL || JSON_NODE_HOLDS_NULL (node))
     return TRUE;
   if (!node_is_string (node))
-    return field_error (error, prefix, name, "%s", _ ("expected a string"));
+    return bb_msg_field_error (error, prefix, name, "%s", _ ("expected a string"));
   if (*json_node_get_string (node) != '\0')
     *out = g_strdup (json_node_get_string (node));
   return TRUE;
 }
 
 /* A Go *string: the key is present, the value null or a string. */
-static gboolean
-nullable_string (JsonObject *obj, const char *prefix, const char *name, char **out, GError **error)
+gboolean
+bb_msg_nullable_string (JsonObject *obj, const char *prefix, const char *name, char **out,
+                        GError **error)
 {
   JsonNode *node = member (obj, name);
 
@@ -1143,84 +1123,87 @@ nullable_string (JsonObject *obj, const char *prefix, const char *name, char **o
   if (JSON_NODE_HOLDS_NULL (node))
     return TRUE;
   if (!node_is_string (node))
-    return field_error (error, prefix, name, "%s", _ ("expected a string or null"));
+    return bb_msg_field_error (error, prefix, name, "%s", _ ("expected a string or null"));
   *out = g_strdup (json_node_get_string (node));
   return TRUE;
 }
 
-static gboolean
-check_lower_hex (const char *text, gsize size, const char *prefix, const char *name, GError **error)
+gboolean
+bb_msg_check_lower_hex (const char *text, gsize size, const char *prefix, const char *name,
+                        GError **error)
 {
-  g_autofree char *path = field_path (prefix, name);
+  g_autofree char *path = bb_msg_field_path (prefix, name);
 
   if (bb_protocol_validate_lower_hex (text, size, path, NULL))
     return TRUE;
-  return field_error (error, prefix, name, _ ("expected lower-case hex of %u bytes"), (guint)size);
+  return bb_msg_field_error (error, prefix, name, _ ("expected lower-case hex of %u bytes"),
+                             (guint)size);
 }
 
-static gboolean
-req_lower_hex (JsonObject *obj, const char *prefix, const char *name, gsize size, char **out,
-               GError **error)
+gboolean
+bb_msg_req_lower_hex (JsonObject *obj, const char *prefix, const char *name, gsize size, char **out,
+                      GError **error)
 {
-  if (!req_string (obj, prefix, name, out, error))
+  if (!bb_msg_req_string (obj, prefix, name, out, error))
     return FALSE;
-  return check_lower_hex (*out, size, prefix, name, error);
+  return bb_msg_check_lower_hex (*out, size, prefix, name, error);
 }
 
 /* Hex of any case (intentSignature, spec §2.1). */
-static gboolean
-req_hex (JsonObject *obj, const char *prefix, const char *name, gsize size, char **out,
-         GError **error)
+gboolean
+bb_msg_req_hex (JsonObject *obj, const char *prefix, const char *name, gsize size, char **out,
+                GError **error)
 {
-  g_autofree char *path = field_path (prefix, name);
+  g_autofree char *path = bb_msg_field_path (prefix, name);
   g_autoptr (GBytes) bytes = NULL;
 
-  if (!req_string (obj, prefix, name, out, error))
+  if (!bb_msg_req_string (obj, prefix, name, out, error))
     return FALSE;
   bytes = bb_protocol_hex_decode (*out, size, path, NULL);
   if (bytes == NULL)
-    return field_error (error, prefix, name, _ ("expected hex of %u bytes"), (guint)size);
+    return bb_msg_field_error (error, prefix, name, _ ("expected hex of %u bytes"), (guint)size);
   return TRUE;
 }
 
-static gboolean
-check_base64 (const char *text, gssize size, const char *prefix, const char *name, GError **error)
+gboolean
+bb_msg_check_base64 (const char *text, gssize size, const char *prefix, const char *name,
+                     GError **error)
 {
-  g_autofree char *path = field_path (prefix, name);
+  g_autofree char *path = bb_msg_field_path (prefix, name);
   g_autoptr (GBytes) bytes = bb_protocol_base64_decode (text, size, path, NULL);
 
   if (bytes != NULL)
     return TRUE;
   if (size < 0)
-    return field_error (error, prefix, name, "%s", _ ("expected canonical base64"));
-  return field_error (error, prefix, name, _ ("expected canonical base64 of %u bytes"),
-                      (guint)size);
+    return bb_msg_field_error (error, prefix, name, "%s", _ ("expected canonical base64"));
+  return bb_msg_field_error (error, prefix, name, _ ("expected canonical base64 of %u bytes"),
+                             (guint)size);
 }
 
 /* Standard padded base64, canonical; @size is the decoded size or -1 for any. */
-static gboolean
-req_base64 (JsonObject *obj, const char *prefix, const char *name, gssize size, char **out,
-            GError **error)
+gboolean
+bb_msg_req_base64 (JsonObject *obj, const char *prefix, const char *name, gssize size, char **out,
+                   GError **error)
 {
-  if (!req_string (obj, prefix, name, out, error))
+  if (!bb_msg_req_string (obj, prefix, name, out, error))
     return FALSE;
-  return check_base64 (*out, size, prefix, name, error);
+  return bb_msg_check_base64 (*out, size, prefix, name, error);
 }
 
 /* Unpadded base64url of exactly @size bytes; the decoded copy may be a secret. */
-static gboolean
-req_base64url (JsonObject *obj, const char *prefix, const char *name, gsize size, char **out,
-               GError **error)
+gboolean
+bb_msg_req_base64url (JsonObject *obj, const char *prefix, const char *name, gsize size, char **out,
+                      GError **error)
 {
-  g_autofree char *path = field_path (prefix, name);
+  g_autofree char *path = bb_msg_field_path (prefix, name);
   GBytes *bytes;
 
-  if (!req_string (obj, prefix, name, out, error))
+  if (!bb_msg_req_string (obj, prefix, name, out, error))
     return FALSE;
   bytes = bb_protocol_base64url_decode (*out, size, path, NULL);
   if (bytes == NULL)
-    return field_error (error, prefix, name, _ ("expected unpadded base64url of %u bytes"),
-                        (guint)size);
+    return bb_msg_field_error (error, prefix, name, _ ("expected unpadded base64url of %u bytes"),
+                               (guint)size);
   {
     gsize n;
     gconstpointer data = g_bytes_get_data (bytes, &n);
@@ -1231,65 +1214,65 @@ req_base64url (JsonObject *obj, const char *prefix, const char *name, gsize size
 }
 
 /* The integer in @node, exactly; @is_unsigned selects the uint64 range. */
-static gboolean
-node_integer (const Doc *doc, JsonNode *node, gboolean is_unsigned, const char *prefix,
-              const char *name, gint64 *out, GError **error)
+gboolean
+bb_msg_node_integer (const BbJsonDoc *doc, JsonNode *node, gboolean is_unsigned, const char *prefix,
+                     const char *name, gint64 *out, GError **error)
 {
-  NumberMark mark;
+  BbJsonNumberMark mark;
 
   if (!JSON_NODE_HOLDS_VALUE (node) || json_node_get_value_type (node) != G_TYPE_INT64)
-    return field_error (error, prefix, name, "%s",
-                        is_unsigned ? _ ("expected a non-negative integer")
-                                    : _ ("expected an integer"));
-  mark = doc_mark (doc, node);
-  if (mark == MARK_OUT_OF_RANGE)
-    return field_error (error, prefix, name, "%s", _ ("integer out of range"));
-  if (is_unsigned && mark == MARK_NEGATIVE_ZERO)
-    return field_error (error, prefix, name, "%s", _ ("expected a non-negative integer"));
+    return bb_msg_field_error (error, prefix, name, "%s",
+                               is_unsigned ? _ ("expected a non-negative integer")
+                                           : _ ("expected an integer"));
+  mark = bb_json_doc_mark (doc, node);
+  if (mark == BB_JSON_MARK_OUT_OF_RANGE)
+    return bb_msg_field_error (error, prefix, name, "%s", _ ("integer out of range"));
+  if (is_unsigned && mark == BB_JSON_MARK_NEGATIVE_ZERO)
+    return bb_msg_field_error (error, prefix, name, "%s", _ ("expected a non-negative integer"));
   *out = json_node_get_int (node);
-  if (is_unsigned && *out < 0 && mark != MARK_BIG_UNSIGNED)
-    return field_error (error, prefix, name, "%s", _ ("expected a non-negative integer"));
-  if (!is_unsigned && mark == MARK_BIG_UNSIGNED)
-    return field_error (error, prefix, name, "%s", _ ("integer out of range"));
+  if (is_unsigned && *out < 0 && mark != BB_JSON_MARK_BIG_UNSIGNED)
+    return bb_msg_field_error (error, prefix, name, "%s", _ ("expected a non-negative integer"));
+  if (!is_unsigned && mark == BB_JSON_MARK_BIG_UNSIGNED)
+    return bb_msg_field_error (error, prefix, name, "%s", _ ("integer out of range"));
   return TRUE;
 }
 
-static gboolean
-req_int64 (const Doc *doc, JsonObject *obj, const char *prefix, const char *name, gint64 *out,
-           GError **error)
+gboolean
+bb_msg_req_int64 (const BbJsonDoc *doc, JsonObject *obj, const char *prefix, const char *name,
+                  gint64 *out, GError **error)
 {
   JsonNode *node = member (obj, name);
 
   if (missing (node, prefix, name, error))
     return FALSE;
-  return node_integer (doc, node, FALSE, prefix, name, out, error);
+  return bb_msg_node_integer (doc, node, FALSE, prefix, name, out, error);
 }
 
-static gboolean
-opt_int64 (const Doc *doc, JsonObject *obj, const char *prefix, const char *name, gboolean *has,
-           gint64 *out, GError **error)
+gboolean
+bb_msg_opt_int64 (const BbJsonDoc *doc, JsonObject *obj, const char *prefix, const char *name,
+                  gboolean *has, gint64 *out, GError **error)
 {
   JsonNode *node = member (obj, name);
 
   *has = FALSE;
   if (node == NULL)
     return TRUE;
-  if (!node_integer (doc, node, FALSE, prefix, name, out, error))
+  if (!bb_msg_node_integer (doc, node, FALSE, prefix, name, out, error))
     return FALSE;
   *has = TRUE;
   return TRUE;
 }
 
-static gboolean
-req_uint64 (const Doc *doc, JsonObject *obj, const char *prefix, const char *name, guint64 *out,
-            GError **error)
+gboolean
+bb_msg_req_uint64 (const BbJsonDoc *doc, JsonObject *obj, const char *prefix, const char *name,
+                   guint64 *out, GError **error)
 {
   JsonNode *node = member (obj, name);
   gint64 v;
 
   if (missing (node, prefix, name, error))
     return FALSE;
-  if (!node_integer (doc, node, TRUE, prefix, name, &v, error))
+  if (!bb_msg_node_integer (doc, node, TRUE, prefix, name, &v, error))
     return FALSE;
   *out = (guint64)v;
   return TRUE;
@@ -1299,13 +1282,14 @@ static gboolean
 node_bool (JsonNode *node, const char *prefix, const char *name, gboolean *out, GError **error)
 {
   if (!JSON_NODE_HOLDS_VALUE (node) || json_node_get_value_type (node) != G_TYPE_BOOLEAN)
-    return field_error (error, prefix, name, "%s", _ ("expected a boolean"));
+    return bb_msg_field_error (error, prefix, name, "%s", _ ("expected a boolean"));
   *out = json_node_get_boolean (node);
   return TRUE;
 }
 
-static gboolean
-req_bool (JsonObject *obj, const char *prefix, const char *name, gboolean *out, GError **error)
+gboolean
+bb_msg_req_bool (JsonObject *obj, const char *prefix, const char *name, gboolean *out,
+                 GError **error)
 {
   JsonNode *node = member (obj, name);
 
@@ -1315,8 +1299,9 @@ req_bool (JsonObject *obj, const char *prefix, const char *name, gboolean *out, 
 }
 
 /* Absent or null reads as FALSE. */
-static gboolean
-opt_bool (JsonObject *obj, const char *prefix, const char *name, gboolean *out, GError **error)
+gboolean
+bb_msg_opt_bool (JsonObject *obj, const char *prefix, const char *name, gboolean *out,
+                 GError **error)
 {
   JsonNode *node = member (obj, name);
 
@@ -1332,14 +1317,15 @@ node_time (JsonNode *node, const char *prefix, const char *name, GDateTime **out
   g_autofree char *path = NULL;
 
   if (!node_is_string (node))
-    return field_error (error, prefix, name, "%s", _ ("expected an RFC 3339 timestamp"));
-  path = field_path (prefix, name);
+    return bb_msg_field_error (error, prefix, name, "%s", _ ("expected an RFC 3339 timestamp"));
+  path = bb_msg_field_path (prefix, name);
   *out = bb_msg_parse_time (json_node_get_string (node), path, error);
   return *out != NULL;
 }
 
-static gboolean
-req_time (JsonObject *obj, const char *prefix, const char *name, GDateTime **out, GError **error)
+gboolean
+bb_msg_req_time (JsonObject *obj, const char *prefix, const char *name, GDateTime **out,
+                 GError **error)
 {
   JsonNode *node = member (obj, name);
 
@@ -1348,9 +1334,9 @@ req_time (JsonObject *obj, const char *prefix, const char *name, GDateTime **out
   return node_time (node, prefix, name, out, error);
 }
 
-static gboolean
-nullable_time (JsonObject *obj, const char *prefix, const char *name, GDateTime **out,
-               GError **error)
+gboolean
+bb_msg_nullable_time (JsonObject *obj, const char *prefix, const char *name, GDateTime **out,
+                      GError **error)
 {
   JsonNode *node = member (obj, name);
 
@@ -1361,21 +1347,22 @@ nullable_time (JsonObject *obj, const char *prefix, const char *name, GDateTime 
   return node_time (node, prefix, name, out, error);
 }
 
-static JsonObject *
-req_object (JsonObject *obj, const char *prefix, const char *name, GError **error)
+JsonObject *
+bb_msg_req_object (JsonObject *obj, const char *prefix, const char *name, GError **error)
 {
   JsonNode *node = member (obj, name);
 
   if (missing (node, prefix, name, error))
     return NULL;
   if (!JSON_NODE_HOLDS_OBJECT (node))
-    return field_error (error, prefix, name, "%s", _ ("expected an object")), NULL;
+    return bb_msg_field_error (error, prefix, name, "%s", _ ("expected an object")), NULL;
   return json_node_get_object (node);
 }
 
 /* A list: absent or null reads as empty (*out = NULL). */
-static gboolean
-opt_array (JsonObject *obj, const char *prefix, const char *name, JsonArray **out, GError **error)
+gboolean
+bb_msg_opt_array (JsonObject *obj, const char *prefix, const char *name, JsonArray **out,
+                  GError **error)
 {
   JsonNode *node = member (obj, name);
 
@@ -1383,14 +1370,15 @@ opt_array (JsonObject *obj, const char *prefix, const char *name, JsonArray **ou
   if (node == NULL || JSON_NODE_HOLDS_NULL (node))
     return TRUE;
   if (!JSON_NODE_HOLDS_ARRAY (node))
-    return field_error (error, prefix, name, "%s", _ ("expected an array"));
+    return bb_msg_field_error (error, prefix, name, "%s", _ ("expected an array"));
   *out = json_node_get_array (node);
   return TRUE;
 }
 
 /* A map: absent or null reads as empty (*out = NULL). */
-static gboolean
-opt_map (JsonObject *obj, const char *prefix, const char *name, JsonObject **out, GError **error)
+gboolean
+bb_msg_opt_map (JsonObject *obj, const char *prefix, const char *name, JsonObject **out,
+                GError **error)
 {
   JsonNode *node = member (obj, name);
 
@@ -1398,34 +1386,34 @@ opt_map (JsonObject *obj, const char *prefix, const char *name, JsonObject **out
   if (node == NULL || JSON_NODE_HOLDS_NULL (node))
     return TRUE;
   if (!JSON_NODE_HOLDS_OBJECT (node))
-    return field_error (error, prefix, name, "%s", _ ("expected an object"));
+    return bb_msg_field_error (error, prefix, name, "%s", _ ("expected an object"));
   *out = json_node_get_object (node);
   return TRUE;
 }
 
 /* The element @i of a list as an object, with its path in *path. */
-static JsonObject *
-array_object (JsonArray *array, guint i, const char *prefix, const char *name, char **path,
-              GError **error)
+JsonObject *
+bb_msg_array_object (JsonArray *array, guint i, const char *prefix, const char *name, char **path,
+                     GError **error)
 {
   JsonNode *node = json_array_get_element (array, i);
-  g_autofree char *base = field_path (prefix, name);
+  g_autofree char *base = bb_msg_field_path (prefix, name);
 
   *path = g_strdup_printf ("%s[%u]", base, i);
   if (!JSON_NODE_HOLDS_OBJECT (node))
-    return field_error (error, *path, NULL, "%s", _ ("expected an object")), NULL;
+    return bb_msg_field_error (error, *path, NULL, "%s", _ ("expected an object")), NULL;
   return json_node_get_object (node);
 }
 
-static GHashTable *
-new_uint64_map (void)
+GHashTable *
+bb_msg_new_uint64_map (void)
 {
   return g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
 }
 
 /* Map keys in byte order, as Go writes them. */
-static GList *
-sorted_keys (GHashTable *table)
+GList *
+bb_msg_sorted_keys (GHashTable *table)
 {
   if (table == NULL)
     return NULL;
@@ -1435,30 +1423,9 @@ sorted_keys (GHashTable *table)
 /* ------------------------------------------------------------------------------------ */
 /* Message plumbing                                                                     */
 
-/* Every parse starts from a zeroed struct and leaves it cleared on failure. */
-#define DEFINE_PARSE(T, t)                                                                         \
-  gboolean t##_parse (T *msg, const char *data, gssize len, GError **error)                        \
-  {                                                                                                \
-    Doc doc;                                                                                       \
-    JsonObject *root;                                                                              \
-    gboolean ok;                                                                                   \
-                                                                                                   \
-    g_return_val_if_fail (msg != NULL, FALSE);                                                     \
-    g_return_val_if_fail (data != NULL || len == 0, FALSE);                                        \
-    memset (msg, 0, sizeof *msg);                                                                  \
-    root = doc_load (&doc, data != NULL ? data : "", len, error);                                  \
-    if (root == NULL)                                                                              \
-      return FALSE;                                                                                \
-    ok = t##_read (&doc, root, msg, error);                                                        \
-    doc_clear (&doc);                                                                              \
-    if (!ok)                                                                                       \
-      t##_clear (msg);                                                                             \
-    return ok;                                                                                     \
-  }
-
 /* Frees a string that may hold a secret (token, invite server secret). */
-static void
-free_secret (char **text)
+void
+bb_msg_free_secret (char **text)
 {
   if (*text != NULL)
     {
@@ -1467,8 +1434,8 @@ free_secret (char **text)
     }
 }
 
-static char *
-writer_finish (GString *out)
+char *
+bb_msg_writer_finish (GString *out)
 {
   return g_string_free (out, FALSE);
 }
@@ -1486,20 +1453,20 @@ char *
 bb_msg_error_to_json (const BbMsgError *msg)
 {
   GString *out = g_string_new (NULL);
-  Writer w;
+  BbJsonWriter w;
 
-  w_begin (&w, out);
-  w_str (&w, "error", msg->error);
-  w_end (&w);
-  return writer_finish (out);
+  bb_json_writer_begin (&w, out);
+  bb_json_write_string (&w, "error", msg->error);
+  bb_json_writer_end (&w);
+  return bb_msg_writer_finish (out);
 }
 
 static gboolean
-bb_msg_error_read (const Doc *doc, JsonObject *o, BbMsgError *msg, GError **error)
+bb_msg_error_read (const BbJsonDoc *doc, JsonObject *o, BbMsgError *msg, GError **error)
 {
-  return req_string (o, NULL, "error", &msg->error, error);
+  return bb_msg_req_string (o, NULL, "error", &msg->error, error);
 }
-DEFINE_PARSE (BbMsgError, bb_msg_error)
+BB_MSG_DEFINE_PARSE (BbMsgError, bb_msg_error)
 
 /* ------------------------------------------------------------------------------------ */
 /* §6.1 challenge                                                                       */
@@ -1518,32 +1485,32 @@ char *
 bb_msg_challenge_request_to_json (const BbMsgChallengeRequest *msg)
 {
   GString *out = g_string_new (NULL);
-  Writer w;
+  BbJsonWriter w;
 
-  w_begin (&w, out);
-  w_str (&w, "purpose", msg->purpose);
-  w_str (&w, "kind", msg->kind);
-  w_str_omitempty (&w, "action", msg->action);
-  w_str_omitempty (&w, "actionFieldsHash", msg->action_fields_hash);
-  w_end (&w);
-  return writer_finish (out);
+  bb_json_writer_begin (&w, out);
+  bb_json_write_string (&w, "purpose", msg->purpose);
+  bb_json_write_string (&w, "kind", msg->kind);
+  bb_json_write_string_omitempty (&w, "action", msg->action);
+  bb_json_write_string_omitempty (&w, "actionFieldsHash", msg->action_fields_hash);
+  bb_json_writer_end (&w);
+  return bb_msg_writer_finish (out);
 }
 
 static gboolean
-bb_msg_challenge_request_read (const Doc *doc, JsonObject *o, BbMsgChallengeRequest *msg,
+bb_msg_challenge_request_read (const BbJsonDoc *doc, JsonObject *o, BbMsgChallengeRequest *msg,
                                GError **error)
 {
-  if (!req_string (o, NULL, "purpose", &msg->purpose, error)
-      || !req_string (o, NULL, "kind", &msg->kind, error)
-      || !opt_string (o, NULL, "action", &msg->action, error)
-      || !opt_string (o, NULL, "actionFieldsHash", &msg->action_fields_hash, error))
+  if (!bb_msg_req_string (o, NULL, "purpose", &msg->purpose, error)
+      || !bb_msg_req_string (o, NULL, "kind", &msg->kind, error)
+      || !bb_msg_opt_string (o, NULL, "action", &msg->action, error)
+      || !bb_msg_opt_string (o, NULL, "actionFieldsHash", &msg->action_fields_hash, error))
     return FALSE;
   if (msg->action_fields_hash != NULL
-      && !check_lower_hex (msg->action_fields_hash, 32, NULL, "actionFieldsHash", error))
+      && !bb_msg_check_lower_hex (msg->action_fields_hash, 32, NULL, "actionFieldsHash", error))
     return FALSE;
   return TRUE;
 }
-DEFINE_PARSE (BbMsgChallengeRequest, bb_msg_challenge_request)
+BB_MSG_DEFINE_PARSE (BbMsgChallengeRequest, bb_msg_challenge_request)
 
 void
 bb_msg_challenge_response_clear (BbMsgChallengeResponse *msg)
@@ -1558,32 +1525,33 @@ char *
 bb_msg_challenge_response_to_json (const BbMsgChallengeResponse *msg)
 {
   GString *out = g_string_new (NULL);
-  Writer w, sc;
+  BbJsonWriter w, sc;
 
-  w_begin (&w, out);
-  w_str (&w, "challenge", msg->challenge);
-  w_time (&w, "expiresAt", msg->expires_at);
-  w_key (&w, "spamControl");
-  w_begin (&sc, out);
-  w_str (&sc, "kind", msg->spam_control_kind);
-  w_end (&sc);
-  w_end (&w);
-  return writer_finish (out);
+  bb_json_writer_begin (&w, out);
+  bb_json_write_string (&w, "challenge", msg->challenge);
+  bb_json_write_time (&w, "expiresAt", msg->expires_at);
+  bb_json_writer_key (&w, "spamControl");
+  bb_json_writer_begin (&sc, out);
+  bb_json_write_string (&sc, "kind", msg->spam_control_kind);
+  bb_json_writer_end (&sc);
+  bb_json_writer_end (&w);
+  return bb_msg_writer_finish (out);
 }
 
 static gboolean
-bb_msg_challenge_response_read (const Doc *doc, JsonObject *o, BbMsgChallengeResponse *msg,
+bb_msg_challenge_response_read (const BbJsonDoc *doc, JsonObject *o, BbMsgChallengeResponse *msg,
                                 GError **error)
 {
   JsonObject *sc;
 
-  if (!req_base64 (o, NULL, "challenge", BB_PROTOCOL_CHALLENGE_SIZE, &msg->challenge, error)
-      || !req_time (o, NULL, "expiresAt", &msg->expires_at, error))
+  if (!bb_msg_req_base64 (o, NULL, "challenge", BB_PROTOCOL_CHALLENGE_SIZE, &msg->challenge, error)
+      || !bb_msg_req_time (o, NULL, "expiresAt", &msg->expires_at, error))
     return FALSE;
-  sc = req_object (o, NULL, "spamControl", error);
-  return sc != NULL && req_string (sc, "spamControl", "kind", &msg->spam_control_kind, error);
+  sc = bb_msg_req_object (o, NULL, "spamControl", error);
+  return sc != NULL
+         && bb_msg_req_string (sc, "spamControl", "kind", &msg->spam_control_kind, error);
 }
-DEFINE_PARSE (BbMsgChallengeResponse, bb_msg_challenge_response)
+BB_MSG_DEFINE_PARSE (BbMsgChallengeResponse, bb_msg_challenge_response)
 
 /* ------------------------------------------------------------------------------------ */
 /* §6.2 login                                                                           */
@@ -1605,81 +1573,84 @@ char *
 bb_msg_login_request_to_json (const BbMsgLoginRequest *msg)
 {
   GString *out = g_string_new (NULL);
-  Writer w;
+  BbJsonWriter w;
 
-  w_begin (&w, out);
-  w_str (&w, "kind", msg->kind);
-  w_str (&w, "keyId", msg->key_id);
-  w_str (&w, "authPublicKey", msg->auth_public_key);
-  w_str (&w, "wrapPublicKey", msg->wrap_public_key);
-  w_str (&w, "challenge", msg->challenge);
-  w_str (&w, "intentSignature", msg->intent_signature);
-  w_str_omitempty (&w, "attestation", msg->attestation);
-  w_end (&w);
-  return writer_finish (out);
+  bb_json_writer_begin (&w, out);
+  bb_json_write_string (&w, "kind", msg->kind);
+  bb_json_write_string (&w, "keyId", msg->key_id);
+  bb_json_write_string (&w, "authPublicKey", msg->auth_public_key);
+  bb_json_write_string (&w, "wrapPublicKey", msg->wrap_public_key);
+  bb_json_write_string (&w, "challenge", msg->challenge);
+  bb_json_write_string (&w, "intentSignature", msg->intent_signature);
+  bb_json_write_string_omitempty (&w, "attestation", msg->attestation);
+  bb_json_writer_end (&w);
+  return bb_msg_writer_finish (out);
 }
 
 static gboolean
-bb_msg_login_request_read (const Doc *doc, JsonObject *o, BbMsgLoginRequest *msg, GError **error)
+bb_msg_login_request_read (const BbJsonDoc *doc, JsonObject *o, BbMsgLoginRequest *msg,
+                           GError **error)
 {
-  if (!req_string (o, NULL, "kind", &msg->kind, error)
-      || !req_lower_hex (o, NULL, "keyId", BB_PROTOCOL_KEY_ID_SIZE, &msg->key_id, error)
-      || !req_lower_hex (o, NULL, "authPublicKey", BB_PROTOCOL_PUBLIC_KEY_SIZE,
-                         &msg->auth_public_key, error)
-      || !req_lower_hex (o, NULL, "wrapPublicKey", BB_PROTOCOL_PUBLIC_KEY_SIZE,
-                         &msg->wrap_public_key, error)
-      || !req_base64 (o, NULL, "challenge", BB_PROTOCOL_CHALLENGE_SIZE, &msg->challenge, error)
-      || !req_hex (o, NULL, "intentSignature", BB_PROTOCOL_SIGNATURE_SIZE, &msg->intent_signature,
-                   error)
-      || !opt_string (o, NULL, "attestation", &msg->attestation, error))
+  if (!bb_msg_req_string (o, NULL, "kind", &msg->kind, error)
+      || !bb_msg_req_lower_hex (o, NULL, "keyId", BB_PROTOCOL_KEY_ID_SIZE, &msg->key_id, error)
+      || !bb_msg_req_lower_hex (o, NULL, "authPublicKey", BB_PROTOCOL_PUBLIC_KEY_SIZE,
+                                &msg->auth_public_key, error)
+      || !bb_msg_req_lower_hex (o, NULL, "wrapPublicKey", BB_PROTOCOL_PUBLIC_KEY_SIZE,
+                                &msg->wrap_public_key, error)
+      || !bb_msg_req_base64 (o, NULL, "challenge", BB_PROTOCOL_CHALLENGE_SIZE, &msg->challenge,
+                             error)
+      || !bb_msg_req_hex (o, NULL, "intentSignature", BB_PROTOCOL_SIGNATURE_SIZE,
+                          &msg->intent_signature, error)
+      || !bb_msg_opt_string (o, NULL, "attestation", &msg->attestation, error))
     return FALSE;
   return msg->attestation == NULL
-         || check_base64 (msg->attestation, -1, NULL, "attestation", error);
+         || bb_msg_check_base64 (msg->attestation, -1, NULL, "attestation", error);
 }
-DEFINE_PARSE (BbMsgLoginRequest, bb_msg_login_request)
+BB_MSG_DEFINE_PARSE (BbMsgLoginRequest, bb_msg_login_request)
 
 void
 bb_msg_login_response_clear (BbMsgLoginResponse *msg)
 {
   g_free (msg->kind);
-  free_secret (&msg->access_token);
+  bb_msg_free_secret (&msg->access_token);
   g_clear_pointer (&msg->expires_at, g_date_time_unref);
   g_free (msg->default_namespace_id);
   memset (msg, 0, sizeof *msg);
 }
 
 static void
-write_login_response (Writer *w, gconstpointer data)
+write_login_response (BbJsonWriter *w, gconstpointer data)
 {
   const BbMsgLoginResponse *msg = data;
 
-  w_open (w);
-  w_str (w, "kind", msg->kind);
-  w_str (w, "accessToken", msg->access_token);
-  w_time (w, "expiresAt", msg->expires_at);
-  w_str_nullable (w, "defaultNamespaceId", msg->default_namespace_id);
-  w_end (w);
+  bb_json_writer_open (w);
+  bb_json_write_string (w, "kind", msg->kind);
+  bb_json_write_string (w, "accessToken", msg->access_token);
+  bb_json_write_time (w, "expiresAt", msg->expires_at);
+  bb_json_write_string_nullable (w, "defaultNamespaceId", msg->default_namespace_id);
+  bb_json_writer_end (w);
 }
 
 char *
 bb_msg_login_response_to_json (const BbMsgLoginResponse *msg)
 {
-  return write_secret (write_login_response, msg);
+  return bb_json_write_secret (write_login_response, msg);
 }
 
 static gboolean
-bb_msg_login_response_read (const Doc *doc, JsonObject *o, BbMsgLoginResponse *msg, GError **error)
+bb_msg_login_response_read (const BbJsonDoc *doc, JsonObject *o, BbMsgLoginResponse *msg,
+                            GError **error)
 {
-  if (!req_string (o, NULL, "kind", &msg->kind, error)
-      || !req_string (o, NULL, "accessToken", &msg->access_token, error)
-      || !req_time (o, NULL, "expiresAt", &msg->expires_at, error)
-      || !nullable_string (o, NULL, "defaultNamespaceId", &msg->default_namespace_id, error))
+  if (!bb_msg_req_string (o, NULL, "kind", &msg->kind, error)
+      || !bb_msg_req_string (o, NULL, "accessToken", &msg->access_token, error)
+      || !bb_msg_req_time (o, NULL, "expiresAt", &msg->expires_at, error)
+      || !bb_msg_nullable_string (o, NULL, "defaultNamespaceId", &msg->default_namespace_id, error))
     return FALSE;
   return msg->default_namespace_id == NULL
-         || check_lower_hex (msg->default_namespace_id, BB_PROTOCOL_NAMESPACE_ID_SIZE, NULL,
-                             "defaultNamespaceId", error);
+         || bb_msg_check_lower_hex (msg->default_namespace_id, BB_PROTOCOL_NAMESPACE_ID_SIZE, NULL,
+                                    "defaultNamespaceId", error);
 }
-DEFINE_PARSE (BbMsgLoginResponse, bb_msg_login_response)
+BB_MSG_DEFINE_PARSE (BbMsgLoginResponse, bb_msg_login_response)
 
 /* ------------------------------------------------------------------------------------ */
 /* §6.3 refresh                                                                         */
@@ -1699,70 +1670,71 @@ char *
 bb_msg_refresh_request_to_json (const BbMsgRefreshRequest *msg)
 {
   GString *out = g_string_new (NULL);
-  Writer w;
+  BbJsonWriter w;
 
-  w_begin (&w, out);
-  w_str (&w, "kind", msg->kind);
-  w_str (&w, "keyId", msg->key_id);
-  w_str (&w, "challenge", msg->challenge);
-  w_str (&w, "intentSignature", msg->intent_signature);
-  w_str_omitempty (&w, "attestation", msg->attestation);
-  w_end (&w);
-  return writer_finish (out);
+  bb_json_writer_begin (&w, out);
+  bb_json_write_string (&w, "kind", msg->kind);
+  bb_json_write_string (&w, "keyId", msg->key_id);
+  bb_json_write_string (&w, "challenge", msg->challenge);
+  bb_json_write_string (&w, "intentSignature", msg->intent_signature);
+  bb_json_write_string_omitempty (&w, "attestation", msg->attestation);
+  bb_json_writer_end (&w);
+  return bb_msg_writer_finish (out);
 }
 
 static gboolean
-bb_msg_refresh_request_read (const Doc *doc, JsonObject *o, BbMsgRefreshRequest *msg,
+bb_msg_refresh_request_read (const BbJsonDoc *doc, JsonObject *o, BbMsgRefreshRequest *msg,
                              GError **error)
 {
-  if (!req_string (o, NULL, "kind", &msg->kind, error)
-      || !req_lower_hex (o, NULL, "keyId", BB_PROTOCOL_KEY_ID_SIZE, &msg->key_id, error)
-      || !req_base64 (o, NULL, "challenge", BB_PROTOCOL_CHALLENGE_SIZE, &msg->challenge, error)
-      || !req_hex (o, NULL, "intentSignature", BB_PROTOCOL_SIGNATURE_SIZE, &msg->intent_signature,
-                   error)
-      || !opt_string (o, NULL, "attestation", &msg->attestation, error))
+  if (!bb_msg_req_string (o, NULL, "kind", &msg->kind, error)
+      || !bb_msg_req_lower_hex (o, NULL, "keyId", BB_PROTOCOL_KEY_ID_SIZE, &msg->key_id, error)
+      || !bb_msg_req_base64 (o, NULL, "challenge", BB_PROTOCOL_CHALLENGE_SIZE, &msg->challenge,
+                             error)
+      || !bb_msg_req_hex (o, NULL, "intentSignature", BB_PROTOCOL_SIGNATURE_SIZE,
+                          &msg->intent_signature, error)
+      || !bb_msg_opt_string (o, NULL, "attestation", &msg->attestation, error))
     return FALSE;
   return msg->attestation == NULL
-         || check_base64 (msg->attestation, -1, NULL, "attestation", error);
+         || bb_msg_check_base64 (msg->attestation, -1, NULL, "attestation", error);
 }
-DEFINE_PARSE (BbMsgRefreshRequest, bb_msg_refresh_request)
+BB_MSG_DEFINE_PARSE (BbMsgRefreshRequest, bb_msg_refresh_request)
 
 void
 bb_msg_refresh_response_clear (BbMsgRefreshResponse *msg)
 {
   g_free (msg->kind);
-  free_secret (&msg->access_token);
+  bb_msg_free_secret (&msg->access_token);
   g_clear_pointer (&msg->expires_at, g_date_time_unref);
   memset (msg, 0, sizeof *msg);
 }
 
 static void
-write_refresh_response (Writer *w, gconstpointer data)
+write_refresh_response (BbJsonWriter *w, gconstpointer data)
 {
   const BbMsgRefreshResponse *msg = data;
 
-  w_open (w);
-  w_str (w, "kind", msg->kind);
-  w_str (w, "accessToken", msg->access_token);
-  w_time (w, "expiresAt", msg->expires_at);
-  w_end (w);
+  bb_json_writer_open (w);
+  bb_json_write_string (w, "kind", msg->kind);
+  bb_json_write_string (w, "accessToken", msg->access_token);
+  bb_json_write_time (w, "expiresAt", msg->expires_at);
+  bb_json_writer_end (w);
 }
 
 char *
 bb_msg_refresh_response_to_json (const BbMsgRefreshResponse *msg)
 {
-  return write_secret (write_refresh_response, msg);
+  return bb_json_write_secret (write_refresh_response, msg);
 }
 
 static gboolean
-bb_msg_refresh_response_read (const Doc *doc, JsonObject *o, BbMsgRefreshResponse *msg,
+bb_msg_refresh_response_read (const BbJsonDoc *doc, JsonObject *o, BbMsgRefreshResponse *msg,
                               GError **error)
 {
-  return req_string (o, NULL, "kind", &msg->kind, error)
-         && req_string (o, NULL, "accessToken", &msg->access_token, error)
-         && req_time (o, NULL, "expiresAt", &msg->expires_at, error);
+  return bb_msg_req_string (o, NULL, "kind", &msg->kind, error)
+         && bb_msg_req_string (o, NULL, "accessToken", &msg->access_token, error)
+         && bb_msg_req_time (o, NULL, "expiresAt", &msg->expires_at, error);
 }
-DEFINE_PARSE (BbMsgRefreshResponse, bb_msg_refresh_response)
+BB_MSG_DEFINE_PARSE (BbMsgRefreshResponse, bb_msg_refresh_response)
 
 /* ------------------------------------------------------------------------------------ */
 /* §6.4 revoke all tokens                                                               */
@@ -1781,28 +1753,29 @@ char *
 bb_msg_revoke_tokens_request_to_json (const BbMsgRevokeTokensRequest *msg)
 {
   GString *out = g_string_new (NULL);
-  Writer w;
+  BbJsonWriter w;
 
-  w_begin (&w, out);
-  w_str (&w, "kind", msg->kind);
-  w_str (&w, "keyId", msg->key_id);
-  w_str (&w, "challenge", msg->challenge);
-  w_str (&w, "intentSignature", msg->intent_signature);
-  w_end (&w);
-  return writer_finish (out);
+  bb_json_writer_begin (&w, out);
+  bb_json_write_string (&w, "kind", msg->kind);
+  bb_json_write_string (&w, "keyId", msg->key_id);
+  bb_json_write_string (&w, "challenge", msg->challenge);
+  bb_json_write_string (&w, "intentSignature", msg->intent_signature);
+  bb_json_writer_end (&w);
+  return bb_msg_writer_finish (out);
 }
 
 static gboolean
-bb_msg_revoke_tokens_request_read (const Doc *doc, JsonObject *o, BbMsgRevokeTokensRequest *msg,
-                                   GError **error)
+bb_msg_revoke_tokens_request_read (const BbJsonDoc *doc, JsonObject *o,
+                                   BbMsgRevokeTokensRequest *msg, GError **error)
 {
-  return req_string (o, NULL, "kind", &msg->kind, error)
-         && req_lower_hex (o, NULL, "keyId", BB_PROTOCOL_KEY_ID_SIZE, &msg->key_id, error)
-         && req_base64 (o, NULL, "challenge", BB_PROTOCOL_CHALLENGE_SIZE, &msg->challenge, error)
-         && req_hex (o, NULL, "intentSignature", BB_PROTOCOL_SIGNATURE_SIZE, &msg->intent_signature,
-                     error);
+  return bb_msg_req_string (o, NULL, "kind", &msg->kind, error)
+         && bb_msg_req_lower_hex (o, NULL, "keyId", BB_PROTOCOL_KEY_ID_SIZE, &msg->key_id, error)
+         && bb_msg_req_base64 (o, NULL, "challenge", BB_PROTOCOL_CHALLENGE_SIZE, &msg->challenge,
+                               error)
+         && bb_msg_req_hex (o, NULL, "intentSignature", BB_PROTOCOL_SIGNATURE_SIZE,
+                            &msg->intent_signature, error);
 }
-DEFINE_PARSE (BbMsgRevokeTokensRequest, bb_msg_revoke_tokens_request)
+BB_MSG_DEFINE_PARSE (BbMsgRevokeTokensRequest, bb_msg_revoke_tokens_request)
 
 /* ------------------------------------------------------------------------------------ */
 /* §6.5 default namespace                                                               */
@@ -1819,24 +1792,24 @@ char *
 bb_msg_default_namespace_response_to_json (const BbMsgDefaultNamespaceResponse *msg)
 {
   GString *out = g_string_new (NULL);
-  Writer w;
+  BbJsonWriter w;
 
-  w_begin (&w, out);
-  w_str (&w, "namespaceId", msg->namespace_id);
-  w_str (&w, "kind", msg->kind);
-  w_end (&w);
-  return writer_finish (out);
+  bb_json_writer_begin (&w, out);
+  bb_json_write_string (&w, "namespaceId", msg->namespace_id);
+  bb_json_write_string (&w, "kind", msg->kind);
+  bb_json_writer_end (&w);
+  return bb_msg_writer_finish (out);
 }
 
 static gboolean
-bb_msg_default_namespace_response_read (const Doc *doc, JsonObject *o,
+bb_msg_default_namespace_response_read (const BbJsonDoc *doc, JsonObject *o,
                                         BbMsgDefaultNamespaceResponse *msg, GError **error)
 {
-  return req_lower_hex (o, NULL, "namespaceId", BB_PROTOCOL_NAMESPACE_ID_SIZE, &msg->namespace_id,
-                        error)
-         && req_string (o, NULL, "kind", &msg->kind, error);
+  return bb_msg_req_lower_hex (o, NULL, "namespaceId", BB_PROTOCOL_NAMESPACE_ID_SIZE,
+                               &msg->namespace_id, error)
+         && bb_msg_req_string (o, NULL, "kind", &msg->kind, error);
 }
-DEFINE_PARSE (BbMsgDefaultNamespaceResponse, bb_msg_default_namespace_response)
+BB_MSG_DEFINE_PARSE (BbMsgDefaultNamespaceResponse, bb_msg_default_namespace_response)
 
 /* ------------------------------------------------------------------------------------ */
 /* §6.6 ensure default namespace                                                        */
@@ -1853,25 +1826,25 @@ char *
 bb_msg_ensure_default_request_to_json (const BbMsgEnsureDefaultRequest *msg)
 {
   GString *out = g_string_new (NULL);
-  Writer w;
+  BbJsonWriter w;
 
-  w_begin (&w, out);
-  w_str (&w, "proposedNamespaceId", msg->proposed_namespace_id);
-  w_str (&w, "wrappedDek", msg->wrapped_dek);
-  w_end (&w);
-  return writer_finish (out);
+  bb_json_writer_begin (&w, out);
+  bb_json_write_string (&w, "proposedNamespaceId", msg->proposed_namespace_id);
+  bb_json_write_string (&w, "wrappedDek", msg->wrapped_dek);
+  bb_json_writer_end (&w);
+  return bb_msg_writer_finish (out);
 }
 
 static gboolean
-bb_msg_ensure_default_request_read (const Doc *doc, JsonObject *o, BbMsgEnsureDefaultRequest *msg,
-                                    GError **error)
+bb_msg_ensure_default_request_read (const BbJsonDoc *doc, JsonObject *o,
+                                    BbMsgEnsureDefaultRequest *msg, GError **error)
 {
-  return req_lower_hex (o, NULL, "proposedNamespaceId", BB_PROTOCOL_NAMESPACE_ID_SIZE,
-                        &msg->proposed_namespace_id, error)
-         && req_base64 (o, NULL, "wrappedDek", BB_PROTOCOL_WRAPPED_DEK_SIZE, &msg->wrapped_dek,
-                        error);
+  return bb_msg_req_lower_hex (o, NULL, "proposedNamespaceId", BB_PROTOCOL_NAMESPACE_ID_SIZE,
+                               &msg->proposed_namespace_id, error)
+         && bb_msg_req_base64 (o, NULL, "wrappedDek", BB_PROTOCOL_WRAPPED_DEK_SIZE,
+                               &msg->wrapped_dek, error);
 }
-DEFINE_PARSE (BbMsgEnsureDefaultRequest, bb_msg_ensure_default_request)
+BB_MSG_DEFINE_PARSE (BbMsgEnsureDefaultRequest, bb_msg_ensure_default_request)
 
 void
 bb_msg_ensure_default_response_clear (BbMsgEnsureDefaultResponse *msg)
@@ -1886,29 +1859,29 @@ char *
 bb_msg_ensure_default_response_to_json (const BbMsgEnsureDefaultResponse *msg)
 {
   GString *out = g_string_new (NULL);
-  Writer w;
+  BbJsonWriter w;
 
-  w_begin (&w, out);
-  w_str (&w, "namespaceId", msg->namespace_id);
-  w_str (&w, "kind", msg->kind);
-  w_str (&w, "wrappedDek", msg->wrapped_dek);
-  w_bool (&w, "created", msg->created);
-  w_end (&w);
-  return writer_finish (out);
+  bb_json_writer_begin (&w, out);
+  bb_json_write_string (&w, "namespaceId", msg->namespace_id);
+  bb_json_write_string (&w, "kind", msg->kind);
+  bb_json_write_string (&w, "wrappedDek", msg->wrapped_dek);
+  bb_json_write_bool (&w, "created", msg->created);
+  bb_json_writer_end (&w);
+  return bb_msg_writer_finish (out);
 }
 
 static gboolean
-bb_msg_ensure_default_response_read (const Doc *doc, JsonObject *o, BbMsgEnsureDefaultResponse *msg,
-                                     GError **error)
+bb_msg_ensure_default_response_read (const BbJsonDoc *doc, JsonObject *o,
+                                     BbMsgEnsureDefaultResponse *msg, GError **error)
 {
-  return req_lower_hex (o, NULL, "namespaceId", BB_PROTOCOL_NAMESPACE_ID_SIZE, &msg->namespace_id,
-                        error)
-         && req_string (o, NULL, "kind", &msg->kind, error)
-         && req_base64 (o, NULL, "wrappedDek", BB_PROTOCOL_WRAPPED_DEK_SIZE, &msg->wrapped_dek,
-                        error)
-         && req_bool (o, NULL, "created", &msg->created, error);
+  return bb_msg_req_lower_hex (o, NULL, "namespaceId", BB_PROTOCOL_NAMESPACE_ID_SIZE,
+                               &msg->namespace_id, error)
+         && bb_msg_req_string (o, NULL, "kind", &msg->kind, error)
+         && bb_msg_req_base64 (o, NULL, "wrappedDek", BB_PROTOCOL_WRAPPED_DEK_SIZE,
+                               &msg->wrapped_dek, error)
+         && bb_msg_req_bool (o, NULL, "created", &msg->created, error);
 }
-DEFINE_PARSE (BbMsgEnsureDefaultResponse, bb_msg_ensure_default_response)
+BB_MSG_DEFINE_PARSE (BbMsgEnsureDefaultResponse, bb_msg_ensure_default_response)
 
 /* ------------------------------------------------------------------------------------ */
 /* §6.7, §6.8 namespace lists and watch                                                 */
@@ -1924,48 +1897,49 @@ bb_msg_namespace_summary_free (BbMsgNamespaceSummary *summary)
 }
 
 static void
-write_namespaces (Writer *w, const char *name, GPtrArray *list)
+write_namespaces (BbJsonWriter *w, const char *name, GPtrArray *list)
 {
-  w_key (w, name);
+  bb_json_writer_key (w, name);
   g_string_append_c (w->out, '[');
   for (guint i = 0; list != NULL && i < list->len; i++)
     {
       const BbMsgNamespaceSummary *s = g_ptr_array_index (list, i);
-      Writer e;
+      BbJsonWriter e;
 
       if (i > 0)
         g_string_append_c (w->out, ',');
-      w_begin (&e, w->out);
-      w_str (&e, "namespaceId", s->namespace_id);
-      w_str (&e, "kind", s->kind);
-      w_uint (&e, "namespaceHead", s->namespace_head);
-      w_end (&e);
+      bb_json_writer_begin (&e, w->out);
+      bb_json_write_string (&e, "namespaceId", s->namespace_id);
+      bb_json_write_string (&e, "kind", s->kind);
+      bb_json_write_uint (&e, "namespaceHead", s->namespace_head);
+      bb_json_writer_end (&e);
     }
   g_string_append_c (w->out, ']');
 }
 
 static gboolean
-read_namespaces (const Doc *doc, JsonObject *o, const char *name, GPtrArray **out, GError **error)
+read_namespaces (const BbJsonDoc *doc, JsonObject *o, const char *name, GPtrArray **out,
+                 GError **error)
 {
   JsonArray *array;
 
   *out = g_ptr_array_new_with_free_func ((GDestroyNotify)bb_msg_namespace_summary_free);
-  if (!opt_array (o, NULL, name, &array, error))
+  if (!bb_msg_opt_array (o, NULL, name, &array, error))
     return FALSE;
   for (guint i = 0; array != NULL && i < json_array_get_length (array); i++)
     {
       g_autofree char *path = NULL;
-      JsonObject *e = array_object (array, i, NULL, name, &path, error);
+      JsonObject *e = bb_msg_array_object (array, i, NULL, name, &path, error);
       BbMsgNamespaceSummary *s;
 
       if (e == NULL)
         return FALSE;
       s = g_new0 (BbMsgNamespaceSummary, 1);
       g_ptr_array_add (*out, s);
-      if (!req_lower_hex (e, path, "namespaceId", BB_PROTOCOL_NAMESPACE_ID_SIZE, &s->namespace_id,
-                          error)
-          || !req_string (e, path, "kind", &s->kind, error)
-          || !req_uint64 (doc, e, path, "namespaceHead", &s->namespace_head, error))
+      if (!bb_msg_req_lower_hex (e, path, "namespaceId", BB_PROTOCOL_NAMESPACE_ID_SIZE,
+                                 &s->namespace_id, error)
+          || !bb_msg_req_string (e, path, "kind", &s->kind, error)
+          || !bb_msg_req_uint64 (doc, e, path, "namespaceHead", &s->namespace_head, error))
         return FALSE;
     }
   return TRUE;
@@ -1982,20 +1956,21 @@ char *
 bb_msg_mine_response_to_json (const BbMsgMineResponse *msg)
 {
   GString *out = g_string_new (NULL);
-  Writer w;
+  BbJsonWriter w;
 
-  w_begin (&w, out);
+  bb_json_writer_begin (&w, out);
   write_namespaces (&w, "namespaces", msg->namespaces);
-  w_end (&w);
-  return writer_finish (out);
+  bb_json_writer_end (&w);
+  return bb_msg_writer_finish (out);
 }
 
 static gboolean
-bb_msg_mine_response_read (const Doc *doc, JsonObject *o, BbMsgMineResponse *msg, GError **error)
+bb_msg_mine_response_read (const BbJsonDoc *doc, JsonObject *o, BbMsgMineResponse *msg,
+                           GError **error)
 {
   return read_namespaces (doc, o, "namespaces", &msg->namespaces, error);
 }
-DEFINE_PARSE (BbMsgMineResponse, bb_msg_mine_response)
+BB_MSG_DEFINE_PARSE (BbMsgMineResponse, bb_msg_mine_response)
 
 void
 bb_msg_watch_request_clear (BbMsgWatchRequest *msg)
@@ -2008,12 +1983,12 @@ char *
 bb_msg_watch_request_to_json (const BbMsgWatchRequest *msg)
 {
   GString *out = g_string_new (NULL);
-  GList *keys = sorted_keys (msg->known_heads);
-  Writer w, m;
+  GList *keys = bb_msg_sorted_keys (msg->known_heads);
+  BbJsonWriter w, m;
 
-  w_begin (&w, out);
-  w_key (&w, "knownHeads");
-  w_begin (&m, out);
+  bb_json_writer_begin (&w, out);
+  bb_json_writer_key (&w, "knownHeads");
+  bb_json_writer_begin (&m, out);
   for (GList *l = keys; l != NULL; l = l->next)
     {
       const guint64 *head = g_hash_table_lookup (msg->known_heads, l->data);
@@ -2024,22 +1999,23 @@ bb_msg_watch_request_to_json (const BbMsgWatchRequest *msg)
       bb_msg_append_json_string (out, l->data, -1);
       g_string_append_printf (out, ":%" G_GUINT64_FORMAT, head != NULL ? *head : 0);
     }
-  w_end (&m);
-  w_end (&w);
+  bb_json_writer_end (&m);
+  bb_json_writer_end (&w);
   g_list_free (keys);
-  return writer_finish (out);
+  return bb_msg_writer_finish (out);
 }
 
 static gboolean
-bb_msg_watch_request_read (const Doc *doc, JsonObject *o, BbMsgWatchRequest *msg, GError **error)
+bb_msg_watch_request_read (const BbJsonDoc *doc, JsonObject *o, BbMsgWatchRequest *msg,
+                           GError **error)
 {
   JsonObject *map;
   JsonObjectIter iter;
   const char *key;
   JsonNode *value;
 
-  msg->known_heads = new_uint64_map ();
-  if (!opt_map (o, NULL, "knownHeads", &map, error))
+  msg->known_heads = bb_msg_new_uint64_map ();
+  if (!bb_msg_opt_map (o, NULL, "knownHeads", &map, error))
     return FALSE;
   if (map == NULL)
     return TRUE;
@@ -2050,17 +2026,17 @@ bb_msg_watch_request_read (const Doc *doc, JsonObject *o, BbMsgWatchRequest *msg
       gint64 head;
 
       if (!bb_protocol_validate_lower_hex (key, BB_PROTOCOL_NAMESPACE_ID_SIZE, "knownHeads", NULL))
-        return field_error (error, NULL, "knownHeads",
-                            _ ("expected keys of lower-case hex of %u bytes"),
-                            (guint)BB_PROTOCOL_NAMESPACE_ID_SIZE);
+        return bb_msg_field_error (error, NULL, "knownHeads",
+                                   _ ("expected keys of lower-case hex of %u bytes"),
+                                   (guint)BB_PROTOCOL_NAMESPACE_ID_SIZE);
       path = g_strdup_printf ("knownHeads.%s", key);
-      if (!node_integer (doc, value, TRUE, NULL, path, &head, error))
+      if (!bb_msg_node_integer (doc, value, TRUE, NULL, path, &head, error))
         return FALSE;
       g_hash_table_insert (msg->known_heads, g_strdup (key), g_memdup2 (&head, sizeof (guint64)));
     }
   return TRUE;
 }
-DEFINE_PARSE (BbMsgWatchRequest, bb_msg_watch_request)
+BB_MSG_DEFINE_PARSE (BbMsgWatchRequest, bb_msg_watch_request)
 
 void
 bb_msg_watch_response_clear (BbMsgWatchResponse *msg)
@@ -2073,22 +2049,23 @@ char *
 bb_msg_watch_response_to_json (const BbMsgWatchResponse *msg)
 {
   GString *out = g_string_new (NULL);
-  Writer w;
+  BbJsonWriter w;
 
-  w_begin (&w, out);
+  bb_json_writer_begin (&w, out);
   write_namespaces (&w, "namespaces", msg->namespaces);
-  w_bool (&w, "timedOut", msg->timed_out);
-  w_end (&w);
-  return writer_finish (out);
+  bb_json_write_bool (&w, "timedOut", msg->timed_out);
+  bb_json_writer_end (&w);
+  return bb_msg_writer_finish (out);
 }
 
 static gboolean
-bb_msg_watch_response_read (const Doc *doc, JsonObject *o, BbMsgWatchResponse *msg, GError **error)
+bb_msg_watch_response_read (const BbJsonDoc *doc, JsonObject *o, BbMsgWatchResponse *msg,
+                            GError **error)
 {
   return read_namespaces (doc, o, "namespaces", &msg->namespaces, error)
-         && req_bool (o, NULL, "timedOut", &msg->timed_out, error);
+         && bb_msg_req_bool (o, NULL, "timedOut", &msg->timed_out, error);
 }
-DEFINE_PARSE (BbMsgWatchResponse, bb_msg_watch_response)
+BB_MSG_DEFINE_PARSE (BbMsgWatchResponse, bb_msg_watch_response)
 
 /* ------------------------------------------------------------------------------------ */
 /* §6.9 create shared namespace                                                         */
@@ -2105,25 +2082,25 @@ char *
 bb_msg_create_namespace_request_to_json (const BbMsgCreateNamespaceRequest *msg)
 {
   GString *out = g_string_new (NULL);
-  Writer w;
+  BbJsonWriter w;
 
-  w_begin (&w, out);
-  w_str (&w, "namespaceId", msg->namespace_id);
-  w_str (&w, "wrappedDek", msg->wrapped_dek);
-  w_end (&w);
-  return writer_finish (out);
+  bb_json_writer_begin (&w, out);
+  bb_json_write_string (&w, "namespaceId", msg->namespace_id);
+  bb_json_write_string (&w, "wrappedDek", msg->wrapped_dek);
+  bb_json_writer_end (&w);
+  return bb_msg_writer_finish (out);
 }
 
 static gboolean
-bb_msg_create_namespace_request_read (const Doc *doc, JsonObject *o,
+bb_msg_create_namespace_request_read (const BbJsonDoc *doc, JsonObject *o,
                                       BbMsgCreateNamespaceRequest *msg, GError **error)
 {
-  return req_lower_hex (o, NULL, "namespaceId", BB_PROTOCOL_NAMESPACE_ID_SIZE, &msg->namespace_id,
-                        error)
-         && req_base64 (o, NULL, "wrappedDek", BB_PROTOCOL_WRAPPED_DEK_SIZE, &msg->wrapped_dek,
-                        error);
+  return bb_msg_req_lower_hex (o, NULL, "namespaceId", BB_PROTOCOL_NAMESPACE_ID_SIZE,
+                               &msg->namespace_id, error)
+         && bb_msg_req_base64 (o, NULL, "wrappedDek", BB_PROTOCOL_WRAPPED_DEK_SIZE,
+                               &msg->wrapped_dek, error);
 }
-DEFINE_PARSE (BbMsgCreateNamespaceRequest, bb_msg_create_namespace_request)
+BB_MSG_DEFINE_PARSE (BbMsgCreateNamespaceRequest, bb_msg_create_namespace_request)
 
 void
 bb_msg_create_namespace_response_clear (BbMsgCreateNamespaceResponse *msg)
@@ -2137,27 +2114,27 @@ char *
 bb_msg_create_namespace_response_to_json (const BbMsgCreateNamespaceResponse *msg)
 {
   GString *out = g_string_new (NULL);
-  Writer w;
+  BbJsonWriter w;
 
-  w_begin (&w, out);
-  w_str (&w, "namespaceId", msg->namespace_id);
-  w_str (&w, "kind", msg->kind);
-  w_bool (&w, "created", msg->created);
-  w_end (&w);
-  return writer_finish (out);
+  bb_json_writer_begin (&w, out);
+  bb_json_write_string (&w, "namespaceId", msg->namespace_id);
+  bb_json_write_string (&w, "kind", msg->kind);
+  bb_json_write_bool (&w, "created", msg->created);
+  bb_json_writer_end (&w);
+  return bb_msg_writer_finish (out);
 }
 
 static gboolean
-bb_msg_create_namespace_response_read (const Doc *doc, JsonObject *o,
+bb_msg_create_namespace_response_read (const BbJsonDoc *doc, JsonObject *o,
                                        BbMsgCreateNamespaceResponse *msg, GError **error)
 {
   /* The upstream test fake omits "created", and the client never checks it. */
-  return req_lower_hex (o, NULL, "namespaceId", BB_PROTOCOL_NAMESPACE_ID_SIZE, &msg->namespace_id,
-                        error)
-         && req_string (o, NULL, "kind", &msg->kind, error)
-         && opt_bool (o, NULL, "created", &msg->created, error);
+  return bb_msg_req_lower_hex (o, NULL, "namespaceId", BB_PROTOCOL_NAMESPACE_ID_SIZE,
+                               &msg->namespace_id, error)
+         && bb_msg_req_string (o, NULL, "kind", &msg->kind, error)
+         && bb_msg_opt_bool (o, NULL, "created", &msg->created, error);
 }
-DEFINE_PARSE (BbMsgCreateNamespaceResponse, bb_msg_create_namespace_response)
+BB_MSG_DEFINE_PARSE (BbMsgCreateNamespaceResponse, bb_msg_create_namespace_response)
 
 /* ------------------------------------------------------------------------------------ */
 /* §6.10 members                                                                        */
@@ -2184,57 +2161,57 @@ char *
 bb_msg_members_response_to_json (const BbMsgMembersResponse *msg)
 {
   GString *out = g_string_new (NULL);
-  Writer w;
+  BbJsonWriter w;
 
-  w_begin (&w, out);
-  w_str (&w, "namespaceId", msg->namespace_id);
-  w_key (&w, "members");
+  bb_json_writer_begin (&w, out);
+  bb_json_write_string (&w, "namespaceId", msg->namespace_id);
+  bb_json_writer_key (&w, "members");
   g_string_append_c (out, '[');
   for (guint i = 0; msg->members != NULL && i < msg->members->len; i++)
     {
       const BbMsgMember *m = g_ptr_array_index (msg->members, i);
-      Writer e;
+      BbJsonWriter e;
 
       if (i > 0)
         g_string_append_c (out, ',');
-      w_begin (&e, out);
-      w_str (&e, "kind", m->kind);
-      w_str (&e, "keyId", m->key_id);
-      w_end (&e);
+      bb_json_writer_begin (&e, out);
+      bb_json_write_string (&e, "kind", m->kind);
+      bb_json_write_string (&e, "keyId", m->key_id);
+      bb_json_writer_end (&e);
     }
   g_string_append_c (out, ']');
-  w_end (&w);
-  return writer_finish (out);
+  bb_json_writer_end (&w);
+  return bb_msg_writer_finish (out);
 }
 
 static gboolean
-bb_msg_members_response_read (const Doc *doc, JsonObject *o, BbMsgMembersResponse *msg,
+bb_msg_members_response_read (const BbJsonDoc *doc, JsonObject *o, BbMsgMembersResponse *msg,
                               GError **error)
 {
   JsonArray *array;
 
   msg->members = g_ptr_array_new_with_free_func ((GDestroyNotify)bb_msg_member_free);
-  if (!req_lower_hex (o, NULL, "namespaceId", BB_PROTOCOL_NAMESPACE_ID_SIZE, &msg->namespace_id,
-                      error)
-      || !opt_array (o, NULL, "members", &array, error))
+  if (!bb_msg_req_lower_hex (o, NULL, "namespaceId", BB_PROTOCOL_NAMESPACE_ID_SIZE,
+                             &msg->namespace_id, error)
+      || !bb_msg_opt_array (o, NULL, "members", &array, error))
     return FALSE;
   for (guint i = 0; array != NULL && i < json_array_get_length (array); i++)
     {
       g_autofree char *path = NULL;
-      JsonObject *e = array_object (array, i, NULL, "members", &path, error);
+      JsonObject *e = bb_msg_array_object (array, i, NULL, "members", &path, error);
       BbMsgMember *m;
 
       if (e == NULL)
         return FALSE;
       m = g_new0 (BbMsgMember, 1);
       g_ptr_array_add (msg->members, m);
-      if (!req_string (e, path, "kind", &m->kind, error)
-          || !req_lower_hex (e, path, "keyId", BB_PROTOCOL_KEY_ID_SIZE, &m->key_id, error))
+      if (!bb_msg_req_string (e, path, "kind", &m->kind, error)
+          || !bb_msg_req_lower_hex (e, path, "keyId", BB_PROTOCOL_KEY_ID_SIZE, &m->key_id, error))
         return FALSE;
     }
   return TRUE;
 }
-DEFINE_PARSE (BbMsgMembersResponse, bb_msg_members_response)
+BB_MSG_DEFINE_PARSE (BbMsgMembersResponse, bb_msg_members_response)
 
 /* ------------------------------------------------------------------------------------ */
 /* §6.11 create invite                                                                  */
@@ -2255,40 +2232,43 @@ char *
 bb_msg_create_invite_request_to_json (const BbMsgCreateInviteRequest *msg)
 {
   GString *out = g_string_new (NULL);
-  Writer w;
+  BbJsonWriter w;
 
-  w_begin (&w, out);
-  w_str (&w, "kind", msg->kind);
-  w_str (&w, "keyId", msg->key_id);
-  w_str (&w, "inviteId", msg->invite_id);
-  w_str (&w, "inviteServerSecretHash", msg->invite_server_secret_hash);
-  w_str (&w, "challenge", msg->challenge);
-  w_str (&w, "intentSignature", msg->intent_signature);
-  w_int (&w, "expiresAt", msg->expires_at);
+  bb_json_writer_begin (&w, out);
+  bb_json_write_string (&w, "kind", msg->kind);
+  bb_json_write_string (&w, "keyId", msg->key_id);
+  bb_json_write_string (&w, "inviteId", msg->invite_id);
+  bb_json_write_string (&w, "inviteServerSecretHash", msg->invite_server_secret_hash);
+  bb_json_write_string (&w, "challenge", msg->challenge);
+  bb_json_write_string (&w, "intentSignature", msg->intent_signature);
+  bb_json_write_int (&w, "expiresAt", msg->expires_at);
   if (msg->has_max_pending)
-    w_int (&w, "maxPending", msg->max_pending);
-  w_int (&w, "maxAccepted", msg->max_accepted);
-  w_end (&w);
-  return writer_finish (out);
+    bb_json_write_int (&w, "maxPending", msg->max_pending);
+  bb_json_write_int (&w, "maxAccepted", msg->max_accepted);
+  bb_json_writer_end (&w);
+  return bb_msg_writer_finish (out);
 }
 
 static gboolean
-bb_msg_create_invite_request_read (const Doc *doc, JsonObject *o, BbMsgCreateInviteRequest *msg,
-                                   GError **error)
+bb_msg_create_invite_request_read (const BbJsonDoc *doc, JsonObject *o,
+                                   BbMsgCreateInviteRequest *msg, GError **error)
 {
-  return req_string (o, NULL, "kind", &msg->kind, error)
-         && req_lower_hex (o, NULL, "keyId", BB_PROTOCOL_KEY_ID_SIZE, &msg->key_id, error)
-         && req_lower_hex (o, NULL, "inviteId", BB_PROTOCOL_INVITE_ID_SIZE, &msg->invite_id, error)
-         && req_lower_hex (o, NULL, "inviteServerSecretHash", 32, &msg->invite_server_secret_hash,
-                           error)
-         && req_base64 (o, NULL, "challenge", BB_PROTOCOL_CHALLENGE_SIZE, &msg->challenge, error)
-         && req_hex (o, NULL, "intentSignature", BB_PROTOCOL_SIGNATURE_SIZE, &msg->intent_signature,
-                     error)
-         && req_int64 (doc, o, NULL, "expiresAt", &msg->expires_at, error)
-         && opt_int64 (doc, o, NULL, "maxPending", &msg->has_max_pending, &msg->max_pending, error)
-         && req_int64 (doc, o, NULL, "maxAccepted", &msg->max_accepted, error);
+  return bb_msg_req_string (o, NULL, "kind", &msg->kind, error)
+         && bb_msg_req_lower_hex (o, NULL, "keyId", BB_PROTOCOL_KEY_ID_SIZE, &msg->key_id, error)
+         && bb_msg_req_lower_hex (o, NULL, "inviteId", BB_PROTOCOL_INVITE_ID_SIZE, &msg->invite_id,
+                                  error)
+         && bb_msg_req_lower_hex (o, NULL, "inviteServerSecretHash", 32,
+                                  &msg->invite_server_secret_hash, error)
+         && bb_msg_req_base64 (o, NULL, "challenge", BB_PROTOCOL_CHALLENGE_SIZE, &msg->challenge,
+                               error)
+         && bb_msg_req_hex (o, NULL, "intentSignature", BB_PROTOCOL_SIGNATURE_SIZE,
+                            &msg->intent_signature, error)
+         && bb_msg_req_int64 (doc, o, NULL, "expiresAt", &msg->expires_at, error)
+         && bb_msg_opt_int64 (doc, o, NULL, "maxPending", &msg->has_max_pending, &msg->max_pending,
+                              error)
+         && bb_msg_req_int64 (doc, o, NULL, "maxAccepted", &msg->max_accepted, error);
 }
-DEFINE_PARSE (BbMsgCreateInviteRequest, bb_msg_create_invite_request)
+BB_MSG_DEFINE_PARSE (BbMsgCreateInviteRequest, bb_msg_create_invite_request)
 
 void
 bb_msg_create_invite_response_clear (BbMsgCreateInviteResponse *msg)
@@ -2302,31 +2282,33 @@ char *
 bb_msg_create_invite_response_to_json (const BbMsgCreateInviteResponse *msg)
 {
   GString *out = g_string_new (NULL);
-  Writer w;
+  BbJsonWriter w;
 
-  w_begin (&w, out);
-  w_str (&w, "namespaceId", msg->namespace_id);
-  w_str (&w, "inviteId", msg->invite_id);
-  w_int (&w, "expiresAt", msg->expires_at);
+  bb_json_writer_begin (&w, out);
+  bb_json_write_string (&w, "namespaceId", msg->namespace_id);
+  bb_json_write_string (&w, "inviteId", msg->invite_id);
+  bb_json_write_int (&w, "expiresAt", msg->expires_at);
   if (msg->has_max_pending)
-    w_int (&w, "maxPending", msg->max_pending);
-  w_int (&w, "maxAccepted", msg->max_accepted);
-  w_end (&w);
-  return writer_finish (out);
+    bb_json_write_int (&w, "maxPending", msg->max_pending);
+  bb_json_write_int (&w, "maxAccepted", msg->max_accepted);
+  bb_json_writer_end (&w);
+  return bb_msg_writer_finish (out);
 }
 
 static gboolean
-bb_msg_create_invite_response_read (const Doc *doc, JsonObject *o, BbMsgCreateInviteResponse *msg,
-                                    GError **error)
+bb_msg_create_invite_response_read (const BbJsonDoc *doc, JsonObject *o,
+                                    BbMsgCreateInviteResponse *msg, GError **error)
 {
-  return req_lower_hex (o, NULL, "namespaceId", BB_PROTOCOL_NAMESPACE_ID_SIZE, &msg->namespace_id,
-                        error)
-         && req_lower_hex (o, NULL, "inviteId", BB_PROTOCOL_INVITE_ID_SIZE, &msg->invite_id, error)
-         && req_int64 (doc, o, NULL, "expiresAt", &msg->expires_at, error)
-         && opt_int64 (doc, o, NULL, "maxPending", &msg->has_max_pending, &msg->max_pending, error)
-         && req_int64 (doc, o, NULL, "maxAccepted", &msg->max_accepted, error);
+  return bb_msg_req_lower_hex (o, NULL, "namespaceId", BB_PROTOCOL_NAMESPACE_ID_SIZE,
+                               &msg->namespace_id, error)
+         && bb_msg_req_lower_hex (o, NULL, "inviteId", BB_PROTOCOL_INVITE_ID_SIZE, &msg->invite_id,
+                                  error)
+         && bb_msg_req_int64 (doc, o, NULL, "expiresAt", &msg->expires_at, error)
+         && bb_msg_opt_int64 (doc, o, NULL, "maxPending", &msg->has_max_pending, &msg->max_pending,
+                              error)
+         && bb_msg_req_int64 (doc, o, NULL, "maxAccepted", &msg->max_accepted, error);
 }
-DEFINE_PARSE (BbMsgCreateInviteResponse, bb_msg_create_invite_response)
+BB_MSG_DEFINE_PARSE (BbMsgCreateInviteResponse, bb_msg_create_invite_response)
 
 /* ------------------------------------------------------------------------------------ */
 /* §6.12 list invites                                                                   */
@@ -2355,73 +2337,75 @@ char *
 bb_msg_list_invites_response_to_json (const BbMsgListInvitesResponse *msg)
 {
   GString *out = g_string_new (NULL);
-  Writer w;
+  BbJsonWriter w;
 
-  w_begin (&w, out);
-  w_str (&w, "namespaceId", msg->namespace_id);
-  w_key (&w, "invites");
+  bb_json_writer_begin (&w, out);
+  bb_json_write_string (&w, "namespaceId", msg->namespace_id);
+  bb_json_writer_key (&w, "invites");
   g_string_append_c (out, '[');
   for (guint i = 0; msg->invites != NULL && i < msg->invites->len; i++)
     {
       const BbMsgInviteSummary *s = g_ptr_array_index (msg->invites, i);
-      Writer e;
+      BbJsonWriter e;
 
       if (i > 0)
         g_string_append_c (out, ',');
-      w_begin (&e, out);
-      w_str (&e, "inviteId", s->invite_id);
-      w_str (&e, "createdByKeyId", s->created_by_key_id);
-      w_time (&e, "createdAt", s->created_at);
-      w_int (&e, "expiresAt", s->expires_at);
+      bb_json_writer_begin (&e, out);
+      bb_json_write_string (&e, "inviteId", s->invite_id);
+      bb_json_write_string (&e, "createdByKeyId", s->created_by_key_id);
+      bb_json_write_time (&e, "createdAt", s->created_at);
+      bb_json_write_int (&e, "expiresAt", s->expires_at);
       if (s->has_max_pending)
-        w_int (&e, "maxPending", s->max_pending);
-      w_int (&e, "maxAccepted", s->max_accepted);
-      w_int (&e, "activeRequestCount", s->active_request_count);
-      w_int (&e, "acceptedCount", s->accepted_count);
-      w_time_nullable (&e, "revokedAt", s->revoked_at);
-      w_end (&e);
+        bb_json_write_int (&e, "maxPending", s->max_pending);
+      bb_json_write_int (&e, "maxAccepted", s->max_accepted);
+      bb_json_write_int (&e, "activeRequestCount", s->active_request_count);
+      bb_json_write_int (&e, "acceptedCount", s->accepted_count);
+      bb_json_write_time_nullable (&e, "revokedAt", s->revoked_at);
+      bb_json_writer_end (&e);
     }
   g_string_append_c (out, ']');
-  w_end (&w);
-  return writer_finish (out);
+  bb_json_writer_end (&w);
+  return bb_msg_writer_finish (out);
 }
 
 static gboolean
-bb_msg_list_invites_response_read (const Doc *doc, JsonObject *o, BbMsgListInvitesResponse *msg,
-                                   GError **error)
+bb_msg_list_invites_response_read (const BbJsonDoc *doc, JsonObject *o,
+                                   BbMsgListInvitesResponse *msg, GError **error)
 {
   JsonArray *array;
 
   msg->invites = g_ptr_array_new_with_free_func ((GDestroyNotify)bb_msg_invite_summary_free);
-  if (!req_lower_hex (o, NULL, "namespaceId", BB_PROTOCOL_NAMESPACE_ID_SIZE, &msg->namespace_id,
-                      error)
-      || !opt_array (o, NULL, "invites", &array, error))
+  if (!bb_msg_req_lower_hex (o, NULL, "namespaceId", BB_PROTOCOL_NAMESPACE_ID_SIZE,
+                             &msg->namespace_id, error)
+      || !bb_msg_opt_array (o, NULL, "invites", &array, error))
     return FALSE;
   for (guint i = 0; array != NULL && i < json_array_get_length (array); i++)
     {
       g_autofree char *path = NULL;
-      JsonObject *e = array_object (array, i, NULL, "invites", &path, error);
+      JsonObject *e = bb_msg_array_object (array, i, NULL, "invites", &path, error);
       BbMsgInviteSummary *s;
 
       if (e == NULL)
         return FALSE;
       s = g_new0 (BbMsgInviteSummary, 1);
       g_ptr_array_add (msg->invites, s);
-      if (!req_lower_hex (e, path, "inviteId", BB_PROTOCOL_INVITE_ID_SIZE, &s->invite_id, error)
-          || !req_lower_hex (e, path, "createdByKeyId", BB_PROTOCOL_KEY_ID_SIZE,
-                             &s->created_by_key_id, error)
-          || !req_time (e, path, "createdAt", &s->created_at, error)
-          || !req_int64 (doc, e, path, "expiresAt", &s->expires_at, error)
-          || !opt_int64 (doc, e, path, "maxPending", &s->has_max_pending, &s->max_pending, error)
-          || !req_int64 (doc, e, path, "maxAccepted", &s->max_accepted, error)
-          || !req_int64 (doc, e, path, "activeRequestCount", &s->active_request_count, error)
-          || !req_int64 (doc, e, path, "acceptedCount", &s->accepted_count, error)
-          || !nullable_time (e, path, "revokedAt", &s->revoked_at, error))
+      if (!bb_msg_req_lower_hex (e, path, "inviteId", BB_PROTOCOL_INVITE_ID_SIZE, &s->invite_id,
+                                 error)
+          || !bb_msg_req_lower_hex (e, path, "createdByKeyId", BB_PROTOCOL_KEY_ID_SIZE,
+                                    &s->created_by_key_id, error)
+          || !bb_msg_req_time (e, path, "createdAt", &s->created_at, error)
+          || !bb_msg_req_int64 (doc, e, path, "expiresAt", &s->expires_at, error)
+          || !bb_msg_opt_int64 (doc, e, path, "maxPending", &s->has_max_pending, &s->max_pending,
+                                error)
+          || !bb_msg_req_int64 (doc, e, path, "maxAccepted", &s->max_accepted, error)
+          || !bb_msg_req_int64 (doc, e, path, "activeRequestCount", &s->active_request_count, error)
+          || !bb_msg_req_int64 (doc, e, path, "acceptedCount", &s->accepted_count, error)
+          || !bb_msg_nullable_time (e, path, "revokedAt", &s->revoked_at, error))
         return FALSE;
     }
   return TRUE;
 }
-DEFINE_PARSE (BbMsgListInvitesResponse, bb_msg_list_invites_response)
+BB_MSG_DEFINE_PARSE (BbMsgListInvitesResponse, bb_msg_list_invites_response)
 
 /* ------------------------------------------------------------------------------------ */
 /* §6.13 revoke invite                                                                  */
@@ -2438,26 +2422,27 @@ char *
 bb_msg_revoke_invite_response_to_json (const BbMsgRevokeInviteResponse *msg)
 {
   GString *out = g_string_new (NULL);
-  Writer w;
+  BbJsonWriter w;
 
-  w_begin (&w, out);
-  w_str (&w, "namespaceId", msg->namespace_id);
-  w_str (&w, "inviteId", msg->invite_id);
-  w_bool (&w, "revoked", msg->revoked);
-  w_end (&w);
-  return writer_finish (out);
+  bb_json_writer_begin (&w, out);
+  bb_json_write_string (&w, "namespaceId", msg->namespace_id);
+  bb_json_write_string (&w, "inviteId", msg->invite_id);
+  bb_json_write_bool (&w, "revoked", msg->revoked);
+  bb_json_writer_end (&w);
+  return bb_msg_writer_finish (out);
 }
 
 static gboolean
-bb_msg_revoke_invite_response_read (const Doc *doc, JsonObject *o, BbMsgRevokeInviteResponse *msg,
-                                    GError **error)
+bb_msg_revoke_invite_response_read (const BbJsonDoc *doc, JsonObject *o,
+                                    BbMsgRevokeInviteResponse *msg, GError **error)
 {
-  return req_lower_hex (o, NULL, "namespaceId", BB_PROTOCOL_NAMESPACE_ID_SIZE, &msg->namespace_id,
-                        error)
-         && req_lower_hex (o, NULL, "inviteId", BB_PROTOCOL_INVITE_ID_SIZE, &msg->invite_id, error)
-         && req_bool (o, NULL, "revoked", &msg->revoked, error);
+  return bb_msg_req_lower_hex (o, NULL, "namespaceId", BB_PROTOCOL_NAMESPACE_ID_SIZE,
+                               &msg->namespace_id, error)
+         && bb_msg_req_lower_hex (o, NULL, "inviteId", BB_PROTOCOL_INVITE_ID_SIZE, &msg->invite_id,
+                                  error)
+         && bb_msg_req_bool (o, NULL, "revoked", &msg->revoked, error);
 }
-DEFINE_PARSE (BbMsgRevokeInviteResponse, bb_msg_revoke_invite_response)
+BB_MSG_DEFINE_PARSE (BbMsgRevokeInviteResponse, bb_msg_revoke_invite_response)
 
 /* ------------------------------------------------------------------------------------ */
 /* §6.14 join requests                                                                  */
@@ -2498,23 +2483,23 @@ bb_msg_join_request_copy (const BbMsgJoinRequest *src, BbMsgJoinRequest *dest)
 }
 
 static void
-write_join_request (const Writer *parent, const BbMsgJoinRequest *jr)
+write_join_request (const BbJsonWriter *parent, const BbMsgJoinRequest *jr)
 {
-  Writer w;
+  BbJsonWriter w;
 
-  w_begin_nested (&w, parent);
-  w_int (&w, "version", jr->version);
-  w_str (&w, "namespaceId", jr->namespace_id);
-  w_str (&w, "inviteId", jr->invite_id);
-  w_str (&w, "serverOrigin", jr->server_origin);
-  w_str (&w, "kind", jr->kind);
-  w_str (&w, "keyId", jr->key_id);
-  w_str (&w, "authPublicKey", jr->auth_public_key);
-  w_str (&w, "wrapPublicKey", jr->wrap_public_key);
-  w_int (&w, "expiresAt", jr->expires_at);
-  w_str (&w, "signature", jr->signature);
-  w_str (&w, "inviteProof", jr->invite_proof);
-  w_end (&w);
+  bb_json_writer_begin_nested (&w, parent);
+  bb_json_write_int (&w, "version", jr->version);
+  bb_json_write_string (&w, "namespaceId", jr->namespace_id);
+  bb_json_write_string (&w, "inviteId", jr->invite_id);
+  bb_json_write_string (&w, "serverOrigin", jr->server_origin);
+  bb_json_write_string (&w, "kind", jr->kind);
+  bb_json_write_string (&w, "keyId", jr->key_id);
+  bb_json_write_string (&w, "authPublicKey", jr->auth_public_key);
+  bb_json_write_string (&w, "wrapPublicKey", jr->wrap_public_key);
+  bb_json_write_int (&w, "expiresAt", jr->expires_at);
+  bb_json_write_string (&w, "signature", jr->signature);
+  bb_json_write_string (&w, "inviteProof", jr->invite_proof);
+  bb_json_writer_end (&w);
 }
 
 JsonNode *
@@ -2549,23 +2534,25 @@ bb_msg_join_request_to_node (const BbMsgJoinRequest *msg)
 }
 
 static gboolean
-read_join_request (const Doc *doc, JsonObject *o, const char *path, BbMsgJoinRequest *msg,
+read_join_request (const BbJsonDoc *doc, JsonObject *o, const char *path, BbMsgJoinRequest *msg,
                    GError **error)
 {
-  return req_int64 (doc, o, path, "version", &msg->version, error)
-         && req_lower_hex (o, path, "namespaceId", BB_PROTOCOL_NAMESPACE_ID_SIZE,
-                           &msg->namespace_id, error)
-         && req_lower_hex (o, path, "inviteId", BB_PROTOCOL_INVITE_ID_SIZE, &msg->invite_id, error)
-         && req_string (o, path, "serverOrigin", &msg->server_origin, error)
-         && req_string (o, path, "kind", &msg->kind, error)
-         && req_lower_hex (o, path, "keyId", BB_PROTOCOL_KEY_ID_SIZE, &msg->key_id, error)
-         && req_lower_hex (o, path, "authPublicKey", BB_PROTOCOL_PUBLIC_KEY_SIZE,
-                           &msg->auth_public_key, error)
-         && req_lower_hex (o, path, "wrapPublicKey", BB_PROTOCOL_PUBLIC_KEY_SIZE,
-                           &msg->wrap_public_key, error)
-         && req_int64 (doc, o, path, "expiresAt", &msg->expires_at, error)
-         && req_lower_hex (o, path, "signature", BB_PROTOCOL_SIGNATURE_SIZE, &msg->signature, error)
-         && req_base64url (o, path, "inviteProof", 32, &msg->invite_proof, error);
+  return bb_msg_req_int64 (doc, o, path, "version", &msg->version, error)
+         && bb_msg_req_lower_hex (o, path, "namespaceId", BB_PROTOCOL_NAMESPACE_ID_SIZE,
+                                  &msg->namespace_id, error)
+         && bb_msg_req_lower_hex (o, path, "inviteId", BB_PROTOCOL_INVITE_ID_SIZE, &msg->invite_id,
+                                  error)
+         && bb_msg_req_string (o, path, "serverOrigin", &msg->server_origin, error)
+         && bb_msg_req_string (o, path, "kind", &msg->kind, error)
+         && bb_msg_req_lower_hex (o, path, "keyId", BB_PROTOCOL_KEY_ID_SIZE, &msg->key_id, error)
+         && bb_msg_req_lower_hex (o, path, "authPublicKey", BB_PROTOCOL_PUBLIC_KEY_SIZE,
+                                  &msg->auth_public_key, error)
+         && bb_msg_req_lower_hex (o, path, "wrapPublicKey", BB_PROTOCOL_PUBLIC_KEY_SIZE,
+                                  &msg->wrap_public_key, error)
+         && bb_msg_req_int64 (doc, o, path, "expiresAt", &msg->expires_at, error)
+         && bb_msg_req_lower_hex (o, path, "signature", BB_PROTOCOL_SIGNATURE_SIZE, &msg->signature,
+                                  error)
+         && bb_msg_req_base64url (o, path, "inviteProof", 32, &msg->invite_proof, error);
 }
 
 gboolean
@@ -2576,8 +2563,8 @@ bb_msg_join_request_from_node (BbMsgJoinRequest *msg, JsonNode *node, const char
 
   memset (msg, 0, sizeof *msg);
   if (node == NULL || !JSON_NODE_HOLDS_OBJECT (node))
-    return field_error (error, NULL, field != NULL ? field : "joinRequest", "%s",
-                        _ ("expected an object"));
+    return bb_msg_field_error (error, NULL, field != NULL ? field : "joinRequest", "%s",
+                               _ ("expected an object"));
   if (!read_join_request (NULL, json_node_get_object (node), field, msg, error))
     {
       bb_msg_join_request_clear (msg);
@@ -2589,41 +2576,41 @@ bb_msg_join_request_from_node (BbMsgJoinRequest *msg, JsonNode *node, const char
 void
 bb_msg_submit_join_request_clear (BbMsgSubmitJoinRequest *msg)
 {
-  free_secret (&msg->invite_server_secret);
+  bb_msg_free_secret (&msg->invite_server_secret);
   bb_msg_join_request_clear (&msg->join_request);
   memset (msg, 0, sizeof *msg);
 }
 
 static void
-write_submit_join_request (Writer *w, gconstpointer data)
+write_submit_join_request (BbJsonWriter *w, gconstpointer data)
 {
   const BbMsgSubmitJoinRequest *msg = data;
 
-  w_open (w);
-  w_str (w, "inviteServerSecret", msg->invite_server_secret);
-  w_key (w, "joinRequest");
+  bb_json_writer_open (w);
+  bb_json_write_string (w, "inviteServerSecret", msg->invite_server_secret);
+  bb_json_writer_key (w, "joinRequest");
   write_join_request (w, &msg->join_request);
-  w_end (w);
+  bb_json_writer_end (w);
 }
 
 char *
 bb_msg_submit_join_request_to_json (const BbMsgSubmitJoinRequest *msg)
 {
-  return write_secret (write_submit_join_request, msg);
+  return bb_json_write_secret (write_submit_join_request, msg);
 }
 
 static gboolean
-bb_msg_submit_join_request_read (const Doc *doc, JsonObject *o, BbMsgSubmitJoinRequest *msg,
+bb_msg_submit_join_request_read (const BbJsonDoc *doc, JsonObject *o, BbMsgSubmitJoinRequest *msg,
                                  GError **error)
 {
   JsonObject *jr;
 
-  if (!req_base64url (o, NULL, "inviteServerSecret", 32, &msg->invite_server_secret, error))
+  if (!bb_msg_req_base64url (o, NULL, "inviteServerSecret", 32, &msg->invite_server_secret, error))
     return FALSE;
-  jr = req_object (o, NULL, "joinRequest", error);
+  jr = bb_msg_req_object (o, NULL, "joinRequest", error);
   return jr != NULL && read_join_request (doc, jr, "joinRequest", &msg->join_request, error);
 }
-DEFINE_PARSE (BbMsgSubmitJoinRequest, bb_msg_submit_join_request)
+BB_MSG_DEFINE_PARSE (BbMsgSubmitJoinRequest, bb_msg_submit_join_request)
 
 void
 bb_msg_submit_join_response_clear (BbMsgSubmitJoinResponse *msg)
@@ -2641,33 +2628,34 @@ char *
 bb_msg_submit_join_response_to_json (const BbMsgSubmitJoinResponse *msg)
 {
   GString *out = g_string_new (NULL);
-  Writer w;
+  BbJsonWriter w;
 
-  w_begin (&w, out);
-  w_str (&w, "namespaceId", msg->namespace_id);
-  w_str (&w, "inviteId", msg->invite_id);
-  w_str (&w, "requesterKind", msg->requester_kind);
-  w_str (&w, "requesterKeyId", msg->requester_key_id);
-  w_str (&w, "joinRequestHash", msg->join_request_hash);
-  w_str (&w, "status", msg->status);
-  w_end (&w);
-  return writer_finish (out);
+  bb_json_writer_begin (&w, out);
+  bb_json_write_string (&w, "namespaceId", msg->namespace_id);
+  bb_json_write_string (&w, "inviteId", msg->invite_id);
+  bb_json_write_string (&w, "requesterKind", msg->requester_kind);
+  bb_json_write_string (&w, "requesterKeyId", msg->requester_key_id);
+  bb_json_write_string (&w, "joinRequestHash", msg->join_request_hash);
+  bb_json_write_string (&w, "status", msg->status);
+  bb_json_writer_end (&w);
+  return bb_msg_writer_finish (out);
 }
 
 static gboolean
-bb_msg_submit_join_response_read (const Doc *doc, JsonObject *o, BbMsgSubmitJoinResponse *msg,
+bb_msg_submit_join_response_read (const BbJsonDoc *doc, JsonObject *o, BbMsgSubmitJoinResponse *msg,
                                   GError **error)
 {
-  return req_lower_hex (o, NULL, "namespaceId", BB_PROTOCOL_NAMESPACE_ID_SIZE, &msg->namespace_id,
-                        error)
-         && req_lower_hex (o, NULL, "inviteId", BB_PROTOCOL_INVITE_ID_SIZE, &msg->invite_id, error)
-         && req_string (o, NULL, "requesterKind", &msg->requester_kind, error)
-         && req_lower_hex (o, NULL, "requesterKeyId", BB_PROTOCOL_KEY_ID_SIZE,
-                           &msg->requester_key_id, error)
-         && req_lower_hex (o, NULL, "joinRequestHash", 32, &msg->join_request_hash, error)
-         && req_string (o, NULL, "status", &msg->status, error);
+  return bb_msg_req_lower_hex (o, NULL, "namespaceId", BB_PROTOCOL_NAMESPACE_ID_SIZE,
+                               &msg->namespace_id, error)
+         && bb_msg_req_lower_hex (o, NULL, "inviteId", BB_PROTOCOL_INVITE_ID_SIZE, &msg->invite_id,
+                                  error)
+         && bb_msg_req_string (o, NULL, "requesterKind", &msg->requester_kind, error)
+         && bb_msg_req_lower_hex (o, NULL, "requesterKeyId", BB_PROTOCOL_KEY_ID_SIZE,
+                                  &msg->requester_key_id, error)
+         && bb_msg_req_lower_hex (o, NULL, "joinRequestHash", 32, &msg->join_request_hash, error)
+         && bb_msg_req_string (o, NULL, "status", &msg->status, error);
 }
-DEFINE_PARSE (BbMsgSubmitJoinResponse, bb_msg_submit_join_response)
+BB_MSG_DEFINE_PARSE (BbMsgSubmitJoinResponse, bb_msg_submit_join_response)
 
 /* ------------------------------------------------------------------------------------ */
 /* §6.15 list join requests                                                             */
@@ -2697,49 +2685,49 @@ char *
 bb_msg_list_join_requests_response_to_json (const BbMsgListJoinRequestsResponse *msg)
 {
   GString *out = g_string_new (NULL);
-  Writer w;
+  BbJsonWriter w;
 
-  w_begin (&w, out);
-  w_str (&w, "namespaceId", msg->namespace_id);
-  w_key (&w, "requests");
+  bb_json_writer_begin (&w, out);
+  bb_json_write_string (&w, "namespaceId", msg->namespace_id);
+  bb_json_writer_key (&w, "requests");
   g_string_append_c (out, '[');
   for (guint i = 0; msg->requests != NULL && i < msg->requests->len; i++)
     {
       const BbMsgJoinRequestEntry *e = g_ptr_array_index (msg->requests, i);
-      Writer ew;
+      BbJsonWriter ew;
 
       if (i > 0)
         g_string_append_c (out, ',');
-      w_begin (&ew, out);
-      w_str (&ew, "inviteId", e->invite_id);
-      w_str (&ew, "joinRequestHash", e->join_request_hash);
-      w_time (&ew, "createdAt", e->created_at);
-      w_str (&ew, "status", e->status);
-      w_key (&ew, "joinRequest");
+      bb_json_writer_begin (&ew, out);
+      bb_json_write_string (&ew, "inviteId", e->invite_id);
+      bb_json_write_string (&ew, "joinRequestHash", e->join_request_hash);
+      bb_json_write_time (&ew, "createdAt", e->created_at);
+      bb_json_write_string (&ew, "status", e->status);
+      bb_json_writer_key (&ew, "joinRequest");
       write_join_request (&ew, &e->join_request);
-      w_end (&ew);
+      bb_json_writer_end (&ew);
     }
   g_string_append_c (out, ']');
-  w_end (&w);
-  return writer_finish (out);
+  bb_json_writer_end (&w);
+  return bb_msg_writer_finish (out);
 }
 
 static gboolean
-bb_msg_list_join_requests_response_read (const Doc *doc, JsonObject *o,
+bb_msg_list_join_requests_response_read (const BbJsonDoc *doc, JsonObject *o,
                                          BbMsgListJoinRequestsResponse *msg, GError **error)
 {
   JsonArray *array;
 
   msg->requests = g_ptr_array_new_with_free_func ((GDestroyNotify)bb_msg_join_request_entry_free);
-  if (!req_lower_hex (o, NULL, "namespaceId", BB_PROTOCOL_NAMESPACE_ID_SIZE, &msg->namespace_id,
-                      error)
-      || !opt_array (o, NULL, "requests", &array, error))
+  if (!bb_msg_req_lower_hex (o, NULL, "namespaceId", BB_PROTOCOL_NAMESPACE_ID_SIZE,
+                             &msg->namespace_id, error)
+      || !bb_msg_opt_array (o, NULL, "requests", &array, error))
     return FALSE;
   for (guint i = 0; array != NULL && i < json_array_get_length (array); i++)
     {
       g_autofree char *path = NULL;
       g_autofree char *jr_path = NULL;
-      JsonObject *e = array_object (array, i, NULL, "requests", &path, error);
+      JsonObject *e = bb_msg_array_object (array, i, NULL, "requests", &path, error);
       JsonObject *jr;
       BbMsgJoinRequestEntry *entry;
 
@@ -2747,21 +2735,23 @@ bb_msg_list_join_requests_response_read (const Doc *doc, JsonObject *o,
         return FALSE;
       entry = g_new0 (BbMsgJoinRequestEntry, 1);
       g_ptr_array_add (msg->requests, entry);
-      if (!req_lower_hex (e, path, "inviteId", BB_PROTOCOL_INVITE_ID_SIZE, &entry->invite_id, error)
-          || !req_lower_hex (e, path, "joinRequestHash", 32, &entry->join_request_hash, error)
-          || !req_time (e, path, "createdAt", &entry->created_at, error)
-          || !req_string (e, path, "status", &entry->status, error))
+      if (!bb_msg_req_lower_hex (e, path, "inviteId", BB_PROTOCOL_INVITE_ID_SIZE, &entry->invite_id,
+                                 error)
+          || !bb_msg_req_lower_hex (e, path, "joinRequestHash", 32, &entry->join_request_hash,
+                                    error)
+          || !bb_msg_req_time (e, path, "createdAt", &entry->created_at, error)
+          || !bb_msg_req_string (e, path, "status", &entry->status, error))
         return FALSE;
-      jr = req_object (e, path, "joinRequest", error);
+      jr = bb_msg_req_object (e, path, "joinRequest", error);
       if (jr == NULL)
         return FALSE;
-      jr_path = field_path (path, "joinRequest");
+      jr_path = bb_msg_field_path (path, "joinRequest");
       if (!read_join_request (doc, jr, jr_path, &entry->join_request, error))
         return FALSE;
     }
   return TRUE;
 }
-DEFINE_PARSE (BbMsgListJoinRequestsResponse, bb_msg_list_join_requests_response)
+BB_MSG_DEFINE_PARSE (BbMsgListJoinRequestsResponse, bb_msg_list_join_requests_response)
 
 /* ------------------------------------------------------------------------------------ */
 /* §6.16 approve                                                                        */
@@ -2769,37 +2759,37 @@ DEFINE_PARSE (BbMsgListJoinRequestsResponse, bb_msg_list_join_requests_response)
 void
 bb_msg_approve_request_clear (BbMsgApproveRequest *msg)
 {
-  free_secret (&msg->invite_server_secret);
+  bb_msg_free_secret (&msg->invite_server_secret);
   g_free (msg->wrapped_dek);
   memset (msg, 0, sizeof *msg);
 }
 
 static void
-write_approve_request (Writer *w, gconstpointer data)
+write_approve_request (BbJsonWriter *w, gconstpointer data)
 {
   const BbMsgApproveRequest *msg = data;
 
-  w_open (w);
-  w_str (w, "inviteServerSecret", msg->invite_server_secret);
-  w_str (w, "wrappedDek", msg->wrapped_dek);
-  w_end (w);
+  bb_json_writer_open (w);
+  bb_json_write_string (w, "inviteServerSecret", msg->invite_server_secret);
+  bb_json_write_string (w, "wrappedDek", msg->wrapped_dek);
+  bb_json_writer_end (w);
 }
 
 char *
 bb_msg_approve_request_to_json (const BbMsgApproveRequest *msg)
 {
-  return write_secret (write_approve_request, msg);
+  return bb_json_write_secret (write_approve_request, msg);
 }
 
 static gboolean
-bb_msg_approve_request_read (const Doc *doc, JsonObject *o, BbMsgApproveRequest *msg,
+bb_msg_approve_request_read (const BbJsonDoc *doc, JsonObject *o, BbMsgApproveRequest *msg,
                              GError **error)
 {
-  return req_base64url (o, NULL, "inviteServerSecret", 32, &msg->invite_server_secret, error)
-         && req_base64 (o, NULL, "wrappedDek", BB_PROTOCOL_WRAPPED_DEK_SIZE, &msg->wrapped_dek,
-                        error);
+  return bb_msg_req_base64url (o, NULL, "inviteServerSecret", 32, &msg->invite_server_secret, error)
+         && bb_msg_req_base64 (o, NULL, "wrappedDek", BB_PROTOCOL_WRAPPED_DEK_SIZE,
+                               &msg->wrapped_dek, error);
 }
-DEFINE_PARSE (BbMsgApproveRequest, bb_msg_approve_request)
+BB_MSG_DEFINE_PARSE (BbMsgApproveRequest, bb_msg_approve_request)
 
 void
 bb_msg_approve_response_clear (BbMsgApproveResponse *msg)
@@ -2815,29 +2805,29 @@ char *
 bb_msg_approve_response_to_json (const BbMsgApproveResponse *msg)
 {
   GString *out = g_string_new (NULL);
-  Writer w;
+  BbJsonWriter w;
 
-  w_begin (&w, out);
-  w_str (&w, "namespaceId", msg->namespace_id);
-  w_str (&w, "memberKind", msg->member_kind);
-  w_str (&w, "memberKeyId", msg->member_key_id);
-  w_str (&w, "joinRequestHash", msg->join_request_hash);
-  w_end (&w);
-  return writer_finish (out);
+  bb_json_writer_begin (&w, out);
+  bb_json_write_string (&w, "namespaceId", msg->namespace_id);
+  bb_json_write_string (&w, "memberKind", msg->member_kind);
+  bb_json_write_string (&w, "memberKeyId", msg->member_key_id);
+  bb_json_write_string (&w, "joinRequestHash", msg->join_request_hash);
+  bb_json_writer_end (&w);
+  return bb_msg_writer_finish (out);
 }
 
 static gboolean
-bb_msg_approve_response_read (const Doc *doc, JsonObject *o, BbMsgApproveResponse *msg,
+bb_msg_approve_response_read (const BbJsonDoc *doc, JsonObject *o, BbMsgApproveResponse *msg,
                               GError **error)
 {
-  return req_lower_hex (o, NULL, "namespaceId", BB_PROTOCOL_NAMESPACE_ID_SIZE, &msg->namespace_id,
-                        error)
-         && req_string (o, NULL, "memberKind", &msg->member_kind, error)
-         && req_lower_hex (o, NULL, "memberKeyId", BB_PROTOCOL_KEY_ID_SIZE, &msg->member_key_id,
-                           error)
-         && req_lower_hex (o, NULL, "joinRequestHash", 32, &msg->join_request_hash, error);
+  return bb_msg_req_lower_hex (o, NULL, "namespaceId", BB_PROTOCOL_NAMESPACE_ID_SIZE,
+                               &msg->namespace_id, error)
+         && bb_msg_req_string (o, NULL, "memberKind", &msg->member_kind, error)
+         && bb_msg_req_lower_hex (o, NULL, "memberKeyId", BB_PROTOCOL_KEY_ID_SIZE,
+                                  &msg->member_key_id, error)
+         && bb_msg_req_lower_hex (o, NULL, "joinRequestHash", 32, &msg->join_request_hash, error);
 }
-DEFINE_PARSE (BbMsgApproveResponse, bb_msg_approve_response)
+BB_MSG_DEFINE_PARSE (BbMsgApproveResponse, bb_msg_approve_response)
 
 /* ------------------------------------------------------------------------------------ */
 /* §6.17 reject                                                                         */
@@ -2855,29 +2845,29 @@ char *
 bb_msg_reject_response_to_json (const BbMsgRejectResponse *msg)
 {
   GString *out = g_string_new (NULL);
-  Writer w;
+  BbJsonWriter w;
 
-  w_begin (&w, out);
-  w_str (&w, "namespaceId", msg->namespace_id);
-  w_str (&w, "requesterKeyId", msg->requester_key_id);
-  w_str (&w, "joinRequestHash", msg->join_request_hash);
-  w_bool (&w, "rejected", msg->rejected);
-  w_end (&w);
-  return writer_finish (out);
+  bb_json_writer_begin (&w, out);
+  bb_json_write_string (&w, "namespaceId", msg->namespace_id);
+  bb_json_write_string (&w, "requesterKeyId", msg->requester_key_id);
+  bb_json_write_string (&w, "joinRequestHash", msg->join_request_hash);
+  bb_json_write_bool (&w, "rejected", msg->rejected);
+  bb_json_writer_end (&w);
+  return bb_msg_writer_finish (out);
 }
 
 static gboolean
-bb_msg_reject_response_read (const Doc *doc, JsonObject *o, BbMsgRejectResponse *msg,
+bb_msg_reject_response_read (const BbJsonDoc *doc, JsonObject *o, BbMsgRejectResponse *msg,
                              GError **error)
 {
-  return req_lower_hex (o, NULL, "namespaceId", BB_PROTOCOL_NAMESPACE_ID_SIZE, &msg->namespace_id,
-                        error)
-         && req_lower_hex (o, NULL, "requesterKeyId", BB_PROTOCOL_KEY_ID_SIZE,
-                           &msg->requester_key_id, error)
-         && req_lower_hex (o, NULL, "joinRequestHash", 32, &msg->join_request_hash, error)
-         && req_bool (o, NULL, "rejected", &msg->rejected, error);
+  return bb_msg_req_lower_hex (o, NULL, "namespaceId", BB_PROTOCOL_NAMESPACE_ID_SIZE,
+                               &msg->namespace_id, error)
+         && bb_msg_req_lower_hex (o, NULL, "requesterKeyId", BB_PROTOCOL_KEY_ID_SIZE,
+                                  &msg->requester_key_id, error)
+         && bb_msg_req_lower_hex (o, NULL, "joinRequestHash", 32, &msg->join_request_hash, error)
+         && bb_msg_req_bool (o, NULL, "rejected", &msg->rejected, error);
 }
-DEFINE_PARSE (BbMsgRejectResponse, bb_msg_reject_response)
+BB_MSG_DEFINE_PARSE (BbMsgRejectResponse, bb_msg_reject_response)
 
 /* ------------------------------------------------------------------------------------ */
 /* §6.18 wrapped DEK                                                                    */
@@ -2895,27 +2885,27 @@ char *
 bb_msg_wrapped_dek_response_to_json (const BbMsgWrappedDekResponse *msg)
 {
   GString *out = g_string_new (NULL);
-  Writer w;
+  BbJsonWriter w;
 
-  w_begin (&w, out);
-  w_str (&w, "namespaceId", msg->namespace_id);
-  w_str (&w, "keyId", msg->key_id);
-  w_str (&w, "wrappedDek", msg->wrapped_dek);
-  w_end (&w);
-  return writer_finish (out);
+  bb_json_writer_begin (&w, out);
+  bb_json_write_string (&w, "namespaceId", msg->namespace_id);
+  bb_json_write_string (&w, "keyId", msg->key_id);
+  bb_json_write_string (&w, "wrappedDek", msg->wrapped_dek);
+  bb_json_writer_end (&w);
+  return bb_msg_writer_finish (out);
 }
 
 static gboolean
-bb_msg_wrapped_dek_response_read (const Doc *doc, JsonObject *o, BbMsgWrappedDekResponse *msg,
+bb_msg_wrapped_dek_response_read (const BbJsonDoc *doc, JsonObject *o, BbMsgWrappedDekResponse *msg,
                                   GError **error)
 {
-  return req_lower_hex (o, NULL, "namespaceId", BB_PROTOCOL_NAMESPACE_ID_SIZE, &msg->namespace_id,
-                        error)
-         && req_lower_hex (o, NULL, "keyId", BB_PROTOCOL_KEY_ID_SIZE, &msg->key_id, error)
-         && req_base64 (o, NULL, "wrappedDek", BB_PROTOCOL_WRAPPED_DEK_SIZE, &msg->wrapped_dek,
-                        error);
+  return bb_msg_req_lower_hex (o, NULL, "namespaceId", BB_PROTOCOL_NAMESPACE_ID_SIZE,
+                               &msg->namespace_id, error)
+         && bb_msg_req_lower_hex (o, NULL, "keyId", BB_PROTOCOL_KEY_ID_SIZE, &msg->key_id, error)
+         && bb_msg_req_base64 (o, NULL, "wrappedDek", BB_PROTOCOL_WRAPPED_DEK_SIZE,
+                               &msg->wrapped_dek, error);
 }
-DEFINE_PARSE (BbMsgWrappedDekResponse, bb_msg_wrapped_dek_response)
+BB_MSG_DEFINE_PARSE (BbMsgWrappedDekResponse, bb_msg_wrapped_dek_response)
 
 /* ------------------------------------------------------------------------------------ */
 /* §6.19 items snapshot                                                                 */
@@ -2932,14 +2922,14 @@ char *
 bb_msg_items_response_to_json (const BbMsgItemsResponse *msg)
 {
   GString *out = g_string_new (NULL);
-  GList *keys = sorted_keys (msg->items);
-  Writer w, m;
+  GList *keys = bb_msg_sorted_keys (msg->items);
+  BbJsonWriter w, m;
 
-  w_begin (&w, out);
-  w_str (&w, "namespaceId", msg->namespace_id);
-  w_uint (&w, "namespaceHead", msg->namespace_head);
-  w_key (&w, "items");
-  w_begin (&m, out);
+  bb_json_writer_begin (&w, out);
+  bb_json_write_string (&w, "namespaceId", msg->namespace_id);
+  bb_json_write_uint (&w, "namespaceHead", msg->namespace_head);
+  bb_json_writer_key (&w, "items");
+  bb_json_writer_begin (&m, out);
   for (GList *l = keys; l != NULL; l = l->next)
     {
       const guint64 *version = g_hash_table_lookup (msg->items, l->data);
@@ -2951,25 +2941,26 @@ bb_msg_items_response_to_json (const BbMsgItemsResponse *msg)
       g_string_append_printf (out, ":{\"version\":%" G_GUINT64_FORMAT "}",
                               version != NULL ? *version : 0);
     }
-  w_end (&m);
-  w_end (&w);
+  bb_json_writer_end (&m);
+  bb_json_writer_end (&w);
   g_list_free (keys);
-  return writer_finish (out);
+  return bb_msg_writer_finish (out);
 }
 
 static gboolean
-bb_msg_items_response_read (const Doc *doc, JsonObject *o, BbMsgItemsResponse *msg, GError **error)
+bb_msg_items_response_read (const BbJsonDoc *doc, JsonObject *o, BbMsgItemsResponse *msg,
+                            GError **error)
 {
   JsonObject *map;
   JsonObjectIter iter;
   const char *key;
   JsonNode *value;
 
-  msg->items = new_uint64_map ();
-  if (!req_lower_hex (o, NULL, "namespaceId", BB_PROTOCOL_NAMESPACE_ID_SIZE, &msg->namespace_id,
-                      error)
-      || !req_uint64 (doc, o, NULL, "namespaceHead", &msg->namespace_head, error)
-      || !opt_map (o, NULL, "items", &map, error))
+  msg->items = bb_msg_new_uint64_map ();
+  if (!bb_msg_req_lower_hex (o, NULL, "namespaceId", BB_PROTOCOL_NAMESPACE_ID_SIZE,
+                             &msg->namespace_id, error)
+      || !bb_msg_req_uint64 (doc, o, NULL, "namespaceHead", &msg->namespace_head, error)
+      || !bb_msg_opt_map (o, NULL, "items", &map, error))
     return FALSE;
   if (map == NULL)
     return TRUE;
@@ -2980,18 +2971,19 @@ bb_msg_items_response_read (const Doc *doc, JsonObject *o, BbMsgItemsResponse *m
       guint64 version;
 
       if (!bb_protocol_validate_lower_hex (key, BB_PROTOCOL_ITEM_ID_SIZE, "items", NULL))
-        return field_error (error, NULL, "items", _ ("expected keys of lower-case hex of %u bytes"),
-                            (guint)BB_PROTOCOL_ITEM_ID_SIZE);
+        return bb_msg_field_error (error, NULL, "items",
+                                   _ ("expected keys of lower-case hex of %u bytes"),
+                                   (guint)BB_PROTOCOL_ITEM_ID_SIZE);
       path = g_strdup_printf ("items.%s", key);
       if (!JSON_NODE_HOLDS_OBJECT (value))
-        return field_error (error, path, NULL, "%s", _ ("expected an object"));
-      if (!req_uint64 (doc, json_node_get_object (value), path, "version", &version, error))
+        return bb_msg_field_error (error, path, NULL, "%s", _ ("expected an object"));
+      if (!bb_msg_req_uint64 (doc, json_node_get_object (value), path, "version", &version, error))
         return FALSE;
       g_hash_table_insert (msg->items, g_strdup (key), g_memdup2 (&version, sizeof version));
     }
   return TRUE;
 }
-DEFINE_PARSE (BbMsgItemsResponse, bb_msg_items_response)
+BB_MSG_DEFINE_PARSE (BbMsgItemsResponse, bb_msg_items_response)
 
 /* ------------------------------------------------------------------------------------ */
 /* §6.20, §6.21 items                                                                   */
@@ -3011,31 +3003,32 @@ char *
 bb_msg_item_response_to_json (const BbMsgItemResponse *msg)
 {
   GString *out = g_string_new (NULL);
-  Writer w;
+  BbJsonWriter w;
 
-  w_begin (&w, out);
-  w_str (&w, "namespaceId", msg->namespace_id);
-  w_str (&w, "itemId", msg->item_id);
-  w_uint (&w, "version", msg->version);
-  w_str (&w, "nonce", msg->nonce);
-  w_str (&w, "aad", msg->aad);
-  w_str (&w, "ciphertext", msg->ciphertext);
-  w_end (&w);
-  return writer_finish (out);
+  bb_json_writer_begin (&w, out);
+  bb_json_write_string (&w, "namespaceId", msg->namespace_id);
+  bb_json_write_string (&w, "itemId", msg->item_id);
+  bb_json_write_uint (&w, "version", msg->version);
+  bb_json_write_string (&w, "nonce", msg->nonce);
+  bb_json_write_string (&w, "aad", msg->aad);
+  bb_json_write_string (&w, "ciphertext", msg->ciphertext);
+  bb_json_writer_end (&w);
+  return bb_msg_writer_finish (out);
 }
 
 static gboolean
-bb_msg_item_response_read (const Doc *doc, JsonObject *o, BbMsgItemResponse *msg, GError **error)
+bb_msg_item_response_read (const BbJsonDoc *doc, JsonObject *o, BbMsgItemResponse *msg,
+                           GError **error)
 {
-  return req_lower_hex (o, NULL, "namespaceId", BB_PROTOCOL_NAMESPACE_ID_SIZE, &msg->namespace_id,
-                        error)
-         && req_lower_hex (o, NULL, "itemId", BB_PROTOCOL_ITEM_ID_SIZE, &msg->item_id, error)
-         && req_uint64 (doc, o, NULL, "version", &msg->version, error)
-         && req_base64 (o, NULL, "nonce", BB_PROTOCOL_NONCE_SIZE, &msg->nonce, error)
-         && req_base64 (o, NULL, "aad", -1, &msg->aad, error)
-         && req_base64 (o, NULL, "ciphertext", -1, &msg->ciphertext, error);
+  return bb_msg_req_lower_hex (o, NULL, "namespaceId", BB_PROTOCOL_NAMESPACE_ID_SIZE,
+                               &msg->namespace_id, error)
+         && bb_msg_req_lower_hex (o, NULL, "itemId", BB_PROTOCOL_ITEM_ID_SIZE, &msg->item_id, error)
+         && bb_msg_req_uint64 (doc, o, NULL, "version", &msg->version, error)
+         && bb_msg_req_base64 (o, NULL, "nonce", BB_PROTOCOL_NONCE_SIZE, &msg->nonce, error)
+         && bb_msg_req_base64 (o, NULL, "aad", -1, &msg->aad, error)
+         && bb_msg_req_base64 (o, NULL, "ciphertext", -1, &msg->ciphertext, error);
 }
-DEFINE_PARSE (BbMsgItemResponse, bb_msg_item_response)
+BB_MSG_DEFINE_PARSE (BbMsgItemResponse, bb_msg_item_response)
 
 void
 bb_msg_put_item_request_clear (BbMsgPutItemRequest *msg)
@@ -3050,25 +3043,25 @@ char *
 bb_msg_put_item_request_to_json (const BbMsgPutItemRequest *msg)
 {
   GString *out = g_string_new (NULL);
-  Writer w;
+  BbJsonWriter w;
 
-  w_begin (&w, out);
-  w_str (&w, "nonce", msg->nonce);
-  w_str (&w, "aad", msg->aad);
-  w_str (&w, "ciphertext", msg->ciphertext);
-  w_end (&w);
-  return writer_finish (out);
+  bb_json_writer_begin (&w, out);
+  bb_json_write_string (&w, "nonce", msg->nonce);
+  bb_json_write_string (&w, "aad", msg->aad);
+  bb_json_write_string (&w, "ciphertext", msg->ciphertext);
+  bb_json_writer_end (&w);
+  return bb_msg_writer_finish (out);
 }
 
 static gboolean
-bb_msg_put_item_request_read (const Doc *doc, JsonObject *o, BbMsgPutItemRequest *msg,
+bb_msg_put_item_request_read (const BbJsonDoc *doc, JsonObject *o, BbMsgPutItemRequest *msg,
                               GError **error)
 {
-  return req_base64 (o, NULL, "nonce", BB_PROTOCOL_NONCE_SIZE, &msg->nonce, error)
-         && req_base64 (o, NULL, "aad", -1, &msg->aad, error)
-         && req_base64 (o, NULL, "ciphertext", -1, &msg->ciphertext, error);
+  return bb_msg_req_base64 (o, NULL, "nonce", BB_PROTOCOL_NONCE_SIZE, &msg->nonce, error)
+         && bb_msg_req_base64 (o, NULL, "aad", -1, &msg->aad, error)
+         && bb_msg_req_base64 (o, NULL, "ciphertext", -1, &msg->ciphertext, error);
 }
-DEFINE_PARSE (BbMsgPutItemRequest, bb_msg_put_item_request)
+BB_MSG_DEFINE_PARSE (BbMsgPutItemRequest, bb_msg_put_item_request)
 
 void
 bb_msg_put_item_response_clear (BbMsgPutItemResponse *msg)
@@ -3082,26 +3075,26 @@ char *
 bb_msg_put_item_response_to_json (const BbMsgPutItemResponse *msg)
 {
   GString *out = g_string_new (NULL);
-  Writer w;
+  BbJsonWriter w;
 
-  w_begin (&w, out);
-  w_str (&w, "namespaceId", msg->namespace_id);
-  w_str (&w, "itemId", msg->item_id);
-  w_uint (&w, "version", msg->version);
-  w_end (&w);
-  return writer_finish (out);
+  bb_json_writer_begin (&w, out);
+  bb_json_write_string (&w, "namespaceId", msg->namespace_id);
+  bb_json_write_string (&w, "itemId", msg->item_id);
+  bb_json_write_uint (&w, "version", msg->version);
+  bb_json_writer_end (&w);
+  return bb_msg_writer_finish (out);
 }
 
 static gboolean
-bb_msg_put_item_response_read (const Doc *doc, JsonObject *o, BbMsgPutItemResponse *msg,
+bb_msg_put_item_response_read (const BbJsonDoc *doc, JsonObject *o, BbMsgPutItemResponse *msg,
                                GError **error)
 {
-  return req_lower_hex (o, NULL, "namespaceId", BB_PROTOCOL_NAMESPACE_ID_SIZE, &msg->namespace_id,
-                        error)
-         && req_lower_hex (o, NULL, "itemId", BB_PROTOCOL_ITEM_ID_SIZE, &msg->item_id, error)
-         && req_uint64 (doc, o, NULL, "version", &msg->version, error);
+  return bb_msg_req_lower_hex (o, NULL, "namespaceId", BB_PROTOCOL_NAMESPACE_ID_SIZE,
+                               &msg->namespace_id, error)
+         && bb_msg_req_lower_hex (o, NULL, "itemId", BB_PROTOCOL_ITEM_ID_SIZE, &msg->item_id, error)
+         && bb_msg_req_uint64 (doc, o, NULL, "version", &msg->version, error);
 }
-DEFINE_PARSE (BbMsgPutItemResponse, bb_msg_put_item_response)
+BB_MSG_DEFINE_PARSE (BbMsgPutItemResponse, bb_msg_put_item_response)
 
 /* ------------------------------------------------------------------------------------ */
 /* §6.22 health and version                                                             */
@@ -3116,21 +3109,21 @@ char *
 bb_msg_health_response_to_json (const BbMsgHealthResponse *msg)
 {
   GString *out = g_string_new (NULL);
-  Writer w;
+  BbJsonWriter w;
 
-  w_begin (&w, out);
-  w_str (&w, "status", msg->status);
-  w_end (&w);
-  return writer_finish (out);
+  bb_json_writer_begin (&w, out);
+  bb_json_write_string (&w, "status", msg->status);
+  bb_json_writer_end (&w);
+  return bb_msg_writer_finish (out);
 }
 
 static gboolean
-bb_msg_health_response_read (const Doc *doc, JsonObject *o, BbMsgHealthResponse *msg,
+bb_msg_health_response_read (const BbJsonDoc *doc, JsonObject *o, BbMsgHealthResponse *msg,
                              GError **error)
 {
-  return req_string (o, NULL, "status", &msg->status, error);
+  return bb_msg_req_string (o, NULL, "status", &msg->status, error);
 }
-DEFINE_PARSE (BbMsgHealthResponse, bb_msg_health_response)
+BB_MSG_DEFINE_PARSE (BbMsgHealthResponse, bb_msg_health_response)
 
 void
 bb_msg_version_response_clear (BbMsgVersionResponse *msg)
@@ -3142,18 +3135,18 @@ char *
 bb_msg_version_response_to_json (const BbMsgVersionResponse *msg)
 {
   GString *out = g_string_new (NULL);
-  Writer w;
+  BbJsonWriter w;
 
-  w_begin (&w, out);
-  w_str (&w, "gitCommit", msg->git_commit);
-  w_end (&w);
-  return writer_finish (out);
+  bb_json_writer_begin (&w, out);
+  bb_json_write_string (&w, "gitCommit", msg->git_commit);
+  bb_json_writer_end (&w);
+  return bb_msg_writer_finish (out);
 }
 
 static gboolean
-bb_msg_version_response_read (const Doc *doc, JsonObject *o, BbMsgVersionResponse *msg,
+bb_msg_version_response_read (const BbJsonDoc *doc, JsonObject *o, BbMsgVersionResponse *msg,
                               GError **error)
 {
-  return req_string (o, NULL, "gitCommit", &msg->git_commit, error);
+  return bb_msg_req_string (o, NULL, "gitCommit", &msg->git_commit, error);
 }
-DEFINE_PARSE (BbMsgVersionResponse, bb_msg_version_response)
+BB_MSG_DEFINE_PARSE (BbMsgVersionResponse, bb_msg_version_response)
