@@ -537,7 +537,10 @@ bb_json_doc_load (BbJsonDoc *doc, const char *data, gssize len, GError **error)
 
   r.start = r.p = data;
   r.end = data + size;
-  r.scratch = g_string_sized_new (128);
+  /* Every string is decoded into this one buffer, and a decoded string is never longer
+   * than its JSON text: sized to the body, it never grows, so no block holding an earlier
+   * string (an invite server secret, a bearer token) is freed unwiped on the way. */
+  r.scratch = bb_crypto_secret_string_new (size);
   r.doc = doc;
   r.error = error;
   doc->root = read_value (&r);

@@ -10,7 +10,9 @@
 
 #include <string.h>
 
+#include "bb-crypto-private.h"
 #include "bb-error.h"
+#include "bb-protocol.h"
 #include "bb-test-utils.h"
 #include "msg-types.h"
 
@@ -1283,6 +1285,65 @@ test_secret_writers_presized (void)
     }
 }
 
+/* The strict reader decodes every string of a body into one scratch buffer. Had it to
+ * grow, the old block, which may still hold an earlier string such as an invite server
+ * secret, would be freed unwiped; so it is sized to the body (no decoded string is longer
+ * than the body) and wiped once at the end. Here the secret comes first and a long
+ * string last, longer than any buffer that just fits it: the wipe of the block holding
+ * that string must cover the whole body, else the buffer grew on the way. */
+typedef struct
+{
+  const char *last_string;
+  gsize scratch_wipe_len; /* the longest wipe holding last_string */
+} ScratchWipes;
+
+static void
+record_scratch_wipe (const void *buf, gsize len, gpointer user_data)
+{
+  ScratchWipes *wipes = user_data;
+  gsize n = strlen (wipes->last_string);
+
+  if (len > n && len > wipes->scratch_wipe_len && memcmp (buf, wipes->last_string, n) == 0)
+    wipes->scratch_wipe_len = len;
+}
+
+static void
+test_reader_scratch_presized (void)
+{
+  guint8 secret_bytes[32], dek_bytes[BB_PROTOCOL_WRAPPED_DEK_SIZE];
+  g_autoptr (GBytes) secret = NULL;
+  g_autoptr (GBytes) dek = NULL;
+  g_autofree char *secret_text = NULL;
+  g_autofree char *dek_text = NULL;
+  g_autofree char *note = g_strnfill (4000, 'n');
+  g_autofree char *body = NULL;
+  BbMsgApproveRequest msg;
+  ScratchWipes wipes = { note, 0 };
+  GError *error = NULL;
+  gboolean ok;
+
+  memset (secret_bytes, 0x5a, sizeof secret_bytes);
+  memset (dek_bytes, 0x17, sizeof dek_bytes);
+  secret = g_bytes_new (secret_bytes, sizeof secret_bytes);
+  dek = g_bytes_new (dek_bytes, sizeof dek_bytes);
+  secret_text = bb_protocol_base64url_encode (secret);
+  dek_text = bb_protocol_base64_encode (dek);
+  body = g_strdup_printf ("{\"inviteServerSecret\":\"%s\",\"wrappedDek\":\"%s\",\"note\":\"%s\"}",
+                          secret_text, dek_text, note);
+  /* A scratch that grew to fit the note would be smaller than the body. */
+  g_assert_cmpuint (strlen (body), >, 4096);
+
+  bb_crypto_set_wipe_observer (record_scratch_wipe, &wipes);
+  ok = bb_msg_approve_request_parse (&msg, body, -1, &error);
+  bb_crypto_set_wipe_observer (NULL, NULL);
+  g_assert_no_error (error);
+  g_assert_true (ok);
+  g_assert_cmpstr (msg.invite_server_secret, ==, secret_text);
+  bb_msg_approve_request_clear (&msg);
+
+  g_assert_cmpuint (wipes.scratch_wipe_len, >, strlen (body));
+}
+
 int
 main (int argc, char **argv)
 {
@@ -1311,6 +1372,7 @@ main (int argc, char **argv)
   g_test_add_func ("/messages/join-request-node", test_join_request_node);
   g_test_add_func ("/messages/check-known-fields", test_check_known_fields);
   g_test_add_func ("/messages/secret-writers-presized", test_secret_writers_presized);
+  g_test_add_func ("/messages/reader-scratch-presized", test_reader_scratch_presized);
 
   ret = g_test_run ();
   json_node_unref (messages_data);
