@@ -7,7 +7,7 @@
  * Go (escaping, number formatting, member order), so this file has its own writer and a
  * strict reader:
  *
- * - strings use bb_msg_append_json_string(), the library's one copy of Go's
+ * - strings use bb_json_append_string() (bb-json-writer.c), the library's one copy of Go's
  *   encodeState.string with escapeHTML (the mode of json.Marshal). It writes `\b` and `\f`
  *   as short escapes, as Go does since 1.22 (earlier Go wrote \u0008 and \u000c): the
  *   reference client's go.mod says `go 1.26`, so every build of it uses the 1.22+ rule;
@@ -18,6 +18,9 @@
  *
  * Reading follows Go's decoder into the corresponding Go type, with a few documented
  * differences (null for scalars, non-canonical base64, U+0000 in strings, nesting depth).
+ * Where Go is lenient (invalid UTF-8 and lone surrogates become U+FFFD) the protocol's
+ * strict reader (bb-json-reader.c) refuses, so the two readers share only the scanning of
+ * whitespace, one-character escapes and the digits of \u escapes.
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
@@ -28,7 +31,7 @@
 #include "bb-codec-private.h"
 #include "bb-error.h"
 #include "bb-protocol.h"
-#include "bb-protocol-messages-private.h"
+#include "bb-json-private.h"
 
 #include "bb-i18n-private.h"
 #include <math.h>
@@ -340,7 +343,7 @@ write_object (GString *out, GVariant *dict, guint depth, guint variant_depth, co
         }
       if (i > 0)
         g_string_append_c (out, ',');
-      bb_msg_append_json_string (out, members[i].key, -1);
+      bb_json_append_string (out, members[i].key, -1);
       g_string_append_c (out, ':');
       ok = write_value (out, members[i].value, depth + 1, variant_depth, &child, error);
     }
@@ -425,7 +428,7 @@ write_value (GString *out, GVariant *value, guint depth, guint variant_depth, co
           gsize len;
           const char *str = g_variant_get_string (value, &len);
 
-          bb_msg_append_json_string (out, str, len);
+          bb_json_append_string (out, str, len);
           return TRUE;
         }
       case G_VARIANT_CLASS_VARIANT:
@@ -459,7 +462,7 @@ write_value (GString *out, GVariant *value, guint depth, guint variant_depth, co
               const guint8 *data = g_variant_get_fixed_array (value, &len, 1);
               g_autofree char *text = g_base64_encode (data, len);
 
-              bb_msg_append_json_string (out, text, -1);
+              bb_json_append_string (out, text, -1);
               return TRUE;
             }
           if (depth >= BB_CODEC_JSON_MAX_DEPTH)
@@ -529,8 +532,7 @@ static gboolean G_GNUC_PRINTF (4, 5)
 static void
 skip_ws (Reader *r)
 {
-  while (r->p < r->end && (*r->p == ' ' || *r->p == '\t' || *r->p == '\n' || *r->p == '\r'))
-    r->p++;
+  r->p = bb_json_skip_ws (r->p, r->end);
 }
 
 /* The kinds of JSON value, told by their first character. */
@@ -626,35 +628,13 @@ read_literal (Reader *r, const char *word, const Where *where)
   return TRUE;
 }
 
-static int
-hex_value (char c)
-{
-  if (c >= '0' && c <= '9')
-    return c - '0';
-  if (c >= 'a' && c <= 'f')
-    return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F')
-    return c - 'A' + 10;
-  return -1;
-}
-
 /* The code unit of a `\uXXXX` escape at @p, or -1. */
 static int
 read_u4 (const char *p, const char *end)
 {
-  int v = 0;
-
   if (end - p < 6 || p[0] != '\\' || p[1] != 'u')
     return -1;
-  for (int i = 2; i < 6; i++)
-    {
-      int h = hex_value (p[i]);
-
-      if (h < 0)
-        return -1;
-      v = v << 4 | h;
-    }
-  return v;
+  return bb_json_hex4 (p + 2);
 }
 
 /* The length of the well-formed UTF-8 sequence at @p, or 0 where Go's utf8.DecodeRune
@@ -740,38 +720,15 @@ read_string (Reader *r, GString *out, gboolean *has_nul, const Where *where)
 
           if (r->end - r->p < 2)
             return read_error_at (r, open, where, _ ("unterminated string"));
-          switch (r->p[1])
+          if (r->p[1] != 'u')
             {
-              case '"':
-              case '\\':
-              case '/':
-                g_string_append_c (out, r->p[1]);
-                r->p += 2;
-                continue;
-              case 'b':
-                g_string_append_c (out, '\b');
-                r->p += 2;
-                continue;
-              case 'f':
-                g_string_append_c (out, '\f');
-                r->p += 2;
-                continue;
-              case 'n':
-                g_string_append_c (out, '\n');
-                r->p += 2;
-                continue;
-              case 'r':
-                g_string_append_c (out, '\r');
-                r->p += 2;
-                continue;
-              case 't':
-                g_string_append_c (out, '\t');
-                r->p += 2;
-                continue;
-              case 'u':
-                break;
-              default:
+              char unescaped = bb_json_short_escape (r->p[1]);
+
+              if (unescaped == '\0')
                 return read_error_at (r, r->p, where, _ ("invalid escape in a string"));
+              g_string_append_c (out, unescaped);
+              r->p += 2;
+              continue;
             }
 
           unit = read_u4 (r->p, r->end);

@@ -17,6 +17,11 @@ G_BEGIN_DECLS
 
 /* --- strict reader (bb-json-reader.c) --- */
 
+/* Pieces of JSON scanning that the codec's reader shares (see bb-json-reader.c). */
+const char *bb_json_skip_ws (const char *p, const char *end);
+char bb_json_short_escape (char c);
+int bb_json_hex4 (const char *p);
+
 /* Marks of integer nodes whose JsonNode value is not their JSON value. */
 typedef enum
 {
@@ -41,6 +46,11 @@ void bb_json_doc_clear (BbJsonDoc *doc);
 BbJsonNumberMark bb_json_doc_mark (const BbJsonDoc *doc, JsonNode *node);
 
 /* --- Go-compatible writer (bb-json-writer.c) --- */
+
+/* Appends @str (NULL writes "") as a JSON string escaped exactly as Go's encoding/json
+ * does: \b \f \n \r \t, other controls and < > & U+2028 U+2029 as lower-case \u00XX,
+ * each invalid UTF-8 byte as \ufffd. @len is in bytes, or -1 if nul-terminated. */
+void bb_json_append_string (GString *out, const char *str, gssize len);
 
 /* Writes one JSON object into @out, or, with @out %NULL, only adds an upper bound of the
  * text's length to *@bound: a message carrying a secret is measured first, so that its

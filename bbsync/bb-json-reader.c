@@ -43,6 +43,75 @@
 #define MAX_OBJECT_MEMBERS 16384
 
 /* ------------------------------------------------------------------------------------ */
+/* Scanning, shared with the JSON codec's reader                                        */
+
+/* bb_json_skip_ws:
+ * @p: where to start
+ * @end: the end of the text
+ *
+ * Returns: the first position from @p on that is not JSON whitespace (space, tab, line
+ * feed, carriage return), or @end
+ */
+const char *
+bb_json_skip_ws (const char *p, const char *end)
+{
+  while (p < end && (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r'))
+    p++;
+  return p;
+}
+
+/* bb_json_short_escape:
+ * @c: the character after a backslash in a JSON string
+ *
+ * Returns: the character that `\`@c stands for (`"`, `\`, `/`, backspace, form feed, line
+ * feed, carriage return, tab), or `\0` if @c makes no one-character escape (`u` included)
+ */
+char
+bb_json_short_escape (char c)
+{
+  switch (c)
+    {
+      case '"':
+      case '\\':
+      case '/':
+        return c;
+      case 'b':
+        return '\b';
+      case 'f':
+        return '\f';
+      case 'n':
+        return '\n';
+      case 'r':
+        return '\r';
+      case 't':
+        return '\t';
+      default:
+        return '\0';
+    }
+}
+
+/* bb_json_hex4:
+ * @p: four bytes of text, the digits of a `\u` escape
+ *
+ * Returns: the code unit the four hex digits (of either case) at @p stand for, or -1
+ */
+int
+bb_json_hex4 (const char *p)
+{
+  int v = 0;
+
+  for (int i = 0; i < 4; i++)
+    {
+      int h = g_ascii_xdigit_value (p[i]);
+
+      if (h < 0)
+        return -1;
+      v = (v << 4) | h;
+    }
+  return v;
+}
+
+/* ------------------------------------------------------------------------------------ */
 /* Strict reader                                                                        */
 
 typedef struct
@@ -73,8 +142,7 @@ static gboolean G_GNUC_PRINTF (2, 3) reader_error (Reader *r, const char *format
 static void
 skip_ws (Reader *r)
 {
-  while (r->p < r->end && (*r->p == ' ' || *r->p == '\t' || *r->p == '\n' || *r->p == '\r'))
-    r->p++;
+  r->p = bb_json_skip_ws (r->p, r->end);
 }
 
 BbJsonNumberMark
@@ -96,19 +164,15 @@ doc_set_mark (BbJsonDoc *doc, JsonNode *node, BbJsonNumberMark mark)
 static gboolean
 read_hex4 (Reader *r, gunichar *out)
 {
-  gunichar v = 0;
+  int v;
 
   if (r->end - r->p < 4)
     return reader_error (r, _ ("truncated \\u escape"));
-  for (int i = 0; i < 4; i++)
-    {
-      int h = g_ascii_xdigit_value (r->p[i]);
-      if (h < 0)
-        return reader_error (r, _ ("invalid \\u escape"));
-      v = (v << 4) | (gunichar)h;
-    }
+  v = bb_json_hex4 (r->p);
+  if (v < 0)
+    return reader_error (r, _ ("invalid \\u escape"));
   r->p += 4;
-  *out = v;
+  *out = (gunichar)v;
   return TRUE;
 }
 
@@ -147,33 +211,17 @@ read_string (Reader *r)
           if (r->p >= r->end)
             return reader_error (r, _ ("unterminated string"));
           c = (guchar)*r->p++;
-          switch (c)
+          if (c != 'u')
             {
-              case '"':
-              case '\\':
-              case '/':
-                g_string_append_c (r->scratch, (char)c);
-                continue;
-              case 'b':
-                g_string_append_c (r->scratch, '\b');
-                continue;
-              case 'f':
-                g_string_append_c (r->scratch, '\f');
-                continue;
-              case 'n':
-                g_string_append_c (r->scratch, '\n');
-                continue;
-              case 'r':
-                g_string_append_c (r->scratch, '\r');
-                continue;
-              case 't':
-                g_string_append_c (r->scratch, '\t');
-                continue;
-              case 'u':
-                break;
-              default:
-                r->p--;
-                return reader_error (r, _ ("invalid escape"));
+              char unescaped = bb_json_short_escape ((char)c);
+
+              if (unescaped == '\0')
+                {
+                  r->p--;
+                  return reader_error (r, _ ("invalid escape"));
+                }
+              g_string_append_c (r->scratch, unescaped);
+              continue;
             }
           if (!read_hex4 (r, &cp))
             return FALSE;

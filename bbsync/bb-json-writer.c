@@ -32,7 +32,7 @@ append_u_escape (GString *out, gunichar c)
   g_string_append_c (out, hex_digits[c & 0xf]);
 }
 
-/* bb_msg_append_json_string:
+/* bb_json_append_string:
  * @out: where to append
  * @str: (nullable): the string; %NULL writes `""`
  * @len: length of @str in bytes, or -1 if nul-terminated
@@ -42,7 +42,7 @@ append_u_escape (GString *out, gunichar c)
  * U+2028 and U+2029 as lower-case `\u00XX`, and each invalid UTF-8 byte as `\ufffd`.
  */
 void
-bb_msg_append_json_string (GString *out, const char *str, gssize len)
+bb_json_append_string (GString *out, const char *str, gssize len)
 {
   const char *p, *end;
 
@@ -128,7 +128,7 @@ static void
 w_json_string (const BbJsonWriter *w, const char *value)
 {
   if (w->out != NULL)
-    bb_msg_append_json_string (w->out, value, -1);
+    bb_json_append_string (w->out, value, -1);
   else
     /* Go's escaping turns one byte into at most six (\u00XX, \ufffd); then the quotes. */
     *w->bound += 6 * (value != NULL ? strlen (value) : 0) + 2;

@@ -46,7 +46,7 @@ bb_msg_items_response_to_json (const BbMsgItemsResponse *msg)
       if (!m.first)
         g_string_append_c (out, ',');
       m.first = FALSE;
-      bb_msg_append_json_string (out, l->data, -1);
+      bb_json_append_string (out, l->data, -1);
       g_string_append_printf (out, ":{\"version\":%" G_GUINT64_FORMAT "}",
                               version != NULL ? *version : 0);
     }

@@ -235,7 +235,7 @@ bb_msg_watch_request_to_json (const BbMsgWatchRequest *msg)
       if (!m.first)
         g_string_append_c (out, ',');
       m.first = FALSE;
-      bb_msg_append_json_string (out, l->data, -1);
+      bb_json_append_string (out, l->data, -1);
       g_string_append_printf (out, ":%" G_GUINT64_FORMAT, head != NULL ? *head : 0);
     }
   bb_json_writer_end (&m);

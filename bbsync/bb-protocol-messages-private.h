@@ -41,11 +41,6 @@ G_BEGIN_DECLS
 char      *bb_msg_format_time (GDateTime *time);
 GDateTime *bb_msg_parse_time  (const char *text, const char *field, GError **error);
 
-/* Appends @str (NULL writes "") as a JSON string escaped exactly as Go's encoding/json
- * does: \b \f \n \r \t, other controls and < > & U+2028 U+2029 as lower-case \u00XX,
- * each invalid UTF-8 byte as \ufffd. @len is in bytes, or -1 if nul-terminated. */
-void       bb_msg_append_json_string (GString *out, const char *str, gssize len);
-
 /* Reads @data with the same strict reader and limits as the _parse functions and checks
  * that it is one JSON object whose member names are all in @allowed and, when
  * @nested_field names an object member, whose members are all in @nested_allowed. A

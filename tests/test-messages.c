@@ -12,6 +12,7 @@
 
 #include "bb-crypto-private.h"
 #include "bb-error.h"
+#include "bb-json-private.h"
 #include "bb-protocol.h"
 #include "bb-test-utils.h"
 #include "msg-types.h"
@@ -1057,12 +1058,12 @@ test_strings (void)
   for (gsize i = 0; i < G_N_ELEMENTS (cases); i++)
     {
       g_autoptr (GString) out = g_string_new (NULL);
-      bb_msg_append_json_string (out, cases[i].in, cases[i].len);
+      bb_json_append_string (out, cases[i].in, cases[i].len);
       g_assert_cmpstr (out->str, ==, cases[i].out);
     }
   {
     g_autoptr (GString) out = g_string_new (NULL);
-    bb_msg_append_json_string (out, NULL, -1);
+    bb_json_append_string (out, NULL, -1);
     g_assert_cmpstr (out->str, ==, "\"\"");
   }
 
