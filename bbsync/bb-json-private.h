@@ -62,8 +62,11 @@ typedef struct
   gboolean first;
 } BbJsonWriter;
 
-void bb_json_writer_open (BbJsonWriter *w);
-void bb_json_writer_begin (BbJsonWriter *w, GString *out);
+/* Writes the members of one object (@value is what it stands for). */
+typedef void (*BbJsonWriteFunc) (BbJsonWriter *w, gconstpointer value);
+
+void bb_json_writer_begin (BbJsonWriter *w);
+char *bb_json_writer_finish (BbJsonWriter *w);
 void bb_json_writer_begin_nested (BbJsonWriter *w, const BbJsonWriter *parent);
 void bb_json_writer_end (BbJsonWriter *w);
 void bb_json_writer_key (BbJsonWriter *w, const char *name);
@@ -77,9 +80,11 @@ void bb_json_write_uint (BbJsonWriter *w, const char *name, guint64 value);
 void bb_json_write_bool (BbJsonWriter *w, const char *name, gboolean value);
 void bb_json_write_time (BbJsonWriter *w, const char *name, GDateTime *value);
 void bb_json_write_time_nullable (BbJsonWriter *w, const char *name, GDateTime *value);
+void bb_json_write_object_list (BbJsonWriter *w, const char *name, GPtrArray *list,
+                                BbJsonWriteFunc write_element);
 
-/* The text of the object @write writes for @msg, in a buffer that never grew: wipe it
- * before freeing it. */
-char *bb_json_write_secret (void (*write) (BbJsonWriter *w, gconstpointer msg), gconstpointer msg);
+/* The text of the object whose members @write writes for @msg, in a buffer that never
+ * grew: wipe it before freeing it. */
+char *bb_json_write_secret (BbJsonWriteFunc write, gconstpointer msg);
 
 G_END_DECLS

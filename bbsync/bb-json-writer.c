@@ -135,19 +135,28 @@ w_json_string (const BbJsonWriter *w, const char *value)
 }
 
 /* Opens an object in @w, whose output (or measure) is already set. */
-void
-bb_json_writer_open (BbJsonWriter *w)
+static void
+w_open (BbJsonWriter *w)
 {
   w->first = TRUE;
   w_raw (w, "{");
 }
 
+/* Starts the text of a message: a new buffer with an object opened in it. */
 void
-bb_json_writer_begin (BbJsonWriter *w, GString *out)
+bb_json_writer_begin (BbJsonWriter *w)
 {
-  w->out = out;
+  w->out = g_string_new (NULL);
   w->bound = NULL;
-  bb_json_writer_open (w);
+  w_open (w);
+}
+
+/* Closes the object bb_json_writer_begin() opened and returns the text. */
+char *
+bb_json_writer_finish (BbJsonWriter *w)
+{
+  bb_json_writer_end (w);
+  return g_string_free (g_steal_pointer (&w->out), FALSE);
 }
 
 /* Opens an object that is a member value or element inside @parent's object. */
@@ -156,7 +165,7 @@ bb_json_writer_begin_nested (BbJsonWriter *w, const BbJsonWriter *parent)
 {
   w->out = parent->out;
   w->bound = parent->bound;
-  bb_json_writer_open (w);
+  w_open (w);
 }
 
 void
@@ -165,15 +174,15 @@ bb_json_writer_end (BbJsonWriter *w)
   w_raw (w, "}");
 }
 
+/* A member name, escaped as Go escapes the keys of a map (a struct's names need none). */
 void
 bb_json_writer_key (BbJsonWriter *w, const char *name)
 {
   if (!w->first)
     w_raw (w, ",");
   w->first = FALSE;
-  w_raw (w, "\"");
-  w_raw (w, name);
-  w_raw (w, "\":");
+  w_json_string (w, name);
+  w_raw (w, ":");
 }
 
 /* A Go string field: NULL writes "" (Go's zero value). */
@@ -252,23 +261,48 @@ bb_json_write_time_nullable (BbJsonWriter *w, const char *name, GDateTime *value
     bb_json_write_time (w, name, value);
 }
 
-/* Writes a message that carries a secret (a bearer token, an invite server secret).
- * Appending to a GString that is full reallocates it and frees the old block, and the
- * secret already written with it, unwiped. So the message is measured first and written
- * into a buffer of that size, which never grows; the caller wipes the result before
- * freeing it. */
+/* A Go slice of structs: the member @name as an array with one object per element of
+ * @list (NULL writes []), whose members @write_element writes. */
+void
+bb_json_write_object_list (BbJsonWriter *w, const char *name, GPtrArray *list,
+                           BbJsonWriteFunc write_element)
+{
+  bb_json_writer_key (w, name);
+  w_raw (w, "[");
+  for (guint i = 0; list != NULL && i < list->len; i++)
+    {
+      BbJsonWriter element;
+
+      if (i > 0)
+        w_raw (w, ",");
+      bb_json_writer_begin_nested (&element, w);
+      write_element (&element, g_ptr_array_index (list, i));
+      bb_json_writer_end (&element);
+    }
+  w_raw (w, "]");
+}
+
+/* Writes the object whose members @write writes for @msg, a message that carries a secret
+ * (a bearer token, an invite server secret). Appending to a GString that is full
+ * reallocates it and frees the old block, and the secret already written with it,
+ * unwiped. So the message is measured first and written into a buffer of that size,
+ * which never grows; the caller wipes the result before freeing it. */
 char *
-bb_json_write_secret (void (*write) (BbJsonWriter *w, gconstpointer msg), gconstpointer msg)
+bb_json_write_secret (BbJsonWriteFunc write, gconstpointer msg)
 {
   gsize bound = 0;
   BbJsonWriter measure = { NULL, &bound, TRUE };
   BbJsonWriter w = { NULL, NULL, TRUE };
   gsize allocated;
 
+  w_open (&measure);
   write (&measure, msg);
+  bb_json_writer_end (&measure);
   w.out = bb_crypto_secret_string_new (bound);
   allocated = w.out->allocated_len;
+  w_open (&w);
   write (&w, msg);
+  bb_json_writer_end (&w);
   /* Only a wrong bound above can get here, and then a copy has already leaked. */
   if (w.out->allocated_len != allocated)
     g_critical ("bbsync: a JSON buffer holding a secret outgrew its bound of %" G_GSIZE_FORMAT

@@ -68,18 +68,19 @@ gboolean bb_msg_nullable_time (JsonObject *obj, const char *prefix, const char *
 /* Objects, lists and maps */
 JsonObject *bb_msg_req_object (JsonObject *obj, const char *prefix, const char *name,
                                GError **error);
-gboolean bb_msg_opt_array (JsonObject *obj, const char *prefix, const char *name, JsonArray **out,
-                           GError **error);
 gboolean bb_msg_opt_map (JsonObject *obj, const char *prefix, const char *name, JsonObject **out,
                          GError **error);
-JsonObject *bb_msg_array_object (JsonArray *array, guint i, const char *prefix, const char *name,
-                                 char **path, GError **error);
+/* Reads one element of a list from its object @o, whose JSON path is @path. */
+typedef gboolean (*BbMsgReadFunc) (const BbJsonDoc *doc, JsonObject *o, const char *path,
+                                   gpointer element, GError **error);
+gboolean bb_msg_read_object_list (const BbJsonDoc *doc, JsonObject *o, const char *name,
+                                  gsize element_size, BbMsgReadFunc read_element,
+                                  GDestroyNotify free_element, GPtrArray **out, GError **error);
 GHashTable *bb_msg_new_uint64_map (void);
 GList *bb_msg_sorted_keys (GHashTable *table);
 
 /* Plumbing */
 void bb_msg_free_secret (char **text);
-char *bb_msg_writer_finish (GString *out);
 
 /* Defines T_parse() from a `static gboolean t_read (const BbJsonDoc *doc, JsonObject *o,
  * T *msg, GError **error)`. Every parse starts from a zeroed struct and leaves it cleared

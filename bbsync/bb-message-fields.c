@@ -352,9 +352,8 @@ bb_msg_req_object (JsonObject *obj, const char *prefix, const char *name, GError
 }
 
 /* A list: absent or null reads as empty (*out = NULL). */
-gboolean
-bb_msg_opt_array (JsonObject *obj, const char *prefix, const char *name, JsonArray **out,
-                  GError **error)
+static gboolean
+opt_array (JsonObject *obj, const char *prefix, const char *name, JsonArray **out, GError **error)
 {
   JsonNode *node = member (obj, name);
 
@@ -384,9 +383,9 @@ bb_msg_opt_map (JsonObject *obj, const char *prefix, const char *name, JsonObjec
 }
 
 /* The element @i of a list as an object, with its path in *path. */
-JsonObject *
-bb_msg_array_object (JsonArray *array, guint i, const char *prefix, const char *name, char **path,
-                     GError **error)
+static JsonObject *
+array_object (JsonArray *array, guint i, const char *prefix, const char *name, char **path,
+              GError **error)
 {
   JsonNode *node = json_array_get_element (array, i);
   g_autofree char *base = bb_msg_field_path (prefix, name);
@@ -395,6 +394,35 @@ bb_msg_array_object (JsonArray *array, guint i, const char *prefix, const char *
   if (!JSON_NODE_HOLDS_OBJECT (node))
     return bb_msg_field_error (error, *path, NULL, "%s", _ ("expected an object")), NULL;
   return json_node_get_object (node);
+}
+
+/* A Go slice of structs: absent or null reads as empty. Each element is allocated zeroed
+ * (@element_size bytes) and added to *@out before @read_element fills it from its object,
+ * so that @free_element frees it on a failure too; *@out is set either way. */
+gboolean
+bb_msg_read_object_list (const BbJsonDoc *doc, JsonObject *o, const char *name, gsize element_size,
+                         BbMsgReadFunc read_element, GDestroyNotify free_element, GPtrArray **out,
+                         GError **error)
+{
+  JsonArray *array;
+
+  *out = g_ptr_array_new_with_free_func (free_element);
+  if (!opt_array (o, NULL, name, &array, error))
+    return FALSE;
+  for (guint i = 0; array != NULL && i < json_array_get_length (array); i++)
+    {
+      g_autofree char *path = NULL;
+      JsonObject *e = array_object (array, i, NULL, name, &path, error);
+      gpointer element;
+
+      if (e == NULL)
+        return FALSE;
+      element = g_malloc0 (element_size);
+      g_ptr_array_add (*out, element);
+      if (!read_element (doc, e, path, element, error))
+        return FALSE;
+    }
+  return TRUE;
 }
 
 GHashTable *
@@ -424,12 +452,6 @@ bb_msg_free_secret (char **text)
       bb_crypto_wipe (*text, strlen (*text));
       g_clear_pointer (text, g_free);
     }
-}
-
-char *
-bb_msg_writer_finish (GString *out)
-{
-  return g_string_free (out, FALSE);
 }
 
 /* ------------------------------------------------------------------------------------ */
@@ -492,13 +514,11 @@ bb_msg_error_clear (BbMsgError *msg)
 char *
 bb_msg_error_to_json (const BbMsgError *msg)
 {
-  GString *out = g_string_new (NULL);
   BbJsonWriter w;
 
-  bb_json_writer_begin (&w, out);
+  bb_json_writer_begin (&w);
   bb_json_write_string (&w, "error", msg->error);
-  bb_json_writer_end (&w);
-  return bb_msg_writer_finish (out);
+  return bb_json_writer_finish (&w);
 }
 
 static gboolean

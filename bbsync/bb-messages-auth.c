@@ -29,16 +29,14 @@ bb_msg_challenge_request_clear (BbMsgChallengeRequest *msg)
 char *
 bb_msg_challenge_request_to_json (const BbMsgChallengeRequest *msg)
 {
-  GString *out = g_string_new (NULL);
   BbJsonWriter w;
 
-  bb_json_writer_begin (&w, out);
+  bb_json_writer_begin (&w);
   bb_json_write_string (&w, "purpose", msg->purpose);
   bb_json_write_string (&w, "kind", msg->kind);
   bb_json_write_string_omitempty (&w, "action", msg->action);
   bb_json_write_string_omitempty (&w, "actionFieldsHash", msg->action_fields_hash);
-  bb_json_writer_end (&w);
-  return bb_msg_writer_finish (out);
+  return bb_json_writer_finish (&w);
 }
 
 static gboolean
@@ -69,18 +67,16 @@ bb_msg_challenge_response_clear (BbMsgChallengeResponse *msg)
 char *
 bb_msg_challenge_response_to_json (const BbMsgChallengeResponse *msg)
 {
-  GString *out = g_string_new (NULL);
   BbJsonWriter w, sc;
 
-  bb_json_writer_begin (&w, out);
+  bb_json_writer_begin (&w);
   bb_json_write_string (&w, "challenge", msg->challenge);
   bb_json_write_time (&w, "expiresAt", msg->expires_at);
   bb_json_writer_key (&w, "spamControl");
-  bb_json_writer_begin (&sc, out);
+  bb_json_writer_begin_nested (&sc, &w);
   bb_json_write_string (&sc, "kind", msg->spam_control_kind);
   bb_json_writer_end (&sc);
-  bb_json_writer_end (&w);
-  return bb_msg_writer_finish (out);
+  return bb_json_writer_finish (&w);
 }
 
 static gboolean
@@ -117,10 +113,9 @@ bb_msg_login_request_clear (BbMsgLoginRequest *msg)
 char *
 bb_msg_login_request_to_json (const BbMsgLoginRequest *msg)
 {
-  GString *out = g_string_new (NULL);
   BbJsonWriter w;
 
-  bb_json_writer_begin (&w, out);
+  bb_json_writer_begin (&w);
   bb_json_write_string (&w, "kind", msg->kind);
   bb_json_write_string (&w, "keyId", msg->key_id);
   bb_json_write_string (&w, "authPublicKey", msg->auth_public_key);
@@ -128,8 +123,7 @@ bb_msg_login_request_to_json (const BbMsgLoginRequest *msg)
   bb_json_write_string (&w, "challenge", msg->challenge);
   bb_json_write_string (&w, "intentSignature", msg->intent_signature);
   bb_json_write_string_omitempty (&w, "attestation", msg->attestation);
-  bb_json_writer_end (&w);
-  return bb_msg_writer_finish (out);
+  return bb_json_writer_finish (&w);
 }
 
 static gboolean
@@ -168,12 +162,10 @@ write_login_response (BbJsonWriter *w, gconstpointer data)
 {
   const BbMsgLoginResponse *msg = data;
 
-  bb_json_writer_open (w);
   bb_json_write_string (w, "kind", msg->kind);
   bb_json_write_string (w, "accessToken", msg->access_token);
   bb_json_write_time (w, "expiresAt", msg->expires_at);
   bb_json_write_string_nullable (w, "defaultNamespaceId", msg->default_namespace_id);
-  bb_json_writer_end (w);
 }
 
 char *
@@ -214,17 +206,15 @@ bb_msg_refresh_request_clear (BbMsgRefreshRequest *msg)
 char *
 bb_msg_refresh_request_to_json (const BbMsgRefreshRequest *msg)
 {
-  GString *out = g_string_new (NULL);
   BbJsonWriter w;
 
-  bb_json_writer_begin (&w, out);
+  bb_json_writer_begin (&w);
   bb_json_write_string (&w, "kind", msg->kind);
   bb_json_write_string (&w, "keyId", msg->key_id);
   bb_json_write_string (&w, "challenge", msg->challenge);
   bb_json_write_string (&w, "intentSignature", msg->intent_signature);
   bb_json_write_string_omitempty (&w, "attestation", msg->attestation);
-  bb_json_writer_end (&w);
-  return bb_msg_writer_finish (out);
+  return bb_json_writer_finish (&w);
 }
 
 static gboolean
@@ -258,11 +248,9 @@ write_refresh_response (BbJsonWriter *w, gconstpointer data)
 {
   const BbMsgRefreshResponse *msg = data;
 
-  bb_json_writer_open (w);
   bb_json_write_string (w, "kind", msg->kind);
   bb_json_write_string (w, "accessToken", msg->access_token);
   bb_json_write_time (w, "expiresAt", msg->expires_at);
-  bb_json_writer_end (w);
 }
 
 char *
@@ -297,16 +285,14 @@ bb_msg_revoke_tokens_request_clear (BbMsgRevokeTokensRequest *msg)
 char *
 bb_msg_revoke_tokens_request_to_json (const BbMsgRevokeTokensRequest *msg)
 {
-  GString *out = g_string_new (NULL);
   BbJsonWriter w;
 
-  bb_json_writer_begin (&w, out);
+  bb_json_writer_begin (&w);
   bb_json_write_string (&w, "kind", msg->kind);
   bb_json_write_string (&w, "keyId", msg->key_id);
   bb_json_write_string (&w, "challenge", msg->challenge);
   bb_json_write_string (&w, "intentSignature", msg->intent_signature);
-  bb_json_writer_end (&w);
-  return bb_msg_writer_finish (out);
+  return bb_json_writer_finish (&w);
 }
 
 static gboolean

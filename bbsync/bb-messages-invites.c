@@ -34,10 +34,9 @@ bb_msg_create_invite_request_clear (BbMsgCreateInviteRequest *msg)
 char *
 bb_msg_create_invite_request_to_json (const BbMsgCreateInviteRequest *msg)
 {
-  GString *out = g_string_new (NULL);
   BbJsonWriter w;
 
-  bb_json_writer_begin (&w, out);
+  bb_json_writer_begin (&w);
   bb_json_write_string (&w, "kind", msg->kind);
   bb_json_write_string (&w, "keyId", msg->key_id);
   bb_json_write_string (&w, "inviteId", msg->invite_id);
@@ -48,8 +47,7 @@ bb_msg_create_invite_request_to_json (const BbMsgCreateInviteRequest *msg)
   if (msg->has_max_pending)
     bb_json_write_int (&w, "maxPending", msg->max_pending);
   bb_json_write_int (&w, "maxAccepted", msg->max_accepted);
-  bb_json_writer_end (&w);
-  return bb_msg_writer_finish (out);
+  return bb_json_writer_finish (&w);
 }
 
 static gboolean
@@ -84,18 +82,16 @@ bb_msg_create_invite_response_clear (BbMsgCreateInviteResponse *msg)
 char *
 bb_msg_create_invite_response_to_json (const BbMsgCreateInviteResponse *msg)
 {
-  GString *out = g_string_new (NULL);
   BbJsonWriter w;
 
-  bb_json_writer_begin (&w, out);
+  bb_json_writer_begin (&w);
   bb_json_write_string (&w, "namespaceId", msg->namespace_id);
   bb_json_write_string (&w, "inviteId", msg->invite_id);
   bb_json_write_int (&w, "expiresAt", msg->expires_at);
   if (msg->has_max_pending)
     bb_json_write_int (&w, "maxPending", msg->max_pending);
   bb_json_write_int (&w, "maxAccepted", msg->max_accepted);
-  bb_json_writer_end (&w);
-  return bb_msg_writer_finish (out);
+  return bb_json_writer_finish (&w);
 }
 
 static gboolean
@@ -136,77 +132,63 @@ bb_msg_list_invites_response_clear (BbMsgListInvitesResponse *msg)
   memset (msg, 0, sizeof *msg);
 }
 
+static void
+write_invite_summary (BbJsonWriter *w, gconstpointer element)
+{
+  const BbMsgInviteSummary *s = element;
+
+  bb_json_write_string (w, "inviteId", s->invite_id);
+  bb_json_write_string (w, "createdByKeyId", s->created_by_key_id);
+  bb_json_write_time (w, "createdAt", s->created_at);
+  bb_json_write_int (w, "expiresAt", s->expires_at);
+  if (s->has_max_pending)
+    bb_json_write_int (w, "maxPending", s->max_pending);
+  bb_json_write_int (w, "maxAccepted", s->max_accepted);
+  bb_json_write_int (w, "activeRequestCount", s->active_request_count);
+  bb_json_write_int (w, "acceptedCount", s->accepted_count);
+  bb_json_write_time_nullable (w, "revokedAt", s->revoked_at);
+}
+
+static gboolean
+read_invite_summary (const BbJsonDoc *doc, JsonObject *e, const char *path, gpointer element,
+                     GError **error)
+{
+  BbMsgInviteSummary *s = element;
+
+  return bb_msg_req_lower_hex (e, path, "inviteId", BB_PROTOCOL_INVITE_ID_SIZE, &s->invite_id,
+                               error)
+         && bb_msg_req_lower_hex (e, path, "createdByKeyId", BB_PROTOCOL_KEY_ID_SIZE,
+                                  &s->created_by_key_id, error)
+         && bb_msg_req_time (e, path, "createdAt", &s->created_at, error)
+         && bb_msg_req_int64 (doc, e, path, "expiresAt", &s->expires_at, error)
+         && bb_msg_opt_int64 (doc, e, path, "maxPending", &s->has_max_pending, &s->max_pending,
+                              error)
+         && bb_msg_req_int64 (doc, e, path, "maxAccepted", &s->max_accepted, error)
+         && bb_msg_req_int64 (doc, e, path, "activeRequestCount", &s->active_request_count, error)
+         && bb_msg_req_int64 (doc, e, path, "acceptedCount", &s->accepted_count, error)
+         && bb_msg_nullable_time (e, path, "revokedAt", &s->revoked_at, error);
+}
+
 char *
 bb_msg_list_invites_response_to_json (const BbMsgListInvitesResponse *msg)
 {
-  GString *out = g_string_new (NULL);
   BbJsonWriter w;
 
-  bb_json_writer_begin (&w, out);
+  bb_json_writer_begin (&w);
   bb_json_write_string (&w, "namespaceId", msg->namespace_id);
-  bb_json_writer_key (&w, "invites");
-  g_string_append_c (out, '[');
-  for (guint i = 0; msg->invites != NULL && i < msg->invites->len; i++)
-    {
-      const BbMsgInviteSummary *s = g_ptr_array_index (msg->invites, i);
-      BbJsonWriter e;
-
-      if (i > 0)
-        g_string_append_c (out, ',');
-      bb_json_writer_begin (&e, out);
-      bb_json_write_string (&e, "inviteId", s->invite_id);
-      bb_json_write_string (&e, "createdByKeyId", s->created_by_key_id);
-      bb_json_write_time (&e, "createdAt", s->created_at);
-      bb_json_write_int (&e, "expiresAt", s->expires_at);
-      if (s->has_max_pending)
-        bb_json_write_int (&e, "maxPending", s->max_pending);
-      bb_json_write_int (&e, "maxAccepted", s->max_accepted);
-      bb_json_write_int (&e, "activeRequestCount", s->active_request_count);
-      bb_json_write_int (&e, "acceptedCount", s->accepted_count);
-      bb_json_write_time_nullable (&e, "revokedAt", s->revoked_at);
-      bb_json_writer_end (&e);
-    }
-  g_string_append_c (out, ']');
-  bb_json_writer_end (&w);
-  return bb_msg_writer_finish (out);
+  bb_json_write_object_list (&w, "invites", msg->invites, write_invite_summary);
+  return bb_json_writer_finish (&w);
 }
 
 static gboolean
 bb_msg_list_invites_response_read (const BbJsonDoc *doc, JsonObject *o,
                                    BbMsgListInvitesResponse *msg, GError **error)
 {
-  JsonArray *array;
-
-  msg->invites = g_ptr_array_new_with_free_func ((GDestroyNotify)bb_msg_invite_summary_free);
-  if (!bb_msg_req_lower_hex (o, NULL, "namespaceId", BB_PROTOCOL_NAMESPACE_ID_SIZE,
-                             &msg->namespace_id, error)
-      || !bb_msg_opt_array (o, NULL, "invites", &array, error))
-    return FALSE;
-  for (guint i = 0; array != NULL && i < json_array_get_length (array); i++)
-    {
-      g_autofree char *path = NULL;
-      JsonObject *e = bb_msg_array_object (array, i, NULL, "invites", &path, error);
-      BbMsgInviteSummary *s;
-
-      if (e == NULL)
-        return FALSE;
-      s = g_new0 (BbMsgInviteSummary, 1);
-      g_ptr_array_add (msg->invites, s);
-      if (!bb_msg_req_lower_hex (e, path, "inviteId", BB_PROTOCOL_INVITE_ID_SIZE, &s->invite_id,
-                                 error)
-          || !bb_msg_req_lower_hex (e, path, "createdByKeyId", BB_PROTOCOL_KEY_ID_SIZE,
-                                    &s->created_by_key_id, error)
-          || !bb_msg_req_time (e, path, "createdAt", &s->created_at, error)
-          || !bb_msg_req_int64 (doc, e, path, "expiresAt", &s->expires_at, error)
-          || !bb_msg_opt_int64 (doc, e, path, "maxPending", &s->has_max_pending, &s->max_pending,
-                                error)
-          || !bb_msg_req_int64 (doc, e, path, "maxAccepted", &s->max_accepted, error)
-          || !bb_msg_req_int64 (doc, e, path, "activeRequestCount", &s->active_request_count, error)
-          || !bb_msg_req_int64 (doc, e, path, "acceptedCount", &s->accepted_count, error)
-          || !bb_msg_nullable_time (e, path, "revokedAt", &s->revoked_at, error))
-        return FALSE;
-    }
-  return TRUE;
+  return bb_msg_req_lower_hex (o, NULL, "namespaceId", BB_PROTOCOL_NAMESPACE_ID_SIZE,
+                               &msg->namespace_id, error)
+         && bb_msg_read_object_list (
+             doc, o, "invites", sizeof (BbMsgInviteSummary), read_invite_summary,
+             (GDestroyNotify)bb_msg_invite_summary_free, &msg->invites, error);
 }
 BB_MSG_DEFINE_PARSE (BbMsgListInvitesResponse, bb_msg_list_invites_response)
 
@@ -224,15 +206,13 @@ bb_msg_revoke_invite_response_clear (BbMsgRevokeInviteResponse *msg)
 char *
 bb_msg_revoke_invite_response_to_json (const BbMsgRevokeInviteResponse *msg)
 {
-  GString *out = g_string_new (NULL);
   BbJsonWriter w;
 
-  bb_json_writer_begin (&w, out);
+  bb_json_writer_begin (&w);
   bb_json_write_string (&w, "namespaceId", msg->namespace_id);
   bb_json_write_string (&w, "inviteId", msg->invite_id);
   bb_json_write_bool (&w, "revoked", msg->revoked);
-  bb_json_writer_end (&w);
-  return bb_msg_writer_finish (out);
+  return bb_json_writer_finish (&w);
 }
 
 static gboolean
@@ -389,11 +369,9 @@ write_submit_join_request (BbJsonWriter *w, gconstpointer data)
 {
   const BbMsgSubmitJoinRequest *msg = data;
 
-  bb_json_writer_open (w);
   bb_json_write_string (w, "inviteServerSecret", msg->invite_server_secret);
   bb_json_writer_key (w, "joinRequest");
   write_join_request (w, &msg->join_request);
-  bb_json_writer_end (w);
 }
 
 char *
@@ -430,18 +408,16 @@ bb_msg_submit_join_response_clear (BbMsgSubmitJoinResponse *msg)
 char *
 bb_msg_submit_join_response_to_json (const BbMsgSubmitJoinResponse *msg)
 {
-  GString *out = g_string_new (NULL);
   BbJsonWriter w;
 
-  bb_json_writer_begin (&w, out);
+  bb_json_writer_begin (&w);
   bb_json_write_string (&w, "namespaceId", msg->namespace_id);
   bb_json_write_string (&w, "inviteId", msg->invite_id);
   bb_json_write_string (&w, "requesterKind", msg->requester_kind);
   bb_json_write_string (&w, "requesterKeyId", msg->requester_key_id);
   bb_json_write_string (&w, "joinRequestHash", msg->join_request_hash);
   bb_json_write_string (&w, "status", msg->status);
-  bb_json_writer_end (&w);
-  return bb_msg_writer_finish (out);
+  return bb_json_writer_finish (&w);
 }
 
 static gboolean
@@ -484,75 +460,60 @@ bb_msg_list_join_requests_response_clear (BbMsgListJoinRequestsResponse *msg)
   memset (msg, 0, sizeof *msg);
 }
 
+static void
+write_join_request_entry (BbJsonWriter *w, gconstpointer element)
+{
+  const BbMsgJoinRequestEntry *e = element;
+
+  bb_json_write_string (w, "inviteId", e->invite_id);
+  bb_json_write_string (w, "joinRequestHash", e->join_request_hash);
+  bb_json_write_time (w, "createdAt", e->created_at);
+  bb_json_write_string (w, "status", e->status);
+  bb_json_writer_key (w, "joinRequest");
+  write_join_request (w, &e->join_request);
+}
+
+static gboolean
+read_join_request_entry (const BbJsonDoc *doc, JsonObject *e, const char *path, gpointer element,
+                         GError **error)
+{
+  BbMsgJoinRequestEntry *entry = element;
+  g_autofree char *jr_path = NULL;
+  JsonObject *jr;
+
+  if (!bb_msg_req_lower_hex (e, path, "inviteId", BB_PROTOCOL_INVITE_ID_SIZE, &entry->invite_id,
+                             error)
+      || !bb_msg_req_lower_hex (e, path, "joinRequestHash", 32, &entry->join_request_hash, error)
+      || !bb_msg_req_time (e, path, "createdAt", &entry->created_at, error)
+      || !bb_msg_req_string (e, path, "status", &entry->status, error))
+    return FALSE;
+  jr = bb_msg_req_object (e, path, "joinRequest", error);
+  if (jr == NULL)
+    return FALSE;
+  jr_path = bb_msg_field_path (path, "joinRequest");
+  return read_join_request (doc, jr, jr_path, &entry->join_request, error);
+}
+
 char *
 bb_msg_list_join_requests_response_to_json (const BbMsgListJoinRequestsResponse *msg)
 {
-  GString *out = g_string_new (NULL);
   BbJsonWriter w;
 
-  bb_json_writer_begin (&w, out);
+  bb_json_writer_begin (&w);
   bb_json_write_string (&w, "namespaceId", msg->namespace_id);
-  bb_json_writer_key (&w, "requests");
-  g_string_append_c (out, '[');
-  for (guint i = 0; msg->requests != NULL && i < msg->requests->len; i++)
-    {
-      const BbMsgJoinRequestEntry *e = g_ptr_array_index (msg->requests, i);
-      BbJsonWriter ew;
-
-      if (i > 0)
-        g_string_append_c (out, ',');
-      bb_json_writer_begin (&ew, out);
-      bb_json_write_string (&ew, "inviteId", e->invite_id);
-      bb_json_write_string (&ew, "joinRequestHash", e->join_request_hash);
-      bb_json_write_time (&ew, "createdAt", e->created_at);
-      bb_json_write_string (&ew, "status", e->status);
-      bb_json_writer_key (&ew, "joinRequest");
-      write_join_request (&ew, &e->join_request);
-      bb_json_writer_end (&ew);
-    }
-  g_string_append_c (out, ']');
-  bb_json_writer_end (&w);
-  return bb_msg_writer_finish (out);
+  bb_json_write_object_list (&w, "requests", msg->requests, write_join_request_entry);
+  return bb_json_writer_finish (&w);
 }
 
 static gboolean
 bb_msg_list_join_requests_response_read (const BbJsonDoc *doc, JsonObject *o,
                                          BbMsgListJoinRequestsResponse *msg, GError **error)
 {
-  JsonArray *array;
-
-  msg->requests = g_ptr_array_new_with_free_func ((GDestroyNotify)bb_msg_join_request_entry_free);
-  if (!bb_msg_req_lower_hex (o, NULL, "namespaceId", BB_PROTOCOL_NAMESPACE_ID_SIZE,
-                             &msg->namespace_id, error)
-      || !bb_msg_opt_array (o, NULL, "requests", &array, error))
-    return FALSE;
-  for (guint i = 0; array != NULL && i < json_array_get_length (array); i++)
-    {
-      g_autofree char *path = NULL;
-      g_autofree char *jr_path = NULL;
-      JsonObject *e = bb_msg_array_object (array, i, NULL, "requests", &path, error);
-      JsonObject *jr;
-      BbMsgJoinRequestEntry *entry;
-
-      if (e == NULL)
-        return FALSE;
-      entry = g_new0 (BbMsgJoinRequestEntry, 1);
-      g_ptr_array_add (msg->requests, entry);
-      if (!bb_msg_req_lower_hex (e, path, "inviteId", BB_PROTOCOL_INVITE_ID_SIZE, &entry->invite_id,
-                                 error)
-          || !bb_msg_req_lower_hex (e, path, "joinRequestHash", 32, &entry->join_request_hash,
-                                    error)
-          || !bb_msg_req_time (e, path, "createdAt", &entry->created_at, error)
-          || !bb_msg_req_string (e, path, "status", &entry->status, error))
-        return FALSE;
-      jr = bb_msg_req_object (e, path, "joinRequest", error);
-      if (jr == NULL)
-        return FALSE;
-      jr_path = bb_msg_field_path (path, "joinRequest");
-      if (!read_join_request (doc, jr, jr_path, &entry->join_request, error))
-        return FALSE;
-    }
-  return TRUE;
+  return bb_msg_req_lower_hex (o, NULL, "namespaceId", BB_PROTOCOL_NAMESPACE_ID_SIZE,
+                               &msg->namespace_id, error)
+         && bb_msg_read_object_list (
+             doc, o, "requests", sizeof (BbMsgJoinRequestEntry), read_join_request_entry,
+             (GDestroyNotify)bb_msg_join_request_entry_free, &msg->requests, error);
 }
 BB_MSG_DEFINE_PARSE (BbMsgListJoinRequestsResponse, bb_msg_list_join_requests_response)
 
@@ -572,10 +533,8 @@ write_approve_request (BbJsonWriter *w, gconstpointer data)
 {
   const BbMsgApproveRequest *msg = data;
 
-  bb_json_writer_open (w);
   bb_json_write_string (w, "inviteServerSecret", msg->invite_server_secret);
   bb_json_write_string (w, "wrappedDek", msg->wrapped_dek);
-  bb_json_writer_end (w);
 }
 
 char *
@@ -607,16 +566,14 @@ bb_msg_approve_response_clear (BbMsgApproveResponse *msg)
 char *
 bb_msg_approve_response_to_json (const BbMsgApproveResponse *msg)
 {
-  GString *out = g_string_new (NULL);
   BbJsonWriter w;
 
-  bb_json_writer_begin (&w, out);
+  bb_json_writer_begin (&w);
   bb_json_write_string (&w, "namespaceId", msg->namespace_id);
   bb_json_write_string (&w, "memberKind", msg->member_kind);
   bb_json_write_string (&w, "memberKeyId", msg->member_key_id);
   bb_json_write_string (&w, "joinRequestHash", msg->join_request_hash);
-  bb_json_writer_end (&w);
-  return bb_msg_writer_finish (out);
+  return bb_json_writer_finish (&w);
 }
 
 static gboolean
@@ -647,16 +604,14 @@ bb_msg_reject_response_clear (BbMsgRejectResponse *msg)
 char *
 bb_msg_reject_response_to_json (const BbMsgRejectResponse *msg)
 {
-  GString *out = g_string_new (NULL);
   BbJsonWriter w;
 
-  bb_json_writer_begin (&w, out);
+  bb_json_writer_begin (&w);
   bb_json_write_string (&w, "namespaceId", msg->namespace_id);
   bb_json_write_string (&w, "requesterKeyId", msg->requester_key_id);
   bb_json_write_string (&w, "joinRequestHash", msg->join_request_hash);
   bb_json_write_bool (&w, "rejected", msg->rejected);
-  bb_json_writer_end (&w);
-  return bb_msg_writer_finish (out);
+  return bb_json_writer_finish (&w);
 }
 
 static gboolean

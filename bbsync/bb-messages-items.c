@@ -30,30 +30,27 @@ bb_msg_items_response_clear (BbMsgItemsResponse *msg)
 char *
 bb_msg_items_response_to_json (const BbMsgItemsResponse *msg)
 {
-  GString *out = g_string_new (NULL);
   GList *keys = bb_msg_sorted_keys (msg->items);
   BbJsonWriter w, m;
 
-  bb_json_writer_begin (&w, out);
+  bb_json_writer_begin (&w);
   bb_json_write_string (&w, "namespaceId", msg->namespace_id);
   bb_json_write_uint (&w, "namespaceHead", msg->namespace_head);
   bb_json_writer_key (&w, "items");
-  bb_json_writer_begin (&m, out);
+  bb_json_writer_begin_nested (&m, &w);
   for (GList *l = keys; l != NULL; l = l->next)
     {
       const guint64 *version = g_hash_table_lookup (msg->items, l->data);
+      BbJsonWriter entry;
 
-      if (!m.first)
-        g_string_append_c (out, ',');
-      m.first = FALSE;
-      bb_json_append_string (out, l->data, -1);
-      g_string_append_printf (out, ":{\"version\":%" G_GUINT64_FORMAT "}",
-                              version != NULL ? *version : 0);
+      bb_json_writer_key (&m, l->data);
+      bb_json_writer_begin_nested (&entry, &m);
+      bb_json_write_uint (&entry, "version", version != NULL ? *version : 0);
+      bb_json_writer_end (&entry);
     }
   bb_json_writer_end (&m);
-  bb_json_writer_end (&w);
   g_list_free (keys);
-  return bb_msg_writer_finish (out);
+  return bb_json_writer_finish (&w);
 }
 
 static gboolean
@@ -111,18 +108,16 @@ bb_msg_item_response_clear (BbMsgItemResponse *msg)
 char *
 bb_msg_item_response_to_json (const BbMsgItemResponse *msg)
 {
-  GString *out = g_string_new (NULL);
   BbJsonWriter w;
 
-  bb_json_writer_begin (&w, out);
+  bb_json_writer_begin (&w);
   bb_json_write_string (&w, "namespaceId", msg->namespace_id);
   bb_json_write_string (&w, "itemId", msg->item_id);
   bb_json_write_uint (&w, "version", msg->version);
   bb_json_write_string (&w, "nonce", msg->nonce);
   bb_json_write_string (&w, "aad", msg->aad);
   bb_json_write_string (&w, "ciphertext", msg->ciphertext);
-  bb_json_writer_end (&w);
-  return bb_msg_writer_finish (out);
+  return bb_json_writer_finish (&w);
 }
 
 static gboolean
@@ -151,15 +146,13 @@ bb_msg_put_item_request_clear (BbMsgPutItemRequest *msg)
 char *
 bb_msg_put_item_request_to_json (const BbMsgPutItemRequest *msg)
 {
-  GString *out = g_string_new (NULL);
   BbJsonWriter w;
 
-  bb_json_writer_begin (&w, out);
+  bb_json_writer_begin (&w);
   bb_json_write_string (&w, "nonce", msg->nonce);
   bb_json_write_string (&w, "aad", msg->aad);
   bb_json_write_string (&w, "ciphertext", msg->ciphertext);
-  bb_json_writer_end (&w);
-  return bb_msg_writer_finish (out);
+  return bb_json_writer_finish (&w);
 }
 
 static gboolean
@@ -183,15 +176,13 @@ bb_msg_put_item_response_clear (BbMsgPutItemResponse *msg)
 char *
 bb_msg_put_item_response_to_json (const BbMsgPutItemResponse *msg)
 {
-  GString *out = g_string_new (NULL);
   BbJsonWriter w;
 
-  bb_json_writer_begin (&w, out);
+  bb_json_writer_begin (&w);
   bb_json_write_string (&w, "namespaceId", msg->namespace_id);
   bb_json_write_string (&w, "itemId", msg->item_id);
   bb_json_write_uint (&w, "version", msg->version);
-  bb_json_writer_end (&w);
-  return bb_msg_writer_finish (out);
+  return bb_json_writer_finish (&w);
 }
 
 static gboolean
@@ -217,13 +208,11 @@ bb_msg_health_response_clear (BbMsgHealthResponse *msg)
 char *
 bb_msg_health_response_to_json (const BbMsgHealthResponse *msg)
 {
-  GString *out = g_string_new (NULL);
   BbJsonWriter w;
 
-  bb_json_writer_begin (&w, out);
+  bb_json_writer_begin (&w);
   bb_json_write_string (&w, "status", msg->status);
-  bb_json_writer_end (&w);
-  return bb_msg_writer_finish (out);
+  return bb_json_writer_finish (&w);
 }
 
 static gboolean
@@ -243,13 +232,11 @@ bb_msg_version_response_clear (BbMsgVersionResponse *msg)
 char *
 bb_msg_version_response_to_json (const BbMsgVersionResponse *msg)
 {
-  GString *out = g_string_new (NULL);
   BbJsonWriter w;
 
-  bb_json_writer_begin (&w, out);
+  bb_json_writer_begin (&w);
   bb_json_write_string (&w, "gitCommit", msg->git_commit);
-  bb_json_writer_end (&w);
-  return bb_msg_writer_finish (out);
+  return bb_json_writer_finish (&w);
 }
 
 static gboolean

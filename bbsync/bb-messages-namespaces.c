@@ -30,14 +30,12 @@ bb_msg_default_namespace_response_clear (BbMsgDefaultNamespaceResponse *msg)
 char *
 bb_msg_default_namespace_response_to_json (const BbMsgDefaultNamespaceResponse *msg)
 {
-  GString *out = g_string_new (NULL);
   BbJsonWriter w;
 
-  bb_json_writer_begin (&w, out);
+  bb_json_writer_begin (&w);
   bb_json_write_string (&w, "namespaceId", msg->namespace_id);
   bb_json_write_string (&w, "kind", msg->kind);
-  bb_json_writer_end (&w);
-  return bb_msg_writer_finish (out);
+  return bb_json_writer_finish (&w);
 }
 
 static gboolean
@@ -64,14 +62,12 @@ bb_msg_ensure_default_request_clear (BbMsgEnsureDefaultRequest *msg)
 char *
 bb_msg_ensure_default_request_to_json (const BbMsgEnsureDefaultRequest *msg)
 {
-  GString *out = g_string_new (NULL);
   BbJsonWriter w;
 
-  bb_json_writer_begin (&w, out);
+  bb_json_writer_begin (&w);
   bb_json_write_string (&w, "proposedNamespaceId", msg->proposed_namespace_id);
   bb_json_write_string (&w, "wrappedDek", msg->wrapped_dek);
-  bb_json_writer_end (&w);
-  return bb_msg_writer_finish (out);
+  return bb_json_writer_finish (&w);
 }
 
 static gboolean
@@ -97,16 +93,14 @@ bb_msg_ensure_default_response_clear (BbMsgEnsureDefaultResponse *msg)
 char *
 bb_msg_ensure_default_response_to_json (const BbMsgEnsureDefaultResponse *msg)
 {
-  GString *out = g_string_new (NULL);
   BbJsonWriter w;
 
-  bb_json_writer_begin (&w, out);
+  bb_json_writer_begin (&w);
   bb_json_write_string (&w, "namespaceId", msg->namespace_id);
   bb_json_write_string (&w, "kind", msg->kind);
   bb_json_write_string (&w, "wrappedDek", msg->wrapped_dek);
   bb_json_write_bool (&w, "created", msg->created);
-  bb_json_writer_end (&w);
-  return bb_msg_writer_finish (out);
+  return bb_json_writer_finish (&w);
 }
 
 static gboolean
@@ -136,52 +130,40 @@ bb_msg_namespace_summary_free (BbMsgNamespaceSummary *summary)
 }
 
 static void
+write_namespace_summary (BbJsonWriter *w, gconstpointer element)
+{
+  const BbMsgNamespaceSummary *s = element;
+
+  bb_json_write_string (w, "namespaceId", s->namespace_id);
+  bb_json_write_string (w, "kind", s->kind);
+  bb_json_write_uint (w, "namespaceHead", s->namespace_head);
+}
+
+static gboolean
+read_namespace_summary (const BbJsonDoc *doc, JsonObject *e, const char *path, gpointer element,
+                        GError **error)
+{
+  BbMsgNamespaceSummary *s = element;
+
+  return bb_msg_req_lower_hex (e, path, "namespaceId", BB_PROTOCOL_NAMESPACE_ID_SIZE,
+                               &s->namespace_id, error)
+         && bb_msg_req_string (e, path, "kind", &s->kind, error)
+         && bb_msg_req_uint64 (doc, e, path, "namespaceHead", &s->namespace_head, error);
+}
+
+static void
 write_namespaces (BbJsonWriter *w, const char *name, GPtrArray *list)
 {
-  bb_json_writer_key (w, name);
-  g_string_append_c (w->out, '[');
-  for (guint i = 0; list != NULL && i < list->len; i++)
-    {
-      const BbMsgNamespaceSummary *s = g_ptr_array_index (list, i);
-      BbJsonWriter e;
-
-      if (i > 0)
-        g_string_append_c (w->out, ',');
-      bb_json_writer_begin (&e, w->out);
-      bb_json_write_string (&e, "namespaceId", s->namespace_id);
-      bb_json_write_string (&e, "kind", s->kind);
-      bb_json_write_uint (&e, "namespaceHead", s->namespace_head);
-      bb_json_writer_end (&e);
-    }
-  g_string_append_c (w->out, ']');
+  bb_json_write_object_list (w, name, list, write_namespace_summary);
 }
 
 static gboolean
 read_namespaces (const BbJsonDoc *doc, JsonObject *o, const char *name, GPtrArray **out,
                  GError **error)
 {
-  JsonArray *array;
-
-  *out = g_ptr_array_new_with_free_func ((GDestroyNotify)bb_msg_namespace_summary_free);
-  if (!bb_msg_opt_array (o, NULL, name, &array, error))
-    return FALSE;
-  for (guint i = 0; array != NULL && i < json_array_get_length (array); i++)
-    {
-      g_autofree char *path = NULL;
-      JsonObject *e = bb_msg_array_object (array, i, NULL, name, &path, error);
-      BbMsgNamespaceSummary *s;
-
-      if (e == NULL)
-        return FALSE;
-      s = g_new0 (BbMsgNamespaceSummary, 1);
-      g_ptr_array_add (*out, s);
-      if (!bb_msg_req_lower_hex (e, path, "namespaceId", BB_PROTOCOL_NAMESPACE_ID_SIZE,
-                                 &s->namespace_id, error)
-          || !bb_msg_req_string (e, path, "kind", &s->kind, error)
-          || !bb_msg_req_uint64 (doc, e, path, "namespaceHead", &s->namespace_head, error))
-        return FALSE;
-    }
-  return TRUE;
+  return bb_msg_read_object_list (doc, o, name, sizeof (BbMsgNamespaceSummary),
+                                  read_namespace_summary,
+                                  (GDestroyNotify)bb_msg_namespace_summary_free, out, error);
 }
 
 void
@@ -194,13 +176,11 @@ bb_msg_mine_response_clear (BbMsgMineResponse *msg)
 char *
 bb_msg_mine_response_to_json (const BbMsgMineResponse *msg)
 {
-  GString *out = g_string_new (NULL);
   BbJsonWriter w;
 
-  bb_json_writer_begin (&w, out);
+  bb_json_writer_begin (&w);
   write_namespaces (&w, "namespaces", msg->namespaces);
-  bb_json_writer_end (&w);
-  return bb_msg_writer_finish (out);
+  return bb_json_writer_finish (&w);
 }
 
 static gboolean
@@ -221,27 +201,21 @@ bb_msg_watch_request_clear (BbMsgWatchRequest *msg)
 char *
 bb_msg_watch_request_to_json (const BbMsgWatchRequest *msg)
 {
-  GString *out = g_string_new (NULL);
   GList *keys = bb_msg_sorted_keys (msg->known_heads);
   BbJsonWriter w, m;
 
-  bb_json_writer_begin (&w, out);
+  bb_json_writer_begin (&w);
   bb_json_writer_key (&w, "knownHeads");
-  bb_json_writer_begin (&m, out);
+  bb_json_writer_begin_nested (&m, &w);
   for (GList *l = keys; l != NULL; l = l->next)
     {
       const guint64 *head = g_hash_table_lookup (msg->known_heads, l->data);
 
-      if (!m.first)
-        g_string_append_c (out, ',');
-      m.first = FALSE;
-      bb_json_append_string (out, l->data, -1);
-      g_string_append_printf (out, ":%" G_GUINT64_FORMAT, head != NULL ? *head : 0);
+      bb_json_write_uint (&m, l->data, head != NULL ? *head : 0);
     }
   bb_json_writer_end (&m);
-  bb_json_writer_end (&w);
   g_list_free (keys);
-  return bb_msg_writer_finish (out);
+  return bb_json_writer_finish (&w);
 }
 
 static gboolean
@@ -287,14 +261,12 @@ bb_msg_watch_response_clear (BbMsgWatchResponse *msg)
 char *
 bb_msg_watch_response_to_json (const BbMsgWatchResponse *msg)
 {
-  GString *out = g_string_new (NULL);
   BbJsonWriter w;
 
-  bb_json_writer_begin (&w, out);
+  bb_json_writer_begin (&w);
   write_namespaces (&w, "namespaces", msg->namespaces);
   bb_json_write_bool (&w, "timedOut", msg->timed_out);
-  bb_json_writer_end (&w);
-  return bb_msg_writer_finish (out);
+  return bb_json_writer_finish (&w);
 }
 
 static gboolean
@@ -320,14 +292,12 @@ bb_msg_create_namespace_request_clear (BbMsgCreateNamespaceRequest *msg)
 char *
 bb_msg_create_namespace_request_to_json (const BbMsgCreateNamespaceRequest *msg)
 {
-  GString *out = g_string_new (NULL);
   BbJsonWriter w;
 
-  bb_json_writer_begin (&w, out);
+  bb_json_writer_begin (&w);
   bb_json_write_string (&w, "namespaceId", msg->namespace_id);
   bb_json_write_string (&w, "wrappedDek", msg->wrapped_dek);
-  bb_json_writer_end (&w);
-  return bb_msg_writer_finish (out);
+  return bb_json_writer_finish (&w);
 }
 
 static gboolean
@@ -352,15 +322,13 @@ bb_msg_create_namespace_response_clear (BbMsgCreateNamespaceResponse *msg)
 char *
 bb_msg_create_namespace_response_to_json (const BbMsgCreateNamespaceResponse *msg)
 {
-  GString *out = g_string_new (NULL);
   BbJsonWriter w;
 
-  bb_json_writer_begin (&w, out);
+  bb_json_writer_begin (&w);
   bb_json_write_string (&w, "namespaceId", msg->namespace_id);
   bb_json_write_string (&w, "kind", msg->kind);
   bb_json_write_bool (&w, "created", msg->created);
-  bb_json_writer_end (&w);
-  return bb_msg_writer_finish (out);
+  return bb_json_writer_finish (&w);
 }
 
 static gboolean
@@ -396,59 +364,44 @@ bb_msg_members_response_clear (BbMsgMembersResponse *msg)
   memset (msg, 0, sizeof *msg);
 }
 
+static void
+write_member (BbJsonWriter *w, gconstpointer element)
+{
+  const BbMsgMember *m = element;
+
+  bb_json_write_string (w, "kind", m->kind);
+  bb_json_write_string (w, "keyId", m->key_id);
+}
+
+static gboolean
+read_member (const BbJsonDoc *doc, JsonObject *e, const char *path, gpointer element,
+             GError **error)
+{
+  BbMsgMember *m = element;
+
+  return bb_msg_req_string (e, path, "kind", &m->kind, error)
+         && bb_msg_req_lower_hex (e, path, "keyId", BB_PROTOCOL_KEY_ID_SIZE, &m->key_id, error);
+}
+
 char *
 bb_msg_members_response_to_json (const BbMsgMembersResponse *msg)
 {
-  GString *out = g_string_new (NULL);
   BbJsonWriter w;
 
-  bb_json_writer_begin (&w, out);
+  bb_json_writer_begin (&w);
   bb_json_write_string (&w, "namespaceId", msg->namespace_id);
-  bb_json_writer_key (&w, "members");
-  g_string_append_c (out, '[');
-  for (guint i = 0; msg->members != NULL && i < msg->members->len; i++)
-    {
-      const BbMsgMember *m = g_ptr_array_index (msg->members, i);
-      BbJsonWriter e;
-
-      if (i > 0)
-        g_string_append_c (out, ',');
-      bb_json_writer_begin (&e, out);
-      bb_json_write_string (&e, "kind", m->kind);
-      bb_json_write_string (&e, "keyId", m->key_id);
-      bb_json_writer_end (&e);
-    }
-  g_string_append_c (out, ']');
-  bb_json_writer_end (&w);
-  return bb_msg_writer_finish (out);
+  bb_json_write_object_list (&w, "members", msg->members, write_member);
+  return bb_json_writer_finish (&w);
 }
 
 static gboolean
 bb_msg_members_response_read (const BbJsonDoc *doc, JsonObject *o, BbMsgMembersResponse *msg,
                               GError **error)
 {
-  JsonArray *array;
-
-  msg->members = g_ptr_array_new_with_free_func ((GDestroyNotify)bb_msg_member_free);
-  if (!bb_msg_req_lower_hex (o, NULL, "namespaceId", BB_PROTOCOL_NAMESPACE_ID_SIZE,
-                             &msg->namespace_id, error)
-      || !bb_msg_opt_array (o, NULL, "members", &array, error))
-    return FALSE;
-  for (guint i = 0; array != NULL && i < json_array_get_length (array); i++)
-    {
-      g_autofree char *path = NULL;
-      JsonObject *e = bb_msg_array_object (array, i, NULL, "members", &path, error);
-      BbMsgMember *m;
-
-      if (e == NULL)
-        return FALSE;
-      m = g_new0 (BbMsgMember, 1);
-      g_ptr_array_add (msg->members, m);
-      if (!bb_msg_req_string (e, path, "kind", &m->kind, error)
-          || !bb_msg_req_lower_hex (e, path, "keyId", BB_PROTOCOL_KEY_ID_SIZE, &m->key_id, error))
-        return FALSE;
-    }
-  return TRUE;
+  return bb_msg_req_lower_hex (o, NULL, "namespaceId", BB_PROTOCOL_NAMESPACE_ID_SIZE,
+                               &msg->namespace_id, error)
+         && bb_msg_read_object_list (doc, o, "members", sizeof (BbMsgMember), read_member,
+                                     (GDestroyNotify)bb_msg_member_free, &msg->members, error);
 }
 BB_MSG_DEFINE_PARSE (BbMsgMembersResponse, bb_msg_members_response)
 
@@ -467,15 +420,13 @@ bb_msg_wrapped_dek_response_clear (BbMsgWrappedDekResponse *msg)
 char *
 bb_msg_wrapped_dek_response_to_json (const BbMsgWrappedDekResponse *msg)
 {
-  GString *out = g_string_new (NULL);
   BbJsonWriter w;
 
-  bb_json_writer_begin (&w, out);
+  bb_json_writer_begin (&w);
   bb_json_write_string (&w, "namespaceId", msg->namespace_id);
   bb_json_write_string (&w, "keyId", msg->key_id);
   bb_json_write_string (&w, "wrappedDek", msg->wrapped_dek);
-  bb_json_writer_end (&w);
-  return bb_msg_writer_finish (out);
+  return bb_json_writer_finish (&w);
 }
 
 static gboolean
