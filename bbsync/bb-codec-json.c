@@ -20,7 +20,8 @@
  * differences (null for scalars, non-canonical base64, U+0000 in strings, nesting depth).
  * Where Go is lenient (invalid UTF-8 and lone surrogates become U+FFFD) the protocol's
  * strict reader (bb-json-reader.c) refuses, so the two readers share only the scanning of
- * whitespace, one-character escapes and the digits of \u escapes.
+ * whitespace, runs of plain characters in strings, one-character escapes and the digits
+ * of \u escapes.
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
@@ -699,9 +700,7 @@ read_string (Reader *r, GString *out, gboolean *has_nul, const Where *where)
       guchar c;
 
       /* Plain ASCII runs are copied at once. */
-      while (r->p < r->end && (guchar)*r->p >= 0x20 && (guchar)*r->p < 0x80 && *r->p != '"'
-             && *r->p != '\\')
-        r->p++;
+      r->p = bb_json_plain_run (r->p, r->end);
       g_string_append_len (out, run, r->p - run);
 
       if (r->p >= r->end)

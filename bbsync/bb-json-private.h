@@ -19,6 +19,7 @@ G_BEGIN_DECLS
 
 /* Pieces of JSON scanning that the codec's reader shares (see bb-json-reader.c). */
 const char *bb_json_skip_ws (const char *p, const char *end);
+const char *bb_json_plain_run (const char *p, const char *end);
 char bb_json_short_escape (char c);
 int bb_json_hex4 (const char *p);
 

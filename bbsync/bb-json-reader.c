@@ -60,6 +60,21 @@ bb_json_skip_ws (const char *p, const char *end)
   return p;
 }
 
+/* bb_json_plain_run:
+ * @p: a position inside a JSON string
+ * @end: the end of the text
+ *
+ * Returns: the end of the run from @p of characters that stand for themselves in a JSON
+ * string (printable ASCII but `"` and `\`), so that a reader can copy it in one go
+ */
+const char *
+bb_json_plain_run (const char *p, const char *end)
+{
+  while (p < end && (guchar)*p >= 0x20 && (guchar)*p < 0x80 && *p != '"' && *p != '\\')
+    p++;
+  return p;
+}
+
 /* bb_json_short_escape:
  * @c: the character after a backslash in a JSON string
  *
@@ -188,9 +203,7 @@ read_string (Reader *r)
       guchar c;
 
       /* Plain ASCII runs are copied in one go. */
-      while (r->p < r->end && (guchar)*r->p >= 0x20 && (guchar)*r->p < 0x80 && *r->p != '"'
-             && *r->p != '\\')
-        r->p++;
+      r->p = bb_json_plain_run (r->p, r->end);
       g_string_append_len (r->scratch, run, r->p - run);
 
       if (r->p >= r->end)
