@@ -1,7 +1,8 @@
 /* bb-protocol-intents.c: the intents an identity signs, and signature checks
  *
  * The byte strings an identity signs to log in, refresh a token or take a sensitive
- * action, and the checks a server makes on them: authentication, apart from the keys.
+ * action (creating an invite, for one), and the checks a server makes on the key and the
+ * signature. Apart from the item and invite constructions: these prove who acts.
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
@@ -32,6 +33,9 @@ G_STATIC_ASSERT (LOGIN_INTENT_SIZE == 148);
 G_STATIC_ASSERT (REFRESH_INTENT_SIZE == 84);
 G_STATIC_ASSERT (SENSITIVE_BASE_SIZE == 85);
 
+/* ------------------------------------------------------------------------------------ */
+/* Intents                                                                              */
+
 static void
 put_be32 (guint8 *p, guint32 v)
 {
@@ -41,9 +45,6 @@ put_be32 (guint8 *p, guint32 v)
       v >>= 8;
     }
 }
-
-/* ------------------------------------------------------------------------------------ */
-/* Intents                                                                              */
 
 /* Writes prefix || version || type [|| action] || challenge || kind || keyId and returns
  * the position after it. */

@@ -16,6 +16,11 @@
  *
  * Timestamps are GDateTime (UTC or with offset), written the way Go writes time.Time.
  *
+ * The types are implemented by resource in bb-messages-auth.c, -namespaces.c,
+ * -invites.c and -items.c, on the field readers of bb-message-fields.c and the strict
+ * reader and Go-compatible writer of bb-json-reader.c and bb-json-writer.c; the times in
+ * bb-go-time.c.
+ *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 
