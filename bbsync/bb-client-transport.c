@@ -884,7 +884,7 @@ bb_client_request_finish (BbClient *self, GAsyncResult *result, gpointer source_
 }
 
 /* The same for a call that returns a boolean: an answer checked by a
- * #BbClientResponseCheck, or a flow that ends in one. */
+ * BbClientResponseCheck, or a flow that ends in one. */
 gboolean
 bb_client_request_finish_boolean (BbClient *self, GAsyncResult *result, gpointer source_tag,
                                   const char *finish_name, GError **error)
