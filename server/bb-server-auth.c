@@ -32,21 +32,8 @@ issue_token (BbServer *self, const char *key_id, gint64 now, gint64 *out_expires
   token = bb_protocol_base64url_encode (raw_bytes);
   token_hash = bb_server_hash_token (token);
 
-  if (!bb_server_db_exec (self->db, error,
-                          "DELETE FROM tokens WHERE key_id = ? AND expires_at <= ?", "ti", key_id,
-                          now))
-    return NULL;
-  if (!bb_server_db_exec (self->db, error,
-                          "INSERT INTO tokens (token_hash, key_id, issued_at, expires_at) "
-                          "VALUES (?, ?, ?, ?)",
-                          "ttii", token_hash, key_id, now, expires_at))
-    return NULL;
-  if (!bb_server_db_exec (self->db, error,
-                          "DELETE FROM tokens WHERE key_id = ? AND rowid NOT IN "
-                          "(SELECT rowid FROM tokens WHERE key_id = ? "
-                          " ORDER BY issued_at DESC, rowid DESC LIMIT ?)",
-                          "tti", key_id, key_id,
-                          (gint64)self->limits[BB_SERVER_LIMIT_TOKENS_PER_KEY]))
+  if (!bb_server_db_insert_token (self->db, key_id, token_hash, now, expires_at,
+                                  self->limits[BB_SERVER_LIMIT_TOKENS_PER_KEY], error))
     return NULL;
 
   *out_expires_at = expires_at;
@@ -210,6 +197,7 @@ bb_server_handle_login (BbServer *self, BbServerRequest *req)
   g_autofree char *default_ns = NULL;
   gint64 expires_at = 0;
   gboolean known;
+  g_autoptr (BbServerDbTransaction) tx = NULL;
 
   if (!bb_server_check_body (req, login_fields, NULL, NULL))
     return;
@@ -263,27 +251,24 @@ bb_server_handle_login (BbServer *self, BbServerRequest *req)
   if (!verify_attestation (self, req, challenge, auth_public_key, request.attestation))
     goto out;
 
-  if (!bb_server_db_begin (self->db, &error))
+  tx = bb_server_db_begin (self->db, &error);
+  if (tx == NULL)
     goto internal;
-  known = bb_server_load_key (self, key_id, NULL, &stored_wrap, &default_ns, &error);
+  known = bb_server_db_get_key (self->db, key_id, NULL, &stored_wrap, &default_ns, &error);
   if (error != NULL)
     goto internal;
   if (known && !g_bytes_equal (stored_wrap, wrap_public_key))
     {
-      bb_server_db_rollback (self->db);
       bb_server_respond_error (req, 409,
                                "wrapPublicKey: differs from the key registered for this keyId");
       goto out;
     }
   if (!known
-      && !bb_server_db_exec (self->db, &error,
-                             "INSERT INTO keys (key_id, kind, auth_public_key, "
-                             "wrap_public_key, created_at) VALUES (?, ?, ?, ?, ?)",
-                             "ttbbi", key_id, request.kind, auth_public_key, wrap_public_key,
-                             req->now))
+      && !bb_server_db_insert_key (self->db, key_id, request.kind, auth_public_key, wrap_public_key,
+                                   req->now, &error))
     goto internal;
   response.access_token = issue_token (self, key_id, req->now, &expires_at, &error);
-  if (response.access_token == NULL || !bb_server_db_commit (self->db, &error))
+  if (response.access_token == NULL || !bb_server_db_commit (tx, &error))
     goto internal;
 
   response.kind = g_strdup (request.kind);
@@ -312,6 +297,7 @@ bb_server_handle_refresh (BbServer *self, BbServerRequest *req)
   g_autoptr (GBytes) auth_public_key = NULL;
   g_autoptr (GBytes) intent = NULL;
   gint64 expires_at = 0;
+  g_autoptr (BbServerDbTransaction) tx = NULL;
 
   if (!bb_server_authenticate (self, req)
       || !bb_server_check_body (req, refresh_fields, NULL, NULL))
@@ -335,7 +321,7 @@ bb_server_handle_refresh (BbServer *self, BbServerRequest *req)
       bb_server_respond_error (req, 403, "keyId: is not the key of the bearer token");
       goto out;
     }
-  if (!bb_server_load_key (self, req->caller, &auth_public_key, NULL, NULL, &error))
+  if (!bb_server_db_get_key (self->db, req->caller, &auth_public_key, NULL, NULL, &error))
     goto internal;
   intent = bb_protocol_refresh_intent (challenge, request.kind, request.key_id, &error);
   if (intent == NULL)
@@ -349,10 +335,11 @@ bb_server_handle_refresh (BbServer *self, BbServerRequest *req)
     goto out;
 
   /* The old token stays valid until it expires (spec §9.3 leaves this open). */
-  if (!bb_server_db_begin (self->db, &error))
+  tx = bb_server_db_begin (self->db, &error);
+  if (tx == NULL)
     goto internal;
   response.access_token = issue_token (self, req->caller, req->now, &expires_at, &error);
-  if (response.access_token == NULL || !bb_server_db_commit (self->db, &error))
+  if (response.access_token == NULL || !bb_server_db_commit (tx, &error))
     goto internal;
   response.kind = g_strdup (request.kind);
   response.expires_at = bb_server_make_time (expires_at);
@@ -410,7 +397,7 @@ bb_server_handle_revoke_tokens (BbServer *self, BbServerRequest *req)
       bb_server_respond_error (req, 403, "keyId: is not the key of the bearer token");
       goto out;
     }
-  if (!bb_server_load_key (self, req->caller, &auth_public_key, NULL, NULL, &error))
+  if (!bb_server_db_get_key (self->db, req->caller, &auth_public_key, NULL, NULL, &error))
     goto internal;
   intent = bb_protocol_sensitive_action_intent (BB_PROTOCOL_ACTION_REVOKE_ALL, challenge,
                                                 request.kind, request.key_id, fields, &error);
@@ -421,8 +408,7 @@ bb_server_handle_revoke_tokens (BbServer *self, BbServerRequest *req)
     }
   if (!bb_server_verify_intent (req, auth_public_key, intent, request.intent_signature))
     goto out;
-  if (!bb_server_db_exec (self->db, &error, "DELETE FROM tokens WHERE key_id = ?", "t",
-                          req->caller))
+  if (!bb_server_db_delete_tokens (self->db, req->caller, &error))
     goto internal;
   soup_server_message_set_status (req->msg, 204, NULL);
   goto out;

@@ -39,6 +39,7 @@ bb_server_handle_create_invite (BbServer *self, BbServerRequest *req)
   g_autoptr (GBytes) intent = NULL;
   g_autoptr (GBytes) auth_public_key = NULL;
   gint64 active;
+  g_autoptr (BbServerDbTransaction) tx = NULL;
 
   if (!bb_server_authenticate (self, req) || !bb_server_require_member (self, req, ns, &kind))
     return;
@@ -114,7 +115,7 @@ bb_server_handle_create_invite (BbServer *self, BbServerRequest *req)
       bb_server_respond_error (req, 400, "challenge: bound to other action fields");
       goto out;
     }
-  if (!bb_server_load_key (self, req->caller, &auth_public_key, NULL, NULL, &error))
+  if (!bb_server_db_get_key (self->db, req->caller, &auth_public_key, NULL, NULL, &error))
     goto internal;
   intent = bb_protocol_sensitive_action_intent (BB_PROTOCOL_ACTION_CREATE_INVITE, challenge,
                                                 request.kind, request.key_id, fields, &error);
@@ -134,42 +135,30 @@ bb_server_handle_create_invite (BbServer *self, BbServerRequest *req)
       goto out;
     }
 
-  if (!bb_server_db_begin (self->db, &error))
+  tx = bb_server_db_begin (self->db, &error);
+  if (tx == NULL)
     goto internal;
-  active = bb_server_db_get_int (self->db, 0, &error,
-                                 "SELECT COUNT(*) FROM invites WHERE namespace_id = ? "
-                                 "AND revoked_at IS NULL AND expires_at > ?",
-                                 "ti", ns, req->now);
+  active = bb_server_db_count_active_invites (self->db, ns, req->now, &error);
   if (error != NULL)
     goto internal;
   if ((guint64)active >= self->limits[BB_SERVER_LIMIT_ACTIVE_INVITES])
     {
-      bb_server_db_rollback (self->db);
       bb_server_respond_error (req, 429, "namespace has the maximum number of active invites");
       goto out;
     }
-  if (bb_server_db_get_int (self->db, 0, &error, "SELECT COUNT(*) FROM invites WHERE invite_id = ?",
-                            "t", request.invite_id)
-      > 0)
+  if (bb_server_db_invite_exists (self->db, request.invite_id, &error))
     {
-      bb_server_db_rollback (self->db);
       bb_server_respond_error (req, 409, "inviteId: invite already exists");
       goto out;
     }
   if (error != NULL)
     goto internal;
-  {
-    if (!bb_server_db_exec (self->db, &error,
-                            "INSERT INTO invites (invite_id, namespace_id, created_by, created_at, "
-                            "expires_at, max_pending, max_accepted, server_secret_hash) "
-                            "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                            "tttiiIib", request.invite_id, ns, req->caller, req->now,
-                            request.expires_at,
-                            request.has_max_pending ? &request.max_pending : NULL,
-                            request.max_accepted, secret_hash))
-      goto internal;
-  }
-  if (!bb_server_db_commit (self->db, &error))
+  if (!bb_server_db_insert_invite (self->db, request.invite_id, ns, req->caller, req->now,
+                                   request.expires_at,
+                                   request.has_max_pending ? &request.max_pending : NULL,
+                                   request.max_accepted, secret_hash, &error))
+    goto internal;
+  if (!bb_server_db_commit (tx, &error))
     goto internal;
 
   response.namespace_id = g_strdup (ns);
@@ -194,48 +183,18 @@ bb_server_handle_list_invites (BbServer *self, BbServerRequest *req)
   const char *ns = req->params[0];
   g_autoptr (GError) error = NULL;
   BbMsgListInvitesResponse response = { 0 };
-  sqlite3_stmt *stmt;
 
   if (!bb_server_authenticate (self, req) || !bb_server_require_member (self, req, ns, NULL))
     return;
-  stmt = bb_server_db_query (
-      self->db, &error,
-      "SELECT i.invite_id, i.created_by, i.created_at, i.expires_at, i.max_pending, "
-      "i.max_accepted, i.accepted_count, i.revoked_at, "
-      "(SELECT COUNT(*) FROM join_requests j WHERE j.invite_id = i.invite_id "
-      " AND j.status = 'pending' AND j.expires_at > ?2) "
-      "FROM invites i WHERE i.namespace_id = ?1 "
-      "AND MIN(i.expires_at, COALESCE(i.revoked_at, i.expires_at)) > ?3 "
-      "ORDER BY i.created_at, i.invite_id",
-      "tii", ns, req->now, req->now - INVITE_RETENTION);
-  if (stmt == NULL)
-    {
-      bb_server_respond_internal (req, error);
-      return;
-    }
-  response.namespace_id = g_strdup (ns);
-  response.invites = g_ptr_array_new_with_free_func ((GDestroyNotify)bb_msg_invite_summary_free);
-  while (bb_server_db_step (self->db, stmt, &error))
-    {
-      BbMsgInviteSummary *summary = g_new0 (BbMsgInviteSummary, 1);
-      summary->invite_id = bb_server_db_column_text (stmt, 0);
-      summary->created_by_key_id = bb_server_db_column_text (stmt, 1);
-      summary->created_at = bb_server_make_time (sqlite3_column_int64 (stmt, 2));
-      summary->expires_at = sqlite3_column_int64 (stmt, 3);
-      summary->has_max_pending = sqlite3_column_type (stmt, 4) != SQLITE_NULL;
-      summary->max_pending = sqlite3_column_int64 (stmt, 4);
-      summary->max_accepted = sqlite3_column_int64 (stmt, 5);
-      summary->accepted_count = sqlite3_column_int64 (stmt, 6);
-      if (sqlite3_column_type (stmt, 7) != SQLITE_NULL)
-        summary->revoked_at = bb_server_make_time (sqlite3_column_int64 (stmt, 7));
-      summary->active_request_count = sqlite3_column_int64 (stmt, 8);
-      g_ptr_array_add (response.invites, summary);
-    }
-  sqlite3_reset (stmt);
-  if (error != NULL)
+  response.invites
+      = bb_server_db_list_invites (self->db, ns, req->now, req->now - INVITE_RETENTION, &error);
+  if (response.invites == NULL)
     bb_server_respond_internal (req, error);
   else
-    bb_server_respond_json_take (req, 200, bb_msg_list_invites_response_to_json (&response));
+    {
+      response.namespace_id = g_strdup (ns);
+      bb_server_respond_json_take (req, 200, bb_msg_list_invites_response_to_json (&response));
+    }
   bb_msg_list_invites_response_clear (&response);
 }
 
@@ -246,35 +205,26 @@ bb_server_handle_revoke_invite (BbServer *self, BbServerRequest *req)
   const char *invite_id = req->params[1];
   g_autoptr (GError) error = NULL;
   BbMsgRevokeInviteResponse response = { 0 };
-  gint64 exists;
+  gboolean exists;
+  g_autoptr (BbServerDbTransaction) tx = NULL;
 
   if (!bb_server_authenticate (self, req) || !bb_server_require_member (self, req, ns, NULL)
       || !bb_server_validate_id (req, invite_id, BB_PROTOCOL_INVITE_ID_SIZE, "inviteId"))
     return;
-  if (!bb_server_db_begin (self->db, &error))
+  tx = bb_server_db_begin (self->db, &error);
+  if (tx == NULL)
     goto internal;
-  exists = bb_server_db_get_int (self->db, 0, &error,
-                                 "SELECT COUNT(*) FROM invites WHERE invite_id = ? "
-                                 "AND namespace_id = ?",
-                                 "tt", invite_id, ns);
+  exists = bb_server_db_namespace_has_invite (self->db, ns, invite_id, &error);
   if (error != NULL)
     goto internal;
-  if (exists == 0)
+  if (!exists)
     {
-      bb_server_db_rollback (self->db);
       bb_server_respond_error (req, 404, "invite not found");
       return;
     }
   /* Revoking twice keeps the first revocation time and still reports success. */
-  if (!bb_server_db_exec (self->db, &error,
-                          "UPDATE invites SET revoked_at = ? WHERE invite_id = ? "
-                          "AND revoked_at IS NULL",
-                          "it", req->now, invite_id)
-      || !bb_server_db_exec (self->db, &error,
-                             "UPDATE join_requests SET status = 'cancelled' "
-                             "WHERE invite_id = ? AND status = 'pending'",
-                             "t", invite_id)
-      || !bb_server_db_commit (self->db, &error))
+  if (!bb_server_db_revoke_invite (self->db, invite_id, req->now, &error)
+      || !bb_server_db_commit (tx, &error))
     goto internal;
   response.namespace_id = (char *)ns;
   response.invite_id = (char *)invite_id;
@@ -303,23 +253,12 @@ check_invite_secret (BbServer *self, BbServerRequest *req, const char *invite_id
   g_autoptr (GBytes) stored = NULL;
   g_autoptr (GError) error = NULL;
   guint8 digest[BB_CRYPTO_SHA256_SIZE];
-  sqlite3_stmt *stmt;
 
   secret = bb_server_decode_or_respond (req, bb_protocol_base64url_decode, secret_text, 32,
                                         "inviteServerSecret");
   if (secret == NULL)
     return FALSE;
-  stmt = bb_server_db_query (self->db, &error,
-                             "SELECT server_secret_hash FROM invites WHERE invite_id = ?", "t",
-                             invite_id);
-  if (stmt == NULL)
-    {
-      bb_server_respond_internal (req, error);
-      return FALSE;
-    }
-  if (bb_server_db_step (self->db, stmt, &error))
-    stored = bb_server_db_column_bytes (stmt, 0);
-  sqlite3_reset (stmt);
+  stored = bb_server_db_get_invite_secret_hash (self->db, invite_id, &error);
   if (error != NULL)
     {
       bb_server_respond_internal (req, error);
@@ -373,9 +312,10 @@ bb_server_handle_submit_join (BbServer *self, BbServerRequest *req)
   gint64 invite_expires_at = 0;
   gint64 max_pending = 0;
   gboolean revoked = FALSE;
+  gboolean has_max_pending = FALSE;
   gboolean found = FALSE;
-  sqlite3_stmt *stmt;
   gint64 count;
+  g_autoptr (BbServerDbTransaction) tx = NULL;
 
   if (!bb_server_authenticate (self, req)
       || !bb_server_validate_id (req, ns, BB_PROTOCOL_NAMESPACE_ID_SIZE, "namespaceId")
@@ -383,25 +323,10 @@ bb_server_handle_submit_join (BbServer *self, BbServerRequest *req)
     return;
 
   /* 1. The invite exists under this namespace, and is neither revoked nor expired. */
-  stmt = bb_server_db_query (self->db, &error,
-                             "SELECT expires_at, revoked_at IS NOT NULL, max_pending "
-                             "FROM invites WHERE invite_id = ? AND namespace_id = ?",
-                             "tt", invite_id, ns);
-  if (stmt == NULL)
-    {
-      bb_server_respond_internal (req, error);
-      return;
-    }
-  if (bb_server_db_step (self->db, stmt, &error))
-    {
-      found = TRUE;
-      invite_expires_at = sqlite3_column_int64 (stmt, 0);
-      revoked = sqlite3_column_int (stmt, 1) != 0;
-      max_pending = sqlite3_column_type (stmt, 2) != SQLITE_NULL
-                        ? sqlite3_column_int64 (stmt, 2)
-                        : (gint64)self->limits[BB_SERVER_LIMIT_PENDING_PER_INVITE];
-    }
-  sqlite3_reset (stmt);
+  found = bb_server_db_get_invite (self->db, ns, invite_id, &invite_expires_at, &revoked,
+                                   &has_max_pending, &max_pending, &error);
+  if (found && !has_max_pending)
+    max_pending = (gint64)self->limits[BB_SERVER_LIMIT_PENDING_PER_INVITE];
   if (error != NULL)
     {
       bb_server_respond_internal (req, error);
@@ -493,7 +418,7 @@ bb_server_handle_submit_join (BbServer *self, BbServerRequest *req)
       bb_server_respond_error (req, 403, "joinRequest.keyId: is not the key of the bearer token");
       goto out;
     }
-  if (!bb_server_load_key (self, req->caller, NULL, &registered_wrap, NULL, &error))
+  if (!bb_server_db_get_key (self->db, req->caller, NULL, &registered_wrap, NULL, &error))
     goto internal;
   if (!g_bytes_equal (registered_wrap, wrap_public_key))
     {
@@ -529,59 +454,39 @@ bb_server_handle_submit_join (BbServer *self, BbServerRequest *req)
     }
 
   /* 5. and 6. Membership, an existing pending request, limits. */
-  if (!bb_server_db_begin (self->db, &error))
+  tx = bb_server_db_begin (self->db, &error);
+  if (tx == NULL)
     goto internal;
-  if (bb_server_is_member (self, ns, req->caller, NULL, &error))
+  if (bb_server_db_is_member (self->db, ns, req->caller, NULL, &error))
     {
-      bb_server_db_rollback (self->db);
       bb_server_respond_error (req, 409, "already a member of this namespace");
       goto out;
     }
   if (error != NULL)
     goto internal;
-  stmt = bb_server_db_query (self->db, &error,
-                             "SELECT invite_id, request_hash FROM join_requests "
-                             "WHERE namespace_id = ? AND key_id = ? AND status = 'pending' "
-                             "AND expires_at > ? ORDER BY created_at LIMIT 1",
-                             "tti", ns, req->caller, req->now);
-  if (stmt == NULL)
-    goto internal;
-  if (bb_server_db_step (self->db, stmt, &error))
-    {
-      existing_invite = bb_server_db_column_text (stmt, 0);
-      existing_hash = bb_server_db_column_text (stmt, 1);
-    }
-  sqlite3_reset (stmt);
+  bb_server_db_get_pending_join_request (self->db, ns, req->caller, req->now, &existing_invite,
+                                         &existing_hash, &error);
   if (error != NULL)
     goto internal;
   if (existing_hash != NULL)
     {
       /* The requester already waits for approval here: answer with that request. */
-      bb_server_db_rollback (self->db);
       respond_join_entry (req, ns, existing_invite, req->caller, existing_hash);
       goto out;
     }
-  count = bb_server_db_get_int (self->db, 0, &error,
-                                "SELECT COUNT(*) FROM join_requests WHERE invite_id = ? "
-                                "AND status = 'pending' AND expires_at > ?",
-                                "ti", invite_id, req->now);
+  count = bb_server_db_count_pending_of_invite (self->db, invite_id, req->now, &error);
   if (error != NULL)
     goto internal;
   if (count >= max_pending)
     {
-      bb_server_db_rollback (self->db);
       bb_server_respond_error (req, 429, "invite has the maximum number of pending join requests");
       goto out;
     }
-  count = bb_server_db_get_int (self->db, 0, &error,
-                                "SELECT COUNT(*) FROM join_requests WHERE key_id = ? "
-                                "AND status = 'pending' AND expires_at > ?",
-                                "ti", req->caller, req->now);
+  count = bb_server_db_count_pending_of_key (self->db, req->caller, req->now, &error);
   if (error != NULL)
     goto internal;
   if ((guint64)count >= self->limits[BB_SERVER_LIMIT_PENDING_PER_REQUESTER])
     {
-      bb_server_db_rollback (self->db);
       bb_server_respond_error (req, 429, "too many pending join requests for this key");
       goto out;
     }
@@ -593,13 +498,9 @@ bb_server_handle_submit_join (BbServer *self, BbServerRequest *req)
     g_autoptr (JsonNode) node = bb_msg_join_request_to_node (jr);
     stored_json = json_to_string (node, FALSE);
   }
-  if (!bb_server_db_exec (self->db, &error,
-                          "INSERT OR REPLACE INTO join_requests (namespace_id, key_id, "
-                          "request_hash, invite_id, join_request, expires_at, created_at, status) "
-                          "VALUES (?, ?, ?, ?, ?, ?, ?, 'pending')",
-                          "tttttii", ns, req->caller, hash, invite_id, stored_json, jr->expires_at,
-                          req->now)
-      || !bb_server_db_commit (self->db, &error))
+  if (!bb_server_db_insert_join_request (self->db, ns, req->caller, hash, invite_id, stored_json,
+                                         jr->expires_at, req->now, &error)
+      || !bb_server_db_commit (tx, &error))
     goto internal;
   respond_join_entry (req, ns, invite_id, req->caller, hash);
   goto out;
@@ -616,43 +517,18 @@ bb_server_handle_list_join_requests (BbServer *self, BbServerRequest *req)
   const char *ns = req->params[0];
   g_autoptr (GError) error = NULL;
   BbMsgListJoinRequestsResponse response = { 0 };
-  sqlite3_stmt *stmt;
 
   if (!bb_server_authenticate (self, req) || !bb_server_require_member (self, req, ns, NULL))
     return;
-  stmt = bb_server_db_query (self->db, &error,
-                             "SELECT invite_id, request_hash, created_at, join_request "
-                             "FROM join_requests WHERE namespace_id = ? AND status = 'pending' "
-                             "AND expires_at > ? ORDER BY created_at, key_id",
-                             "ti", ns, req->now);
-  if (stmt == NULL)
-    {
-      bb_server_respond_internal (req, error);
-      return;
-    }
-  response.namespace_id = g_strdup (ns);
-  response.requests
-      = g_ptr_array_new_with_free_func ((GDestroyNotify)bb_msg_join_request_entry_free);
-  while (bb_server_db_step (self->db, stmt, &error))
-    {
-      BbMsgJoinRequestEntry *entry = g_new0 (BbMsgJoinRequestEntry, 1);
-      g_autoptr (JsonNode) node = NULL;
-
-      entry->invite_id = bb_server_db_column_text (stmt, 0);
-      entry->join_request_hash = bb_server_db_column_text (stmt, 1);
-      entry->created_at = bb_server_make_time (sqlite3_column_int64 (stmt, 2));
-      entry->status = g_strdup (BB_PROTOCOL_JOIN_STATUS_PENDING);
-      node = json_from_string ((const char *)sqlite3_column_text (stmt, 3), &error);
-      g_ptr_array_add (response.requests, entry);
-      if (node == NULL
-          || !bb_msg_join_request_from_node (&entry->join_request, node, "joinRequest", &error))
-        break;
-    }
-  sqlite3_reset (stmt);
-  if (error != NULL)
+  response.requests = bb_server_db_list_pending_join_requests (self->db, ns, req->now, &error);
+  if (response.requests == NULL)
     bb_server_respond_internal (req, error);
   else
-    bb_server_respond_json_take (req, 200, bb_msg_list_join_requests_response_to_json (&response));
+    {
+      response.namespace_id = g_strdup (ns);
+      bb_server_respond_json_take (req, 200,
+                                   bb_msg_list_join_requests_response_to_json (&response));
+    }
   bb_msg_list_join_requests_response_clear (&response);
 }
 
@@ -671,7 +547,7 @@ bb_server_handle_approve (BbServer *self, BbServerRequest *req)
   gboolean invite_revoked = FALSE;
   gint64 accepted = 0;
   gint64 max_accepted = 0;
-  sqlite3_stmt *stmt;
+  g_autoptr (BbServerDbTransaction) tx = NULL;
 
   if (!bb_server_authenticate (self, req) || !bb_server_require_member (self, req, ns, NULL)
       || !bb_server_validate_id (req, key_id, BB_PROTOCOL_KEY_ID_SIZE, "keyId")
@@ -687,89 +563,55 @@ bb_server_handle_approve (BbServer *self, BbServerRequest *req)
   if (!bb_server_check_wrapped_dek (req, request.wrapped_dek))
     goto out;
 
-  if (!bb_server_db_begin (self->db, &error))
+  tx = bb_server_db_begin (self->db, &error);
+  if (tx == NULL)
     goto internal;
-  stmt = bb_server_db_query (self->db, &error,
-                             "SELECT j.invite_id, i.revoked_at IS NOT NULL, i.accepted_count, "
-                             "i.max_accepted FROM join_requests j "
-                             "JOIN invites i ON i.invite_id = j.invite_id "
-                             "WHERE j.namespace_id = ? AND j.key_id = ? AND j.request_hash = ? "
-                             "AND j.status = 'pending' AND j.expires_at > ?",
-                             "ttti", ns, key_id, hash, req->now);
-  if (stmt == NULL)
-    goto internal;
-  if (bb_server_db_step (self->db, stmt, &error))
-    {
-      invite_id = bb_server_db_column_text (stmt, 0);
-      invite_revoked = sqlite3_column_int (stmt, 1) != 0;
-      accepted = sqlite3_column_int64 (stmt, 2);
-      max_accepted = sqlite3_column_int64 (stmt, 3);
-    }
-  sqlite3_reset (stmt);
+  bb_server_db_get_pending_approval (self->db, ns, key_id, hash, req->now, &invite_id,
+                                     &invite_revoked, &accepted, &max_accepted, &error);
   if (error != NULL)
     goto internal;
   if (invite_id == NULL)
     {
-      bb_server_db_rollback (self->db);
       bb_server_respond_error (req, 404, "no pending join request with this key and hash");
       goto out;
     }
   if (!check_invite_secret (self, req, invite_id, request.invite_server_secret))
-    {
-      bb_server_db_rollback (self->db);
-      goto out;
-    }
+    goto out;
   if (invite_revoked)
     {
-      bb_server_db_rollback (self->db);
       bb_server_respond_error (req, 410, "invite revoked");
       goto out;
     }
   if (accepted >= max_accepted)
     {
-      bb_server_db_rollback (self->db);
       bb_server_respond_error (req, 429, "invite has reached maxAccepted");
       goto out;
     }
-  if (bb_server_is_member (self, ns, key_id, NULL, &error))
+  if (bb_server_db_is_member (self->db, ns, key_id, NULL, &error))
     {
-      bb_server_db_rollback (self->db);
       bb_server_respond_error (req, 409, "already a member of this namespace");
       goto out;
     }
   if (error != NULL)
     goto internal;
-  if ((guint64)bb_server_db_get_int (self->db, 0, &error,
-                                     "SELECT COUNT(*) FROM members WHERE namespace_id = ?", "t", ns)
+  if ((guint64)bb_server_db_count_members (self->db, ns, &error)
       >= self->limits[BB_SERVER_LIMIT_MEMBERS_PER_NAMESPACE])
     {
-      bb_server_db_rollback (self->db);
       bb_server_respond_error (req, 429, "namespace has the maximum number of members");
       goto out;
     }
-  if ((guint64)bb_server_count_namespaces_of (self, key_id, &error)
+  if ((guint64)bb_server_db_count_namespaces_of (self->db, key_id, &error)
       >= self->limits[BB_SERVER_LIMIT_NAMESPACES_PER_KEY])
     {
-      bb_server_db_rollback (self->db);
       bb_server_respond_error (req, 429,
                                "the requester belongs to the maximum number of namespaces");
       goto out;
     }
   if (error != NULL
-      || !bb_server_db_exec (self->db, &error,
-                             "INSERT INTO members (namespace_id, key_id, kind, wrapped_dek, "
-                             "joined_at) VALUES (?, ?, ?, ?, ?)",
-                             "tttti", ns, key_id, BB_PROTOCOL_KIND_KEYSTORE, request.wrapped_dek,
-                             req->now)
-      || !bb_server_db_exec (self->db, &error,
-                             "UPDATE join_requests SET status = 'approved' WHERE namespace_id = ? "
-                             "AND key_id = ? AND request_hash = ?",
-                             "ttt", ns, key_id, hash)
-      || !bb_server_db_exec (self->db, &error,
-                             "UPDATE invites SET accepted_count = accepted_count + 1 "
-                             "WHERE invite_id = ?",
-                             "t", invite_id)
-      || !bb_server_db_commit (self->db, &error))
+      || !bb_server_db_approve_join_request (self->db, ns, key_id, hash, invite_id,
+                                             BB_PROTOCOL_KIND_KEYSTORE, request.wrapped_dek,
+                                             req->now, &error)
+      || !bb_server_db_commit (tx, &error))
     goto internal;
 
   response.namespace_id = (char *)ns;
@@ -794,20 +636,18 @@ bb_server_handle_reject (BbServer *self, BbServerRequest *req)
   const char *hash = req->params[2];
   BbMsgRejectResponse response = { 0 };
   g_autoptr (GError) error = NULL;
+  gboolean rejected = FALSE;
 
   if (!bb_server_authenticate (self, req) || !bb_server_require_member (self, req, ns, NULL)
       || !bb_server_validate_id (req, key_id, BB_PROTOCOL_KEY_ID_SIZE, "keyId")
       || !bb_server_validate_id (req, hash, 32, "joinRequestHash"))
     return;
-  if (!bb_server_db_exec (self->db, &error,
-                          "UPDATE join_requests SET status = 'rejected' WHERE namespace_id = ? "
-                          "AND key_id = ? AND request_hash = ? AND status = 'pending'",
-                          "ttt", ns, key_id, hash))
+  if (!bb_server_db_reject_join_request (self->db, ns, key_id, hash, &rejected, &error))
     {
       bb_server_respond_internal (req, error);
       return;
     }
-  if (bb_server_db_changes (self->db) == 0)
+  if (!rejected)
     {
       bb_server_respond_error (req, 404, "no pending join request with this key and hash");
       return;

@@ -18,38 +18,24 @@ bb_server_handle_items (BbServer *self, BbServerRequest *req)
   const char *ns = req->params[0];
   g_autoptr (GError) error = NULL;
   BbMsgItemsResponse response = { 0 };
-  sqlite3_stmt *stmt;
 
   if (!bb_server_authenticate (self, req) || !bb_server_require_member (self, req, ns, NULL))
     return;
   /* Single-threaded: the head and the items are read with no write in between. */
-  response.namespace_head = bb_server_db_get_int (
-      self->db, 0, &error, "SELECT head FROM namespaces WHERE namespace_id = ?", "t", ns);
+  response.namespace_head = bb_server_db_get_namespace_head (self->db, ns, &error);
   if (error != NULL)
     {
       bb_server_respond_internal (req, error);
       return;
     }
-  stmt = bb_server_db_query (self->db, &error,
-                             "SELECT item_id, version FROM items WHERE namespace_id = ?", "t", ns);
-  if (stmt == NULL)
-    {
-      bb_server_respond_internal (req, error);
-      return;
-    }
-  response.namespace_id = g_strdup (ns);
-  response.items = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
-  while (bb_server_db_step (self->db, stmt, &error))
-    {
-      guint64 *version = g_new (guint64, 1);
-      *version = sqlite3_column_int64 (stmt, 1);
-      g_hash_table_insert (response.items, bb_server_db_column_text (stmt, 0), version);
-    }
-  sqlite3_reset (stmt);
-  if (error != NULL)
+  response.items = bb_server_db_list_item_versions (self->db, ns, &error);
+  if (response.items == NULL)
     bb_server_respond_internal (req, error);
   else
-    bb_server_respond_json_take (req, 200, bb_msg_items_response_to_json (&response));
+    {
+      response.namespace_id = g_strdup (ns);
+      bb_server_respond_json_take (req, 200, bb_msg_items_response_to_json (&response));
+    }
   bb_msg_items_response_clear (&response);
 }
 
@@ -60,28 +46,12 @@ bb_server_handle_item_get (BbServer *self, BbServerRequest *req)
   const char *item_id = req->params[1];
   g_autoptr (GError) error = NULL;
   BbMsgItemResponse response = { 0 };
-  sqlite3_stmt *stmt;
 
   if (!bb_server_authenticate (self, req) || !bb_server_require_member (self, req, ns, NULL)
       || !bb_server_validate_id (req, item_id, BB_PROTOCOL_ITEM_ID_SIZE, "itemId"))
     return;
-  stmt = bb_server_db_query (self->db, &error,
-                             "SELECT version, nonce, aad, ciphertext FROM items "
-                             "WHERE namespace_id = ? AND item_id = ?",
-                             "tt", ns, item_id);
-  if (stmt == NULL)
-    {
-      bb_server_respond_internal (req, error);
-      return;
-    }
-  if (bb_server_db_step (self->db, stmt, &error))
-    {
-      response.version = sqlite3_column_int64 (stmt, 0);
-      response.nonce = bb_server_db_column_text (stmt, 1);
-      response.aad = bb_server_db_column_text (stmt, 2);
-      response.ciphertext = bb_server_db_column_text (stmt, 3);
-    }
-  sqlite3_reset (stmt);
+  bb_server_db_get_item (self->db, ns, item_id, &response.version, &response.nonce, &response.aad,
+                         &response.ciphertext, &error);
   if (error != NULL)
     bb_server_respond_internal (req, error);
   else if (response.nonce == NULL)
@@ -121,8 +91,8 @@ bb_server_handle_item_put (BbServer *self, BbServerRequest *req)
   gint64 item_count;
   gint64 stored_bytes;
   gsize ct_size;
-  sqlite3_stmt *stmt;
   gboolean exists;
+  g_autoptr (BbServerDbTransaction) tx = NULL;
 
   if (!bb_server_authenticate (self, req) || !bb_server_require_member (self, req, ns, NULL)
       || !bb_server_validate_id (req, item_id, BB_PROTOCOL_ITEM_ID_SIZE, "itemId"))
@@ -184,76 +154,42 @@ bb_server_handle_item_put (BbServer *self, BbServerRequest *req)
       goto out;
     }
 
-  if (!bb_server_db_begin (self->db, &error))
+  tx = bb_server_db_begin (self->db, &error);
+  if (tx == NULL)
     goto internal;
-  stmt = bb_server_db_query (self->db, &error,
-                             "SELECT version, ciphertext_size FROM items "
-                             "WHERE namespace_id = ? AND item_id = ?",
-                             "tt", ns, item_id);
-  if (stmt == NULL)
-    goto internal;
-  exists = bb_server_db_step (self->db, stmt, &error);
-  if (exists)
-    {
-      current_version = sqlite3_column_int64 (stmt, 0);
-      old_size = sqlite3_column_int64 (stmt, 1);
-    }
-  sqlite3_reset (stmt);
+  exists = bb_server_db_get_item_size (self->db, ns, item_id, &current_version, &old_size, &error);
   if (error != NULL)
     goto internal;
 
   if (!has_version && exists)
     {
-      bb_server_db_rollback (self->db);
       bb_server_respond_error (req, 412, "item already exists");
       goto out;
     }
   if (has_version && (!exists || (guint64)current_version != match_version))
     {
-      bb_server_db_rollback (self->db);
       bb_server_respond_error (
           req, 412, exists ? "item version does not match If-Match" : "item does not exist");
       goto out;
     }
 
-  stmt = bb_server_db_query (self->db, &error,
-                             "SELECT item_count, stored_bytes FROM namespaces "
-                             "WHERE namespace_id = ?",
-                             "t", ns);
-  if (stmt == NULL)
+  if (!bb_server_db_get_namespace_usage (self->db, ns, &item_count, &stored_bytes, &error))
     goto internal;
-  if (!bb_server_db_step (self->db, stmt, &error))
-    {
-      sqlite3_reset (stmt);
-      goto internal;
-    }
-  item_count = sqlite3_column_int64 (stmt, 0);
-  stored_bytes = sqlite3_column_int64 (stmt, 1);
-  sqlite3_reset (stmt);
   if (!exists && (guint64)item_count >= self->limits[BB_SERVER_LIMIT_ITEMS_PER_NAMESPACE])
     {
-      bb_server_db_rollback (self->db);
       bb_server_respond_error (req, 429, "namespace holds the maximum number of items");
       goto out;
     }
   if ((guint64)(stored_bytes - old_size + ct_size)
       > self->limits[BB_SERVER_LIMIT_BYTES_PER_NAMESPACE])
     {
-      bb_server_db_rollback (self->db);
       bb_server_respond_error (req, 429, "namespace storage quota exceeded");
       goto out;
     }
 
-  if (!bb_server_db_exec (self->db, &error,
-                          "INSERT OR REPLACE INTO items (namespace_id, item_id, version, nonce, "
-                          "aad, ciphertext, ciphertext_size) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                          "ttittti", ns, item_id, (gint64)new_version, request.nonce, request.aad,
-                          request.ciphertext, (gint64)ct_size)
-      || !bb_server_db_exec (self->db, &error,
-                             "UPDATE namespaces SET head = head + 1, item_count = item_count + ?, "
-                             "stored_bytes = stored_bytes + ? WHERE namespace_id = ?",
-                             "iit", (gint64)(exists ? 0 : 1), (gint64)ct_size - old_size, ns)
-      || !bb_server_db_commit (self->db, &error))
+  if (!bb_server_db_put_item (self->db, ns, item_id, new_version, request.nonce, request.aad,
+                              request.ciphertext, (gint64)ct_size, old_size, !exists, &error)
+      || !bb_server_db_commit (tx, &error))
     goto internal;
 
   response.namespace_id = g_strdup (ns);

@@ -21,7 +21,7 @@ bb_server_handle_get_default (BbServer *self, BbServerRequest *req)
 
   if (!bb_server_authenticate (self, req))
     return;
-  if (!bb_server_load_key (self, req->caller, NULL, NULL, &default_ns, &error))
+  if (!bb_server_db_get_key (self->db, req->caller, NULL, NULL, &default_ns, &error))
     {
       bb_server_respond_internal (req, error);
       return;
@@ -36,31 +36,6 @@ bb_server_handle_get_default (BbServer *self, BbServerRequest *req)
   bb_server_respond_json_take (req, 200, bb_msg_default_namespace_response_to_json (&response));
 }
 
-static gboolean
-create_namespace (BbServer *self, BbServerRequest *req, const char *namespace_id, const char *kind,
-                  const char *wrapped_dek, GError **error)
-{
-  if (!bb_server_db_exec (self->db, error,
-                          "INSERT INTO namespaces (namespace_id, kind, created_by, created_at) "
-                          "VALUES (?, ?, ?, ?)",
-                          "ttti", namespace_id, kind, req->caller, req->now))
-    return FALSE;
-  return bb_server_db_exec (self->db, error,
-                            "INSERT INTO members (namespace_id, key_id, kind, wrapped_dek, "
-                            "joined_at) VALUES (?, ?, ?, ?, ?)",
-                            "tttti", namespace_id, req->caller, BB_PROTOCOL_KIND_KEYSTORE,
-                            wrapped_dek, req->now);
-}
-
-static gboolean
-namespace_exists (BbServer *self, const char *namespace_id, GError **error)
-{
-  return bb_server_db_get_int (self->db, 0, error,
-                               "SELECT COUNT(*) FROM namespaces WHERE namespace_id = ?", "t",
-                               namespace_id)
-         > 0;
-}
-
 static const char *const ensure_default_fields[] = { "proposedNamespaceId", "wrappedDek", NULL };
 
 void
@@ -70,6 +45,7 @@ bb_server_handle_ensure_default (BbServer *self, BbServerRequest *req)
   BbMsgEnsureDefaultResponse response = { 0 };
   g_autoptr (GError) error = NULL;
   g_autofree char *default_ns = NULL;
+  g_autoptr (BbServerDbTransaction) tx = NULL;
 
   if (!bb_server_authenticate (self, req)
       || !bb_server_check_body (req, ensure_default_fields, NULL, NULL))
@@ -84,52 +60,43 @@ bb_server_handle_ensure_default (BbServer *self, BbServerRequest *req)
       || !bb_server_check_wrapped_dek (req, request.wrapped_dek))
     goto out;
 
-  if (!bb_server_db_begin (self->db, &error))
+  tx = bb_server_db_begin (self->db, &error);
+  if (tx == NULL)
     goto internal;
-  if (!bb_server_load_key (self, req->caller, NULL, NULL, &default_ns, &error))
+  if (!bb_server_db_get_key (self->db, req->caller, NULL, NULL, &default_ns, &error))
     goto internal;
 
   if (default_ns != NULL)
     {
-      sqlite3_stmt *stmt = bb_server_db_query (self->db, &error,
-                                               "SELECT wrapped_dek FROM members "
-                                               "WHERE namespace_id = ? AND key_id = ?",
-                                               "tt", default_ns, req->caller);
-      if (stmt == NULL)
-        goto internal;
-      if (bb_server_db_step (self->db, stmt, &error))
-        response.wrapped_dek = bb_server_db_column_text (stmt, 0);
-      sqlite3_reset (stmt);
+      response.wrapped_dek
+          = bb_server_db_get_wrapped_dek (self->db, default_ns, req->caller, &error);
       if (error != NULL)
         goto internal;
-      bb_server_db_rollback (self->db);
       response.namespace_id = g_steal_pointer (&default_ns);
       response.created = FALSE;
     }
   else
     {
-      if (namespace_exists (self, request.proposed_namespace_id, &error))
+      if (bb_server_db_namespace_exists (self->db, request.proposed_namespace_id, &error))
         {
-          bb_server_db_rollback (self->db);
           bb_server_respond_error (req, 409, "proposedNamespaceId: namespace already exists");
           goto out;
         }
       if (error != NULL)
         goto internal;
-      if ((guint64)bb_server_count_namespaces_of (self, req->caller, &error)
+      if ((guint64)bb_server_db_count_namespaces_of (self->db, req->caller, &error)
           >= self->limits[BB_SERVER_LIMIT_NAMESPACES_PER_KEY])
         {
-          bb_server_db_rollback (self->db);
           bb_server_respond_error (req, 429, "too many namespaces for this key");
           goto out;
         }
       if (error != NULL
-          || !create_namespace (self, req, request.proposed_namespace_id,
-                                BB_PROTOCOL_NAMESPACE_KIND_DEFAULT, request.wrapped_dek, &error)
-          || !bb_server_db_exec (self->db, &error,
-                                 "UPDATE keys SET default_namespace_id = ? WHERE key_id = ?", "tt",
-                                 request.proposed_namespace_id, req->caller)
-          || !bb_server_db_commit (self->db, &error))
+          || !bb_server_db_insert_namespace (
+              self->db, request.proposed_namespace_id, BB_PROTOCOL_NAMESPACE_KIND_DEFAULT,
+              req->caller, BB_PROTOCOL_KIND_KEYSTORE, request.wrapped_dek, req->now, &error)
+          || !bb_server_db_set_default_namespace (self->db, req->caller,
+                                                  request.proposed_namespace_id, &error)
+          || !bb_server_db_commit (tx, &error))
         goto internal;
       response.namespace_id = g_strdup (request.proposed_namespace_id);
       response.wrapped_dek = g_strdup (request.wrapped_dek);
@@ -174,7 +141,9 @@ bb_server_handle_create_namespace (BbServer *self, BbServerRequest *req)
   BbMsgCreateNamespaceRequest request = { 0 };
   BbMsgCreateNamespaceResponse response = { 0 };
   g_autoptr (GError) error = NULL;
-  sqlite3_stmt *stmt;
+  g_autofree char *kind = NULL;
+  g_autofree char *created_by = NULL;
+  g_autoptr (BbServerDbTransaction) tx = NULL;
 
   if (!bb_server_authenticate (self, req)
       || !bb_server_check_body (req, create_namespace_fields, NULL, NULL))
@@ -189,21 +158,14 @@ bb_server_handle_create_namespace (BbServer *self, BbServerRequest *req)
       || !bb_server_check_wrapped_dek (req, request.wrapped_dek))
     goto out;
 
-  if (!bb_server_db_begin (self->db, &error))
+  tx = bb_server_db_begin (self->db, &error);
+  if (tx == NULL)
     goto internal;
-  stmt = bb_server_db_query (self->db, &error,
-                             "SELECT kind, created_by FROM namespaces WHERE namespace_id = ?", "t",
-                             request.namespace_id);
-  if (stmt == NULL)
-    goto internal;
-  if (bb_server_db_step (self->db, stmt, &error))
+  if (bb_server_db_get_namespace (self->db, request.namespace_id, &kind, &created_by, &error))
     {
       /* A repeat by the creator (a lost response) is answered as a success. */
-      gboolean repeat = g_str_equal ((const char *)sqlite3_column_text (stmt, 0),
-                                     BB_PROTOCOL_NAMESPACE_KIND_SHARED)
-                        && g_str_equal ((const char *)sqlite3_column_text (stmt, 1), req->caller);
-      sqlite3_reset (stmt);
-      bb_server_db_rollback (self->db);
+      gboolean repeat = g_str_equal (kind, BB_PROTOCOL_NAMESPACE_KIND_SHARED)
+                        && g_str_equal (created_by, req->caller);
       if (!repeat)
         {
           bb_server_respond_error (req, 409, "namespaceId: namespace already exists");
@@ -213,20 +175,19 @@ bb_server_handle_create_namespace (BbServer *self, BbServerRequest *req)
     }
   else
     {
-      sqlite3_reset (stmt);
       if (error != NULL)
         goto internal;
-      if ((guint64)bb_server_count_namespaces_of (self, req->caller, &error)
+      if ((guint64)bb_server_db_count_namespaces_of (self->db, req->caller, &error)
           >= self->limits[BB_SERVER_LIMIT_NAMESPACES_PER_KEY])
         {
-          bb_server_db_rollback (self->db);
           bb_server_respond_error (req, 429, "too many namespaces for this key");
           goto out;
         }
       if (error != NULL
-          || !create_namespace (self, req, request.namespace_id, BB_PROTOCOL_NAMESPACE_KIND_SHARED,
-                                request.wrapped_dek, &error)
-          || !bb_server_db_commit (self->db, &error))
+          || !bb_server_db_insert_namespace (
+              self->db, request.namespace_id, BB_PROTOCOL_NAMESPACE_KIND_SHARED, req->caller,
+              BB_PROTOCOL_KIND_KEYSTORE, request.wrapped_dek, req->now, &error)
+          || !bb_server_db_commit (tx, &error))
         goto internal;
       response.created = TRUE;
     }
@@ -250,33 +211,17 @@ bb_server_handle_members (BbServer *self, BbServerRequest *req)
   const char *ns = req->params[0];
   g_autoptr (GError) error = NULL;
   BbMsgMembersResponse response = { 0 };
-  sqlite3_stmt *stmt;
 
   if (!bb_server_authenticate (self, req) || !bb_server_require_member (self, req, ns, NULL))
     return;
-  stmt = bb_server_db_query (self->db, &error,
-                             "SELECT kind, key_id FROM members WHERE namespace_id = ? "
-                             "ORDER BY joined_at, key_id",
-                             "t", ns);
-  if (stmt == NULL)
-    {
-      bb_server_respond_internal (req, error);
-      return;
-    }
-  response.namespace_id = g_strdup (ns);
-  response.members = g_ptr_array_new_with_free_func ((GDestroyNotify)bb_msg_member_free);
-  while (bb_server_db_step (self->db, stmt, &error))
-    {
-      BbMsgMember *member = g_new0 (BbMsgMember, 1);
-      member->kind = bb_server_db_column_text (stmt, 0);
-      member->key_id = bb_server_db_column_text (stmt, 1);
-      g_ptr_array_add (response.members, member);
-    }
-  sqlite3_reset (stmt);
-  if (error != NULL)
+  response.members = bb_server_db_list_members (self->db, ns, &error);
+  if (response.members == NULL)
     bb_server_respond_internal (req, error);
   else
-    bb_server_respond_json_take (req, 200, bb_msg_members_response_to_json (&response));
+    {
+      response.namespace_id = g_strdup (ns);
+      bb_server_respond_json_take (req, 200, bb_msg_members_response_to_json (&response));
+    }
   bb_msg_members_response_clear (&response);
 }
 
@@ -287,7 +232,6 @@ bb_server_handle_wrapped_dek (BbServer *self, BbServerRequest *req)
   const char *key_id = req->params[1];
   g_autoptr (GError) error = NULL;
   BbMsgWrappedDekResponse response = { 0 };
-  sqlite3_stmt *stmt;
 
   if (!bb_server_authenticate (self, req) || !bb_server_require_member (self, req, ns, NULL)
       || !bb_server_validate_id (req, key_id, BB_PROTOCOL_KEY_ID_SIZE, "keyId"))
@@ -297,17 +241,7 @@ bb_server_handle_wrapped_dek (BbServer *self, BbServerRequest *req)
       bb_server_respond_error (req, 403, "keyId: only the caller's own wrapped DEK can be read");
       return;
     }
-  stmt = bb_server_db_query (
-      self->db, &error, "SELECT wrapped_dek FROM members WHERE namespace_id = ? AND key_id = ?",
-      "tt", ns, key_id);
-  if (stmt == NULL)
-    {
-      bb_server_respond_internal (req, error);
-      return;
-    }
-  if (bb_server_db_step (self->db, stmt, &error))
-    response.wrapped_dek = bb_server_db_column_text (stmt, 0);
-  sqlite3_reset (stmt);
+  response.wrapped_dek = bb_server_db_get_wrapped_dek (self->db, ns, key_id, &error);
   if (error != NULL)
     {
       bb_server_respond_internal (req, error);

@@ -99,15 +99,10 @@ gboolean bb_server_validate_id (BbServerRequest *req, const char *text, gsize si
 GDateTime *bb_server_make_time (gint64 unix_seconds);
 
 /* Keys, tokens, membership */
-gboolean bb_server_load_key (BbServer *self, const char *key_id, GBytes **auth_public_key,
-                             GBytes **wrap_public_key, char **default_namespace_id, GError **error);
 char *bb_server_hash_token (const char *token);
 gboolean bb_server_authenticate (BbServer *self, BbServerRequest *req);
-gboolean bb_server_is_member (BbServer *self, const char *namespace_id, const char *key_id,
-                              char **out_kind, GError **error);
 gboolean bb_server_require_member (BbServer *self, BbServerRequest *req, const char *namespace_id,
                                    char **out_kind);
-gint64 bb_server_count_namespaces_of (BbServer *self, const char *key_id, GError **error);
 gboolean bb_server_check_wrapped_dek (BbServerRequest *req, const char *text);
 
 /* --- the object (bb-server.c) --- */

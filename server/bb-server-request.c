@@ -74,7 +74,6 @@ bb_server_respond_gerror (BbServerRequest *req, const GError *error)
 void
 bb_server_respond_internal (BbServerRequest *req, const GError *error)
 {
-  bb_server_db_rollback (req->self->db);
   g_warning ("bbsync-server: internal error: %s", error != NULL ? error->message : "unknown");
   bb_server_respond_error (req, 500, "internal server error");
 }
@@ -148,33 +147,6 @@ bb_server_make_time (gint64 unix_seconds)
 /* ------------------------------------------------------------------------------------ */
 /* Keys, tokens, membership */
 
-gboolean
-bb_server_load_key (BbServer *self, const char *key_id, GBytes **auth_public_key,
-                    GBytes **wrap_public_key, char **default_namespace_id, GError **error)
-{
-  sqlite3_stmt *stmt;
-  gboolean found;
-
-  stmt = bb_server_db_query (self->db, error,
-                             "SELECT auth_public_key, wrap_public_key, default_namespace_id "
-                             "FROM keys WHERE key_id = ?",
-                             "t", key_id);
-  if (stmt == NULL)
-    return FALSE;
-  found = bb_server_db_step (self->db, stmt, error);
-  if (found)
-    {
-      if (auth_public_key != NULL)
-        *auth_public_key = bb_server_db_column_bytes (stmt, 0);
-      if (wrap_public_key != NULL)
-        *wrap_public_key = bb_server_db_column_bytes (stmt, 1);
-      if (default_namespace_id != NULL)
-        *default_namespace_id = bb_server_db_column_text (stmt, 2);
-    }
-  sqlite3_reset (stmt);
-  return found;
-}
-
 char *
 bb_server_hash_token (const char *token)
 {
@@ -194,7 +166,6 @@ bb_server_authenticate (BbServer *self, BbServerRequest *req)
   const char *value = soup_message_headers_get_one (headers, "Authorization");
   g_autofree char *token_hash = NULL;
   g_autoptr (GError) error = NULL;
-  sqlite3_stmt *stmt;
 
   if (value == NULL || g_ascii_strncasecmp (value, "Bearer ", 7) != 0 || value[7] == '\0')
     {
@@ -202,17 +173,7 @@ bb_server_authenticate (BbServer *self, BbServerRequest *req)
       return FALSE;
     }
   token_hash = bb_server_hash_token (value + 7);
-  stmt = bb_server_db_query (self->db, &error,
-                             "SELECT key_id FROM tokens WHERE token_hash = ? AND expires_at > ?",
-                             "ti", token_hash, req->now);
-  if (stmt == NULL)
-    {
-      bb_server_respond_internal (req, error);
-      return FALSE;
-    }
-  if (bb_server_db_step (self->db, stmt, &error))
-    req->caller = bb_server_db_column_text (stmt, 0);
-  sqlite3_reset (stmt);
+  req->caller = bb_server_db_get_token_key (self->db, token_hash, req->now, &error);
   if (error != NULL)
     {
       bb_server_respond_internal (req, error);
@@ -226,28 +187,6 @@ bb_server_authenticate (BbServer *self, BbServerRequest *req)
   return TRUE;
 }
 
-/* Whether @key_id is a member of @namespace_id; *out_kind gets the namespace kind. */
-gboolean
-bb_server_is_member (BbServer *self, const char *namespace_id, const char *key_id, char **out_kind,
-                     GError **error)
-{
-  sqlite3_stmt *stmt;
-  gboolean found;
-
-  stmt = bb_server_db_query (self->db, error,
-                             "SELECT n.kind FROM members m JOIN namespaces n "
-                             "ON n.namespace_id = m.namespace_id "
-                             "WHERE m.namespace_id = ? AND m.key_id = ?",
-                             "tt", namespace_id, key_id);
-  if (stmt == NULL)
-    return FALSE;
-  found = bb_server_db_step (self->db, stmt, error);
-  if (found && out_kind != NULL)
-    *out_kind = bb_server_db_column_text (stmt, 0);
-  sqlite3_reset (stmt);
-  return found;
-}
-
 /* Validates the path namespace and requires the caller to be a member. Non-members get
  * 404, so that the existence of a namespace does not leak. */
 gboolean
@@ -258,7 +197,7 @@ bb_server_require_member (BbServer *self, BbServerRequest *req, const char *name
 
   if (!bb_server_validate_id (req, namespace_id, BB_PROTOCOL_NAMESPACE_ID_SIZE, "namespaceId"))
     return FALSE;
-  if (!bb_server_is_member (self, namespace_id, req->caller, out_kind, &error))
+  if (!bb_server_db_is_member (self->db, namespace_id, req->caller, out_kind, &error))
     {
       if (error != NULL)
         bb_server_respond_internal (req, error);
@@ -267,13 +206,6 @@ bb_server_require_member (BbServer *self, BbServerRequest *req, const char *name
       return FALSE;
     }
   return TRUE;
-}
-
-gint64
-bb_server_count_namespaces_of (BbServer *self, const char *key_id, GError **error)
-{
-  return bb_server_db_get_int (self->db, 0, error, "SELECT COUNT(*) FROM members WHERE key_id = ?",
-                               "t", key_id);
 }
 
 /* Validates a wrapped DEK from a request body: canonical base64 of a version 1 blob. */

@@ -42,38 +42,21 @@ GPtrArray *
 bb_server_collect_changes (BbServer *self, const char *key_id, GHashTable *known_heads,
                            GError **error)
 {
+  g_autoptr (GPtrArray) namespaces = NULL;
   g_autoptr (GPtrArray) changed
       = g_ptr_array_new_with_free_func ((GDestroyNotify)bb_msg_namespace_summary_free);
-  g_autoptr (GError) local_error = NULL;
-  sqlite3_stmt *stmt;
 
-  stmt = bb_server_db_query (self->db, error,
-                             "SELECT n.namespace_id, n.kind, n.head FROM members m "
-                             "JOIN namespaces n ON n.namespace_id = m.namespace_id "
-                             "WHERE m.key_id = ? ORDER BY n.namespace_id",
-                             "t", key_id);
-  if (stmt == NULL)
+  namespaces = bb_server_db_list_namespaces_of (self->db, key_id, error);
+  if (namespaces == NULL)
     return NULL;
-  while (bb_server_db_step (self->db, stmt, &local_error))
+  for (guint i = 0; i < namespaces->len; i++)
     {
-      const char *ns = (const char *)sqlite3_column_text (stmt, 0);
-      guint64 head = sqlite3_column_int64 (stmt, 2);
-      const guint64 *known = known_heads != NULL ? g_hash_table_lookup (known_heads, ns) : NULL;
+      BbMsgNamespaceSummary *summary = g_ptr_array_index (namespaces, i);
+      const guint64 *known
+          = known_heads != NULL ? g_hash_table_lookup (known_heads, summary->namespace_id) : NULL;
 
-      if (known == NULL || *known != head)
-        {
-          BbMsgNamespaceSummary *summary = g_new0 (BbMsgNamespaceSummary, 1);
-          summary->namespace_id = g_strdup (ns);
-          summary->kind = bb_server_db_column_text (stmt, 1);
-          summary->namespace_head = head;
-          g_ptr_array_add (changed, summary);
-        }
-    }
-  sqlite3_reset (stmt);
-  if (local_error != NULL)
-    {
-      g_propagate_error (error, g_steal_pointer (&local_error));
-      return NULL;
+      if (known == NULL || *known != summary->namespace_head)
+        g_ptr_array_add (changed, g_steal_pointer (&namespaces->pdata[i]));
     }
   return g_steal_pointer (&changed);
 }
@@ -128,14 +111,13 @@ bb_server_wake_watchers (BbServer *self, const char *namespace_id)
   if (namespace_id != NULL)
     {
       g_autoptr (GError) error = NULL;
-      sqlite3_stmt *stmt = bb_server_db_query (
-          self->db, &error, "SELECT key_id FROM members WHERE namespace_id = ?", "t", namespace_id);
+      g_autoptr (GPtrArray) keys = bb_server_db_list_members (self->db, namespace_id, &error);
+
       members = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
-      if (stmt != NULL)
+      for (guint i = 0; keys != NULL && i < keys->len; i++)
         {
-          while (bb_server_db_step (self->db, stmt, &error))
-            g_hash_table_add (members, bb_server_db_column_text (stmt, 0));
-          sqlite3_reset (stmt);
+          BbMsgMember *member = g_ptr_array_index (keys, i);
+          g_hash_table_add (members, g_steal_pointer (&member->key_id));
         }
       if (error != NULL)
         g_warning ("bbsync-server: cannot wake watches: %s", error->message);
