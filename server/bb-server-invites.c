@@ -26,7 +26,7 @@ static const char *const create_invite_fields[] = { "kind",        "keyId",
 void
 bb_server_handle_create_invite (BbServer *self, BbServerRequest *req)
 {
-  const char *ns = req->params[0];
+  const char *ns = req->ids.namespace_id;
   BbMsgCreateInviteRequest request = { 0 };
   BbMsgCreateInviteResponse response = { 0 };
   g_autoptr (GError) error = NULL;
@@ -180,7 +180,7 @@ out:
 void
 bb_server_handle_list_invites (BbServer *self, BbServerRequest *req)
 {
-  const char *ns = req->params[0];
+  const char *ns = req->ids.namespace_id;
   g_autoptr (GError) error = NULL;
   BbMsgListInvitesResponse response = { 0 };
 
@@ -201,8 +201,8 @@ bb_server_handle_list_invites (BbServer *self, BbServerRequest *req)
 void
 bb_server_handle_revoke_invite (BbServer *self, BbServerRequest *req)
 {
-  const char *ns = req->params[0];
-  const char *invite_id = req->params[1];
+  const char *ns = req->ids.namespace_id;
+  const char *invite_id = req->ids.invite_id;
   g_autoptr (GError) error = NULL;
   BbMsgRevokeInviteResponse response = { 0 };
   gboolean exists;
@@ -292,8 +292,8 @@ respond_join_entry (BbServerRequest *req, const char *ns, const char *invite_id,
 void
 bb_server_handle_submit_join (BbServer *self, BbServerRequest *req)
 {
-  const char *ns = req->params[0];
-  const char *invite_id = req->params[1];
+  const char *ns = req->ids.namespace_id;
+  const char *invite_id = req->ids.invite_id;
   BbMsgSubmitJoinRequest request = { 0 };
   BbMsgJoinRequest *jr = &request.join_request;
   g_autoptr (GError) error = NULL;
@@ -514,7 +514,7 @@ out:
 void
 bb_server_handle_list_join_requests (BbServer *self, BbServerRequest *req)
 {
-  const char *ns = req->params[0];
+  const char *ns = req->ids.namespace_id;
   g_autoptr (GError) error = NULL;
   BbMsgListJoinRequestsResponse response = { 0 };
 
@@ -537,9 +537,9 @@ static const char *const approve_fields[] = { "inviteServerSecret", "wrappedDek"
 void
 bb_server_handle_approve (BbServer *self, BbServerRequest *req)
 {
-  const char *ns = req->params[0];
-  const char *key_id = req->params[1];
-  const char *hash = req->params[2];
+  const char *ns = req->ids.namespace_id;
+  const char *key_id = req->ids.key_id;
+  const char *hash = req->ids.join_request_hash;
   BbMsgApproveRequest request = { 0 };
   BbMsgApproveResponse response = { 0 };
   g_autoptr (GError) error = NULL;
@@ -631,9 +631,9 @@ out:
 void
 bb_server_handle_reject (BbServer *self, BbServerRequest *req)
 {
-  const char *ns = req->params[0];
-  const char *key_id = req->params[1];
-  const char *hash = req->params[2];
+  const char *ns = req->ids.namespace_id;
+  const char *key_id = req->ids.key_id;
+  const char *hash = req->ids.join_request_hash;
   BbMsgRejectResponse response = { 0 };
   g_autoptr (GError) error = NULL;
   gboolean rejected = FALSE;

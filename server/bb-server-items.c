@@ -15,7 +15,7 @@
 void
 bb_server_handle_items (BbServer *self, BbServerRequest *req)
 {
-  const char *ns = req->params[0];
+  const char *ns = req->ids.namespace_id;
   g_autoptr (GError) error = NULL;
   BbMsgItemsResponse response = { 0 };
 
@@ -42,8 +42,8 @@ bb_server_handle_items (BbServer *self, BbServerRequest *req)
 void
 bb_server_handle_item_get (BbServer *self, BbServerRequest *req)
 {
-  const char *ns = req->params[0];
-  const char *item_id = req->params[1];
+  const char *ns = req->ids.namespace_id;
+  const char *item_id = req->ids.item_id;
   g_autoptr (GError) error = NULL;
   BbMsgItemResponse response = { 0 };
 
@@ -70,8 +70,8 @@ static const char *const put_item_fields[] = { "nonce", "aad", "ciphertext", NUL
 void
 bb_server_handle_item_put (BbServer *self, BbServerRequest *req)
 {
-  const char *ns = req->params[0];
-  const char *item_id = req->params[1];
+  const char *ns = req->ids.namespace_id;
+  const char *item_id = req->ids.item_id;
   BbMsgPutItemRequest request = { 0 };
   BbMsgPutItemResponse response = { 0 };
   g_autoptr (GError) error = NULL;

@@ -208,7 +208,7 @@ out:
 void
 bb_server_handle_members (BbServer *self, BbServerRequest *req)
 {
-  const char *ns = req->params[0];
+  const char *ns = req->ids.namespace_id;
   g_autoptr (GError) error = NULL;
   BbMsgMembersResponse response = { 0 };
 
@@ -228,8 +228,8 @@ bb_server_handle_members (BbServer *self, BbServerRequest *req)
 void
 bb_server_handle_wrapped_dek (BbServer *self, BbServerRequest *req)
 {
-  const char *ns = req->params[0];
-  const char *key_id = req->params[1];
+  const char *ns = req->ids.namespace_id;
+  const char *key_id = req->ids.key_id;
   g_autoptr (GError) error = NULL;
   BbMsgWrappedDekResponse response = { 0 };
 

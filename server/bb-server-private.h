@@ -64,13 +64,21 @@ struct _BbServer
 
 /* --- the request being answered (bb-server-request.c) --- */
 
-#define MAX_PARAMS 4
+/* The IDs a request path carries, as its route captured them (NULL where it has none). */
+typedef struct
+{
+  const char *namespace_id;
+  const char *item_id;
+  const char *invite_id;
+  const char *key_id;
+  const char *join_request_hash;
+} BbServerPathIds;
 
 typedef struct
 {
   BbServer *self;
   SoupServerMessage *msg;
-  const char *params[MAX_PARAMS];
+  BbServerPathIds ids;
   const char *body;
   gsize body_len;
   char *caller; /* key ID of the bearer, after authentication */

@@ -100,7 +100,7 @@ bb_server_is_public_origin (BbServer *self, const char *origin)
 typedef struct
 {
   const char *method;
-  const char *pattern; /* segments after the leading '/', '*' captures one segment */
+  const char *pattern; /* segments after the leading '/'; "{name}" captures one segment */
   BbServerHandler handler;
 } Route;
 
@@ -116,48 +116,141 @@ static const Route routes[] = {
   { "GET", "v1/namespaces/mine", bb_server_handle_mine },
   { "POST", "v1/namespaces/watch", bb_server_handle_watch },
   { "POST", "v1/namespaces", bb_server_handle_create_namespace },
-  { "GET", "v1/namespaces/*/members", bb_server_handle_members },
-  { "POST", "v1/namespaces/*/invites", bb_server_handle_create_invite },
-  { "GET", "v1/namespaces/*/invites", bb_server_handle_list_invites },
-  { "DELETE", "v1/namespaces/*/invites/*", bb_server_handle_revoke_invite },
-  { "POST", "v1/namespaces/*/invites/*/join-requests", bb_server_handle_submit_join },
-  { "GET", "v1/namespaces/*/join-requests", bb_server_handle_list_join_requests },
-  { "PUT", "v1/namespaces/*/join-requests/*/*/approve", bb_server_handle_approve },
-  { "DELETE", "v1/namespaces/*/join-requests/*/*", bb_server_handle_reject },
-  { "GET", "v1/namespaces/*/wrapped-deks/*", bb_server_handle_wrapped_dek },
-  { "GET", "v1/namespaces/*/items", bb_server_handle_items },
-  { "GET", "v1/kv/*/*", bb_server_handle_item_get },
-  { "PUT", "v1/kv/*/*", bb_server_handle_item_put },
+  { "GET", "v1/namespaces/{namespaceId}/members", bb_server_handle_members },
+  { "POST", "v1/namespaces/{namespaceId}/invites", bb_server_handle_create_invite },
+  { "GET", "v1/namespaces/{namespaceId}/invites", bb_server_handle_list_invites },
+  { "DELETE", "v1/namespaces/{namespaceId}/invites/{inviteId}", bb_server_handle_revoke_invite },
+  { "POST", "v1/namespaces/{namespaceId}/invites/{inviteId}/join-requests",
+    bb_server_handle_submit_join },
+  { "GET", "v1/namespaces/{namespaceId}/join-requests", bb_server_handle_list_join_requests },
+  { "PUT", "v1/namespaces/{namespaceId}/join-requests/{keyId}/{joinRequestHash}/approve",
+    bb_server_handle_approve },
+  { "DELETE", "v1/namespaces/{namespaceId}/join-requests/{keyId}/{joinRequestHash}",
+    bb_server_handle_reject },
+  { "GET", "v1/namespaces/{namespaceId}/wrapped-deks/{keyId}", bb_server_handle_wrapped_dek },
+  { "GET", "v1/namespaces/{namespaceId}/items", bb_server_handle_items },
+  { "GET", "v1/kv/{namespaceId}/{itemId}", bb_server_handle_item_get },
+  { "PUT", "v1/kv/{namespaceId}/{itemId}", bb_server_handle_item_put },
 };
 
-/* Matches @segments against @pattern; a fixed segment wins over '*' (so "default" is
- * never taken for a namespace ID) because fixed routes come first in the table. */
-static gboolean
-route_matches (const Route *route, char **segments, const char **params)
+/* The field of BbServerPathIds each capture of a pattern fills. */
+static const struct
 {
-  g_auto (GStrv) pattern = g_strsplit (route->pattern, "/", -1);
-  guint n = 0;
-  guint i;
+  const char *name;
+  glong offset;
+} captures[] = {
+  { "{namespaceId}", G_STRUCT_OFFSET (BbServerPathIds, namespace_id) },
+  { "{itemId}", G_STRUCT_OFFSET (BbServerPathIds, item_id) },
+  { "{inviteId}", G_STRUCT_OFFSET (BbServerPathIds, invite_id) },
+  { "{keyId}", G_STRUCT_OFFSET (BbServerPathIds, key_id) },
+  { "{joinRequestHash}", G_STRUCT_OFFSET (BbServerPathIds, join_request_hash) },
+};
 
-  for (i = 0; pattern[i] != NULL && segments[i] != NULL; i++)
+#define MAX_SEGMENTS 8
+
+/* A route pattern split once, at class initialisation, into its segments. */
+typedef struct
+{
+  guint n_segments;
+  char **segments;
+  glong offsets[MAX_SEGMENTS]; /* of a capture in BbServerPathIds; -1 for a fixed segment */
+  /* Of a capture: the fixed segments that routes with the same segments before it have at
+   * its place, which it does not take (so "default" is never a namespace ID). */
+  const char **reserved[MAX_SEGMENTS];
+} ParsedRoute;
+
+static ParsedRoute parsed_routes[G_N_ELEMENTS (routes)];
+
+/* Whether @a and @b have the same first @n segments, counting any two captures as the same. */
+static gboolean
+same_prefix (const ParsedRoute *a, const ParsedRoute *b, guint n)
+{
+  for (guint i = 0; i < n; i++)
     {
-      if (g_str_equal (pattern[i], "*"))
-        {
-          if (segments[i][0] == '\0' || n >= MAX_PARAMS)
-            return FALSE;
-          params[n++] = segments[i];
-        }
-      else if (!g_str_equal (pattern[i], segments[i]))
+      if ((a->offsets[i] < 0) != (b->offsets[i] < 0))
+        return FALSE;
+      if (a->offsets[i] < 0 && !g_str_equal (a->segments[i], b->segments[i]))
         return FALSE;
     }
-  return pattern[i] == NULL && segments[i] == NULL;
+  return TRUE;
 }
 
+static void
+parse_routes (void)
+{
+  for (gsize r = 0; r < G_N_ELEMENTS (routes); r++)
+    {
+      ParsedRoute *route = &parsed_routes[r];
+
+      route->segments = g_strsplit (routes[r].pattern, "/", -1);
+      route->n_segments = g_strv_length (route->segments);
+      g_assert (route->n_segments <= MAX_SEGMENTS);
+      for (guint i = 0; i < route->n_segments; i++)
+        {
+          route->offsets[i] = -1;
+          for (gsize c = 0; c < G_N_ELEMENTS (captures); c++)
+            if (g_str_equal (route->segments[i], captures[c].name))
+              route->offsets[i] = captures[c].offset;
+          g_assert (route->offsets[i] >= 0 || route->segments[i][0] != '{');
+        }
+    }
+  for (gsize r = 0; r < G_N_ELEMENTS (routes); r++)
+    {
+      ParsedRoute *route = &parsed_routes[r];
+
+      for (guint i = 0; i < route->n_segments; i++)
+        {
+          GPtrArray *reserved;
+
+          if (route->offsets[i] < 0)
+            continue;
+          reserved = g_ptr_array_new ();
+          for (gsize o = 0; o < G_N_ELEMENTS (routes); o++)
+            {
+              const ParsedRoute *other = &parsed_routes[o];
+
+              if (other->n_segments > i && other->offsets[i] < 0 && same_prefix (route, other, i))
+                g_ptr_array_add (reserved, other->segments[i]);
+            }
+          g_ptr_array_add (reserved, NULL);
+          route->reserved[i] = (const char **)g_ptr_array_free (reserved, FALSE);
+        }
+    }
+}
+
+/* Matches the segments of a request path against @route, filling @ids with what its
+ * captures take. */
+static gboolean
+route_matches (const ParsedRoute *route, char **segments, guint n_segments, BbServerPathIds *ids)
+{
+  if (route->n_segments != n_segments)
+    return FALSE;
+  for (guint i = 0; i < n_segments; i++)
+    {
+      if (route->offsets[i] < 0)
+        {
+          if (!g_str_equal (route->segments[i], segments[i]))
+            return FALSE;
+        }
+      else
+        {
+          if (segments[i][0] == '\0'
+              || g_strv_contains ((const char *const *)route->reserved[i], segments[i]))
+            return FALSE;
+          G_STRUCT_MEMBER (const char *, ids, route->offsets[i]) = segments[i];
+        }
+    }
+  return TRUE;
+}
+
+/* Routes on the path as sent (the server has raw-paths set): an encoded "/" stays part of
+ * its segment. */
 static void
 route_request (BbServer *self, BbServerRequest *req, const char *path)
 {
   const char *method = soup_server_message_get_method (req->msg);
   g_auto (GStrv) segments = NULL;
+  guint n_segments;
   gboolean path_known = FALSE;
   GString *allow = NULL;
 
@@ -167,26 +260,22 @@ route_request (BbServer *self, BbServerRequest *req, const char *path)
       return;
     }
   segments = g_strsplit (path + 1, "/", -1);
+  n_segments = g_strv_length (segments);
   for (gsize i = 0; i < G_N_ELEMENTS (routes); i++)
     {
-      const char *params[MAX_PARAMS] = { NULL };
+      BbServerPathIds ids = { NULL };
 
-      if (!route_matches (&routes[i], segments, params))
-        continue;
-      /* "default", "mine" and "watch" are not namespace IDs. */
-      if (strstr (routes[i].pattern, "namespaces/*") != NULL
-          && (g_str_equal (params[0], "default") || g_str_equal (params[0], "mine")
-              || g_str_equal (params[0], "watch")))
+      if (!route_matches (&parsed_routes[i], segments, n_segments, &ids))
         continue;
       path_known = TRUE;
       if (g_str_equal (method, routes[i].method))
         {
-          memcpy (req->params, params, sizeof params);
+          req->ids = ids;
           routes[i].handler (self, req);
           if (allow != NULL)
             g_string_free (allow, TRUE);
-          /* req->params point into @segments, which goes away now. */
-          memset (req->params, 0, sizeof req->params);
+          /* req->ids point into @segments, which goes away now. */
+          memset (&req->ids, 0, sizeof req->ids);
           return;
         }
       if (allow == NULL)
@@ -777,6 +866,8 @@ bb_server_class_init (BbServerClass *klass)
   object_class->finalize = bb_server_finalize;
   object_class->get_property = bb_server_get_property;
   object_class->set_property = bb_server_set_property;
+
+  parse_routes ();
 
   properties[PROP_DATABASE_PATH] = g_param_spec_string (
       "database-path", NULL, NULL,
