@@ -10,9 +10,12 @@
 #include "bb-i18n-private.h"
 #include <fcntl.h>
 #include <glib/gstdio.h>
+#include <sqlite3.h>
 #include <stdarg.h>
 #include <unistd.h>
 
+#include "bb-protocol-messages-private.h"
+#include "bb-protocol.h"
 #include "bbsync/bb-error.h"
 
 struct _BbServerDb
@@ -121,6 +124,9 @@ exec_script (sqlite3 *conn, const char *sql, GError **error)
   return TRUE;
 }
 
+static gint64 bb_server_db_get_int (BbServerDb *db, gint64 fallback, GError **error,
+                                    const char *sql, const char *types, ...);
+
 BbServerDb *
 bb_server_db_open (const char *path, GError **error)
 {
@@ -206,6 +212,12 @@ bb_server_db_free (BbServerDb *db)
   g_free (db);
 }
 
+/* Statements are prepared once and cached by their SQL text. Parameters are bound from
+ * a type string, one character per parameter:
+ *   't' const char *  (text; NULL binds SQL NULL)
+ *   'i' gint64
+ *   'I' const gint64 * (NULL binds SQL NULL)
+ *   'b' GBytes *      (blob; NULL binds SQL NULL) */
 static sqlite3_stmt *
 query_valist (BbServerDb *db, GError **error, const char *sql, const char *types, va_list ap)
 {
@@ -272,7 +284,9 @@ query_valist (BbServerDb *db, GError **error, const char *sql, const char *types
   return stmt;
 }
 
-sqlite3_stmt *
+/* Returns the cached statement for @sql, reset and with the parameters of @types bound,
+ * or NULL (with @error set) when SQLite fails. Step it with bb_server_db_step. */
+static sqlite3_stmt *
 bb_server_db_query (BbServerDb *db, GError **error, const char *sql, const char *types, ...)
 {
   sqlite3_stmt *stmt;
@@ -284,7 +298,8 @@ bb_server_db_query (BbServerDb *db, GError **error, const char *sql, const char 
   return stmt;
 }
 
-gboolean
+/* TRUE for a row, FALSE when done or on error (then @error is set if non-NULL). */
+static gboolean
 bb_server_db_step (BbServerDb *db, sqlite3_stmt *stmt, GError **error)
 {
   int rc = sqlite3_step (stmt);
@@ -296,7 +311,8 @@ bb_server_db_step (BbServerDb *db, sqlite3_stmt *stmt, GError **error)
   return FALSE;
 }
 
-gboolean
+/* Runs a statement that returns no rows. */
+static gboolean
 bb_server_db_exec (BbServerDb *db, GError **error, const char *sql, const char *types, ...)
 {
   sqlite3_stmt *stmt;
@@ -319,13 +335,15 @@ bb_server_db_exec (BbServerDb *db, GError **error, const char *sql, const char *
   return TRUE;
 }
 
-gint64
+/* Number of rows changed by the last exec. */
+static gint64
 bb_server_db_changes (BbServerDb *db)
 {
   return sqlite3_changes64 (db->conn);
 }
 
-gint64
+/* The first column of the first row, or @fallback. */
+static gint64
 bb_server_db_get_int (BbServerDb *db, gint64 fallback, GError **error, const char *sql,
                       const char *types, ...)
 {
@@ -344,7 +362,8 @@ bb_server_db_get_int (BbServerDb *db, gint64 fallback, GError **error, const cha
   return value;
 }
 
-char *
+/* Column readers that copy. */
+static char *
 bb_server_db_column_text (sqlite3_stmt *stmt, int column)
 {
   const unsigned char *text = sqlite3_column_text (stmt, column);
@@ -352,7 +371,7 @@ bb_server_db_column_text (sqlite3_stmt *stmt, int column)
   return text != NULL ? g_strdup ((const char *)text) : NULL;
 }
 
-GBytes *
+static GBytes *
 bb_server_db_column_bytes (sqlite3_stmt *stmt, int column)
 {
   const void *data = sqlite3_column_blob (stmt, column);
@@ -363,20 +382,34 @@ bb_server_db_column_bytes (sqlite3_stmt *stmt, int column)
   return g_bytes_new (data, len);
 }
 
-gboolean
+static void
+bb_server_db_rollback (BbServerDb *db)
+{
+  if (!db->in_transaction)
+    return;
+  if (!sqlite3_get_autocommit (db->conn))
+    exec_script (db->conn, "ROLLBACK;", NULL);
+  db->in_transaction = FALSE;
+}
+
+/* A transaction is the database itself under another type: the guard needs nothing
+ * else, and the type keeps it from being passed where a BbServerDb is meant. */
+BbServerDbTransaction *
 bb_server_db_begin (BbServerDb *db, GError **error)
 {
-  g_return_val_if_fail (!db->in_transaction, FALSE);
+  g_return_val_if_fail (!db->in_transaction, NULL);
 
   if (!bb_server_db_exec (db, error, "BEGIN IMMEDIATE", ""))
-    return FALSE;
+    return NULL;
   db->in_transaction = TRUE;
-  return TRUE;
+  return (BbServerDbTransaction *)db;
 }
 
 gboolean
-bb_server_db_commit (BbServerDb *db, GError **error)
+bb_server_db_commit (BbServerDbTransaction *tx, GError **error)
 {
+  BbServerDb *db = (BbServerDb *)tx;
+
   g_return_val_if_fail (db->in_transaction, FALSE);
 
   if (!bb_server_db_exec (db, error, "COMMIT", ""))
@@ -389,13 +422,9 @@ bb_server_db_commit (BbServerDb *db, GError **error)
 }
 
 void
-bb_server_db_rollback (BbServerDb *db)
+bb_server_db_end (BbServerDbTransaction *tx)
 {
-  if (!db->in_transaction)
-    return;
-  if (!sqlite3_get_autocommit (db->conn))
-    exec_script (db->conn, "ROLLBACK;", NULL);
-  db->in_transaction = FALSE;
+  bb_server_db_rollback ((BbServerDb *)tx);
 }
 
 static gboolean
@@ -463,4 +492,706 @@ bb_server_db_restore_snapshot (BbServerDb *db, const char *name, GError **error)
       sqlite3_reset (stmt);
   }
   return copy_database (db->conn, copy, error);
+}
+
+/* ------------------------------------------------------------------------------------ */
+/* Keys and tokens */
+
+gboolean
+bb_server_db_get_key (BbServerDb *db, const char *key_id, GBytes **auth_public_key,
+                      GBytes **wrap_public_key, char **default_namespace_id, GError **error)
+{
+  sqlite3_stmt *stmt;
+  gboolean found;
+
+  stmt = bb_server_db_query (db, error,
+                             "SELECT auth_public_key, wrap_public_key, default_namespace_id "
+                             "FROM keys WHERE key_id = ?",
+                             "t", key_id);
+  if (stmt == NULL)
+    return FALSE;
+  found = bb_server_db_step (db, stmt, error);
+  if (found)
+    {
+      if (auth_public_key != NULL)
+        *auth_public_key = bb_server_db_column_bytes (stmt, 0);
+      if (wrap_public_key != NULL)
+        *wrap_public_key = bb_server_db_column_bytes (stmt, 1);
+      if (default_namespace_id != NULL)
+        *default_namespace_id = bb_server_db_column_text (stmt, 2);
+    }
+  sqlite3_reset (stmt);
+  return found;
+}
+
+gboolean
+bb_server_db_insert_key (BbServerDb *db, const char *key_id, const char *kind,
+                         GBytes *auth_public_key, GBytes *wrap_public_key, gint64 now,
+                         GError **error)
+{
+  return bb_server_db_exec (db, error,
+                            "INSERT INTO keys (key_id, kind, auth_public_key, "
+                            "wrap_public_key, created_at) VALUES (?, ?, ?, ?, ?)",
+                            "ttbbi", key_id, kind, auth_public_key, wrap_public_key, now);
+}
+
+gboolean
+bb_server_db_set_default_namespace (BbServerDb *db, const char *key_id, const char *namespace_id,
+                                    GError **error)
+{
+  return bb_server_db_exec (db, error, "UPDATE keys SET default_namespace_id = ? WHERE key_id = ?",
+                            "tt", namespace_id, key_id);
+}
+
+gboolean
+bb_server_db_insert_token (BbServerDb *db, const char *key_id, const char *token_hash, gint64 now,
+                           gint64 expires_at, guint64 max_tokens, GError **error)
+{
+  if (!bb_server_db_exec (db, error, "DELETE FROM tokens WHERE key_id = ? AND expires_at <= ?",
+                          "ti", key_id, now))
+    return FALSE;
+  if (!bb_server_db_exec (db, error,
+                          "INSERT INTO tokens (token_hash, key_id, issued_at, expires_at) "
+                          "VALUES (?, ?, ?, ?)",
+                          "ttii", token_hash, key_id, now, expires_at))
+    return FALSE;
+  return bb_server_db_exec (db, error,
+                            "DELETE FROM tokens WHERE key_id = ? AND rowid NOT IN "
+                            "(SELECT rowid FROM tokens WHERE key_id = ? "
+                            " ORDER BY issued_at DESC, rowid DESC LIMIT ?)",
+                            "tti", key_id, key_id, (gint64)max_tokens);
+}
+
+char *
+bb_server_db_get_token_key (BbServerDb *db, const char *token_hash, gint64 now, GError **error)
+{
+  sqlite3_stmt *stmt;
+  char *key_id = NULL;
+
+  stmt = bb_server_db_query (db, error,
+                             "SELECT key_id FROM tokens WHERE token_hash = ? AND expires_at > ?",
+                             "ti", token_hash, now);
+  if (stmt == NULL)
+    return NULL;
+  if (bb_server_db_step (db, stmt, error))
+    key_id = bb_server_db_column_text (stmt, 0);
+  sqlite3_reset (stmt);
+  return key_id;
+}
+
+gboolean
+bb_server_db_delete_tokens (BbServerDb *db, const char *key_id, GError **error)
+{
+  return bb_server_db_exec (db, error, "DELETE FROM tokens WHERE key_id = ?", "t", key_id);
+}
+
+/* ------------------------------------------------------------------------------------ */
+/* Namespaces and members */
+
+gboolean
+bb_server_db_insert_namespace (BbServerDb *db, const char *namespace_id, const char *kind,
+                               const char *created_by, const char *member_kind,
+                               const char *wrapped_dek, gint64 now, GError **error)
+{
+  if (!bb_server_db_exec (db, error,
+                          "INSERT INTO namespaces (namespace_id, kind, created_by, created_at) "
+                          "VALUES (?, ?, ?, ?)",
+                          "ttti", namespace_id, kind, created_by, now))
+    return FALSE;
+  return bb_server_db_insert_member (db, namespace_id, created_by, member_kind, wrapped_dek, now,
+                                     error);
+}
+
+gboolean
+bb_server_db_get_namespace (BbServerDb *db, const char *namespace_id, char **kind,
+                            char **created_by, GError **error)
+{
+  sqlite3_stmt *stmt;
+  gboolean found;
+
+  stmt = bb_server_db_query (db, error,
+                             "SELECT kind, created_by FROM namespaces WHERE namespace_id = ?", "t",
+                             namespace_id);
+  if (stmt == NULL)
+    return FALSE;
+  found = bb_server_db_step (db, stmt, error);
+  if (found)
+    {
+      *kind = bb_server_db_column_text (stmt, 0);
+      *created_by = bb_server_db_column_text (stmt, 1);
+    }
+  sqlite3_reset (stmt);
+  return found;
+}
+
+gboolean
+bb_server_db_namespace_exists (BbServerDb *db, const char *namespace_id, GError **error)
+{
+  return bb_server_db_get_int (db, 0, error,
+                               "SELECT COUNT(*) FROM namespaces WHERE namespace_id = ?", "t",
+                               namespace_id)
+         > 0;
+}
+
+gint64
+bb_server_db_get_namespace_head (BbServerDb *db, const char *namespace_id, GError **error)
+{
+  return bb_server_db_get_int (db, 0, error, "SELECT head FROM namespaces WHERE namespace_id = ?",
+                               "t", namespace_id);
+}
+
+GPtrArray *
+bb_server_db_list_namespaces_of (BbServerDb *db, const char *key_id, GError **error)
+{
+  g_autoptr (GPtrArray) namespaces
+      = g_ptr_array_new_with_free_func ((GDestroyNotify)bb_msg_namespace_summary_free);
+  g_autoptr (GError) local_error = NULL;
+  sqlite3_stmt *stmt;
+
+  stmt = bb_server_db_query (db, error,
+                             "SELECT n.namespace_id, n.kind, n.head FROM members m "
+                             "JOIN namespaces n ON n.namespace_id = m.namespace_id "
+                             "WHERE m.key_id = ? ORDER BY n.namespace_id",
+                             "t", key_id);
+  if (stmt == NULL)
+    return NULL;
+  while (bb_server_db_step (db, stmt, &local_error))
+    {
+      BbMsgNamespaceSummary *summary = g_new0 (BbMsgNamespaceSummary, 1);
+      summary->namespace_id = bb_server_db_column_text (stmt, 0);
+      summary->kind = bb_server_db_column_text (stmt, 1);
+      summary->namespace_head = sqlite3_column_int64 (stmt, 2);
+      g_ptr_array_add (namespaces, summary);
+    }
+  sqlite3_reset (stmt);
+  if (local_error != NULL)
+    {
+      g_propagate_error (error, g_steal_pointer (&local_error));
+      return NULL;
+    }
+  return g_steal_pointer (&namespaces);
+}
+
+gint64
+bb_server_db_count_namespaces_of (BbServerDb *db, const char *key_id, GError **error)
+{
+  return bb_server_db_get_int (db, 0, error, "SELECT COUNT(*) FROM members WHERE key_id = ?", "t",
+                               key_id);
+}
+
+gboolean
+bb_server_db_insert_member (BbServerDb *db, const char *namespace_id, const char *key_id,
+                            const char *kind, const char *wrapped_dek, gint64 now, GError **error)
+{
+  return bb_server_db_exec (db, error,
+                            "INSERT INTO members (namespace_id, key_id, kind, wrapped_dek, "
+                            "joined_at) VALUES (?, ?, ?, ?, ?)",
+                            "tttti", namespace_id, key_id, kind, wrapped_dek, now);
+}
+
+gboolean
+bb_server_db_is_member (BbServerDb *db, const char *namespace_id, const char *key_id,
+                        char **out_kind, GError **error)
+{
+  sqlite3_stmt *stmt;
+  gboolean found;
+
+  stmt = bb_server_db_query (db, error,
+                             "SELECT n.kind FROM members m JOIN namespaces n "
+                             "ON n.namespace_id = m.namespace_id "
+                             "WHERE m.namespace_id = ? AND m.key_id = ?",
+                             "tt", namespace_id, key_id);
+  if (stmt == NULL)
+    return FALSE;
+  found = bb_server_db_step (db, stmt, error);
+  if (found && out_kind != NULL)
+    *out_kind = bb_server_db_column_text (stmt, 0);
+  sqlite3_reset (stmt);
+  return found;
+}
+
+GPtrArray *
+bb_server_db_list_members (BbServerDb *db, const char *namespace_id, GError **error)
+{
+  g_autoptr (GPtrArray) members
+      = g_ptr_array_new_with_free_func ((GDestroyNotify)bb_msg_member_free);
+  g_autoptr (GError) local_error = NULL;
+  sqlite3_stmt *stmt;
+
+  stmt = bb_server_db_query (db, error,
+                             "SELECT kind, key_id FROM members WHERE namespace_id = ? "
+                             "ORDER BY joined_at, key_id",
+                             "t", namespace_id);
+  if (stmt == NULL)
+    return NULL;
+  while (bb_server_db_step (db, stmt, &local_error))
+    {
+      BbMsgMember *member = g_new0 (BbMsgMember, 1);
+      member->kind = bb_server_db_column_text (stmt, 0);
+      member->key_id = bb_server_db_column_text (stmt, 1);
+      g_ptr_array_add (members, member);
+    }
+  sqlite3_reset (stmt);
+  if (local_error != NULL)
+    {
+      g_propagate_error (error, g_steal_pointer (&local_error));
+      return NULL;
+    }
+  return g_steal_pointer (&members);
+}
+
+gint64
+bb_server_db_count_members (BbServerDb *db, const char *namespace_id, GError **error)
+{
+  return bb_server_db_get_int (db, 0, error, "SELECT COUNT(*) FROM members WHERE namespace_id = ?",
+                               "t", namespace_id);
+}
+
+char *
+bb_server_db_get_wrapped_dek (BbServerDb *db, const char *namespace_id, const char *key_id,
+                              GError **error)
+{
+  sqlite3_stmt *stmt;
+  char *wrapped_dek = NULL;
+
+  stmt = bb_server_db_query (
+      db, error, "SELECT wrapped_dek FROM members WHERE namespace_id = ? AND key_id = ?", "tt",
+      namespace_id, key_id);
+  if (stmt == NULL)
+    return NULL;
+  if (bb_server_db_step (db, stmt, error))
+    wrapped_dek = bb_server_db_column_text (stmt, 0);
+  sqlite3_reset (stmt);
+  return wrapped_dek;
+}
+
+/* ------------------------------------------------------------------------------------ */
+/* Items */
+
+GHashTable *
+bb_server_db_list_item_versions (BbServerDb *db, const char *namespace_id, GError **error)
+{
+  g_autoptr (GHashTable) items = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+  g_autoptr (GError) local_error = NULL;
+  sqlite3_stmt *stmt;
+
+  stmt = bb_server_db_query (db, error, "SELECT item_id, version FROM items WHERE namespace_id = ?",
+                             "t", namespace_id);
+  if (stmt == NULL)
+    return NULL;
+  while (bb_server_db_step (db, stmt, &local_error))
+    {
+      guint64 *version = g_new (guint64, 1);
+      *version = sqlite3_column_int64 (stmt, 1);
+      g_hash_table_insert (items, bb_server_db_column_text (stmt, 0), version);
+    }
+  sqlite3_reset (stmt);
+  if (local_error != NULL)
+    {
+      g_propagate_error (error, g_steal_pointer (&local_error));
+      return NULL;
+    }
+  return g_steal_pointer (&items);
+}
+
+gboolean
+bb_server_db_get_item (BbServerDb *db, const char *namespace_id, const char *item_id,
+                       guint64 *version, char **nonce, char **aad, char **ciphertext,
+                       GError **error)
+{
+  sqlite3_stmt *stmt;
+  gboolean found;
+
+  stmt = bb_server_db_query (db, error,
+                             "SELECT version, nonce, aad, ciphertext FROM items "
+                             "WHERE namespace_id = ? AND item_id = ?",
+                             "tt", namespace_id, item_id);
+  if (stmt == NULL)
+    return FALSE;
+  found = bb_server_db_step (db, stmt, error);
+  if (found)
+    {
+      *version = sqlite3_column_int64 (stmt, 0);
+      *nonce = bb_server_db_column_text (stmt, 1);
+      *aad = bb_server_db_column_text (stmt, 2);
+      *ciphertext = bb_server_db_column_text (stmt, 3);
+    }
+  sqlite3_reset (stmt);
+  return found;
+}
+
+gboolean
+bb_server_db_get_item_size (BbServerDb *db, const char *namespace_id, const char *item_id,
+                            gint64 *version, gint64 *ciphertext_size, GError **error)
+{
+  sqlite3_stmt *stmt;
+  gboolean found;
+
+  stmt = bb_server_db_query (db, error,
+                             "SELECT version, ciphertext_size FROM items "
+                             "WHERE namespace_id = ? AND item_id = ?",
+                             "tt", namespace_id, item_id);
+  if (stmt == NULL)
+    return FALSE;
+  found = bb_server_db_step (db, stmt, error);
+  if (found)
+    {
+      *version = sqlite3_column_int64 (stmt, 0);
+      *ciphertext_size = sqlite3_column_int64 (stmt, 1);
+    }
+  sqlite3_reset (stmt);
+  return found;
+}
+
+gboolean
+bb_server_db_get_namespace_usage (BbServerDb *db, const char *namespace_id, gint64 *item_count,
+                                  gint64 *stored_bytes, GError **error)
+{
+  sqlite3_stmt *stmt;
+  gboolean found;
+
+  stmt = bb_server_db_query (db, error,
+                             "SELECT item_count, stored_bytes FROM namespaces "
+                             "WHERE namespace_id = ?",
+                             "t", namespace_id);
+  if (stmt == NULL)
+    return FALSE;
+  found = bb_server_db_step (db, stmt, error);
+  if (found)
+    {
+      *item_count = sqlite3_column_int64 (stmt, 0);
+      *stored_bytes = sqlite3_column_int64 (stmt, 1);
+    }
+  sqlite3_reset (stmt);
+  return found;
+}
+
+gboolean
+bb_server_db_put_item (BbServerDb *db, const char *namespace_id, const char *item_id,
+                       guint64 version, const char *nonce, const char *aad, const char *ciphertext,
+                       gint64 ciphertext_size, gint64 old_size, gboolean is_new, GError **error)
+{
+  if (!bb_server_db_exec (db, error,
+                          "INSERT OR REPLACE INTO items (namespace_id, item_id, version, nonce, "
+                          "aad, ciphertext, ciphertext_size) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                          "ttittti", namespace_id, item_id, (gint64)version, nonce, aad, ciphertext,
+                          ciphertext_size))
+    return FALSE;
+  return bb_server_db_exec (db, error,
+                            "UPDATE namespaces SET head = head + 1, item_count = item_count + ?, "
+                            "stored_bytes = stored_bytes + ? WHERE namespace_id = ?",
+                            "iit", (gint64)(is_new ? 1 : 0), ciphertext_size - old_size,
+                            namespace_id);
+}
+
+/* ------------------------------------------------------------------------------------ */
+/* Invites */
+
+gint64
+bb_server_db_count_active_invites (BbServerDb *db, const char *namespace_id, gint64 now,
+                                   GError **error)
+{
+  return bb_server_db_get_int (db, 0, error,
+                               "SELECT COUNT(*) FROM invites WHERE namespace_id = ? "
+                               "AND revoked_at IS NULL AND expires_at > ?",
+                               "ti", namespace_id, now);
+}
+
+gboolean
+bb_server_db_invite_exists (BbServerDb *db, const char *invite_id, GError **error)
+{
+  return bb_server_db_get_int (db, 0, error, "SELECT COUNT(*) FROM invites WHERE invite_id = ?",
+                               "t", invite_id)
+         > 0;
+}
+
+gboolean
+bb_server_db_namespace_has_invite (BbServerDb *db, const char *namespace_id, const char *invite_id,
+                                   GError **error)
+{
+  return bb_server_db_get_int (db, 0, error,
+                               "SELECT COUNT(*) FROM invites WHERE invite_id = ? "
+                               "AND namespace_id = ?",
+                               "tt", invite_id, namespace_id)
+         != 0;
+}
+
+gboolean
+bb_server_db_insert_invite (BbServerDb *db, const char *invite_id, const char *namespace_id,
+                            const char *created_by, gint64 now, gint64 expires_at,
+                            const gint64 *max_pending, gint64 max_accepted,
+                            GBytes *server_secret_hash, GError **error)
+{
+  return bb_server_db_exec (db, error,
+                            "INSERT INTO invites (invite_id, namespace_id, created_by, created_at, "
+                            "expires_at, max_pending, max_accepted, server_secret_hash) "
+                            "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                            "tttiiIib", invite_id, namespace_id, created_by, now, expires_at,
+                            max_pending, max_accepted, server_secret_hash);
+}
+
+GPtrArray *
+bb_server_db_list_invites (BbServerDb *db, const char *namespace_id, gint64 now,
+                           gint64 retained_since, GError **error)
+{
+  g_autoptr (GPtrArray) invites
+      = g_ptr_array_new_with_free_func ((GDestroyNotify)bb_msg_invite_summary_free);
+  g_autoptr (GError) local_error = NULL;
+  sqlite3_stmt *stmt;
+
+  stmt = bb_server_db_query (
+      db, error,
+      "SELECT i.invite_id, i.created_by, i.created_at, i.expires_at, i.max_pending, "
+      "i.max_accepted, i.accepted_count, i.revoked_at, "
+      "(SELECT COUNT(*) FROM join_requests j WHERE j.invite_id = i.invite_id "
+      " AND j.status = 'pending' AND j.expires_at > ?2) "
+      "FROM invites i WHERE i.namespace_id = ?1 "
+      "AND MIN(i.expires_at, COALESCE(i.revoked_at, i.expires_at)) > ?3 "
+      "ORDER BY i.created_at, i.invite_id",
+      "tii", namespace_id, now, retained_since);
+  if (stmt == NULL)
+    return NULL;
+  while (bb_server_db_step (db, stmt, &local_error))
+    {
+      BbMsgInviteSummary *summary = g_new0 (BbMsgInviteSummary, 1);
+      summary->invite_id = bb_server_db_column_text (stmt, 0);
+      summary->created_by_key_id = bb_server_db_column_text (stmt, 1);
+      summary->created_at = g_date_time_new_from_unix_utc (sqlite3_column_int64 (stmt, 2));
+      summary->expires_at = sqlite3_column_int64 (stmt, 3);
+      summary->has_max_pending = sqlite3_column_type (stmt, 4) != SQLITE_NULL;
+      summary->max_pending = sqlite3_column_int64 (stmt, 4);
+      summary->max_accepted = sqlite3_column_int64 (stmt, 5);
+      summary->accepted_count = sqlite3_column_int64 (stmt, 6);
+      if (sqlite3_column_type (stmt, 7) != SQLITE_NULL)
+        summary->revoked_at = g_date_time_new_from_unix_utc (sqlite3_column_int64 (stmt, 7));
+      summary->active_request_count = sqlite3_column_int64 (stmt, 8);
+      g_ptr_array_add (invites, summary);
+    }
+  sqlite3_reset (stmt);
+  if (local_error != NULL)
+    {
+      g_propagate_error (error, g_steal_pointer (&local_error));
+      return NULL;
+    }
+  return g_steal_pointer (&invites);
+}
+
+gboolean
+bb_server_db_get_invite (BbServerDb *db, const char *namespace_id, const char *invite_id,
+                         gint64 *expires_at, gboolean *revoked, gboolean *has_max_pending,
+                         gint64 *max_pending, GError **error)
+{
+  sqlite3_stmt *stmt;
+  gboolean found;
+
+  stmt = bb_server_db_query (db, error,
+                             "SELECT expires_at, revoked_at IS NOT NULL, max_pending "
+                             "FROM invites WHERE invite_id = ? AND namespace_id = ?",
+                             "tt", invite_id, namespace_id);
+  if (stmt == NULL)
+    return FALSE;
+  found = bb_server_db_step (db, stmt, error);
+  if (found)
+    {
+      *expires_at = sqlite3_column_int64 (stmt, 0);
+      *revoked = sqlite3_column_int (stmt, 1) != 0;
+      *has_max_pending = sqlite3_column_type (stmt, 2) != SQLITE_NULL;
+      *max_pending = sqlite3_column_int64 (stmt, 2);
+    }
+  sqlite3_reset (stmt);
+  return found;
+}
+
+GBytes *
+bb_server_db_get_invite_secret_hash (BbServerDb *db, const char *invite_id, GError **error)
+{
+  sqlite3_stmt *stmt;
+  GBytes *stored = NULL;
+
+  stmt = bb_server_db_query (
+      db, error, "SELECT server_secret_hash FROM invites WHERE invite_id = ?", "t", invite_id);
+  if (stmt == NULL)
+    return NULL;
+  if (bb_server_db_step (db, stmt, error))
+    stored = bb_server_db_column_bytes (stmt, 0);
+  sqlite3_reset (stmt);
+  return stored;
+}
+
+gboolean
+bb_server_db_revoke_invite (BbServerDb *db, const char *invite_id, gint64 now, GError **error)
+{
+  /* Revoking twice keeps the first revocation time. */
+  if (!bb_server_db_exec (db, error,
+                          "UPDATE invites SET revoked_at = ? WHERE invite_id = ? "
+                          "AND revoked_at IS NULL",
+                          "it", now, invite_id))
+    return FALSE;
+  return bb_server_db_exec (db, error,
+                            "UPDATE join_requests SET status = 'cancelled' "
+                            "WHERE invite_id = ? AND status = 'pending'",
+                            "t", invite_id);
+}
+
+/* ------------------------------------------------------------------------------------ */
+/* Join requests */
+
+gboolean
+bb_server_db_get_pending_join_request (BbServerDb *db, const char *namespace_id, const char *key_id,
+                                       gint64 now, char **invite_id, char **request_hash,
+                                       GError **error)
+{
+  sqlite3_stmt *stmt;
+  gboolean found;
+
+  stmt = bb_server_db_query (db, error,
+                             "SELECT invite_id, request_hash FROM join_requests "
+                             "WHERE namespace_id = ? AND key_id = ? AND status = 'pending' "
+                             "AND expires_at > ? ORDER BY created_at LIMIT 1",
+                             "tti", namespace_id, key_id, now);
+  if (stmt == NULL)
+    return FALSE;
+  found = bb_server_db_step (db, stmt, error);
+  if (found)
+    {
+      *invite_id = bb_server_db_column_text (stmt, 0);
+      *request_hash = bb_server_db_column_text (stmt, 1);
+    }
+  sqlite3_reset (stmt);
+  return found;
+}
+
+gint64
+bb_server_db_count_pending_of_invite (BbServerDb *db, const char *invite_id, gint64 now,
+                                      GError **error)
+{
+  return bb_server_db_get_int (db, 0, error,
+                               "SELECT COUNT(*) FROM join_requests WHERE invite_id = ? "
+                               "AND status = 'pending' AND expires_at > ?",
+                               "ti", invite_id, now);
+}
+
+gint64
+bb_server_db_count_pending_of_key (BbServerDb *db, const char *key_id, gint64 now, GError **error)
+{
+  return bb_server_db_get_int (db, 0, error,
+                               "SELECT COUNT(*) FROM join_requests WHERE key_id = ? "
+                               "AND status = 'pending' AND expires_at > ?",
+                               "ti", key_id, now);
+}
+
+gboolean
+bb_server_db_insert_join_request (BbServerDb *db, const char *namespace_id, const char *key_id,
+                                  const char *request_hash, const char *invite_id,
+                                  const char *join_request_json, gint64 expires_at, gint64 now,
+                                  GError **error)
+{
+  return bb_server_db_exec (db, error,
+                            "INSERT OR REPLACE INTO join_requests (namespace_id, key_id, "
+                            "request_hash, invite_id, join_request, expires_at, created_at, "
+                            "status) VALUES (?, ?, ?, ?, ?, ?, ?, 'pending')",
+                            "tttttii", namespace_id, key_id, request_hash, invite_id,
+                            join_request_json, expires_at, now);
+}
+
+GPtrArray *
+bb_server_db_list_pending_join_requests (BbServerDb *db, const char *namespace_id, gint64 now,
+                                         GError **error)
+{
+  g_autoptr (GPtrArray) requests
+      = g_ptr_array_new_with_free_func ((GDestroyNotify)bb_msg_join_request_entry_free);
+  g_autoptr (GError) local_error = NULL;
+  sqlite3_stmt *stmt;
+
+  stmt = bb_server_db_query (db, error,
+                             "SELECT invite_id, request_hash, created_at, join_request "
+                             "FROM join_requests WHERE namespace_id = ? AND status = 'pending' "
+                             "AND expires_at > ? ORDER BY created_at, key_id",
+                             "ti", namespace_id, now);
+  if (stmt == NULL)
+    return NULL;
+  while (bb_server_db_step (db, stmt, &local_error))
+    {
+      BbMsgJoinRequestEntry *entry = g_new0 (BbMsgJoinRequestEntry, 1);
+      g_autoptr (JsonNode) node = NULL;
+
+      entry->invite_id = bb_server_db_column_text (stmt, 0);
+      entry->join_request_hash = bb_server_db_column_text (stmt, 1);
+      entry->created_at = g_date_time_new_from_unix_utc (sqlite3_column_int64 (stmt, 2));
+      entry->status = g_strdup (BB_PROTOCOL_JOIN_STATUS_PENDING);
+      /* Stored as sent: read back with the messages' own reader. */
+      node = json_from_string ((const char *)sqlite3_column_text (stmt, 3), &local_error);
+      g_ptr_array_add (requests, entry);
+      if (node == NULL
+          || !bb_msg_join_request_from_node (&entry->join_request, node, "joinRequest",
+                                             &local_error))
+        break;
+    }
+  sqlite3_reset (stmt);
+  if (local_error != NULL)
+    {
+      g_propagate_error (error, g_steal_pointer (&local_error));
+      return NULL;
+    }
+  return g_steal_pointer (&requests);
+}
+
+gboolean
+bb_server_db_get_pending_approval (BbServerDb *db, const char *namespace_id, const char *key_id,
+                                   const char *request_hash, gint64 now, char **invite_id,
+                                   gboolean *invite_revoked, gint64 *accepted_count,
+                                   gint64 *max_accepted, GError **error)
+{
+  sqlite3_stmt *stmt;
+  gboolean found;
+
+  stmt = bb_server_db_query (db, error,
+                             "SELECT j.invite_id, i.revoked_at IS NOT NULL, i.accepted_count, "
+                             "i.max_accepted FROM join_requests j "
+                             "JOIN invites i ON i.invite_id = j.invite_id "
+                             "WHERE j.namespace_id = ? AND j.key_id = ? AND j.request_hash = ? "
+                             "AND j.status = 'pending' AND j.expires_at > ?",
+                             "ttti", namespace_id, key_id, request_hash, now);
+  if (stmt == NULL)
+    return FALSE;
+  found = bb_server_db_step (db, stmt, error);
+  if (found)
+    {
+      *invite_id = bb_server_db_column_text (stmt, 0);
+      *invite_revoked = sqlite3_column_int (stmt, 1) != 0;
+      *accepted_count = sqlite3_column_int64 (stmt, 2);
+      *max_accepted = sqlite3_column_int64 (stmt, 3);
+    }
+  sqlite3_reset (stmt);
+  return found;
+}
+
+gboolean
+bb_server_db_approve_join_request (BbServerDb *db, const char *namespace_id, const char *key_id,
+                                   const char *request_hash, const char *invite_id,
+                                   const char *member_kind, const char *wrapped_dek, gint64 now,
+                                   GError **error)
+{
+  return bb_server_db_insert_member (db, namespace_id, key_id, member_kind, wrapped_dek, now, error)
+         && bb_server_db_exec (db, error,
+                               "UPDATE join_requests SET status = 'approved' "
+                               "WHERE namespace_id = ? AND key_id = ? AND request_hash = ?",
+                               "ttt", namespace_id, key_id, request_hash)
+         && bb_server_db_exec (db, error,
+                               "UPDATE invites SET accepted_count = accepted_count + 1 "
+                               "WHERE invite_id = ?",
+                               "t", invite_id);
+}
+
+gboolean
+bb_server_db_reject_join_request (BbServerDb *db, const char *namespace_id, const char *key_id,
+                                  const char *request_hash, gboolean *out_rejected, GError **error)
+{
+  if (!bb_server_db_exec (db, error,
+                          "UPDATE join_requests SET status = 'rejected' WHERE namespace_id = ? "
+                          "AND key_id = ? AND request_hash = ? AND status = 'pending'",
+                          "ttt", namespace_id, key_id, request_hash))
+    return FALSE;
+  *out_rejected = bb_server_db_changes (db) > 0;
+  return TRUE;
 }
