@@ -107,6 +107,9 @@ test_health_and_routes (Fixture *f, gconstpointer data)
   expect_status (f, 404, "GET", "/v1//items", NULL, NULL, NULL);
   expect_status (f, 405, "GET", "/v1/auth/login", NULL, NULL, NULL);
   expect_status (f, 405, "DELETE", "/v1/namespaces/mine", NULL, NULL, NULL);
+  /* The fixed words of sibling routes are never taken as a namespace ID. */
+  expect_status (f, 404, "GET", "/v1/namespaces/default/members", NULL, NULL, NULL);
+  expect_status (f, 404, "GET", "/v1/namespaces/watch/items", NULL, NULL, NULL);
   /* Authenticated routes without a bearer. */
   expect_error (f, 401, "bearer", "GET", "/v1/namespaces/mine", NULL, NULL, NULL);
   expect_error (f, 401, "invalid bearer token", "GET", "/v1/namespaces/mine", "nonsense", NULL,
