@@ -60,7 +60,7 @@ handle_challenge (const BbClientExpect *expect, const char *body, gsize len, GEr
  *   `create-namespace-invite`
  * @action_fields_hash: (nullable): for a sensitive action: the lower-case hex SHA-256
  *   of its action fields
- * @cancellable: (nullable): a #GCancellable
+ * @cancellable: (nullable): a [class@Gio.Cancellable]
  * @callback: (scope async): called when the request completes
  * @user_data: data for @callback
  *
@@ -101,8 +101,8 @@ bb_client_request_challenge_async (BbClient *self, const char *purpose, const ch
 /**
  * bb_client_request_challenge_finish:
  * @self: a [class@BbSync.Client]
- * @result: the #GAsyncResult
- * @error: return location for a #GError
+ * @result: the [iface@Gio.AsyncResult]
+ * @error: return location for a [struct@GLib.Error]
  *
  * Finishes [method@BbSync.Client.request_challenge_async]. Hand the challenge to the call it
  * was asked for (a login, a refresh or the sensitive action) before
@@ -178,7 +178,7 @@ hex_or_null (GBytes *bytes)
  * @challenge: a `login` challenge
  * @intent_signature: the 64-byte signature of the login intent
  * @attestation: (nullable): the attestation, when the challenge asks for one
- * @cancellable: (nullable): a #GCancellable
+ * @cancellable: (nullable): a [class@Gio.Cancellable]
  * @callback: (scope async): called when the request completes
  * @user_data: data for @callback
  *
@@ -236,8 +236,8 @@ bb_client_login_async (BbClient *self, const char *kind, const char *key_id,
 /**
  * bb_client_login_finish:
  * @self: a [class@BbSync.Client]
- * @result: the #GAsyncResult
- * @error: return location for a #GError
+ * @result: the [iface@Gio.AsyncResult]
+ * @error: return location for a [struct@GLib.Error]
  *
  * Finishes [method@BbSync.Client.login_async]. On success the new token is already
  * [property@BbSync.Client:access-token].
@@ -291,7 +291,7 @@ handle_refresh (const BbClientExpect *expect, const char *body, gsize len, GErro
  * @challenge: a `refresh` challenge
  * @intent_signature: the 64-byte signature of the refresh intent
  * @attestation: (nullable): the attestation, when the challenge asks for one
- * @cancellable: (nullable): a #GCancellable
+ * @cancellable: (nullable): a [class@Gio.Cancellable]
  * @callback: (scope async): called when the request completes
  * @user_data: data for @callback
  *
@@ -340,8 +340,8 @@ bb_client_refresh_async (BbClient *self, const char *kind, const char *key_id,
 /**
  * bb_client_refresh_finish:
  * @self: a [class@BbSync.Client]
- * @result: the #GAsyncResult
- * @error: return location for a #GError
+ * @result: the [iface@Gio.AsyncResult]
+ * @error: return location for a [struct@GLib.Error]
  *
  * Finishes [method@BbSync.Client.refresh_async]. On success the new token is already
  * [property@BbSync.Client:access-token]; the result names no default namespace.
@@ -386,7 +386,7 @@ apply_revoke_all (BbClient *self, gpointer value)
  * @key_id: the key ID (lower-case hex)
  * @challenge: a sensitive-action challenge for `revoke-all-tokens`
  * @intent_signature: the 64-byte signature of the revoke-all-tokens intent
- * @cancellable: (nullable): a #GCancellable
+ * @cancellable: (nullable): a [class@Gio.Cancellable]
  * @callback: (scope async): called when the request completes
  * @user_data: data for @callback
  *
@@ -433,8 +433,8 @@ bb_client_revoke_all_tokens_async (BbClient *self, const char *kind, const char 
 /**
  * bb_client_revoke_all_tokens_finish:
  * @self: a [class@BbSync.Client]
- * @result: the #GAsyncResult
- * @error: return location for a #GError
+ * @result: the [iface@Gio.AsyncResult]
+ * @error: return location for a [struct@GLib.Error]
  *
  * Finishes [method@BbSync.Client.revoke_all_tokens_async]. On success every token of the
  * identity is revoked and [property@BbSync.Client:access-token] has been cleared.

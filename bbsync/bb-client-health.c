@@ -30,7 +30,7 @@ handle_health (const BbClientExpect *expect, const char *body, gsize len, GError
 /**
  * bb_client_health_async:
  * @self: a [class@BbSync.Client]
- * @cancellable: (nullable): a #GCancellable
+ * @cancellable: (nullable): a [class@Gio.Cancellable]
  * @callback: (scope async): called when the request completes
  * @user_data: data for @callback
  *
@@ -54,8 +54,8 @@ bb_client_health_async (BbClient *self, GCancellable *cancellable, GAsyncReadyCa
 /**
  * bb_client_health_finish:
  * @self: a [class@BbSync.Client]
- * @result: the #GAsyncResult
- * @error: return location for a #GError
+ * @result: the [iface@Gio.AsyncResult]
+ * @error: return location for a [struct@GLib.Error]
  *
  * Finishes [method@BbSync.Client.health_async].
  *

@@ -358,7 +358,7 @@ static const FlowClass create_invite_flow = {
  * bb_client_login_with_identity_async:
  * @self: a [class@BbSync.Client]
  * @identity: the identity to log in with
- * @cancellable: (nullable): a #GCancellable
+ * @cancellable: (nullable): a [class@Gio.Cancellable]
  * @callback: (scope async): called when the login completes
  * @user_data: data for @callback
  *
@@ -388,8 +388,8 @@ bb_client_login_with_identity_async (BbClient *self, BbIdentity *identity,
 /**
  * bb_client_login_with_identity_finish:
  * @self: a [class@BbSync.Client]
- * @result: the #GAsyncResult
- * @error: return location for a #GError
+ * @result: the [iface@Gio.AsyncResult]
+ * @error: return location for a [struct@GLib.Error]
  *
  * Finishes [method@BbSync.Client.login_with_identity_async]. On success the new token is
  * already [property@BbSync.Client:access-token].
@@ -416,7 +416,7 @@ bb_client_login_with_identity_finish (BbClient *self, GAsyncResult *result, GErr
  * bb_client_refresh_with_identity_async:
  * @self: a [class@BbSync.Client]
  * @identity: the identity the current token belongs to
- * @cancellable: (nullable): a #GCancellable
+ * @cancellable: (nullable): a [class@Gio.Cancellable]
  * @callback: (scope async): called when the refresh completes
  * @user_data: data for @callback
  *
@@ -445,8 +445,8 @@ bb_client_refresh_with_identity_async (BbClient *self, BbIdentity *identity,
 /**
  * bb_client_refresh_with_identity_finish:
  * @self: a [class@BbSync.Client]
- * @result: the #GAsyncResult
- * @error: return location for a #GError
+ * @result: the [iface@Gio.AsyncResult]
+ * @error: return location for a [struct@GLib.Error]
  *
  * Finishes [method@BbSync.Client.refresh_with_identity_async]. On success the new token is
  * already [property@BbSync.Client:access-token]; the result names no default namespace.
@@ -472,7 +472,7 @@ bb_client_refresh_with_identity_finish (BbClient *self, GAsyncResult *result, GE
  * bb_client_revoke_all_tokens_with_identity_async:
  * @self: a [class@BbSync.Client]
  * @identity: the identity whose tokens to revoke
- * @cancellable: (nullable): a #GCancellable
+ * @cancellable: (nullable): a [class@Gio.Cancellable]
  * @callback: (scope async): called when the revocation completes
  * @user_data: data for @callback
  *
@@ -503,8 +503,8 @@ bb_client_revoke_all_tokens_with_identity_async (BbClient *self, BbIdentity *ide
 /**
  * bb_client_revoke_all_tokens_with_identity_finish:
  * @self: a [class@BbSync.Client]
- * @result: the #GAsyncResult
- * @error: return location for a #GError
+ * @result: the [iface@Gio.AsyncResult]
+ * @error: return location for a [struct@GLib.Error]
  *
  * Finishes [method@BbSync.Client.revoke_all_tokens_with_identity_async]. On success every token
  * of the identity is revoked and [property@BbSync.Client:access-token] has been cleared.
@@ -537,7 +537,7 @@ bb_client_revoke_all_tokens_with_identity_finish (BbClient *self, GAsyncResult *
  * @max_pending: the pending-request limit (1 to 20), or 0 to send the variant without
  *   one, which the BitBox02 firmware signs
  * @max_accepted: how many requests the invite may admit (1 to 10)
- * @cancellable: (nullable): a #GCancellable
+ * @cancellable: (nullable): a [class@Gio.Cancellable]
  * @callback: (scope async): called when the invite is registered
  * @user_data: data for @callback
  *
@@ -593,8 +593,8 @@ bb_client_create_invite_with_identity_async (BbClient *self, BbIdentity *identit
 /**
  * bb_client_create_invite_with_identity_finish:
  * @self: a [class@BbSync.Client]
- * @result: the #GAsyncResult
- * @error: return location for a #GError
+ * @result: the [iface@Gio.AsyncResult]
+ * @error: return location for a [struct@GLib.Error]
  *
  * Finishes [method@BbSync.Client.create_invite_with_identity_async]. The result is a
  * [struct@BbSync.InviteListing] with the invite's namespace, ID, expiry and limits as the

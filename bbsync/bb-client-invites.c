@@ -91,7 +91,7 @@ handle_create_invite (const BbClientExpect *expect, const char *body, gsize len,
  * @expires_at: the invite expiry, Unix seconds
  * @max_pending: the pending-request limit, or 0 to send the variant without one
  * @max_accepted: how many requests the invite may admit
- * @cancellable: (nullable): a #GCancellable
+ * @cancellable: (nullable): a [class@Gio.Cancellable]
  * @callback: (scope async): called when the request completes
  * @user_data: data for @callback
  *
@@ -157,8 +157,8 @@ bb_client_create_invite_async (BbClient *self, const char *namespace_id, const c
 /**
  * bb_client_create_invite_finish:
  * @self: a [class@BbSync.Client]
- * @result: the #GAsyncResult
- * @error: return location for a #GError
+ * @result: the [iface@Gio.AsyncResult]
+ * @error: return location for a [struct@GLib.Error]
  *
  * Finishes [method@BbSync.Client.create_invite_async]. The result is a
  * [struct@BbSync.InviteListing] with the invite's namespace, ID, expiry and limits.
@@ -204,7 +204,7 @@ handle_list_invites (const BbClientExpect *expect, const char *body, gsize len, 
  * bb_client_list_invites_async:
  * @self: a [class@BbSync.Client]
  * @namespace_id: the namespace (lower-case hex of 16 bytes)
- * @cancellable: (nullable): a #GCancellable
+ * @cancellable: (nullable): a [class@Gio.Cancellable]
  * @callback: (scope async): called when the request completes
  * @user_data: data for @callback
  *
@@ -236,8 +236,8 @@ bb_client_list_invites_async (BbClient *self, const char *namespace_id, GCancell
 /**
  * bb_client_list_invites_finish:
  * @self: a [class@BbSync.Client]
- * @result: the #GAsyncResult
- * @error: return location for a #GError
+ * @result: the [iface@Gio.AsyncResult]
+ * @error: return location for a [struct@GLib.Error]
  *
  * Finishes [method@BbSync.Client.list_invites_async]. Each element is a
  * [struct@BbSync.InviteListing] of an active or recently revoked invite.
@@ -287,7 +287,7 @@ handle_revoke_invite (const BbClientExpect *expect, const char *body, gsize len,
  * @self: a [class@BbSync.Client]
  * @namespace_id: the namespace (lower-case hex of 16 bytes)
  * @invite_id: the invite (lower-case hex of 16 bytes)
- * @cancellable: (nullable): a #GCancellable
+ * @cancellable: (nullable): a [class@Gio.Cancellable]
  * @callback: (scope async): called when the request completes
  * @user_data: data for @callback
  *
@@ -323,8 +323,8 @@ bb_client_revoke_invite_async (BbClient *self, const char *namespace_id, const c
 /**
  * bb_client_revoke_invite_finish:
  * @self: a [class@BbSync.Client]
- * @result: the #GAsyncResult
- * @error: return location for a #GError
+ * @result: the [iface@Gio.AsyncResult]
+ * @error: return location for a [struct@GLib.Error]
  *
  * Finishes [method@BbSync.Client.revoke_invite_async]. On success the invite's pending requests
  * can no longer be approved.
@@ -385,7 +385,7 @@ handle_submit_join (const BbClientExpect *expect, const char *body, gsize len, G
  * @self: a [class@BbSync.Client]
  * @request: the signed join request (see [method@BbSync.Identity.build_join_request_async])
  * @invite_server_secret: the 32-byte invite server secret derived from the invite
- * @cancellable: (nullable): a #GCancellable
+ * @cancellable: (nullable): a [class@Gio.Cancellable]
  * @callback: (scope async): called when the request completes
  * @user_data: data for @callback
  *
@@ -433,8 +433,8 @@ bb_client_submit_join_request_async (BbClient *self, BbJoinRequest *request,
 /**
  * bb_client_submit_join_request_finish:
  * @self: a [class@BbSync.Client]
- * @result: the #GAsyncResult
- * @error: return location for a #GError
+ * @result: the [iface@Gio.AsyncResult]
+ * @error: return location for a [struct@GLib.Error]
  *
  * Finishes [method@BbSync.Client.submit_join_request_async]. The result is a
  * [struct@BbSync.JoinRequestListing] with status `pending`; it may be an earlier pending
@@ -498,7 +498,7 @@ handle_list_join_requests (const BbClientExpect *expect, const char *body, gsize
  * bb_client_list_join_requests_async:
  * @self: a [class@BbSync.Client]
  * @namespace_id: the namespace (lower-case hex of 16 bytes)
- * @cancellable: (nullable): a #GCancellable
+ * @cancellable: (nullable): a [class@Gio.Cancellable]
  * @callback: (scope async): called when the request completes
  * @user_data: data for @callback
  *
@@ -533,8 +533,8 @@ bb_client_list_join_requests_async (BbClient *self, const char *namespace_id,
 /**
  * bb_client_list_join_requests_finish:
  * @self: a [class@BbSync.Client]
- * @result: the #GAsyncResult
- * @error: return location for a #GError
+ * @result: the [iface@Gio.AsyncResult]
+ * @error: return location for a [struct@GLib.Error]
  *
  * Finishes [method@BbSync.Client.list_join_requests_async]. Each element is a
  * [struct@BbSync.JoinRequestListing] that carries the signed [struct@BbSync.JoinRequest];
@@ -591,7 +591,7 @@ handle_approve (const BbClientExpect *expect, const char *body, gsize len, GErro
  * @invite_server_secret: the 32-byte invite server secret, which proves the approver
  *   holds the invite
  * @wrapped_dek: the 97-byte namespace DEK wrapped to the requester's wrap key
- * @cancellable: (nullable): a #GCancellable
+ * @cancellable: (nullable): a [class@Gio.Cancellable]
  * @callback: (scope async): called when the request completes
  * @user_data: data for @callback
  *
@@ -641,8 +641,8 @@ bb_client_approve_join_request_async (BbClient *self, const char *namespace_id, 
 /**
  * bb_client_approve_join_request_finish:
  * @self: a [class@BbSync.Client]
- * @result: the #GAsyncResult
- * @error: return location for a #GError
+ * @result: the [iface@Gio.AsyncResult]
+ * @error: return location for a [struct@GLib.Error]
  *
  * Finishes [method@BbSync.Client.approve_join_request_async]. The result is the
  * [struct@BbSync.Member] the requester has become.
@@ -697,7 +697,7 @@ handle_reject (const BbClientExpect *expect, const char *body, gsize len, GError
  * @namespace_id: the namespace (lower-case hex of 16 bytes)
  * @key_id: the requester's key ID (lower-case hex of 32 bytes)
  * @join_request_hash: the join-request hash as listed (lower-case hex of 32 bytes)
- * @cancellable: (nullable): a #GCancellable
+ * @cancellable: (nullable): a [class@Gio.Cancellable]
  * @callback: (scope async): called when the request completes
  * @user_data: data for @callback
  *
@@ -735,8 +735,8 @@ bb_client_reject_join_request_async (BbClient *self, const char *namespace_id, c
 /**
  * bb_client_reject_join_request_finish:
  * @self: a [class@BbSync.Client]
- * @result: the #GAsyncResult
- * @error: return location for a #GError
+ * @result: the [iface@Gio.AsyncResult]
+ * @error: return location for a [struct@GLib.Error]
  *
  * Finishes [method@BbSync.Client.reject_join_request_async].
  *

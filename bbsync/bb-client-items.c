@@ -40,7 +40,7 @@ handle_items (const BbClientExpect *expect, const char *body, gsize len, GError 
  * bb_client_get_items_async:
  * @self: a [class@BbSync.Client]
  * @namespace_id: the namespace (lower-case hex of 16 bytes)
- * @cancellable: (nullable): a #GCancellable
+ * @cancellable: (nullable): a [class@Gio.Cancellable]
  * @callback: (scope async): called when the request completes
  * @user_data: data for @callback
  *
@@ -70,8 +70,8 @@ bb_client_get_items_async (BbClient *self, const char *namespace_id, GCancellabl
 /**
  * bb_client_get_items_finish:
  * @self: a [class@BbSync.Client]
- * @result: the #GAsyncResult
- * @error: return location for a #GError
+ * @result: the [iface@Gio.AsyncResult]
+ * @error: return location for a [struct@GLib.Error]
  *
  * Finishes [method@BbSync.Client.get_items_async]. The [struct@BbSync.NamespaceItems] holds the
  * namespace head and the version of every item.
@@ -156,7 +156,7 @@ handle_item (const BbClientExpect *expect, const char *body, gsize len, GError *
  * @self: a [class@BbSync.Client]
  * @namespace_id: the namespace (lower-case hex of 16 bytes)
  * @item_id: the item (lower-case hex of 32 bytes)
- * @cancellable: (nullable): a #GCancellable
+ * @cancellable: (nullable): a [class@Gio.Cancellable]
  * @callback: (scope async): called when the request completes
  * @user_data: data for @callback
  *
@@ -190,8 +190,8 @@ bb_client_get_item_async (BbClient *self, const char *namespace_id, const char *
 /**
  * bb_client_get_item_finish:
  * @self: a [class@BbSync.Client]
- * @result: the #GAsyncResult
- * @error: return location for a #GError
+ * @result: the [iface@Gio.AsyncResult]
+ * @error: return location for a [struct@GLib.Error]
  *
  * Finishes [method@BbSync.Client.get_item_async]. The [struct@BbSync.ItemEnvelope] is still
  * encrypted: decrypt it with [func@BbSync.protocol_decrypt_item].
@@ -247,7 +247,7 @@ handle_put_item (const BbClientExpect *expect, const char *body, gsize len, GErr
  * @nonce: the 24-byte nonce
  * @aad: the AAD, which must name version @known_version + 1
  * @ciphertext: the ciphertext with its tag
- * @cancellable: (nullable): a #GCancellable
+ * @cancellable: (nullable): a [class@Gio.Cancellable]
  * @callback: (scope async): called when the request completes
  * @user_data: data for @callback
  *
@@ -299,8 +299,8 @@ bb_client_put_item_async (BbClient *self, const char *namespace_id, const char *
 /**
  * bb_client_put_item_finish:
  * @self: a [class@BbSync.Client]
- * @result: the #GAsyncResult
- * @error: return location for a #GError
+ * @result: the [iface@Gio.AsyncResult]
+ * @error: return location for a [struct@GLib.Error]
  *
  * Finishes [method@BbSync.Client.put_item_async]. The new version is always the known version
  * plus one.

@@ -60,7 +60,7 @@ handle_default_namespace (const BbClientExpect *expect, const char *body, gsize 
 /**
  * bb_client_get_default_namespace_async:
  * @self: a [class@BbSync.Client]
- * @cancellable: (nullable): a #GCancellable
+ * @cancellable: (nullable): a [class@Gio.Cancellable]
  * @callback: (scope async): called when the request completes
  * @user_data: data for @callback
  *
@@ -86,8 +86,8 @@ bb_client_get_default_namespace_async (BbClient *self, GCancellable *cancellable
 /**
  * bb_client_get_default_namespace_finish:
  * @self: a [class@BbSync.Client]
- * @result: the #GAsyncResult
- * @error: return location for a #GError
+ * @result: the [iface@Gio.AsyncResult]
+ * @error: return location for a [struct@GLib.Error]
  *
  * Finishes [method@BbSync.Client.get_default_namespace_async]. The result is a
  * [struct@BbSync.NamespaceListing] with the namespace ID and the kind `default`, and no wrapped
@@ -147,7 +147,7 @@ handle_ensure_default (const BbClientExpect *expect, const char *body, gsize len
  * @proposed_namespace_id: the ID to create the namespace under if there is none
  *   (lower-case hex of 16 bytes)
  * @wrapped_dek: the 97-byte DEK for a new namespace, wrapped to the caller
- * @cancellable: (nullable): a #GCancellable
+ * @cancellable: (nullable): a [class@Gio.Cancellable]
  * @callback: (scope async): called when the request completes
  * @user_data: data for @callback
  *
@@ -192,8 +192,8 @@ bb_client_ensure_default_namespace_async (BbClient *self, const char *proposed_n
 /**
  * bb_client_ensure_default_namespace_finish:
  * @self: a [class@BbSync.Client]
- * @result: the #GAsyncResult
- * @error: return location for a #GError
+ * @result: the [iface@Gio.AsyncResult]
+ * @error: return location for a [struct@GLib.Error]
  *
  * Finishes [method@BbSync.Client.ensure_default_namespace_async]. The result is a
  * [struct@BbSync.NamespaceListing] with the caller's wrapped DEK; when
@@ -236,7 +236,7 @@ handle_mine (const BbClientExpect *expect, const char *body, gsize len, GError *
 /**
  * bb_client_list_namespaces_async:
  * @self: a [class@BbSync.Client]
- * @cancellable: (nullable): a #GCancellable
+ * @cancellable: (nullable): a [class@Gio.Cancellable]
  * @callback: (scope async): called when the request completes
  * @user_data: data for @callback
  *
@@ -262,8 +262,8 @@ bb_client_list_namespaces_async (BbClient *self, GCancellable *cancellable,
 /**
  * bb_client_list_namespaces_finish:
  * @self: a [class@BbSync.Client]
- * @result: the #GAsyncResult
- * @error: return location for a #GError
+ * @result: the [iface@Gio.AsyncResult]
+ * @error: return location for a [struct@GLib.Error]
  *
  * Finishes [method@BbSync.Client.list_namespaces_async]. Each element is a
  * [struct@BbSync.NamespaceListing] with the namespace ID, kind and head.
@@ -311,7 +311,7 @@ handle_watch (const BbClientExpect *expect, const char *body, gsize len, GError 
  * @self: a [class@BbSync.Client]
  * @known_heads: (nullable): a `a{st}` dictionary from namespace ID to the head the
  *   caller has reconciled, or %NULL for none
- * @cancellable: (nullable): a #GCancellable
+ * @cancellable: (nullable): a [class@Gio.Cancellable]
  * @callback: (scope async): called when the long poll ends
  * @user_data: data for @callback
  *
@@ -375,8 +375,8 @@ bb_client_watch_async (BbClient *self, GVariant *known_heads, GCancellable *canc
 /**
  * bb_client_watch_finish:
  * @self: a [class@BbSync.Client]
- * @result: the #GAsyncResult
- * @error: return location for a #GError
+ * @result: the [iface@Gio.AsyncResult]
+ * @error: return location for a [struct@GLib.Error]
  *
  * Finishes [method@BbSync.Client.watch_async]. The [struct@BbSync.WatchResult] lists the
  * namespaces whose head differs from the known heads, or none when
@@ -429,7 +429,7 @@ handle_create_namespace (const BbClientExpect *expect, const char *body, gsize l
  * @self: a [class@BbSync.Client]
  * @namespace_id: the new namespace's ID (lower-case hex of 16 bytes)
  * @wrapped_dek: the 97-byte namespace DEK wrapped to the caller
- * @cancellable: (nullable): a #GCancellable
+ * @cancellable: (nullable): a [class@Gio.Cancellable]
  * @callback: (scope async): called when the request completes
  * @user_data: data for @callback
  *
@@ -471,8 +471,8 @@ bb_client_create_namespace_async (BbClient *self, const char *namespace_id, GByt
 /**
  * bb_client_create_namespace_finish:
  * @self: a [class@BbSync.Client]
- * @result: the #GAsyncResult
- * @error: return location for a #GError
+ * @result: the [iface@Gio.AsyncResult]
+ * @error: return location for a [struct@GLib.Error]
  *
  * Finishes [method@BbSync.Client.create_namespace_async]. The result is a
  * [struct@BbSync.NamespaceListing] of kind `shared` with the requested ID.
@@ -525,7 +525,7 @@ handle_members (const BbClientExpect *expect, const char *body, gsize len, GErro
  * bb_client_list_members_async:
  * @self: a [class@BbSync.Client]
  * @namespace_id: the namespace (lower-case hex of 16 bytes)
- * @cancellable: (nullable): a #GCancellable
+ * @cancellable: (nullable): a [class@Gio.Cancellable]
  * @callback: (scope async): called when the request completes
  * @user_data: data for @callback
  *
@@ -556,8 +556,8 @@ bb_client_list_members_async (BbClient *self, const char *namespace_id, GCancell
 /**
  * bb_client_list_members_finish:
  * @self: a [class@BbSync.Client]
- * @result: the #GAsyncResult
- * @error: return location for a #GError
+ * @result: the [iface@Gio.AsyncResult]
+ * @error: return location for a [struct@GLib.Error]
  *
  * Finishes [method@BbSync.Client.list_members_async]. Each element is a [struct@BbSync.Member]
  * with its kind and key ID.
@@ -602,7 +602,7 @@ handle_wrapped_dek (const BbClientExpect *expect, const char *body, gsize len, G
  * @self: a [class@BbSync.Client]
  * @namespace_id: the namespace (lower-case hex of 16 bytes)
  * @key_id: the member's key ID, normally the caller's own (lower-case hex of 32 bytes)
- * @cancellable: (nullable): a #GCancellable
+ * @cancellable: (nullable): a [class@Gio.Cancellable]
  * @callback: (scope async): called when the request completes
  * @user_data: data for @callback
  *
@@ -639,8 +639,8 @@ bb_client_get_wrapped_dek_async (BbClient *self, const char *namespace_id, const
 /**
  * bb_client_get_wrapped_dek_finish:
  * @self: a [class@BbSync.Client]
- * @result: the #GAsyncResult
- * @error: return location for a #GError
+ * @result: the [iface@Gio.AsyncResult]
+ * @error: return location for a [struct@GLib.Error]
  *
  * Finishes [method@BbSync.Client.get_wrapped_dek_async]. Unwrap the DEK with
  * [method@BbSync.Identity.unwrap_dek_async].

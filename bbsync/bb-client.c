@@ -224,7 +224,7 @@ host_is_loopback (const char *host)
 /**
  * bb_client_new:
  * @base_url: the server's base URL, for example `https://sync.example.org`
- * @error: return location for a #GError
+ * @error: return location for a [struct@GLib.Error]
  *
  * Creates a client for the server at @base_url.
  *

@@ -171,7 +171,7 @@ bb_codec_get_value_type (BbCodec *self)
  * bb_codec_encode:
  * @self: a codec
  * @value: the value to encode, of the codec's [property@BbSync.Codec:value-type]
- * @error: return location for a #GError
+ * @error: return location for a [struct@GLib.Error]
  *
  * Encodes @value into payload bytes. If @value is a floating reference, it is consumed.
  *
@@ -237,7 +237,7 @@ bb_codec_encode (BbCodec *self, GVariant *value, GError **error)
  * bb_codec_decode:
  * @self: a codec
  * @payload: the payload bytes
- * @error: return location for a #GError
+ * @error: return location for a [struct@GLib.Error]
  *
  * Decodes payload bytes into a value of the codec's [property@BbSync.Codec:value-type].
  * Malformed payloads fail with %BB_SYNC_ERROR_INVALID_INPUT and a message that says

@@ -483,7 +483,7 @@ bb_collection_merge_bytes (BbCollection *self, const char *key, GBytes *base, GB
  * @how: how to settle it
  * @value: (nullable): the value to keep with %BB_CONFLICT_RESOLUTION_VALUE, of the
  *   codec's type; ignored otherwise
- * @error: return location for a #GError
+ * @error: return location for a [struct@GLib.Error]
  *
  * Settles the conflict of @key (spec §2.5):
  *

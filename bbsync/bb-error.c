@@ -28,7 +28,7 @@ G_DEFINE_QUARK (bb-sync-error-quark, bb_sync_error)
 
 /**
  * bb_sync_error_get_http_status:
- * @error: a #GError
+ * @error: a [struct@GLib.Error]
  *
  * Reads the HTTP status of a %BB_SYNC_ERROR_API error.
  *
@@ -71,7 +71,7 @@ bb_sync_error_get_http_status (const GError *error)
 
 /**
  * bb_sync_error_get_retry_after:
- * @error: a #GError
+ * @error: a [struct@GLib.Error]
  *
  * Reads the delay a server asked for with a `Retry-After` header on an HTTP 429 (too
  * many requests) or 503 (service unavailable) answer: the next attempt should not come

@@ -99,7 +99,7 @@ parse_digits (const char *text, int n, int min, int max, int *out)
 /* bb_msg_parse_time:
  * @text: RFC 3339 text, without quotes
  * @field: (nullable): the field name for the error message
- * @error: return location for a #GError
+ * @error: return location for a [struct@GLib.Error]
  *
  * Parses a time as Go's time.Time UnmarshalJSON does: `YYYY-MM-DDTHH:MM:SS`, an
  * optional fraction of one or more digits, then `Z` or `±hh:mm`. GDateTime holds

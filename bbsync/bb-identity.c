@@ -67,7 +67,7 @@ bb_identity_real_finish (BbIdentity *self, GAsyncResult *result, GError **error)
  * @self: a [iface@BbSync.Identity]
  * @payload: the bytes to sign: an intent or a join-request payload built by the
  *   protocol layer
- * @cancellable: (nullable): a #GCancellable
+ * @cancellable: (nullable): a [class@Gio.Cancellable]
  * @callback: (scope async): called when the signature is ready
  * @user_data: data for @callback
  *
@@ -83,10 +83,10 @@ bb_identity_real_finish (BbIdentity *self, GAsyncResult *result, GError **error)
 /**
  * BbIdentityInterface::sign_payload_finish:
  * @self: a [iface@BbSync.Identity]
- * @result: the #GAsyncResult
- * @error: return location for a #GError
+ * @result: the [iface@Gio.AsyncResult]
+ * @error: return location for a [struct@GLib.Error]
  *
- * Finishes [vfunc@BbSync.Identity.sign_payload_async]. The default returns the #GBytes
+ * Finishes [vfunc@BbSync.Identity.sign_payload_async]. The default returns the [struct@GLib.Bytes]
  * the implementation passed to g_task_return_pointer().
  *
  * Returns: (transfer full): the 64-byte Ed25519 signature of the payload, or %NULL on
@@ -421,7 +421,7 @@ bb_identity_get_key_id (BbIdentity *self)
  * bb_identity_sign_login_async:
  * @self: a [iface@BbSync.Identity]
  * @challenge: the 32 raw challenge bytes
- * @cancellable: (nullable): a #GCancellable
+ * @cancellable: (nullable): a [class@Gio.Cancellable]
  * @callback: (scope async): called when the signature is ready
  * @user_data: data for @callback
  *
@@ -443,8 +443,8 @@ bb_identity_sign_login_async (BbIdentity *self, GBytes *challenge, GCancellable 
 /**
  * bb_identity_sign_login_finish:
  * @self: a [iface@BbSync.Identity]
- * @result: the #GAsyncResult
- * @error: return location for a #GError
+ * @result: the [iface@Gio.AsyncResult]
+ * @error: return location for a [struct@GLib.Error]
  *
  * Finishes [method@BbSync.Identity.sign_login_async]. The signature goes with the login
  * request as its intent signature.
@@ -469,7 +469,7 @@ bb_identity_sign_login_finish (BbIdentity *self, GAsyncResult *result, GError **
  * bb_identity_sign_refresh_async:
  * @self: a [iface@BbSync.Identity]
  * @challenge: the 32 raw challenge bytes
- * @cancellable: (nullable): a #GCancellable
+ * @cancellable: (nullable): a [class@Gio.Cancellable]
  * @callback: (scope async): called when the signature is ready
  * @user_data: data for @callback
  *
@@ -491,8 +491,8 @@ bb_identity_sign_refresh_async (BbIdentity *self, GBytes *challenge, GCancellabl
 /**
  * bb_identity_sign_refresh_finish:
  * @self: a [iface@BbSync.Identity]
- * @result: the #GAsyncResult
- * @error: return location for a #GError
+ * @result: the [iface@Gio.AsyncResult]
+ * @error: return location for a [struct@GLib.Error]
  *
  * Finishes [method@BbSync.Identity.sign_refresh_async]. The signature goes with the
  * refresh request as its intent signature.
@@ -517,7 +517,7 @@ bb_identity_sign_refresh_finish (BbIdentity *self, GAsyncResult *result, GError 
  * bb_identity_sign_revoke_all_tokens_async:
  * @self: a [iface@BbSync.Identity]
  * @challenge: the 32 raw bytes of a sensitive-action challenge
- * @cancellable: (nullable): a #GCancellable
+ * @cancellable: (nullable): a [class@Gio.Cancellable]
  * @callback: (scope async): called when the signature is ready
  * @user_data: data for @callback
  *
@@ -540,8 +540,8 @@ bb_identity_sign_revoke_all_tokens_async (BbIdentity *self, GBytes *challenge,
 /**
  * bb_identity_sign_revoke_all_tokens_finish:
  * @self: a [iface@BbSync.Identity]
- * @result: the #GAsyncResult
- * @error: return location for a #GError
+ * @result: the [iface@Gio.AsyncResult]
+ * @error: return location for a [struct@GLib.Error]
  *
  * Finishes [method@BbSync.Identity.sign_revoke_all_tokens_async]. The signature
  * authorises the revocation of every token of the identity.
@@ -573,7 +573,7 @@ bb_identity_sign_revoke_all_tokens_finish (BbIdentity *self, GAsyncResult *resul
  * @max_pending: the pending-request limit, or 0 for the variant without one (what the
  *   BitBox02 firmware signs)
  * @max_accepted: how many requests the invite may admit
- * @cancellable: (nullable): a #GCancellable
+ * @cancellable: (nullable): a [class@Gio.Cancellable]
  * @callback: (scope async): called when the signature is ready
  * @user_data: data for @callback
  *
@@ -603,8 +603,8 @@ bb_identity_sign_create_invite_async (BbIdentity *self, GBytes *challenge, const
 /**
  * bb_identity_sign_create_invite_finish:
  * @self: a [iface@BbSync.Identity]
- * @result: the #GAsyncResult
- * @error: return location for a #GError
+ * @result: the [iface@Gio.AsyncResult]
+ * @error: return location for a [struct@GLib.Error]
  *
  * Finishes [method@BbSync.Identity.sign_create_invite_async]. The signature authorises
  * the server to create the invite with exactly the signed fields.
@@ -632,7 +632,7 @@ bb_identity_sign_create_invite_finish (BbIdentity *self, GAsyncResult *result, G
  * @invite_id: the invite (lower-case hex)
  * @server_origin: the canonical server origin of the invite
  * @expires_at: the request expiry, Unix seconds
- * @cancellable: (nullable): a #GCancellable
+ * @cancellable: (nullable): a [class@Gio.Cancellable]
  * @callback: (scope async): called when the signature is ready
  * @user_data: data for @callback
  *
@@ -659,8 +659,8 @@ bb_identity_sign_join_request_async (BbIdentity *self, const char *namespace_id,
 /**
  * bb_identity_sign_join_request_finish:
  * @self: a [iface@BbSync.Identity]
- * @result: the #GAsyncResult
- * @error: return location for a #GError
+ * @result: the [iface@Gio.AsyncResult]
+ * @error: return location for a [struct@GLib.Error]
  *
  * Finishes [method@BbSync.Identity.sign_join_request_async]. The signature goes into the
  * join request, where members verify it before approving.
@@ -685,7 +685,7 @@ bb_identity_sign_join_request_finish (BbIdentity *self, GAsyncResult *result, GE
  * bb_identity_attest_async:
  * @self: a [iface@BbSync.Identity]
  * @challenge: the 32 raw challenge bytes
- * @cancellable: (nullable): a #GCancellable
+ * @cancellable: (nullable): a [class@Gio.Cancellable]
  * @callback: (scope async): called when the attestation is ready
  * @user_data: data for @callback
  *
@@ -707,8 +707,8 @@ bb_identity_attest_async (BbIdentity *self, GBytes *challenge, GCancellable *can
 /**
  * bb_identity_attest_finish:
  * @self: a [iface@BbSync.Identity]
- * @result: the #GAsyncResult
- * @error: return location for a #GError
+ * @result: the [iface@Gio.AsyncResult]
+ * @error: return location for a [struct@GLib.Error]
  *
  * Finishes [method@BbSync.Identity.attest_async]. An identity that cannot attest fails
  * with %BB_SYNC_ERROR_UNSUPPORTED.
@@ -734,7 +734,7 @@ bb_identity_attest_finish (BbIdentity *self, GAsyncResult *result, GError **erro
  * @self: a [iface@BbSync.Identity]
  * @namespace_id: the namespace the DEK belongs to (lower-case hex)
  * @wrapped_dek: the 97-byte wrapped DEK
- * @cancellable: (nullable): a #GCancellable
+ * @cancellable: (nullable): a [class@Gio.Cancellable]
  * @callback: (scope async): called when the DEK is ready
  * @user_data: data for @callback
  *
@@ -759,8 +759,8 @@ bb_identity_unwrap_dek_async (BbIdentity *self, const char *namespace_id, GBytes
 /**
  * bb_identity_unwrap_dek_finish:
  * @self: a [iface@BbSync.Identity]
- * @result: the #GAsyncResult
- * @error: return location for a #GError
+ * @result: the [iface@Gio.AsyncResult]
+ * @error: return location for a [struct@GLib.Error]
  *
  * Finishes [method@BbSync.Identity.unwrap_dek_async]. A key wrapped for another
  * namespace fails with %BB_SYNC_ERROR_CRYPTO.
@@ -860,7 +860,7 @@ build_join_signed_cb (GObject *source, GAsyncResult *result, gpointer user_data)
  * @invite: the invite the request goes through
  * @expires_at: the request expiry, Unix seconds (the caller applies the protocol's
  *   limits: after now, at most ten minutes ahead and not after the invite)
- * @cancellable: (nullable): a #GCancellable
+ * @cancellable: (nullable): a [class@Gio.Cancellable]
  * @callback: (scope async): called when the request is ready
  * @user_data: data for @callback
  *
@@ -896,8 +896,8 @@ bb_identity_build_join_request_async (BbIdentity *self, BbInvite *invite, gint64
 /**
  * bb_identity_build_join_request_finish:
  * @self: a [iface@BbSync.Identity]
- * @result: the #GAsyncResult
- * @error: return location for a #GError
+ * @result: the [iface@Gio.AsyncResult]
+ * @error: return location for a [struct@GLib.Error]
  *
  * Finishes [method@BbSync.Identity.build_join_request_async].
  *

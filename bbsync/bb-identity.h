@@ -50,9 +50,9 @@ G_DECLARE_INTERFACE (BbIdentity, bb_identity, BB, IDENTITY, GObject)
  *
  * The virtual methods of [iface@BbSync.Identity].
  *
- * Every `_finish` has a default that returns the #GBytes an implementation passed to
- * g_task_return_pointer() on a #GTask whose source object is the identity, so an
- * implementation that uses #GTask only needs the `_async` half.
+ * Every `_finish` has a default that returns the [struct@GLib.Bytes] an implementation passed to
+ * g_task_return_pointer() on a [class@Gio.Task] whose source object is the identity, so an
+ * implementation that uses [class@Gio.Task] only needs the `_async` half.
  *
  * Since: 0.1
  */

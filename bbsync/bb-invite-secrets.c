@@ -168,7 +168,7 @@ store_thread (GTask *task, gpointer source_object, gpointer task_data, GCancella
  * bb_invite_secrets_store_async:
  * @key_id: the key ID of the identity that created the invite
  * @invite: the invite
- * @cancellable: (nullable): a #GCancellable
+ * @cancellable: (nullable): a [class@Gio.Cancellable]
  * @callback: (scope async): called when the secret is stored
  * @user_data: data for @callback
  *
@@ -192,8 +192,8 @@ bb_invite_secrets_store_async (const char *key_id, BbInvite *invite, GCancellabl
 
 /*
  * bb_invite_secrets_store_finish:
- * @result: the #GAsyncResult
- * @error: return location for a #GError
+ * @result: the [iface@Gio.AsyncResult]
+ * @error: return location for a [struct@GLib.Error]
  *
  * Returns: %TRUE once stored; %FALSE with %BB_SYNC_ERROR_KEYRING when the keyring is
  *   locked or unreachable
@@ -285,7 +285,7 @@ lookup_thread (GTask *task, gpointer source_object, gpointer task_data, GCancell
  * @key_id: the key ID of the identity that created the invite
  * @namespace_id: the namespace the invite is for
  * @invite_id: the invite ID
- * @cancellable: (nullable): a #GCancellable
+ * @cancellable: (nullable): a [class@Gio.Cancellable]
  * @callback: (scope async): called with the invite
  * @user_data: data for @callback
  *
@@ -311,8 +311,8 @@ bb_invite_secrets_lookup_async (const char *key_id, const char *namespace_id, co
 
 /*
  * bb_invite_secrets_lookup_finish:
- * @result: the #GAsyncResult
- * @error: return location for a #GError
+ * @result: the [iface@Gio.AsyncResult]
+ * @error: return location for a [struct@GLib.Error]
  *
  * Returns: (transfer full): the invite; %NULL with %BB_SYNC_ERROR_NOT_FOUND when the
  *   keyring holds no such invite, or with %BB_SYNC_ERROR_KEYRING when the keyring is
@@ -352,7 +352,7 @@ delete_thread (GTask *task, gpointer source_object, gpointer task_data, GCancell
  * @key_id: the key ID of the identity that created the invite
  * @namespace_id: the namespace the invite is for
  * @invite_id: the invite ID
- * @cancellable: (nullable): a #GCancellable
+ * @cancellable: (nullable): a [class@Gio.Cancellable]
  * @callback: (scope async): called when the secret is deleted
  * @user_data: data for @callback
  *
@@ -377,8 +377,8 @@ bb_invite_secrets_delete_async (const char *key_id, const char *namespace_id, co
 
 /*
  * bb_invite_secrets_delete_finish:
- * @result: the #GAsyncResult
- * @error: return location for a #GError
+ * @result: the [iface@Gio.AsyncResult]
+ * @error: return location for a [struct@GLib.Error]
  *
  * Returns: %TRUE once nothing is stored for the invite; %FALSE with
  *   %BB_SYNC_ERROR_KEYRING when the keyring is locked or unreachable
@@ -447,7 +447,7 @@ purge_thread (GTask *task, gpointer source_object, gpointer task_data, GCancella
  * bb_invite_secrets_purge_expired_async:
  * @key_id: the key ID of the identity whose invites to purge
  * @now: the current time, Unix seconds
- * @cancellable: (nullable): a #GCancellable
+ * @cancellable: (nullable): a [class@Gio.Cancellable]
  * @callback: (scope async): called when the purge is done
  * @user_data: data for @callback
  *
@@ -469,8 +469,8 @@ bb_invite_secrets_purge_expired_async (const char *key_id, gint64 now, GCancella
 
 /*
  * bb_invite_secrets_purge_expired_finish:
- * @result: the #GAsyncResult
- * @error: return location for a #GError
+ * @result: the [iface@Gio.AsyncResult]
+ * @error: return location for a [struct@GLib.Error]
  *
  * Returns: the number of invites deleted; 0 with %BB_SYNC_ERROR_KEYRING set when the
  *   keyring is locked or unreachable (invites deleted before the failure stay deleted)

@@ -97,7 +97,7 @@ invite_new_validated (const char *server_origin, const char *namespace_id, const
  * @invite_id: the invite ID (lower-case hex, 16 bytes)
  * @expires_at: the expiry in Unix seconds, greater than 0
  * @invite_secret: the 32-byte invite secret (copied)
- * @error: return location for a #GError
+ * @error: return location for a [struct@GLib.Error]
  *
  * Creates an invite from its parts, validating every one of them.
  *
@@ -225,7 +225,7 @@ parse_int64 (const char *s, gint64 *out)
 /**
  * bb_invite_new_from_uri:
  * @uri: an invite URI, as scanned from a QR code
- * @error: return location for a #GError
+ * @error: return location for a [struct@GLib.Error]
  *
  * Parses an invite URI with the rules of the reference client, in this order: the text
  * starts with `bitboxsync:` (case-sensitive); it parses as a URL with authority
@@ -589,7 +589,7 @@ bb_invite_dup_server_secret (BbInvite *self)
  * @self: an invite
  * @join_request_payload: the payload rebuilt from a join request's fields
  * @invite_proof: the request's 32-byte invite proof
- * @error: return location for a #GError
+ * @error: return location for a [struct@GLib.Error]
  *
  * Checks, in constant time, that @invite_proof was made with this invite's secret over
  * @join_request_payload. Only holders of the invite can do this check; the server cannot.
@@ -639,7 +639,7 @@ verify_fail (GError **error, BbSyncError code, const char *message)
  * @entry: a pending join request, as listed by [method@BbSync.Client.list_join_requests_async]
  * @now: the current time in Unix seconds (UTC), such as
  *   `g_get_real_time () / G_USEC_PER_SEC`; tests pass a fixed value
- * @error: return location for a #GError
+ * @error: return location for a [struct@GLib.Error]
  *
  * Performs every check an approver must make before wrapping a namespace key to the
  * requester of @entry, in the order of the reference client. The server only relays join

@@ -332,7 +332,7 @@ create_ready (GObject *source, GAsyncResult *result, gpointer user_data)
  * @max_accepted: how many requests the invite may admit (1 to 10), or 0 for 10
  * @max_pending: the limit of pending requests through the invite (1 to 20), or 0 to
  *   register the invite without one (the variant a BitBox02 signs)
- * @cancellable: (nullable): a #GCancellable
+ * @cancellable: (nullable): a [class@Gio.Cancellable]
  * @callback: (scope async): called when the invite is registered
  * @user_data: data for @callback
  *
@@ -406,7 +406,7 @@ bb_namespace_create_invite_async (BbNamespace *self, const char *server_origin, 
  * bb_namespace_create_invite_finish:
  * @self: a [class@BbSync.Namespace]
  * @result: the result passed to the callback
- * @error: return location for a #GError
+ * @error: return location for a [struct@GLib.Error]
  *
  * Finishes [method@BbSync.Namespace.create_invite_async].
  *
@@ -485,7 +485,7 @@ submit_built (GObject *source, GAsyncResult *result, gpointer user_data)
  * bb_sync_engine_submit_join_request_async:
  * @self: a [class@BbSync.SyncEngine]
  * @scanned: an invite scanned or pasted by the user, see [ctor@BbSync.Invite.new_from_uri]
- * @cancellable: (nullable): a #GCancellable
+ * @cancellable: (nullable): a [class@Gio.Cancellable]
  * @callback: (scope async): called when the request is submitted
  * @user_data: data for @callback
  *
@@ -535,7 +535,7 @@ bb_sync_engine_submit_join_request_async (BbSyncEngine *self, BbInvite *scanned,
  * bb_sync_engine_submit_join_request_finish:
  * @self: a [class@BbSync.SyncEngine]
  * @result: the result passed to the callback
- * @error: return location for a #GError
+ * @error: return location for a [struct@GLib.Error]
  *
  * Finishes [method@BbSync.SyncEngine.submit_join_request_async].
  *
@@ -627,7 +627,7 @@ refresh_done (GObject *source, GAsyncResult *result, gpointer user_data)
 /**
  * bb_namespace_refresh_join_requests_async:
  * @self: a [class@BbSync.Namespace] of kind `shared`
- * @cancellable: (nullable): a #GCancellable
+ * @cancellable: (nullable): a [class@Gio.Cancellable]
  * @callback: (scope async): called when the list is up to date
  * @user_data: data for @callback
  *
@@ -660,7 +660,7 @@ bb_namespace_refresh_join_requests_async (BbNamespace *self, GCancellable *cance
  * bb_namespace_refresh_join_requests_finish:
  * @self: a [class@BbSync.Namespace]
  * @result: the result passed to the callback
- * @error: return location for a #GError
+ * @error: return location for a [struct@GLib.Error]
  *
  * Finishes [method@BbSync.Namespace.refresh_join_requests_async].
  *
@@ -997,7 +997,7 @@ approve_start (BbNamespace *self, BbJoinRequest *request, BbInvite *invite, gpoi
  * bb_namespace_approve_join_request_async:
  * @self: a [class@BbSync.Namespace] of kind `shared`
  * @request: a pending request, see [method@BbSync.PendingJoinRequest.get_request]
- * @cancellable: (nullable): a #GCancellable
+ * @cancellable: (nullable): a [class@Gio.Cancellable]
  * @callback: (scope async): called when the request is approved
  * @user_data: data for @callback
  *
@@ -1032,7 +1032,7 @@ bb_namespace_approve_join_request_async (BbNamespace *self, BbJoinRequest *reque
  * bb_namespace_approve_join_request_finish:
  * @self: a [class@BbSync.Namespace]
  * @result: the result passed to the callback
- * @error: return location for a #GError
+ * @error: return location for a [struct@GLib.Error]
  *
  * Finishes [method@BbSync.Namespace.approve_join_request_async].
  *
@@ -1057,7 +1057,7 @@ bb_namespace_approve_join_request_finish (BbNamespace *self, GAsyncResult *resul
  * @self: a [class@BbSync.Namespace] of kind `shared`
  * @request: a pending request, see [method@BbSync.PendingJoinRequest.get_request]
  * @invite: the invite @request came through, with its invite secret
- * @cancellable: (nullable): a #GCancellable
+ * @cancellable: (nullable): a [class@Gio.Cancellable]
  * @callback: (scope async): called when the request is approved
  * @user_data: data for @callback
  *
@@ -1091,7 +1091,7 @@ bb_namespace_approve_join_request_with_invite_async (BbNamespace *self, BbJoinRe
  * bb_namespace_approve_join_request_with_invite_finish:
  * @self: a [class@BbSync.Namespace]
  * @result: the result passed to the callback
- * @error: return location for a #GError
+ * @error: return location for a [struct@GLib.Error]
  *
  * Finishes [method@BbSync.Namespace.approve_join_request_with_invite_async].
  *
@@ -1146,7 +1146,7 @@ reject_found (GTask *task)
  * bb_namespace_reject_join_request_async:
  * @self: a [class@BbSync.Namespace] of kind `shared`
  * @request: a pending request, see [method@BbSync.PendingJoinRequest.get_request]
- * @cancellable: (nullable): a #GCancellable
+ * @cancellable: (nullable): a [class@Gio.Cancellable]
  * @callback: (scope async): called when the request is rejected
  * @user_data: data for @callback
  *
@@ -1181,7 +1181,7 @@ bb_namespace_reject_join_request_async (BbNamespace *self, BbJoinRequest *reques
  * bb_namespace_reject_join_request_finish:
  * @self: a [class@BbSync.Namespace]
  * @result: the result passed to the callback
- * @error: return location for a #GError
+ * @error: return location for a [struct@GLib.Error]
  *
  * Finishes [method@BbSync.Namespace.reject_join_request_async].
  *
@@ -1256,7 +1256,7 @@ revoke_body (BbSyncEngine *engine, gpointer body_data, GCancellable *cancellable
  * bb_namespace_revoke_invite_async:
  * @self: a [class@BbSync.Namespace] of kind `shared`
  * @invite_id: the invite ID, see [method@BbSync.Invite.get_invite_id]
- * @cancellable: (nullable): a #GCancellable
+ * @cancellable: (nullable): a [class@Gio.Cancellable]
  * @callback: (scope async): called when the invite is revoked
  * @user_data: data for @callback
  *
@@ -1291,7 +1291,7 @@ bb_namespace_revoke_invite_async (BbNamespace *self, const char *invite_id,
  * bb_namespace_revoke_invite_finish:
  * @self: a [class@BbSync.Namespace]
  * @result: the result passed to the callback
- * @error: return location for a #GError
+ * @error: return location for a [struct@GLib.Error]
  *
  * Finishes [method@BbSync.Namespace.revoke_invite_async].
  *
@@ -1332,7 +1332,7 @@ invites_refreshed (GObject *source, GAsyncResult *result, gpointer user_data)
 /**
  * bb_namespace_refresh_invites_async:
  * @self: a [class@BbSync.Namespace] of kind `shared`
- * @cancellable: (nullable): a #GCancellable
+ * @cancellable: (nullable): a [class@Gio.Cancellable]
  * @callback: (scope async): called when the list is up to date
  * @user_data: data for @callback
  *
@@ -1363,7 +1363,7 @@ bb_namespace_refresh_invites_async (BbNamespace *self, GCancellable *cancellable
  * bb_namespace_refresh_invites_finish:
  * @self: a [class@BbSync.Namespace]
  * @result: the result passed to the callback
- * @error: return location for a #GError
+ * @error: return location for a [struct@GLib.Error]
  *
  * Finishes [method@BbSync.Namespace.refresh_invites_async].
  *

@@ -208,7 +208,7 @@ bb_namespace_get_kind (BbNamespace *self)
  * @codec: (nullable): how values become item payloads; %NULL for a JSON codec of type
  *   `v` (any JSON value)
  * @backend: the app-owned current values of the collection
- * @error: return location for a #GError
+ * @error: return location for a [struct@GLib.Error]
  *
  * Registers a collection of the namespace with the engine, so that sync passes
  * upload the backend's changed values and apply remote values to it.
@@ -332,7 +332,7 @@ members_done (GObject *source, GAsyncResult *result, gpointer user_data)
 /**
  * bb_namespace_list_members_async:
  * @self: a [class@BbSync.Namespace]
- * @cancellable: (nullable): a #GCancellable
+ * @cancellable: (nullable): a [class@Gio.Cancellable]
  * @callback: (scope async): called when the list is ready
  * @user_data: data for @callback
  *
@@ -377,7 +377,7 @@ bb_namespace_list_members_async (BbNamespace *self, GCancellable *cancellable,
  * bb_namespace_list_members_finish:
  * @self: a [class@BbSync.Namespace]
  * @result: the result passed to the callback
- * @error: return location for a #GError
+ * @error: return location for a [struct@GLib.Error]
  *
  * Finishes [method@BbSync.Namespace.list_members_async].
  *

@@ -132,7 +132,7 @@ bb_protocol_hex_encode (GBytes *data)
  * @text: the hex text
  * @expected_len: the exact decoded size in bytes, or -1 for any size
  * @field: the name of the value, used in error messages
- * @error: return location for a #GError
+ * @error: return location for a [struct@GLib.Error]
  *
  * Decodes strict lower-case hex (the protocol's "lower-hex-exact"): no upper-case
  * letters, an even number of hex digits, and exactly @expected_len bytes. Used for
@@ -161,7 +161,7 @@ bb_protocol_lower_hex_decode (const char *text, gssize expected_len, const char 
  * @text: the hex text
  * @expected_len: the exact decoded size in bytes, or -1 for any size
  * @field: the name of the value, used in error messages
- * @error: return location for a #GError
+ * @error: return location for a [struct@GLib.Error]
  *
  * Decodes hex of either case (the protocol's "hex-exact"), as a server does for
  * `intentSignature`. Clients always emit lower case.
@@ -188,7 +188,7 @@ bb_protocol_hex_decode (const char *text, gssize expected_len, const char *field
  * @text: the hex text
  * @expected_len: the exact decoded size in bytes
  * @field: the name of the value, used in error messages
- * @error: return location for a #GError
+ * @error: return location for a [struct@GLib.Error]
  *
  * Checks that @text is lower-case hex of exactly @expected_len bytes, without
  * keeping the decoded bytes.
@@ -373,7 +373,7 @@ bb_protocol_base64_encode (GBytes *data)
  * @text: the base64 text
  * @expected_len: the exact decoded size in bytes, or -1 for any size
  * @field: the name of the value, used in error messages
- * @error: return location for a #GError
+ * @error: return location for a [struct@GLib.Error]
  *
  * Decodes canonical standard base64: the text must be exactly what
  * bb_protocol_base64_encode() produces for the decoded bytes, so missing padding,
@@ -484,7 +484,7 @@ base64url_decode_raw (const char *text, gssize expected_len, const char *field, 
  * @text: the base64url text
  * @expected_len: the exact decoded size in bytes, or -1 for any size
  * @field: the name of the value, used in error messages
- * @error: return location for a #GError
+ * @error: return location for a [struct@GLib.Error]
  *
  * Decodes canonical unpadded base64url: no `=` anywhere, only the URL-safe alphabet,
  * exactly @expected_len bytes, and zero unused trailing bits. The result is wiped when

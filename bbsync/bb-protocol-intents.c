@@ -84,7 +84,7 @@ intent_common (GBytes *challenge, const char *kind, const char *key_id, guint8 *
  * @key_id: the key ID (lower-case hex)
  * @auth_public_key: the 32-byte Ed25519 auth public key
  * @wrap_public_key: the 32-byte X25519 wrap public key
- * @error: return location for a #GError
+ * @error: return location for a [struct@GLib.Error]
  *
  * Builds the 148-byte login intent an identity signs.
  *
@@ -122,7 +122,7 @@ bb_protocol_login_intent (GBytes *challenge, const char *kind, const char *key_i
  * @challenge: the 32-byte challenge
  * @kind: the identity kind, `keystore`
  * @key_id: the key ID (lower-case hex)
- * @error: return location for a #GError
+ * @error: return location for a [struct@GLib.Error]
  *
  * Builds the 84-byte token-refresh intent an identity signs.
  *
@@ -156,7 +156,7 @@ bb_protocol_refresh_intent (GBytes *challenge, const char *kind, const char *key
  * @key_id: the key ID (lower-case hex)
  * @action_fields: (nullable): the action fields (empty or %NULL for revoke-all-tokens;
  *   see bb_protocol_create_invite_fields())
- * @error: return location for a #GError
+ * @error: return location for a [struct@GLib.Error]
  *
  * Builds the sensitive-action intent an identity signs: 85 bytes plus the action
  * fields.
@@ -207,7 +207,7 @@ bb_protocol_sensitive_action_intent (const char *action, GBytes *challenge, cons
  * @expires_at: the invite expiry in Unix seconds, not negative
  * @max_pending: the pending-request limit (1 to 20), or 0 for variant B
  * @max_accepted: the accepted-request limit (1 to 10)
- * @error: return location for a #GError
+ * @error: return location for a [struct@GLib.Error]
  *
  * Builds the signed action fields of `create-namespace-invite`. With @max_pending > 0
  * this is variant A (80 bytes, with `BE32(maxPending)` before `BE32(maxAccepted)`), as
@@ -316,7 +316,7 @@ bb_protocol_check_auth_public_key (GBytes *auth_public_key, const char *field, G
  * @auth_public_key: the 32-byte Ed25519 public key
  * @message: the signed message (an intent or a join-request payload)
  * @signature: the 64-byte signature
- * @error: return location for a #GError
+ * @error: return location for a [struct@GLib.Error]
  *
  * Verifies a pure Ed25519 signature. Public keys and signature R values that are points
  * of small order are refused: for such a key a signature with S = 0 verifies for any

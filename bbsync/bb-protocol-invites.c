@@ -49,7 +49,7 @@ hmac_of_secret (GBytes *invite_secret, const char *msg, gsize msg_len, gboolean 
 /**
  * bb_protocol_invite_server_secret:
  * @invite_secret: the 32-byte invite secret
- * @error: return location for a #GError
+ * @error: return location for a [struct@GLib.Error]
  *
  * Derives the invite server secret, HMAC-SHA256(invite secret,
  * `bitboxsync-invite-server-secret-v1`), which admits a join request at the server.
@@ -71,7 +71,7 @@ bb_protocol_invite_server_secret (GBytes *invite_secret, GError **error)
 /**
  * bb_protocol_invite_server_secret_hash:
  * @invite_server_secret: the 32-byte invite server secret
- * @error: return location for a #GError
+ * @error: return location for a [struct@GLib.Error]
  *
  * Computes SHA-256 of the invite server secret, what the server stores for an invite.
  *
@@ -96,7 +96,7 @@ bb_protocol_invite_server_secret_hash (GBytes *invite_server_secret, GError **er
 /**
  * bb_protocol_invite_proof_key:
  * @invite_secret: the 32-byte invite secret
- * @error: return location for a #GError
+ * @error: return location for a [struct@GLib.Error]
  *
  * Derives the invite proof key, HMAC-SHA256(invite secret,
  * `bitboxsync-invite-proof-key-v1`). It never leaves the client and is wiped when freed.
@@ -117,7 +117,7 @@ bb_protocol_invite_proof_key (GBytes *invite_secret, GError **error)
  * bb_protocol_invite_proof:
  * @invite_secret: the 32-byte invite secret
  * @join_request_payload: the join-request payload
- * @error: return location for a #GError
+ * @error: return location for a [struct@GLib.Error]
  *
  * Computes the invite proof, HMAC-SHA256(proof key, payload), with which a requester
  * shows an approver that it holds the invite secret.
@@ -151,7 +151,7 @@ bb_protocol_invite_proof (GBytes *invite_secret, GBytes *join_request_payload, G
  * @invite_secret: the 32-byte invite secret
  * @join_request_payload: the rebuilt join-request payload
  * @invite_proof: the received proof
- * @error: return location for a #GError
+ * @error: return location for a [struct@GLib.Error]
  *
  * Checks an invite proof in constant time.
  *
@@ -195,7 +195,7 @@ bb_protocol_verify_invite_proof (GBytes *invite_secret, GBytes *join_request_pay
  * @auth_public_key: the requester's 32-byte auth public key
  * @wrap_public_key: the requester's 32-byte wrap public key
  * @expires_at: the request expiry in Unix seconds, not negative
- * @error: return location for a #GError
+ * @error: return location for a [struct@GLib.Error]
  *
  * Builds the 193-byte join-request payload that the requester signs and from which the
  * join-request hash and the invite proof are computed.

@@ -73,7 +73,7 @@ derive_namespace_key (GBytes *dek, const char *info, gsize info_len, GError **er
 /**
  * bb_protocol_derive_blob_key:
  * @dek: the 32-byte namespace DEK
- * @error: return location for a #GError
+ * @error: return location for a [struct@GLib.Error]
  *
  * Derives the item encryption key of a namespace,
  * HKDF-SHA256(DEK, info `bitboxsync-namespace-blob-aead-v1`). The result is wiped
@@ -94,7 +94,7 @@ bb_protocol_derive_blob_key (GBytes *dek, GError **error)
 /**
  * bb_protocol_derive_map_key:
  * @dek: the 32-byte namespace DEK
- * @error: return location for a #GError
+ * @error: return location for a [struct@GLib.Error]
  *
  * Derives the item-ID key of a namespace,
  * HKDF-SHA256(DEK, info `bitboxsync-namespace-item-id-v1`). The result is wiped when
@@ -148,7 +148,7 @@ bb_protocol_logical_key (const char *collection, const char *key)
  * bb_protocol_item_id_for_logical_key:
  * @dek: the 32-byte namespace DEK
  * @logical_key: the raw logical key bytes
- * @error: return location for a #GError
+ * @error: return location for a [struct@GLib.Error]
  *
  * Computes an item ID: lower-case hex of HMAC-SHA256(map key, @logical_key).
  *
@@ -196,7 +196,7 @@ bb_protocol_item_id_with_map_key (GBytes *map_key, const char *collection, const
  * @dek: the 32-byte namespace DEK
  * @collection: the collection name (UTF-8)
  * @key: the key inside the collection (UTF-8)
- * @error: return location for a #GError
+ * @error: return location for a [struct@GLib.Error]
  *
  * Computes the item ID of (@collection, @key) in a namespace, the way every client
  * sharing the namespace does (see bb_protocol_logical_key()).
@@ -243,7 +243,7 @@ build_aad (const char *namespace_id, const char *item_id, guint64 version,
  * @namespace_id: the namespace ID (lower-case hex, 16 bytes)
  * @item_id: the item ID (lower-case hex, 32 bytes)
  * @version: the item version the ciphertext is for
- * @error: return location for a #GError
+ * @error: return location for a [struct@GLib.Error]
  *
  * Builds the 76-byte associated data of an item:
  * `"bitboxsync-item-aad" || 0x01 || namespaceId || itemId || BE64(version)`.
@@ -275,7 +275,7 @@ bb_protocol_item_aad (const char *namespace_id, const char *item_id, guint64 ver
  * @plaintext: the payload, at most %BB_PROTOCOL_MAX_PLAINTEXT_SIZE bytes
  * @out_nonce: (out) (optional) (transfer full): return location for the nonce used
  * @out_aad: (out) (optional) (transfer full): return location for the AAD used
- * @error: return location for a #GError
+ * @error: return location for a [struct@GLib.Error]
  *
  * Encrypts an item payload with XChaCha20-Poly1305 under the namespace's blob key,
  * binding it to (namespace, item, version) through the AAD. The 24-byte nonce is drawn
@@ -359,7 +359,7 @@ bb_protocol_encrypt_item (GBytes *dek, const char *namespace_id, const char *ite
  * @nonce: the received nonce
  * @aad: the received AAD
  * @ciphertext: the received ciphertext (with tag)
- * @error: return location for a #GError
+ * @error: return location for a [struct@GLib.Error]
  *
  * Decrypts an item. The nonce must be exactly 24 bytes (checked before any crypto);
  * the received AAD must equal the canonical AAD for (@namespace_id, @item_id,
@@ -491,7 +491,7 @@ bb_protocol_wrap_dek_with_ephemeral (GBytes *wrap_public_key, const char *namesp
  * @wrap_public_key: the recipient's 32-byte X25519 wrap public key
  * @namespace_id: the namespace ID (lower-case hex) the DEK belongs to
  * @dek: the 32-byte namespace DEK
- * @error: return location for a #GError
+ * @error: return location for a [struct@GLib.Error]
  *
  * Wraps a namespace DEK for one recipient with HPKE (base mode, X25519/HKDF-SHA256/
  * ChaCha20-Poly1305, info `bitboxsync-wrap-dek-v1`), binding it to @namespace_id. A fresh
@@ -511,7 +511,7 @@ bb_protocol_wrap_dek (GBytes *wrap_public_key, const char *namespace_id, GBytes 
 /**
  * bb_protocol_validate_wrapped_dek:
  * @wrapped_dek: a wrapped DEK
- * @error: return location for a #GError
+ * @error: return location for a [struct@GLib.Error]
  *
  * Checks the structure of a wrapped DEK, all a server can check: a known format
  * version byte and the exact length of that version (97 bytes for v1).
@@ -557,7 +557,7 @@ bb_protocol_validate_wrapped_dek (GBytes *wrapped_dek, GError **error)
  * @wrap_private_key: the recipient's 32-byte X25519 wrap private key
  * @namespace_id: the namespace ID (lower-case hex) the DEK must be bound to
  * @wrapped_dek: the wrapped DEK
- * @error: return location for a #GError
+ * @error: return location for a [struct@GLib.Error]
  *
  * Unwraps a namespace DEK, with the checks in this order: the namespace ID is 16 bytes;
  * the blob is non-empty, of a known version and of that version's length; HPKE opens it;

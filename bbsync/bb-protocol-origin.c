@@ -22,7 +22,7 @@
 /**
  * bb_protocol_canonical_origin:
  * @origin: a server origin such as `https://sync.example`
- * @error: return location for a #GError
+ * @error: return location for a [struct@GLib.Error]
  *
  * Validates and canonicalises a server origin the way the reference client does: the
  * scheme must be `https` (any case), there must be a host and nothing but an optional
@@ -161,7 +161,7 @@ bad_port:
 /**
  * bb_protocol_server_origin_hash:
  * @origin: a canonical server origin
- * @error: return location for a #GError
+ * @error: return location for a [struct@GLib.Error]
  *
  * Computes SHA-256 of a server origin for the join-request payload. It is only defined
  * for an origin that is already canonical: `https://sync.example:443` is an error, not

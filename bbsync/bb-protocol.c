@@ -179,7 +179,7 @@ bb_protocol_etag (guint64 version)
  * @out_has_version: (out) (optional): return location for whether a precondition was
  *   given (also set, to %TRUE, when the value is malformed)
  * @out_version: (out) (optional): return location for the version
- * @error: return location for a #GError
+ * @error: return location for a [struct@GLib.Error]
  *
  * Parses an If-Match header the way the protocol's servers do. An absent, empty or
  * all-whitespace value means no precondition. Otherwise the value must be exactly a

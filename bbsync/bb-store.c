@@ -25,7 +25,7 @@
  * %BB_SYNC_ERROR_NOT_FOUND, other failures with %BB_SYNC_ERROR_STORE. Each save is a
  * whole-record upsert and is atomic on its own; [method@BbSync.Store.save_batch] applies many
  * saves in one transaction. Records passed in are not modified, and records returned
- * are new objects owned by the caller. Lists are returned as a #GPtrArray that holds a
+ * are new objects owned by the caller. Lists are returned as a [struct@GLib.PtrArray] that holds a
  * reference to each record and releases them when it is freed (hence the
  * `(transfer container)` annotation: `g_ptr_array_unref()` is all a C caller does).
  *
@@ -97,7 +97,7 @@ missing_vfunc (BbStore *self, const char *name, GError **error)
  * bb_store_load_identity:
  * @self: a [iface@BbSync.Store]
  * @key_id: the key ID of the identity
- * @error: return location for a #GError
+ * @error: return location for a [struct@GLib.Error]
  *
  * Loads the state of the identity @key_id.
  *
@@ -120,7 +120,7 @@ bb_store_load_identity (BbStore *self, const char *key_id, GError **error)
  * bb_store_save_identity:
  * @self: a [iface@BbSync.Store]
  * @state: the record to save
- * @error: return location for a #GError
+ * @error: return location for a [struct@GLib.Error]
  *
  * Saves @state, replacing the previous state of its key ID as a whole, atomically.
  * When [property@BbSync.IdentityState:updated-at] is 0 the stored record gets the current time.
@@ -144,7 +144,7 @@ bb_store_save_identity (BbStore *self, BbIdentityState *state, GError **error)
  * @self: a [iface@BbSync.Store]
  * @key_id: the key ID of the identity
  * @namespace_id: the namespace ID
- * @error: return location for a #GError
+ * @error: return location for a [struct@GLib.Error]
  *
  * Loads the state of one namespace of an identity.
  *
@@ -168,7 +168,7 @@ bb_store_get_namespace (BbStore *self, const char *key_id, const char *namespace
  * bb_store_list_namespaces:
  * @self: a [iface@BbSync.Store]
  * @key_id: the key ID of the identity
- * @error: return location for a #GError
+ * @error: return location for a [struct@GLib.Error]
  *
  * Lists every namespace of the identity, of any kind, ordered by update time and then
  * namespace ID.
@@ -192,7 +192,7 @@ bb_store_list_namespaces (BbStore *self, const char *key_id, GError **error)
  * bb_store_save_namespace:
  * @self: a [iface@BbSync.Store]
  * @state: the record to save
- * @error: return location for a #GError
+ * @error: return location for a [struct@GLib.Error]
  *
  * Saves @state, replacing the previous record of its (key ID, namespace ID) as a
  * whole, atomically. When [property@BbSync.NamespaceState:updated-at] is 0 the stored record
@@ -218,7 +218,7 @@ bb_store_save_namespace (BbStore *self, BbNamespaceState *state, GError **error)
  * @key_id: the key ID of the identity
  * @namespace_id: the namespace ID
  * @item_id: the item ID
- * @error: return location for a #GError
+ * @error: return location for a [struct@GLib.Error]
  *
  * Loads one item by its item ID.
  *
@@ -247,7 +247,7 @@ bb_store_get_item_by_id (BbStore *self, const char *key_id, const char *namespac
  * @namespace_id: the namespace ID
  * @collection: the collection name
  * @key: the logical key
- * @error: return location for a #GError
+ * @error: return location for a [struct@GLib.Error]
  *
  * Loads one item by its logical identity.
  *
@@ -275,7 +275,7 @@ bb_store_get_item_by_logical_key (BbStore *self, const char *key_id, const char 
  * @self: a [iface@BbSync.Store]
  * @key_id: the key ID of the identity
  * @namespace_id: the namespace ID
- * @error: return location for a #GError
+ * @error: return location for a [struct@GLib.Error]
  *
  * Lists every item of the namespace, dirty and conflicted ones included, ordered by
  * update time and then item ID.
@@ -301,7 +301,7 @@ bb_store_list_namespace_items (BbStore *self, const char *key_id, const char *na
  * bb_store_list_dirty_items:
  * @self: a [iface@BbSync.Store]
  * @key_id: the key ID of the identity
- * @error: return location for a #GError
+ * @error: return location for a [struct@GLib.Error]
  *
  * Lists every dirty item of the identity across namespaces, conflicted ones included,
  * ordered by update time and then item ID (the upload order).
@@ -325,7 +325,7 @@ bb_store_list_dirty_items (BbStore *self, const char *key_id, GError **error)
  * bb_store_save_item:
  * @self: a [iface@BbSync.Store]
  * @state: the record to save
- * @error: return location for a #GError
+ * @error: return location for a [struct@GLib.Error]
  *
  * Saves @state, replacing the previous record of its (key ID, namespace ID, item ID)
  * as a whole, atomically. Saving a second item ID for a logical identity that another
@@ -351,7 +351,7 @@ bb_store_save_item (BbStore *self, BbItemState *state, GError **error)
  * @self: a [iface@BbSync.Store]
  * @items: (nullable) (element-type BbItemState): item records to save
  * @namespaces: (nullable) (element-type BbNamespaceState): namespace records to save
- * @error: return location for a #GError
+ * @error: return location for a [struct@GLib.Error]
  *
  * Saves every record of @items, then every record of @namespaces, in one transaction:
  * either all of them are stored or, on error, none. (A store implementation that
@@ -387,7 +387,7 @@ bb_store_save_batch (BbStore *self, GPtrArray *items, GPtrArray *namespaces, GEr
  * bb_store_forget_identity_secrets:
  * @self: a [iface@BbSync.Store]
  * @key_id: the key ID of the identity
- * @error: return location for a #GError
+ * @error: return location for a [struct@GLib.Error]
  *
  * Clears the bearer token, its expiry and every namespace key (DEK) of the identity,
  * in one transaction. The default namespace ID, namespace kinds, heads and scope hashes
@@ -416,7 +416,7 @@ bb_store_forget_identity_secrets (BbStore *self, const char *key_id, GError **er
  * bb_store_reset_sync_state:
  * @self: a [iface@BbSync.Store]
  * @key_id: the key ID of the identity
- * @error: return location for a #GError
+ * @error: return location for a [struct@GLib.Error]
  *
  * Deletes every namespace and item record of the identity and clears its default
  * namespace ID, in one transaction; the token and its expiry are kept. A missing
@@ -442,7 +442,7 @@ bb_store_reset_sync_state (BbStore *self, const char *key_id, GError **error)
 /**
  * bb_store_close:
  * @self: a [iface@BbSync.Store]
- * @error: return location for a #GError
+ * @error: return location for a [struct@GLib.Error]
  *
  * Releases the store's resources. Later calls on a closed store fail. Closing twice is
  * harmless. The engine closes its store when it is closed itself.

@@ -913,7 +913,7 @@ bb_sync_engine_init (BbSyncEngine *self)
  * @client: the client to talk to the server with
  * @identity: the identity to sign in with
  * @store: the store of the sync metadata
- * @error: return location for a #GError
+ * @error: return location for a [struct@GLib.Error]
  *
  * Creates an engine for @identity on the thread-default main context. It loads the
  * identity's record from @store and does no network I/O. Open the app's collections
@@ -944,7 +944,7 @@ bb_sync_engine_new (BbClient *client, BbIdentity *identity, BbStore *store, GErr
  * @client: the client to talk to the server with
  * @identity: the identity to sign in with
  * @store: the store of the sync metadata
- * @cancellable: (nullable): a #GCancellable
+ * @cancellable: (nullable): a [class@Gio.Cancellable]
  * @callback: (scope async): called when the engine is ready
  * @user_data: data for @callback
  *
@@ -969,7 +969,7 @@ bb_sync_engine_new_async (BbClient *client, BbIdentity *identity, BbStore *store
 /**
  * bb_sync_engine_new_finish:
  * @result: the result passed to the callback
- * @error: return location for a #GError
+ * @error: return location for a [struct@GLib.Error]
  *
  * Finishes [func@BbSync.SyncEngine.new_async].
  *
@@ -1938,7 +1938,7 @@ bb_sync_engine_refresh_conflicts (BbSyncEngine *self)
  * the store, and those that sync passes, joins and creations add. Ready to bind to a
  * list widget.
  *
- * Returns: (transfer none): a #GListModel of [class@BbSync.Namespace]
+ * Returns: (transfer none): a [iface@Gio.ListModel] of [class@BbSync.Namespace]
  *
  * Since: 0.1
  */
@@ -1956,7 +1956,7 @@ bb_sync_engine_get_namespaces (BbSyncEngine *self)
  * The open conflicts of the identity, updated after every sync pass, every
  * [method@BbSync.Collection.resolve_conflict] and every [method@BbSync.Namespace.open_collection].
  *
- * Returns: (transfer none): a #GListModel of [class@BbSync.Conflict]
+ * Returns: (transfer none): a [iface@Gio.ListModel] of [class@BbSync.Conflict]
  *
  * Since: 0.1
  */
@@ -2092,7 +2092,7 @@ namespace_op_done (GObject *source, GAsyncResult *result, gpointer user_data)
 /**
  * bb_sync_engine_login_async:
  * @self: a [class@BbSync.SyncEngine]
- * @cancellable: (nullable): a #GCancellable
+ * @cancellable: (nullable): a [class@Gio.Cancellable]
  * @callback: (scope async): called when done
  * @user_data: data for @callback
  *
@@ -2122,7 +2122,7 @@ bb_sync_engine_login_async (BbSyncEngine *self, GCancellable *cancellable,
  * bb_sync_engine_login_finish:
  * @self: a [class@BbSync.SyncEngine]
  * @result: the result passed to the callback
- * @error: return location for a #GError
+ * @error: return location for a [struct@GLib.Error]
  *
  * Finishes [method@BbSync.SyncEngine.login_async].
  *
@@ -2142,7 +2142,7 @@ bb_sync_engine_login_finish (BbSyncEngine *self, GAsyncResult *result, GError **
 /**
  * bb_sync_engine_default_namespace_async:
  * @self: a [class@BbSync.SyncEngine]
- * @cancellable: (nullable): a #GCancellable
+ * @cancellable: (nullable): a [class@Gio.Cancellable]
  * @callback: (scope async): called when done
  * @user_data: data for @callback
  *
@@ -2180,7 +2180,7 @@ namespace_finish (BbSyncEngine *self, GAsyncResult *result, gpointer tag, GError
  * bb_sync_engine_default_namespace_finish:
  * @self: a [class@BbSync.SyncEngine]
  * @result: the result passed to the callback
- * @error: return location for a #GError
+ * @error: return location for a [struct@GLib.Error]
  *
  * Finishes [method@BbSync.SyncEngine.default_namespace_async].
  *
@@ -2265,7 +2265,7 @@ create_body (BbSyncEngine *self, gpointer body_data, GCancellable *cancellable,
 /**
  * bb_sync_engine_create_shared_namespace_async:
  * @self: a [class@BbSync.SyncEngine]
- * @cancellable: (nullable): a #GCancellable
+ * @cancellable: (nullable): a [class@Gio.Cancellable]
  * @callback: (scope async): called when done
  * @user_data: data for @callback
  *
@@ -2295,7 +2295,7 @@ bb_sync_engine_create_shared_namespace_async (BbSyncEngine *self, GCancellable *
  * bb_sync_engine_create_shared_namespace_finish:
  * @self: a [class@BbSync.SyncEngine]
  * @result: the result passed to the callback
- * @error: return location for a #GError
+ * @error: return location for a [struct@GLib.Error]
  *
  * Finishes [method@BbSync.SyncEngine.create_shared_namespace_async].
  *
@@ -2373,7 +2373,7 @@ start_namespace_id_op (BbSyncEngine *self, const char *namespace_id, BbAuthBodyF
  * bb_sync_engine_join_namespace_async:
  * @self: a [class@BbSync.SyncEngine]
  * @namespace_id: the namespace ID, 32 lower-case hex characters
- * @cancellable: (nullable): a #GCancellable
+ * @cancellable: (nullable): a [class@Gio.Cancellable]
  * @callback: (scope async): called when done
  * @user_data: data for @callback
  *
@@ -2400,7 +2400,7 @@ bb_sync_engine_join_namespace_async (BbSyncEngine *self, const char *namespace_i
  * bb_sync_engine_join_namespace_finish:
  * @self: a [class@BbSync.SyncEngine]
  * @result: the result passed to the callback
- * @error: return location for a #GError
+ * @error: return location for a [struct@GLib.Error]
  *
  * Finishes [method@BbSync.SyncEngine.join_namespace_async].
  *
@@ -2419,7 +2419,7 @@ bb_sync_engine_join_namespace_finish (BbSyncEngine *self, GAsyncResult *result, 
  * bb_sync_engine_lookup_namespace_async:
  * @self: a [class@BbSync.SyncEngine]
  * @namespace_id: the namespace ID, 32 lower-case hex characters
- * @cancellable: (nullable): a #GCancellable
+ * @cancellable: (nullable): a [class@Gio.Cancellable]
  * @callback: (scope async): called when done
  * @user_data: data for @callback
  *
@@ -2444,7 +2444,7 @@ bb_sync_engine_lookup_namespace_async (BbSyncEngine *self, const char *namespace
  * bb_sync_engine_lookup_namespace_finish:
  * @self: a [class@BbSync.SyncEngine]
  * @result: the result passed to the callback
- * @error: return location for a #GError
+ * @error: return location for a [struct@GLib.Error]
  *
  * Finishes [method@BbSync.SyncEngine.lookup_namespace_async].
  *
@@ -2513,7 +2513,7 @@ boolean_op_done (GObject *source, GAsyncResult *result, gpointer user_data)
 /**
  * bb_sync_engine_revoke_all_tokens_async:
  * @self: a [class@BbSync.SyncEngine]
- * @cancellable: (nullable): a #GCancellable
+ * @cancellable: (nullable): a [class@Gio.Cancellable]
  * @callback: (scope async): called when done
  * @user_data: data for @callback
  *
@@ -2544,7 +2544,7 @@ bb_sync_engine_revoke_all_tokens_async (BbSyncEngine *self, GCancellable *cancel
  * bb_sync_engine_revoke_all_tokens_finish:
  * @self: a [class@BbSync.SyncEngine]
  * @result: the result passed to the callback
- * @error: return location for a #GError
+ * @error: return location for a [struct@GLib.Error]
  *
  * Finishes [method@BbSync.SyncEngine.revoke_all_tokens_async].
  *
@@ -2616,7 +2616,7 @@ start_next_pass (BbSyncEngine *self)
 /**
  * bb_sync_engine_sync_async:
  * @self: a [class@BbSync.SyncEngine]
- * @cancellable: (nullable): a #GCancellable
+ * @cancellable: (nullable): a [class@Gio.Cancellable]
  * @callback: (scope async): called when the pass has ended
  * @user_data: data for @callback
  *
@@ -2655,7 +2655,7 @@ bb_sync_engine_sync_async (BbSyncEngine *self, GCancellable *cancellable,
  * bb_sync_engine_sync_finish:
  * @self: a [class@BbSync.SyncEngine]
  * @result: the result passed to the callback
- * @error: return location for a #GError
+ * @error: return location for a [struct@GLib.Error]
  *
  * Finishes [method@BbSync.SyncEngine.sync_async].
  *
@@ -2677,7 +2677,7 @@ bb_sync_engine_sync_finish (BbSyncEngine *self, GAsyncResult *result, GError **e
 /**
  * bb_sync_engine_reset_sync_state:
  * @self: a [class@BbSync.SyncEngine]
- * @error: return location for a #GError
+ * @error: return location for a [struct@GLib.Error]
  *
  * Forgets the sync metadata of the identity: every namespace and item record and the
  * cached default namespace (spec §3.3). The token stays. This is the way out of

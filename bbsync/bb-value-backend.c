@@ -49,7 +49,7 @@
  *   lands between the two is overwritten.
  *
  * Values are [struct@GLib.Variant]s; which types a collection holds is decided by its
- * codec. Failures are reported through the usual #GError; the engine records them on
+ * codec. Failures are reported through the usual [struct@GLib.Error]; the engine records them on
  * the pass and retries later.
  *
  * The wrapper functions check what an implementation returns, so that the engine can
@@ -160,7 +160,7 @@ own_variant (GVariant *value)
 /**
  * bb_value_backend_list_keys:
  * @self: a [iface@BbSync.ValueBackend]
- * @error: return location for a #GError
+ * @error: return location for a [struct@GLib.Error]
  *
  * Lists the complete active key scope of the collection: the keys that have a local
  * value and the keys that may exist only remotely. The result may hold duplicates and
@@ -212,7 +212,7 @@ bb_value_backend_list_keys (BbValueBackend *self, GError **error)
 /**
  * bb_value_backend_snapshot:
  * @self: a [iface@BbSync.ValueBackend]
- * @error: return location for a #GError
+ * @error: return location for a [struct@GLib.Error]
  *
  * Reads the current values of the collection, as a dictionary of type `a{sv}` from
  * key to value. A key missing from it has no local value (it is not a deletion).
@@ -264,7 +264,7 @@ bb_value_backend_snapshot (BbValueBackend *self, GError **error)
  * bb_value_backend_get_value:
  * @self: a [iface@BbSync.ValueBackend]
  * @key: the key, valid UTF-8
- * @error: return location for a #GError
+ * @error: return location for a [struct@GLib.Error]
  *
  * Reads the current value of @key.
  *
@@ -327,7 +327,7 @@ check_set_result (BbValueBackend *self, const char *key, gboolean ok, GError *lo
  * @self: a [iface@BbSync.ValueBackend]
  * @key: the key, valid UTF-8
  * @value: the new value; if it is floating, it is consumed
- * @error: return location for a #GError
+ * @error: return location for a [struct@GLib.Error]
  *
  * Replaces the value of @key with @value, atomically.
  *
@@ -387,7 +387,7 @@ bb_value_backend_is_conditional (BbValueBackend *self)
  * @current: (nullable): the value @key must still have, or %NULL if it must have
  *   none; if it is floating, it is consumed
  * @value: the new value; if it is floating, it is consumed
- * @error: return location for a #GError
+ * @error: return location for a [struct@GLib.Error]
  *
  * Replaces the value of @key with @value if, and only if, the current value of @key
  * is still @current (a compare and swap): the key must be present exactly when

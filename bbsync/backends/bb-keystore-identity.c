@@ -586,7 +586,7 @@ bb_keystore_identity_init (BbKeystoreIdentity *self)
 /**
  * bb_keystore_identity_new_async:
  * @account: the account name to store the keys under, for example the app ID
- * @cancellable: (nullable): a #GCancellable
+ * @cancellable: (nullable): a [class@Gio.Cancellable]
  * @callback: (scope async): called when the identity is ready
  * @user_data: data for @callback
  *
@@ -607,8 +607,8 @@ bb_keystore_identity_new_async (const char *account, GCancellable *cancellable,
 
 /**
  * bb_keystore_identity_new_finish:
- * @result: the #GAsyncResult
- * @error: return location for a #GError
+ * @result: the [iface@Gio.AsyncResult]
+ * @error: return location for a [struct@GLib.Error]
  *
  * Finishes [func@BbSync.KeystoreIdentity.new_async].
  *
@@ -630,8 +630,8 @@ bb_keystore_identity_new_finish (GAsyncResult *result, GError **error)
 /**
  * bb_keystore_identity_new_sync:
  * @account: the account name to store the keys under, for example the app ID
- * @cancellable: (nullable): a #GCancellable
- * @error: return location for a #GError
+ * @cancellable: (nullable): a [class@Gio.Cancellable]
+ * @error: return location for a [struct@GLib.Error]
  *
  * Like [func@BbSync.KeystoreIdentity.new_async], but blocks on the keyring (use it in command
  * line tools and worker threads, not in a GUI's main thread).
@@ -711,7 +711,7 @@ delete_thread (GTask *task, gpointer source_object, gpointer task_data, GCancell
 /**
  * bb_keystore_identity_delete_async:
  * @self: a [class@BbSync.KeystoreIdentity]
- * @cancellable: (nullable): a #GCancellable
+ * @cancellable: (nullable): a [class@Gio.Cancellable]
  * @callback: (scope async): called when the keys are deleted
  * @user_data: data for @callback
  *
@@ -737,8 +737,8 @@ bb_keystore_identity_delete_async (BbKeystoreIdentity *self, GCancellable *cance
 /**
  * bb_keystore_identity_delete_finish:
  * @self: a [class@BbSync.KeystoreIdentity]
- * @result: the #GAsyncResult
- * @error: return location for a #GError
+ * @result: the [iface@Gio.AsyncResult]
+ * @error: return location for a [struct@GLib.Error]
  *
  * Finishes [method@BbSync.KeystoreIdentity.delete_async].
  *

@@ -2050,8 +2050,8 @@ bb_sqlite_store_init (BbSqliteStore *self)
  * @path: the database file, or [const@BbSync.SQLITE_STORE_IN_MEMORY]
  * @store_key: (nullable): a 32-byte store key supplied by the app, or %NULL to use the
  *   user's keyring
- * @cancellable: (nullable): a #GCancellable
- * @error: return location for a #GError
+ * @cancellable: (nullable): a [class@Gio.Cancellable]
+ * @error: return location for a [struct@GLib.Error]
  *
  * Opens or creates the store at @path. A new file is created with mode 0600.
  *
@@ -2085,7 +2085,7 @@ bb_sqlite_store_new_sync (const char *path, GBytes *store_key, GCancellable *can
  * @path: the database file, or [const@BbSync.SQLITE_STORE_IN_MEMORY]
  * @store_key: (nullable): a 32-byte store key supplied by the app, or %NULL to use the
  *   user's keyring
- * @cancellable: (nullable): a #GCancellable
+ * @cancellable: (nullable): a [class@Gio.Cancellable]
  * @callback: (scope async): called when the store is open
  * @user_data: data for @callback
  *
@@ -2108,8 +2108,8 @@ bb_sqlite_store_new_async (const char *path, GBytes *store_key, GCancellable *ca
 
 /**
  * bb_sqlite_store_new_finish:
- * @result: the #GAsyncResult passed to the callback
- * @error: return location for a #GError
+ * @result: the [iface@Gio.AsyncResult] passed to the callback
+ * @error: return location for a [struct@GLib.Error]
  *
  * Finishes [func@BbSync.SqliteStore.new_async].
  *
