@@ -135,6 +135,31 @@ bb_server_verify_intent (BbServerRequest *req, GBytes *auth_public_key, GBytes *
   return TRUE;
 }
 
+/* Checks that @signature_hex signs the sensitive-action intent of @action with the
+ * caller's registered key; otherwise responds and returns FALSE. */
+gboolean
+bb_server_verify_sensitive_action (BbServer *self, BbServerRequest *req, const char *action,
+                                   GBytes *challenge, const char *kind, const char *key_id,
+                                   GBytes *fields, const char *signature_hex)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GBytes) auth_public_key = NULL;
+  g_autoptr (GBytes) intent = NULL;
+
+  if (!bb_server_db_get_key (self->db, req->caller, &auth_public_key, NULL, NULL, &error))
+    {
+      bb_server_respond_internal (req, error);
+      return FALSE;
+    }
+  intent = bb_protocol_sensitive_action_intent (action, challenge, kind, key_id, fields, &error);
+  if (intent == NULL)
+    {
+      bb_server_respond_gerror (req, error);
+      return FALSE;
+    }
+  return bb_server_verify_intent (req, auth_public_key, intent, signature_hex);
+}
+
 /* The demo attestation of spec §3.2: 0x00 || B1..B8 with m = SHA-256(challenge || authPub),
  * B1 = SHA-256(m), Bk+1 = SHA-256(Bk). */
 static gboolean
@@ -362,9 +387,7 @@ bb_server_handle_revoke_tokens (BbServer *self, BbServerRequest *req)
   BbMsgRevokeTokensRequest request = { 0 };
   g_autoptr (GError) error = NULL;
   g_autoptr (GBytes) challenge = NULL;
-  g_autoptr (GBytes) auth_public_key = NULL;
   g_autoptr (GBytes) fields = g_bytes_new_static ("", 0);
-  g_autoptr (GBytes) intent = NULL;
   g_autofree char *bound_hash = NULL;
   g_autofree char *fields_hash = NULL;
 
@@ -397,16 +420,9 @@ bb_server_handle_revoke_tokens (BbServer *self, BbServerRequest *req)
       bb_server_respond_error (req, 403, "keyId: is not the key of the bearer token");
       goto out;
     }
-  if (!bb_server_db_get_key (self->db, req->caller, &auth_public_key, NULL, NULL, &error))
-    goto internal;
-  intent = bb_protocol_sensitive_action_intent (BB_PROTOCOL_ACTION_REVOKE_ALL, challenge,
-                                                request.kind, request.key_id, fields, &error);
-  if (intent == NULL)
-    {
-      bb_server_respond_gerror (req, error);
-      goto out;
-    }
-  if (!bb_server_verify_intent (req, auth_public_key, intent, request.intent_signature))
+  if (!bb_server_verify_sensitive_action (self, req, BB_PROTOCOL_ACTION_REVOKE_ALL, challenge,
+                                          request.kind, request.key_id, fields,
+                                          request.intent_signature))
     goto out;
   if (!bb_server_db_delete_tokens (self->db, req->caller, &error))
     goto internal;

@@ -217,7 +217,8 @@ bb_server_db_free (BbServerDb *db)
  *   't' const char *  (text; NULL binds SQL NULL)
  *   'i' gint64
  *   'I' const gint64 * (NULL binds SQL NULL)
- *   'b' GBytes *      (blob; NULL binds SQL NULL) */
+ *   'b' GBytes *      (blob; NULL binds SQL NULL)
+ * Returns the statement reset and bound, or NULL (with @error set) when SQLite fails. */
 static sqlite3_stmt *
 query_valist (BbServerDb *db, GError **error, const char *sql, const char *types, va_list ap)
 {
@@ -284,20 +285,6 @@ query_valist (BbServerDb *db, GError **error, const char *sql, const char *types
   return stmt;
 }
 
-/* Returns the cached statement for @sql, reset and with the parameters of @types bound,
- * or NULL (with @error set) when SQLite fails. Step it with bb_server_db_step. */
-static sqlite3_stmt *
-bb_server_db_query (BbServerDb *db, GError **error, const char *sql, const char *types, ...)
-{
-  sqlite3_stmt *stmt;
-  va_list ap;
-
-  va_start (ap, types);
-  stmt = query_valist (db, error, sql, types, ap);
-  va_end (ap);
-  return stmt;
-}
-
 /* TRUE for a row, FALSE when done or on error (then @error is set if non-NULL). */
 static gboolean
 bb_server_db_step (BbServerDb *db, sqlite3_stmt *stmt, GError **error)
@@ -342,24 +329,90 @@ bb_server_db_changes (BbServerDb *db)
   return sqlite3_changes64 (db->conn);
 }
 
-/* The first column of the first row, or @fallback. */
-static gint64
-bb_server_db_get_int (BbServerDb *db, gint64 fallback, GError **error, const char *sql,
-                      const char *types, ...)
+/* A cached statement standing on its first row. Going out of scope resets it, so the
+ * statement is ready for the next query whichever way the reader returns. */
+typedef sqlite3_stmt BbServerDbRow;
+
+static void
+bb_server_db_row_done (BbServerDbRow *row)
 {
+  sqlite3_reset (row);
+}
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (BbServerDbRow, bb_server_db_row_done)
+
+static BbServerDbRow *
+first_row_valist (BbServerDb *db, GError **error, const char *sql, const char *types, va_list ap)
+{
+  sqlite3_stmt *stmt = query_valist (db, error, sql, types, ap);
+
+  if (stmt == NULL)
+    return NULL;
+  if (!bb_server_db_step (db, stmt, error))
+    {
+      sqlite3_reset (stmt);
+      return NULL;
+    }
+  return stmt;
+}
+
+/* The first row of @sql, to be held in g_autoptr (BbServerDbRow); NULL when there is
+ * none or SQLite fails (then @error is set). */
+static BbServerDbRow *
+bb_server_db_first_row (BbServerDb *db, GError **error, const char *sql, const char *types, ...)
+{
+  BbServerDbRow *row;
+  va_list ap;
+
+  va_start (ap, types);
+  row = first_row_valist (db, error, sql, types, ap);
+  va_end (ap);
+  return row;
+}
+
+/* Adds one row to @result; returning FALSE (with @error set) stops the query. */
+typedef gboolean (*BbServerDbRowFunc) (sqlite3_stmt *row, gpointer result, GError **error);
+
+/* Calls @add_row for every row of @sql. FALSE (with @error set) when SQLite or
+ * @add_row fails; the rows added until then stay in @result. */
+static gboolean
+bb_server_db_for_each_row (BbServerDb *db, BbServerDbRowFunc add_row, gpointer result,
+                           GError **error, const char *sql, const char *types, ...)
+{
+  g_autoptr (GError) local_error = NULL;
   sqlite3_stmt *stmt;
-  gint64 value = fallback;
   va_list ap;
 
   va_start (ap, types);
   stmt = query_valist (db, error, sql, types, ap);
   va_end (ap);
   if (stmt == NULL)
-    return fallback;
-  if (bb_server_db_step (db, stmt, error) && sqlite3_column_type (stmt, 0) != SQLITE_NULL)
-    value = sqlite3_column_int64 (stmt, 0);
+    return FALSE;
+  while (bb_server_db_step (db, stmt, &local_error) && add_row (stmt, result, &local_error))
+    ;
   sqlite3_reset (stmt);
-  return value;
+  if (local_error != NULL)
+    {
+      g_propagate_error (error, g_steal_pointer (&local_error));
+      return FALSE;
+    }
+  return TRUE;
+}
+
+/* The first column of the first row, or @fallback. */
+static gint64
+bb_server_db_get_int (BbServerDb *db, gint64 fallback, GError **error, const char *sql,
+                      const char *types, ...)
+{
+  g_autoptr (BbServerDbRow) row = NULL;
+  va_list ap;
+
+  va_start (ap, types);
+  row = first_row_valist (db, error, sql, types, ap);
+  va_end (ap);
+  if (row == NULL || sqlite3_column_type (row, 0) == SQLITE_NULL)
+    return fallback;
+  return sqlite3_column_int64 (row, 0);
 }
 
 /* Column readers that copy. */
@@ -501,27 +554,21 @@ gboolean
 bb_server_db_get_key (BbServerDb *db, const char *key_id, GBytes **auth_public_key,
                       GBytes **wrap_public_key, char **default_namespace_id, GError **error)
 {
-  sqlite3_stmt *stmt;
-  gboolean found;
+  g_autoptr (BbServerDbRow) row
+      = bb_server_db_first_row (db, error,
+                                "SELECT auth_public_key, wrap_public_key, default_namespace_id "
+                                "FROM keys WHERE key_id = ?",
+                                "t", key_id);
 
-  stmt = bb_server_db_query (db, error,
-                             "SELECT auth_public_key, wrap_public_key, default_namespace_id "
-                             "FROM keys WHERE key_id = ?",
-                             "t", key_id);
-  if (stmt == NULL)
+  if (row == NULL)
     return FALSE;
-  found = bb_server_db_step (db, stmt, error);
-  if (found)
-    {
-      if (auth_public_key != NULL)
-        *auth_public_key = bb_server_db_column_bytes (stmt, 0);
-      if (wrap_public_key != NULL)
-        *wrap_public_key = bb_server_db_column_bytes (stmt, 1);
-      if (default_namespace_id != NULL)
-        *default_namespace_id = bb_server_db_column_text (stmt, 2);
-    }
-  sqlite3_reset (stmt);
-  return found;
+  if (auth_public_key != NULL)
+    *auth_public_key = bb_server_db_column_bytes (row, 0);
+  if (wrap_public_key != NULL)
+    *wrap_public_key = bb_server_db_column_bytes (row, 1);
+  if (default_namespace_id != NULL)
+    *default_namespace_id = bb_server_db_column_text (row, 2);
+  return TRUE;
 }
 
 gboolean
@@ -565,18 +612,11 @@ bb_server_db_insert_token (BbServerDb *db, const char *key_id, const char *token
 char *
 bb_server_db_get_token_key (BbServerDb *db, const char *token_hash, gint64 now, GError **error)
 {
-  sqlite3_stmt *stmt;
-  char *key_id = NULL;
+  g_autoptr (BbServerDbRow) row = bb_server_db_first_row (
+      db, error, "SELECT key_id FROM tokens WHERE token_hash = ? AND expires_at > ?", "ti",
+      token_hash, now);
 
-  stmt = bb_server_db_query (db, error,
-                             "SELECT key_id FROM tokens WHERE token_hash = ? AND expires_at > ?",
-                             "ti", token_hash, now);
-  if (stmt == NULL)
-    return NULL;
-  if (bb_server_db_step (db, stmt, error))
-    key_id = bb_server_db_column_text (stmt, 0);
-  sqlite3_reset (stmt);
-  return key_id;
+  return row != NULL ? bb_server_db_column_text (row, 0) : NULL;
 }
 
 gboolean
@@ -606,22 +646,15 @@ gboolean
 bb_server_db_get_namespace (BbServerDb *db, const char *namespace_id, char **kind,
                             char **created_by, GError **error)
 {
-  sqlite3_stmt *stmt;
-  gboolean found;
+  g_autoptr (BbServerDbRow) row = bb_server_db_first_row (
+      db, error, "SELECT kind, created_by FROM namespaces WHERE namespace_id = ?", "t",
+      namespace_id);
 
-  stmt = bb_server_db_query (db, error,
-                             "SELECT kind, created_by FROM namespaces WHERE namespace_id = ?", "t",
-                             namespace_id);
-  if (stmt == NULL)
+  if (row == NULL)
     return FALSE;
-  found = bb_server_db_step (db, stmt, error);
-  if (found)
-    {
-      *kind = bb_server_db_column_text (stmt, 0);
-      *created_by = bb_server_db_column_text (stmt, 1);
-    }
-  sqlite3_reset (stmt);
-  return found;
+  *kind = bb_server_db_column_text (row, 0);
+  *created_by = bb_server_db_column_text (row, 1);
+  return TRUE;
 }
 
 gboolean
@@ -640,35 +673,30 @@ bb_server_db_get_namespace_head (BbServerDb *db, const char *namespace_id, GErro
                                "t", namespace_id);
 }
 
+static gboolean
+add_namespace_summary (sqlite3_stmt *row, gpointer namespaces, GError **error)
+{
+  BbMsgNamespaceSummary *summary = g_new0 (BbMsgNamespaceSummary, 1);
+
+  summary->namespace_id = bb_server_db_column_text (row, 0);
+  summary->kind = bb_server_db_column_text (row, 1);
+  summary->namespace_head = sqlite3_column_int64 (row, 2);
+  g_ptr_array_add (namespaces, summary);
+  return TRUE;
+}
+
 GPtrArray *
 bb_server_db_list_namespaces_of (BbServerDb *db, const char *key_id, GError **error)
 {
   g_autoptr (GPtrArray) namespaces
       = g_ptr_array_new_with_free_func ((GDestroyNotify)bb_msg_namespace_summary_free);
-  g_autoptr (GError) local_error = NULL;
-  sqlite3_stmt *stmt;
 
-  stmt = bb_server_db_query (db, error,
-                             "SELECT n.namespace_id, n.kind, n.head FROM members m "
-                             "JOIN namespaces n ON n.namespace_id = m.namespace_id "
-                             "WHERE m.key_id = ? ORDER BY n.namespace_id",
-                             "t", key_id);
-  if (stmt == NULL)
+  if (!bb_server_db_for_each_row (db, add_namespace_summary, namespaces, error,
+                                  "SELECT n.namespace_id, n.kind, n.head FROM members m "
+                                  "JOIN namespaces n ON n.namespace_id = m.namespace_id "
+                                  "WHERE m.key_id = ? ORDER BY n.namespace_id",
+                                  "t", key_id))
     return NULL;
-  while (bb_server_db_step (db, stmt, &local_error))
-    {
-      BbMsgNamespaceSummary *summary = g_new0 (BbMsgNamespaceSummary, 1);
-      summary->namespace_id = bb_server_db_column_text (stmt, 0);
-      summary->kind = bb_server_db_column_text (stmt, 1);
-      summary->namespace_head = sqlite3_column_int64 (stmt, 2);
-      g_ptr_array_add (namespaces, summary);
-    }
-  sqlite3_reset (stmt);
-  if (local_error != NULL)
-    {
-      g_propagate_error (error, g_steal_pointer (&local_error));
-      return NULL;
-    }
   return g_steal_pointer (&namespaces);
 }
 
@@ -693,21 +721,29 @@ gboolean
 bb_server_db_is_member (BbServerDb *db, const char *namespace_id, const char *key_id,
                         char **out_kind, GError **error)
 {
-  sqlite3_stmt *stmt;
-  gboolean found;
+  g_autoptr (BbServerDbRow) row
+      = bb_server_db_first_row (db, error,
+                                "SELECT n.kind FROM members m JOIN namespaces n "
+                                "ON n.namespace_id = m.namespace_id "
+                                "WHERE m.namespace_id = ? AND m.key_id = ?",
+                                "tt", namespace_id, key_id);
 
-  stmt = bb_server_db_query (db, error,
-                             "SELECT n.kind FROM members m JOIN namespaces n "
-                             "ON n.namespace_id = m.namespace_id "
-                             "WHERE m.namespace_id = ? AND m.key_id = ?",
-                             "tt", namespace_id, key_id);
-  if (stmt == NULL)
+  if (row == NULL)
     return FALSE;
-  found = bb_server_db_step (db, stmt, error);
-  if (found && out_kind != NULL)
-    *out_kind = bb_server_db_column_text (stmt, 0);
-  sqlite3_reset (stmt);
-  return found;
+  if (out_kind != NULL)
+    *out_kind = bb_server_db_column_text (row, 0);
+  return TRUE;
+}
+
+static gboolean
+add_member (sqlite3_stmt *row, gpointer members, GError **error)
+{
+  BbMsgMember *member = g_new0 (BbMsgMember, 1);
+
+  member->kind = bb_server_db_column_text (row, 0);
+  member->key_id = bb_server_db_column_text (row, 1);
+  g_ptr_array_add (members, member);
+  return TRUE;
 }
 
 GPtrArray *
@@ -715,28 +751,12 @@ bb_server_db_list_members (BbServerDb *db, const char *namespace_id, GError **er
 {
   g_autoptr (GPtrArray) members
       = g_ptr_array_new_with_free_func ((GDestroyNotify)bb_msg_member_free);
-  g_autoptr (GError) local_error = NULL;
-  sqlite3_stmt *stmt;
 
-  stmt = bb_server_db_query (db, error,
-                             "SELECT kind, key_id FROM members WHERE namespace_id = ? "
-                             "ORDER BY joined_at, key_id",
-                             "t", namespace_id);
-  if (stmt == NULL)
+  if (!bb_server_db_for_each_row (db, add_member, members, error,
+                                  "SELECT kind, key_id FROM members WHERE namespace_id = ? "
+                                  "ORDER BY joined_at, key_id",
+                                  "t", namespace_id))
     return NULL;
-  while (bb_server_db_step (db, stmt, &local_error))
-    {
-      BbMsgMember *member = g_new0 (BbMsgMember, 1);
-      member->kind = bb_server_db_column_text (stmt, 0);
-      member->key_id = bb_server_db_column_text (stmt, 1);
-      g_ptr_array_add (members, member);
-    }
-  sqlite3_reset (stmt);
-  if (local_error != NULL)
-    {
-      g_propagate_error (error, g_steal_pointer (&local_error));
-      return NULL;
-    }
   return g_steal_pointer (&members);
 }
 
@@ -751,46 +771,35 @@ char *
 bb_server_db_get_wrapped_dek (BbServerDb *db, const char *namespace_id, const char *key_id,
                               GError **error)
 {
-  sqlite3_stmt *stmt;
-  char *wrapped_dek = NULL;
-
-  stmt = bb_server_db_query (
+  g_autoptr (BbServerDbRow) row = bb_server_db_first_row (
       db, error, "SELECT wrapped_dek FROM members WHERE namespace_id = ? AND key_id = ?", "tt",
       namespace_id, key_id);
-  if (stmt == NULL)
-    return NULL;
-  if (bb_server_db_step (db, stmt, error))
-    wrapped_dek = bb_server_db_column_text (stmt, 0);
-  sqlite3_reset (stmt);
-  return wrapped_dek;
+
+  return row != NULL ? bb_server_db_column_text (row, 0) : NULL;
 }
 
 /* ------------------------------------------------------------------------------------ */
 /* Items */
 
+static gboolean
+add_item_version (sqlite3_stmt *row, gpointer items, GError **error)
+{
+  guint64 *version = g_new (guint64, 1);
+
+  *version = sqlite3_column_int64 (row, 1);
+  g_hash_table_insert (items, bb_server_db_column_text (row, 0), version);
+  return TRUE;
+}
+
 GHashTable *
 bb_server_db_list_item_versions (BbServerDb *db, const char *namespace_id, GError **error)
 {
   g_autoptr (GHashTable) items = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
-  g_autoptr (GError) local_error = NULL;
-  sqlite3_stmt *stmt;
 
-  stmt = bb_server_db_query (db, error, "SELECT item_id, version FROM items WHERE namespace_id = ?",
-                             "t", namespace_id);
-  if (stmt == NULL)
+  if (!bb_server_db_for_each_row (db, add_item_version, items, error,
+                                  "SELECT item_id, version FROM items WHERE namespace_id = ?", "t",
+                                  namespace_id))
     return NULL;
-  while (bb_server_db_step (db, stmt, &local_error))
-    {
-      guint64 *version = g_new (guint64, 1);
-      *version = sqlite3_column_int64 (stmt, 1);
-      g_hash_table_insert (items, bb_server_db_column_text (stmt, 0), version);
-    }
-  sqlite3_reset (stmt);
-  if (local_error != NULL)
-    {
-      g_propagate_error (error, g_steal_pointer (&local_error));
-      return NULL;
-    }
   return g_steal_pointer (&items);
 }
 
@@ -799,71 +808,53 @@ bb_server_db_get_item (BbServerDb *db, const char *namespace_id, const char *ite
                        guint64 *version, char **nonce, char **aad, char **ciphertext,
                        GError **error)
 {
-  sqlite3_stmt *stmt;
-  gboolean found;
+  g_autoptr (BbServerDbRow) row
+      = bb_server_db_first_row (db, error,
+                                "SELECT version, nonce, aad, ciphertext FROM items "
+                                "WHERE namespace_id = ? AND item_id = ?",
+                                "tt", namespace_id, item_id);
 
-  stmt = bb_server_db_query (db, error,
-                             "SELECT version, nonce, aad, ciphertext FROM items "
-                             "WHERE namespace_id = ? AND item_id = ?",
-                             "tt", namespace_id, item_id);
-  if (stmt == NULL)
+  if (row == NULL)
     return FALSE;
-  found = bb_server_db_step (db, stmt, error);
-  if (found)
-    {
-      *version = sqlite3_column_int64 (stmt, 0);
-      *nonce = bb_server_db_column_text (stmt, 1);
-      *aad = bb_server_db_column_text (stmt, 2);
-      *ciphertext = bb_server_db_column_text (stmt, 3);
-    }
-  sqlite3_reset (stmt);
-  return found;
+  *version = sqlite3_column_int64 (row, 0);
+  *nonce = bb_server_db_column_text (row, 1);
+  *aad = bb_server_db_column_text (row, 2);
+  *ciphertext = bb_server_db_column_text (row, 3);
+  return TRUE;
 }
 
 gboolean
 bb_server_db_get_item_size (BbServerDb *db, const char *namespace_id, const char *item_id,
                             gint64 *version, gint64 *ciphertext_size, GError **error)
 {
-  sqlite3_stmt *stmt;
-  gboolean found;
+  g_autoptr (BbServerDbRow) row
+      = bb_server_db_first_row (db, error,
+                                "SELECT version, ciphertext_size FROM items "
+                                "WHERE namespace_id = ? AND item_id = ?",
+                                "tt", namespace_id, item_id);
 
-  stmt = bb_server_db_query (db, error,
-                             "SELECT version, ciphertext_size FROM items "
-                             "WHERE namespace_id = ? AND item_id = ?",
-                             "tt", namespace_id, item_id);
-  if (stmt == NULL)
+  if (row == NULL)
     return FALSE;
-  found = bb_server_db_step (db, stmt, error);
-  if (found)
-    {
-      *version = sqlite3_column_int64 (stmt, 0);
-      *ciphertext_size = sqlite3_column_int64 (stmt, 1);
-    }
-  sqlite3_reset (stmt);
-  return found;
+  *version = sqlite3_column_int64 (row, 0);
+  *ciphertext_size = sqlite3_column_int64 (row, 1);
+  return TRUE;
 }
 
 gboolean
 bb_server_db_get_namespace_usage (BbServerDb *db, const char *namespace_id, gint64 *item_count,
                                   gint64 *stored_bytes, GError **error)
 {
-  sqlite3_stmt *stmt;
-  gboolean found;
+  g_autoptr (BbServerDbRow) row
+      = bb_server_db_first_row (db, error,
+                                "SELECT item_count, stored_bytes FROM namespaces "
+                                "WHERE namespace_id = ?",
+                                "t", namespace_id);
 
-  stmt = bb_server_db_query (db, error,
-                             "SELECT item_count, stored_bytes FROM namespaces "
-                             "WHERE namespace_id = ?",
-                             "t", namespace_id);
-  if (stmt == NULL)
+  if (row == NULL)
     return FALSE;
-  found = bb_server_db_step (db, stmt, error);
-  if (found)
-    {
-      *item_count = sqlite3_column_int64 (stmt, 0);
-      *stored_bytes = sqlite3_column_int64 (stmt, 1);
-    }
-  sqlite3_reset (stmt);
-  return found;
+  *item_count = sqlite3_column_int64 (row, 0);
+  *stored_bytes = sqlite3_column_int64 (row, 1);
+  return TRUE;
 }
 
 gboolean
@@ -930,49 +921,44 @@ bb_server_db_insert_invite (BbServerDb *db, const char *invite_id, const char *n
                             max_pending, max_accepted, server_secret_hash);
 }
 
+static gboolean
+add_invite_summary (sqlite3_stmt *row, gpointer invites, GError **error)
+{
+  BbMsgInviteSummary *summary = g_new0 (BbMsgInviteSummary, 1);
+
+  summary->invite_id = bb_server_db_column_text (row, 0);
+  summary->created_by_key_id = bb_server_db_column_text (row, 1);
+  summary->created_at = g_date_time_new_from_unix_utc (sqlite3_column_int64 (row, 2));
+  summary->expires_at = sqlite3_column_int64 (row, 3);
+  summary->has_max_pending = sqlite3_column_type (row, 4) != SQLITE_NULL;
+  summary->max_pending = sqlite3_column_int64 (row, 4);
+  summary->max_accepted = sqlite3_column_int64 (row, 5);
+  summary->accepted_count = sqlite3_column_int64 (row, 6);
+  if (sqlite3_column_type (row, 7) != SQLITE_NULL)
+    summary->revoked_at = g_date_time_new_from_unix_utc (sqlite3_column_int64 (row, 7));
+  summary->active_request_count = sqlite3_column_int64 (row, 8);
+  g_ptr_array_add (invites, summary);
+  return TRUE;
+}
+
 GPtrArray *
 bb_server_db_list_invites (BbServerDb *db, const char *namespace_id, gint64 now,
                            gint64 retained_since, GError **error)
 {
   g_autoptr (GPtrArray) invites
       = g_ptr_array_new_with_free_func ((GDestroyNotify)bb_msg_invite_summary_free);
-  g_autoptr (GError) local_error = NULL;
-  sqlite3_stmt *stmt;
 
-  stmt = bb_server_db_query (
-      db, error,
-      "SELECT i.invite_id, i.created_by, i.created_at, i.expires_at, i.max_pending, "
-      "i.max_accepted, i.accepted_count, i.revoked_at, "
-      "(SELECT COUNT(*) FROM join_requests j WHERE j.invite_id = i.invite_id "
-      " AND j.status = 'pending' AND j.expires_at > ?2) "
-      "FROM invites i WHERE i.namespace_id = ?1 "
-      "AND MIN(i.expires_at, COALESCE(i.revoked_at, i.expires_at)) > ?3 "
-      "ORDER BY i.created_at, i.invite_id",
-      "tii", namespace_id, now, retained_since);
-  if (stmt == NULL)
+  if (!bb_server_db_for_each_row (
+          db, add_invite_summary, invites, error,
+          "SELECT i.invite_id, i.created_by, i.created_at, i.expires_at, i.max_pending, "
+          "i.max_accepted, i.accepted_count, i.revoked_at, "
+          "(SELECT COUNT(*) FROM join_requests j WHERE j.invite_id = i.invite_id "
+          " AND j.status = 'pending' AND j.expires_at > ?2) "
+          "FROM invites i WHERE i.namespace_id = ?1 "
+          "AND MIN(i.expires_at, COALESCE(i.revoked_at, i.expires_at)) > ?3 "
+          "ORDER BY i.created_at, i.invite_id",
+          "tii", namespace_id, now, retained_since))
     return NULL;
-  while (bb_server_db_step (db, stmt, &local_error))
-    {
-      BbMsgInviteSummary *summary = g_new0 (BbMsgInviteSummary, 1);
-      summary->invite_id = bb_server_db_column_text (stmt, 0);
-      summary->created_by_key_id = bb_server_db_column_text (stmt, 1);
-      summary->created_at = g_date_time_new_from_unix_utc (sqlite3_column_int64 (stmt, 2));
-      summary->expires_at = sqlite3_column_int64 (stmt, 3);
-      summary->has_max_pending = sqlite3_column_type (stmt, 4) != SQLITE_NULL;
-      summary->max_pending = sqlite3_column_int64 (stmt, 4);
-      summary->max_accepted = sqlite3_column_int64 (stmt, 5);
-      summary->accepted_count = sqlite3_column_int64 (stmt, 6);
-      if (sqlite3_column_type (stmt, 7) != SQLITE_NULL)
-        summary->revoked_at = g_date_time_new_from_unix_utc (sqlite3_column_int64 (stmt, 7));
-      summary->active_request_count = sqlite3_column_int64 (stmt, 8);
-      g_ptr_array_add (invites, summary);
-    }
-  sqlite3_reset (stmt);
-  if (local_error != NULL)
-    {
-      g_propagate_error (error, g_steal_pointer (&local_error));
-      return NULL;
-    }
   return g_steal_pointer (&invites);
 }
 
@@ -981,41 +967,28 @@ bb_server_db_get_invite (BbServerDb *db, const char *namespace_id, const char *i
                          gint64 *expires_at, gboolean *revoked, gboolean *has_max_pending,
                          gint64 *max_pending, GError **error)
 {
-  sqlite3_stmt *stmt;
-  gboolean found;
+  g_autoptr (BbServerDbRow) row
+      = bb_server_db_first_row (db, error,
+                                "SELECT expires_at, revoked_at IS NOT NULL, max_pending "
+                                "FROM invites WHERE invite_id = ? AND namespace_id = ?",
+                                "tt", invite_id, namespace_id);
 
-  stmt = bb_server_db_query (db, error,
-                             "SELECT expires_at, revoked_at IS NOT NULL, max_pending "
-                             "FROM invites WHERE invite_id = ? AND namespace_id = ?",
-                             "tt", invite_id, namespace_id);
-  if (stmt == NULL)
+  if (row == NULL)
     return FALSE;
-  found = bb_server_db_step (db, stmt, error);
-  if (found)
-    {
-      *expires_at = sqlite3_column_int64 (stmt, 0);
-      *revoked = sqlite3_column_int (stmt, 1) != 0;
-      *has_max_pending = sqlite3_column_type (stmt, 2) != SQLITE_NULL;
-      *max_pending = sqlite3_column_int64 (stmt, 2);
-    }
-  sqlite3_reset (stmt);
-  return found;
+  *expires_at = sqlite3_column_int64 (row, 0);
+  *revoked = sqlite3_column_int (row, 1) != 0;
+  *has_max_pending = sqlite3_column_type (row, 2) != SQLITE_NULL;
+  *max_pending = sqlite3_column_int64 (row, 2);
+  return TRUE;
 }
 
 GBytes *
 bb_server_db_get_invite_secret_hash (BbServerDb *db, const char *invite_id, GError **error)
 {
-  sqlite3_stmt *stmt;
-  GBytes *stored = NULL;
-
-  stmt = bb_server_db_query (
+  g_autoptr (BbServerDbRow) row = bb_server_db_first_row (
       db, error, "SELECT server_secret_hash FROM invites WHERE invite_id = ?", "t", invite_id);
-  if (stmt == NULL)
-    return NULL;
-  if (bb_server_db_step (db, stmt, error))
-    stored = bb_server_db_column_bytes (stmt, 0);
-  sqlite3_reset (stmt);
-  return stored;
+
+  return row != NULL ? bb_server_db_column_bytes (row, 0) : NULL;
 }
 
 gboolean
@@ -1041,24 +1014,18 @@ bb_server_db_get_pending_join_request (BbServerDb *db, const char *namespace_id,
                                        gint64 now, char **invite_id, char **request_hash,
                                        GError **error)
 {
-  sqlite3_stmt *stmt;
-  gboolean found;
+  g_autoptr (BbServerDbRow) row
+      = bb_server_db_first_row (db, error,
+                                "SELECT invite_id, request_hash FROM join_requests "
+                                "WHERE namespace_id = ? AND key_id = ? AND status = 'pending' "
+                                "AND expires_at > ? ORDER BY created_at LIMIT 1",
+                                "tti", namespace_id, key_id, now);
 
-  stmt = bb_server_db_query (db, error,
-                             "SELECT invite_id, request_hash FROM join_requests "
-                             "WHERE namespace_id = ? AND key_id = ? AND status = 'pending' "
-                             "AND expires_at > ? ORDER BY created_at LIMIT 1",
-                             "tti", namespace_id, key_id, now);
-  if (stmt == NULL)
+  if (row == NULL)
     return FALSE;
-  found = bb_server_db_step (db, stmt, error);
-  if (found)
-    {
-      *invite_id = bb_server_db_column_text (stmt, 0);
-      *request_hash = bb_server_db_column_text (stmt, 1);
-    }
-  sqlite3_reset (stmt);
-  return found;
+  *invite_id = bb_server_db_column_text (row, 0);
+  *request_hash = bb_server_db_column_text (row, 1);
+  return TRUE;
 }
 
 gint64
@@ -1094,45 +1061,37 @@ bb_server_db_insert_join_request (BbServerDb *db, const char *namespace_id, cons
                             join_request_json, expires_at, now);
 }
 
+static gboolean
+add_join_request_entry (sqlite3_stmt *row, gpointer requests, GError **error)
+{
+  BbMsgJoinRequestEntry *entry = g_new0 (BbMsgJoinRequestEntry, 1);
+  g_autoptr (JsonNode) node = NULL;
+
+  entry->invite_id = bb_server_db_column_text (row, 0);
+  entry->join_request_hash = bb_server_db_column_text (row, 1);
+  entry->created_at = g_date_time_new_from_unix_utc (sqlite3_column_int64 (row, 2));
+  entry->status = g_strdup (BB_PROTOCOL_JOIN_STATUS_PENDING);
+  g_ptr_array_add (requests, entry);
+  /* Stored as sent: read back with the messages' own reader. */
+  node = json_from_string ((const char *)sqlite3_column_text (row, 3), error);
+  return node != NULL
+         && bb_msg_join_request_from_node (&entry->join_request, node, "joinRequest", error);
+}
+
 GPtrArray *
 bb_server_db_list_pending_join_requests (BbServerDb *db, const char *namespace_id, gint64 now,
                                          GError **error)
 {
   g_autoptr (GPtrArray) requests
       = g_ptr_array_new_with_free_func ((GDestroyNotify)bb_msg_join_request_entry_free);
-  g_autoptr (GError) local_error = NULL;
-  sqlite3_stmt *stmt;
 
-  stmt = bb_server_db_query (db, error,
-                             "SELECT invite_id, request_hash, created_at, join_request "
-                             "FROM join_requests WHERE namespace_id = ? AND status = 'pending' "
-                             "AND expires_at > ? ORDER BY created_at, key_id",
-                             "ti", namespace_id, now);
-  if (stmt == NULL)
+  if (!bb_server_db_for_each_row (
+          db, add_join_request_entry, requests, error,
+          "SELECT invite_id, request_hash, created_at, join_request "
+          "FROM join_requests WHERE namespace_id = ? AND status = 'pending' "
+          "AND expires_at > ? ORDER BY created_at, key_id",
+          "ti", namespace_id, now))
     return NULL;
-  while (bb_server_db_step (db, stmt, &local_error))
-    {
-      BbMsgJoinRequestEntry *entry = g_new0 (BbMsgJoinRequestEntry, 1);
-      g_autoptr (JsonNode) node = NULL;
-
-      entry->invite_id = bb_server_db_column_text (stmt, 0);
-      entry->join_request_hash = bb_server_db_column_text (stmt, 1);
-      entry->created_at = g_date_time_new_from_unix_utc (sqlite3_column_int64 (stmt, 2));
-      entry->status = g_strdup (BB_PROTOCOL_JOIN_STATUS_PENDING);
-      /* Stored as sent: read back with the messages' own reader. */
-      node = json_from_string ((const char *)sqlite3_column_text (stmt, 3), &local_error);
-      g_ptr_array_add (requests, entry);
-      if (node == NULL
-          || !bb_msg_join_request_from_node (&entry->join_request, node, "joinRequest",
-                                             &local_error))
-        break;
-    }
-  sqlite3_reset (stmt);
-  if (local_error != NULL)
-    {
-      g_propagate_error (error, g_steal_pointer (&local_error));
-      return NULL;
-    }
   return g_steal_pointer (&requests);
 }
 
@@ -1142,28 +1101,22 @@ bb_server_db_get_pending_approval (BbServerDb *db, const char *namespace_id, con
                                    gboolean *invite_revoked, gint64 *accepted_count,
                                    gint64 *max_accepted, GError **error)
 {
-  sqlite3_stmt *stmt;
-  gboolean found;
+  g_autoptr (BbServerDbRow) row
+      = bb_server_db_first_row (db, error,
+                                "SELECT j.invite_id, i.revoked_at IS NOT NULL, i.accepted_count, "
+                                "i.max_accepted FROM join_requests j "
+                                "JOIN invites i ON i.invite_id = j.invite_id "
+                                "WHERE j.namespace_id = ? AND j.key_id = ? AND j.request_hash = ? "
+                                "AND j.status = 'pending' AND j.expires_at > ?",
+                                "ttti", namespace_id, key_id, request_hash, now);
 
-  stmt = bb_server_db_query (db, error,
-                             "SELECT j.invite_id, i.revoked_at IS NOT NULL, i.accepted_count, "
-                             "i.max_accepted FROM join_requests j "
-                             "JOIN invites i ON i.invite_id = j.invite_id "
-                             "WHERE j.namespace_id = ? AND j.key_id = ? AND j.request_hash = ? "
-                             "AND j.status = 'pending' AND j.expires_at > ?",
-                             "ttti", namespace_id, key_id, request_hash, now);
-  if (stmt == NULL)
+  if (row == NULL)
     return FALSE;
-  found = bb_server_db_step (db, stmt, error);
-  if (found)
-    {
-      *invite_id = bb_server_db_column_text (stmt, 0);
-      *invite_revoked = sqlite3_column_int (stmt, 1) != 0;
-      *accepted_count = sqlite3_column_int64 (stmt, 2);
-      *max_accepted = sqlite3_column_int64 (stmt, 3);
-    }
-  sqlite3_reset (stmt);
-  return found;
+  *invite_id = bb_server_db_column_text (row, 0);
+  *invite_revoked = sqlite3_column_int (row, 1) != 0;
+  *accepted_count = sqlite3_column_int64 (row, 2);
+  *max_accepted = sqlite3_column_int64 (row, 3);
+  return TRUE;
 }
 
 gboolean

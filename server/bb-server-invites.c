@@ -36,8 +36,6 @@ bb_server_handle_create_invite (BbServer *self, BbServerRequest *req)
   g_autoptr (GBytes) challenge = NULL;
   g_autoptr (GBytes) secret_hash = NULL;
   g_autoptr (GBytes) fields = NULL;
-  g_autoptr (GBytes) intent = NULL;
-  g_autoptr (GBytes) auth_public_key = NULL;
   gint64 active;
   g_autoptr (BbServerDbTransaction) tx = NULL;
 
@@ -115,16 +113,9 @@ bb_server_handle_create_invite (BbServer *self, BbServerRequest *req)
       bb_server_respond_error (req, 400, "challenge: bound to other action fields");
       goto out;
     }
-  if (!bb_server_db_get_key (self->db, req->caller, &auth_public_key, NULL, NULL, &error))
-    goto internal;
-  intent = bb_protocol_sensitive_action_intent (BB_PROTOCOL_ACTION_CREATE_INVITE, challenge,
-                                                request.kind, request.key_id, fields, &error);
-  if (intent == NULL)
-    {
-      bb_server_respond_gerror (req, error);
-      goto out;
-    }
-  if (!bb_server_verify_intent (req, auth_public_key, intent, request.intent_signature))
+  if (!bb_server_verify_sensitive_action (self, req, BB_PROTOCOL_ACTION_CREATE_INVITE, challenge,
+                                          request.kind, request.key_id, fields,
+                                          request.intent_signature))
     goto out;
 
   if (request.expires_at <= req->now

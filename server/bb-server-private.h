@@ -145,6 +145,10 @@ void bb_server_clear_challenges (BbServer *self);
 
 gboolean bb_server_verify_intent (BbServerRequest *req, GBytes *auth_public_key, GBytes *intent,
                                   const char *signature_hex);
+gboolean bb_server_verify_sensitive_action (BbServer *self, BbServerRequest *req,
+                                            const char *action, GBytes *challenge, const char *kind,
+                                            const char *key_id, GBytes *fields,
+                                            const char *signature_hex);
 void bb_server_handle_challenge (BbServer *self, BbServerRequest *req);
 void bb_server_handle_login (BbServer *self, BbServerRequest *req);
 void bb_server_handle_refresh (BbServer *self, BbServerRequest *req);
