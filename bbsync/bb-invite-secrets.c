@@ -126,6 +126,23 @@ return_keyring_error (GTask *task, GError *cause, const char *what, const char *
   g_clear_error (&cause);
 }
 
+/* Deletes the item of the task's invite (@attributes from invite_attributes()); FALSE,
+ * with the task's error returned, when the keyring failed. Finding nothing to delete is
+ * no failure: deleting is idempotent. */
+static gboolean
+clear_invite (GTask *task, GHashTable *attributes, GCancellable *cancellable, const char *what)
+{
+  const Op *op = g_task_get_task_data (task);
+  GError *local_error = NULL;
+
+  /* FALSE without an error only means nothing was stored. */
+  if (secret_password_clearv_sync (invite_secret_schema (), attributes, cancellable, &local_error)
+      || local_error == NULL)
+    return TRUE;
+  return_keyring_error (task, local_error, what, op->invite_id);
+  return FALSE;
+}
+
 /* ------------------------------------------------------------------------------------ */
 /* Store                                                                                 */
 
@@ -141,12 +158,8 @@ store_thread (GTask *task, gpointer source_object, gpointer task_data, GCancella
   gboolean ok;
 
   /* Re-storing an invite replaces it, even if its expiry changed. */
-  if (!secret_password_clearv_sync (invite_secret_schema (), attributes, cancellable, &local_error)
-      && local_error != NULL)
-    {
-      return_keyring_error (task, local_error, "replace", op->invite_id);
-      return;
-    }
+  if (!clear_invite (task, attributes, cancellable, "replace"))
+    return;
 
   expires_at = g_strdup_printf ("%" G_GINT64_FORMAT, bb_invite_get_expires_at (op->invite));
   g_hash_table_insert (attributes, (gpointer) "expires-at", expires_at);
@@ -335,16 +348,9 @@ delete_thread (GTask *task, gpointer source_object, gpointer task_data, GCancell
 {
   Op *op = task_data;
   g_autoptr (GHashTable) attributes = invite_attributes (op);
-  GError *local_error = NULL;
 
-  /* FALSE without an error only means nothing was stored: deleting is idempotent. */
-  if (!secret_password_clearv_sync (invite_secret_schema (), attributes, cancellable, &local_error)
-      && local_error != NULL)
-    {
-      return_keyring_error (task, local_error, "delete", op->invite_id);
-      return;
-    }
-  g_task_return_boolean (task, TRUE);
+  if (clear_invite (task, attributes, cancellable, "delete"))
+    g_task_return_boolean (task, TRUE);
 }
 
 /*

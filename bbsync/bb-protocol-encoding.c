@@ -271,6 +271,28 @@ b64_encode_raw (const guint8 *data, gsize len, gboolean url)
   return g_string_free (out, FALSE);
 }
 
+/* Frees a buffer decoded from text that failed a check: it may hold most of a secret. */
+static void
+discard_decoded (guint8 *raw, gsize len)
+{
+  if (raw != NULL)
+    bb_crypto_wipe (raw, len);
+  g_free (raw);
+}
+
+/* Whether @len decoded bytes are the @expected_len wanted (-1 for any); if not, @raw is
+ * discarded and @error set. */
+static gboolean
+check_decoded_len (guint8 *raw, gsize len, gssize expected_len, const char *field, GError **error)
+{
+  if (expected_len < 0 || len == (gsize)expected_len)
+    return TRUE;
+  discard_decoded (raw, len);
+  g_set_error (error, BB_SYNC_ERROR, BB_SYNC_ERROR_INVALID_INPUT,
+               _ ("%s: must be %zd bytes, got %zu"), field, expected_len, len);
+  return FALSE;
+}
+
 /* Decodes base64 without tolerating anything: no whitespace, padding exactly where the
  * canonical encoder puts it (standard) or none at all (url). A valid encoding whose
  * unused trailing bits are not zero decodes but is flagged *non_canonical, because the
@@ -341,8 +363,7 @@ b64_decode_raw (const char *text, gboolean url, gsize *out_len, gboolean *non_ca
 
 fail:
   /* What was decoded before the bad character may be most of a secret. */
-  bb_crypto_wipe (out, o);
-  g_free (out);
+  discard_decoded (out, o);
   return NULL;
 }
 
@@ -396,21 +417,13 @@ bb_protocol_base64_decode (const char *text, gssize expected_len, const char *fi
   raw = b64_decode_raw (text, FALSE, &len, &non_canonical);
   if (raw == NULL || non_canonical)
     {
-      if (raw != NULL)
-        bb_crypto_wipe (raw, len);
-      g_free (raw);
+      discard_decoded (raw, len);
       g_set_error (error, BB_SYNC_ERROR, BB_SYNC_ERROR_INVALID_INPUT,
                    _ ("%s: must use canonical base64"), field);
       return NULL;
     }
-  if (expected_len >= 0 && len != (gsize)expected_len)
-    {
-      bb_crypto_wipe (raw, len);
-      g_free (raw);
-      g_set_error (error, BB_SYNC_ERROR, BB_SYNC_ERROR_INVALID_INPUT,
-                   _ ("%s: must be %zd bytes, got %zu"), field, expected_len, len);
-      return NULL;
-    }
+  if (!check_decoded_len (raw, len, expected_len, field, error))
+    return NULL;
   return g_bytes_new_take (raw, len);
 }
 
@@ -459,18 +472,11 @@ base64url_decode_raw (const char *text, gssize expected_len, const char *field, 
                    _ ("%s: is not valid base64url"), field);
       return NULL;
     }
-  if (expected_len >= 0 && len != (gsize)expected_len)
-    {
-      bb_crypto_wipe (raw, len);
-      g_free (raw);
-      g_set_error (error, BB_SYNC_ERROR, BB_SYNC_ERROR_INVALID_INPUT,
-                   _ ("%s: must be %zd bytes, got %zu"), field, expected_len, len);
-      return NULL;
-    }
+  if (!check_decoded_len (raw, len, expected_len, field, error))
+    return NULL;
   if (non_canonical)
     {
-      bb_crypto_wipe (raw, len);
-      g_free (raw);
+      discard_decoded (raw, len);
       g_set_error (error, BB_SYNC_ERROR, BB_SYNC_ERROR_INVALID_INPUT,
                    _ ("%s: must use canonical base64url"), field);
       return NULL;
