@@ -19,7 +19,7 @@ G_BEGIN_DECLS
 #define BB_SYNC_WINDOW 16
 #define BB_SYNC_CHUNK 64
 
-/* --- engine (bb-sync-engine.c) --- */
+/* --- engine (bb-sync-engine.c and bb-sync-engine-*.c) --- */
 
 typedef enum
 {
@@ -254,7 +254,7 @@ void bb_sync_engine_set_time_source (BbSyncEngine *self, BbTimeSource *source);
 gboolean bb_sync_run_namespaces_need_sync (BbSyncEngine *self, GPtrArray *namespaces,
                                            GError **error);
 
-/* Status properties (bb-sync-engine.c): setters notify only on change. */
+/* Status properties (bb-sync-engine-status.c): setters notify only on change. */
 void bb_sync_engine_update_state (BbSyncEngine *self);
 void bb_sync_engine_set_syncing (BbSyncEngine *self, gboolean syncing);
 void bb_sync_engine_set_progress (BbSyncEngine *self, guint done, guint total);
@@ -302,3 +302,117 @@ void bb_sync_engine_get_pipeline (BbSyncEngine *self, guint *window, guint *chun
 guint64 bb_sync_engine_get_activity (BbSyncEngine *self);
 
 G_END_DECLS
+
+/* --- the engine object, shared by its pieces (bb-sync-engine*.c) ---
+ *
+ * Only those files define BB_SYNC_ENGINE_PIECE before their includes and so see the fields;
+ * the engine's other parts go through the functions above. */
+#ifdef BB_SYNC_ENGINE_PIECE
+
+G_BEGIN_DECLS
+
+/* The keys derived from one namespace DEK, so HKDF runs once per namespace, not once
+ * per item. */
+typedef struct
+{
+  GBytes *dek;
+  GBytes *map_key;
+  GBytes *blob_key;
+  GHashTable *item_ids; /* "len:collection key" → item ID: one HMAC per key and DEK */
+} MapKey;
+
+struct _BbSyncEngine
+{
+  GObject parent_instance;
+
+  BbClient *client;
+  BbIdentity *identity;
+  BbStore *store;
+  GMainContext *context;
+
+  char *key_id;
+  char *kind;
+  BbIdentityState *identity_state;
+
+  guint poll_interval;
+  guint max_poll_interval;
+  guint refresh_skew;
+  guint invite_ttl;
+  gboolean namespace_watch;
+
+  gboolean closed;
+  GHashTable *ops; /* GCancellable set, cancelled by close */
+
+  GPtrArray *collections; /* BbCollection, in registry-key order */
+  GListStore *namespaces; /* BbNamespace, by (kind, id) */
+  GListStore *conflicts;  /* BbConflict */
+  GHashTable *map_keys;   /* namespace ID → MapKey */
+  BbItemCache *items;
+  GHashTable *scope_caches; /* namespace ID → BbScopeCache */
+
+  GQueue pass_queue; /* GTasks of sync calls waiting for the running pass */
+  gboolean pass_running;
+
+  BbSyncAuth auth;
+  BbSyncRun run;
+  guint64 activity;
+
+  /* status (notified only on change) */
+  BbSyncState state;
+  gboolean syncing;
+  gboolean login_required;
+  gboolean idle_polling;
+  gboolean follow_metered;
+  gboolean follow_power_saver;
+  GNetworkMonitor *network_monitor;
+  GPowerProfileMonitor *power_monitor;
+  GDateTime *last_synced;
+  GError *last_error;
+  guint pending_uploads;
+  guint conflict_count;
+  GDateTime *next_sync;
+  guint progress_done;
+  guint progress_total;
+  guint window;
+  guint chunk;
+
+  BbSyncNowFunc now_func;
+  gpointer now_data;
+};
+
+enum
+{
+  PROP_0,
+  PROP_CLIENT,
+  PROP_IDENTITY,
+  PROP_STORE,
+  PROP_KEY_ID,
+  PROP_POLL_INTERVAL,
+  PROP_MAX_POLL_INTERVAL,
+  PROP_NAMESPACE_WATCH,
+  PROP_REFRESH_SKEW,
+  PROP_INVITE_TTL,
+  PROP_CLOSED,
+  PROP_IDLE_POLLING,
+  PROP_STATE,
+  PROP_SYNCING,
+  PROP_LAST_SYNCED,
+  PROP_LAST_ERROR,
+  PROP_PENDING_UPLOADS,
+  PROP_CONFLICT_COUNT,
+  PROP_NEXT_SYNC,
+  PROP_PROGRESS_DONE,
+  PROP_PROGRESS_TOTAL,
+  PROP_NETWORK_MONITOR,
+  PROP_POWER_PROFILE_MONITOR,
+  PROP_FOLLOW_METERED,
+  PROP_FOLLOW_POWER_SAVER,
+  N_PROPS
+};
+
+extern GParamSpec *properties[N_PROPS];
+extern guint signals[BB_SYNC_N_EVENTS];
+
+G_END_DECLS
+
+#endif /* BB_SYNC_ENGINE_PIECE */
