@@ -410,8 +410,8 @@ enum
   N_PROPS
 };
 
-extern GParamSpec *properties[N_PROPS];
-extern guint signals[BB_SYNC_N_EVENTS];
+extern GParamSpec *bb_sync_engine_properties[N_PROPS];
+extern guint bb_sync_engine_signals[BB_SYNC_N_EVENTS];
 
 G_END_DECLS
 

@@ -53,8 +53,8 @@ bb_sync_engine_emit_item (BbSyncEngine *self, BbSyncEvent event, const char *nam
     bb_sync_engine_set_counts (self, self->pending_uploads + 1, self->conflict_count);
   else if (event == BB_SYNC_EVENT_ITEM_UPLOADED && self->pending_uploads > 0)
     bb_sync_engine_set_counts (self, self->pending_uploads - 1, self->conflict_count);
-  g_signal_emit (self, signals[event], g_quark_from_string (collection), namespace_id, collection,
-                 key, item_id);
+  g_signal_emit (self, bb_sync_engine_signals[event], g_quark_from_string (collection),
+                 namespace_id, collection, key, item_id);
 }
 
 void
@@ -94,7 +94,8 @@ bb_sync_engine_emit_pending (BbSyncEngine *self, GPtrArray *events)
       if (ev->event == BB_SYNC_EVENT_UNKNOWN_REMOTE_ITEM)
         {
           if (may_emit (self, ev->event))
-            g_signal_emit (self, signals[ev->event], 0, ev->namespace_id, ev->item_id);
+            g_signal_emit (self, bb_sync_engine_signals[ev->event], 0, ev->namespace_id,
+                           ev->item_id);
         }
       else
         bb_sync_engine_emit_item (self, ev->event, ev->namespace_id, ev->collection, ev->key,
@@ -108,14 +109,14 @@ void
 bb_sync_engine_emit_namespace (BbSyncEngine *self, BbSyncEvent event, const char *namespace_id)
 {
   if (may_emit (self, event))
-    g_signal_emit (self, signals[event], 0, namespace_id);
+    g_signal_emit (self, bb_sync_engine_signals[event], 0, namespace_id);
 }
 
 void
 bb_sync_engine_emit_error (BbSyncEngine *self, BbSyncEvent event, const GError *error)
 {
   if (may_emit (self, event))
-    g_signal_emit (self, signals[event], 0, error);
+    g_signal_emit (self, bb_sync_engine_signals[event], 0, error);
 }
 
 void
@@ -138,12 +139,12 @@ bb_sync_engine_emit_auth (BbSyncEngine *self, BbSyncEvent event, gint64 expires_
 
       when = g_date_time_add (second, expires_at % G_USEC_PER_SEC);
     }
-  g_signal_emit (self, signals[event], 0, when);
+  g_signal_emit (self, bb_sync_engine_signals[event], 0, when);
 }
 
 void
 bb_sync_engine_emit_simple (BbSyncEngine *self, BbSyncEvent event)
 {
   if (may_emit (self, event))
-    g_signal_emit (self, signals[event], 0);
+    g_signal_emit (self, bb_sync_engine_signals[event], 0);
 }

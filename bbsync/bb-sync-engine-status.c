@@ -40,7 +40,7 @@ bb_sync_engine_update_state (BbSyncEngine *self)
   if (state == self->state)
     return;
   self->state = state;
-  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_STATE]);
+  g_object_notify_by_pspec (G_OBJECT (self), bb_sync_engine_properties[PROP_STATE]);
 }
 
 void
@@ -49,7 +49,7 @@ bb_sync_engine_set_syncing (BbSyncEngine *self, gboolean syncing)
   if (self->syncing != syncing)
     {
       self->syncing = syncing;
-      g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_SYNCING]);
+      g_object_notify_by_pspec (G_OBJECT (self), bb_sync_engine_properties[PROP_SYNCING]);
     }
   bb_sync_engine_update_state (self);
 }
@@ -60,12 +60,12 @@ bb_sync_engine_set_progress (BbSyncEngine *self, guint done, guint total)
   if (self->progress_total != total)
     {
       self->progress_total = total;
-      g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_PROGRESS_TOTAL]);
+      g_object_notify_by_pspec (G_OBJECT (self), bb_sync_engine_properties[PROP_PROGRESS_TOTAL]);
     }
   if (self->progress_done != done)
     {
       self->progress_done = done;
-      g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_PROGRESS_DONE]);
+      g_object_notify_by_pspec (G_OBJECT (self), bb_sync_engine_properties[PROP_PROGRESS_DONE]);
     }
 }
 
@@ -81,12 +81,12 @@ bb_sync_engine_set_counts (BbSyncEngine *self, guint pending_uploads, guint conf
   if (self->pending_uploads != pending_uploads)
     {
       self->pending_uploads = pending_uploads;
-      g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_PENDING_UPLOADS]);
+      g_object_notify_by_pspec (G_OBJECT (self), bb_sync_engine_properties[PROP_PENDING_UPLOADS]);
     }
   if (self->conflict_count != conflict_count)
     {
       self->conflict_count = conflict_count;
-      g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_CONFLICT_COUNT]);
+      g_object_notify_by_pspec (G_OBJECT (self), bb_sync_engine_properties[PROP_CONFLICT_COUNT]);
     }
 }
 
@@ -106,17 +106,17 @@ bb_sync_engine_set_pass_result (BbSyncEngine *self, const GError *error)
     {
       g_clear_pointer (&self->last_synced, g_date_time_unref);
       self->last_synced = date_time_from_usec (bb_time_source_wall_now (self->run.time));
-      g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_LAST_SYNCED]);
+      g_object_notify_by_pspec (G_OBJECT (self), bb_sync_engine_properties[PROP_LAST_SYNCED]);
       if (self->last_error != NULL)
         {
           g_clear_error (&self->last_error);
-          g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_LAST_ERROR]);
+          g_object_notify_by_pspec (G_OBJECT (self), bb_sync_engine_properties[PROP_LAST_ERROR]);
         }
       return;
     }
   g_clear_error (&self->last_error);
   self->last_error = g_error_copy (error);
-  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_LAST_ERROR]);
+  g_object_notify_by_pspec (G_OBJECT (self), bb_sync_engine_properties[PROP_LAST_ERROR]);
 }
 
 /* The wall time of the next timed pass (0 for none). */
@@ -133,7 +133,7 @@ bb_sync_engine_set_next_sync (BbSyncEngine *self, gint64 wall_usec)
   g_clear_pointer (&self->next_sync, g_date_time_unref);
   if (wall_usec != 0)
     self->next_sync = date_time_from_usec (wall_usec);
-  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_NEXT_SYNC]);
+  g_object_notify_by_pspec (G_OBJECT (self), bb_sync_engine_properties[PROP_NEXT_SYNC]);
 }
 
 /**
@@ -332,7 +332,7 @@ bb_sync_engine_set_idle_polling (BbSyncEngine *self, gboolean idle_polling)
   if (self->idle_polling != idle_polling)
     {
       self->idle_polling = idle_polling;
-      g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_IDLE_POLLING]);
+      g_object_notify_by_pspec (G_OBJECT (self), bb_sync_engine_properties[PROP_IDLE_POLLING]);
     }
   bb_sync_engine_schedule_sync (self);
 }
@@ -371,7 +371,7 @@ bb_sync_engine_set_network_monitor (BbSyncEngine *self, GNetworkMonitor *monitor
   g_return_if_fail (monitor == NULL || G_IS_NETWORK_MONITOR (monitor));
 
   if (g_set_object (&self->network_monitor, monitor))
-    g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_NETWORK_MONITOR]);
+    g_object_notify_by_pspec (G_OBJECT (self), bb_sync_engine_properties[PROP_NETWORK_MONITOR]);
 }
 
 /**
@@ -408,7 +408,8 @@ bb_sync_engine_set_power_profile_monitor (BbSyncEngine *self, GPowerProfileMonit
   g_return_if_fail (monitor == NULL || G_IS_POWER_PROFILE_MONITOR (monitor));
 
   if (g_set_object (&self->power_monitor, monitor))
-    g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_POWER_PROFILE_MONITOR]);
+    g_object_notify_by_pspec (G_OBJECT (self),
+                              bb_sync_engine_properties[PROP_POWER_PROFILE_MONITOR]);
 }
 
 /**
@@ -446,7 +447,7 @@ bb_sync_engine_set_follow_metered (BbSyncEngine *self, gboolean follow)
   if (self->follow_metered == follow)
     return;
   self->follow_metered = follow;
-  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_FOLLOW_METERED]);
+  g_object_notify_by_pspec (G_OBJECT (self), bb_sync_engine_properties[PROP_FOLLOW_METERED]);
 }
 
 /**
@@ -485,5 +486,5 @@ bb_sync_engine_set_follow_power_saver (BbSyncEngine *self, gboolean follow)
   if (self->follow_power_saver == follow)
     return;
   self->follow_power_saver = follow;
-  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_FOLLOW_POWER_SAVER]);
+  g_object_notify_by_pspec (G_OBJECT (self), bb_sync_engine_properties[PROP_FOLLOW_POWER_SAVER]);
 }

@@ -51,8 +51,8 @@ G_DEFINE_FINAL_TYPE_WITH_CODE (BbSyncEngine, bb_sync_engine, G_TYPE_OBJECT,
                                    G_IMPLEMENT_INTERFACE (G_TYPE_ASYNC_INITABLE,
                                                           bb_sync_engine_async_initable_iface_init))
 
-GParamSpec *properties[N_PROPS];
-guint signals[BB_SYNC_N_EVENTS];
+GParamSpec *bb_sync_engine_properties[N_PROPS];
+guint bb_sync_engine_signals[BB_SYNC_N_EVENTS];
 
 static void
 map_key_free (MapKey *mk)
@@ -345,7 +345,8 @@ bb_sync_engine_class_init (BbSyncEngineClass *klass)
    *
    * Since: 0.1
    */
-  properties[PROP_CLIENT] = g_param_spec_object ("client", NULL, NULL, BB_TYPE_CLIENT, construct);
+  bb_sync_engine_properties[PROP_CLIENT]
+      = g_param_spec_object ("client", NULL, NULL, BB_TYPE_CLIENT, construct);
 
   /**
    * BbSyncEngine:identity:
@@ -354,7 +355,7 @@ bb_sync_engine_class_init (BbSyncEngineClass *klass)
    *
    * Since: 0.1
    */
-  properties[PROP_IDENTITY]
+  bb_sync_engine_properties[PROP_IDENTITY]
       = g_param_spec_object ("identity", NULL, NULL, BB_TYPE_IDENTITY, construct);
 
   /**
@@ -365,7 +366,8 @@ bb_sync_engine_class_init (BbSyncEngineClass *klass)
    *
    * Since: 0.1
    */
-  properties[PROP_STORE] = g_param_spec_object ("store", NULL, NULL, BB_TYPE_STORE, construct);
+  bb_sync_engine_properties[PROP_STORE]
+      = g_param_spec_object ("store", NULL, NULL, BB_TYPE_STORE, construct);
 
   /**
    * BbSyncEngine:key-id:
@@ -374,7 +376,7 @@ bb_sync_engine_class_init (BbSyncEngineClass *klass)
    *
    * Since: 0.1
    */
-  properties[PROP_KEY_ID]
+  bb_sync_engine_properties[PROP_KEY_ID]
       = g_param_spec_string ("key-id", NULL, NULL, NULL, G_PARAM_READABLE | G_PARAM_STATIC_STRINGS);
 
   /**
@@ -385,8 +387,8 @@ bb_sync_engine_class_init (BbSyncEngineClass *klass)
    *
    * Since: 0.1
    */
-  properties[PROP_POLL_INTERVAL] = g_param_spec_uint ("poll-interval", NULL, NULL, 0, G_MAXUINT,
-                                                      BB_SYNC_ENGINE_DEFAULT_POLL_INTERVAL, rw);
+  bb_sync_engine_properties[PROP_POLL_INTERVAL] = g_param_spec_uint (
+      "poll-interval", NULL, NULL, 0, G_MAXUINT, BB_SYNC_ENGINE_DEFAULT_POLL_INTERVAL, rw);
 
   /**
    * BbSyncEngine:max-poll-interval:
@@ -397,7 +399,7 @@ bb_sync_engine_class_init (BbSyncEngineClass *klass)
    *
    * Since: 0.1
    */
-  properties[PROP_MAX_POLL_INTERVAL] = g_param_spec_uint (
+  bb_sync_engine_properties[PROP_MAX_POLL_INTERVAL] = g_param_spec_uint (
       "max-poll-interval", NULL, NULL, 0, G_MAXUINT, BB_SYNC_ENGINE_DEFAULT_MAX_POLL_INTERVAL, rw);
 
   /**
@@ -408,7 +410,8 @@ bb_sync_engine_class_init (BbSyncEngineClass *klass)
    *
    * Since: 0.1
    */
-  properties[PROP_NAMESPACE_WATCH] = g_param_spec_boolean ("namespace-watch", NULL, NULL, TRUE, rw);
+  bb_sync_engine_properties[PROP_NAMESPACE_WATCH]
+      = g_param_spec_boolean ("namespace-watch", NULL, NULL, TRUE, rw);
 
   /**
    * BbSyncEngine:refresh-skew:
@@ -418,8 +421,8 @@ bb_sync_engine_class_init (BbSyncEngineClass *klass)
    *
    * Since: 0.1
    */
-  properties[PROP_REFRESH_SKEW] = g_param_spec_uint ("refresh-skew", NULL, NULL, 0, G_MAXUINT,
-                                                     BB_SYNC_ENGINE_DEFAULT_REFRESH_SKEW, rw);
+  bb_sync_engine_properties[PROP_REFRESH_SKEW] = g_param_spec_uint (
+      "refresh-skew", NULL, NULL, 0, G_MAXUINT, BB_SYNC_ENGINE_DEFAULT_REFRESH_SKEW, rw);
 
   /**
    * BbSyncEngine:invite-ttl:
@@ -429,8 +432,8 @@ bb_sync_engine_class_init (BbSyncEngineClass *klass)
    *
    * Since: 0.1
    */
-  properties[PROP_INVITE_TTL] = g_param_spec_uint ("invite-ttl", NULL, NULL, 0, G_MAXUINT,
-                                                   BB_SYNC_ENGINE_DEFAULT_INVITE_TTL, rw);
+  bb_sync_engine_properties[PROP_INVITE_TTL] = g_param_spec_uint (
+      "invite-ttl", NULL, NULL, 0, G_MAXUINT, BB_SYNC_ENGINE_DEFAULT_INVITE_TTL, rw);
 
   /**
    * BbSyncEngine:closed:
@@ -439,7 +442,7 @@ bb_sync_engine_class_init (BbSyncEngineClass *klass)
    *
    * Since: 0.1
    */
-  properties[PROP_CLOSED]
+  bb_sync_engine_properties[PROP_CLOSED]
       = g_param_spec_boolean ("closed", NULL, NULL, FALSE,
                               G_PARAM_READABLE | G_PARAM_STATIC_STRINGS | G_PARAM_EXPLICIT_NOTIFY);
 
@@ -453,7 +456,8 @@ bb_sync_engine_class_init (BbSyncEngineClass *klass)
    *
    * Since: 0.1
    */
-  properties[PROP_IDLE_POLLING] = g_param_spec_boolean ("idle-polling", NULL, NULL, FALSE, rw);
+  bb_sync_engine_properties[PROP_IDLE_POLLING]
+      = g_param_spec_boolean ("idle-polling", NULL, NULL, FALSE, rw);
 
   /**
    * BbSyncEngine:state:
@@ -462,8 +466,8 @@ bb_sync_engine_class_init (BbSyncEngineClass *klass)
    *
    * Since: 0.1
    */
-  properties[PROP_STATE] = g_param_spec_enum ("state", NULL, NULL, BB_TYPE_SYNC_STATE,
-                                              BB_SYNC_STATE_STOPPED, ro_notify);
+  bb_sync_engine_properties[PROP_STATE] = g_param_spec_enum (
+      "state", NULL, NULL, BB_TYPE_SYNC_STATE, BB_SYNC_STATE_STOPPED, ro_notify);
 
   /**
    * BbSyncEngine:syncing:
@@ -473,7 +477,8 @@ bb_sync_engine_class_init (BbSyncEngineClass *klass)
    *
    * Since: 0.1
    */
-  properties[PROP_SYNCING] = g_param_spec_boolean ("syncing", NULL, NULL, FALSE, ro_notify);
+  bb_sync_engine_properties[PROP_SYNCING]
+      = g_param_spec_boolean ("syncing", NULL, NULL, FALSE, ro_notify);
 
   /**
    * BbSyncEngine:last-synced:
@@ -482,7 +487,7 @@ bb_sync_engine_class_init (BbSyncEngineClass *klass)
    *
    * Since: 0.1
    */
-  properties[PROP_LAST_SYNCED]
+  bb_sync_engine_properties[PROP_LAST_SYNCED]
       = g_param_spec_boxed ("last-synced", NULL, NULL, G_TYPE_DATE_TIME, ro_notify);
 
   /**
@@ -492,7 +497,7 @@ bb_sync_engine_class_init (BbSyncEngineClass *klass)
    *
    * Since: 0.1
    */
-  properties[PROP_LAST_ERROR]
+  bb_sync_engine_properties[PROP_LAST_ERROR]
       = g_param_spec_boxed ("last-error", NULL, NULL, G_TYPE_ERROR, ro_notify);
 
   /**
@@ -503,7 +508,7 @@ bb_sync_engine_class_init (BbSyncEngineClass *klass)
    *
    * Since: 0.1
    */
-  properties[PROP_PENDING_UPLOADS]
+  bb_sync_engine_properties[PROP_PENDING_UPLOADS]
       = g_param_spec_uint ("pending-uploads", NULL, NULL, 0, G_MAXUINT, 0, ro_notify);
 
   /**
@@ -513,7 +518,7 @@ bb_sync_engine_class_init (BbSyncEngineClass *klass)
    *
    * Since: 0.1
    */
-  properties[PROP_CONFLICT_COUNT]
+  bb_sync_engine_properties[PROP_CONFLICT_COUNT]
       = g_param_spec_uint ("conflict-count", NULL, NULL, 0, G_MAXUINT, 0, ro_notify);
 
   /**
@@ -523,7 +528,7 @@ bb_sync_engine_class_init (BbSyncEngineClass *klass)
    *
    * Since: 0.1
    */
-  properties[PROP_NEXT_SYNC]
+  bb_sync_engine_properties[PROP_NEXT_SYNC]
       = g_param_spec_boxed ("next-sync", NULL, NULL, G_TYPE_DATE_TIME, ro_notify);
 
   /**
@@ -534,7 +539,7 @@ bb_sync_engine_class_init (BbSyncEngineClass *klass)
    *
    * Since: 0.1
    */
-  properties[PROP_PROGRESS_DONE]
+  bb_sync_engine_properties[PROP_PROGRESS_DONE]
       = g_param_spec_uint ("progress-done", NULL, NULL, 0, G_MAXUINT, 0, ro_notify);
 
   /**
@@ -544,7 +549,7 @@ bb_sync_engine_class_init (BbSyncEngineClass *klass)
    *
    * Since: 0.1
    */
-  properties[PROP_PROGRESS_TOTAL]
+  bb_sync_engine_properties[PROP_PROGRESS_TOTAL]
       = g_param_spec_uint ("progress-total", NULL, NULL, 0, G_MAXUINT, 0, ro_notify);
 
   /**
@@ -558,7 +563,7 @@ bb_sync_engine_class_init (BbSyncEngineClass *klass)
    *
    * Since: 0.1
    */
-  properties[PROP_NETWORK_MONITOR]
+  bb_sync_engine_properties[PROP_NETWORK_MONITOR]
       = g_param_spec_object ("network-monitor", NULL, NULL, G_TYPE_NETWORK_MONITOR, rw);
 
   /**
@@ -569,7 +574,7 @@ bb_sync_engine_class_init (BbSyncEngineClass *klass)
    *
    * Since: 0.1
    */
-  properties[PROP_POWER_PROFILE_MONITOR]
+  bb_sync_engine_properties[PROP_POWER_PROFILE_MONITOR]
       = g_param_spec_object ("power-profile-monitor", NULL, NULL, G_TYPE_POWER_PROFILE_MONITOR, rw);
 
   /**
@@ -580,7 +585,8 @@ bb_sync_engine_class_init (BbSyncEngineClass *klass)
    *
    * Since: 0.1
    */
-  properties[PROP_FOLLOW_METERED] = g_param_spec_boolean ("follow-metered", NULL, NULL, TRUE, rw);
+  bb_sync_engine_properties[PROP_FOLLOW_METERED]
+      = g_param_spec_boolean ("follow-metered", NULL, NULL, TRUE, rw);
 
   /**
    * BbSyncEngine:follow-power-saver:
@@ -590,10 +596,10 @@ bb_sync_engine_class_init (BbSyncEngineClass *klass)
    *
    * Since: 0.1
    */
-  properties[PROP_FOLLOW_POWER_SAVER]
+  bb_sync_engine_properties[PROP_FOLLOW_POWER_SAVER]
       = g_param_spec_boolean ("follow-power-saver", NULL, NULL, TRUE, rw);
 
-  g_object_class_install_properties (object_class, N_PROPS, properties);
+  g_object_class_install_properties (object_class, N_PROPS, bb_sync_engine_properties);
 
   /**
    * BbSyncEngine::auth-login-required:
@@ -606,7 +612,8 @@ bb_sync_engine_class_init (BbSyncEngineClass *klass)
    *
    * Since: 0.1
    */
-  signals[BB_SYNC_EVENT_AUTH_LOGIN_REQUIRED] = new_auth_signal (klass, "auth-login-required");
+  bb_sync_engine_signals[BB_SYNC_EVENT_AUTH_LOGIN_REQUIRED]
+      = new_auth_signal (klass, "auth-login-required");
 
   /**
    * BbSyncEngine::auth-refresh-recommended:
@@ -618,7 +625,7 @@ bb_sync_engine_class_init (BbSyncEngineClass *klass)
    *
    * Since: 0.1
    */
-  signals[BB_SYNC_EVENT_AUTH_REFRESH_RECOMMENDED]
+  bb_sync_engine_signals[BB_SYNC_EVENT_AUTH_REFRESH_RECOMMENDED]
       = new_auth_signal (klass, "auth-refresh-recommended");
 
   /**
@@ -630,7 +637,8 @@ bb_sync_engine_class_init (BbSyncEngineClass *klass)
    *
    * Since: 0.1
    */
-  signals[BB_SYNC_EVENT_AUTH_SESSION_READY] = new_auth_signal (klass, "auth-session-ready");
+  bb_sync_engine_signals[BB_SYNC_EVENT_AUTH_SESSION_READY]
+      = new_auth_signal (klass, "auth-session-ready");
 
   /**
    * BbSyncEngine::sync-started:
@@ -640,7 +648,7 @@ bb_sync_engine_class_init (BbSyncEngineClass *klass)
    *
    * Since: 0.1
    */
-  signals[BB_SYNC_EVENT_SYNC_STARTED]
+  bb_sync_engine_signals[BB_SYNC_EVENT_SYNC_STARTED]
       = g_signal_new ("sync-started", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL,
                       NULL, G_TYPE_NONE, 0);
 
@@ -652,7 +660,7 @@ bb_sync_engine_class_init (BbSyncEngineClass *klass)
    *
    * Since: 0.1
    */
-  signals[BB_SYNC_EVENT_SYNC_FINISHED]
+  bb_sync_engine_signals[BB_SYNC_EVENT_SYNC_FINISHED]
       = g_signal_new ("sync-finished", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL,
                       NULL, G_TYPE_NONE, 0);
 
@@ -665,7 +673,7 @@ bb_sync_engine_class_init (BbSyncEngineClass *klass)
    *
    * Since: 0.1
    */
-  signals[BB_SYNC_EVENT_SYNC_FAILED]
+  bb_sync_engine_signals[BB_SYNC_EVENT_SYNC_FAILED]
       = g_signal_new ("sync-failed", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL,
                       NULL, G_TYPE_NONE, 1, G_TYPE_ERROR);
 
@@ -678,7 +686,7 @@ bb_sync_engine_class_init (BbSyncEngineClass *klass)
    *
    * Since: 0.1
    */
-  signals[BB_SYNC_EVENT_NAMESPACE_WATCH_FAILED]
+  bb_sync_engine_signals[BB_SYNC_EVENT_NAMESPACE_WATCH_FAILED]
       = g_signal_new ("namespace-watch-failed", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0,
                       NULL, NULL, NULL, G_TYPE_NONE, 1, G_TYPE_ERROR);
 
@@ -691,7 +699,7 @@ bb_sync_engine_class_init (BbSyncEngineClass *klass)
    *
    * Since: 0.1
    */
-  signals[BB_SYNC_EVENT_NAMESPACE_CHANGED]
+  bb_sync_engine_signals[BB_SYNC_EVENT_NAMESPACE_CHANGED]
       = g_signal_new ("namespace-changed", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL,
                       NULL, NULL, G_TYPE_NONE, 1, G_TYPE_STRING);
 
@@ -708,7 +716,7 @@ bb_sync_engine_class_init (BbSyncEngineClass *klass)
    *
    * Since: 0.1
    */
-  signals[BB_SYNC_EVENT_ITEM_CHANGED] = new_item_signal (klass, "item-changed");
+  bb_sync_engine_signals[BB_SYNC_EVENT_ITEM_CHANGED] = new_item_signal (klass, "item-changed");
 
   /**
    * BbSyncEngine::item-downloaded:
@@ -723,7 +731,8 @@ bb_sync_engine_class_init (BbSyncEngineClass *klass)
    *
    * Since: 0.1
    */
-  signals[BB_SYNC_EVENT_ITEM_DOWNLOADED] = new_item_signal (klass, "item-downloaded");
+  bb_sync_engine_signals[BB_SYNC_EVENT_ITEM_DOWNLOADED]
+      = new_item_signal (klass, "item-downloaded");
 
   /**
    * BbSyncEngine::item-uploaded:
@@ -738,7 +747,7 @@ bb_sync_engine_class_init (BbSyncEngineClass *klass)
    *
    * Since: 0.1
    */
-  signals[BB_SYNC_EVENT_ITEM_UPLOADED] = new_item_signal (klass, "item-uploaded");
+  bb_sync_engine_signals[BB_SYNC_EVENT_ITEM_UPLOADED] = new_item_signal (klass, "item-uploaded");
 
   /**
    * BbSyncEngine::item-queued:
@@ -752,7 +761,7 @@ bb_sync_engine_class_init (BbSyncEngineClass *klass)
    *
    * Since: 0.1
    */
-  signals[BB_SYNC_EVENT_ITEM_QUEUED] = new_item_signal (klass, "item-queued");
+  bb_sync_engine_signals[BB_SYNC_EVENT_ITEM_QUEUED] = new_item_signal (klass, "item-queued");
 
   /**
    * BbSyncEngine::conflict-detected:
@@ -767,7 +776,8 @@ bb_sync_engine_class_init (BbSyncEngineClass *klass)
    *
    * Since: 0.1
    */
-  signals[BB_SYNC_EVENT_CONFLICT_DETECTED] = new_item_signal (klass, "conflict-detected");
+  bb_sync_engine_signals[BB_SYNC_EVENT_CONFLICT_DETECTED]
+      = new_item_signal (klass, "conflict-detected");
 
   /**
    * BbSyncEngine::unknown-remote-item:
@@ -780,7 +790,7 @@ bb_sync_engine_class_init (BbSyncEngineClass *klass)
    *
    * Since: 0.1
    */
-  signals[BB_SYNC_EVENT_UNKNOWN_REMOTE_ITEM]
+  bb_sync_engine_signals[BB_SYNC_EVENT_UNKNOWN_REMOTE_ITEM]
       = g_signal_new ("unknown-remote-item", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL,
                       NULL, NULL, G_TYPE_NONE, 2, G_TYPE_STRING, G_TYPE_STRING);
 }
@@ -1007,7 +1017,7 @@ apply_interval_rules (BbSyncEngine *self)
   if (max != self->max_poll_interval)
     {
       self->max_poll_interval = max;
-      g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_MAX_POLL_INTERVAL]);
+      g_object_notify_by_pspec (G_OBJECT (self), bb_sync_engine_properties[PROP_MAX_POLL_INTERVAL]);
     }
 }
 
@@ -1030,7 +1040,7 @@ bb_sync_engine_set_poll_interval (BbSyncEngine *self, guint interval_ms)
   if (self->poll_interval != interval_ms)
     {
       self->poll_interval = interval_ms;
-      g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_POLL_INTERVAL]);
+      g_object_notify_by_pspec (G_OBJECT (self), bb_sync_engine_properties[PROP_POLL_INTERVAL]);
     }
   apply_interval_rules (self);
 }
@@ -1070,7 +1080,7 @@ bb_sync_engine_set_max_poll_interval (BbSyncEngine *self, guint interval_ms)
   if (self->max_poll_interval != interval_ms)
     {
       self->max_poll_interval = interval_ms;
-      g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_MAX_POLL_INTERVAL]);
+      g_object_notify_by_pspec (G_OBJECT (self), bb_sync_engine_properties[PROP_MAX_POLL_INTERVAL]);
     }
   apply_interval_rules (self);
 }
@@ -1111,7 +1121,7 @@ bb_sync_engine_set_namespace_watch (BbSyncEngine *self, gboolean enabled)
   if (self->namespace_watch == enabled)
     return;
   self->namespace_watch = enabled;
-  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_NAMESPACE_WATCH]);
+  g_object_notify_by_pspec (G_OBJECT (self), bb_sync_engine_properties[PROP_NAMESPACE_WATCH]);
 }
 
 /**
@@ -1150,7 +1160,7 @@ bb_sync_engine_set_refresh_skew (BbSyncEngine *self, guint skew_seconds)
   if (self->refresh_skew == skew_seconds)
     return;
   self->refresh_skew = skew_seconds;
-  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_REFRESH_SKEW]);
+  g_object_notify_by_pspec (G_OBJECT (self), bb_sync_engine_properties[PROP_REFRESH_SKEW]);
 }
 
 /**
@@ -1190,7 +1200,7 @@ bb_sync_engine_set_invite_ttl (BbSyncEngine *self, guint ttl_seconds)
   if (self->invite_ttl == ttl_seconds)
     return;
   self->invite_ttl = ttl_seconds;
-  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_INVITE_TTL]);
+  g_object_notify_by_pspec (G_OBJECT (self), bb_sync_engine_properties[PROP_INVITE_TTL]);
 }
 
 /* --- internal state --- */
@@ -1356,5 +1366,5 @@ bb_sync_engine_close (BbSyncEngine *self)
   g_hash_table_remove_all (self->scope_caches);
   if (self->items != NULL)
     bb_item_cache_clear (self->items);
-  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_CLOSED]);
+  g_object_notify_by_pspec (G_OBJECT (self), bb_sync_engine_properties[PROP_CLOSED]);
 }
