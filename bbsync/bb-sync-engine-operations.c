@@ -8,14 +8,11 @@
 
 #include "config.h"
 
-/* This file is one of the engine's pieces: it sees the object's fields. */
-#define BB_SYNC_ENGINE_PIECE
-
 #include "bb-i18n-private.h"
 
 #include "bb-error.h"
 #include "bb-protocol.h"
-#include "bb-sync-engine-private.h"
+#include "bb-sync-engine-object-private.h"
 
 /* --- operations --- */
 

@@ -7,9 +7,6 @@
 
 #include "config.h"
 
-/* This file is one of the engine's pieces: it sees the object's fields. */
-#define BB_SYNC_ENGINE_PIECE
-
 #include <string.h>
 
 #include "bb-i18n-private.h"
@@ -17,7 +14,7 @@
 #include "bb-error.h"
 #include "bb-protocol.h"
 #include "bb-protocol-private.h"
-#include "bb-sync-engine-private.h"
+#include "bb-sync-engine-object-private.h"
 
 /* --- the collection registry --- */
 

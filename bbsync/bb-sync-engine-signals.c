@@ -7,10 +7,7 @@
 
 #include "config.h"
 
-/* This file is one of the engine's pieces: it sees the object's fields. */
-#define BB_SYNC_ENGINE_PIECE
-
-#include "bb-sync-engine-private.h"
+#include "bb-sync-engine-object-private.h"
 
 /* --- signals --- */
 
