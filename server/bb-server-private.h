@@ -32,7 +32,7 @@ struct _BbServer
   GSocket *listen_socket;
   GSource *accept_source;      /* while accepting */
   GSource *accept_retry;       /* while pausing after running out of descriptors */
-  GSocket *idle_listener_peer; /* see give_soup_idle_listener() */
+  GSocket *idle_listener_peer; /* see bb_server_give_soup_idle_listener() */
   GHashTable *connections;     /* remote address text -> Connection */
   guint max_connections;       /* 0: derived_connection_cap */
   guint derived_connection_cap;
@@ -113,10 +113,29 @@ gboolean bb_server_require_member (BbServer *self, BbServerRequest *req, const c
                                    char **out_kind);
 gboolean bb_server_check_wrapped_dek (BbServerRequest *req, const char *text);
 
-/* --- the object (bb-server.c) --- */
+/* --- routing and dispatch (bb-server-routes.c) --- */
 
+/* Splits the route patterns, once (class initialisation). */
+void bb_server_parse_routes (void);
 gboolean bb_server_is_public_origin (BbServer *self, const char *origin);
 void bb_server_process_request (BbServer *self, SoupServerMessage *msg, gboolean paused);
+void bb_server_soup_callback (SoupServer *server, SoupServerMessage *msg, const char *path,
+                              GHashTable *query, gpointer user_data);
+void bb_server_request_started_cb (SoupServer *server, SoupServerMessage *msg, gpointer user_data);
+
+/* --- connections (bb-server-connections.c) --- */
+
+typedef struct _Connection Connection;
+
+void bb_server_connection_free (Connection *conn);
+guint bb_server_connection_cap_from_rlimit (void);
+void bb_server_update_accepting (BbServer *self);
+void bb_server_connection_request_done_cb (SoupServer *server, SoupServerMessage *msg,
+                                           gpointer user_data);
+void bb_server_connection_request_read_cb (SoupServer *server, SoupServerMessage *msg,
+                                           gpointer user_data);
+gboolean bb_server_give_soup_idle_listener (BbServer *self, GError **error);
+GSocket *bb_server_open_listen_socket (GSocketAddress *address, GError **error);
 
 /* --- challenges (bb-server-challenges.c) --- */
 
