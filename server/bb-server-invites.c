@@ -538,6 +538,7 @@ bb_server_handle_approve (BbServer *self, BbServerRequest *req)
   gboolean invite_revoked = FALSE;
   gint64 accepted = 0;
   gint64 max_accepted = 0;
+  gint64 count;
   g_autoptr (BbServerDbTransaction) tx = NULL;
 
   if (!bb_server_authenticate (self, req) || !bb_server_require_member (self, req, ns, NULL)
@@ -585,23 +586,26 @@ bb_server_handle_approve (BbServer *self, BbServerRequest *req)
     }
   if (error != NULL)
     goto internal;
-  if ((guint64)bb_server_db_count_members (self->db, ns, &error)
-      >= self->limits[BB_SERVER_LIMIT_MEMBERS_PER_NAMESPACE])
+  count = bb_server_db_count_members (self->db, ns, &error);
+  if (error != NULL)
+    goto internal;
+  if ((guint64)count >= self->limits[BB_SERVER_LIMIT_MEMBERS_PER_NAMESPACE])
     {
       bb_server_respond_error (req, 429, "namespace has the maximum number of members");
       goto out;
     }
-  if ((guint64)bb_server_db_count_namespaces_of (self->db, key_id, &error)
-      >= self->limits[BB_SERVER_LIMIT_NAMESPACES_PER_KEY])
+  count = bb_server_db_count_namespaces_of (self->db, key_id, &error);
+  if (error != NULL)
+    goto internal;
+  if ((guint64)count >= self->limits[BB_SERVER_LIMIT_NAMESPACES_PER_KEY])
     {
       bb_server_respond_error (req, 429,
                                "the requester belongs to the maximum number of namespaces");
       goto out;
     }
-  if (error != NULL
-      || !bb_server_db_approve_join_request (self->db, ns, key_id, hash, invite_id,
-                                             BB_PROTOCOL_KIND_KEYSTORE, request.wrapped_dek,
-                                             req->now, &error)
+  if (!bb_server_db_approve_join_request (self->db, ns, key_id, hash, invite_id,
+                                          BB_PROTOCOL_KIND_KEYSTORE, request.wrapped_dek, req->now,
+                                          &error)
       || !bb_server_db_commit (tx, &error))
     goto internal;
 

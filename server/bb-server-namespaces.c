@@ -45,6 +45,7 @@ bb_server_handle_ensure_default (BbServer *self, BbServerRequest *req)
   BbMsgEnsureDefaultResponse response = { 0 };
   g_autoptr (GError) error = NULL;
   g_autofree char *default_ns = NULL;
+  gint64 count;
   g_autoptr (BbServerDbTransaction) tx = NULL;
 
   if (!bb_server_authenticate (self, req)
@@ -84,14 +85,15 @@ bb_server_handle_ensure_default (BbServer *self, BbServerRequest *req)
         }
       if (error != NULL)
         goto internal;
-      if ((guint64)bb_server_db_count_namespaces_of (self->db, req->caller, &error)
-          >= self->limits[BB_SERVER_LIMIT_NAMESPACES_PER_KEY])
+      count = bb_server_db_count_namespaces_of (self->db, req->caller, &error);
+      if (error != NULL)
+        goto internal;
+      if ((guint64)count >= self->limits[BB_SERVER_LIMIT_NAMESPACES_PER_KEY])
         {
           bb_server_respond_error (req, 429, "too many namespaces for this key");
           goto out;
         }
-      if (error != NULL
-          || !bb_server_db_insert_namespace (
+      if (!bb_server_db_insert_namespace (
               self->db, request.proposed_namespace_id, BB_PROTOCOL_NAMESPACE_KIND_DEFAULT,
               req->caller, BB_PROTOCOL_KIND_KEYSTORE, request.wrapped_dek, req->now, &error)
           || !bb_server_db_set_default_namespace (self->db, req->caller,
@@ -143,6 +145,7 @@ bb_server_handle_create_namespace (BbServer *self, BbServerRequest *req)
   g_autoptr (GError) error = NULL;
   g_autofree char *kind = NULL;
   g_autofree char *created_by = NULL;
+  gint64 count;
   g_autoptr (BbServerDbTransaction) tx = NULL;
 
   if (!bb_server_authenticate (self, req)
@@ -177,14 +180,15 @@ bb_server_handle_create_namespace (BbServer *self, BbServerRequest *req)
     {
       if (error != NULL)
         goto internal;
-      if ((guint64)bb_server_db_count_namespaces_of (self->db, req->caller, &error)
-          >= self->limits[BB_SERVER_LIMIT_NAMESPACES_PER_KEY])
+      count = bb_server_db_count_namespaces_of (self->db, req->caller, &error);
+      if (error != NULL)
+        goto internal;
+      if ((guint64)count >= self->limits[BB_SERVER_LIMIT_NAMESPACES_PER_KEY])
         {
           bb_server_respond_error (req, 429, "too many namespaces for this key");
           goto out;
         }
-      if (error != NULL
-          || !bb_server_db_insert_namespace (
+      if (!bb_server_db_insert_namespace (
               self->db, request.namespace_id, BB_PROTOCOL_NAMESPACE_KIND_SHARED, req->caller,
               BB_PROTOCOL_KIND_KEYSTORE, request.wrapped_dek, req->now, &error)
           || !bb_server_db_commit (tx, &error))
