@@ -125,7 +125,7 @@ bb_server_handle_mine (BbServer *self, BbServerRequest *req)
 
   if (!bb_server_authenticate (self, req))
     return;
-  response.namespaces = bb_server_collect_changes (self, req->caller, NULL, &error);
+  response.namespaces = bb_server_db_list_namespaces_of (self->db, req->caller, &error);
   if (response.namespaces == NULL)
     {
       bb_server_respond_internal (req, error);

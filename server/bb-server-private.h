@@ -178,8 +178,6 @@ void bb_server_handle_revoke_tokens (BbServer *self, BbServerRequest *req);
 typedef struct _Watch Watch;
 
 void bb_server_watch_free (Watch *watch);
-GPtrArray *bb_server_collect_changes (BbServer *self, const char *key_id, GHashTable *known_heads,
-                                      GError **error);
 void bb_server_wake_watchers (BbServer *self, const char *namespace_id);
 void bb_server_handle_watch (BbServer *self, BbServerRequest *req);
 

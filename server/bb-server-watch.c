@@ -38,7 +38,7 @@ bb_server_watch_free (Watch *watch)
 
 /* The caller's namespaces whose head differs from @known_heads (absent counts as
  * different), as BbMsgNamespaceSummary. */
-GPtrArray *
+static GPtrArray *
 bb_server_collect_changes (BbServer *self, const char *key_id, GHashTable *known_heads,
                            GError **error)
 {
@@ -52,8 +52,7 @@ bb_server_collect_changes (BbServer *self, const char *key_id, GHashTable *known
   for (guint i = 0; i < namespaces->len; i++)
     {
       BbMsgNamespaceSummary *summary = g_ptr_array_index (namespaces, i);
-      const guint64 *known
-          = known_heads != NULL ? g_hash_table_lookup (known_heads, summary->namespace_id) : NULL;
+      const guint64 *known = g_hash_table_lookup (known_heads, summary->namespace_id);
 
       if (known == NULL || *known != summary->namespace_head)
         g_ptr_array_add (changed, g_steal_pointer (&namespaces->pdata[i]));
