@@ -116,7 +116,7 @@ out:
   bb_msg_challenge_request_clear (&request);
 }
 
-gboolean
+static gboolean
 bb_server_verify_intent (BbServerRequest *req, GBytes *auth_public_key, GBytes *intent,
                          const char *signature_hex)
 {

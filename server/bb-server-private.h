@@ -162,8 +162,6 @@ void bb_server_clear_challenges (BbServer *self);
 
 /* --- authentication (bb-server-auth.c) --- */
 
-gboolean bb_server_verify_intent (BbServerRequest *req, GBytes *auth_public_key, GBytes *intent,
-                                  const char *signature_hex);
 gboolean bb_server_verify_sensitive_action (BbServer *self, BbServerRequest *req,
                                             const char *action, GBytes *challenge, const char *kind,
                                             const char *key_id, GBytes *fields,
