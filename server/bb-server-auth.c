@@ -104,7 +104,7 @@ bb_server_handle_challenge (BbServer *self, BbServerRequest *req)
   challenge->text = bb_protocol_base64_encode (raw_bytes);
 
   response.challenge = g_strdup (challenge->text);
-  response.expires_at = bb_server_make_time (challenge->expires_at);
+  response.expires_at = g_date_time_new_from_unix_utc (challenge->expires_at);
   response.spam_control_kind
       = g_strdup (!sensitive && self->require_attestation ? BB_PROTOCOL_SPAM_CONTROL_ATTEST
                                                           : BB_PROTOCOL_SPAM_CONTROL_NONE);
@@ -297,7 +297,7 @@ bb_server_handle_login (BbServer *self, BbServerRequest *req)
     goto internal;
 
   response.kind = g_strdup (request.kind);
-  response.expires_at = bb_server_make_time (expires_at);
+  response.expires_at = g_date_time_new_from_unix_utc (expires_at);
   response.default_namespace_id = g_steal_pointer (&default_ns);
   bb_server_respond_json_take (req, 200, bb_msg_login_response_to_json (&response));
   goto out;
@@ -367,7 +367,7 @@ bb_server_handle_refresh (BbServer *self, BbServerRequest *req)
   if (response.access_token == NULL || !bb_server_db_commit (tx, &error))
     goto internal;
   response.kind = g_strdup (request.kind);
-  response.expires_at = bb_server_make_time (expires_at);
+  response.expires_at = g_date_time_new_from_unix_utc (expires_at);
   bb_server_respond_json_take (req, 200, bb_msg_refresh_response_to_json (&response));
   goto out;
 

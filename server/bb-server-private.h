@@ -104,7 +104,6 @@ GBytes *bb_server_decode_or_respond (BbServerRequest *req,
                                      const char *text, gssize len, const char *field);
 gboolean bb_server_validate_id (BbServerRequest *req, const char *text, gsize size,
                                 const char *field);
-GDateTime *bb_server_make_time (gint64 unix_seconds);
 
 /* Keys, tokens, membership */
 char *bb_server_hash_token (const char *token);

@@ -138,12 +138,6 @@ bb_server_validate_id (BbServerRequest *req, const char *text, gsize size, const
   return TRUE;
 }
 
-GDateTime *
-bb_server_make_time (gint64 unix_seconds)
-{
-  return g_date_time_new_from_unix_utc (unix_seconds);
-}
-
 /* ------------------------------------------------------------------------------------ */
 /* Keys, tokens, membership */
 
