@@ -38,10 +38,7 @@ bb_server_is_public_origin (BbServer *self, const char *origin)
 {
   if (self->public_origins->len == 0)
     return g_str_equal (origin, DEFAULT_PUBLIC_ORIGIN);
-  for (guint i = 0; i < self->public_origins->len; i++)
-    if (g_str_equal (origin, g_ptr_array_index (self->public_origins, i)))
-      return TRUE;
-  return FALSE;
+  return g_ptr_array_find_with_equal_func (self->public_origins, origin, g_str_equal, NULL);
 }
 
 typedef struct

@@ -257,10 +257,8 @@ bb_server_add_public_origin (BbServer *self, const char *origin, GError **error)
                    canonical);
       return FALSE;
     }
-  for (guint i = 0; i < self->public_origins->len; i++)
-    if (g_str_equal (canonical, g_ptr_array_index (self->public_origins, i)))
-      return TRUE;
-  g_ptr_array_add (self->public_origins, g_steal_pointer (&canonical));
+  if (!g_ptr_array_find_with_equal_func (self->public_origins, canonical, g_str_equal, NULL))
+    g_ptr_array_add (self->public_origins, g_steal_pointer (&canonical));
   return TRUE;
 }
 
