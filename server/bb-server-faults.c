@@ -71,16 +71,18 @@ bb_server_fault_roll (BbServer *self, double fraction)
 }
 
 /* Writes the head and half the body of the response, then closes the connection: the
- * client sees a connection dropped mid-response. */
+ * client sees a connection dropped mid-response. The body is written from its own
+ * chunks: flattening it would leave an unwiped copy of the response, which can carry
+ * bearer tokens. */
 void
 bb_server_drop_connection (SoupServerMessage *msg)
 {
   SoupMessageBody *body = soup_server_message_get_response_body (msg);
-  g_autoptr (GBytes) flat = soup_message_body_flatten (body);
   g_autoptr (GIOStream) stream = soup_server_message_steal_connection (msg);
   g_autofree char *head = NULL;
   GOutputStream *out;
-  gsize len = g_bytes_get_size (flat);
+  gsize len = body->length;
+  gsize offset = 0;
 
   if (stream == NULL)
     return;
@@ -91,7 +93,20 @@ bb_server_drop_connection (SoupServerMessage *msg)
   out = g_io_stream_get_output_stream (stream);
   /* A few hundred bytes to a local socket buffer: this does not block. */
   g_output_stream_write_all (out, head, strlen (head), NULL, NULL, NULL);
-  g_output_stream_write_all (out, g_bytes_get_data (flat, NULL), len / 2, NULL, NULL, NULL);
+  while (offset < len / 2)
+    {
+      g_autoptr (GBytes) chunk = soup_message_body_get_chunk (body, offset);
+      gsize size;
+      const guint8 *data;
+
+      if (chunk == NULL)
+        break;
+      data = g_bytes_get_data (chunk, &size);
+      if (size == 0)
+        break;
+      g_output_stream_write_all (out, data, MIN (size, len / 2 - offset), NULL, NULL, NULL);
+      offset += size;
+    }
   g_io_stream_close (stream, NULL, NULL);
 }
 
