@@ -53,7 +53,7 @@ struct _Job
   guint attempt;
   GBytes *sent;
   guint64 uploaded_version;
-  GPtrArray *events; /* BbPendingEvent, emitted at commit */
+  GPtrArray *events; /* BbPendingEvent, emitted at commit; NULL once committed */
 };
 
 typedef void (*WindowStartFunc) (Job *job);
@@ -1604,7 +1604,6 @@ upload_commit (Window *w, guint first, guint last)
       Job *job = g_ptr_array_index (w->jobs, i);
 
       g_ptr_array_extend_and_steal (events, g_steal_pointer (&job->events));
-      job->events = g_ptr_array_new ();
       if (job->uploaded_version != 0 && job->error == NULL)
         {
           BbNamespaceState *ns
