@@ -206,17 +206,9 @@ create_stored (GObject *source, GAsyncResult *result, gpointer user_data)
   GTask *task = user_data;
   GError *error = NULL;
 
+  /* Already BB_SYNC_ERROR_KEYRING, or the cancellation as it is. */
   if (!bb_invite_secrets_store_finish (result, &error))
     {
-      if (!g_error_matches (error, BB_SYNC_ERROR, BB_SYNC_ERROR_KEYRING))
-        {
-          GError *cause = error;
-
-          error = g_error_new (BB_SYNC_ERROR, BB_SYNC_ERROR_KEYRING,
-                               _ ("Could not keep the invite secret in the keyring: %s"),
-                               cause->message);
-          g_error_free (cause);
-        }
       g_task_return_error (task, error);
       g_object_unref (task);
       return;

@@ -283,7 +283,6 @@ BbItemState *bb_item_cache_peek_by_logical_key (BbItemCache *cache, const char *
                                                 const char *collection, const char *key,
                                                 GError **error);
 GPtrArray *bb_item_cache_list (BbItemCache *cache, const char *namespace_id, GError **error);
-void bb_item_cache_saved (BbItemCache *cache, GPtrArray *records);
 gboolean bb_item_cache_save (BbItemCache *cache, GPtrArray *records, GPtrArray *namespaces,
                              gboolean batch, GError **error);
 void bb_item_cache_save_async (BbItemCache *cache, GPtrArray *records, GPtrArray *namespaces,

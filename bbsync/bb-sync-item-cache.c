@@ -199,7 +199,7 @@ bb_item_cache_list (BbItemCache *cache, const char *namespace_id, GError **error
 
 /* Takes note of records the store has saved: the cache keeps them (no copy), so the
  * caller must not change them afterwards. Namespaces not loaded yet load on first use. */
-void
+static void
 bb_item_cache_saved (BbItemCache *cache, GPtrArray *records)
 {
   for (guint i = 0; records != NULL && i < records->len; i++)

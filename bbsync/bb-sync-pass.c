@@ -53,7 +53,7 @@ struct _Job
   guint attempt;
   GBytes *sent;
   guint64 uploaded_version;
-  GPtrArray *events; /* BbPendingEvent, emitted at commit */
+  GPtrArray *events; /* BbPendingEvent, emitted at commit; NULL once committed */
 };
 
 typedef void (*WindowStartFunc) (Job *job);
@@ -73,8 +73,6 @@ struct _Window
   GCancellable *cancellable;
   guint max_in_flight;
   guint chunk;
-  GCancellable *pass_cancellable;
-  gulong pass_handler;
   BbNamespaceState *ns; /* downloads: the namespace being reconciled */
   WindowStartFunc start;
   WindowCommitFunc commit;
@@ -454,8 +452,7 @@ job_release (Job *job)
 static void
 window_free (Window *w)
 {
-  if (w->pass_handler != 0)
-    g_cancellable_disconnect (w->pass_cancellable, w->pass_handler);
+  bb_sync_engine_op_done (w->pass->engine, w->cancellable);
   g_ptr_array_unref (w->jobs);
   g_clear_error (&w->error);
   g_clear_object (&w->cancellable);
@@ -464,12 +461,6 @@ window_free (Window *w)
 }
 
 static void window_pump (Window *w);
-
-static void
-forward_cancel (GCancellable *source, gpointer target)
-{
-  g_cancellable_cancel (target);
-}
 
 /* The first real failure stops the window: nothing new starts, requests in flight are
  * cancelled, and what finished before is still committed in order. */
@@ -580,15 +571,9 @@ window_run (Pass *pass, GPtrArray *jobs, BbNamespaceState *ns, WindowStartFunc s
   w->start = start;
   w->commit = commit;
   w->done = done;
-  w->cancellable = g_cancellable_new ();
-  bb_sync_engine_get_pipeline (pass->engine, &w->max_in_flight, &w->chunk);
   /* The pass's cancellation (caller or close) stops the window too. */
-  if (pass->cancellable != NULL)
-    {
-      w->pass_cancellable = pass->cancellable;
-      w->pass_handler = g_cancellable_connect (pass->cancellable, G_CALLBACK (forward_cancel),
-                                               g_object_ref (w->cancellable), g_object_unref);
-    }
+  w->cancellable = g_object_ref (bb_sync_engine_op_cancellable (pass->engine, pass->cancellable));
+  bb_sync_engine_get_pipeline (pass->engine, &w->max_in_flight, &w->chunk);
   for (guint i = 0; i < jobs->len; i++)
     {
       Job *job = g_ptr_array_index (jobs, i);
@@ -1619,7 +1604,6 @@ upload_commit (Window *w, guint first, guint last)
       Job *job = g_ptr_array_index (w->jobs, i);
 
       g_ptr_array_extend_and_steal (events, g_steal_pointer (&job->events));
-      job->events = g_ptr_array_new ();
       if (job->uploaded_version != 0 && job->error == NULL)
         {
           BbNamespaceState *ns

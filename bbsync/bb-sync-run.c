@@ -93,6 +93,19 @@ arm_timer (BbSyncEngine *self)
   bb_sync_engine_set_next_sync (self, bb_time_source_wall_now (run->time) + (gint64)delay * 1000);
 }
 
+/* Back to the base interval: no failures, no idle polls, no Retry-After delay. Coming
+ * back online (network_changed) keeps the idle polls, so it does not use this. */
+static void
+reset_schedule (BbSyncEngine *self)
+{
+  BbSyncRun *run = bb_sync_engine_get_run (self);
+
+  run->failures = 0;
+  run->idle_polls = 0;
+  run->not_before = 0;
+  run->interval = bb_sync_engine_get_poll_interval (self);
+}
+
 /* recordResult (spec §7.1). */
 static void
 record_result (BbSyncEngine *self, gboolean activity, const GError *error, gboolean reset)
@@ -237,10 +250,7 @@ bb_sync_engine_start (BbSyncEngine *self)
   run->running = TRUE;
   run->generation++;
   run->in_pass = FALSE;
-  run->interval = bb_sync_engine_get_poll_interval (self);
-  run->failures = 0;
-  run->idle_polls = 0;
-  run->not_before = 0;
+  reset_schedule (self);
   g_clear_object (&run->cancellable);
   run->cancellable = g_cancellable_new ();
   monitors_connect (self);
@@ -474,10 +484,7 @@ bb_sync_run_login_succeeded (BbSyncEngine *self)
   if (!run->running)
     return;
   /* The run loop: back to the base interval, re-armed, no pass (spec §7.5). */
-  run->failures = 0;
-  run->idle_polls = 0;
-  run->not_before = 0;
-  run->interval = bb_sync_engine_get_poll_interval (self);
+  reset_schedule (self);
   if (!run->in_pass)
     arm_timer (self);
   bb_sync_engine_update_state (self);

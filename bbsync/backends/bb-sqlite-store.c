@@ -19,6 +19,7 @@
 
 #include "bb-crypto-private.h"
 #include "bb-error.h"
+#include "bb-protocol-private.h"
 #include "bb-store-private.h"
 
 /**
@@ -318,8 +319,7 @@ be64_append (GByteArray *out, guint64 value)
 {
   guint8 be[8];
 
-  for (int b = 7; b >= 0; b--, value >>= 8)
-    be[b] = value & 0xff;
+  bb_protocol_put_be64 (be, value);
   g_byte_array_append (out, be, sizeof be);
 }
 
