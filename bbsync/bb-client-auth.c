@@ -8,11 +8,9 @@
 #include "config.h"
 
 #include "bb-i18n-private.h"
-#include <string.h>
 
 #include "bb-client-private.h"
 #include "bb-protocol-types-private.h"
-#include "bb-crypto-private.h"
 #include "bb-error.h"
 #include "bb-protocol-messages-private.h"
 #include "bb-protocol.h"
@@ -147,8 +145,6 @@ handle_login (const BbClientExpect *expect, const char *body, gsize len, GError 
       login->expires_at = g_steal_pointer (&msg.expires_at);
       login->default_namespace_id = g_steal_pointer (&msg.default_namespace_id);
     }
-  if (msg.access_token != NULL)
-    bb_crypto_wipe (msg.access_token, strlen (msg.access_token));
   bb_msg_login_response_clear (&msg);
   return login;
 }
@@ -160,12 +156,6 @@ apply_new_token (BbClient *self, gpointer value)
   BbLoginResult *login = value;
 
   bb_client_set_access_token (self, login->access_token);
-}
-
-static char *
-hex_or_null (GBytes *bytes)
-{
-  return bytes != NULL ? bb_protocol_hex_encode (bytes) : NULL;
 }
 
 /**
@@ -213,9 +203,9 @@ bb_client_login_async (BbClient *self, const char *kind, const char *key_id,
   if (bb_client_report_bad_arguments (self, bb_client_login_async, callback, user_data, error))
     return;
 
-  auth_hex = hex_or_null (auth_public_key);
-  wrap_hex = hex_or_null (wrap_public_key);
-  signature_hex = hex_or_null (intent_signature);
+  auth_hex = bb_protocol_hex_encode (auth_public_key);
+  wrap_hex = bb_protocol_hex_encode (wrap_public_key);
+  signature_hex = bb_protocol_hex_encode (intent_signature);
   attestation_b64 = attestation != NULL ? bb_protocol_base64_encode (attestation) : NULL;
   msg.kind = (char *)kind;
   msg.key_id = (char *)key_id;
@@ -277,8 +267,6 @@ handle_refresh (const BbClientExpect *expect, const char *body, gsize len, GErro
       login->access_token = g_steal_pointer (&msg.access_token);
       login->expires_at = g_steal_pointer (&msg.expires_at);
     }
-  if (msg.access_token != NULL)
-    bb_crypto_wipe (msg.access_token, strlen (msg.access_token));
   bb_msg_refresh_response_clear (&msg);
   return login;
 }
@@ -321,7 +309,7 @@ bb_client_refresh_async (BbClient *self, const char *kind, const char *key_id,
   if (bb_client_report_bad_arguments (self, bb_client_refresh_async, callback, user_data, error))
     return;
 
-  signature_hex = hex_or_null (intent_signature);
+  signature_hex = bb_protocol_hex_encode (intent_signature);
   attestation_b64 = attestation != NULL ? bb_protocol_base64_encode (attestation) : NULL;
   msg.kind = (char *)kind;
   msg.key_id = (char *)key_id;
@@ -416,7 +404,7 @@ bb_client_revoke_all_tokens_async (BbClient *self, const char *kind, const char 
                                       error))
     return;
 
-  signature_hex = hex_or_null (intent_signature);
+  signature_hex = bb_protocol_hex_encode (intent_signature);
   msg.kind = (char *)kind;
   msg.key_id = (char *)key_id;
   msg.challenge = challenge->challenge;

@@ -44,7 +44,6 @@ GBytes *
 bb_client_decode_base64_field (const char *text, gssize expected_len, const char *field,
                                GError **error)
 {
-  GError *local_error = NULL;
   GBytes *bytes;
 
   if (text == NULL)
@@ -52,13 +51,9 @@ bb_client_decode_base64_field (const char *text, gssize expected_len, const char
       g_set_error (error, BB_SYNC_ERROR, BB_SYNC_ERROR_PROTOCOL, _ ("%s: missing"), field);
       return NULL;
     }
-  bytes = bb_protocol_base64_decode (text, expected_len, field, &local_error);
+  bytes = bb_protocol_base64_decode (text, expected_len, field, error);
   if (bytes == NULL)
-    {
-      if (local_error->domain == BB_SYNC_ERROR)
-        local_error->code = BB_SYNC_ERROR_PROTOCOL;
-      g_propagate_error (error, local_error);
-    }
+    bb_client_as_protocol_error (error);
   return bytes;
 }
 

@@ -11,6 +11,7 @@
 #include "bb-client-private.h"
 #include "bb-protocol-types-private.h"
 #include "bb-error.h"
+#include "bb-message-fields-private.h"
 #include "bb-protocol-messages-private.h"
 #include "bb-protocol.h"
 
@@ -425,7 +426,7 @@ bb_client_submit_join_request_async (BbClient *self, BbJoinRequest *request,
   req->expect.kind = g_strdup (request->msg.kind);
   req->expect.key_id = g_strdup (request->msg.key_id);
   bb_client_request_take_body (req, bb_msg_submit_join_request_to_json (&msg));
-  bb_client_wipe_and_free_string (msg.invite_server_secret);
+  bb_msg_free_secret (&msg.invite_server_secret);
   bb_client_request_send (self, req, bb_client_submit_join_request_async, cancellable, callback,
                           user_data);
 }
@@ -633,7 +634,7 @@ bb_client_approve_join_request_async (BbClient *self, const char *namespace_id, 
   req->expect.key_id = g_strdup (key_id);
   req->expect.join_request_hash = g_strdup (join_request_hash);
   bb_client_request_take_body (req, bb_msg_approve_request_to_json (&msg));
-  bb_client_wipe_and_free_string (msg.invite_server_secret);
+  bb_msg_free_secret (&msg.invite_server_secret);
   bb_client_request_send (self, req, bb_client_approve_join_request_async, cancellable, callback,
                           user_data);
 }

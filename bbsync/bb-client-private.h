@@ -116,7 +116,6 @@ struct _BbClientRequest
 BbClientRequest *bb_client_request_new (const char *method, const char *endpoint,
                                         gboolean authenticated, BbClientResponseHandler handler,
                                         GDestroyNotify result_free, ...) G_GNUC_NULL_TERMINATED;
-void bb_client_wipe_and_free_string (gpointer data);
 void bb_client_request_take_body (BbClientRequest *req, char *json);
 void bb_client_request_send (BbClient *self, BbClientRequest *req, gpointer source_tag,
                              GCancellable *cancellable, GAsyncReadyCallback callback,

@@ -136,22 +136,12 @@ bb_client_request_new (const char *method, const char *endpoint, gboolean authen
   return req;
 }
 
-void
-bb_client_wipe_and_free_string (gpointer data)
-{
-  char *text = data;
-
-  bb_crypto_wipe (text, strlen (text));
-  g_free (text);
-}
-
 /* Takes @json. Request bodies may carry signatures and invite server secrets, so the
  * buffer is wiped when libsoup lets go of it. */
 void
 bb_client_request_take_body (BbClientRequest *req, char *json)
 {
-  req->body
-      = g_bytes_new_with_free_func (json, strlen (json), bb_client_wipe_and_free_string, json);
+  req->body = bb_crypto_secret_bytes_new_take ((guint8 *)json, strlen (json));
 }
 
 /* Error texts come from the server (or a proxy) and end up in GError messages, logs
@@ -348,24 +338,6 @@ parse_retry_after (const char *value, gint64 now)
 /* The first buffer for a body of unknown length; it doubles as needed. */
 #define BB_CLIENT_BODY_INITIAL_SIZE (16 * 1024)
 
-/* Response bodies can carry secrets (the bearer token of a login or refresh answer):
- * wipe them before the memory goes back to the allocator. */
-typedef GBytes BbResponseBody;
-
-static void
-response_body_free (BbResponseBody *body)
-{
-  guint8 *data;
-  gsize len = 0;
-
-  /* Takes the buffer without a copy when this is the last reference. */
-  data = g_bytes_unref_to_data (body, &len);
-  bb_crypto_wipe (data, len);
-  g_free (data);
-}
-
-G_DEFINE_AUTOPTR_CLEANUP_FUNC (BbResponseBody, response_body_free)
-
 /* Test hook (bb-client-private.h): read from any thread, set only by tests between
  * calls. */
 static BbClientParseHook parse_hook;
@@ -457,7 +429,7 @@ typedef struct
   BbClientResponseCheck check;
   GDestroyNotify result_free;
   BbClientExpect expect;
-  BbResponseBody *body;
+  GBytes *body;
 } ParseJob;
 
 static void
@@ -466,7 +438,7 @@ parse_job_free (ParseJob *job)
   gsize len = g_bytes_get_size (job->body);
 
   expect_clear (&job->expect);
-  response_body_free (job->body);
+  g_bytes_unref (job->body);
   g_free (job);
   call_parse_hook (BB_CLIENT_PARSE_FINISHED, len);
 }
@@ -510,7 +482,7 @@ parse_done_cb (GObject *source, GAsyncResult *result, gpointer user_data)
  * job runs on the request's own cancellable, so the caller's cancellable and the
  * deadline (still armed) end it at once, without waiting for the parse. */
 static void
-request_parse_in_thread (GTask *task, BbClientRequest *req, BbResponseBody *body)
+request_parse_in_thread (GTask *task, BbClientRequest *req, GBytes *body)
 {
   g_autoptr (GTask) parse_task = NULL;
   ParseJob *job = g_new0 (ParseJob, 1);
@@ -551,7 +523,7 @@ static void
 request_handle_answer (GTask *task)
 {
   BbClientRequest *req = g_task_get_task_data (task);
-  g_autoptr (BbResponseBody) body = NULL;
+  g_autoptr (GBytes) body = NULL;
   GError *error = NULL;
   gpointer value;
   gboolean accepted;
@@ -559,7 +531,9 @@ request_handle_answer (GTask *task)
   const guint8 *data;
   gsize len;
 
-  body = g_bytes_new_take (g_steal_pointer (&req->body_data), req->body_len);
+  /* Response bodies can carry secrets (the bearer token of a login or refresh answer):
+   * the buffer is wiped before it goes back to the allocator. */
+  body = bb_crypto_secret_bytes_new_take (g_steal_pointer (&req->body_data), req->body_len);
   req->body_len = req->body_allocated = 0;
   data = g_bytes_get_data (body, &len);
 

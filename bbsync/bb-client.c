@@ -15,6 +15,7 @@
 
 #include "bb-client-private.h"
 #include "bb-error.h"
+#include "bb-message-fields-private.h"
 
 /**
  * BbClient:
@@ -76,8 +77,7 @@ bb_client_finalize (GObject *object)
 
   g_clear_object (&self->session);
   g_free (self->base_url);
-  if (self->access_token != NULL)
-    bb_client_wipe_and_free_string (g_steal_pointer (&self->access_token));
+  bb_msg_free_secret (&self->access_token);
 
   G_OBJECT_CLASS (bb_client_parent_class)->finalize (object);
 }
@@ -374,8 +374,7 @@ bb_client_set_access_token (BbClient *self, const char *access_token)
     }
   if (g_strcmp0 (self->access_token, access_token) == 0)
     return;
-  if (self->access_token != NULL)
-    bb_client_wipe_and_free_string (g_steal_pointer (&self->access_token));
+  bb_msg_free_secret (&self->access_token);
   self->access_token = g_strdup (access_token);
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_ACCESS_TOKEN]);
 }

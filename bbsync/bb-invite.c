@@ -697,7 +697,6 @@ bb_invite_verify_join_request (BbInvite *invite, const char *namespace_id, BbJoi
   g_autofree char *canonical = NULL;
   g_autofree char *computed_key_id = NULL;
   g_autofree char *computed_hash = NULL;
-  g_autoptr (GBytes) origin_hash = NULL;
   g_autoptr (GBytes) auth_key = NULL;
   g_autoptr (GBytes) wrap_key = NULL;
   g_autoptr (GBytes) signature = NULL;
@@ -767,9 +766,6 @@ bb_invite_verify_join_request (BbInvite *invite, const char *namespace_id, BbJoi
       || !bb_protocol_validate_lower_hex (nonnull (bb_join_request_get_invite_id (request)),
                                           BB_PROTOCOL_INVITE_ID_SIZE, "joinRequest.inviteId",
                                           error))
-    return FALSE;
-  origin_hash = bb_protocol_server_origin_hash (canonical, error);
-  if (origin_hash == NULL)
     return FALSE;
   if (!bb_protocol_validate_lower_hex (nonnull (bb_join_request_get_key_id (request)), 32,
                                        "joinRequest.keyId", error))

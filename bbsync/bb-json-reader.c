@@ -373,6 +373,65 @@ read_literal (Reader *r, const char *word)
   return TRUE;
 }
 
+static void wipe_strings (JsonNode *node);
+
+/* Reads the members of an object, after its '{', into @members, keeping the order in
+ * which their names first came in @order. */
+static gboolean
+read_members (Reader *r, GHashTable *members, GPtrArray *order)
+{
+  skip_ws (r);
+  if (r->p < r->end && *r->p == '}')
+    {
+      r->p++;
+      return TRUE;
+    }
+  for (;;)
+    {
+      g_autofree char *key = NULL;
+      JsonNode *value;
+
+      skip_ws (r);
+      if (r->p >= r->end)
+        return reader_error (r, _ ("truncated object"));
+      if (*r->p != '"')
+        return reader_error (r, _ ("expected a member name"));
+      if (!read_string (r))
+        return FALSE;
+      key = g_strndup (r->scratch->str, r->scratch->len);
+      skip_ws (r);
+      if (r->p >= r->end || *r->p != ':')
+        return reader_error (r, _ ("expected ':'"));
+      r->p++;
+      value = read_value (r);
+      if (value == NULL)
+        return FALSE;
+      /* A repeated name replaces the earlier value, as in Go. */
+      if (!g_hash_table_contains (members, key))
+        {
+          if (order->len >= MAX_OBJECT_MEMBERS)
+            {
+              wipe_strings (value);
+              json_node_unref (value);
+              return reader_error (r, _ ("too many object members"));
+            }
+          g_ptr_array_add (order, key);
+        }
+      g_hash_table_insert (members, g_steal_pointer (&key), value);
+      skip_ws (r);
+      if (r->p >= r->end)
+        return reader_error (r, _ ("truncated object"));
+      if (*r->p == '}')
+        {
+          r->p++;
+          return TRUE;
+        }
+      if (*r->p != ',')
+        return reader_error (r, _ ("expected ',' or '}'"));
+      r->p++;
+    }
+}
+
 static JsonNode *
 read_object (Reader *r)
 {
@@ -385,53 +444,17 @@ read_object (Reader *r)
   JsonNode *node;
 
   r->p++;
-  skip_ws (r);
-  if (r->p < r->end && *r->p == '}')
-    r->p++;
-  else
-    for (;;)
-      {
-        g_autofree char *key = NULL;
-        JsonNode *value;
+  if (!read_members (r, members, order))
+    {
+      /* The members read so far hold decoded strings too: wipe them before they go. */
+      GHashTableIter iter;
+      gpointer value;
 
-        skip_ws (r);
-        if (r->p >= r->end)
-          return reader_error (r, _ ("truncated object")), NULL;
-        if (*r->p != '"')
-          return reader_error (r, _ ("expected a member name")), NULL;
-        if (!read_string (r))
-          return NULL;
-        key = g_strndup (r->scratch->str, r->scratch->len);
-        skip_ws (r);
-        if (r->p >= r->end || *r->p != ':')
-          return reader_error (r, _ ("expected ':'")), NULL;
-        r->p++;
-        value = read_value (r);
-        if (value == NULL)
-          return NULL;
-        /* A repeated name replaces the earlier value, as in Go. */
-        if (!g_hash_table_contains (members, key))
-          {
-            if (order->len >= MAX_OBJECT_MEMBERS)
-              {
-                json_node_unref (value);
-                return reader_error (r, _ ("too many object members")), NULL;
-              }
-            g_ptr_array_add (order, key);
-          }
-        g_hash_table_insert (members, g_steal_pointer (&key), value);
-        skip_ws (r);
-        if (r->p >= r->end)
-          return reader_error (r, _ ("truncated object")), NULL;
-        if (*r->p == '}')
-          {
-            r->p++;
-            break;
-          }
-        if (*r->p != ',')
-          return reader_error (r, _ ("expected ',' or '}'")), NULL;
-        r->p++;
-      }
+      g_hash_table_iter_init (&iter, members);
+      while (g_hash_table_iter_next (&iter, NULL, &value))
+        wipe_strings (value);
+      return NULL;
+    }
 
   object = json_object_new ();
   for (guint i = 0; i < order->len; i++)
@@ -444,6 +467,36 @@ read_object (Reader *r)
   return node;
 }
 
+/* Reads the elements of an array, after its '[', into @array. */
+static gboolean
+read_elements (Reader *r, JsonArray *array)
+{
+  skip_ws (r);
+  if (r->p < r->end && *r->p == ']')
+    {
+      r->p++;
+      return TRUE;
+    }
+  for (;;)
+    {
+      JsonNode *value = read_value (r);
+      if (value == NULL)
+        return FALSE;
+      json_array_add_element (array, value);
+      skip_ws (r);
+      if (r->p >= r->end)
+        return reader_error (r, _ ("truncated array"));
+      if (*r->p == ']')
+        {
+          r->p++;
+          return TRUE;
+        }
+      if (*r->p != ',')
+        return reader_error (r, _ ("expected ',' or ']'"));
+      r->p++;
+    }
+}
+
 static JsonNode *
 read_array (Reader *r)
 {
@@ -451,28 +504,13 @@ read_array (Reader *r)
   JsonNode *node;
 
   r->p++;
-  skip_ws (r);
-  if (r->p < r->end && *r->p == ']')
-    r->p++;
-  else
-    for (;;)
-      {
-        JsonNode *value = read_value (r);
-        if (value == NULL)
-          return NULL;
-        json_array_add_element (array, value);
-        skip_ws (r);
-        if (r->p >= r->end)
-          return reader_error (r, _ ("truncated array")), NULL;
-        if (*r->p == ']')
-          {
-            r->p++;
-            break;
-          }
-        if (*r->p != ',')
-          return reader_error (r, _ ("expected ',' or ']'")), NULL;
-        r->p++;
-      }
+  if (!read_elements (r, array))
+    {
+      /* The elements read so far hold decoded strings too: wipe them before they go. */
+      for (guint i = 0; i < json_array_get_length (array); i++)
+        wipe_strings (json_array_get_element (array, i));
+      return NULL;
+    }
 
   node = json_node_alloc ();
   json_node_init_array (node, array);

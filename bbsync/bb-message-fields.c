@@ -196,11 +196,7 @@ bb_msg_req_base64url (JsonObject *obj, const char *prefix, const char *name, gsi
   if (bytes == NULL)
     return bb_msg_field_error (error, prefix, name, _ ("expected unpadded base64url of %u bytes"),
                                (guint)size);
-  {
-    gsize n;
-    gconstpointer data = g_bytes_get_data (bytes, &n);
-    bb_crypto_wipe ((gpointer)data, n);
-  }
+  /* Secret bytes: wiped as they are freed. */
   g_bytes_unref (bytes);
   return TRUE;
 }

@@ -1345,6 +1345,44 @@ test_reader_scratch_presized (void)
   g_assert_cmpuint (wipes.scratch_wipe_len, >, strlen (body));
 }
 
+/* A body that breaks off after a string has been decoded: the copies held by the members
+ * and elements read so far are wiped before they are freed, not only those of a whole
+ * tree (issue 12). */
+static void
+test_reader_error_wipes (void)
+{
+  static const struct
+  {
+    const char *body;
+    const char *secret;
+  } cases[] = {
+    /* An object member, then a missing ','. */
+    { "{\"inviteServerSecret\":\"object-member-secret-4f1c\" \"note\":\"x\"}",
+      "object-member-secret-4f1c" },
+    /* An array element, then a missing ','. */
+    { "{\"note\":[\"array-element-secret-9b2e\" \"x\"]}", "array-element-secret-9b2e" },
+    /* An object member, then a nested value that fails. */
+    { "{\"inviteServerSecret\":\"outer-member-secret-77d0\",\"note\":[tru]}",
+      "outer-member-secret-77d0" },
+  };
+
+  for (gsize i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      BbJsonDoc doc;
+      GError *error = NULL;
+      JsonObject *root;
+
+      bb_test_wipes_begin ();
+      root = bb_json_doc_load (&doc, cases[i].body, -1, &error);
+      bb_test_wipes_end ();
+      g_assert_error (error, BB_SYNC_ERROR, BB_SYNC_ERROR_PROTOCOL);
+      g_assert_null (root);
+      g_clear_error (&error);
+      /* Exactly the decoded string: the reader's scratch buffer is wiped whole, larger. */
+      g_assert_true (bb_test_wiped_exactly (cases[i].secret, strlen (cases[i].secret)));
+    }
+}
+
 int
 main (int argc, char **argv)
 {
@@ -1374,6 +1412,7 @@ main (int argc, char **argv)
   g_test_add_func ("/messages/check-known-fields", test_check_known_fields);
   g_test_add_func ("/messages/secret-writers-presized", test_secret_writers_presized);
   g_test_add_func ("/messages/reader-scratch-presized", test_reader_scratch_presized);
+  g_test_add_func ("/messages/reader-error-wipes", test_reader_error_wipes);
 
   ret = g_test_run ();
   json_node_unref (messages_data);
