@@ -389,7 +389,7 @@ read_members (Reader *r, GHashTable *members, GPtrArray *order)
   for (;;)
     {
       g_autofree char *key = NULL;
-      JsonNode *value;
+      JsonNode *value, *previous;
 
       skip_ws (r);
       if (r->p >= r->end)
@@ -406,8 +406,12 @@ read_members (Reader *r, GHashTable *members, GPtrArray *order)
       value = read_value (r);
       if (value == NULL)
         return FALSE;
-      /* A repeated name replaces the earlier value, as in Go. */
-      if (!g_hash_table_contains (members, key))
+      /* A repeated name replaces the earlier value, as in Go; the insert below frees that
+       * value, so its decoded strings are wiped first. */
+      previous = g_hash_table_lookup (members, key);
+      if (previous != NULL)
+        wipe_strings (previous);
+      else
         {
           if (order->len >= MAX_OBJECT_MEMBERS)
             {

@@ -1383,6 +1383,27 @@ test_reader_error_wipes (void)
     }
 }
 
+/* A repeated member name replaces the earlier value, as in Go: the replaced value's
+ * decoded strings are wiped before it is freed (issue 12). */
+static void
+test_reader_repeated_name_wipes (void)
+{
+  const char *body = "{\"accessToken\":\"replaced-token-secret-31a8\",\"accessToken\":\"x\"}";
+  const char *secret = "replaced-token-secret-31a8";
+  BbJsonDoc doc;
+  GError *error = NULL;
+  JsonObject *root;
+
+  bb_test_wipes_begin ();
+  root = bb_json_doc_load (&doc, body, -1, &error);
+  bb_test_wipes_end ();
+  g_assert_no_error (error);
+  g_assert_nonnull (root);
+  g_assert_cmpstr (json_object_get_string_member (root, "accessToken"), ==, "x");
+  g_assert_true (bb_test_wiped_exactly (secret, strlen (secret)));
+  bb_json_doc_clear (&doc);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -1413,6 +1434,7 @@ main (int argc, char **argv)
   g_test_add_func ("/messages/secret-writers-presized", test_secret_writers_presized);
   g_test_add_func ("/messages/reader-scratch-presized", test_reader_scratch_presized);
   g_test_add_func ("/messages/reader-error-wipes", test_reader_error_wipes);
+  g_test_add_func ("/messages/reader-repeated-name-wipes", test_reader_repeated_name_wipes);
 
   ret = g_test_run ();
   json_node_unref (messages_data);
